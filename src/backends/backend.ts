@@ -1,0 +1,16 @@
+import type { ResolvedElmanConfig } from '../model/config.ts';
+import type { ForwardArgs, ForwardResult } from '../model/forward.ts';
+import type { ElmanStateDict } from '../model/params.ts';
+
+/**
+ * Where a model runs. Two implementations share this interface: the float64 CPU reference (the
+ * oracle) and WebGPU (the fast path). Both receive arguments that were already validated.
+ */
+export interface Backend {
+  /** `'cpu'` or `'webgpu'`. */
+  readonly name: string;
+  /** Runs the Elman network over every sequence of the batch. */
+  elmanForward(config: ResolvedElmanConfig, weights: ElmanStateDict, args: ForwardArgs): Promise<ForwardResult>;
+  /** Frees what the backend holds (GPU buffers, the device it created). */
+  dispose(): void;
+}

@@ -1,0 +1,14 @@
+import { elmanForwardReference } from '../reference/elman.ts';
+import type { Backend } from './backend.ts';
+
+/**
+ * The float64 CPU reference behind the {@link Backend} interface. Results are Float64Array. Slow by
+ * design: it exists to be obviously right.
+ */
+export const cpuBackend: Backend = {
+  name: 'cpu',
+  async elmanForward(config, weights, args) {
+    return elmanForwardReference(config, weights, args);
+  },
+  dispose() {},
+};

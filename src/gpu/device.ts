@@ -1,0 +1,208 @@
+import { DeviceError } from '../errors.ts';
+
+/**
+ * Device acquisition, in one place for the browser (`navigator.gpu`) and Node (Dawn's `webgpu`
+ * package). Order: a hardware adapter first; then a software (fallback) adapter; in Node, when the
+ * Vulkan loader finds no usable driver, the software Vulkan drivers known on Debian are tried one by
+ * one (Mesa's lavapipe, then Chromium's SwiftShader).
+ */
+
+/** What the engine reports about the adapter it runs on. */
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  description: string;
+  device: string;
+  /** True for a CPU implementation (SwiftShader, lavapipe, WARP…). */
+  isSoftware: boolean;
+  /** `'browser'` or `'node'`. */
+  runtime: 'browser' | 'node';
+  /** The Vulkan ICD file webrnn selected in Node, when it had to pick a software driver itself. */
+  driverFile?: string;
+}
+
+/** A device with the adapter it came from. */
+export interface GpuContext {
+  readonly adapter: GPUAdapter;
+  readonly device: GPUDevice;
+  readonly summary: AdapterSummary;
+  /** Destroys the device; buffers and pipelines made on it go with it. */
+  destroy(): void;
+}
+
+/** Options of {@link acquireGpu}. */
+export interface AcquireOptions {
+  /** Receives the one line naming the adapter (default: console.info). Pass `false` for silence. */
+  log?: ((line: string) => void) | false;
+  /** `'high-performance'` (default) or `'low-power'`. */
+  powerPreference?: GPUPowerPreference;
+}
+
+/** The limits the engine relies on, in the order `webrnn info` prints them. */
+export const ENGINE_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupsPerDimension',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupStorageSize',
+  'minStorageBufferOffsetAlignment',
+  'minUniformBufferOffsetAlignment',
+] as const;
+
+/** Software Vulkan drivers to try in Node when the loader finds no usable one by itself. */
+const NODE_SOFTWARE_DRIVERS = [
+  '/usr/share/vulkan/icd.d/lvp_icd.json',
+  '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json',
+  '/usr/lib/chromium/vk_swiftshader_icd.json',
+  '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
+];
+
+/**
+ * Every GPU object Dawn's `create()` returned. Dawn's event pump dereferences the instance while any
+ * device from it lives; if V8 collected it the process would die at random (futex errors, segfaults).
+ * Holding them here, in a module-level array that live code reads, keeps them reachable for the life
+ * of the process.
+ */
+const nodeInstances: GPU[] = [];
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+function looksSoftware(info: GPUAdapterInfo): boolean {
+  const isFallback = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  const text = `${info.vendor} ${info.architecture} ${info.description} ${info.device}`.toLowerCase();
+  return isFallback === true || /swiftshader|llvmpipe|lavapipe|warp|software|cpu/.test(text);
+}
+
+/** Summarises an adapter's identity. */
+export function summarizeAdapter(adapter: GPUAdapter, runtime: 'browser' | 'node', driverFile?: string): AdapterSummary {
+  const info = adapter.info;
+  const summary: AdapterSummary = {
+    vendor: info.vendor || 'unknown',
+    architecture: info.architecture || 'unknown',
+    description: info.description || '',
+    device: info.device || '',
+    isSoftware: looksSoftware(info),
+    runtime,
+  };
+  if (driverFile) summary.driverFile = driverFile;
+  return summary;
+}
+
+/** The line logged when a device is acquired. */
+export function describeAdapter(s: AdapterSummary): string {
+  const name = [s.vendor, s.architecture, s.description && `(${s.description})`].filter(Boolean).join(' ');
+  return `[webrnn] WebGPU adapter: ${name}, ${s.isSoftware ? 'software' : 'hardware'}, ${s.runtime}` +
+    (s.driverFile ? `, Vulkan driver ${s.driverFile}` : '');
+}
+
+/** Hardware first (the preference), then any adapter the implementation calls a fallback. */
+async function pickAdapter(gpu: GPU, powerPreference: GPUPowerPreference): Promise<GPUAdapter | null> {
+  return (await gpu.requestAdapter({ powerPreference })) ?? (await gpu.requestAdapter({ forceFallbackAdapter: true }));
+}
+
+interface NodeWebGPU {
+  create(flags: string[]): GPU;
+  globals: Record<string, unknown>;
+}
+
+async function nodeAdapter(powerPreference: GPUPowerPreference): Promise<{ adapter: GPUAdapter; driverFile?: string }> {
+  const moduleName = 'webgpu';
+  let mod: NodeWebGPU;
+  try {
+    mod = (await import(/* @vite-ignore */ moduleName)) as NodeWebGPU;
+  } catch (cause) {
+    throw new DeviceError("Node has no WebGPU: install Dawn's bindings with `npm install webgpu`", { cause });
+  }
+  // Dawn's GPU* classes and constants (GPUBufferUsage…) as globals, as in a browser.
+  for (const [k, v] of Object.entries(mod.globals)) {
+    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  }
+  const tryInstance = async (): Promise<GPUAdapter | null> => {
+    const gpu = mod.create([]);
+    nodeInstances.push(gpu);
+    return pickAdapter(gpu, powerPreference);
+  };
+
+  const adapter = await tryInstance();
+  if (adapter) return { adapter };
+  const env = process.env;
+  if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES) {
+    throw new DeviceError(
+      `no WebGPU adapter from the Vulkan driver(s) named by VK_ICD_FILENAMES/VK_DRIVER_FILES ` +
+        `(${env.VK_ICD_FILENAMES ?? env.VK_DRIVER_FILES})`,
+    );
+  }
+  const { existsSync } = await import(/* @vite-ignore */ 'node:fs');
+  for (const file of NODE_SOFTWARE_DRIVERS) {
+    if (!existsSync(file)) continue;
+    // The Vulkan loader reads this when Dawn creates its next instance.
+    env.VK_ICD_FILENAMES = file;
+    const fallback = await tryInstance();
+    if (fallback) return { adapter: fallback, driverFile: file };
+    delete env.VK_ICD_FILENAMES;
+  }
+  throw new DeviceError(
+    'no WebGPU adapter: no Vulkan driver worked. Install a GPU driver, or a software one ' +
+      '(Debian: apt-get install chromium, for SwiftShader), and the Vulkan loader (libvulkan1)',
+  );
+}
+
+/** Limits to ask the device for: the adapter's best for the ones that bound batch size. */
+function requiredLimits(adapter: GPUAdapter): Record<string, number> {
+  const l = adapter.limits;
+  return {
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+  };
+}
+
+/**
+ * Acquires a WebGPU device: in a browser from `navigator.gpu`, in Node from Dawn's `webgpu`
+ * package. Logs one line naming the adapter. Throws {@link DeviceError} when there is none.
+ */
+export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuContext> {
+  const powerPreference = options.powerPreference ?? 'high-performance';
+  let adapter: GPUAdapter | null;
+  let runtime: 'browser' | 'node';
+  let driverFile: string | undefined;
+  const nav = (globalThis as { navigator?: Navigator }).navigator;
+  if (nav?.gpu) {
+    runtime = 'browser';
+    adapter = await pickAdapter(nav.gpu, powerPreference);
+    if (!adapter) {
+      throw new DeviceError(
+        'no WebGPU adapter: this browser exposes navigator.gpu but returned no adapter ' +
+          '(Chromium needs --enable-unsafe-webgpu on Linux; see README)',
+      );
+    }
+  } else if (isNode()) {
+    runtime = 'node';
+    ({ adapter, driverFile } = await nodeAdapter(powerPreference));
+  } else {
+    throw new DeviceError('no WebGPU in this environment: navigator.gpu is undefined (needs a WebGPU-capable browser)');
+  }
+
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ label: 'webrnn', requiredLimits: requiredLimits(adapter) });
+  } catch (cause) {
+    throw new DeviceError(`the adapter refused a device: ${(cause as Error).message}`, { cause });
+  }
+  const summary = summarizeAdapter(adapter, runtime, driverFile);
+  const log = options.log === undefined ? (line: string) => console.info(line) : options.log;
+  if (log) log(describeAdapter(summary));
+  return {
+    adapter,
+    device,
+    summary,
+    destroy: () => device.destroy(),
+  };
+}
