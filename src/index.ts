@@ -20,3 +20,4 @@ export {
   type GpuContext,
 } from './gpu/device.ts';
 export { mulberry32, uniformArray, type Random } from './util/rng.ts';
+export { compare, expectClose, FLOAT32_TOLERANCE, type Tolerance, type CompareReport } from './util/compare.ts';

@@ -5,10 +5,10 @@ import { ElmanRNN } from '../src/model/elman.ts';
 import { cachedPipelineCount } from '../src/gpu/pipelines.ts';
 import type { ElmanConfig } from '../src/model/config.ts';
 import { tensor } from '../src/tensor.ts';
-import { FLOAT32_TOLERANCE, compare, expectClose } from './helpers/compare.ts';
+import { FLOAT32_TOLERANCE, compare, expectClose } from '../src/util/compare.ts';
 import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
 import { randomCase } from './helpers/random.ts';
-import { WORKED_EXAMPLE, workedExampleModel } from './worked-example.ts';
+import { WORKED_EXAMPLE, workedExampleModel } from '../app/worked-example.ts';
 
 // The WebGPU kernel against the float64 CPU reference. Runs in Node (Dawn) and in Chromium.
 

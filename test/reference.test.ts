@@ -4,8 +4,8 @@ import { ElmanRNN } from '../src/model/elman.ts';
 import type { ElmanStateDict } from '../src/model/params.ts';
 import { tensor } from '../src/tensor.ts';
 import golden from './golden/elman_torch.json';
-import { expectClose } from './helpers/compare.ts';
-import { WORKED_EXAMPLE, workedExampleModel } from './worked-example.ts';
+import { expectClose } from '../src/util/compare.ts';
+import { WORKED_EXAMPLE, workedExampleModel } from '../app/worked-example.ts';
 
 // The float64 reference against values from independent sources: a hand calculation and PyTorch.
 
