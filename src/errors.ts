@@ -42,3 +42,10 @@ export class DeviceError extends WebRNNError {
     super('device', message, options);
   }
 }
+
+/** A model or weight file is truncated, corrupt, or uses an operator or attribute webrnn does not run. */
+export class ModelError extends WebRNNError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('model', message, options);
+  }
+}

@@ -2,7 +2,7 @@
  * webrnn: recurrent networks over thousands of independent sequences on the GPU through WebGPU.
  * @packageDocumentation
  */
-export { ConfigError, DeviceError, ShapeError, WebRNNError, WeightError } from './errors.ts';
+export { ConfigError, DeviceError, ModelError, ShapeError, WebRNNError, WeightError } from './errors.ts';
 export { tensor, sizeOf, type Tensor, type FloatArray } from './tensor.ts';
 export { ElmanRNN, type RunOptions } from './model/elman.ts';
 export type { ElmanConfig, ResolvedElmanConfig, Nonlinearity } from './model/config.ts';

@@ -1,6 +1,7 @@
 import type { ResolvedElmanConfig } from '../model/config.ts';
 import type { ForwardArgs, ForwardResult } from '../model/forward.ts';
 import type { ElmanStateDict } from '../model/params.ts';
+import type { RecurrentLayerInputs, RecurrentLayerOutputs, RecurrentLayerSpec, RecurrentLayerWeights } from '../rnn/spec.ts';
 
 /**
  * Where a model runs. Two implementations share this interface: the float64 CPU reference (the
@@ -11,6 +12,11 @@ export interface Backend {
   readonly name: string;
   /** Runs the Elman network over every sequence of the batch. */
   elmanForward(config: ResolvedElmanConfig, weights: ElmanStateDict, args: ForwardArgs): Promise<ForwardResult>;
+  /**
+   * Runs one recurrent layer with ONNX RNN/GRU/LSTM semantics (see src/rnn/spec.ts) over every
+   * sequence of the batch. Outputs are in the spec's layout.
+   */
+  recurrentLayer(spec: RecurrentLayerSpec, weights: RecurrentLayerWeights, inputs: RecurrentLayerInputs): Promise<RecurrentLayerOutputs>;
   /** Frees what the backend holds (GPU buffers, the device it created). */
   dispose(): void;
 }
