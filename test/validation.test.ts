@@ -15,6 +15,10 @@ const spy: Backend & { calls: number } = {
     spy.calls++;
     throw new Error('the backend must not be reached with bad input');
   },
+  async recurrentLayer() {
+    spy.calls++;
+    throw new Error('the backend must not be reached with bad input');
+  },
   dispose() {},
 };
 

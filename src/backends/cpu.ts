@@ -1,4 +1,6 @@
 import { elmanForwardReference } from '../reference/elman.ts';
+import { recurrentLayerReference } from '../reference/recurrent-layer.ts';
+import { checkLayerInputs, checkLayerWeights } from '../rnn/spec.ts';
 import type { Backend } from './backend.ts';
 
 /**
@@ -9,6 +11,11 @@ export const cpuBackend: Backend = {
   name: 'cpu',
   async elmanForward(config, weights, args) {
     return elmanForwardReference(config, weights, args);
+  },
+  async recurrentLayer(spec, weights, inputs) {
+    checkLayerWeights(spec, weights);
+    checkLayerInputs(spec, inputs);
+    return recurrentLayerReference(spec, weights, inputs);
   },
   dispose() {},
 };

@@ -1,17 +1,28 @@
 import { DeviceError } from '../errors.ts';
 import { BufferPool } from '../gpu/buffers.ts';
 import { acquireGpu, type AcquireOptions, type GpuContext } from '../gpu/device.ts';
+import { ELMAN_WORKGROUP_SIZE, elmanForwardPipeline, elmanParams, packElmanWeights } from '../gpu/kernels/elman-forward.ts';
 import {
-  ELMAN_PARAMS_BYTES,
-  elmanForwardPipeline,
-  elmanGrid,
-  elmanParams,
-  packElmanWeights,
-} from '../gpu/kernels/elman-forward.ts';
-import { getPipeline } from '../gpu/pipelines.ts';
+  packLayerWeights,
+  RECURRENT_STATE_SLOTS,
+  RECURRENT_WORKGROUP_SIZE,
+  recurrentLayerPipeline,
+  recurrentParams,
+} from '../gpu/kernels/recurrent-layer.ts';
+import { workgroupGrid } from '../gpu/grid.ts';
+import { getPipeline, type PipelineSpec } from '../gpu/pipelines.ts';
 import type { ResolvedElmanConfig } from '../model/config.ts';
 import type { ForwardArgs, ForwardResult } from '../model/forward.ts';
 import type { ElmanStateDict } from '../model/params.ts';
+import {
+  checkLayerInputs,
+  checkLayerWeights,
+  numDirections,
+  type RecurrentLayerInputs,
+  type RecurrentLayerOutputs,
+  type RecurrentLayerSpec,
+  type RecurrentLayerWeights,
+} from '../rnn/spec.ts';
 import type { FloatArray } from '../tensor.ts';
 import type { Backend } from './backend.ts';
 
@@ -31,6 +42,17 @@ const { STORAGE, COPY_DST, COPY_SRC, MAP_READ, UNIFORM } = {
   MAP_READ: 0x01,
   UNIFORM: 0x40,
 } as const; // GPUBufferUsage values, spelled out so this module loads before Dawn's globals exist
+
+/** What {@link WebGPUBackend.runKernel} needs for one dispatch; names label buffers and errors. */
+interface KernelRun {
+  what: string;
+  pipeline: PipelineSpec;
+  params: Uint32Array;
+  inputs: [name: string, data: Float32Array | Uint32Array | null][];
+  outputs: [name: string, floats: number][];
+  scratch: [name: string, bytes: number][];
+  grid: [number, number];
+}
 
 function asFloat32(a: FloatArray): Float32Array {
   return a instanceof Float32Array ? a : Float32Array.from(a);
@@ -93,91 +115,153 @@ export class WebGPUBackend implements Backend {
     this.checkUsable();
     const { batch: B, steps: T, lastOnly } = args;
     const { hiddenSize: H, outputSize: O, numLayers: L } = c;
-    const weights = packElmanWeights(c, sd);
-    const yCount = lastOnly ? B * O : B * T * O;
-    const hnCount = L * B * H;
-    const sizes = {
-      x: args.x.length * 4,
-      weights: weights.length * 4,
-      h0: args.h0 ? args.h0.length * 4 : 4,
-      y: yCount * 4,
-      hn: hnCount * 4,
-      state: L * 2 * H * B * 4,
+    const [y, hn] = await this.runKernel({
+      what: 'the Elman forward pass',
+      pipeline: elmanForwardPipeline(c),
+      params: elmanParams(B, T, lastOnly, args.h0 !== null),
+      inputs: [
+        ['x [B,T,I]', asFloat32(args.x)],
+        ['weights', packElmanWeights(c, sd)],
+        ['h0 [L,B,H]', args.h0 && asFloat32(args.h0)],
+      ],
+      outputs: [
+        ['y', lastOnly ? B * O : B * T * O],
+        ['hn [L,B,H]', L * B * H],
+      ],
+      scratch: [['state [L,2,H,B]', L * 2 * H * B * 4]],
+      grid: workgroupGrid(B, ELMAN_WORKGROUP_SIZE, this.device.limits.maxComputeWorkgroupsPerDimension),
+    });
+    return {
+      output: { data: y!, shape: lastOnly ? [B, O] : [B, T, O] },
+      hn: { data: hn!, shape: [L, B, H] },
     };
-    for (const [name, bytes] of Object.entries(sizes)) this.checkFits(`the ${name} buffer`, bytes);
-    this.checkFits('the readback buffer', sizes.y + sizes.hn);
+  }
+
+  async recurrentLayer(
+    spec: RecurrentLayerSpec,
+    weights: RecurrentLayerWeights,
+    inputs: RecurrentLayerInputs,
+  ): Promise<RecurrentLayerOutputs<Float32Array>> {
+    this.checkUsable();
+    checkLayerWeights(spec, weights);
+    checkLayerInputs(spec, inputs);
+    const { batch: B, steps: T, sequenceLens, initialH, initialC } = inputs;
+    const D = numDirections(spec);
+    const H = spec.hiddenSize;
+    const lstm = spec.cell === 'lstm';
+    const stateCount = D * B * H;
+    // initial_h then initial_c in one binding (storage buffers per stage are scarce).
+    let init: Float32Array | null = null;
+    if (initialH || initialC) {
+      init = new Float32Array(lstm ? 2 * stateCount : stateCount);
+      if (initialH) init.set(initialH, 0);
+      if (initialC) init.set(initialC, stateCount);
+    }
+    const [y, final] = await this.runKernel({
+      what: `the ${spec.cell.toUpperCase()} layer`,
+      pipeline: recurrentLayerPipeline(spec),
+      params: recurrentParams(B, T, initialH !== null, initialC !== null, sequenceLens !== null),
+      inputs: [
+        ['X', asFloat32(inputs.X)],
+        ['W|R|B|P', packLayerWeights(spec, weights)],
+        ['sequence_lens', sequenceLens && new Uint32Array(sequenceLens.buffer, sequenceLens.byteOffset, B)],
+        ['initial_h|initial_c', init],
+      ],
+      outputs: [
+        ['Y', T * D * B * H],
+        ['Y_h|Y_c', lstm ? 2 * stateCount : stateCount],
+      ],
+      scratch: [['state [5,H,D·B]', RECURRENT_STATE_SLOTS * H * D * B * 4]],
+      grid: workgroupGrid(D * B, RECURRENT_WORKGROUP_SIZE, this.device.limits.maxComputeWorkgroupsPerDimension),
+    });
+    return {
+      Y: y!,
+      Y_h: final!.subarray(0, stateCount),
+      Y_c: lstm ? final!.subarray(stateCount) : null,
+    };
+  }
+
+  /**
+   * One dispatch of a kernel whose bindings are, in order: 0 the params uniform, then the read-only
+   * inputs (an absent one is bound as a 4-byte placeholder the kernel never reads), then the outputs
+   * (read back and returned in order, as float32), then scratch buffers. Buffers come from the pool
+   * and go back to it whatever happens; every limit is checked before any GPU work, and WebGPU
+   * errors become {@link DeviceError}s naming `what`.
+   */
+  private async runKernel(k: KernelRun): Promise<Float32Array[]> {
+    const outputBytes = k.outputs.map(([, count]) => count * 4);
+    const readbackBytes = outputBytes.reduce((a, b) => a + b, 0);
+    const inputBytes = k.inputs.map(([, data]) => (data ? data.byteLength : 4));
+    k.inputs.forEach(([name], i) => this.checkFits(`the ${name} buffer`, inputBytes[i]!));
+    k.outputs.forEach(([name], i) => this.checkFits(`the ${name} buffer`, outputBytes[i]!));
+    for (const [name, bytes] of k.scratch) this.checkFits(`the ${name} buffer`, bytes);
+    this.checkFits('the readback buffer', readbackBytes);
 
     const device = this.device;
-    const pipeline = await getPipeline(device, elmanForwardPipeline(c));
+    const pipeline = await getPipeline(device, k.pipeline);
     this.checkUsable();
 
     const pool = this.pool;
-    const buf = {
-      params: pool.acquire('elman params', ELMAN_PARAMS_BYTES, UNIFORM | COPY_DST),
-      x: pool.acquire('elman x [B,T,I]', sizes.x, STORAGE | COPY_DST),
-      weights: pool.acquire('elman weights', sizes.weights, STORAGE | COPY_DST),
-      h0: pool.acquire('elman h0 [L,B,H]', sizes.h0, STORAGE | COPY_DST),
-      y: pool.acquire('elman y', sizes.y, STORAGE | COPY_SRC | COPY_DST),
-      hn: pool.acquire('elman hn [L,B,H]', sizes.hn, STORAGE | COPY_SRC | COPY_DST),
-      state: pool.acquire('elman state [L,2,H,B]', sizes.state, STORAGE),
-      readback: pool.acquire('elman readback', sizes.y + sizes.hn, MAP_READ | COPY_DST),
-    };
+    const label = k.pipeline.name;
+    const params = pool.acquire(`${label} params`, k.params.byteLength, UNIFORM | COPY_DST);
+    const inputs = k.inputs.map(([name], i) => pool.acquire(`${label} ${name}`, inputBytes[i]!, STORAGE | COPY_DST));
+    const outputs = k.outputs.map(([name], i) => pool.acquire(`${label} ${name}`, outputBytes[i]!, STORAGE | COPY_SRC | COPY_DST));
+    const scratch = k.scratch.map(([name, bytes]) => pool.acquire(`${label} ${name}`, bytes, STORAGE));
+    const readback = pool.acquire(`${label} readback`, readbackBytes, MAP_READ | COPY_DST);
     try {
       const queue = device.queue;
       device.pushErrorScope('out-of-memory');
       device.pushErrorScope('validation');
-      queue.writeBuffer(buf.params, 0, elmanParams(B, T, lastOnly, args.h0 !== null));
-      queue.writeBuffer(buf.x, 0, asFloat32(args.x));
-      queue.writeBuffer(buf.weights, 0, weights);
-      if (args.h0) queue.writeBuffer(buf.h0, 0, asFloat32(args.h0));
+      queue.writeBuffer(params, 0, k.params);
+      k.inputs.forEach(([, data], i) => data && queue.writeBuffer(inputs[i]!, 0, data));
       if (this.poisonOutputs) {
-        queue.writeBuffer(buf.y, 0, new Float32Array(yCount).fill(NaN));
-        queue.writeBuffer(buf.hn, 0, new Float32Array(hnCount).fill(NaN));
+        k.outputs.forEach(([, count], i) => queue.writeBuffer(outputs[i]!, 0, new Float32Array(count).fill(NaN)));
       }
+      const bound: [GPUBuffer, number][] = [
+        [params, k.params.byteLength],
+        ...inputs.map((b, i): [GPUBuffer, number] => [b, inputBytes[i]!]),
+        ...outputs.map((b, i): [GPUBuffer, number] => [b, outputBytes[i]!]),
+        ...scratch.map((b, i): [GPUBuffer, number] => [b, k.scratch[i]![1]]),
+      ];
       const bindGroup = device.createBindGroup({
-        label: 'elman_forward',
+        label,
         layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: buf.params, size: ELMAN_PARAMS_BYTES } },
-          { binding: 1, resource: { buffer: buf.x, size: sizes.x } },
-          { binding: 2, resource: { buffer: buf.weights, size: sizes.weights } },
-          { binding: 3, resource: { buffer: buf.h0, size: sizes.h0 } },
-          { binding: 4, resource: { buffer: buf.y, size: sizes.y } },
-          { binding: 5, resource: { buffer: buf.hn, size: sizes.hn } },
-          { binding: 6, resource: { buffer: buf.state, size: sizes.state } },
-        ],
+        entries: bound.map(([buffer, size], binding) => ({ binding, resource: { buffer, size } })),
       });
-      const encoder = device.createCommandEncoder({ label: 'elman_forward' });
-      const pass = encoder.beginComputePass({ label: 'elman_forward' });
+      const encoder = device.createCommandEncoder({ label });
+      const pass = encoder.beginComputePass({ label });
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
-      const [gx, gy] = elmanGrid(B, device.limits.maxComputeWorkgroupsPerDimension);
-      pass.dispatchWorkgroups(gx, gy);
+      pass.dispatchWorkgroups(k.grid[0], k.grid[1]);
       pass.end();
-      encoder.copyBufferToBuffer(buf.y, 0, buf.readback, 0, sizes.y);
-      encoder.copyBufferToBuffer(buf.hn, 0, buf.readback, sizes.y, sizes.hn);
+      let offset = 0;
+      outputs.forEach((b, i) => {
+        encoder.copyBufferToBuffer(b, 0, readback, offset, outputBytes[i]!);
+        offset += outputBytes[i]!;
+      });
       queue.submit([encoder.finish()]);
       const validation = await device.popErrorScope();
       const oom = await device.popErrorScope();
       const error = validation ?? oom;
-      if (error) throw new DeviceError(`WebGPU rejected the Elman forward pass: ${error.message}`);
+      if (error) throw new DeviceError(`WebGPU rejected ${k.what}: ${error.message}`);
 
-      await buf.readback.mapAsync(1 /* GPUMapMode.READ */, 0, sizes.y + sizes.hn);
-      const mapped = buf.readback.getMappedRange(0, sizes.y + sizes.hn);
-      const y = new Float32Array(mapped, 0, yCount).slice();
-      const hn = new Float32Array(mapped, sizes.y, hnCount).slice();
-      buf.readback.unmap();
-      return {
-        output: { data: y, shape: lastOnly ? [B, O] : [B, T, O] },
-        hn: { data: hn, shape: [L, B, H] },
-      };
+      await readback.mapAsync(1 /* GPUMapMode.READ */, 0, readbackBytes);
+      const mapped = readback.getMappedRange(0, readbackBytes);
+      offset = 0;
+      const results = k.outputs.map(([, count]) => {
+        const out = new Float32Array(mapped, offset, count).slice();
+        offset += count * 4;
+        return out;
+      });
+      readback.unmap();
+      return results;
     } catch (err) {
       if (err instanceof DeviceError) throw err;
       this.checkUsable();
-      throw new DeviceError(`the Elman forward pass failed on the GPU: ${(err as Error).message}`, { cause: err });
+      throw new DeviceError(`${k.what} failed on the GPU: ${(err as Error).message}`, { cause: err });
     } finally {
-      if (buf.readback.mapState !== 'unmapped') buf.readback.unmap(); // aborts a pending map
-      for (const b of Object.values(buf)) pool.release(b);
+      if (readback.mapState !== 'unmapped') readback.unmap(); // aborts a pending map
+      for (const b of [params, ...inputs, ...outputs, ...scratch, readback]) pool.release(b);
     }
   }
 

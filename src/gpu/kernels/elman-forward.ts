@@ -11,9 +11,6 @@ import type { PipelineSpec } from '../pipelines.ts';
 /** Invocations per workgroup; one invocation runs one sequence. */
 export const ELMAN_WORKGROUP_SIZE = 64;
 
-/** Bytes of the `Params` uniform: batch, steps, last_only, has_h0. */
-export const ELMAN_PARAMS_BYTES = 16;
-
 /** The pipeline for a configuration: sizes and activation as override constants. */
 export function elmanForwardPipeline(c: ResolvedElmanConfig): PipelineSpec {
   return {
@@ -57,15 +54,4 @@ export function packElmanWeights(c: ResolvedElmanConfig, sd: ElmanStateDict): Fl
 /** The params uniform for one call. */
 export function elmanParams(batch: number, steps: number, lastOnly: boolean, hasH0: boolean): Uint32Array {
   return new Uint32Array([batch, steps, lastOnly ? 1 : 0, hasH0 ? 1 : 0]);
-}
-
-/**
- * Workgroup grid for `batch` sequences: one dimension while it fits the adapter's
- * maxComputeWorkgroupsPerDimension, a second one beyond (the shader folds y into the index).
- */
-export function elmanGrid(batch: number, maxPerDimension: number): [number, number] {
-  const groups = Math.ceil(batch / ELMAN_WORKGROUP_SIZE);
-  if (groups <= maxPerDimension) return [groups, 1];
-  const rows = Math.ceil(groups / maxPerDimension);
-  return [Math.ceil(groups / rows), rows];
 }

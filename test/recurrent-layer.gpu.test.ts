@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpuBackend } from '../src/backends/cpu.ts';
+import { ShapeError, WeightError } from '../src/errors.ts';
+import { cachedPipelineCount } from '../src/gpu/pipelines.ts';
+import { numDirections, type RecurrentLayerSpec } from '../src/rnn/spec.ts';
+import { FLOAT32_TOLERANCE, expectClose } from '../src/util/compare.ts';
+import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
+import { randomLayerCase, type LayerCaseOptions, type RandomLayerCase } from './helpers/random.ts';
+
+// The ONNX-semantics recurrent layer kernel (shaders/recurrent_layer.wgsl) against the float64
+// reference (src/reference/recurrent-layer.ts), on seeded random configurations covering every
+// option: cell, direction, layout, lengths (including 0 and T), initial states, activations with
+// alpha/beta, clip, linear_before_reset, input_forget, peepholes, absent bias. Runs in Node (Dawn)
+// and in Chromium.
+
+let gpu: GpuFixture;
+
+beforeAll(async () => {
+  gpu = await createGpuFixture();
+});
+
+afterAll(() => {
+  gpu?.backend.dispose();
+});
+
+function shapes(s: RecurrentLayerSpec, B: number, T: number) {
+  const D = numDirections(s);
+  const H = s.hiddenSize;
+  return {
+    Y: s.layout === 0 ? [T, D, B, H] : [B, T, D, H],
+    state: s.layout === 0 ? [D, B, H] : [B, D, H],
+  };
+}
+
+async function checkAgainstReference(c: RandomLayerCase): Promise<void> {
+  const want = await cpuBackend.recurrentLayer(c.spec, c.weights, c.inputs);
+  const got = await withErrorScope(gpu.backend.device, () => gpu.backend.recurrentLayer(c.spec, c.weights, c.inputs));
+  const shape = shapes(c.spec, c.inputs.batch, c.inputs.steps);
+  expect(got.Y).toBeInstanceOf(Float32Array);
+  expectClose(got.Y, want.Y, FLOAT32_TOLERANCE, `${c.name}: Y`, shape.Y);
+  expectClose(got.Y_h, want.Y_h, FLOAT32_TOLERANCE, `${c.name}: Y_h`, shape.state);
+  if (c.spec.cell === 'lstm') expectClose(got.Y_c!, want.Y_c!, FLOAT32_TOLERANCE, `${c.name}: Y_c`, shape.state);
+  else expect(got.Y_c).toBeNull();
+}
+
+describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
+  // Every cell × direction × layout once with lengths and initial states, so each combination is
+  // covered whatever the random draws below do.
+  const grid: LayerCaseOptions[] = [];
+  for (const cell of ['rnn', 'gru', 'lstm'] as const) {
+    for (const direction of ['forward', 'reverse', 'bidirectional'] as const) {
+      for (const layout of [0, 1] as const) {
+        grid.push({ cell, direction, layout, lengths: 'random', initialStates: true, batch: 6, steps: 9 });
+      }
+    }
+  }
+  grid.forEach((options, i) => {
+    const c = randomLayerCase(1000 + i, options);
+    it(`matches the float64 reference: ${c.name}`, () => checkAgainstReference(c));
+  });
+
+  // Seeded random configurations: every option drawn independently.
+  for (let seed = 1; seed <= 48; seed++) {
+    const c = randomLayerCase(seed);
+    it(`random case ${seed}: ${c.name}`, () => checkAgainstReference(c));
+  }
+
+  // Options the random draw may miss, each forced once.
+  const forced: LayerCaseOptions[] = [
+    { cell: 'gru', linearBeforeReset: false, activations: ['HardSigmoid', 'Softsign'] },
+    { cell: 'gru', linearBeforeReset: true, direction: 'bidirectional', clip: 0.7 },
+    { cell: 'lstm', inputForget: true, peepholes: true, direction: 'bidirectional' },
+    { cell: 'lstm', peepholes: true, clip: 1.5, initialStates: true, lengths: 'random', batch: 8 },
+    { cell: 'lstm', bias: false, activations: ['Sigmoid', 'Elu', 'Softplus'] },
+    { cell: 'rnn', activations: ['Relu'], bias: false },
+    { cell: 'rnn', direction: 'bidirectional', activations: ['LeakyRelu', 'ScaledTanh'] },
+  ];
+  forced.forEach((options, i) => {
+    const c = randomLayerCase(2000 + i, options);
+    it(`forced option: ${c.name}`, () => checkAgainstReference(c));
+  });
+
+  // Sizes: many sequences, long sequences, a wide hidden state.
+  const sizes: LayerCaseOptions[] = [
+    { cell: 'lstm', direction: 'bidirectional', batch: 4097, steps: 5, hiddenSize: 4, inputSize: 3, lengths: 'random' },
+    { cell: 'gru', batch: 3, steps: 300, hiddenSize: 16, inputSize: 2, linearBeforeReset: true },
+    { cell: 'rnn', batch: 65, steps: 20, hiddenSize: 64, inputSize: 8, activations: ['Tanh'] },
+    { cell: 'lstm', batch: 1, steps: 1, hiddenSize: 1, inputSize: 1, direction: 'reverse' },
+  ];
+  sizes.forEach((options, i) => {
+    const c = randomLayerCase(3000 + i, options);
+    it(`size: ${c.name}`, () => checkAgainstReference(c));
+  });
+
+  it('writes zeros past each length and keeps the initial state for a length of 0', async () => {
+    const c = randomLayerCase(4000, {
+      cell: 'lstm', direction: 'bidirectional', layout: 1, batch: 3, steps: 4, hiddenSize: 2, lengths: 'none', initialStates: true,
+    });
+    c.inputs.sequenceLens = Int32Array.from([0, 2, 4]);
+    const got = await gpu.backend.recurrentLayer(c.spec, c.weights, c.inputs);
+    const [B, T, D, H] = [3, 4, 2, 2];
+    for (let b = 0; b < B; b++) {
+      for (let t = c.inputs.sequenceLens[b]!; t < T; t++) {
+        for (let k = 0; k < D * H; k++) expect(got.Y[(b * T + t) * D * H + k]).toBe(0);
+      }
+    }
+    // b = 0 ran no step: Y_h and Y_c are its initial states ([B, D, H] in layout 1).
+    expect(Array.from(got.Y_h.subarray(0, D * H))).toEqual(Array.from(c.inputs.initialH!.subarray(0, D * H)));
+    expect(Array.from(got.Y_c!.subarray(0, D * H))).toEqual(Array.from(c.inputs.initialC!.subarray(0, D * H)));
+  });
+
+  it('reuses its pipeline and buffers across calls of one shape class', async () => {
+    const c = randomLayerCase(5000, { cell: 'gru', batch: 17, steps: 6 });
+    await gpu.backend.recurrentLayer(c.spec, c.weights, c.inputs);
+    const pipelines = cachedPipelineCount(gpu.backend.device);
+    const buffers = gpu.backend.pool.liveBuffers;
+    for (const steps of [6, 3, 5]) {
+      const other = randomLayerCase(5000, { cell: 'gru', batch: 17, steps });
+      await gpu.backend.recurrentLayer(other.spec, other.weights, other.inputs);
+    }
+    expect(cachedPipelineCount(gpu.backend.device)).toBe(pipelines);
+    expect(gpu.backend.pool.liveBuffers).toBe(buffers);
+  });
+
+  it('rejects bad weights and inputs with typed errors before any GPU work', async () => {
+    const c = randomLayerCase(6000, { cell: 'lstm', batch: 2, steps: 3, hiddenSize: 3 });
+    const buffers = gpu.backend.pool.liveBuffers;
+    await expect(gpu.backend.recurrentLayer(c.spec, { ...c.weights, R: new Float32Array(5) }, c.inputs)).rejects.toThrow(WeightError);
+    await expect(gpu.backend.recurrentLayer(c.spec, c.weights, { ...c.inputs, X: new Float32Array(1) })).rejects.toThrow(
+      /X has 1 values but shape \[3, 2, \d+\] needs/,
+    );
+    await expect(
+      gpu.backend.recurrentLayer(c.spec, c.weights, { ...c.inputs, sequenceLens: Int32Array.from([1, 4]) }),
+    ).rejects.toThrow(ShapeError);
+    const nan = c.weights.W.slice();
+    nan[2] = NaN;
+    await expect(gpu.backend.recurrentLayer(c.spec, { ...c.weights, W: nan }, c.inputs)).rejects.toThrow(/W holds a non-finite value \(NaN\) at index 2/);
+    expect(gpu.backend.pool.liveBuffers).toBe(buffers);
+    expect(gpu.uncaptured).toEqual([]);
+  });
+});
