@@ -27,11 +27,13 @@ export interface ForwardArgs {
   readonly lastOnly: boolean;
 }
 
-function describe(shape: readonly number[]): string {
+/** A shape as text, `[2, 3]`. */
+export function describe(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-function isTensor(t: unknown): t is Tensor {
+/** True for a `{ data: Float32Array | Float64Array, shape: number[] }`. */
+export function isTensor(t: unknown): t is Tensor {
   return (
     t !== null &&
     typeof t === 'object' &&

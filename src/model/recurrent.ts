@@ -1,0 +1,159 @@
+import type { Backend } from '../backends/backend.ts';
+import { ConfigError } from '../errors.ts';
+import { floatTensors, readSafetensors, writeSafetensors } from '../io/safetensors.ts';
+import type { FloatArray, Tensor } from '../tensor.ts';
+import {
+  applyLinearHead,
+  checkRecurrentForwardArgs,
+  swapLeadingAxes,
+  type RecurrentForwardOptions,
+  type RecurrentForwardResult,
+} from './recurrent-forward.ts';
+import { layersToTorch, torchToLayers, type LoweredModule } from './torch-lowering.ts';
+import {
+  checkTorchStateDict,
+  resolveTorchModule,
+  torchDirections,
+  torchParamSpecs,
+  type TorchRecurrentConfig,
+  type TorchRecurrentOptions,
+} from './torch-modules.ts';
+
+/** Options of {@link RecurrentNet.forward}: where to run, plus h0, c0 and lengths. */
+export interface RecurrentRunOptions extends RecurrentForwardOptions {
+  /** `cpuBackend` (the float64 reference) or a `WebGPUBackend`. */
+  backend: Backend;
+}
+
+/**
+ * A PyTorch `nn.RNN`, `nn.LSTM` or `nn.GRU` (any layers, one or two directions), optionally followed
+ * by an `nn.Linear` head at every step, loaded from its state dict and run on a webrnn backend with
+ * PyTorch's semantics. Each layer runs as one ONNX-semantics layer (src/rnn/spec.ts) on the backend.
+ *
+ * ```ts
+ * const model = RecurrentNet.fromSafetensors(bytes);       // names and shapes say what it is
+ * console.log(model.description);                          // nn.LSTM(input_size=3, …) + nn.Linear(10, 1)
+ * const { output, hn, cn } = await model.forward(tensor(x, [B, T, 3]), { backend: gpu });
+ * ```
+ */
+export class RecurrentNet {
+  /** The module's options, stated or inferred, with every default filled in. */
+  readonly config: TorchRecurrentConfig;
+  /** The module as PyTorch constructor code, e.g. `nn.GRU(input_size=2, hidden_size=4, batch_first=True)`. */
+  readonly description: string;
+  /** What was assumed rather than read from the weights (empty when nothing was). */
+  readonly notes: readonly string[];
+  private readonly lowered: LoweredModule;
+
+  private constructor(config: TorchRecurrentConfig, description: string, notes: readonly string[], lowered: LoweredModule) {
+    this.config = config;
+    this.description = description;
+    this.notes = notes;
+    this.lowered = lowered;
+  }
+
+  /**
+   * Loads a PyTorch state dict (`{ name: { data, shape } }`, e.g. `model.state_dict()` saved by the
+   * caller). With `options.cell` the module is the one stated and every tensor is checked against it;
+   * without, it is inferred from the names and shapes (see {@link description} and {@link notes}).
+   * Throws {@link ConfigError} for bad or unsupported options (proj_size > 0) and {@link WeightError}
+   * naming a missing, unexpected, mis-shaped or non-finite tensor.
+   */
+  static fromStateDict(sd: Record<string, Tensor>, options: TorchRecurrentOptions = {}): RecurrentNet {
+    const { config, description, notes } = resolveTorchModule(sd, options);
+    const params = checkTorchStateDict(config, sd);
+    return new RecurrentNet(config, description, notes, torchToLayers(config, params));
+  }
+
+  /**
+   * Loads a state dict saved as safetensors (F32, F64, F16 or BF16); see {@link fromStateDict}.
+   * A corrupt file is a {@link ModelError}.
+   */
+  static fromSafetensors(bytes: Uint8Array | ArrayBuffer, options: TorchRecurrentOptions = {}): RecurrentNet {
+    return RecurrentNet.fromStateDict(floatTensors(readSafetensors(bytes)), options);
+  }
+
+  /** The weights as a PyTorch state dict (original names and gate order, float32), in PyTorch's order. */
+  stateDict(): Record<string, Tensor<Float32Array>> {
+    const params = layersToTorch(this.config, this.lowered);
+    const out: Record<string, Tensor<Float32Array>> = {};
+    for (const spec of torchParamSpecs(this.config)) out[spec.name] = { data: params[spec.name]!, shape: [...spec.shape] };
+    return out;
+  }
+
+  /** The state dict as a safetensors file (F32), which `safetensors.torch.load_file` reads. */
+  toSafetensors(metadata?: Record<string, string>): Uint8Array {
+    return writeSafetensors(this.stateDict(), metadata);
+  }
+
+  /** A copy of the lowered layers (ONNX layout and gate order, batch-major specs) and head. */
+  layers(): LoweredModule {
+    return {
+      layers: this.lowered.layers.map(({ spec, weights }) => ({
+        spec,
+        weights: { W: weights.W.slice(), R: weights.R.slice(), B: weights.B?.slice() ?? null, P: weights.P?.slice() ?? null },
+      })),
+      head: this.lowered.head && {
+        ...this.lowered.head,
+        weight: this.lowered.head.weight.slice(),
+        bias: this.lowered.head.bias?.slice() ?? null,
+      },
+    };
+  }
+
+  /**
+   * Runs every sequence of `input` through every layer, as PyTorch's `module(input, h_0)` (or
+   * `(h_0, c_0)`) does, then the head at every step. Input `[B, T, I]` (batch-first, the default) or
+   * `[T, B, I]`; see {@link RecurrentForwardResult} for the outputs. Everything is validated before
+   * any backend call ({@link ShapeError}); layer k's output feeds layer k+1 on the backend, and the
+   * head runs on the host.
+   */
+  async forward(input: Tensor, options: RecurrentRunOptions): Promise<RecurrentForwardResult> {
+    const backend = options?.backend;
+    if (!backend || typeof backend.recurrentLayer !== 'function') {
+      throw new ConfigError('forward needs { backend }: cpuBackend or a WebGPUBackend');
+    }
+    const args = checkRecurrentForwardArgs(this.config, input, options);
+    const { batch: B, steps: T } = args;
+    const { hiddenSize: H, numLayers: L } = this.config;
+    const D = torchDirections(this.config);
+    const perLayer = D * B * H;
+    // PyTorch's [L·D, B, H] state, layer k's slice [D, B, H] ↔ ONNX batch-major [B, D, H].
+    const initial = (state: FloatArray | null, k: number) =>
+      state && swapLeadingAxes(state.subarray(k * perLayer, (k + 1) * perLayer), D, B, H);
+
+    let x = args.x;
+    let hn: FloatArray | null = null;
+    let cn: FloatArray | null = null;
+    for (const [k, { spec, weights }] of this.lowered.layers.entries()) {
+      const out = await backend.recurrentLayer(spec, weights, {
+        X: x,
+        batch: B,
+        steps: T,
+        sequenceLens: args.lengths,
+        initialH: initial(args.h0, k),
+        initialC: initial(args.c0, k),
+      });
+      const State = out.Y_h.constructor as new (n: number) => FloatArray;
+      hn ??= new State(L * perLayer);
+      hn.set(swapLeadingAxes(out.Y_h, B, D, H), k * perLayer);
+      if (out.Y_c) {
+        cn ??= new State(L * perLayer);
+        cn.set(swapLeadingAxes(out.Y_c, B, D, H), k * perLayer);
+      }
+      x = out.Y; // [B, T, D, H]: the next layer's [B, T, D·H]
+    }
+
+    const head = this.lowered.head;
+    const features = head ? head.outputSize : D * H;
+    const y = head ? applyLinearHead(head, x, B * T) : x;
+    const stateShape = [L * D, B, H];
+    return {
+      output: this.config.batchFirst
+        ? { data: y, shape: [B, T, features] }
+        : { data: swapLeadingAxes(y, B, T, features), shape: [T, B, features] },
+      hn: { data: hn!, shape: stateShape },
+      cn: cn && { data: cn, shape: [...stateShape] },
+    };
+  }
+}
