@@ -8,6 +8,41 @@ export { ElmanRNN, type RunOptions } from './model/elman.ts';
 export type { ElmanConfig, ResolvedElmanConfig, Nonlinearity } from './model/config.ts';
 export type { ForwardOptions, ForwardResult } from './model/forward.ts';
 export { elmanParamSpecs, type ElmanStateDict, type ParamSpec } from './model/params.ts';
+export { RecurrentNet, type RecurrentRunOptions } from './model/recurrent.ts';
+export type { RecurrentForwardOptions, RecurrentForwardResult } from './model/recurrent-forward.ts';
+export {
+  describeTorchModule,
+  torchParamSpecs,
+  type TorchRecurrentOptions,
+  type TorchRecurrentConfig,
+  type TorchParamSpec,
+} from './model/torch-modules.ts';
+export { TORCH_GATE_OF_ONNX, type LoweredLayer, type LoweredModule, type LinearHead } from './model/torch-lowering.ts';
+export {
+  readSafetensors,
+  writeSafetensors,
+  floatTensors,
+  type SafetensorsFile,
+  type SafetensorsEntry,
+  type SafetensorsDtype,
+  type SafetensorsData,
+} from './io/safetensors.ts';
+export {
+  recurrentLayerSpec,
+  checkLayerInputs,
+  checkLayerWeights,
+  numDirections,
+  GATES,
+  type CellType,
+  type Direction,
+  type RecurrentLayerSpec,
+  type RecurrentLayerOptions,
+  type RecurrentLayerWeights,
+  type RecurrentLayerInputs,
+  type RecurrentLayerOutputs,
+} from './rnn/spec.ts';
+export { activation, ACTIVATION_NAMES, type Activation, type ActivationName } from './rnn/activations.ts';
+export { recurrentLayerReference } from './reference/recurrent-layer.ts';
 export type { Backend } from './backends/backend.ts';
 export { cpuBackend } from './backends/cpu.ts';
 export { WebGPUBackend, type WebGPUBackendOptions } from './backends/webgpu.ts';
