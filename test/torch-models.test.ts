@@ -117,6 +117,35 @@ describe('PyTorch modules on the CPU reference', () => {
   });
 });
 
+describe('RecurrentNet.create: PyTorch default initialisation from a seed', () => {
+  it('names, shapes and bounds as nn.LSTM + nn.Linear, reproducible from the seed', () => {
+    const options = { cell: 'lstm', inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, outputSize: 2 } as const;
+    const model = RecurrentNet.create(options, { seed: 7 });
+    expect(model.description).toBe(
+      'nn.LSTM(input_size=3, hidden_size=4, num_layers=2, batch_first=True, bidirectional=True) + nn.Linear(8, 2)',
+    );
+    const sd = model.stateDict();
+    expect(Object.keys(sd)).toContain('lstm.weight_ih_l1_reverse');
+    expect(sd['lstm.weight_ih_l1_reverse']!.shape).toEqual([16, 8]);
+    expect(sd['head.weight']!.shape).toEqual([2, 8]);
+    for (const [name, t] of Object.entries(sd)) {
+      const bound = name.startsWith('head.') ? 1 / Math.sqrt(8) : 1 / Math.sqrt(4);
+      for (const v of t.data) expect(Math.abs(v)).toBeLessThanOrEqual(bound);
+    }
+    const again = RecurrentNet.create(options, { seed: 7 }).stateDict();
+    const other = RecurrentNet.create(options, { seed: 8 }).stateDict();
+    expect(again['lstm.weight_hh_l0']!.data).toEqual(sd['lstm.weight_hh_l0']!.data);
+    expect(other['lstm.weight_hh_l0']!.data).not.toEqual(sd['lstm.weight_hh_l0']!.data);
+    // What it writes, it reads back as the same module.
+    expect(RecurrentNet.fromSafetensors(model.toSafetensors()).description).toBe(model.description);
+  });
+
+  it('rejects bad options with a ConfigError', () => {
+    expect(() => RecurrentNet.create({ cell: 'gru', inputSize: 0, hiddenSize: 3 })).toThrow(ConfigError);
+    expect(() => RecurrentNet.create({ cell: 'gru', inputSize: 1, hiddenSize: 3 }, { seed: 0.5 })).toThrow(/seed must be an integer/);
+  });
+});
+
 describe('gate order: PyTorch (LSTM i f g o, GRU r z n) ↔ ONNX (LSTM i o f c, GRU z r h)', () => {
   /** A one-unit module whose gate g has weight_ih = 1+g, weight_hh = 11+g, bias_ih = 21+g, bias_hh = 31+g. */
   function numbered(cell: 'lstm' | 'gru', G: number) {

@@ -1,5 +1,7 @@
 import type { Backend } from '../backends/backend.ts';
 import { ConfigError } from '../errors.ts';
+import type { CellType } from '../rnn/spec.ts';
+import { mulberry32, uniformArray } from '../util/rng.ts';
 import { floatTensors, readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import type { FloatArray, Tensor } from '../tensor.ts';
 import {
@@ -63,6 +65,28 @@ export class RecurrentNet {
     const { config, description, notes } = resolveTorchModule(sd, options);
     const params = checkTorchStateDict(config, sd);
     return new RecurrentNet(config, description, notes, torchToLayers(config, params));
+  }
+
+  /**
+   * A new module with PyTorch's default initialisation (every recurrent weight and bias uniform in
+   * ±1/√hidden_size; the head's weight and bias uniform in ±1/√in_features), drawn from a seeded
+   * generator so the weights are reproducible. `options.cell`, `inputSize` and `hiddenSize` are
+   * required; the parameters are named under `options.prefix` (default: the cell's name, e.g.
+   * `lstm.weight_ih_l0`) and the head under `headPrefix` (default `head`).
+   */
+  static create(options: TorchRecurrentOptions & { cell: CellType }, init: { seed?: number } = {}): RecurrentNet {
+    const seed = init.seed ?? 0;
+    if (!Number.isInteger(seed)) throw new ConfigError(`seed must be an integer, got ${seed}`);
+    const stated = { ...options, prefix: options.prefix ?? options.cell };
+    const { config } = resolveTorchModule({}, stated);
+    const rand = mulberry32(seed);
+    const sd: Record<string, Tensor> = {};
+    for (const { name, shape } of torchParamSpecs(config)) {
+      const isHead = config.headPrefix !== null && name.startsWith(`${config.headPrefix}.`);
+      const bound = 1 / Math.sqrt(isHead ? config.hiddenSize * torchDirections(config) : config.hiddenSize);
+      sd[name] = { data: uniformArray(rand, shape.reduce((a, b) => a * b, 1), -bound, bound), shape };
+    }
+    return RecurrentNet.fromStateDict(sd, stated);
   }
 
   /**
