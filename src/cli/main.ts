@@ -1,5 +1,10 @@
 import { acquireGpu, ENGINE_LIMITS, type GpuContext } from '../gpu/device.ts';
 import { WebRNNError } from '../errors.ts';
+import type { Backend } from '../backends/backend.ts';
+import { cpuBackend } from '../backends/cpu.ts';
+import { WebGPUBackend } from '../backends/webgpu.ts';
+import { formatBackendTestResult, summarizeBackendTests } from '../onnx/backend-test.ts';
+import { runBackendTestDirs } from '../onnx/backend-test-files.ts';
 
 /** Where the CLI writes; injectable so tests can capture it. */
 export interface CliIO {
@@ -11,6 +16,9 @@ const USAGE = `Usage: webrnn <command> [options]
 
 Commands:
   info [--json]   the WebGPU adapter webrnn would use and the limits that matter to it
+  onnx-test [--cpu] DIR...
+                  run ONNX backend-test cases (DIR/model.onnx + test_data_set_*, or a directory
+                  of such cases) on the GPU, or on the float64 CPU reference with --cpu
   help            this text
   version         the package version`;
 
@@ -51,6 +59,30 @@ function formatInfo(r: InfoReport): string[] {
   return lines;
 }
 
+/**
+ * `webrnn onnx-test [--cpu] DIR...`: one line per case, then `N passed, M failed`; exit code 1 when
+ * any case fails or cannot run, 2 for bad usage.
+ */
+async function onnxTest(args: string[], io: CliIO): Promise<number> {
+  const options = args.filter((a) => a.startsWith('-'));
+  const dirs = args.filter((a) => !a.startsWith('-'));
+  const unknown = options.filter((a) => a !== '--cpu');
+  if (unknown.length || dirs.length === 0) {
+    io.err(unknown.length ? `webrnn onnx-test: unknown option ${unknown[0]}` : 'webrnn onnx-test: name at least one directory');
+    return 2;
+  }
+  let backend: Backend = cpuBackend;
+  if (options.includes('--cpu')) io.out('backend: cpu (float64 reference)');
+  else backend = await WebGPUBackend.create({ log: (line) => io.out(`backend: webgpu, ${line}`) });
+  try {
+    const results = await runBackendTestDirs(dirs, backend, (r) => io.out(formatBackendTestResult(r)));
+    io.out(summarizeBackendTests(results));
+    return results.every((r) => r.passed) ? 0 : 1;
+  } finally {
+    backend.dispose();
+  }
+}
+
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[], io: CliIO, version = '0.0.0'): Promise<number> {
   const [command, ...rest] = argv;
@@ -67,6 +99,8 @@ export async function main(argv: string[], io: CliIO, version = '0.0.0'): Promis
         else formatInfo(report).forEach((l) => io.out(l));
         return 0;
       }
+      case 'onnx-test':
+        return await onnxTest(rest, io);
       case 'version':
       case '--version':
         io.out(version);
