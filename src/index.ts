@@ -43,6 +43,7 @@ export {
 } from './rnn/spec.ts';
 export { activation, ACTIVATION_NAMES, type Activation, type ActivationName } from './rnn/activations.ts';
 export { recurrentLayerReference } from './reference/recurrent-layer.ts';
+export * from './onnx/index.ts';
 export type { Backend } from './backends/backend.ts';
 export { cpuBackend } from './backends/cpu.ts';
 export { WebGPUBackend, type WebGPUBackendOptions } from './backends/webgpu.ts';
