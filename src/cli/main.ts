@@ -73,7 +73,7 @@ async function onnxTest(args: string[], io: CliIO): Promise<number> {
   }
   let backend: Backend = cpuBackend;
   if (options.includes('--cpu')) io.out('backend: cpu (float64 reference)');
-  else backend = await WebGPUBackend.create({ log: (line) => io.out(`backend: ${line.replace(/^\[webrnn\] /, '')}`) });
+  else backend = await WebGPUBackend.create({ log: (line) => io.out(`backend: webgpu, ${line.replace(/^\[webrnn\] /, '')}`) });
   try {
     const results = await runBackendTestDirs(dirs, backend, (r) => io.out(formatBackendTestResult(r)));
     io.out(summarizeBackendTests(results));

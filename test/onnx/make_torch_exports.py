@@ -4,6 +4,10 @@ backend-test layout that `webrnn onnx-test` and test/onnx.test.ts read:
 
     test/data/onnx-torch/<name>/model.onnx
     test/data/onnx-torch/<name>/test_data_set_0/input_K.pb, output_K.pb   (TensorProto each)
+    test/data/onnx-torch/<name>/weights.safetensors   the same module's state_dict (rnn.*, head.*)
+    test/data/onnx-torch/<name>/module.json           batch_first, whether the head reads the last step only
+
+so the same PyTorch outputs check both of webrnn's loaders (test/loaders-agree.test.ts).
 
 The models are what the exporter makes of nn.LSTM / nn.GRU / nn.RNN (a stack of ONNX LSTM/GRU/RNN
 nodes with Transpose, Slice, Squeeze, Concat, Shape, Gather, Expand, … around them) and of an
@@ -13,8 +17,10 @@ without dynamic axes and with initial states as inputs. Seeded; rerunning rewrit
 Run with Debian's interpreter (it has torch, onnx and numpy):  /usr/bin/python3 test/onnx/make_torch_exports.py
 """
 import io
+import json
 import os
 import shutil
+import sys
 import warnings
 
 import onnx
@@ -24,6 +30,8 @@ from onnx import numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 OUT_DIR = os.path.join(ROOT, 'data', 'onnx-torch')
+sys.path.insert(0, os.path.join(ROOT, 'golden'))
+from make_torch_models import load_safetensors, save_safetensors  # noqa: E402  (the safetensors writer)
 
 
 class WithHead(nn.Module):
@@ -100,6 +108,15 @@ def export(name, make, shapes, input_names, output_names, opset, dynamic_axes, o
     onnx.checker.check_model(model)
     with open(os.path.join(case_dir, 'model.onnx'), 'wb') as out:
         out.write(f.getvalue())
+    weights = {k: ('F32', v.numpy()) for k, v in module.state_dict().items()}
+    save_safetensors(os.path.join(case_dir, 'weights.safetensors'), weights, {'format': 'pt'})
+    back, _ = load_safetensors(os.path.join(case_dir, 'weights.safetensors'))
+    assert all((back[k][1] == weights[k][1]).all() for k in weights)
+    with open(os.path.join(case_dir, 'module.json'), 'w') as out:
+        json.dump({'batchFirst': module.rnn.batch_first, 'lastStepOnly': module.last,
+                   'nonlinearity': getattr(module.rnn, 'nonlinearity', None),
+                   'inputs': input_names, 'outputs': output_names}, out)
+        out.write('\n')
     ops = sorted({n.op_type for n in model.graph.node})
     print(f'{name:26s} opset {opset:2d}  {len(f.getvalue()):5d} bytes  {" ".join(ops)}')
 
