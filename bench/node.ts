@@ -5,12 +5,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import type { Backend } from '../src/backends/backend.ts';
-import { ElmanRNN } from '../src/model/elman.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
 import { tensor } from '../src/tensor.ts';
 import { compare, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
-import { forwardFlops, inputSizeOf, WORKLOADS } from './workloads.ts';
+import { forwardFlops, STANDARD } from './workloads.ts';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -27,12 +26,13 @@ async function time(fn: () => Promise<unknown>, runs: number): Promise<number> {
 const gpu = await WebGPUBackend.create();
 const records = [];
 try {
-  for (const w of WORKLOADS) {
-    const model =
-      w.kind === 'elman'
-        ? new ElmanRNN(w.config, { seed: 1 })
-        : RecurrentNet.create({ cell: w.cell, inputSize: w.inputSize, hiddenSize: w.hiddenSize, outputSize: w.outputSize }, { seed: 1 });
-    const I = inputSizeOf(w);
+  for (const w of STANDARD) {
+    const { cell, inputSize, hiddenSize, outputSize, numLayers } = w;
+    const model = RecurrentNet.create(
+      { cell, inputSize, hiddenSize, outputSize, numLayers, ...(cell === 'rnn' ? { nonlinearity: w.nonlinearity } : {}) },
+      { seed: 1 },
+    );
+    const I = inputSize;
     const x = tensor(uniformArray(mulberry32(2), w.batch * w.steps * I, -1, 1), [w.batch, w.steps, I]);
     const reference = await model.forward(x, { backend: cpuBackend });
     const contenders: Array<[string, Backend, number]> = [
@@ -50,7 +50,7 @@ try {
     const webrnnMs = rows[0]!.ms;
     for (const r of rows) {
       records.push({
-        ...(w.kind === 'elman' ? { ...w.config, cell: 'elman' } : w), workload: w.name, batch: w.batch, steps: w.steps,
+        ...w, workload: w.name,
         adapter: gpu.gpu.summary, contender: r.contender,
         medianMs: r.ms, sequencesPerSecond: (w.batch / r.ms) * 1000,
         gflops: forwardFlops(w) / (r.ms * 1e6), maxAbsError: r.maxAbsError, ratioToWebrnn: r.ms / webrnnMs,

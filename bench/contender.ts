@@ -1,0 +1,25 @@
+import type { RecurrentNet } from '../src/model/recurrent.ts';
+import type { FloatArray } from '../src/tensor.ts';
+import type { Workload } from './workloads.ts';
+
+/**
+ * One library the benchmark runs beside webrnn. `prepare` builds the workload's model in that
+ * library from the same weights (`model.stateDict()`, PyTorch names and layouts) and uploads what it
+ * can ahead of time; `run` then does one full forward pass on the input given to `prepare` —
+ * upload, compute and readback of the whole output — and resolves to the outputs `[B, T, O]`
+ * (batch-first) so the harness can validate them against the CPU reference before timing.
+ */
+export interface Contender {
+  /** Stable id: `webrnn-webgpu`, `cpu-reference`, `onnxruntime-node-cpu`, `ort-web-wasm`, `ort-web-webgpu`, `tfjs-webgpu`, … */
+  readonly name: string;
+  /** Whether this contender can run here (package installed, backend available); a reason when not. */
+  available(): Promise<true | string>;
+  prepare(w: Workload, model: RecurrentNet, x: Float32Array): Promise<PreparedRun>;
+  /** Frees what the contender holds across workloads (devices, sessions). */
+  dispose(): Promise<void> | void;
+}
+
+export interface PreparedRun {
+  run(): Promise<FloatArray>;
+  dispose(): Promise<void> | void;
+}
