@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
-import { ShapeError, WeightError } from '../src/errors.ts';
+import { WebGPUBackend } from '../src/backends/webgpu.ts';
+import { DeviceError, ShapeError, WeightError } from '../src/errors.ts';
+import { planRecurrentLayer, type RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
 import { cachedPipelineCount } from '../src/gpu/pipelines.ts';
 import { numDirections, type RecurrentLayerSpec } from '../src/rnn/spec.ts';
 import { FLOAT32_TOLERANCE, expectClose } from '../src/util/compare.ts';
@@ -14,12 +16,18 @@ import { randomLayerCase, type LayerCaseOptions, type RandomLayerCase } from './
 // and in Chromium.
 
 let gpu: GpuFixture;
+// The same device with each kernel forced, so both are checked on every case whatever `auto` picks.
+const kernels: Array<[RecurrentKernelChoice, WebGPUBackend]> = [];
 
 beforeAll(async () => {
   gpu = await createGpuFixture();
+  for (const kernel of ['tile', 'sequential'] as const) {
+    kernels.push([kernel, WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: kernel })]);
+  }
 });
 
 afterAll(() => {
+  for (const [, backend] of kernels) backend.dispose();
   gpu?.backend.dispose();
 });
 
@@ -32,15 +40,18 @@ function shapes(s: RecurrentLayerSpec, B: number, T: number) {
   };
 }
 
-async function checkAgainstReference(c: RandomLayerCase): Promise<void> {
+async function checkAgainstReference(c: RandomLayerCase, backends: Array<[RecurrentKernelChoice, WebGPUBackend]> = kernels): Promise<void> {
   const want = await cpuBackend.recurrentLayer(c.spec, c.weights, c.inputs);
-  const got = await withErrorScope(gpu.backend.device, () => gpu.backend.recurrentLayer(c.spec, c.weights, c.inputs));
   const shape = shapes(c.spec, c.inputs.batch, c.inputs.steps);
-  expect(got.Y).toBeInstanceOf(Float32Array);
-  expectClose(got.Y, want.Y, FLOAT32_TOLERANCE, `${c.name}: Y`, shape.Y);
-  expectClose(got.Y_h, want.Y_h, FLOAT32_TOLERANCE, `${c.name}: Y_h`, shape.state);
-  if (c.spec.cell === 'lstm') expectClose(got.Y_c!, want.Y_c!, FLOAT32_TOLERANCE, `${c.name}: Y_c`, shape.state);
-  else expect(got.Y_c).toBeNull();
+  for (const [kernel, backend] of backends) {
+    const got = await withErrorScope(backend.device, () => backend.recurrentLayer(c.spec, c.weights, c.inputs));
+    const name = `${c.name} (${kernel} kernel)`;
+    expect(got.Y).toBeInstanceOf(Float32Array);
+    expectClose(got.Y, want.Y, FLOAT32_TOLERANCE, `${name}: Y`, shape.Y);
+    expectClose(got.Y_h, want.Y_h, FLOAT32_TOLERANCE, `${name}: Y_h`, shape.state);
+    if (c.spec.cell === 'lstm') expectClose(got.Y_c!, want.Y_c!, FLOAT32_TOLERANCE, `${name}: Y_c`, shape.state);
+    else expect(got.Y_c).toBeNull();
+  }
 }
 
 describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
@@ -86,10 +97,23 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     { cell: 'gru', batch: 3, steps: 300, hiddenSize: 16, inputSize: 2, linearBeforeReset: true },
     { cell: 'rnn', batch: 65, steps: 20, hiddenSize: 64, inputSize: 8, activations: ['Tanh'] },
     { cell: 'lstm', batch: 1, steps: 1, hiddenSize: 1, inputSize: 1, direction: 'reverse' },
+    { cell: 'gru', batch: 130, steps: 4, hiddenSize: 40, inputSize: 3, linearBeforeReset: false, lengths: 'random' },
   ];
   sizes.forEach((options, i) => {
     const c = randomLayerCase(3000 + i, options);
     it(`size: ${c.name}`, () => checkAgainstReference(c));
+  });
+
+  it('picks the tiled kernel while H fits a workgroup, and the sequential one beyond', async () => {
+    const limits = gpu.backend.device.limits;
+    const small = randomLayerCase(3500, { cell: 'lstm', hiddenSize: 32 });
+    expect(planRecurrentLayer(small.spec, 1024, limits).kernel).toBe('tile');
+    const wide = randomLayerCase(3501, {
+      cell: 'rnn', batch: 5, steps: 3, inputSize: 2, hiddenSize: limits.maxComputeInvocationsPerWorkgroup + 1, activations: ['Tanh'],
+    });
+    expect(planRecurrentLayer(wide.spec, 5, limits).kernel).toBe('sequential');
+    expect(() => planRecurrentLayer(wide.spec, 5, limits, 'tile')).toThrow(DeviceError);
+    await checkAgainstReference(wide, [['auto', gpu.backend]]);
   });
 
   it('writes zeros past each length and keeps the initial state for a length of 0', async () => {
@@ -110,15 +134,18 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
   });
 
   it('reuses its pipeline and buffers across calls of one shape class', async () => {
-    const c = randomLayerCase(5000, { cell: 'gru', batch: 17, steps: 6 });
-    await gpu.backend.recurrentLayer(c.spec, c.weights, c.inputs);
+    const run = async (steps: number) => {
+      const c = randomLayerCase(5000, { cell: 'gru', batch: 17, steps });
+      await gpu.backend.recurrentLayer(c.spec, c.weights, c.inputs);
+    };
+    await run(6);
     const pipelines = cachedPipelineCount(gpu.backend.device);
-    const buffers = gpu.backend.pool.liveBuffers;
-    for (const steps of [6, 3, 5]) {
-      const other = randomLayerCase(5000, { cell: 'gru', batch: 17, steps });
-      await gpu.backend.recurrentLayer(other.spec, other.weights, other.inputs);
-    }
+    // Other step counts are the same shape class: no new pipeline. Buffers come in power-of-two
+    // buckets, so a first pass may add smaller ones; repeating the calls must add nothing.
+    for (const steps of [6, 3, 5]) await run(steps);
     expect(cachedPipelineCount(gpu.backend.device)).toBe(pipelines);
+    const buffers = gpu.backend.pool.liveBuffers;
+    for (const steps of [6, 3, 5, 6]) await run(steps);
     expect(gpu.backend.pool.liveBuffers).toBe(buffers);
   });
 

@@ -4,10 +4,9 @@ import { acquireGpu, type AcquireOptions, type GpuContext } from '../gpu/device.
 import { ELMAN_WORKGROUP_SIZE, elmanForwardPipeline, elmanParams, packElmanWeights } from '../gpu/kernels/elman-forward.ts';
 import {
   packLayerWeights,
-  RECURRENT_STATE_SLOTS,
-  RECURRENT_WORKGROUP_SIZE,
-  recurrentLayerPipeline,
+  planRecurrentLayer,
   recurrentParams,
+  type RecurrentKernelChoice,
 } from '../gpu/kernels/recurrent-layer.ts';
 import { workgroupGrid } from '../gpu/grid.ts';
 import { getPipeline, type PipelineSpec } from '../gpu/pipelines.ts';
@@ -33,6 +32,11 @@ export interface WebGPUBackendOptions extends AcquireOptions {
    * reads back as NaN instead of a stale value. For tests; costs one extra upload per output.
    */
   poisonOutputs?: boolean;
+  /**
+   * Which recurrent-layer kernel to run: picked by shape (`'auto'`, default; see
+   * src/gpu/kernels/recurrent-layer.ts), or forced to `'tile'` or `'sequential'` (tests, benchmarks).
+   */
+  recurrentKernel?: RecurrentKernelChoice;
 }
 
 const { STORAGE, COPY_DST, COPY_SRC, MAP_READ, UNIFORM } = {
@@ -73,7 +77,7 @@ export class WebGPUBackend implements Backend {
   private constructor(
     readonly gpu: GpuContext,
     private readonly ownsDevice: boolean,
-    private readonly poisonOutputs: boolean,
+    private readonly options: Pick<WebGPUBackendOptions, 'poisonOutputs' | 'recurrentKernel'>,
   ) {
     this.pool = new BufferPool(gpu.device);
     gpu.device.lost.then((info) => {
@@ -83,12 +87,12 @@ export class WebGPUBackend implements Backend {
 
   /** Acquires a device (hardware first, software fallback) and wraps it. */
   static async create(options: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
-    return new WebGPUBackend(await acquireGpu(options), true, options.poisonOutputs ?? false);
+    return new WebGPUBackend(await acquireGpu(options), true, options);
   }
 
   /** Wraps a device the caller acquired; `dispose()` leaves that device alive. */
-  static fromContext(gpu: GpuContext, options: Pick<WebGPUBackendOptions, 'poisonOutputs'> = {}): WebGPUBackend {
-    return new WebGPUBackend(gpu, false, options.poisonOutputs ?? false);
+  static fromContext(gpu: GpuContext, options: Pick<WebGPUBackendOptions, 'poisonOutputs' | 'recurrentKernel'> = {}): WebGPUBackend {
+    return new WebGPUBackend(gpu, false, options);
   }
 
   get device(): GPUDevice {
@@ -157,9 +161,10 @@ export class WebGPUBackend implements Backend {
       if (initialH) init.set(initialH, 0);
       if (initialC) init.set(initialC, stateCount);
     }
+    const plan = planRecurrentLayer(spec, B, this.device.limits, this.options.recurrentKernel);
     const [y, final] = await this.runKernel({
       what: `the ${spec.cell.toUpperCase()} layer`,
-      pipeline: recurrentLayerPipeline(spec),
+      pipeline: plan.pipeline,
       params: recurrentParams(B, T, initialH !== null, initialC !== null, sequenceLens !== null),
       inputs: [
         ['X', asFloat32(inputs.X)],
@@ -171,8 +176,8 @@ export class WebGPUBackend implements Backend {
         ['Y', T * D * B * H],
         ['Y_h|Y_c', lstm ? 2 * stateCount : stateCount],
       ],
-      scratch: [['state [5,H,D·B]', RECURRENT_STATE_SLOTS * H * D * B * 4]],
-      grid: workgroupGrid(D * B, RECURRENT_WORKGROUP_SIZE, this.device.limits.maxComputeWorkgroupsPerDimension),
+      scratch: plan.scratch,
+      grid: plan.grid,
     });
     return {
       Y: y!,
@@ -214,7 +219,7 @@ export class WebGPUBackend implements Backend {
       device.pushErrorScope('validation');
       queue.writeBuffer(params, 0, k.params);
       k.inputs.forEach(([, data], i) => data && queue.writeBuffer(inputs[i]!, 0, data));
-      if (this.poisonOutputs) {
+      if (this.options.poisonOutputs) {
         k.outputs.forEach(([, count], i) => queue.writeBuffer(outputs[i]!, 0, new Float32Array(count).fill(NaN)));
       }
       const bound: [GPUBuffer, number][] = [

@@ -1,14 +1,37 @@
-import source from '../../../shaders/recurrent_layer.wgsl?raw';
+import common from '../../../shaders/recurrent_common.wgsl?raw';
+import sequential from '../../../shaders/recurrent_layer.wgsl?raw';
+import tiled from '../../../shaders/recurrent_tile.wgsl?raw';
 import { activationCode } from '../../rnn/activations.ts';
 import { GATES, numDirections, type RecurrentLayerSpec, type RecurrentLayerWeights } from '../../rnn/spec.ts';
 import type { PipelineSpec } from '../pipelines.ts';
 
+import { DeviceError } from '../../errors.ts';
+import { workgroupGrid } from '../grid.ts';
+
 /**
- * Descriptor of `shaders/recurrent_layer.wgsl`: one ONNX-style RNN/GRU/LSTM layer, one invocation
- * per (direction, sequence) pair running every step.
+ * Descriptors of the two kernels of one ONNX-style RNN/GRU/LSTM layer (all T steps in one dispatch
+ * either way), and the choice between them:
+ *
+ * - `recurrent_tile` (shaders/recurrent_tile.wgsl), whenever H fits one workgroup: a workgroup per
+ *   direction and tile of 4·GROUPS sequences, invocation (group, unit) computing every gate of its
+ *   unit for four sequences at once (vec4), the tile's h in workgroup memory and R beside it when it
+ *   fits. The matrix-vector work of a step is shared by the workgroup instead of repeated per
+ *   sequence, and the state never touches storage memory. Measured on SwiftShader (B=1024, T=64,
+ *   one layer, `scratch` timing of backend.recurrentLayer, median of 5): LSTM H=32 712 ms against
+ *   1650 ms for the sequential kernel (2.3×), GRU H=24 I=4 486 against 1035 ms (2.1×), Elman ReLU
+ *   H=32 468 against 625 ms (1.3×); a stripped LSTM-only prototype reached 484 ms with R in
+ *   workgroup memory and 594 ms with R read from storage.
+ * - `recurrent_layer` (shaders/recurrent_layer.wgsl), the fallback for H beyond the workgroup size
+ *   limit: one invocation per (direction, sequence), its state in a storage scratch buffer.
+ *
+ * Both prepend shaders/recurrent_common.wgsl (override constants, bindings 0–6, activations).
  */
 
+/** Invocations per workgroup of the sequential kernel. */
 export const RECURRENT_WORKGROUP_SIZE = 64;
+
+/** The tiled kernel aims at about this many invocations per workgroup. */
+const TILE_INVOCATIONS = 128;
 
 /** Bytes of the `Params` uniform (five u32, padded to 32 as uniform structs round up to 16). */
 export const RECURRENT_PARAMS_BYTES = 32;
@@ -16,12 +39,85 @@ export const RECURRENT_PARAMS_BYTES = 32;
 /** Working-memory slots per (direction, sequence) and unit: h twice, c, z, r·h. */
 export const RECURRENT_STATE_SLOTS = 5;
 
-/** The pipeline for a layer spec; everything but batch and steps is an override constant. */
-export function recurrentLayerPipeline(s: RecurrentLayerSpec): PipelineSpec {
+/** The device limits the choice of kernel depends on. */
+export type KernelLimits = Pick<
+  GPUSupportedLimits,
+  'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupStorageSize' | 'maxComputeWorkgroupsPerDimension'
+>;
+
+/** Which kernel runs a layer: chosen by shape (`'auto'`, the default), or forced (tests, benchmarks). */
+export type RecurrentKernelChoice = 'auto' | 'tile' | 'sequential';
+
+/** What one layer call dispatches: the pipeline, its grid and the scratch buffers it needs. */
+export interface RecurrentLayerPlan {
+  kernel: 'tile' | 'sequential';
+  pipeline: PipelineSpec;
+  grid: [number, number];
+  scratch: [name: string, bytes: number][];
+}
+
+function largestPowerOfTwoAtMost(n: number): number {
+  return 2 ** Math.floor(Math.log2(Math.max(1, n)));
+}
+
+/**
+ * Picks the kernel and its shape for one call. Sizes of the tile: about {@link TILE_INVOCATIONS}
+ * invocations (GROUPS = 128/H groups of 4 sequences, a power of two), but no more groups than the
+ * batch fills; R is staged in workgroup memory when it fits beside the h tile.
+ */
+export function planRecurrentLayer(
+  s: RecurrentLayerSpec,
+  batch: number,
+  limits: KernelLimits,
+  choice: RecurrentKernelChoice = 'auto',
+): RecurrentLayerPlan {
+  const D = numDirections(s);
+  const H = s.hiddenSize;
+  const maxInvocations = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+  const tileBytes = 3 * H * 16;
+  const tileFits = H <= maxInvocations && tileBytes <= limits.maxComputeWorkgroupStorageSize;
+  if (choice === 'tile' && !tileFits) {
+    throw new DeviceError(
+      `the tiled recurrent kernel needs hidden_size ≤ ${maxInvocations} and ${tileBytes} bytes of workgroup memory; ` +
+        `this device allows ${limits.maxComputeWorkgroupStorageSize}`,
+    );
+  }
+  if (tileFits && choice !== 'sequential') {
+    const groups = Math.min(
+      largestPowerOfTwoAtMost(Math.min(TILE_INVOCATIONS, maxInvocations) / H),
+      2 ** Math.ceil(Math.log2(Math.ceil(batch / 4))),
+      largestPowerOfTwoAtMost(limits.maxComputeWorkgroupStorageSize / tileBytes),
+    );
+    const hTile = 3 * groups * H;
+    const rShared = hTile * 16 + H * H * 16 <= limits.maxComputeWorkgroupStorageSize;
+    const tiles = Math.ceil(batch / (4 * groups));
+    return {
+      kernel: 'tile',
+      pipeline: layerPipeline(s, 'recurrent_tile', tiled, {
+        GROUPS: groups,
+        WORKGROUP_SIZE: groups * H,
+        R_SHARED: rShared ? 1 : 0,
+        H_TILE: hTile,
+        R_TILE: rShared ? H * H : 1,
+      }),
+      grid: workgroupGrid(D * tiles, 1, limits.maxComputeWorkgroupsPerDimension),
+      scratch: [],
+    };
+  }
+  return {
+    kernel: 'sequential',
+    pipeline: layerPipeline(s, 'recurrent_layer', sequential, { WORKGROUP_SIZE: RECURRENT_WORKGROUP_SIZE }),
+    grid: workgroupGrid(D * batch, RECURRENT_WORKGROUP_SIZE, limits.maxComputeWorkgroupsPerDimension),
+    scratch: [['state [5,H,D·B]', RECURRENT_STATE_SLOTS * H * D * batch * 4]],
+  };
+}
+
+/** A kernel's pipeline for a layer spec; everything but batch and steps is an override constant. */
+function layerPipeline(s: RecurrentLayerSpec, name: string, source: string, kernelConstants: Record<string, number>): PipelineSpec {
   const D = numDirections(s);
   const per = s.activations.length / D;
   const constants: Record<string, number> = {
-    WORKGROUP_SIZE: RECURRENT_WORKGROUP_SIZE,
+    ...kernelConstants,
     INPUT_SIZE: s.inputSize,
     HIDDEN_SIZE: s.hiddenSize,
     CELL: { rnn: 0, gru: 1, lstm: 2 }[s.cell],
@@ -41,7 +137,7 @@ export function recurrentLayerPipeline(s: RecurrentLayerSpec): PipelineSpec {
       constants[`BETA_${roles[k]}${d}`] = a.beta;
     }
   }
-  return { name: 'recurrent_layer', code: source, constants };
+  return { name, code: `${common}\n${source}`, constants };
 }
 
 /** Packs W | R | B | P (absent B and P as zeros) into the kernel's single weight buffer. */

@@ -1,0 +1,100 @@
+// Shared by the recurrent-layer kernels (prepended to each; see src/gpu/kernels/recurrent-layer.ts):
+// the layer's override constants, the bindings every kernel has, the ONNX activation functions,
+// clip, and the index maps of the two layouts. Equations: src/reference/recurrent-layer.ts.
+//
+// Bindings (group 0), D directions, G gates:
+//   0 params   uniform Params
+//   1 x        layout 0: [T, B, I]   layout 1: [B, T, I]
+//   2 weights  W [D, G·H, I] | R [D, G·H, H] | B [D, 2·G·H] (Wb then Rb) | P [D, 3·H] (i, o, f)
+//   3 lens     [B] u32 steps per sequence (read only when params.has_lens = 1)
+//   4 init     initial_h then initial_c, each layout 0: [D, B, H]  layout 1: [B, D, H]
+//   5 y        layout 0: [T, D, B, H]  layout 1: [B, T, D, H]
+//   6 final    Y_h then Y_c, each shaped like initial_h
+
+override INPUT_SIZE: u32 = 1u;
+override HIDDEN_SIZE: u32 = 1u;
+override CELL: u32 = 0u;            // 0 RNN, 1 GRU, 2 LSTM
+override NUM_DIRECTIONS: u32 = 1u;
+override REVERSE: bool = false;     // single direction, read backwards
+override LAYOUT: u32 = 0u;          // 0 time-major, 1 batch-major
+override CLIP: f32 = 0.0;           // > 0: clamp every pre-activation to ±CLIP
+override LINEAR_BEFORE_RESET: bool = false;
+override INPUT_FORGET: bool = false;
+// Activation codes (index in src/rnn/activations.ts ACTIVATION_NAMES), f/g/h per direction.
+override ACT_F0: u32 = 2u; override ALPHA_F0: f32 = 0.0; override BETA_F0: f32 = 0.0;
+override ACT_G0: u32 = 1u; override ALPHA_G0: f32 = 0.0; override BETA_G0: f32 = 0.0;
+override ACT_H0: u32 = 1u; override ALPHA_H0: f32 = 0.0; override BETA_H0: f32 = 0.0;
+override ACT_F1: u32 = 2u; override ALPHA_F1: f32 = 0.0; override BETA_F1: f32 = 0.0;
+override ACT_G1: u32 = 1u; override ALPHA_G1: f32 = 0.0; override BETA_G1: f32 = 0.0;
+override ACT_H1: u32 = 1u; override ALPHA_H1: f32 = 0.0; override BETA_H1: f32 = 0.0;
+
+struct Params {
+  batch: u32,
+  steps: u32,
+  has_h0: u32,
+  has_c0: u32,
+  has_lens: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> weights: array<f32>;
+@group(0) @binding(3) var<storage, read> lens: array<u32>;
+@group(0) @binding(4) var<storage, read> init: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<storage, read_write> final_state: array<f32>;
+override GATES: u32 = select(select(4u, 3u, CELL == 1u), 1u, CELL == 0u);
+override GH: u32 = GATES * HIDDEN_SIZE;
+override R_OFFSET: u32 = NUM_DIRECTIONS * GH * INPUT_SIZE;
+override B_OFFSET: u32 = R_OFFSET + NUM_DIRECTIONS * GH * HIDDEN_SIZE;
+override P_OFFSET: u32 = B_OFFSET + NUM_DIRECTIONS * 2u * GH;
+
+fn apply(code: u32, alpha: f32, beta: f32, v: f32) -> f32 {
+  switch code {
+    case 0u: { return max(v, 0.0); }                                   // Relu
+    case 1u: { return tanh(clamp(v, -15.0, 15.0)); }                   // Tanh
+    case 2u: { return 1.0 / (1.0 + exp(-clamp(v, -88.0, 88.0))); }     // Sigmoid
+    case 3u: { return alpha * v + beta; }                              // Affine
+    case 4u: { return select(alpha * v, v, v >= 0.0); }                // LeakyRelu
+    case 5u: { return select(0.0, v, v > alpha); }                     // ThresholdedRelu
+    case 6u: { return alpha * tanh(clamp(beta * v, -15.0, 15.0)); }    // ScaledTanh
+    case 7u: { return clamp(alpha * v + beta, 0.0, 1.0); }             // HardSigmoid
+    case 8u: { return select(alpha * (exp(min(v, 0.0)) - 1.0), v, v >= 0.0); } // Elu
+    case 9u: { return v / (1.0 + abs(v)); }                            // Softsign
+    default: { return select(log(1.0 + exp(min(v, 30.0))), v, v > 30.0); }     // Softplus
+  }
+}
+
+fn act_f(d: u32, v: f32) -> f32 {
+  if (d == 0u) { return apply(ACT_F0, ALPHA_F0, BETA_F0, v); }
+  return apply(ACT_F1, ALPHA_F1, BETA_F1, v);
+}
+fn act_g(d: u32, v: f32) -> f32 {
+  if (d == 0u) { return apply(ACT_G0, ALPHA_G0, BETA_G0, v); }
+  return apply(ACT_G1, ALPHA_G1, BETA_G1, v);
+}
+fn act_h(d: u32, v: f32) -> f32 {
+  if (d == 0u) { return apply(ACT_H0, ALPHA_H0, BETA_H0, v); }
+  return apply(ACT_H1, ALPHA_H1, BETA_H1, v);
+}
+
+fn clip(v: f32) -> f32 {
+  if (CLIP > 0.0) { return clamp(v, -CLIP, CLIP); }
+  return v;
+}
+
+fn x_index(t: u32, b: u32, i: u32) -> u32 {
+  if (LAYOUT == 0u) { return (t * params.batch + b) * INPUT_SIZE + i; }
+  return (b * params.steps + t) * INPUT_SIZE + i;
+}
+
+fn y_index(t: u32, d: u32, b: u32, j: u32) -> u32 {
+  if (LAYOUT == 0u) { return ((t * NUM_DIRECTIONS + d) * params.batch + b) * HIDDEN_SIZE + j; }
+  return ((b * params.steps + t) * NUM_DIRECTIONS + d) * HIDDEN_SIZE + j;
+}
+
+fn state_index(d: u32, b: u32, j: u32) -> u32 {
+  if (LAYOUT == 0u) { return (d * params.batch + b) * HIDDEN_SIZE + j; }
+  return (b * NUM_DIRECTIONS + d) * HIDDEN_SIZE + j;
+}
+

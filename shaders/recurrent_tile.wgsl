@@ -1,0 +1,189 @@
+// One recurrent layer with ONNX RNN / GRU / LSTM semantics, the whole time loop inside one dispatch:
+// the tiled kernel. Bindings 0–6 and the layer's override constants: shaders/recurrent_common.wgsl
+// (prepended). Equations: src/reference/recurrent-layer.ts. Gate order is ONNX's.
+//
+// A workgroup owns one direction and a tile of 4·GROUPS sequences. Invocation (g, j) owns hidden
+// unit j of the four sequences of group g: it computes all G gates of that unit for them, as vec4s
+// over the four sequences, and keeps their cell state in registers. The tile's hidden state lives
+// in workgroup memory, h[m] of a group as one vec4, so each step is a small matrix product
+// h_tile · Rᵀ shared by the workgroup, followed by a barrier. When the recurrent weights fit beside
+// it, R is staged in workgroup memory once, as one vec4 per (m, j) holding the G gates' weights.
+//
+// Each sequence runs its own length: at step `step`, sequence s reads t = step (or len−1−step
+// backwards) while step < len, and otherwise keeps its state; steps len … T−1 of Y are zeros.
+
+override GROUPS: u32 = 1u;            // groups of 4 sequences per workgroup
+override WORKGROUP_SIZE: u32 = 1u;    // GROUPS · HIDDEN_SIZE
+override R_SHARED: bool = false;      // stage R in workgroup memory
+override H_TILE: u32 = 1u;            // 3 · GROUPS · HIDDEN_SIZE (two parities of h, and r ⊙ h)
+override R_TILE: u32 = 1u;            // HIDDEN_SIZE² when R_SHARED, else 1
+
+var<workgroup> h_tile: array<vec4<f32>, H_TILE>;
+var<workgroup> r_tile: array<vec4<f32>, R_TILE>;
+
+fn act_f4(d: u32, v: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(act_f(d, clip(v.x)), act_f(d, clip(v.y)), act_f(d, clip(v.z)), act_f(d, clip(v.w)));
+}
+fn act_g4(d: u32, v: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(act_g(d, clip(v.x)), act_g(d, clip(v.y)), act_g(d, clip(v.z)), act_g(d, clip(v.w)));
+}
+// h(C_t) is not clipped (ONNX clips gate inputs only).
+fn act_h4(d: u32, v: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(act_h(d, v.x), act_h(d, v.y), act_h(d, v.z), act_h(d, v.w));
+}
+
+// The G gates' recurrent weights of unit j against unit m, direction d (unused gates 0).
+fn r_weights(d: u32, j: u32, m: u32) -> vec4<f32> {
+  if (R_SHARED) { return r_tile[m * HIDDEN_SIZE + j]; }
+  var w = vec4<f32>(0.0);
+  for (var k = 0u; k < GATES; k++) {
+    w[k] = weights[R_OFFSET + ((d * GATES + k) * HIDDEN_SIZE + j) * HIDDEN_SIZE + m];
+  }
+  return w;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let H = HIDDEN_SIZE;
+  let B = params.batch;
+  let T = params.steps;
+  let tiles = (B + 4u * GROUPS - 1u) / (4u * GROUPS);
+  let tile_id = wid.y * nwg.x + wid.x;
+  if (tile_id >= NUM_DIRECTIONS * tiles) {
+    return;  // the whole workgroup leaves together: barriers stay uniform
+  }
+  let d = tile_id / tiles;
+  let g = lid / H;
+  let j = lid % H;
+  let backwards = REVERSE || d == 1u;
+  let state_count = NUM_DIRECTIONS * B * H;
+  let base = (tile_id % tiles) * 4u * GROUPS + g * 4u;
+
+  if (R_SHARED) {
+    for (var e = lid; e < H * H; e += WORKGROUP_SIZE) {
+      let m = e / H;
+      let jj = e % H;
+      var w = vec4<f32>(0.0);
+      for (var k = 0u; k < GATES; k++) {
+        w[k] = weights[R_OFFSET + ((d * GATES + k) * H + jj) * H + m];
+      }
+      r_tile[e] = w;
+    }
+  }
+
+  // Per sequence of the group: its index, length (0 for padding past B) and initial state.
+  var b: vec4<u32>;
+  var len: vec4<u32>;
+  var h = vec4<f32>(0.0);
+  var c = vec4<f32>(0.0);
+  for (var s = 0u; s < 4u; s++) {
+    b[s] = min(base + s, B - 1u);
+    len[s] = 0u;
+    if (base + s < B) {
+      len[s] = T;
+      if (params.has_lens == 1u) { len[s] = min(lens[b[s]], T); }
+      if (params.has_h0 == 1u) { h[s] = init[state_index(d, b[s], j)]; }
+      if (params.has_c0 == 1u) { c[s] = init[state_count + state_index(d, b[s], j)]; }
+    }
+  }
+
+  // Biases; for GRU with linear_before_reset the candidate's Rb stays inside r ⊙ (…).
+  let gru_lbr = CELL == 1u && LINEAR_BEFORE_RESET;
+  var bias = vec4<f32>(0.0);
+  for (var k = 0u; k < GATES; k++) {
+    bias[k] = weights[B_OFFSET + d * 2u * GH + k * H + j];
+    if (!(gru_lbr && k == 2u)) { bias[k] += weights[B_OFFSET + d * 2u * GH + GH + k * H + j]; }
+  }
+  let rb_h = select(0.0, weights[B_OFFSET + d * 2u * GH + GH + 2u * H + j], gru_lbr);
+  var p = vec3<f32>(0.0);  // peepholes i, o, f
+  if (CELL == 2u) {
+    for (var k = 0u; k < 3u; k++) { p[k] = weights[P_OFFSET + d * 3u * H + k * H + j]; }
+  }
+
+  let slot = g * H;
+  let rh_base = 2u * GROUPS * H;
+  h_tile[slot + j] = h;
+  workgroupBarrier();
+
+  for (var step = 0u; step < T; step++) {
+    let cur = (step & 1u) * GROUPS * H;
+    let nxt = ((step + 1u) & 1u) * GROUPS * H;
+    let live = vec4<u32>(step) < len;
+    var t: vec4<u32>;
+    for (var s = 0u; s < 4u; s++) { t[s] = select(step, len[s] - 1u - step, backwards && live[s]); }
+
+    // Input products W x_t for the G gates, plus biases.
+    var xg = array<vec4<f32>, 4>();
+    for (var k = 0u; k < GATES; k++) { xg[k] = vec4<f32>(bias[k]); }
+    for (var i = 0u; i < INPUT_SIZE; i++) {
+      var xv = vec4<f32>(0.0);
+      for (var s = 0u; s < 4u; s++) {
+        if (live[s]) { xv[s] = x[x_index(min(t[s], T - 1u), b[s], i)]; }
+      }
+      for (var k = 0u; k < GATES; k++) {
+        xg[k] += weights[((d * GATES + k) * H + j) * INPUT_SIZE + i] * xv;
+      }
+    }
+
+    // Recurrent products R h_{t-1}, the tile's shared matrix product.
+    var rg = array<vec4<f32>, 4>();  // explicitly zeroed: a bare `var` kept last step's sums on SwiftShader
+    let rec_gates = select(GATES, 2u, CELL == 1u && !LINEAR_BEFORE_RESET);  // lbr = 0: R_h waits for r
+    for (var m = 0u; m < H; m++) {
+      let hv = h_tile[cur + slot + m];
+      let w = r_weights(d, j, m);
+      rg[0] += w.x * hv;
+      if (rec_gates > 1u) { rg[1] += w.y * hv; }
+      if (rec_gates > 2u) { rg[2] += w.z * hv; }
+      if (rec_gates > 3u) { rg[3] += w.w * hv; }
+    }
+
+    var h_new: vec4<f32>;
+    if (CELL == 0u) {
+      h_new = act_f4(d, xg[0] + rg[0]);
+    } else if (CELL == 1u) {
+      let z = act_f4(d, xg[0] + rg[0]);
+      let r = act_f4(d, xg[1] + rg[1]);
+      var n: vec4<f32>;
+      if (LINEAR_BEFORE_RESET) {
+        n = act_g4(d, xg[2] + r * (rg[2] + rb_h));
+      } else {
+        // R_h (r ⊙ h_{t-1}) needs every unit's r: share r ⊙ h through the tile.
+        h_tile[rh_base + slot + j] = r * h;
+        workgroupBarrier();
+        var acc = vec4<f32>(0.0);
+        for (var m = 0u; m < H; m++) {
+          acc += r_weights(d, j, m).z * h_tile[rh_base + slot + m];
+        }
+        n = act_g4(d, xg[2] + acc);
+      }
+      h_new = (1.0 - z) * n + z * h;
+    } else {
+      let gi = act_f4(d, xg[0] + rg[0] + p.x * c);
+      var gf: vec4<f32>;
+      if (INPUT_FORGET) {
+        gf = 1.0 - gi;
+      } else {
+        gf = act_f4(d, xg[2] + rg[2] + p.z * c);
+      }
+      let gc = act_g4(d, xg[3] + rg[3]);
+      let c_new = gf * c + gi * gc;
+      let go = act_f4(d, xg[1] + rg[1] + p.y * c_new);
+      h_new = go * act_h4(d, c_new);
+      c = select(c, c_new, live);
+    }
+    h = select(h, h_new, live);
+    h_tile[nxt + slot + j] = h;
+    for (var s = 0u; s < 4u; s++) {
+      if (live[s]) { y[y_index(t[s], d, b[s], j)] = h[s]; }
+    }
+    workgroupBarrier();
+  }
+
+  for (var s = 0u; s < 4u; s++) {
+    if (base + s >= B) { continue; }
+    for (var t = len[s]; t < T; t++) { y[y_index(t, d, b[s], j)] = 0.0; }
+    final_state[state_index(d, b[s], j)] = h[s];
+    if (CELL == 2u) { final_state[state_count + state_index(d, b[s], j)] = c[s]; }
+  }
+}
