@@ -49,39 +49,50 @@ override R_OFFSET: u32 = NUM_DIRECTIONS * GH * INPUT_SIZE;
 override B_OFFSET: u32 = R_OFFSET + NUM_DIRECTIONS * GH * HIDDEN_SIZE;
 override P_OFFSET: u32 = B_OFFSET + NUM_DIRECTIONS * 2u * GH;
 
-fn apply(code: u32, alpha: f32, beta: f32, v: f32) -> f32 {
+// The activations on four values at once (the tiled kernel's four sequences; the sequential kernel
+// passes a splat). The code is an override constant, so the switch folds away.
+fn apply4(code: u32, alpha: f32, beta: f32, v: vec4<f32>) -> vec4<f32> {
+  let zero = vec4<f32>(0.0);
   switch code {
-    case 0u: { return max(v, 0.0); }                                   // Relu
-    case 1u: { return tanh(clamp(v, -15.0, 15.0)); }                   // Tanh
-    case 2u: { return 1.0 / (1.0 + exp(-clamp(v, -88.0, 88.0))); }     // Sigmoid
-    case 3u: { return alpha * v + beta; }                              // Affine
-    case 4u: { return select(alpha * v, v, v >= 0.0); }                // LeakyRelu
-    case 5u: { return select(0.0, v, v > alpha); }                     // ThresholdedRelu
-    case 6u: { return alpha * tanh(clamp(beta * v, -15.0, 15.0)); }    // ScaledTanh
-    case 7u: { return clamp(alpha * v + beta, 0.0, 1.0); }             // HardSigmoid
-    case 8u: { return select(alpha * (exp(min(v, 0.0)) - 1.0), v, v >= 0.0); } // Elu
-    case 9u: { return v / (1.0 + abs(v)); }                            // Softsign
-    default: { return select(log(1.0 + exp(min(v, 30.0))), v, v > 30.0); }     // Softplus
+    case 0u: { return max(v, zero); }                                                  // Relu
+    case 1u: { return tanh(clamp(v, vec4<f32>(-15.0), vec4<f32>(15.0))); }             // Tanh
+    case 2u: { return 1.0 / (1.0 + exp(-clamp(v, vec4<f32>(-88.0), vec4<f32>(88.0)))); } // Sigmoid
+    case 3u: { return alpha * v + beta; }                                              // Affine
+    case 4u: { return select(alpha * v, v, v >= zero); }                               // LeakyRelu
+    case 5u: { return select(zero, v, v > vec4<f32>(alpha)); }                         // ThresholdedRelu
+    case 6u: { return alpha * tanh(clamp(beta * v, vec4<f32>(-15.0), vec4<f32>(15.0))); } // ScaledTanh
+    case 7u: { return clamp(alpha * v + beta, zero, vec4<f32>(1.0)); }                 // HardSigmoid
+    case 8u: { return select(alpha * (exp(min(v, zero)) - 1.0), v, v >= zero); }       // Elu
+    case 9u: { return v / (1.0 + abs(v)); }                                            // Softsign
+    default: { return select(log(1.0 + exp(min(v, vec4<f32>(30.0)))), v, v > vec4<f32>(30.0)); } // Softplus
   }
 }
 
-fn act_f(d: u32, v: f32) -> f32 {
-  if (d == 0u) { return apply(ACT_F0, ALPHA_F0, BETA_F0, v); }
-  return apply(ACT_F1, ALPHA_F1, BETA_F1, v);
-}
-fn act_g(d: u32, v: f32) -> f32 {
-  if (d == 0u) { return apply(ACT_G0, ALPHA_G0, BETA_G0, v); }
-  return apply(ACT_G1, ALPHA_G1, BETA_G1, v);
-}
-fn act_h(d: u32, v: f32) -> f32 {
-  if (d == 0u) { return apply(ACT_H0, ALPHA_H0, BETA_H0, v); }
-  return apply(ACT_H1, ALPHA_H1, BETA_H1, v);
-}
-
-fn clip(v: f32) -> f32 {
-  if (CLIP > 0.0) { return clamp(v, -CLIP, CLIP); }
+// ONNX clips the gates' pre-activations (f and g), not the argument of h.
+fn clip4(v: vec4<f32>) -> vec4<f32> {
+  if (CLIP > 0.0) { return clamp(v, vec4<f32>(-CLIP), vec4<f32>(CLIP)); }
   return v;
 }
+
+// f, g and h of direction d; with one direction the branch folds away.
+fn act_f4(d: u32, v: vec4<f32>) -> vec4<f32> {
+  if (NUM_DIRECTIONS == 1u || d == 0u) { return apply4(ACT_F0, ALPHA_F0, BETA_F0, clip4(v)); }
+  return apply4(ACT_F1, ALPHA_F1, BETA_F1, clip4(v));
+}
+fn act_g4(d: u32, v: vec4<f32>) -> vec4<f32> {
+  if (NUM_DIRECTIONS == 1u || d == 0u) { return apply4(ACT_G0, ALPHA_G0, BETA_G0, clip4(v)); }
+  return apply4(ACT_G1, ALPHA_G1, BETA_G1, clip4(v));
+}
+fn act_h4(d: u32, v: vec4<f32>) -> vec4<f32> {
+  if (NUM_DIRECTIONS == 1u || d == 0u) { return apply4(ACT_H0, ALPHA_H0, BETA_H0, v); }
+  return apply4(ACT_H1, ALPHA_H1, BETA_H1, v);
+}
+
+// Scalar forms (clip included for f and g, as above).
+fn act_f(d: u32, v: f32) -> f32 { return act_f4(d, vec4<f32>(v)).x; }
+fn act_g(d: u32, v: f32) -> f32 { return act_g4(d, vec4<f32>(v)).x; }
+fn act_h(d: u32, v: f32) -> f32 { return act_h4(d, vec4<f32>(v)).x; }
+
 
 fn x_index(t: u32, b: u32, i: u32) -> u32 {
   if (LAYOUT == 0u) { return (t * params.batch + b) * INPUT_SIZE + i; }

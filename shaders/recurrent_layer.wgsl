@@ -82,13 +82,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (CELL == 0u) {
       for (var j = 0u; j < HIDDEN_SIZE; j++) {
         let pre = input_product(d, 0u, j, t, b) + recurrent_product(d, 0u, j, cur, pair) + wb(d, 0u, j) + rb(d, 0u, j);
-        state[work(nxt, j, pair)] = act_f(d, clip(pre));
+        state[work(nxt, j, pair)] = act_f(d, (pre));
       }
     } else if (CELL == 1u) {
       // Update and reset gates for every unit first: the candidate needs r for all of them.
       for (var j = 0u; j < HIDDEN_SIZE; j++) {
-        let z = act_f(d, clip(input_product(d, 0u, j, t, b) + recurrent_product(d, 0u, j, cur, pair) + wb(d, 0u, j) + rb(d, 0u, j)));
-        let r = act_f(d, clip(input_product(d, 1u, j, t, b) + recurrent_product(d, 1u, j, cur, pair) + wb(d, 1u, j) + rb(d, 1u, j)));
+        let z = act_f(d, (input_product(d, 0u, j, t, b) + recurrent_product(d, 0u, j, cur, pair) + wb(d, 0u, j) + rb(d, 0u, j)));
+        let r = act_f(d, (input_product(d, 1u, j, t, b) + recurrent_product(d, 1u, j, cur, pair) + wb(d, 1u, j) + rb(d, 1u, j)));
         state[work(SLOT_Z, j, pair)] = z;
         // linear_before_reset = 1 keeps r itself; = 0 keeps r ⊙ h_{t-1} for R_h to multiply.
         state[work(SLOT_RH, j, pair)] = select(r * state[work(cur, j, pair)], r, LINEAR_BEFORE_RESET);
@@ -101,7 +101,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         } else {
           pre = input_product(d, 2u, j, t, b) + recurrent_product(d, 2u, j, SLOT_RH, pair) + rb(d, 2u, j) + wb(d, 2u, j);
         }
-        let n = act_g(d, clip(pre));
+        let n = act_g(d, (pre));
         let z = state[work(SLOT_Z, j, pair)];
         state[work(nxt, j, pair)] = (1.0 - z) * n + z * state[work(cur, j, pair)];
       }
@@ -111,17 +111,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let pre_i = input_product(d, 0u, j, t, b) + recurrent_product(d, 0u, j, cur, pair) + wb(d, 0u, j) + rb(d, 0u, j);
         let pre_o = input_product(d, 1u, j, t, b) + recurrent_product(d, 1u, j, cur, pair) + wb(d, 1u, j) + rb(d, 1u, j);
         let pre_c = input_product(d, 3u, j, t, b) + recurrent_product(d, 3u, j, cur, pair) + wb(d, 3u, j) + rb(d, 3u, j);
-        let gi = act_f(d, clip(pre_i + peephole(d, 0u, j) * c_prev));
+        let gi = act_f(d, (pre_i + peephole(d, 0u, j) * c_prev));
         var gf: f32;
         if (INPUT_FORGET) {
           gf = 1.0 - gi;
         } else {
           let pre_f = input_product(d, 2u, j, t, b) + recurrent_product(d, 2u, j, cur, pair) + wb(d, 2u, j) + rb(d, 2u, j);
-          gf = act_f(d, clip(pre_f + peephole(d, 2u, j) * c_prev));
+          gf = act_f(d, (pre_f + peephole(d, 2u, j) * c_prev));
         }
-        let gc = act_g(d, clip(pre_c));
+        let gc = act_g(d, (pre_c));
         let c = gf * c_prev + gi * gc;
-        let go = act_f(d, clip(pre_o + peephole(d, 1u, j) * c));
+        let go = act_f(d, (pre_o + peephole(d, 1u, j) * c));
         state[work(SLOT_C, j, pair)] = c;  // elementwise: other units never read c_j
         state[work(nxt, j, pair)] = go * act_h(d, c);
       }

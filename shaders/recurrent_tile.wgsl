@@ -21,17 +21,6 @@ override R_TILE: u32 = 1u;            // HIDDEN_SIZE² when R_SHARED, else 1
 var<workgroup> h_tile: array<vec4<f32>, H_TILE>;
 var<workgroup> r_tile: array<vec4<f32>, R_TILE>;
 
-fn act_f4(d: u32, v: vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(act_f(d, clip(v.x)), act_f(d, clip(v.y)), act_f(d, clip(v.z)), act_f(d, clip(v.w)));
-}
-fn act_g4(d: u32, v: vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(act_g(d, clip(v.x)), act_g(d, clip(v.y)), act_g(d, clip(v.z)), act_g(d, clip(v.w)));
-}
-// h(C_t) is not clipped (ONNX clips gate inputs only).
-fn act_h4(d: u32, v: vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(act_h(d, v.x), act_h(d, v.y), act_h(d, v.z), act_h(d, v.w));
-}
-
 // The G gates' recurrent weights of unit j against unit m, direction d (unused gates 0).
 fn r_weights(d: u32, j: u32, m: u32) -> vec4<f32> {
   if (R_SHARED) { return r_tile[m * HIDDEN_SIZE + j]; }
