@@ -28,12 +28,19 @@ override ACT_F1: u32 = 2u; override ALPHA_F1: f32 = 0.0; override BETA_F1: f32 =
 override ACT_G1: u32 = 1u; override ALPHA_G1: f32 = 0.0; override BETA_G1: f32 = 0.0;
 override ACT_H1: u32 = 1u; override ALPHA_H1: f32 = 0.0; override BETA_H1: f32 = 0.0;
 
+// One dispatch runs one time segment of `steps` steps out of `total_steps`; long sequences are split
+// into segments (one submission each) with the state carried between them through init/final.
+// Direction d's segment starts at global step t_offset{d}: forward runs segments first to last,
+// reverse last to first, so a bidirectional dispatch can hold two different segments.
 struct Params {
   batch: u32,
   steps: u32,
   has_h0: u32,
   has_c0: u32,
   has_lens: u32,
+  total_steps: u32,
+  t_offset0: u32,
+  t_offset1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -96,12 +103,12 @@ fn act_h(d: u32, v: f32) -> f32 { return act_h4(d, vec4<f32>(v)).x; }
 
 fn x_index(t: u32, b: u32, i: u32) -> u32 {
   if (LAYOUT == 0u) { return (t * params.batch + b) * INPUT_SIZE + i; }
-  return (b * params.steps + t) * INPUT_SIZE + i;
+  return (b * params.total_steps + t) * INPUT_SIZE + i;
 }
 
 fn y_index(t: u32, d: u32, b: u32, j: u32) -> u32 {
   if (LAYOUT == 0u) { return ((t * NUM_DIRECTIONS + d) * params.batch + b) * HIDDEN_SIZE + j; }
-  return ((b * params.steps + t) * NUM_DIRECTIONS + d) * HIDDEN_SIZE + j;
+  return ((b * params.total_steps + t) * NUM_DIRECTIONS + d) * HIDDEN_SIZE + j;
 }
 
 fn state_index(d: u32, b: u32, j: u32) -> u32 {
@@ -109,3 +116,20 @@ fn state_index(d: u32, b: u32, j: u32) -> u32 {
   return (b * NUM_DIRECTIONS + d) * HIDDEN_SIZE + j;
 }
 
+// The first global step of this dispatch's segment for direction d.
+fn segment_start(d: u32) -> u32 {
+  return select(params.t_offset0, params.t_offset1, d == 1u);
+}
+
+// Steps sequence b runs inside the segment starting at `start`: what is left of its length, at most
+// the segment's. Steps are local (0 … steps−1) inside a segment; global step = start + local.
+fn segment_len(b: u32, start: u32) -> u32 {
+  var len = params.total_steps;
+  if (params.has_lens == 1u) { len = min(lens[b], params.total_steps); }
+  return select(0u, min(len - start, params.steps), len > start);
+}
+
+// One past the last global step of the segment (the last segment may be shorter than `steps`).
+fn segment_end(start: u32) -> u32 {
+  return min(start + params.steps, params.total_steps);
+}

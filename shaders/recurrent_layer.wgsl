@@ -3,7 +3,8 @@
 // reference this kernel is tested against). Gate order is ONNX's: LSTM i, o, f, c; GRU z, r, h.
 //
 // One invocation owns one (direction d, sequence b) pair, id = d·B + b, and walks that sequence's
-// len steps (forward from 0, or backward from len−1), then writes zeros for steps len … T−1.
+// len steps of the segment (forward from its first, or backward from its last), then writes zeros
+// for the segment's steps past its length.
 //
 // Bindings 0–6 and the override constants: shaders/recurrent_common.wgsl (prepended). Besides:
 //   7 state    [5, H, D·B] working memory: h (two parities), c, z, r·h; the pair index is the
@@ -59,10 +60,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let b = pair % B;
   let T = params.steps;
   let state_count = NUM_DIRECTIONS * B * HIDDEN_SIZE;
-  var len = T;
-  if (params.has_lens == 1u) {
-    len = min(lens[b], T);
-  }
+  let start = segment_start(d);
+  let len = segment_len(b, start);
   let backwards = REVERSE || d == 1u;
 
   for (var j = 0u; j < HIDDEN_SIZE; j++) {
@@ -75,7 +74,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 
   for (var step = 0u; step < len; step++) {
-    let t = select(step, len - 1u - step, backwards);
+    let t = start + select(step, len - 1u - step, backwards);
     let cur = step & 1u;
     let nxt = cur ^ 1u;
 
@@ -133,7 +132,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 
   // Steps past this sequence's length produce zeros.
-  for (var t = len; t < T; t++) {
+  for (var t = start + len; t < segment_end(start); t++) {
     for (var j = 0u; j < HIDDEN_SIZE; j++) {
       y[y_index(t, d, b, j)] = 0.0;
     }

@@ -9,8 +9,9 @@
 // h_tile · Rᵀ shared by the workgroup, followed by a barrier. When the recurrent weights fit beside
 // it, R is staged in workgroup memory once, as one vec4 per (m, j) holding the G gates' weights.
 //
-// Each sequence runs its own length: at step `step`, sequence s reads t = step (or len−1−step
-// backwards) while step < len, and otherwise keeps its state; steps len … T−1 of Y are zeros.
+// Each sequence runs its own length: at local step `step` of the segment, sequence s reads
+// t = start + step (or start + len−1−step backwards) while step < len, and otherwise keeps its
+// state; the segment's steps past its length are zeros in Y.
 
 override GROUPS: u32 = 1u;            // groups of 4 sequences per workgroup
 override WORKGROUP_SIZE: u32 = 1u;    // GROUPS · HIDDEN_SIZE
@@ -48,6 +49,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let backwards = REVERSE || d == 1u;
   let state_count = NUM_DIRECTIONS * B * H;
   let base = (tile_id % tiles) * 4u * GROUPS + g * 4u;
+  let start = segment_start(d);
 
   if (R_SHARED) {
     for (var e = lid; e < H * H; e += WORKGROUP_SIZE) {
@@ -70,8 +72,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     b[s] = min(base + s, B - 1u);
     len[s] = 0u;
     if (base + s < B) {
-      len[s] = T;
-      if (params.has_lens == 1u) { len[s] = min(lens[b[s]], T); }
+      len[s] = segment_len(b[s], start);
       if (params.has_h0 == 1u) { h[s] = init[state_index(d, b[s], j)]; }
       if (params.has_c0 == 1u) { c[s] = init[state_count + state_index(d, b[s], j)]; }
     }
@@ -100,7 +101,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let nxt = ((step + 1u) & 1u) * GROUPS * H;
     let live = vec4<u32>(step) < len;
     var t: vec4<u32>;
-    for (var s = 0u; s < 4u; s++) { t[s] = select(step, len[s] - 1u - step, backwards && live[s]); }
+    for (var s = 0u; s < 4u; s++) { t[s] = start + select(step, len[s] - 1u - step, backwards && live[s]); }
 
     // Input products W x_t for the G gates, plus biases.
     var xg = array<vec4<f32>, 4>();
@@ -108,7 +109,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var i = 0u; i < INPUT_SIZE; i++) {
       var xv = vec4<f32>(0.0);
       for (var s = 0u; s < 4u; s++) {
-        if (live[s]) { xv[s] = x[x_index(min(t[s], T - 1u), b[s], i)]; }
+        if (live[s]) { xv[s] = x[x_index(t[s], b[s], i)]; }
       }
       for (var k = 0u; k < GATES; k++) {
         xg[k] += weights[((d * GATES + k) * H + j) * INPUT_SIZE + i] * xv;
@@ -169,9 +170,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
   }
 
+  let end = segment_end(start);
   for (var s = 0u; s < 4u; s++) {
     if (base + s >= B) { continue; }
-    for (var t = len[s]; t < T; t++) { y[y_index(t, d, b[s], j)] = 0.0; }
+    for (var t = start + len[s]; t < end; t++) { y[y_index(t, d, b[s], j)] = 0.0; }
     final_state[state_index(d, b[s], j)] = h[s];
     if (CELL == 2u) { final_state[state_count + state_index(d, b[s], j)] = c[s]; }
   }

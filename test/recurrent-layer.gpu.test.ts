@@ -116,6 +116,40 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     await checkAgainstReference(wide, [['auto', gpu.backend]]);
   });
 
+  // Batches beyond one binding are split into chunks, and long sequences into time segments with the
+  // state carried on the device; forced small here (16 KiB bindings, 3 steps per dispatch) so that
+  // every case runs as several chunks of several segments, on both kernels.
+  describe('split into batch chunks and time segments', () => {
+    const split: Array<[RecurrentKernelChoice, WebGPUBackend]> = [];
+    beforeAll(() => {
+      for (const kernel of ['tile', 'sequential'] as const) {
+        split.push([kernel, WebGPUBackend.fromContext(gpu.backend.gpu, {
+          poisonOutputs: true, recurrentKernel: kernel, maxBindingBytes: 16 * 1024, maxStepsPerDispatch: 3,
+        })]);
+      }
+    });
+    afterAll(() => split.forEach(([, b]) => b.dispose()));
+    const cases: LayerCaseOptions[] = [];
+    for (const cell of ['rnn', 'gru', 'lstm'] as const) {
+      for (const direction of ['forward', 'reverse', 'bidirectional'] as const) {
+        cases.push({ cell, direction, batch: 40, steps: 10, hiddenSize: 6, inputSize: 3, lengths: 'random', initialStates: true });
+      }
+    }
+    cases.push({ cell: 'lstm', direction: 'bidirectional', batch: 40, steps: 7, hiddenSize: 8, lengths: 'none', initialStates: false, layout: 0 });
+    cases.push({ cell: 'gru', direction: 'bidirectional', batch: 37, steps: 11, hiddenSize: 5, lengths: 'random', layout: 1, linearBeforeReset: false });
+    cases.forEach((options, i) => {
+      const c = randomLayerCase(7000 + i, options);
+      it(`matches the reference: ${c.name}`, () => checkAgainstReference(c, split));
+    });
+
+    it('refuses a single sequence larger than a binding, before any GPU work', async () => {
+      const c = randomLayerCase(7100, { cell: 'rnn', batch: 2, steps: 2000, hiddenSize: 8, inputSize: 1 });
+      await expect(split[0]![1].recurrentLayer(c.spec, c.weights, c.inputs)).rejects.toThrow(
+        /one sequence of 2000 steps needs \d+ bytes, more than this device binds at once \(16384\)/,
+      );
+    });
+  });
+
   it('writes zeros past each length and keeps the initial state for a length of 0', async () => {
     const c = randomLayerCase(4000, {
       cell: 'lstm', direction: 'bidirectional', layout: 1, batch: 3, steps: 4, hiddenSize: 2, lengths: 'none', initialStates: true,

@@ -33,7 +33,7 @@ export const RECURRENT_WORKGROUP_SIZE = 64;
 /** The tiled kernel aims at about this many invocations per workgroup. */
 const TILE_INVOCATIONS = 128;
 
-/** Bytes of the `Params` uniform (five u32, padded to 32 as uniform structs round up to 16). */
+/** Bytes of the `Params` uniform: eight u32. */
 export const RECURRENT_PARAMS_BYTES = 32;
 
 /** Working-memory slots per (direction, sequence) and unit: h twice, c, z, r·h. */
@@ -153,9 +153,23 @@ export function packLayerWeights(s: RecurrentLayerSpec, w: RecurrentLayerWeights
   return packed;
 }
 
-/** The params uniform for one call. */
-export function recurrentParams(batch: number, steps: number, hasH0: boolean, hasC0: boolean, hasLens: boolean): Uint32Array {
-  const p = new Uint32Array(RECURRENT_PARAMS_BYTES / 4);
-  p.set([batch, steps, hasH0 ? 1 : 0, hasC0 ? 1 : 0, hasLens ? 1 : 0]);
-  return p;
+/** What the params uniform of one dispatch holds (see `Params` in shaders/recurrent_common.wgsl). */
+export interface RecurrentParams {
+  batch: number;
+  /** Steps of this dispatch's time segment. */
+  steps: number;
+  /** Steps of the whole sequence (the layout's stride). */
+  totalSteps: number;
+  hasH0: boolean;
+  hasC0: boolean;
+  hasLens: boolean;
+  /** First global step of the segment, per direction (forward's, reverse's). */
+  offsets: [number, number];
+}
+
+/** The params uniform for one dispatch. */
+export function recurrentParams(p: RecurrentParams): Uint32Array {
+  const out = new Uint32Array(RECURRENT_PARAMS_BYTES / 4);
+  out.set([p.batch, p.steps, p.hasH0 ? 1 : 0, p.hasC0 ? 1 : 0, p.hasLens ? 1 : 0, p.totalSteps, p.offsets[0], p.offsets[1]]);
+  return out;
 }
