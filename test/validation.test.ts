@@ -19,6 +19,10 @@ const spy: Backend & { calls: number } = {
     spy.calls++;
     throw new Error('the backend must not be reached with bad input');
   },
+  async recurrentStack() {
+    spy.calls++;
+    throw new Error('the backend must not be reached with bad input');
+  },
   dispose() {},
 };
 

@@ -1,6 +1,8 @@
 import { elmanForwardReference } from '../reference/elman.ts';
 import { recurrentLayerReference } from '../reference/recurrent-layer.ts';
+import { recurrentStackReference } from '../reference/recurrent-stack.ts';
 import { checkLayerInputs, checkLayerWeights } from '../rnn/spec.ts';
+import { checkStack } from '../rnn/stack.ts';
 import type { Backend } from './backend.ts';
 
 /**
@@ -16,6 +18,10 @@ export const cpuBackend: Backend = {
     checkLayerWeights(spec, weights);
     checkLayerInputs(spec, inputs);
     return recurrentLayerReference(spec, weights, inputs);
+  },
+  async recurrentStack(stack, inputs) {
+    checkStack(stack, inputs);
+    return recurrentStackReference(stack, inputs);
   },
   dispose() {},
 };

@@ -1,6 +1,7 @@
 import { DeviceError } from '../errors.ts';
 import { BufferPool } from '../gpu/buffers.ts';
 import { acquireGpu, type AcquireOptions, type GpuContext } from '../gpu/device.ts';
+import { headGrid, headParams, linearHeadPipeline, packHead } from '../gpu/kernels/linear-head.ts';
 import { ELMAN_WORKGROUP_SIZE, elmanForwardPipeline, elmanParams, packElmanWeights } from '../gpu/kernels/elman-forward.ts';
 import {
   packLayerWeights,
@@ -24,6 +25,7 @@ import {
   type RecurrentLayerSpec,
   type RecurrentLayerWeights,
 } from '../rnn/spec.ts';
+import { checkStack, type RecurrentStack, type RecurrentStackInputs, type RecurrentStackOutputs } from '../rnn/stack.ts';
 import type { FloatArray } from '../tensor.ts';
 import type { Backend } from './backend.ts';
 
@@ -84,18 +86,34 @@ const { STORAGE, COPY_DST, COPY_SRC, MAP_READ, UNIFORM } = {
   UNIFORM: 0x40,
 } as const; // GPUBufferUsage values, spelled out so this module loads before Dawn's globals exist
 
-/** What {@link WebGPUBackend.runKernel} needs for one dispatch; names label buffers and errors. */
-interface KernelRun {
-  what: string;
+/** A buffer of a {@link GpuProgram}: uploaded from `data`, or `bytes` long; read back when `read`. */
+interface ProgramBuffer {
+  data?: Float32Array | Uint32Array | null;
+  bytes?: number;
+  read?: boolean;
+}
+
+/** One dispatch: bindings 0 = its own params uniform, then the named buffers in order. */
+interface ProgramDispatch {
   pipeline: PipelineSpec;
-  /** One params uniform per dispatch; each dispatch is its own submission. */
-  params: Uint32Array[];
-  /** Between dispatches, copy output `[0]` into input `[1]` (state carried across time segments). */
-  carry?: [output: number, input: number];
-  inputs: [name: string, data: Float32Array | Uint32Array | null][];
-  outputs: [name: string, floats: number][];
-  scratch: [name: string, bytes: number][];
+  params: Uint32Array;
+  bind: string[];
   grid: [number, number];
+  /** Buffer copies after the dispatch, `[from, to]` (the state carried into the next time segment). */
+  copies?: [string, string][];
+  /** End the submission after this dispatch (time segments: no submission runs too long). */
+  submit?: boolean;
+}
+
+/**
+ * Everything one call does on the GPU: buffers by name, dispatches in order, and the buffers to read
+ * back (in the order of `read` flags). {@link WebGPUBackend.run} checks every size against the
+ * device's limits before any GPU work, takes buffers from the pool and always gives them back.
+ */
+interface GpuProgram {
+  what: string;
+  buffers: Record<string, ProgramBuffer>;
+  dispatches: ProgramDispatch[];
 }
 
 function asFloat32(a: FloatArray): Float32Array {
@@ -158,21 +176,22 @@ export class WebGPUBackend implements Backend {
     this.checkUsable();
     const { batch: B, steps: T, lastOnly } = args;
     const { hiddenSize: H, outputSize: O, numLayers: L } = c;
-    const [y, hn] = await this.runKernel({
+    const { y, hn } = await this.run({
       what: 'the Elman forward pass',
-      pipeline: elmanForwardPipeline(c),
-      params: [elmanParams(B, T, lastOnly, args.h0 !== null)],
-      inputs: [
-        ['x [B,T,I]', asFloat32(args.x)],
-        ['weights', packElmanWeights(c, sd)],
-        ['h0 [L,B,H]', args.h0 && asFloat32(args.h0)],
-      ],
-      outputs: [
-        ['y', lastOnly ? B * O : B * T * O],
-        ['hn [L,B,H]', L * B * H],
-      ],
-      scratch: [['state [L,2,H,B]', L * 2 * H * B * 4]],
-      grid: workgroupGrid(B, ELMAN_WORKGROUP_SIZE, this.device.limits.maxComputeWorkgroupsPerDimension),
+      buffers: {
+        x: { data: asFloat32(args.x) },
+        weights: { data: packElmanWeights(c, sd) },
+        h0: { data: args.h0 && asFloat32(args.h0) },
+        y: { bytes: 4 * (lastOnly ? B * O : B * T * O), read: true },
+        hn: { bytes: 4 * L * B * H, read: true },
+        state: { bytes: 4 * L * 2 * H * B },
+      },
+      dispatches: [{
+        pipeline: elmanForwardPipeline(c),
+        params: elmanParams(B, T, lastOnly, args.h0 !== null),
+        bind: ['x', 'weights', 'h0', 'y', 'hn', 'state'],
+        grid: workgroupGrid(B, ELMAN_WORKGROUP_SIZE, this.device.limits.maxComputeWorkgroupsPerDimension),
+      }],
     });
     return {
       output: { data: y!, shape: lastOnly ? [B, O] : [B, T, O] },
@@ -229,6 +248,79 @@ export class WebGPUBackend implements Backend {
     return { Y, Y_h: Yh, Y_c: Yc };
   }
 
+  async recurrentStack(stack: RecurrentStack, inputs: RecurrentStackInputs): Promise<RecurrentStackOutputs<Float32Array>> {
+    this.checkUsable();
+    checkStack(stack, inputs);
+    const { batch: B, steps: T } = inputs;
+    const width = (spec: RecurrentLayerSpec) => numDirections(spec) * spec.hiddenSize;
+    const stateFloats = stack.layers.map(({ spec }) => (spec.cell === 'lstm' ? 2 : 1) * width(spec));
+    const I = stack.layers[0]!.spec.inputSize;
+    const outFeatures = stack.head ? stack.head.outputSize : width(stack.layers.at(-1)!.spec);
+    // Batch chunks: every binding of one sequence (all layout 1, so a chunk is a contiguous slice).
+    const perSequenceBytes =
+      4 * Math.max(T * I, T * outFeatures, ...stack.layers.map(({ spec }, k) => Math.max(T * width(spec), RECURRENT_STATE_SLOTS * width(spec), stateFloats[k]!)));
+    const chunk = Math.floor(this.bindingLimit() / perSequenceBytes);
+    if (chunk < 1) {
+      throw new DeviceError(`one sequence of ${T} steps needs ${perSequenceBytes} bytes, more than this device binds at once (${this.bindingLimit()})`);
+    }
+    const packed = stack.layers.map(({ spec, weights }) => packLayerWeights(spec, weights));
+    const head = stack.head && packHead(stack.head);
+    for (const w of [...packed, ...(head ? [head] : [])]) this.checkFits('the weights buffer', w.byteLength);
+
+    const Y = new Float32Array(B * T * outFeatures);
+    const Yh = stack.layers.map(({ spec }) => new Float32Array(B * width(spec)));
+    const Yc = stack.layers[0]!.spec.cell === 'lstm' ? stack.layers.map(({ spec }) => new Float32Array(B * width(spec))) : null;
+    for (let b0 = 0; b0 < B; b0 += chunk) {
+      const b1 = Math.min(B, b0 + chunk);
+      const n = b1 - b0;
+      const rows = (a: FloatArray, per: number) => asFloat32(a.subarray(b0 * per, b1 * per));
+      const buffers: Record<string, ProgramBuffer> = {
+        x: { data: rows(inputs.X, T * I) },
+        lens: { data: inputs.sequenceLens && Uint32Array.from(inputs.sequenceLens.subarray(b0, b1)) },
+      };
+      const dispatches: ProgramDispatch[] = [];
+      stack.layers.forEach(({ spec }, k) => {
+        const h0 = inputs.initialH[k];
+        const c0 = inputs.initialC[k];
+        const names = { x: k === 0 ? 'x' : `y${k - 1}`, weights: `w${k}`, lens: 'lens', init: `init${k}`, y: `y${k}`, final: `final${k}`, state: 'state' };
+        const layer = this.layerDispatches(spec, n, T, names, { hasH0: !!h0, hasC0: !!c0, hasLens: inputs.sequenceLens !== null });
+        let init: Float32Array | null = null;
+        if (h0 || c0 || layer.segmented) {
+          // initial_h then initial_c, each [n, D, H] (layout 1)
+          init = new Float32Array(layer.stateFloats);
+          if (h0) init.set(rows(h0, width(spec)), 0);
+          if (c0) init.set(rows(c0, width(spec)), n * width(spec));
+        }
+        const last = k === stack.layers.length - 1;
+        buffers[`w${k}`] = { data: packed[k]! };
+        buffers[`init${k}`] = { data: init };
+        buffers[`y${k}`] = { bytes: 4 * n * T * width(spec), read: last && !stack.head };
+        buffers[`final${k}`] = { bytes: 4 * layer.stateFloats, read: true };
+        if (layer.scratchBytes) buffers.state = { bytes: Math.max(layer.scratchBytes, buffers.state?.bytes ?? 0) };
+        dispatches.push(...layer.dispatches);
+      });
+      if (stack.head) {
+        buffers.head = { data: head };
+        buffers.out = { bytes: 4 * n * T * outFeatures, read: true };
+        dispatches.push({
+          pipeline: linearHeadPipeline(stack.head),
+          params: headParams(n * T),
+          bind: [`y${stack.layers.length - 1}`, 'head', 'out'],
+          grid: headGrid(n * T, stack.head, this.device.limits.maxComputeWorkgroupsPerDimension),
+        });
+      }
+      const out = await this.run({ what: `the ${stack.layers.length}-layer ${stack.layers[0]!.spec.cell.toUpperCase()} stack`, buffers, dispatches });
+      Y.set(out[stack.head ? 'out' : `y${stack.layers.length - 1}`]!, b0 * T * outFeatures);
+      stack.layers.forEach(({ spec }, k) => {
+        const final = out[`final${k}`]!;
+        const count = n * width(spec);
+        Yh[k]!.set(final.subarray(0, count), b0 * width(spec));
+        Yc?.[k]!.set(final.subarray(count, 2 * count), b0 * width(spec));
+      });
+    }
+    return { Y, Y_h: Yh, Y_c: Yc };
+  }
+
   /** The largest buffer this device binds at once (or the test override). */
   private bindingLimit(): number {
     const { maxStorageBufferBindingSize, maxBufferSize } = this.device.limits;
@@ -249,54 +341,80 @@ export class WebGPUBackend implements Backend {
     const H = spec.hiddenSize;
     const lstm = spec.cell === 'lstm';
     const stateCount = D * B * H;
-    const segment = Math.min(T, this.stepsPerDispatch(spec, B));
-    const segments = Math.ceil(T / segment);
     // initial_h then initial_c in one binding (storage buffers per stage are scarce); with several
     // segments it also receives each segment's final state.
     let init: Float32Array | null = null;
-    if (initialH || initialC || segments > 1) {
+    if (initialH || initialC) {
       init = new Float32Array(lstm ? 2 * stateCount : stateCount);
       if (initialH) init.set(initialH, 0);
       if (initialC) init.set(initialC, stateCount);
     }
-    const params = Array.from({ length: segments }, (_, k) => {
+    const names = { x: 'X', weights: 'W|R|B|P', lens: 'sequence_lens', init: 'initial_h|initial_c', y: 'Y', final: 'Y_h|Y_c', state: 'state' };
+    const layer = this.layerDispatches(spec, B, T, names, {
+      hasH0: initialH !== null,
+      hasC0: initialC !== null,
+      hasLens: sequenceLens !== null,
+    });
+    const out = await this.run({
+      what: `the ${spec.cell.toUpperCase()} layer`,
+      buffers: {
+        X: { data: asFloat32(inputs.X) },
+        'W|R|B|P': { data: packed },
+        sequence_lens: { data: sequenceLens && Uint32Array.from(sequenceLens) },
+        'initial_h|initial_c': { data: layer.segmented ? init ?? new Float32Array(layer.stateFloats) : init },
+        Y: { bytes: 4 * T * D * B * H, read: true },
+        'Y_h|Y_c': { bytes: 4 * layer.stateFloats, read: true },
+        ...(layer.scratchBytes ? { state: { bytes: layer.scratchBytes } } : {}),
+      },
+      dispatches: layer.dispatches,
+    });
+    const final = out['Y_h|Y_c']!;
+    return {
+      Y: out.Y!,
+      Y_h: final.subarray(0, stateCount),
+      Y_c: lstm ? final.subarray(stateCount) : null,
+    };
+  }
+
+  /**
+   * The dispatches of one layer over one batch chunk: T in segments of at most
+   * {@link stepsPerDispatch} steps, one submission each, the final state copied into the initial
+   * state between segments (so the init buffer must exist whenever `segmented`).
+   */
+  private layerDispatches(
+    spec: RecurrentLayerSpec,
+    B: number,
+    T: number,
+    names: { x: string; weights: string; lens: string; init: string; y: string; final: string; state: string },
+    given: { hasH0: boolean; hasC0: boolean; hasLens: boolean },
+  ): { dispatches: ProgramDispatch[]; segmented: boolean; stateFloats: number; scratchBytes: number } {
+    const segment = Math.min(T, this.stepsPerDispatch(spec, B));
+    const segments = Math.ceil(T / segment);
+    const plan = planRecurrentLayer(spec, B, this.device.limits, this.options.recurrentKernel);
+    const bind = [names.x, names.weights, names.lens, names.init, names.y, names.final];
+    if (plan.scratch.length) bind.push(names.state);
+    const dispatches = Array.from({ length: segments }, (_, k): ProgramDispatch => {
       const forward = k * segment;
       const reverse = (segments - 1 - k) * segment; // the reverse direction walks segments backwards
-      const first = k === 0;
-      return recurrentParams({
-        batch: B,
-        steps: segment,
-        totalSteps: T,
-        hasH0: initialH !== null || !first,
-        hasC0: initialC !== null || !first,
-        hasLens: sequenceLens !== null,
-        offsets: spec.direction === 'reverse' ? [reverse, reverse] : [forward, reverse],
-      });
+      const last = k === segments - 1;
+      return {
+        pipeline: plan.pipeline,
+        params: recurrentParams({
+          batch: B,
+          steps: segment,
+          totalSteps: T,
+          hasH0: given.hasH0 || k > 0,
+          hasC0: given.hasC0 || k > 0,
+          hasLens: given.hasLens,
+          offsets: spec.direction === 'reverse' ? [reverse, reverse] : [forward, reverse],
+        }),
+        bind,
+        grid: plan.grid,
+        ...(last ? {} : { copies: [[names.final, names.init]], submit: true }),
+      };
     });
-    const plan = planRecurrentLayer(spec, B, this.device.limits, this.options.recurrentKernel);
-    const [y, final] = await this.runKernel({
-      what: `the ${spec.cell.toUpperCase()} layer`,
-      pipeline: plan.pipeline,
-      params,
-      carry: [1, 3],
-      inputs: [
-        ['X', asFloat32(inputs.X)],
-        ['W|R|B|P', packed],
-        ['sequence_lens', sequenceLens && Uint32Array.from(sequenceLens)],
-        ['initial_h|initial_c', init],
-      ],
-      outputs: [
-        ['Y', T * D * B * H],
-        ['Y_h|Y_c', lstm ? 2 * stateCount : stateCount],
-      ],
-      scratch: plan.scratch,
-      grid: plan.grid,
-    });
-    return {
-      Y: y!,
-      Y_h: final!.subarray(0, stateCount),
-      Y_c: lstm ? final!.subarray(stateCount) : null,
-    };
+    const stateFloats = (spec.cell === 'lstm' ? 2 : 1) * numDirections(spec) * B * spec.hiddenSize;
+    return { dispatches, segmented: segments > 1, stateFloats, scratchBytes: plan.scratch[0]?.[1] ?? 0 };
   }
 
   /**
@@ -311,96 +429,93 @@ export class WebGPUBackend implements Backend {
   }
 
   /**
-   * One dispatch of a kernel whose bindings are, in order: 0 the params uniform, then the read-only
-   * inputs (an absent one is bound as a 4-byte placeholder the kernel never reads), then the outputs
-   * (read back and returned in order, as float32), then scratch buffers. Buffers come from the pool
-   * and go back to it whatever happens; every limit is checked before any GPU work, and WebGPU
-   * errors become {@link DeviceError}s naming `what`.
+   * Runs a {@link GpuProgram}: uploads, dispatches (one submission per `submit` mark and one at the
+   * end), reads back the buffers marked `read` as float32 in the order they are listed. Absent
+   * inputs are bound as 4-byte placeholders the kernels never read. WebGPU errors become
+   * {@link DeviceError}s naming `what`.
    */
-  private async runKernel(k: KernelRun): Promise<Float32Array[]> {
-    const outputBytes = k.outputs.map(([, count]) => count * 4);
-    const readbackBytes = outputBytes.reduce((a, b) => a + b, 0);
-    const inputBytes = k.inputs.map(([, data]) => (data ? data.byteLength : 4));
-    k.inputs.forEach(([name], i) => this.checkFits(`the ${name} buffer`, inputBytes[i]!));
-    k.outputs.forEach(([name], i) => this.checkFits(`the ${name} buffer`, outputBytes[i]!));
-    for (const [name, bytes] of k.scratch) this.checkFits(`the ${name} buffer`, bytes);
-    this.checkFits('the readback buffer', readbackBytes);
+  private async run(program: GpuProgram): Promise<Record<string, Float32Array>> {
+    const entries = Object.entries(program.buffers);
+    const bytesOf = (b: ProgramBuffer) => b.data?.byteLength ?? b.bytes ?? 4;
+    for (const [name, b] of entries) this.checkFits(`the ${name} buffer`, bytesOf(b));
+    const read = entries.filter(([, b]) => b.read);
+    const readbackBytes = read.reduce((n, [, b]) => n + bytesOf(b), 0);
+    if (readbackBytes > this.device.limits.maxBufferSize) {
+      // The readback buffer is never bound: only the device's buffer size limit applies.
+      throw new DeviceError(`${program.what} reads back ${readbackBytes} bytes, more than one buffer holds on this device (${this.device.limits.maxBufferSize}); split the batch`);
+    }
 
     const device = this.device;
-    const pipeline = await getPipeline(device, k.pipeline);
+    const pipelines = await Promise.all(program.dispatches.map((d) => getPipeline(device, d.pipeline)));
     this.checkUsable();
 
     const pool = this.pool;
-    const label = k.pipeline.name;
-    const paramBytes = k.params[0]!.byteLength;
-    const params = pool.acquire(`${label} params`, paramBytes, UNIFORM | COPY_DST);
-    const inputs = k.inputs.map(([name], i) => pool.acquire(`${label} ${name}`, inputBytes[i]!, STORAGE | COPY_DST));
-    const outputs = k.outputs.map(([name], i) => pool.acquire(`${label} ${name}`, outputBytes[i]!, STORAGE | COPY_SRC | COPY_DST));
-    const scratch = k.scratch.map(([name, bytes]) => pool.acquire(`${label} ${name}`, bytes, STORAGE));
-    const readback = pool.acquire(`${label} readback`, readbackBytes, MAP_READ | COPY_DST);
+    const buffers = new Map(entries.map(([name, b]) => [name, pool.acquire(name, bytesOf(b), STORAGE | COPY_DST | COPY_SRC)]));
+    const params = program.dispatches.map((d) => pool.acquire(`${d.pipeline.name} params`, d.params.byteLength, UNIFORM | COPY_DST));
+    const readback = pool.acquire(`${program.what} readback`, Math.max(readbackBytes, 4), MAP_READ | COPY_DST);
     try {
       const queue = device.queue;
       device.pushErrorScope('out-of-memory');
       device.pushErrorScope('validation');
-      k.inputs.forEach(([, data], i) => data && queue.writeBuffer(inputs[i]!, 0, data));
-      if (this.options.poisonOutputs) {
-        k.outputs.forEach(([, count], i) => queue.writeBuffer(outputs[i]!, 0, new Float32Array(count).fill(NaN)));
+      for (const [name, b] of entries) {
+        const buffer = buffers.get(name)!;
+        if (b.data) queue.writeBuffer(buffer, 0, b.data);
+        else if (b.read && this.options.poisonOutputs) queue.writeBuffer(buffer, 0, new Float32Array(bytesOf(b) / 4).fill(NaN));
       }
-      const bound: [GPUBuffer, number][] = [
-        [params, paramBytes],
-        ...inputs.map((b, i): [GPUBuffer, number] => [b, inputBytes[i]!]),
-        ...outputs.map((b, i): [GPUBuffer, number] => [b, outputBytes[i]!]),
-        ...scratch.map((b, i): [GPUBuffer, number] => [b, k.scratch[i]![1]]),
-      ];
-      const bindGroup = device.createBindGroup({
-        label,
-        layout: pipeline.getBindGroupLayout(0),
-        entries: bound.map(([buffer, size], binding) => ({ binding, resource: { buffer, size } })),
-      });
-      // One submission per dispatch: writeBuffer is ordered with submissions, so each sees its params.
-      let encoder!: GPUCommandEncoder;
-      k.params.forEach((p, n) => {
-        queue.writeBuffer(params, 0, p);
-        encoder = device.createCommandEncoder({ label });
-        const pass = encoder.beginComputePass({ label });
-        pass.setPipeline(pipeline);
+      let encoder = device.createCommandEncoder({ label: program.what });
+      program.dispatches.forEach((d, n) => {
+        queue.writeBuffer(params[n]!, 0, d.params);
+        const bindGroup = device.createBindGroup({
+          label: d.pipeline.name,
+          layout: pipelines[n]!.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: params[n]!, size: d.params.byteLength } },
+            ...d.bind.map((name, i) => ({ binding: i + 1, resource: { buffer: buffers.get(name)!, size: bytesOf(program.buffers[name]!) } })),
+          ],
+        });
+        const pass = encoder.beginComputePass({ label: d.pipeline.name });
+        pass.setPipeline(pipelines[n]!);
         pass.setBindGroup(0, bindGroup);
-        pass.dispatchWorkgroups(k.grid[0], k.grid[1]);
+        pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
         pass.end();
-        if (n + 1 < k.params.length) {
-          const [from, to] = k.carry!;
-          encoder.copyBufferToBuffer(outputs[from]!, 0, inputs[to]!, 0, outputBytes[from]!);
+        for (const [from, to] of d.copies ?? []) {
+          encoder.copyBufferToBuffer(buffers.get(from)!, 0, buffers.get(to)!, 0, bytesOf(program.buffers[from]!));
+        }
+        if (d.submit) {
           queue.submit([encoder.finish()]);
+          encoder = device.createCommandEncoder({ label: program.what });
         }
       });
       let offset = 0;
-      outputs.forEach((b, i) => {
-        encoder.copyBufferToBuffer(b, 0, readback, offset, outputBytes[i]!);
-        offset += outputBytes[i]!;
-      });
+      for (const [name, b] of read) {
+        encoder.copyBufferToBuffer(buffers.get(name)!, 0, readback, offset, bytesOf(b));
+        offset += bytesOf(b);
+      }
       queue.submit([encoder.finish()]);
       const validation = await device.popErrorScope();
       const oom = await device.popErrorScope();
       const error = validation ?? oom;
-      if (error) throw new DeviceError(`WebGPU rejected ${k.what}: ${error.message}`);
+      if (error) throw new DeviceError(`WebGPU rejected ${program.what}: ${error.message}`);
 
-      await readback.mapAsync(1 /* GPUMapMode.READ */, 0, readbackBytes);
-      const mapped = readback.getMappedRange(0, readbackBytes);
-      offset = 0;
-      const results = k.outputs.map(([, count]) => {
-        const out = new Float32Array(mapped, offset, count).slice();
-        offset += count * 4;
-        return out;
-      });
-      readback.unmap();
+      const results: Record<string, Float32Array> = {};
+      if (readbackBytes > 0) {
+        await readback.mapAsync(1 /* GPUMapMode.READ */, 0, readbackBytes);
+        const mapped = readback.getMappedRange(0, readbackBytes);
+        offset = 0;
+        for (const [name, b] of read) {
+          results[name] = new Float32Array(mapped, offset, bytesOf(b) / 4).slice();
+          offset += bytesOf(b);
+        }
+        readback.unmap();
+      }
       return results;
     } catch (err) {
       if (err instanceof DeviceError) throw err;
       this.checkUsable();
-      throw new DeviceError(`${k.what} failed on the GPU: ${(err as Error).message}`, { cause: err });
+      throw new DeviceError(`${program.what} failed on the GPU: ${(err as Error).message}`, { cause: err });
     } finally {
       if (readback.mapState !== 'unmapped') readback.unmap(); // aborts a pending map
-      for (const b of [params, ...inputs, ...outputs, ...scratch, readback]) pool.release(b);
+      for (const b of [...buffers.values(), ...params, readback]) pool.release(b);
     }
   }
 

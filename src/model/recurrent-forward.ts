@@ -1,7 +1,6 @@
 import { ShapeError } from '../errors.ts';
 import type { FloatArray, Tensor } from '../tensor.ts';
 import { describe, isTensor } from './forward.ts';
-import type { LinearHead } from './torch-lowering.ts';
 import { torchDirections, type TorchRecurrentConfig } from './torch-modules.ts';
 
 /** Per-call options of {@link RecurrentNet.forward}, as PyTorch's module call takes them. */
@@ -112,19 +111,3 @@ export function checkRecurrentForwardArgs(
   return { batch, steps, x, h0, c0, lengths };
 }
 
-/**
- * The nn.Linear head at every one of `rows` positions: `out[r, o] = Σ_j weight[o, j]·y[r, j] + bias[o]`.
- * Sums in float64; the result is Float64Array for float64 input (the CPU reference), else Float32Array.
- */
-export function applyLinearHead(head: LinearHead, y: FloatArray, rows: number): FloatArray {
-  const { inputSize: F, outputSize: O, weight, bias } = head;
-  const out = y instanceof Float64Array ? new Float64Array(rows * O) : new Float32Array(rows * O);
-  for (let r = 0; r < rows; r++) {
-    for (let o = 0; o < O; o++) {
-      let v = bias ? bias[o]! : 0;
-      for (let j = 0; j < F; j++) v += weight[o * F + j]! * y[r * F + j]!;
-      out[r * O + o] = v;
-    }
-  }
-  return out;
-}

@@ -5,7 +5,6 @@ import { mulberry32, uniformArray } from '../util/rng.ts';
 import { floatTensors, readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import type { FloatArray, Tensor } from '../tensor.ts';
 import {
-  applyLinearHead,
   checkRecurrentForwardArgs,
   swapLeadingAxes,
   type RecurrentForwardOptions,
@@ -129,12 +128,12 @@ export class RecurrentNet {
    * Runs every sequence of `input` through every layer, as PyTorch's `module(input, h_0)` (or
    * `(h_0, c_0)`) does, then the head at every step. Input `[B, T, I]` (batch-first, the default) or
    * `[T, B, I]`; see {@link RecurrentForwardResult} for the outputs. Everything is validated before
-   * any backend call ({@link ShapeError}); layer k's output feeds layer k+1 on the backend, and the
-   * head runs on the host.
+   * any backend call ({@link ShapeError}); the whole stack and the head run on the backend in one go
+   * (on the GPU without intermediate readbacks).
    */
   async forward(input: Tensor, options: RecurrentRunOptions): Promise<RecurrentForwardResult> {
     const backend = options?.backend;
-    if (!backend || typeof backend.recurrentLayer !== 'function') {
+    if (!backend || typeof backend.recurrentStack !== 'function') {
       throw new ConfigError('forward needs { backend }: cpuBackend or a WebGPUBackend');
     }
     const args = checkRecurrentForwardArgs(this.config, input, options);
@@ -146,37 +145,30 @@ export class RecurrentNet {
     const initial = (state: FloatArray | null, k: number) =>
       state && swapLeadingAxes(state.subarray(k * perLayer, (k + 1) * perLayer), D, B, H);
 
-    let x = args.x;
-    let hn: FloatArray | null = null;
-    let cn: FloatArray | null = null;
-    for (const [k, { spec, weights }] of this.lowered.layers.entries()) {
-      const out = await backend.recurrentLayer(spec, weights, {
-        X: x,
-        batch: B,
-        steps: T,
-        sequenceLens: args.lengths,
-        initialH: initial(args.h0, k),
-        initialC: initial(args.c0, k),
-      });
-      const State = out.Y_h.constructor as new (n: number) => FloatArray;
-      hn ??= new State(L * perLayer);
-      hn.set(swapLeadingAxes(out.Y_h, B, D, H), k * perLayer);
-      if (out.Y_c) {
-        cn ??= new State(L * perLayer);
-        cn.set(swapLeadingAxes(out.Y_c, B, D, H), k * perLayer);
-      }
-      x = out.Y; // [B, T, D, H]: the next layer's [B, T, D·H]
-    }
+    const layers = this.lowered.layers;
+    const out = await backend.recurrentStack(this.lowered, {
+      X: args.x,
+      batch: B,
+      steps: T,
+      sequenceLens: args.lengths,
+      initialH: layers.map((_, k) => initial(args.h0, k)),
+      initialC: layers.map((_, k) => initial(args.c0, k)),
+    });
+    const State = out.Y.constructor as new (n: number) => FloatArray;
+    const hn = new State(L * perLayer);
+    out.Y_h.forEach((h, k) => hn.set(swapLeadingAxes(h, B, D, H), k * perLayer));
+    const cn = out.Y_c && new State(L * perLayer);
+    out.Y_c?.forEach((c, k) => cn!.set(swapLeadingAxes(c, B, D, H), k * perLayer));
 
     const head = this.lowered.head;
     const features = head ? head.outputSize : D * H;
-    const y = head ? applyLinearHead(head, x, B * T) : x;
+    const y = out.Y;
     const stateShape = [L * D, B, H];
     return {
       output: this.config.batchFirst
         ? { data: y, shape: [B, T, features] }
         : { data: swapLeadingAxes(y, B, T, features), shape: [T, B, features] },
-      hn: { data: hn!, shape: stateShape },
+      hn: { data: hn, shape: stateShape },
       cn: cn && { data: cn, shape: [...stateShape] },
     };
   }

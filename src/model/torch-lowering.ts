@@ -1,3 +1,4 @@
+import type { LinearHead, RecurrentStack, StackLayer } from '../rnn/stack.ts';
 import {
   GATES,
   recurrentLayerSpec,
@@ -23,25 +24,10 @@ import { torchDirections, torchHeadNames, torchLayerNames, type TorchRecurrentCo
  * (Sigmoid, Tanh[, Tanh]), which are PyTorch's.
  */
 
-/** One lowered layer: its spec and float32 weights in ONNX layout and gate order. */
-export interface LoweredLayer {
-  readonly spec: RecurrentLayerSpec;
-  readonly weights: RecurrentLayerWeights;
-}
-
-/** The nn.Linear head: weight `[O, D·H]` row-major, bias `[O]` or null. */
-export interface LinearHead {
-  readonly weight: Float32Array;
-  readonly bias: Float32Array | null;
-  readonly outputSize: number;
-  readonly inputSize: number;
-}
-
-/** A whole module lowered: one layer per PyTorch layer, and the head if any. */
-export interface LoweredModule {
-  readonly layers: readonly LoweredLayer[];
-  readonly head: LinearHead | null;
-}
+/** One lowered layer, the whole module, and its head: see src/rnn/stack.ts. */
+export type { LinearHead } from '../rnn/stack.ts';
+export type LoweredLayer = StackLayer;
+export type LoweredModule = RecurrentStack;
 
 /** For each ONNX gate position, the PyTorch gate block it takes: ONNX block g = PyTorch block ORDER[g]. */
 export const TORCH_GATE_OF_ONNX: Record<CellType, readonly number[]> = {

@@ -162,15 +162,18 @@ export function checkLayerWeights(s: RecurrentLayerSpec, w: RecurrentLayerWeight
   checkTensor('P', w.P, [D, 3 * s.hiddenSize], true);
 }
 
-/** Checks one call's inputs against the spec ({@link ShapeError}). */
-export function checkLayerInputs(s: RecurrentLayerSpec, x: RecurrentLayerInputs): void {
+/**
+ * Checks one call's inputs against the spec ({@link ShapeError}). `X` may be left unchecked for a
+ * layer fed on the device by the one before it.
+ */
+export function checkLayerInputs(s: RecurrentLayerSpec, x: Omit<RecurrentLayerInputs, 'X'> & { X: FloatArray | null }): void {
   const { batch: B, steps: T } = x;
   if (!Number.isInteger(B) || B < 1) throw new ShapeError(`batch must be a positive integer, got ${B}`);
   if (!Number.isInteger(T) || T < 1) throw new ShapeError(`steps must be a positive integer, got ${T}`);
   const D = numDirections(s);
   const H = s.hiddenSize;
   const xShape = s.layout === 0 ? [T, B, s.inputSize] : [B, T, s.inputSize];
-  if (x.X.length !== T * B * s.inputSize) {
+  if (x.X !== null && x.X.length !== T * B * s.inputSize) {
     throw new ShapeError(`X has ${x.X.length} values but shape [${xShape.join(', ')}] needs ${T * B * s.inputSize}`);
   }
   const stateShape = s.layout === 0 ? [D, B, H] : [B, D, H];

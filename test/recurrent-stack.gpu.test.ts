@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpuBackend } from '../src/backends/cpu.ts';
+import { WebGPUBackend } from '../src/backends/webgpu.ts';
+import { ShapeError } from '../src/errors.ts';
+import { RecurrentNet } from '../src/model/recurrent.ts';
+import type { TorchRecurrentOptions } from '../src/model/torch-modules.ts';
+import type { CellType } from '../src/rnn/spec.ts';
+import { tensor } from '../src/tensor.ts';
+import { FLOAT32_TOLERANCE, expectClose } from '../src/util/compare.ts';
+import { mulberry32, uniformArray } from '../src/util/rng.ts';
+import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
+
+// Whole modules (layer stacks with an optional nn.Linear head) on the GPU in one program — layer k's
+// output feeding layer k+1 on the device, the head as a kernel — against the float64 reference,
+// directly and split (3000-byte bindings: every case runs as 2–3 batch chunks; 2 steps per
+// dispatch). Runs in Node and in Chromium.
+
+let gpu: GpuFixture;
+let split: WebGPUBackend;
+
+beforeAll(async () => {
+  gpu = await createGpuFixture();
+  split = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, maxBindingBytes: 3000, maxStepsPerDispatch: 2 });
+});
+
+afterAll(() => {
+  split?.dispose();
+  gpu?.backend.dispose();
+});
+
+interface Case {
+  options: TorchRecurrentOptions & { cell: CellType; inputSize: number; hiddenSize: number };
+  B: number;
+  T: number;
+  states?: boolean;
+  lengths?: boolean;
+}
+
+const CASES: Case[] = [
+  { options: { cell: 'lstm', inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, outputSize: 2 }, B: 20, T: 7, states: true, lengths: true },
+  { options: { cell: 'gru', inputSize: 2, hiddenSize: 6, numLayers: 3, outputSize: 1 }, B: 33, T: 5, lengths: true },
+  { options: { cell: 'rnn', nonlinearity: 'relu', inputSize: 1, hiddenSize: 4, numLayers: 2, bidirectional: true }, B: 17, T: 9, states: true },
+  { options: { cell: 'rnn', inputSize: 4, hiddenSize: 3, outputSize: 3, batchFirst: false }, B: 70, T: 6, lengths: true },
+  { options: { cell: 'lstm', inputSize: 2, hiddenSize: 8, bias: false, outputSize: 1, headBias: false }, B: 40, T: 4 },
+];
+
+function build(c: Case, seed: number) {
+  const model = RecurrentNet.create(c.options, { seed });
+  const rand = mulberry32(seed + 1);
+  const { inputSize: I, hiddenSize: H } = c.options;
+  const L = c.options.numLayers ?? 1;
+  const D = c.options.bidirectional ? 2 : 1;
+  const shape = c.options.batchFirst === false ? [c.T, c.B, I] : [c.B, c.T, I];
+  const x = tensor(uniformArray(rand, c.B * c.T * I, -1, 1), shape);
+  const state = () => tensor(uniformArray(rand, L * D * c.B * H, -0.5, 0.5), [L * D, c.B, H]);
+  const options = {
+    ...(c.states ? { h0: state(), ...(c.options.cell === 'lstm' ? { c0: state() } : {}) } : {}),
+    ...(c.lengths ? { lengths: Array.from({ length: c.B }, (_, b) => (b === 0 ? 0 : b === 1 ? c.T : Math.floor(rand() * (c.T + 1)))) } : {}),
+  };
+  return { model, x, options };
+}
+
+describe('WebGPU recurrent stacks (whole modules in one program)', () => {
+  CASES.forEach((c, i) => {
+    const { model } = build(c, 100 + i);
+    for (const [label, backend] of [['one program', () => gpu.backend], ['split into chunks and segments', () => split]] as const) {
+      it(`${model.description} B=${c.B} T=${c.T}${c.states ? ' h0' : ''}${c.lengths ? ' lengths' : ''}: ${label}`, async () => {
+        const { x, options } = build(c, 100 + i);
+        const want = await model.forward(x, { backend: cpuBackend, ...options });
+        const got = await withErrorScope(gpu.backend.device, () => model.forward(x, { backend: backend(), ...options }));
+        expect(got.output.shape).toEqual(want.output.shape);
+        expect(got.output.data).toBeInstanceOf(Float32Array);
+        expectClose(got.output.data, want.output.data, FLOAT32_TOLERANCE, 'output', want.output.shape);
+        expectClose(got.hn.data, want.hn.data, FLOAT32_TOLERANCE, 'hn', want.hn.shape);
+        if (want.cn) expectClose(got.cn!.data, want.cn.data, FLOAT32_TOLERANCE, 'cn', want.cn.shape);
+        else expect(got.cn).toBeNull();
+      });
+    }
+  });
+
+  it('allocates nothing new when a module runs again', async () => {
+    const { model, x, options } = build(CASES[0]!, 100);
+    await model.forward(x, { backend: gpu.backend, ...options });
+    const buffers = gpu.backend.pool.liveBuffers;
+    await model.forward(x, { backend: gpu.backend, ...options });
+    expect(gpu.backend.pool.liveBuffers).toBe(buffers);
+  });
+
+  it('rejects a stack whose layers do not chain, before any GPU work', async () => {
+    const a = RecurrentNet.create({ cell: 'gru', inputSize: 2, hiddenSize: 3 }).layers().layers[0]!;
+    const b = RecurrentNet.create({ cell: 'gru', inputSize: 4, hiddenSize: 3 }).layers().layers[0]!;
+    const inputs = { X: new Float32Array(2 * 3 * 2), batch: 2, steps: 3, sequenceLens: null, initialH: [null, null], initialC: [null, null] };
+    await expect(gpu.backend.recurrentStack({ layers: [a, b], head: null }, inputs)).rejects.toThrow(
+      new ShapeError('layer 1 reads 4 features but layer 0 gives 3'),
+    );
+    expect(gpu.uncaptured).toEqual([]);
+  });
+});
