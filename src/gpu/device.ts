@@ -36,6 +36,11 @@ export interface AcquireOptions {
   log?: ((line: string) => void) | false;
   /** `'high-performance'` (default) or `'low-power'`. */
   powerPreference?: GPUPowerPreference;
+  /**
+   * Features to request when the adapter has them (e.g. `'timestamp-query'` for GPU timing);
+   * those it lacks are skipped, so check `device.features` before relying on one.
+   */
+  features?: GPUFeatureName[];
 }
 
 /** The limits the engine relies on, in the order `webrnn info` prints them. */
@@ -192,7 +197,11 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
 
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ label: 'webrnn', requiredLimits: requiredLimits(adapter) });
+    device = await adapter.requestDevice({
+      label: 'webrnn',
+      requiredLimits: requiredLimits(adapter),
+      requiredFeatures: (options.features ?? []).filter((f) => adapter.features.has(f)),
+    });
   } catch (cause) {
     throw new DeviceError(`the adapter refused a device: ${(cause as Error).message}`, { cause });
   }
