@@ -9,10 +9,10 @@ import { currentRuntime, hardwareThreads, LazySetup, onlyIn, reasonOf, type Peer
  * `[B, T, O]` read back.
  *
  * - `onnxruntime-node-cpu`: onnxruntime-node's CPU EP in Node, intra-op threads = logical cores.
- *   Not a devDependency: its postinstall downloads CUDA provider binaries from api.nuget.org (on
- *   linux/x64, always), which fails where only the npm registry is reachable and with it `npm ci`.
- *   The CPU EP ships inside the npm package, so `ONNXRUNTIME_NODE_INSTALL=skip npm install
- *   --no-save onnxruntime-node` gives a working install; this contender imports it when present.
+ *   A devDependency; its postinstall would download CUDA provider binaries from api.nuget.org (on
+ *   linux/x64, always), which fails where only the npm registry is reachable, so the project's
+ *   .npmrc sets `onnxruntime-node-install=skip` (the CPU EP ships inside the npm package). The
+ *   contender still imports it lazily and reports its absence (`npm install --omit=dev`).
  * - `ort-web-wasm`: onnxruntime-web's wasm EP, in a browser or in Node; threads: 1, or in a
  *   cross-origin-isolated page (SharedArrayBuffer) the logical cores.
  * - `ort-web-webgpu`: onnxruntime-web's WebGPU EP, in a browser (its Node build has no WebGPU EP).
@@ -56,8 +56,7 @@ function ortContender(name: string, setup: () => Promise<OrtSetup>): PeerContend
 }
 
 const ORT_NODE_MISSING =
-  'onnxruntime-node is not installed: its postinstall fetches CUDA binaries from api.nuget.org, so it is not a ' +
-  'devDependency; install it with `ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save onnxruntime-node@1.30.0`';
+  'onnxruntime-node is not installed (it is a devDependency: run `npm ci`; the project .npmrc skips its CUDA download)';
 
 /** onnxruntime-node's CPU execution provider, with one intra-op thread per logical core. */
 export function onnxRuntimeNode(): PeerContender {
