@@ -1,71 +1,124 @@
-// `npm run bench`: webrnn's WebGPU forward pass beside the float64 CPU reference, on this machine's
-// adapter, validated before timing. Prints a table and writes bench/out/results.json.
-// (The peers of the speed issue — TensorFlow.js, ONNX Runtime, copy and matmul ceilings — come later.)
+// `npm run bench [-- flags]`: every workload on every contender available in Node, on this machine's
+// WebGPU adapter, validated before timing (bench/harness.ts). Prints a table and writes the JSON report.
+//
+//   --quick                STANDARD only, few runs, the reference and the CPU contender on a short leash
+//   --sweep batch|steps    only a sweep (bench/workloads.ts) of --model (default elman-relu-h32)
+//   --only SUBSTRING       workloads whose label (`lstm-h32 B=1024 T=64`) contains it
+//   --contenders a,b       only these contenders (names as in the table)
+//   --kernel tile|sequential|auto   webrnn's recurrent kernel (default auto)
+//   --json PATH            where the report goes (default bench/out/results.json)
+// Without --quick or --sweep: STANDARD, then the batch sweep of --model up to what the budget affords.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpuBackend } from '../src/backends/cpu.ts';
-import { WebGPUBackend } from '../src/backends/webgpu.ts';
-import type { Backend } from '../src/backends/backend.ts';
-import { RecurrentNet } from '../src/model/recurrent.ts';
-import { tensor } from '../src/tensor.ts';
-import { compare, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
-import { mulberry32, uniformArray } from '../src/util/rng.ts';
-import { forwardFlops, STANDARD } from './workloads.ts';
+import { cpus, platform, arch } from 'node:os';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeAdapter } from '../src/gpu/device.ts';
+import type { RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
+import { contenderSet, probeAdapter } from './contenders.ts';
+import { DEFAULT_BUDGET, runHarness, tableRows, workloadLabel, type BenchRecord, type BenchReport, type Budget } from './harness.ts';
+import { batchSweep, MODELS, STANDARD, stepSweep, type Workload } from './workloads.ts';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    sweep: { type: 'string' },
+    model: { type: 'string', default: 'elman-relu-h32' },
+    only: { type: 'string' },
+    contenders: { type: 'string' },
+    kernel: { type: 'string', default: 'auto' },
+    json: { type: 'string', default: 'bench/out/results.json' },
+  },
+});
 
-async function time(fn: () => Promise<unknown>, runs: number): Promise<number> {
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  return median(ms);
+function fail(message: string): never {
+  console.error(`bench: ${message}`);
+  process.exit(2);
 }
 
-const gpu = await WebGPUBackend.create();
-const records = [];
+if (!(args.model in MODELS)) fail(`unknown --model ${args.model}; one of ${Object.keys(MODELS).join(', ')}`);
+if (!['auto', 'tile', 'sequential'].includes(args.kernel)) fail(`--kernel must be tile, sequential or auto, got ${args.kernel}`);
+if (args.sweep && !['batch', 'steps'].includes(args.sweep)) fail(`--sweep must be batch or steps, got ${args.sweep}`);
+
+/** --quick: two or three timed runs a cell (the validating run warms up), nothing over 10 s a run but webrnn. */
+const QUICK: Partial<Budget> = { minRuns: 2, maxRuns: 3, cellMs: 0, warmupMs: 0, runLimitMs: 10_000, referenceMs: 10_000 };
+/** Sweeps stop where one run of a contender would pass 10 s, so the default run stays near 10 minutes on 2 cores. */
+const SWEEP: Partial<Budget> = { cellMs: 3_000, runLimitMs: 10_000, referenceMs: 15_000 };
+
+/** The workloads to run, in phases that each have their own budget. */
+function phases(): Array<{ workloads: Workload[]; budget: Budget }> {
+  const only = (ws: Workload[]) => (args.only ? ws.filter((w) => workloadLabel(w).includes(args.only!)) : ws);
+  const standard = { workloads: only(STANDARD), budget: { ...DEFAULT_BUDGET, ...(args.quick ? QUICK : {}) } };
+  const sweep = (ws: Workload[]) => ({ workloads: only(ws), budget: { ...DEFAULT_BUDGET, ...SWEEP } });
+  if (args.sweep === 'batch') return [sweep(batchSweep(args.model))];
+  if (args.sweep === 'steps') return [sweep(stepSweep(args.model))];
+  if (args.quick) return [standard];
+  // B = 1024 is in STANDARD already.
+  return [standard, sweep(batchSweep(args.model).filter((w) => w.batch !== 1024))];
+}
+
+/** Aligned columns; a row that did not run (no seq/s) prints its status after the names. */
+function printTable(rows: string[][]) {
+  const measured = rows.filter((r) => r[3] !== '');
+  const widths = rows[0]!.map((_, i) => Math.max(...(i < 2 ? rows : measured).map((r) => r[i]!.length)));
+  const pad = (c: string, i: number) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!));
+  for (const r of rows) console.log((r[3] === '' ? [pad(r[0]!, 0), pad(r[1]!, 1), r[2]!] : r.map(pad)).join('  '));
+}
+
+const plan = phases();
+if (plan.every((p) => p.workloads.length === 0)) fail(`no workload matches --only ${args.only}`);
+function contenders() {
+  try {
+    return contenderSet('node', { kernel: args.kernel as RecurrentKernelChoice, names: args.contenders?.split(',').map((s) => s.trim()) });
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+}
+const { all, reference } = contenders();
+
+// The adapter and its ceilings, on a device of their own, before the contenders take theirs.
+const probe = await probeAdapter();
+const adapter = probe.adapter;
+console.log(describeAdapter(adapter));
+const ceilings = await probe.ceilings();
+probe.destroy();
+console.log(
+  ceilings
+    ? `ceilings: copy ${ceilings.copyGBs.toFixed(2)} GB/s, matmul ${ceilings.matmulGflops.toFixed(2)} GFLOP/s`
+    : `ceilings: not measured (${probe.ceilingsError})`,
+);
+
+const started = performance.now();
+const records: BenchRecord[] = [];
 try {
-  for (const w of STANDARD) {
-    const { cell, inputSize, hiddenSize, outputSize, numLayers } = w;
-    const model = RecurrentNet.create(
-      { cell, inputSize, hiddenSize, outputSize, numLayers, ...(cell === 'rnn' ? { nonlinearity: w.nonlinearity } : {}) },
-      { seed: 1 },
-    );
-    const I = inputSize;
-    const x = tensor(uniformArray(mulberry32(2), w.batch * w.steps * I, -1, 1), [w.batch, w.steps, I]);
-    const reference = await model.forward(x, { backend: cpuBackend });
-    const contenders: Array<[string, Backend, number]> = [
-      ['webrnn-webgpu', gpu, 7],
-      ['cpu-reference', cpuBackend, 3],
-    ];
-    const rows = [];
-    for (const [name, backend, runs] of contenders) {
-      const out = await model.forward(x, { backend }); // warm-up and validation
-      const check = compare(out.output.data, reference.output.data, FLOAT32_TOLERANCE);
-      if (!check.ok) throw new Error(`${name} on ${w.name} failed validation: ${check.message}`);
-      const ms = await time(() => model.forward(x, { backend }), runs);
-      rows.push({ contender: name, ms, maxAbsError: check.maxAbsError });
-    }
-    const webrnnMs = rows[0]!.ms;
-    for (const r of rows) {
-      records.push({
-        ...w, workload: w.name,
-        adapter: gpu.gpu.summary, contender: r.contender,
-        medianMs: r.ms, sequencesPerSecond: (w.batch / r.ms) * 1000,
-        gflops: forwardFlops(w) / (r.ms * 1e6), maxAbsError: r.maxAbsError, ratioToWebrnn: r.ms / webrnnMs,
-      });
-    }
+  for (const { workloads, budget } of plan) {
+    const log = (line: string) => console.log(`  ${line}`);
+    records.push(...(await runHarness({ workloads, contenders: all, reference, adapter, ceilings, budget, log, earlier: records })));
   }
 } finally {
-  gpu.dispose();
+  for (const c of new Set([...all, reference])) await c.dispose();
 }
 
-const header = ['workload', 'contender', 'median ms', 'seq/s', 'GFLOP/s', 'max err', 'x webrnn'];
-console.log(header.join('\t'));
-for (const r of records) {
-  console.log([r.workload, r.contender, r.medianMs.toFixed(2), r.sequencesPerSecond.toFixed(0), r.gflops.toFixed(3), r.maxAbsError.toExponential(1), r.ratioToWebrnn.toFixed(2)].join('\t'));
+const cpu = cpus();
+const report: BenchReport = {
+  date: new Date().toISOString(),
+  command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+  environment: `Node ${process.version}, ${platform()} ${arch()}, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}`,
+  adapter,
+  ceilings,
+  budget: plan.map((p) => p.budget),
+  records,
+};
+console.log(`\n${report.command}: ${report.date}, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+console.log(`${report.environment}; adapter ${adapter.vendor} ${adapter.architecture} (${adapter.description})\n`);
+printTable(tableRows(records));
+const shares = records.filter((r) => r.ceilingShare);
+if (shares.length) {
+  console.log('\nwebrnn against the adapter ceilings (share of matmul GFLOP/s; of copy GB/s for H ≤ 4):');
+  for (const r of shares) {
+    const copy = r.ceilingShare!.copy === null ? '' : `, copy ${(100 * r.ceilingShare!.copy).toFixed(1)}%`;
+    console.log(`  ${workloadLabel({ name: r.workload, batch: r.batch, steps: r.steps })}: matmul ${(100 * r.ceilingShare!.matmul).toFixed(1)}%${copy}`);
+  }
 }
-mkdirSync('bench/out', { recursive: true });
-writeFileSync('bench/out/results.json', JSON.stringify(records, null, 2));
-console.log('wrote bench/out/results.json');
+mkdirSync(dirname(args.json), { recursive: true });
+writeFileSync(args.json, JSON.stringify(report, null, 2));
+console.log(`\nwrote ${args.json}`);

@@ -1,0 +1,38 @@
+import { chromium, type Browser } from 'playwright';
+import { createServer, type ViteDevServer } from 'vite';
+import { chromiumArgs, chromiumPath } from './chromium.ts';
+
+/** The Vite dev server of `npm start` on a free port, and the system Chromium to open its pages. */
+export interface PageServer {
+  /** The server's URL of `path` (e.g. `bench.html`). */
+  url(path?: string): string;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+/**
+ * Vite's dependency scan starts from the HTML pages and does not follow `new Worker(new URL(…))`:
+ * packages only the benchmark's worker imports would be found while the page runs, and Vite would
+ * reload the page under the test. Naming the worker as an entry has them optimized up front.
+ */
+const SCAN_ENTRIES = ['*.html', 'bench/page/worker.ts'];
+
+export async function startPageServer(): Promise<PageServer> {
+  const server: ViteDevServer = await createServer({
+    configFile: 'vite.config.ts',
+    logLevel: 'warn',
+    server: { port: 0, strictPort: false },
+    optimizeDeps: { entries: SCAN_ENTRIES },
+  });
+  await server.listen();
+  const executablePath = chromiumPath();
+  const browser = await chromium.launch({ ...(executablePath ? { executablePath } : {}), args: chromiumArgs });
+  return {
+    url: (path = '') => new URL(path, server.resolvedUrls!.local[0]!).href,
+    browser,
+    close: async () => {
+      await browser.close();
+      await server.close();
+    },
+  };
+}
