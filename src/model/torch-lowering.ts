@@ -4,7 +4,6 @@ import {
   recurrentLayerSpec,
   type CellType,
   type RecurrentLayerSpec,
-  type RecurrentLayerWeights,
 } from '../rnn/spec.ts';
 import { torchDirections, torchHeadNames, torchLayerNames, type TorchRecurrentConfig } from './torch-modules.ts';
 
