@@ -321,11 +321,21 @@ class HarnessRun {
     const reuse = c === this.opts.reference && wr.reference.sequences === w.batch ? wr.reference : null;
     const isBaseline = c.name === this.baselineName;
     this.log(`${label} ${c.name}: ${reuse ? 'is the reference' : 'validating'}…`);
+    // A peer's estimate can be far off (libraries that compile per shape): its validating run is the
+    // last guard. The baseline's first run of a shape compiles pipelines, and is measured anyway.
+    const limitMs = isBaseline ? Infinity : this.budget.runLimitMs;
     const cell = await measure(c, w, wr.model, wr.x, this.budget, reuse, (out) => {
       const v = validate(out, w, wr.expected, this.opts.reference.name, isBaseline, this.baselineName);
       if (v.ok && isBaseline) wr.expected.baseline = out;
       return v;
-    });
+    }, limitMs);
+    if (cell.status === 'over') {
+      this.note(c, w, [forwardFlops(w), cell.firstMs!]);
+      const why = `its validated run took ${seconds(cell.firstMs!)} (limit ${seconds(limitMs)}); no more were made`;
+      this.log(`${label} ${c.name}: ${why}`);
+      this.emit(wr, c, `unavailable: ${why}`, { maxAbsError: cell.validation!.maxAbsError, validatedAgainst: cell.validation!.against });
+      return;
+    }
     if (cell.status !== 'ok') {
       this.log(`${label} ${c.name}: FAILED ${cell.message}`);
       this.emit(wr, c, 'failed', { message: cell.message, maxAbsError: cell.validation?.maxAbsError ?? null, validatedAgainst: cell.validation?.against ?? null });
@@ -492,10 +502,13 @@ async function computeReference(
 }
 
 interface Cell {
-  status: 'ok' | 'failed';
+  /** `over`: the validating run alone took longer than the limit, so no more were made. */
+  status: 'ok' | 'failed' | 'over';
   message: string | null;
   validation: Validation | null;
   runsMs: number[];
+  /** The validating run's time (a first run: warm-up included), when it failed or was over. */
+  firstMs: number | null;
 }
 
 /** prepare, one validated run (skipped when `reuse` is the reference's own run), warm-up, timed runs. */
@@ -507,6 +520,7 @@ async function measure(
   budget: Budget,
   reuse: ReferenceRun | null,
   check: (out: FloatArray) => Validation,
+  limitMs: number,
 ): Promise<Cell> {
   let prepared: PreparedRun | null = null;
   let validation: Validation | null = null;
@@ -520,7 +534,8 @@ async function measure(
     } else {
       const [out, ms] = await timed(run);
       validation = check(out);
-      if (!validation.ok) return { status: 'failed', message: validation.message, validation, runsMs: [] };
+      if (!validation.ok) return { status: 'failed', message: validation.message, validation, runsMs: [], firstMs: ms };
+      if (ms > limitMs) return { status: 'over', message: null, validation, runsMs: [], firstMs: ms };
       warmMs = ms;
     }
     for (let i = 1; warmMs < budget.warmupMs && i < budget.maxRuns; i++) {
@@ -535,9 +550,9 @@ async function measure(
       runsMs.push(ms);
       spent += ms;
     }
-    return { status: 'ok', message: null, validation, runsMs };
+    return { status: 'ok', message: null, validation, runsMs, firstMs: null };
   } catch (e) {
-    return { status: 'failed', message: `threw: ${(e as Error).message}`, validation, runsMs: [] };
+    return { status: 'failed', message: `threw: ${(e as Error).message}`, validation, runsMs: [], firstMs: null };
   } finally {
     await prepared?.dispose();
   }

@@ -1,13 +1,14 @@
 // `npm run bench [-- flags]`: every workload on every contender available in Node, on this machine's
 // WebGPU adapter, validated before timing (bench/harness.ts). Prints a table and writes the JSON report.
 //
-//   --quick                STANDARD only, few runs, the reference and the CPU contender on a short leash
+//   --quick                STANDARD only, 2–3 timed runs a cell, nothing but webrnn over 10 s a run
 //   --sweep batch|steps    only a sweep (bench/workloads.ts) of --model (default elman-relu-h32)
 //   --only SUBSTRING       workloads whose label (`lstm-h32 B=1024 T=64`) contains it
 //   --contenders a,b       only these contenders (names as in the table)
 //   --kernel tile|sequential|auto   webrnn's recurrent kernel (default auto)
 //   --json PATH            where the report goes (default bench/out/results.json)
-// Without --quick or --sweep: STANDARD, then the batch sweep of --model up to what the budget affords.
+// Without --quick or --sweep: STANDARD (runs up to 20 s), then the batch sweep of --model (up to 10 s a
+// run): about 10 minutes on 2 cores with SwiftShader. bench/RESULTS.md holds the latest such run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
 import { dirname } from 'node:path';

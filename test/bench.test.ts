@@ -112,6 +112,16 @@ describe('bench harness', () => {
       [512, 'webrnn-webgpu', 'ok'],
       [512, 'slow', 'unavailable: a run would take …'],
     ]);
+    // Too small to probe: the validating run itself is the guard.
+    const [over] = await runHarness({
+      workloads: [tiny('elman-relu-h1', 8, 4)],
+      contenders: [slow],
+      reference: set.reference,
+      adapter: null,
+      budget: { ...FAST, runLimitMs: 4 },
+    });
+    expect(over).toMatchObject({ status: expect.stringMatching(/^unavailable: its validated run took/), runsMs: [], validatedAgainst: 'cpu-reference' });
+
     // A later call estimates from the earlier records it is given, without probing.
     const earlier = { ...records[1]!, batch: 512, flops: records[1]!.flops * 32, medianMs: 1_000 };
     const log: string[] = [];
