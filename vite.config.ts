@@ -13,6 +13,9 @@ import { chromiumArgs, chromiumPath } from './test/helpers/chromium.ts';
 const executablePath = chromiumPath();
 
 export default defineConfig({
+  // The benchmark page's worker imports ONNX Runtime Web and TF.js; Vite's dependency scan does not
+  // follow `new Worker(new URL(...))`, so name it, or the first visit reloads the page mid-run.
+  optimizeDeps: { entries: ['*.html', 'bench/page/worker.ts'] },
   build: {
     target: 'es2022',
     sourcemap: true,
