@@ -217,12 +217,7 @@ export class WebGPUBackend implements Backend {
     // Batch chunks small enough for every binding: each sequence needs T·I inputs, T·D·H outputs,
     // D·H·slots state values and the sequential kernel's scratch.
     const perSequenceBytes = 4 * Math.max(T * I, T * D * H + stateSlots * D * H, RECURRENT_STATE_SLOTS * D * H);
-    const chunk = Math.floor(this.bindingLimit() / perSequenceBytes);
-    if (chunk < 1) {
-      throw new DeviceError(
-        `one sequence of ${T} steps needs ${perSequenceBytes} bytes, more than this device binds at once (${this.bindingLimit()})`,
-      );
-    }
+    const chunk = this.sequencesPerChunk(perSequenceBytes, T);
     this.checkFits('the weights buffer', packed.byteLength);
     if (chunk >= B) return this.recurrentChunk(spec, packed, inputs);
 
@@ -259,10 +254,7 @@ export class WebGPUBackend implements Backend {
     // Batch chunks: every binding of one sequence (all layout 1, so a chunk is a contiguous slice).
     const perSequenceBytes =
       4 * Math.max(T * I, T * outFeatures, ...stack.layers.map(({ spec }, k) => Math.max(T * width(spec), RECURRENT_STATE_SLOTS * width(spec), stateFloats[k]!)));
-    const chunk = Math.floor(this.bindingLimit() / perSequenceBytes);
-    if (chunk < 1) {
-      throw new DeviceError(`one sequence of ${T} steps needs ${perSequenceBytes} bytes, more than this device binds at once (${this.bindingLimit()})`);
-    }
+    const chunk = this.sequencesPerChunk(perSequenceBytes, T);
     const packed = stack.layers.map(({ spec, weights }) => packLayerWeights(spec, weights));
     const head = stack.head && packHead(stack.head);
     for (const w of [...packed, ...(head ? [head] : [])]) this.checkFits('the weights buffer', w.byteLength);
@@ -319,6 +311,17 @@ export class WebGPUBackend implements Backend {
       });
     }
     return { Y, Y_h: Yh, Y_c: Yc };
+  }
+
+  /** Sequences per batch chunk when each needs `perSequenceBytes` in its largest binding. */
+  private sequencesPerChunk(perSequenceBytes: number, steps: number): number {
+    const chunk = Math.floor(this.bindingLimit() / perSequenceBytes);
+    if (chunk < 1) {
+      throw new DeviceError(
+        `one sequence of ${steps} steps needs ${perSequenceBytes} bytes, more than this device binds at once (${this.bindingLimit()})`,
+      );
+    }
+    return chunk;
   }
 
   /** The largest buffer this device binds at once (or the test override). */
