@@ -2,26 +2,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { DeviceError, ShapeError, WeightError } from '../src/errors.ts';
-import { planRecurrentLayer, type RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
+import { planRecurrentLayer, SMALL_HIDDEN_MAX, type RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
 import { cachedPipelineCount } from '../src/gpu/pipelines.ts';
 import { numDirections, type RecurrentLayerSpec } from '../src/rnn/spec.ts';
 import { FLOAT32_TOLERANCE, expectClose } from '../src/util/compare.ts';
 import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
 import { randomLayerCase, type LayerCaseOptions, type RandomLayerCase } from './helpers/random.ts';
 
-// The ONNX-semantics recurrent layer kernel (shaders/recurrent_layer.wgsl) against the float64
+// The ONNX-semantics recurrent layer kernels (shaders/recurrent_{small,tile,layer}.wgsl) against the float64
 // reference (src/reference/recurrent-layer.ts), on seeded random configurations covering every
 // option: cell, direction, layout, lengths (including 0 and T), initial states, activations with
 // alpha/beta, clip, linear_before_reset, input_forget, peepholes, absent bias. Runs in Node (Dawn)
 // and in Chromium.
 
 let gpu: GpuFixture;
-// The same device with each kernel forced, so both are checked on every case whatever `auto` picks.
+// The same device with each kernel forced, so every kernel that takes a case is checked on it
+// whatever `auto` picks (the small kernel takes H ≤ SMALL_HIDDEN_MAX).
 const kernels: Array<[RecurrentKernelChoice, WebGPUBackend]> = [];
+const KERNELS = ['small', 'tile', 'sequential'] as const;
 
 beforeAll(async () => {
   gpu = await createGpuFixture();
-  for (const kernel of ['tile', 'sequential'] as const) {
+  for (const kernel of KERNELS) {
     kernels.push([kernel, WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: kernel })]);
   }
 });
@@ -44,6 +46,7 @@ async function checkAgainstReference(c: RandomLayerCase, backends: Array<[Recurr
   const want = await cpuBackend.recurrentLayer(c.spec, c.weights, c.inputs);
   const shape = shapes(c.spec, c.inputs.batch, c.inputs.steps);
   for (const [kernel, backend] of backends) {
+    if (kernel === 'small' && c.spec.hiddenSize > SMALL_HIDDEN_MAX) continue;
     const got = await withErrorScope(backend.device, () => backend.recurrentLayer(c.spec, c.weights, c.inputs));
     const name = `${c.name} (${kernel} kernel)`;
     expect(got.Y).toBeInstanceOf(Float32Array);
@@ -104,10 +107,29 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     it(`size: ${c.name}`, () => checkAgainstReference(c));
   });
 
-  it('picks the tiled kernel while H fits a workgroup, and the sequential one beyond', async () => {
+  // The small kernel's own edges: every H it takes, inputs past the four it keeps in registers.
+  const smallCases: LayerCaseOptions[] = [];
+  for (const cell of ['rnn', 'gru', 'lstm'] as const) {
+    for (let H = 1; H <= SMALL_HIDDEN_MAX; H++) {
+      smallCases.push({
+        cell, hiddenSize: H, inputSize: [1, 4, 5, 9][H - 1], batch: 33, steps: 7, lengths: 'random', initialStates: H % 2 === 0,
+        direction: (['forward', 'reverse', 'bidirectional'] as const)[H % 3], layout: (H % 2) as 0 | 1,
+        ...(cell === 'lstm' ? { peepholes: H > 2 } : {}), ...(cell === 'gru' ? { linearBeforeReset: H % 2 === 1 } : {}),
+      });
+    }
+  }
+  smallCases.forEach((options, i) => {
+    const c = randomLayerCase(3100 + i, options);
+    it(`small H: ${c.name}`, () => checkAgainstReference(c));
+  });
+
+  it('picks the small kernel for H ≤ 4, the tiled one while H fits a workgroup, the sequential one beyond', async () => {
     const limits = gpu.backend.device.limits;
+    const tiny = randomLayerCase(3502, { cell: 'gru', hiddenSize: SMALL_HIDDEN_MAX });
+    expect(planRecurrentLayer(tiny.spec, 1024, limits).kernel).toBe('small');
     const small = randomLayerCase(3500, { cell: 'lstm', hiddenSize: 32 });
     expect(planRecurrentLayer(small.spec, 1024, limits).kernel).toBe('tile');
+    expect(() => planRecurrentLayer(small.spec, 1024, limits, 'small')).toThrow(/takes hidden_size ≤ 4, got 32/);
     const wide = randomLayerCase(3501, {
       cell: 'rnn', batch: 5, steps: 3, inputSize: 2, hiddenSize: limits.maxComputeInvocationsPerWorkgroup + 1, activations: ['Tanh'],
     });
@@ -122,7 +144,7 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
   describe('split into batch chunks and time segments', () => {
     const split: Array<[RecurrentKernelChoice, WebGPUBackend]> = [];
     beforeAll(() => {
-      for (const kernel of ['tile', 'sequential'] as const) {
+      for (const kernel of KERNELS) {
         split.push([kernel, WebGPUBackend.fromContext(gpu.backend.gpu, {
           poisonOutputs: true, recurrentKernel: kernel, maxBindingBytes: 16 * 1024, maxStepsPerDispatch: 3,
         })]);
@@ -137,6 +159,9 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     }
     cases.push({ cell: 'lstm', direction: 'bidirectional', batch: 40, steps: 7, hiddenSize: 8, lengths: 'none', initialStates: false, layout: 0 });
     cases.push({ cell: 'gru', direction: 'bidirectional', batch: 37, steps: 11, hiddenSize: 5, lengths: 'random', layout: 1, linearBeforeReset: false });
+    for (const cell of ['rnn', 'gru', 'lstm'] as const) {
+      cases.push({ cell, direction: 'bidirectional', batch: 150, steps: 10, hiddenSize: 3, inputSize: 6, lengths: 'random', initialStates: true });
+    }
     cases.forEach((options, i) => {
       const c = randomLayerCase(7000 + i, options);
       it(`matches the reference: ${c.name}`, () => checkAgainstReference(c, split));

@@ -42,6 +42,12 @@ const CASES: Case[] = [
   { options: { cell: 'rnn', nonlinearity: 'relu', inputSize: 1, hiddenSize: 4, numLayers: 2, bidirectional: true }, B: 17, T: 9, states: true },
   { options: { cell: 'rnn', inputSize: 4, hiddenSize: 3, outputSize: 3, batchFirst: false }, B: 70, T: 6, lengths: true },
   { options: { cell: 'lstm', inputSize: 2, hiddenSize: 8, bias: false, outputSize: 1, headBias: false }, B: 40, T: 4 },
+  // H ≤ 4: the small kernel, with the head fused into the last layer (one direction) or not (two);
+  // O > 4 takes the fused head's extra output chunks.
+  { options: { cell: 'lstm', inputSize: 5, hiddenSize: 2, numLayers: 2, outputSize: 6 }, B: 45, T: 6, states: true, lengths: true },
+  { options: { cell: 'gru', inputSize: 1, hiddenSize: 1, outputSize: 1 }, B: 130, T: 5, lengths: true },
+  { options: { cell: 'rnn', nonlinearity: 'relu', inputSize: 1, hiddenSize: 1, outputSize: 1, headBias: false }, B: 9, T: 8 },
+  { options: { cell: 'gru', inputSize: 3, hiddenSize: 3, bidirectional: true, outputSize: 2 }, B: 21, T: 5, states: true, lengths: true },
 ];
 
 function build(c: Case, seed: number) {

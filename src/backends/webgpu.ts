@@ -271,11 +271,15 @@ export class WebGPUBackend implements Backend {
         lens: { data: inputs.sequenceLens && Uint32Array.from(inputs.sequenceLens.subarray(b0, b1)) },
       };
       const dispatches: ProgramDispatch[] = [];
+      let headFused = false;
       stack.layers.forEach(({ spec }, k) => {
         const h0 = inputs.initialH[k];
         const c0 = inputs.initialC[k];
-        const names = { x: k === 0 ? 'x' : `y${k - 1}`, weights: `w${k}`, lens: 'lens', init: `init${k}`, y: `y${k}`, final: `final${k}`, state: 'state' };
-        const layer = this.layerDispatches(spec, n, T, names, { hasH0: !!h0, hasC0: !!c0, hasLens: inputs.sequenceLens !== null });
+        const last = k === stack.layers.length - 1;
+        const names = { x: k === 0 ? 'x' : `y${k - 1}`, weights: `w${k}`, lens: 'lens', init: `init${k}`, y: `y${k}`, final: `final${k}`, state: 'state', head: last && stack.head ? 'head' : 'no head' };
+        const given = { hasH0: !!h0, hasC0: !!c0, hasLens: inputs.sequenceLens !== null };
+        const layer = this.layerDispatches(spec, n, T, names, given, last ? stack.head?.outputSize : 0);
+        headFused = layer.fusedHead;
         let init: Float32Array | null = null;
         if (h0 || c0 || layer.segmented) {
           // initial_h then initial_c, each [n, D, H] (layout 1)
@@ -283,15 +287,15 @@ export class WebGPUBackend implements Backend {
           if (h0) init.set(rows(h0, width(spec)), 0);
           if (c0) init.set(rows(c0, width(spec)), n * width(spec));
         }
-        const last = k === stack.layers.length - 1;
         buffers[`w${k}`] = { data: packed[k]! };
         buffers[`init${k}`] = { data: init };
-        buffers[`y${k}`] = { bytes: 4 * n * T * width(spec), read: last && !stack.head };
+        buffers[`y${k}`] = { bytes: 4 * n * T * (headFused ? outFeatures : width(spec)), read: last && (!stack.head || headFused) };
+        if (layer.bindsHead) buffers[names.head] = { data: names.head === 'head' ? head : null };
         buffers[`final${k}`] = { bytes: 4 * layer.stateFloats, read: true };
         if (layer.scratchBytes) buffers.state = { bytes: Math.max(layer.scratchBytes, buffers.state?.bytes ?? 0) };
         dispatches.push(...layer.dispatches);
       });
-      if (stack.head) {
+      if (stack.head && !headFused) {
         buffers.head = { data: head };
         buffers.out = { bytes: 4 * n * T * outFeatures, read: true };
         dispatches.push({
@@ -302,7 +306,7 @@ export class WebGPUBackend implements Backend {
         });
       }
       const out = await this.run({ what: `the ${stack.layers.length}-layer ${stack.layers[0]!.spec.cell.toUpperCase()} stack`, buffers, dispatches });
-      Y.set(out[stack.head ? 'out' : `y${stack.layers.length - 1}`]!, b0 * T * outFeatures);
+      Y.set(out[stack.head && !headFused ? 'out' : `y${stack.layers.length - 1}`]!, b0 * T * outFeatures);
       stack.layers.forEach(({ spec }, k) => {
         const final = out[`final${k}`]!;
         const count = n * width(spec);
@@ -352,7 +356,7 @@ export class WebGPUBackend implements Backend {
       if (initialH) init.set(initialH, 0);
       if (initialC) init.set(initialC, stateCount);
     }
-    const names = { x: 'X', weights: 'W|R|B|P', lens: 'sequence_lens', init: 'initial_h|initial_c', y: 'Y', final: 'Y_h|Y_c', state: 'state' };
+    const names = { x: 'X', weights: 'W|R|B|P', lens: 'sequence_lens', init: 'initial_h|initial_c', y: 'Y', final: 'Y_h|Y_c', state: 'state', head: 'head' };
     const layer = this.layerDispatches(spec, B, T, names, {
       hasH0: initialH !== null,
       hasC0: initialC !== null,
@@ -368,6 +372,7 @@ export class WebGPUBackend implements Backend {
         Y: { bytes: 4 * T * D * B * H, read: true },
         'Y_h|Y_c': { bytes: 4 * layer.stateFloats, read: true },
         ...(layer.scratchBytes ? { state: { bytes: layer.scratchBytes } } : {}),
+        ...(layer.bindsHead ? { head: { data: null } } : {}),
       },
       dispatches: layer.dispatches,
     });
@@ -388,14 +393,16 @@ export class WebGPUBackend implements Backend {
     spec: RecurrentLayerSpec,
     B: number,
     T: number,
-    names: { x: string; weights: string; lens: string; init: string; y: string; final: string; state: string },
+    names: { x: string; weights: string; lens: string; init: string; y: string; final: string; state: string; head: string },
     given: { hasH0: boolean; hasC0: boolean; hasLens: boolean },
-  ): { dispatches: ProgramDispatch[]; segmented: boolean; stateFloats: number; scratchBytes: number } {
+    headOutputs = 0,
+  ): { dispatches: ProgramDispatch[]; segmented: boolean; stateFloats: number; scratchBytes: number; bindsHead: boolean; fusedHead: boolean } {
     const segment = Math.min(T, this.stepsPerDispatch(spec, B));
     const segments = Math.ceil(T / segment);
-    const plan = planRecurrentLayer(spec, B, this.device.limits, this.options.recurrentKernel);
+    const plan = planRecurrentLayer(spec, B, this.device.limits, this.options.recurrentKernel, headOutputs);
     const bind = [names.x, names.weights, names.lens, names.init, names.y, names.final];
     if (plan.scratch.length) bind.push(names.state);
+    if (plan.bindsHead) bind.push(names.head);
     const dispatches = Array.from({ length: segments }, (_, k): ProgramDispatch => {
       const forward = k * segment;
       const reverse = (segments - 1 - k) * segment; // the reverse direction walks segments backwards
@@ -417,7 +424,14 @@ export class WebGPUBackend implements Backend {
       };
     });
     const stateFloats = (spec.cell === 'lstm' ? 2 : 1) * numDirections(spec) * B * spec.hiddenSize;
-    return { dispatches, segmented: segments > 1, stateFloats, scratchBytes: plan.scratch[0]?.[1] ?? 0 };
+    return {
+      dispatches,
+      segmented: segments > 1,
+      stateFloats,
+      scratchBytes: plan.scratch[0]?.[1] ?? 0,
+      bindsHead: plan.bindsHead,
+      fusedHead: plan.fusedHead,
+    };
   }
 
   /**
