@@ -57,3 +57,5 @@ export {
 } from './gpu/device.ts';
 export { mulberry32, uniformArray, type Random } from './util/rng.ts';
 export { compare, expectClose, FLOAT32_TOLERANCE, type Tolerance, type CompareReport } from './util/compare.ts';
+export { activationDerivative } from './rnn/activations.ts';
+export { recurrentLayerBackwardReference } from './reference/recurrent-layer-backward.ts';

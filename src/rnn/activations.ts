@@ -72,3 +72,48 @@ export function applyActivation(f: Activation, x: number): number {
     case 'Softplus': return x > 30 ? x : Math.log1p(Math.exp(x));
   }
 }
+
+/**
+ * The derivative f′(x) of an activation in float64 (the backward reference), x being the value the
+ * activation was applied to (after any clip):
+ *
+ *   Relu′ = [x > 0]          Tanh′ = 1 − tanh²(x)        Sigmoid′ = σ(x)·(1 − σ(x))      Affine′ = alpha
+ *   LeakyRelu′ = x > 0 ? 1 : alpha                       ThresholdedRelu′ = [x > alpha]
+ *   ScaledTanh′ = alpha·beta·(1 − tanh²(beta·x))         HardSigmoid′ = alpha where 0 < alpha·x + beta < 1, else 0
+ *   Elu′ = x > 0 ? 1 : alpha·e^x                         Softsign′ = 1/(1 + |x|)²
+ *   Softplus′ = σ(x)   (1 where the forward takes Softplus(x) = x, x > 30)
+ *
+ * At a kink it takes the value PyTorch's autograd gives there: Relu′(0) = 0, LeakyRelu′(0) = alpha,
+ * Elu′(0) = alpha, and 0 at HardSigmoid's two corners; ThresholdedRelu's jump at alpha counts as flat.
+ */
+export function activationDerivative(f: Activation, x: number): number {
+  const { alpha, beta } = f;
+  switch (f.name) {
+    case 'Relu': return x > 0 ? 1 : 0;
+    case 'Tanh': {
+      const y = Math.tanh(x);
+      return 1 - y * y;
+    }
+    case 'Sigmoid': {
+      const y = 1 / (1 + Math.exp(-x));
+      return y * (1 - y);
+    }
+    case 'Affine': return alpha;
+    case 'LeakyRelu': return x > 0 ? 1 : alpha;
+    case 'ThresholdedRelu': return x > alpha ? 1 : 0;
+    case 'ScaledTanh': {
+      const y = Math.tanh(beta * x);
+      return alpha * beta * (1 - y * y);
+    }
+    case 'HardSigmoid': {
+      const v = alpha * x + beta;
+      return v > 0 && v < 1 ? alpha : 0;
+    }
+    case 'Elu': return x > 0 ? 1 : alpha * Math.exp(x);
+    case 'Softsign': {
+      const d = 1 + Math.abs(x);
+      return 1 / (d * d);
+    }
+    case 'Softplus': return x > 30 ? 1 : 1 / (1 + Math.exp(-x));
+  }
+}
