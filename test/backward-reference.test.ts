@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../src/errors.ts';
 import { recurrentLayerReference } from '../src/reference/recurrent-layer.ts';
 import { recurrentLayerBackwardReference } from '../src/reference/recurrent-layer-backward.ts';
+import { recurrentStackBackwardReference } from '../src/reference/recurrent-stack-backward.ts';
+import { recurrentStackReference } from '../src/reference/recurrent-stack.ts';
 import { ACTIVATION_NAMES, activation, activationDerivative, applyActivation } from '../src/rnn/activations.ts';
 import type { RecurrentLayerOutputGrads } from '../src/rnn/backward.ts';
+import type { RecurrentStack, RecurrentStackInputs } from '../src/rnn/stack.ts';
 import { GATES, type RecurrentLayerInputs, type RecurrentLayerSpec, type RecurrentLayerWeights } from '../src/rnn/spec.ts';
 import { expectClose } from '../src/util/compare.ts';
 import { mulberry32, type Random } from '../src/util/rng.ts';
@@ -255,5 +258,145 @@ describe('activation derivatives', () => {
     expect(activationDerivative(activation('HardSigmoid'), 2.5)).toBe(0);
     expect(activationDerivative(activation('HardSigmoid'), -2.5)).toBe(0);
     expect(activationDerivative(activation('HardSigmoid'), 2.4)).toBe(0.2);
+  });
+});
+
+/** A stack layer's parameters as float64, and whether B and P are present. */
+interface Float64StackLayer {
+  spec: RecurrentLayerSpec;
+  params: Float64LayerParams;
+  hasB: boolean;
+  hasP: boolean;
+}
+
+interface StackCaseOptions {
+  layers: Array<Pick<LayerCaseOptions, 'cell' | 'direction' | 'hiddenSize' | 'activations' | 'clip' | 'linearBeforeReset' | 'inputForget' | 'bias' | 'peepholes'>>;
+  inputSize: number;
+  batch: number;
+  steps: number;
+  lengths: number[] | null;
+  initialStates: boolean[];
+  head: { outputSize: number; bias: boolean } | null;
+}
+
+/** A random float64 stack: each layer drawn by randomLayerCase (batch-major), chained by size. */
+function randomStack(seed: number, o: StackCaseOptions) {
+  let inputSize = o.inputSize;
+  const layers: Float64StackLayer[] = o.layers.map((lo, k) => {
+    const c = randomLayerCase(seed + k, { ...lo, inputSize, layout: 1, batch: 1, steps: 1, lengths: 'none' });
+    inputSize = (c.spec.direction === 'bidirectional' ? 2 : 1) * c.spec.hiddenSize;
+    const { W, R, B, P } = c.weights;
+    const G = GATES[c.spec.cell];
+    const D = inputSize / c.spec.hiddenSize;
+    const params: Float64LayerParams = {
+      W: Float64Array.from(W),
+      R: Float64Array.from(R),
+      B: B ? Float64Array.from(B) : new Float64Array(D * 2 * G * c.spec.hiddenSize),
+      P: P ? Float64Array.from(P) : new Float64Array(D * 3 * c.spec.hiddenSize),
+    };
+    return { spec: c.spec, params, hasB: B !== null, hasP: P !== null };
+  });
+  const r = mulberry32(seed ^ 0x27d4eb2d);
+  const headWeight = o.head ? randomArray(r, o.head.outputSize * inputSize) : new Float64Array(0);
+  // Absent tensors are zeros, so that finite differences can take them as present.
+  const headBias = o.head?.bias ? randomArray(r, o.head.outputSize) : new Float64Array(o.head?.outputSize ?? 0);
+  const X = randomArray(r, o.batch * o.steps * o.inputSize);
+  const states = layers.map(({ spec }) => (spec.direction === 'bidirectional' ? 2 : 1) * o.batch * spec.hiddenSize);
+  const initial = (n: number, k: number) => (o.initialStates[k] ? randomArray(r, n).map((v) => v / 2) : new Float64Array(n));
+  const h0 = states.map(initial);
+  const c0 = states.map(initial);
+  return { layers, headWeight, headBias, X, h0, c0, inputSize };
+}
+
+describe('stack backward reference: central finite differences', () => {
+  const CASES: Array<[string, StackCaseOptions]> = [
+    ['gru ×2, bidirectional then forward, lengths 0…T, h0, head', {
+      layers: [{ cell: 'gru', direction: 'bidirectional', hiddenSize: 2, linearBeforeReset: true, clip: null, activations: [] }, { cell: 'gru', direction: 'forward', hiddenSize: 3, linearBeforeReset: false, clip: null, activations: [] }],
+      inputSize: 2, batch: 3, steps: 4, lengths: [0, 2, 4], initialStates: [true, true], head: { outputSize: 2, bias: true },
+    }],
+    ['lstm ×2, peepholes and input_forget, c0 on layer 1 only, head without bias', {
+      layers: [{ cell: 'lstm', direction: 'bidirectional', hiddenSize: 2, peepholes: true, inputForget: false, clip: null, activations: [] }, { cell: 'lstm', direction: 'reverse', hiddenSize: 2, peepholes: false, inputForget: true, clip: 0.8, activations: [] }],
+      inputSize: 3, batch: 2, steps: 3, lengths: [3, 1], initialStates: [false, true], head: { outputSize: 1, bias: false },
+    }],
+    ['rnn ×3, relu/tanh, no head, no bias in the middle', {
+      layers: [{ cell: 'rnn', direction: 'forward', hiddenSize: 3, activations: ['Relu'], clip: null }, { cell: 'rnn', direction: 'bidirectional', hiddenSize: 2, activations: ['Tanh'], clip: null, bias: false }, { cell: 'rnn', direction: 'forward', hiddenSize: 2, activations: ['Tanh'], clip: null }],
+      inputSize: 2, batch: 2, steps: 4, lengths: null, initialStates: [true, false, true], head: null,
+    }],
+  ];
+
+  CASES.forEach(([title, o], k) => {
+    it(title, () => {
+      const s = randomStack(40 + k, o);
+      const r = mulberry32(70 + k);
+      const L = s.layers.length;
+      const lstm = (k: number) => s.layers[k]!.spec.cell === 'lstm';
+      const stackOf = (full: boolean): RecurrentStack => ({
+        layers: s.layers.map((l) => ({ spec: l.spec, weights: asWeights(l.params, full || l.hasB, (full && l.spec.cell === 'lstm') || l.hasP) })),
+        head: o.head && {
+          weight: s.headWeight as unknown as Float32Array,
+          bias: o.head.bias || full ? (s.headBias as unknown as Float32Array) : null,
+          outputSize: o.head.outputSize,
+          inputSize: s.inputSize,
+        },
+      });
+      const inputsOf = (full: boolean): RecurrentStackInputs => ({
+        X: s.X,
+        batch: o.batch,
+        steps: o.steps,
+        sequenceLens: o.lengths && Int32Array.from(o.lengths),
+        initialH: s.h0.map((h, k) => (full || o.initialStates[k] ? h : null)),
+        initialC: s.c0.map((c, k) => (lstm(k) && (full || o.initialStates[k]) ? c : null)),
+      });
+      const outWidth = o.head ? o.head.outputSize : s.inputSize;
+      const cY = randomArray(r, o.batch * o.steps * outWidth);
+      const cYh = s.h0.map((h) => randomArray(r, h.length));
+      const cYc = s.c0.map((c, k) => (lstm(k) ? randomArray(r, c.length) : null));
+
+      const got = recurrentStackBackwardReference(stackOf(false), inputsOf(false), cY, { dY_h: cYh, dY_c: cYc });
+      // The loss Σ cY·Y + Σ_k cYh_k·Y_h[k] + cYc_k·Y_c[k], absent tensors taken as zeros.
+      const loss = () => {
+        const out = recurrentStackReference(stackOf(true), inputsOf(true));
+        let l = dot(out.Y, cY);
+        out.Y_h.forEach((h, k) => (l += dot(h, cYh[k]!)));
+        out.Y_c?.forEach((c, k) => (l += dot(c, cYc[k] ?? [])));
+        return l;
+      };
+      const check = (label: string, g: ArrayLike<number>, values: Float64Array) =>
+        expectClose(g, numericGradient(values, loss), FD_TOLERANCE, `${title}: ${label}`);
+
+      expect(got.grads.layers).toHaveLength(L);
+      s.layers.forEach((l, k) => {
+        const g = got.grads.layers[k]!;
+        check(`layer ${k} dW`, g.dW, l.params.W);
+        check(`layer ${k} dR`, g.dR, l.params.R);
+        check(`layer ${k} dB`, g.dB, l.params.B);
+        if (l.hasP) check(`layer ${k} dP`, g.dP!, l.params.P);
+        else expect(g.dP).toBeNull();
+        check(`layer ${k} dInitialH`, got.dInitialH[k]!, s.h0[k]!);
+        if (lstm(k)) check(`layer ${k} dInitialC`, got.dInitialC[k]!, s.c0[k]!);
+        else expect(got.dInitialC[k]).toBeNull();
+      });
+      check('dX', got.dX, s.X);
+      expect(got.dX).toBe(got.grads.layers[0]!.dX);
+      if (o.head) {
+        check('head dWeight', got.grads.head!.dWeight, s.headWeight);
+        if (o.head.bias) check('head dBias', got.grads.head!.dBias!, s.headBias);
+        else expect(got.grads.head!.dBias).toBeNull();
+      } else {
+        expect(got.grads.head).toBeNull();
+      }
+    });
+  });
+
+  it('rejects a dY or state gradients of the wrong size with a ShapeError', () => {
+    const s = randomStack(3, CASES[0]![1]);
+    const stack: RecurrentStack = {
+      layers: s.layers.map((l) => ({ spec: l.spec, weights: asWeights(l.params, true, false) })),
+      head: { weight: Float32Array.from(s.headWeight), bias: null, outputSize: 2, inputSize: s.inputSize },
+    };
+    const inputs: RecurrentStackInputs = { X: s.X, batch: 3, steps: 4, sequenceLens: null, initialH: [null, null], initialC: [null, null] };
+    expect(() => recurrentStackBackwardReference(stack, inputs, new Float64Array(3 * 4 * 3))).toThrow(/dY has 36 values but the stack's output has 24/);
+    expect(() => recurrentStackBackwardReference(stack, inputs, new Float64Array(24), { dY_h: [null] })).toThrow(ShapeError);
+    expect(() => recurrentStackBackwardReference(stack, { ...inputs, initialH: [null] }, new Float64Array(24))).toThrow(ShapeError);
   });
 });
