@@ -59,3 +59,54 @@ export { mulberry32, uniformArray, type Random } from './util/rng.ts';
 export { compare, expectClose, FLOAT32_TOLERANCE, type Tolerance, type CompareReport } from './util/compare.ts';
 export { activationDerivative } from './rnn/activations.ts';
 export { recurrentLayerBackwardReference } from './reference/recurrent-layer-backward.ts';
+export {
+  recurrentStackBackwardReference,
+  type RecurrentStackBackward,
+  type RecurrentStackStateGrads,
+} from './reference/recurrent-stack-backward.ts';
+export type {
+  RecurrentLayerOutputGrads,
+  RecurrentLayerGrads,
+  LinearHeadGrads,
+  RecurrentStackGrads,
+} from './rnn/backward.ts';
+export {
+  lossSpec,
+  lossReference,
+  checkLossInputs,
+  firstLossStep,
+  type LossKind,
+  type LossSteps,
+  type LossSpec,
+  type LossOptions,
+  type LossInputs,
+  type LossResult,
+} from './train/loss.ts';
+export {
+  optimizerSpec,
+  scheduleSpec,
+  gradClipSpec,
+  optimizationSpec,
+  learningRateAt,
+  optimizerSlots,
+  createOptimizerState,
+  checkOptimizerState,
+  CLIP_NORM_EPS,
+  type SgdOptions,
+  type AdamOptions,
+  type OptimizerOptions,
+  type OptimizerSpec,
+  type ScheduleOptions,
+  type ScheduleSpec,
+  type GradClipOptions,
+  type GradClipSpec,
+  type OptimizationOptions,
+  type OptimizationSpec,
+  type OptimizerState,
+} from './train/optim.ts';
+export {
+  optimizerStepReference,
+  clipGradNormReference,
+  clipGradValueReference,
+  type OptimizerStepReport,
+} from './reference/optim.ts';
