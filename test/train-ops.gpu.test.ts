@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getPipeline } from '../src/gpu/pipelines.ts';
+import {
+  inverseCounts,
+  lossDispatch,
+  optimizerDispatches,
+  segmentSumPasses,
+  type TrainDispatch,
+} from '../src/gpu/kernels/train-ops.ts';
+import { optimizerStepReference } from '../src/reference/optim.ts';
+import { lossReference, lossSpec, firstLossStep, type LossOptions } from '../src/train/loss.ts';
+import { createOptimizerState, learningRateAt, optimizationSpec, type OptimizationOptions } from '../src/train/optim.ts';
+import { expectClose, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
+import { mulberry32, uniformArray } from '../src/util/rng.ts';
+import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
+
+// The training step's loss, per-model sums and optimizer kernels (src/gpu/kernels/train-ops.ts)
+// against the float64 references of src/train/loss.ts and src/reference/optim.ts, on one global
+// model and on many models at once (per-series mode: every model its own loss mean, its own
+// gradient norm, its own optimizer state). Runs in Node and in Chromium.
+
+let gpu: GpuFixture;
+beforeAll(async () => {
+  gpu = await createGpuFixture();
+});
+afterAll(() => gpu?.backend.dispose());
+
+/**
+ * Runs dispatches on named buffers (uploaded from `inputs`, or zero-filled `sizes` in floats) and
+ * reads `read` back; destroys everything it made.
+ */
+async function runDispatches(
+  dispatches: TrainDispatch[],
+  inputs: Record<string, Float32Array>,
+  sizes: Record<string, number>,
+  read: string[],
+): Promise<Record<string, Float32Array>> {
+  const device = gpu.backend.device;
+  const made: GPUBuffer[] = [];
+  const buffers = new Map<string, GPUBuffer>();
+  const make = (name: string, floats: number) => {
+    const b = device.createBuffer({ label: name, size: Math.max(4, 4 * floats), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    made.push(b);
+    buffers.set(name, b);
+    return b;
+  };
+  try {
+    return await withErrorScope(device, async () => {
+      for (const [name, data] of Object.entries(inputs)) device.queue.writeBuffer(make(name, data.length), 0, data);
+      for (const [name, n] of Object.entries(sizes)) make(name, n);
+      const encoder = device.createCommandEncoder();
+      for (const d of dispatches) {
+        const pipeline = await getPipeline(device, d.pipeline);
+        const params = device.createBuffer({ size: d.params.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+        made.push(params);
+        device.queue.writeBuffer(params, 0, d.params);
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, device.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0),
+          entries: [{ binding: 0, resource: { buffer: params } }, ...d.bind.map((name, i) => ({ binding: i + 1, resource: { buffer: buffers.get(name)! } }))],
+        }));
+        pass.dispatchWorkgroups(...d.grid);
+        pass.end();
+      }
+      const staging = read.map((name) => {
+        const src = buffers.get(name)!;
+        const dst = device.createBuffer({ size: src.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+        made.push(dst);
+        encoder.copyBufferToBuffer(src, 0, dst, 0, src.size);
+        return dst;
+      });
+      device.queue.submit([encoder.finish()]);
+      const out: Record<string, Float32Array> = {};
+      for (const [i, name] of read.entries()) {
+        await staging[i]!.mapAsync(GPUMapMode.READ);
+        out[name] = new Float32Array(staging[i]!.getMappedRange().slice(0));
+        staging[i]!.unmap();
+      }
+      return out;
+    });
+  } finally {
+    for (const b of made) b.destroy();
+  }
+}
+
+const maxPerDimension = () => gpu.backend.device.limits.maxComputeWorkgroupsPerDimension;
+
+describe('segment sums (loss per model, gradient norms)', () => {
+  // Up to 2048 values a workgroup; beyond, further passes over the partial sums.
+  for (const [segments, length, square] of [[1, 5, false], [1, 100_000, true], [7, 3000, true], [300, 33, false], [2, 2048 * 9 + 5, true]] as const) {
+    it(`${segments} segment(s) of ${length}${square ? ', squared' : ''}`, async () => {
+      const src = uniformArray(mulberry32(segments * 31 + length), segments * length, -1, 1);
+      const { dispatches, scratch } = segmentSumPasses('src', 'dst', segments, length, square, maxPerDimension());
+      const got = await runDispatches(dispatches, { src }, { dst: segments, ...scratch }, ['dst']);
+      const want = new Float64Array(segments);
+      for (let s = 0; s < segments; s++) for (let i = 0; i < length; i++) want[s]! += square ? src[s * length + i]! ** 2 : src[s * length + i]!;
+      // A float32 sum of n terms in a tree of depth log2(n): relative error about log2(n)·2⁻²⁴.
+      expectClose(got.dst!, want, { atol: 1e-5 * Math.sqrt(length), rtol: 1e-5 }, 'sums', [segments]);
+    });
+  }
+});
+
+describe('losses on the GPU against the float64 reference', () => {
+  const cases: Array<{ loss: LossOptions; B: number; T: number; O: number; mask: boolean; models: number }> = [
+    { loss: { kind: 'mse' }, B: 5, T: 7, O: 1, mask: false, models: 1 },
+    { loss: { kind: 'mae', steps: { last: 3 } }, B: 6, T: 9, O: 2, mask: true, models: 1 },
+    { loss: { kind: 'mse', steps: { last: 4 } }, B: 12, T: 6, O: 3, mask: true, models: 4 },
+    { loss: { kind: 'mae' }, B: 300, T: 20, O: 1, mask: false, models: 100 },
+  ];
+  for (const c of cases) {
+    it(`${c.loss.kind} ${JSON.stringify(c.loss.steps ?? 'all')} B=${c.B} T=${c.T} O=${c.O}${c.mask ? ' masked' : ''}, ${c.models} model(s)`, async () => {
+      const rand = mulberry32(c.B * 7 + c.T);
+      const spec = lossSpec(c.loss);
+      const n = c.B * c.T * c.O;
+      const Y = uniformArray(rand, n, -1, 1);
+      const target = uniformArray(rand, n, -1, 1);
+      // One exact tie, where sign(0) = 0 matters for MAE.
+      target[n - 1] = Y[n - 1]!;
+      const mask = c.mask ? Float32Array.from({ length: c.B * c.T }, (_, i) => (i % 5 === 2 ? 0 : 1)) : null;
+      const first = firstLossStep(spec, c.T);
+      const per = c.B / c.models;
+      const invN = inverseCounts(c.B, c.T, c.O, first, c.models, mask);
+      const sum = segmentSumPasses('term', 'loss', c.models, per * c.T * c.O, false, maxPerDimension());
+      const got = await runDispatches(
+        [lossDispatch(spec, { y: 'y', target: 'target', mask: 'mask', invN: 'invN', dy: 'dy', term: 'term' },
+          { batch: c.B, steps: c.T, outputs: c.O, first, perModel: per, hasMask: !!mask }, maxPerDimension()), ...sum.dispatches],
+        { y: Y, target, mask: mask ?? new Float32Array(1), invN },
+        { dy: n, term: n, loss: c.models, ...sum.scratch },
+        ['dy', 'loss'],
+      );
+      // Each model's loss and gradient are its own sequences' reference loss (not divided by the number of models).
+      for (let g = 0; g < c.models; g++) {
+        const rows = (a: Float32Array, w: number) => a.subarray(g * per * w, (g + 1) * per * w);
+        const want = lossReference(spec, { Y: rows(Y, c.T * c.O), target: rows(target, c.T * c.O), mask: mask && rows(mask, c.T), batch: per, steps: c.T, outputSize: c.O });
+        expectClose(rows(got.dy!, c.T * c.O), want.dY, FLOAT32_TOLERANCE, `model ${g}: dY`, [per, c.T, c.O]);
+        expectClose(got.loss!.subarray(g, g + 1), [want.loss], FLOAT32_TOLERANCE, `model ${g}: loss`);
+      }
+    });
+  }
+});
+
+describe('optimizer steps on the GPU against the float64 reference', () => {
+  const setups: Array<[string, OptimizationOptions]> = [
+    ['SGD', { optimizer: { kind: 'sgd', lr: 0.1 } }],
+    ['SGD momentum + weight decay, step schedule', { optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 0.01 }, schedule: { kind: 'step', stepSize: 2, gamma: 0.5 } }],
+    ['SGD Nesterov, clip by value', { optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.8, nesterov: true }, clip: { kind: 'value', clipValue: 0.3 } }],
+    ['Adam, clip by norm', { optimizer: { kind: 'adam', lr: 0.01, weightDecay: 0.001 }, clip: { kind: 'norm', maxNorm: 0.5 } }],
+    ['AdamW, cosine schedule', { optimizer: { kind: 'adamw', lr: 0.02, betas: [0.8, 0.99], eps: 1e-6 }, schedule: { kind: 'cosine', tMax: 4, etaMin: 0.001 } }],
+  ];
+  for (const models of [1, 37]) {
+    for (const [label, options] of setups) {
+      it(`${label}: 4 steps, ${models} model(s)`, async () => {
+        const spec = optimizationSpec(options);
+        const P = 53;
+        const rand = mulberry32(models * 100 + label.length);
+        let p: Float32Array = uniformArray(rand, models * P, -1, 1);
+        let m: Float32Array = new Float32Array(models * P);
+        let v: Float32Array = new Float32Array(models * P);
+        // The reference: one float64 model per block, each with its own state.
+        const refParams = Array.from({ length: models }, (_, s) => ({ w: Float64Array.from(p.subarray(s * P, (s + 1) * P)) }));
+        const refState = refParams.map(() => createOptimizerState(spec.optimizer, { w: P }, Float64Array));
+        for (let step = 0; step < 4; step++) {
+          // Gradients large enough that clipping acts on some models and not on others.
+          const g = uniformArray(rand, models * P, -1, 1).map((x, i) => x * (1 + (Math.floor(i / P) % 3)));
+          const lr = learningRateAt(spec.schedule, spec.optimizer.lr, step);
+          const { dispatches, scratch } = optimizerDispatches(spec, { p: 'p', g: 'g', m: 'm', v: 'v', sumsq: 'sumsq' }, models, P, step, lr, maxPerDimension());
+          const got = await runDispatches(dispatches, { p, g, m, v }, { sumsq: models, ...scratch }, ['p', 'm', 'v']);
+          for (let s = 0; s < models; s++) {
+            const report = optimizerStepReference(spec, refParams[s]!, { w: g.subarray(s * P, (s + 1) * P) }, refState[s]!);
+            expect(report.lr).toBeCloseTo(lr, 12);
+            expectClose(got.p!.subarray(s * P, (s + 1) * P), refParams[s]!.w, FLOAT32_TOLERANCE, `step ${step} model ${s}: p`);
+          }
+          [p, m, v] = [got.p!, got.m!, got.v!];
+        }
+        expect(gpu.uncaptured).toEqual([]);
+      });
+    }
+  }
+});
