@@ -1,12 +1,44 @@
 import type { ResolvedElmanConfig } from '../model/config.ts';
 import type { ForwardArgs, ForwardResult } from '../model/forward.ts';
 import type { ElmanStateDict } from '../model/params.ts';
+import type { RecurrentLayerGrads, RecurrentLayerOutputGrads, RecurrentStackGrads } from '../rnn/backward.ts';
 import type { RecurrentStack, RecurrentStackInputs, RecurrentStackOutputs } from '../rnn/stack.ts';
 import type { RecurrentLayerInputs, RecurrentLayerOutputs, RecurrentLayerSpec, RecurrentLayerWeights } from '../rnn/spec.ts';
+import type { FloatArray } from '../tensor.ts';
+import type { EngineSetup, TrainEngine } from '../train/engine.ts';
+
+/** A layer's forward outputs and the gradients of a loss with respect to its parameters and inputs. */
+export interface RecurrentLayerBackwardResult<D extends FloatArray = FloatArray> {
+  outputs: RecurrentLayerOutputs<D>;
+  grads: RecurrentLayerGrads<D>;
+}
+
+/**
+ * A stack's forward outputs and the gradients of a loss with respect to every parameter and input;
+ * dX, dInitialH and dInitialC repeat the stack's own inputs' gradients out of `grads.layers` (as
+ * src/reference/recurrent-stack-backward.ts returns them).
+ */
+export interface RecurrentStackBackwardResult<D extends FloatArray = FloatArray> {
+  outputs: RecurrentStackOutputs<D>;
+  grads: RecurrentStackGrads<D>;
+  /** d loss / d X `[B, T, I]`. */
+  dX: D;
+  /** Per layer, d loss / d initialH `[B, D, H]`. */
+  dInitialH: D[];
+  /** Per layer, d loss / d initialC `[B, D, H]` for LSTM layers, else null. */
+  dInitialC: (D | null)[];
+}
+
+/** Gradients of a loss with respect to a stack's final states, per layer (`[B, D, H]` each, null where unread). */
+export interface RecurrentStackStateGrads {
+  dY_h?: readonly (FloatArray | null)[];
+  dY_c?: readonly (FloatArray | null)[];
+}
 
 /**
  * Where a model runs. Two implementations share this interface: the float64 CPU reference (the
- * oracle) and WebGPU (the fast path). Both receive arguments that were already validated.
+ * oracle) and WebGPU (the fast path). Both receive arguments that were already validated. The
+ * backward passes are optional members (a backend may run inference only); both of these have them.
  */
 export interface Backend {
   /** `'cpu'` or `'webgpu'`. */
@@ -24,6 +56,35 @@ export interface Backend {
    * leaving the device), and only the final output and states come back.
    */
   recurrentStack(stack: RecurrentStack, inputs: RecurrentStackInputs): Promise<RecurrentStackOutputs>;
+  /**
+   * Backpropagation through time of one layer (src/rnn/backward.ts): runs the forward pass, then
+   * takes the gradients of a loss given its gradients with respect to Y, Y_h and Y_c (each may be
+   * null: the loss does not read it) back to every parameter, the input and the initial states.
+   */
+  recurrentLayerBackward?(
+    spec: RecurrentLayerSpec,
+    weights: RecurrentLayerWeights,
+    inputs: RecurrentLayerInputs,
+    outGrads: RecurrentLayerOutputGrads,
+  ): Promise<RecurrentLayerBackwardResult>;
+  /**
+   * The same for a stack and its head: `dY` is the gradient with respect to the stack's output Y
+   * (the head's `[B, T, O]`, or the last layer's `[B, T, D·H]`). On the GPU the forward pass with
+   * saving, the head's and every layer's backward pass and the reductions run as one program, and
+   * only the outputs and gradients come back. `stateGrads`: gradients with respect to each layer's
+   * final states, when the loss reads them.
+   */
+  recurrentStackBackward?(
+    stack: RecurrentStack,
+    inputs: RecurrentStackInputs,
+    dY: FloatArray,
+    stateGrads?: RecurrentStackStateGrads,
+  ): Promise<RecurrentStackBackwardResult>;
   /** Frees what the backend holds (GPU buffers, the device it created). */
+  /**
+   * A training engine on this backend (src/train/engine.ts) for the trainer; backends without one
+   * train through the float64 CPU engine when they are the CPU reference, and cannot otherwise.
+   */
+  createTrainEngine?(setup: EngineSetup): Promise<TrainEngine>;
   dispose(): void;
 }

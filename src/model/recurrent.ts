@@ -109,6 +109,17 @@ export class RecurrentNet {
     return writeSafetensors(this.stateDict(), metadata);
   }
 
+  /**
+   * The same module with other weights: `lowered` shaped like {@link layers} (what training
+   * produces). Every tensor is checked through the PyTorch state dict it maps to ({@link WeightError}).
+   */
+  withLayers(lowered: LoweredModule): RecurrentNet {
+    const params = layersToTorch(this.config, lowered);
+    const sd: Record<string, Tensor> = {};
+    for (const spec of torchParamSpecs(this.config)) sd[spec.name] = { data: params[spec.name] ?? new Float32Array(0), shape: [...spec.shape] };
+    return new RecurrentNet(this.config, this.description, this.notes, torchToLayers(this.config, checkTorchStateDict(this.config, sd)));
+  }
+
   /** A copy of the lowered layers (ONNX layout and gate order, batch-major specs) and head. */
   layers(): LoweredModule {
     return {

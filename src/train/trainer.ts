@@ -1,0 +1,367 @@
+import type { Backend } from '../backends/backend.ts';
+import { ConfigError, ModelError, ShapeError } from '../errors.ts';
+import { floatTensors, readSafetensors, writeSafetensors } from '../io/safetensors.ts';
+import type { RecurrentNet } from '../model/recurrent.ts';
+import { torchToLayers } from '../model/torch-lowering.ts';
+import { checkTorchStateDict } from '../model/torch-modules.ts';
+import type { FloatArray, Tensor } from '../tensor.ts';
+import type { Random } from '../util/rng.ts';
+import { epochBatches, gatherSamples, splitValidation, trainingRandom, type Samples } from './data.ts';
+import type { StackStates, TrainEngine } from './engine.ts';
+import { lossSpec, type LossOptions, type LossSpec } from './loss.ts';
+import {
+  checkOptimizerState,
+  optimizationSpec,
+  optimizerSlots,
+  type GradClipOptions,
+  type OptimizationSpec,
+  type OptimizerOptions,
+  type OptimizerState,
+  type ScheduleOptions,
+} from './optim.ts';
+import { flattenParams, paramCount, unflattenParams } from './params.ts';
+
+/** How to train: loss, optimizer, schedule, clipping, batches, seed, and the two optional modes. */
+export interface TrainOptions {
+  loss: LossOptions;
+  optimizer: OptimizerOptions;
+  schedule?: ScheduleOptions;
+  clip?: GradClipOptions | null;
+  /** Samples per step (per series in per-series mode). */
+  batchSize: number;
+  /** Seeds the shuffles (default 0). */
+  seed?: number;
+  /**
+   * Truncated backpropagation through time: split every sample into windows of this many steps, one
+   * optimizer step per window, the state carried forward between windows but not the gradient.
+   */
+  truncate?: number | null;
+}
+
+/** The checked form of {@link TrainOptions}. */
+export interface TrainSpec {
+  loss: LossSpec;
+  optimization: OptimizationSpec;
+  batchSize: number;
+  seed: number;
+  truncate: number | null;
+}
+
+export function trainSpec(o: TrainOptions): TrainSpec {
+  if (o === null || typeof o !== 'object') throw new ConfigError('training options must be an object { loss, optimizer, batchSize, … }');
+  const positive = (name: string, v: unknown) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be a positive integer, got ${String(v)}`);
+    return v;
+  };
+  const seed = o.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new ConfigError(`seed must be an integer, got ${String(seed)}`);
+  return {
+    loss: lossSpec(o.loss),
+    optimization: optimizationSpec({ optimizer: o.optimizer, schedule: o.schedule, clip: o.clip }),
+    batchSize: positive('batchSize', o.batchSize),
+    seed,
+    truncate: o.truncate === undefined || o.truncate === null ? null : positive('truncate', o.truncate),
+  };
+}
+
+/** Reported after every optimizer step (progress bars, live loss charts). */
+export interface StepEvent {
+  epoch: number;
+  /** Optimizer steps taken so far, this one included. */
+  step: number;
+  /** The mean over models of each model's loss on this step's batch, before the update. */
+  loss: number;
+  /** Per model (per-series mode), the same. */
+  losses: Float64Array;
+  lr: number;
+}
+
+/** Reported after every epoch. */
+export interface EpochEvent {
+  epoch: number;
+  /** Mean of the epoch's step losses. */
+  loss: number;
+  /** Mean over models of the validation loss, when there is a validation set. */
+  validationLoss: number | null;
+  validationLosses: Float64Array | null;
+}
+
+export interface FitOptions {
+  epochs: number;
+  /** Hold out the latest ⌈fraction·n⌉ samples of each series for validation. */
+  validationSplit?: number;
+  /** Or a validation set of its own (same series grouping as the training samples). */
+  validation?: Samples;
+  /**
+   * Stop when the validation loss has not improved by more than `minDelta` for `patience` epochs,
+   * and (by default) put back the parameters of the best epoch.
+   */
+  earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
+  onStep?: (e: StepEvent) => void | Promise<void>;
+  onEpoch?: (e: EpochEvent) => void | Promise<void>;
+  /** Stops after the current step. */
+  signal?: AbortSignal;
+}
+
+export interface FitHistory {
+  /** Every step's loss (mean over models). */
+  steps: number[];
+  epochs: EpochEvent[];
+  /** The epoch whose parameters the engine holds at the end (the best one with early stopping). */
+  bestEpoch: number;
+  stoppedEarly: boolean;
+}
+
+function mean(a: Float64Array): number {
+  let s = 0;
+  for (const v of a) s += v;
+  return s / a.length;
+}
+
+/** Window w of `truncate` steps of every sample of `batch` (the last window may be shorter). */
+function window(batch: Samples, first: number, last: number): Samples {
+  const { count: N, steps: T, inputSize: I, outputSize: O } = batch;
+  const n = last - first;
+  const x = new Float32Array(N * n * I);
+  const y = new Float32Array(N * n * O);
+  const mask = batch.mask ? new Float32Array(N * n) : null;
+  for (let b = 0; b < N; b++) {
+    x.set(batch.x.subarray((b * T + first) * I, (b * T + last) * I), b * n * I);
+    y.set(batch.y.subarray((b * T + first) * O, (b * T + last) * O), b * n * O);
+    mask?.set(batch.mask!.subarray(b * T + first, b * T + last), b * n);
+  }
+  return { ...batch, x, y, mask, steps: n };
+}
+
+/**
+ * The samples with a loss over `{ last: h }` steps folded into their mask (steps t < T − h masked
+ * out), so that engines only ever see losses over all steps: the same loss, and one that still
+ * means the same inside a truncated-BPTT window.
+ */
+function foldLossSteps(d: Samples, spec: LossSpec): Samples {
+  if (spec.steps === 'all') return d;
+  const from = d.steps - spec.steps.last;
+  const mask = new Float32Array(d.count * d.steps);
+  for (let b = 0; b < d.count; b++) {
+    for (let t = from; t < d.steps; t++) mask[b * d.steps + t] = d.mask ? d.mask[b * d.steps + t]! : 1;
+  }
+  return { ...d, mask };
+}
+
+/** Whether window [first, last) of `d` has a step the loss reads (a mask entry of 1). */
+function readsLoss(d: Samples, first: number, last: number): boolean {
+  if (!d.mask) return true;
+  for (let b = 0; b < d.count; b++) for (let t = first; t < last; t++) if (d.mask[b * d.steps + t] === 1) return true;
+  return false;
+}
+
+/** The engine's loss: the same kind, over all steps (see {@link foldLossSteps}). */
+export function engineLoss(spec: LossSpec): LossSpec {
+  return { kind: spec.kind, steps: 'all' };
+}
+
+/**
+ * The epoch loop over an engine: seeded mini-batches, one optimizer step each (or one per window
+ * with truncated BPTT), a callback per step and per epoch, validation and early stopping.
+ */
+export async function fitEngine(engine: TrainEngine, spec: TrainSpec, data: Samples, options: FitOptions, rand: Random = trainingRandom(spec.seed)): Promise<FitHistory> {
+  const epochs = options.epochs;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`epochs must be a positive integer, got ${String(epochs)}`);
+  if (data.series !== engine.models) throw new ShapeError(`the samples hold ${data.series} series but the trainer has ${engine.models} model(s)`);
+  let train = data;
+  let validation = options.validation ?? null;
+  if (options.validationSplit !== undefined) {
+    if (validation) throw new ConfigError('give validation or validationSplit, not both');
+    ({ train, validation } = splitValidation(data, options.validationSplit));
+  }
+  if (validation && validation.series !== data.series) throw new ShapeError(`the validation samples hold ${validation.series} series, the training samples ${data.series}`);
+  const stopping = options.earlyStopping;
+  if (stopping) {
+    if (!validation) throw new ConfigError('early stopping needs a validation set (validation or validationSplit)');
+    if (!Number.isInteger(stopping.patience) || stopping.patience < 1) throw new ConfigError(`patience must be a positive integer, got ${String(stopping.patience)}`);
+  }
+  if (spec.loss.steps !== 'all' && spec.loss.steps.last > train.steps) {
+    throw new ShapeError(`the loss reads the last ${spec.loss.steps.last} steps but the samples have ${train.steps}`);
+  }
+
+  const history: FitHistory = { steps: [], epochs: [], bestEpoch: 0, stoppedEarly: false };
+  let best = Infinity;
+  let bestEpoch = 0;
+  let bestParams: FloatArray[] | null = null;
+  let step = 0;
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    let sum = 0;
+    let count = 0;
+    for (const indices of epochBatches(train, spec.batchSize, rand)) {
+      const batch = foldLossSteps(gatherSamples(train, indices, train.series), spec.loss);
+      const T = batch.steps;
+      const k = spec.truncate ?? T;
+      let states: StackStates | null = null;
+      for (let first = 0; first < T; first += k) {
+        const last = Math.min(T, first + k);
+        const part = window(batch, first, last);
+        if (!readsLoss(batch, first, last)) {
+          states = await engine.advance(part, states);
+          continue;
+        }
+        const result = await engine.step(part, states);
+        states = result.states;
+        step++;
+        const loss = mean(result.loss);
+        sum += loss;
+        count++;
+        history.steps.push(loss);
+        await options.onStep?.({ epoch, step, loss, losses: result.loss, lr: result.lr });
+        if (options.signal?.aborted) break;
+      }
+      if (options.signal?.aborted) break;
+    }
+    const validationLosses = validation ? await engine.evaluate(foldLossSteps(validation, spec.loss)) : null;
+    const event: EpochEvent = {
+      epoch,
+      loss: count ? sum / count : NaN,
+      validationLoss: validationLosses ? mean(validationLosses) : null,
+      validationLosses,
+    };
+    history.epochs.push(event);
+    await options.onEpoch?.(event);
+    if (stopping && event.validationLoss !== null) {
+      if (event.validationLoss < best - (stopping.minDelta ?? 0)) {
+        best = event.validationLoss;
+        bestEpoch = epoch;
+        if (stopping.restoreBest !== false) bestParams = await engine.params();
+      } else if (epoch - bestEpoch >= stopping.patience) {
+        history.stoppedEarly = true;
+        break;
+      }
+    }
+    if (options.signal?.aborted) break;
+  }
+  if (bestParams) await engine.setParams(bestParams);
+  history.bestEpoch = bestParams ? bestEpoch : history.epochs.length;
+  return history;
+}
+
+/** What {@link Trainer.create} takes besides the model. */
+export interface TrainerOptions extends TrainOptions {
+  /** `cpuBackend` (float64, the oracle) or a `WebGPUBackend`. */
+  backend: Backend;
+  /**
+   * Per-series mode: this many independent models, each with its own parameters and optimizer
+   * state, every one starting from the model's weights; samples come in as many groups
+   * ({@link Samples.series}). Default 1: one global model.
+   */
+  series?: number;
+  /** Resume: per model, an optimizer state from {@link Trainer.optimizerState}. */
+  optimizerState?: readonly OptimizerState[];
+}
+
+/**
+ * Fits a {@link RecurrentNet} (one global model, or one per series) on a backend:
+ *
+ * ```ts
+ * const trainer = await Trainer.create(model, { backend: gpu, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 1e-2 }, batchSize: 64 });
+ * const history = await trainer.fit(seriesWindows(series, 24), { epochs: 20, validationSplit: 0.2, onStep: (e) => bar.update(e.loss) });
+ * const fitted = await trainer.model();      // a RecurrentNet with the trained weights
+ * ```
+ */
+export class Trainer {
+  /** The shuffles' random stream, kept across calls of fit so that a second call continues the first. */
+  private readonly rand: Random;
+
+  private constructor(
+    private readonly base: RecurrentNet,
+    private readonly engine: TrainEngine,
+    readonly spec: TrainSpec,
+  ) {
+    this.rand = trainingRandom(spec.seed);
+  }
+
+  static async create(model: RecurrentNet, options: TrainerOptions): Promise<Trainer> {
+    const spec = trainSpec(options);
+    const series = options.series ?? 1;
+    if (!Number.isInteger(series) || series < 1) throw new ConfigError(`series must be a positive integer, got ${String(series)}`);
+    const backend = options.backend;
+    if (!backend || typeof backend.name !== 'string') throw new ConfigError('training needs { backend }: cpuBackend or a WebGPUBackend');
+    const setup = { stack: model.layers(), models: series, loss: engineLoss(spec.loss), optimization: spec.optimization, optimizerState: options.optimizerState };
+    if (options.optimizerState && options.optimizerState.length !== series) {
+      throw new ShapeError(`an optimizer state per model is needed (${series}), got ${options.optimizerState.length}`);
+    }
+    const n = paramCount(setup.stack);
+    options.optimizerState?.forEach((state) => checkOptimizerState(spec.optimization.optimizer, state, { params: n }));
+    if (!backend.createTrainEngine) throw new ConfigError(`the ${backend.name} backend cannot train`);
+    return new Trainer(model, await backend.createTrainEngine(setup), spec);
+  }
+
+  /** Models trained side by side: 1, or the number of series. */
+  get models(): number {
+    return this.engine.models;
+  }
+
+  /** Trains on `data` (see {@link FitOptions}); can be called again to continue. */
+  fit(data: Samples, options: FitOptions): Promise<FitHistory> {
+    return fitEngine(this.engine, this.spec, data, options, this.rand);
+  }
+
+  /** Each model's loss on `data`, without training. */
+  evaluate(data: Samples): Promise<Float64Array> {
+    if (data.series !== this.engine.models) throw new ShapeError(`the samples hold ${data.series} series but the trainer has ${this.engine.models} model(s)`);
+    return this.engine.evaluate(foldLossSteps(data, this.spec.loss));
+  }
+
+  /** Model s (default 0) with its trained weights, as a {@link RecurrentNet} (save with toSafetensors). */
+  async model(s = 0): Promise<RecurrentNet> {
+    if (!Number.isInteger(s) || s < 0 || s >= this.engine.models) throw new ConfigError(`model ${s} does not exist (0 … ${this.engine.models - 1})`);
+    const params = await this.engine.params();
+    return this.base.withLayers(unflattenParams(this.base.layers(), params[s]!));
+  }
+
+  /** Every model with its trained weights. */
+  async allModels(): Promise<RecurrentNet[]> {
+    const params = await this.engine.params();
+    return params.map((p) => this.base.withLayers(unflattenParams(this.base.layers(), p)));
+  }
+
+  /** Each model's optimizer state (flat buffers under `params`), to resume with {@link TrainerOptions.optimizerState}. */
+  optimizerState(): Promise<OptimizerState[]> {
+    return this.engine.optimizerState();
+  }
+
+  /**
+   * Model s's optimizer state as safetensors: each buffer under its parameter's PyTorch name
+   * (`lstm.weight_ih_l0.exp_avg`, gate blocks in PyTorch's order, float32) and the step count in the
+   * metadata; {@link Trainer.loadOptimizerState} reads it back.
+   */
+  async optimizerStateSafetensors(s = 0): Promise<Uint8Array> {
+    const state = (await this.engine.optimizerState())[s]!;
+    const tensors: Record<string, Tensor> = {};
+    for (const [slot, flat] of Object.entries(state.buffers.params ?? {})) {
+      const named = this.base.withLayers(unflattenParams(this.base.layers(), flat)).stateDict();
+      for (const [name, t] of Object.entries(named)) tensors[`${name}.${slot}`] = t;
+    }
+    return writeSafetensors(tensors, { step: String(state.step), optimizer: this.spec.optimization.optimizer.kind });
+  }
+
+  /** The inverse of {@link optimizerStateSafetensors} for this trainer's model and optimizer. */
+  loadOptimizerState(bytes: Uint8Array | ArrayBuffer): OptimizerState {
+    const file = readSafetensors(bytes);
+    const step = Number(file.metadata?.step);
+    if (!Number.isInteger(step) || step < 0) throw new ModelError('the optimizer state file has no step count in its metadata');
+    const tensors = floatTensors(file);
+    const buffers: Record<string, Float32Array> = {};
+    for (const slot of optimizerSlots(this.spec.optimization.optimizer)) {
+      const sd: Record<string, Tensor> = {};
+      for (const name of Object.keys(this.base.stateDict())) {
+        const t = tensors[`${name}.${slot}`];
+        if (!t) throw new ModelError(`the optimizer state file has no ${name}.${slot}`);
+        sd[name] = t;
+      }
+      buffers[slot] = Float32Array.from(flattenParams(torchToLayers(this.base.config, checkTorchStateDict(this.base.config, sd))));
+    }
+    return { step, buffers: { params: buffers } };
+  }
+
+  dispose(): void {
+    this.engine.dispose();
+  }
+}
