@@ -1,5 +1,6 @@
 /// <reference types="vitest/config" />
 import { playwright } from '@vitest/browser-playwright';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { chromiumArgs, chromiumPath } from './test/helpers/chromium.ts';
 
@@ -13,6 +14,11 @@ import { chromiumArgs, chromiumPath } from './test/helpers/chromium.ts';
 const executablePath = chromiumPath();
 
 export default defineConfig({
+  // vega-datasets exports only its index (which fetches from a CDN); its files are imported from
+  // the package folder itself, as strings (`?raw`), so they ship inside the bundle and work offline.
+  resolve: {
+    alias: { 'vega-datasets/data': fileURLToPath(new URL('./node_modules/vega-datasets/data', import.meta.url)) },
+  },
   // The benchmark page's worker imports ONNX Runtime Web and TF.js; Vite's dependency scan does not
   // follow `new Worker(new URL(...))`, so name it, or the first visit reloads the page mid-run.
   optimizeDeps: { entries: ['*.html', 'bench/page/worker.ts'] },
