@@ -1,13 +1,16 @@
-// One optimizer step over a flat parameter buffer, elementwise, PyTorch 1.13's update rules
-// (float64 reference: src/reference/optim.ts). The buffer holds S models of P parameters each
-// (S = 1: one global model; S > 1: per-series models), every model clipped by its own norm.
+// One optimizer step over a parameter buffer, elementwise, PyTorch 1.13's update rules (float64
+// reference: src/reference/optim.ts). The buffer holds S models (S = 1: one global model; S > 1:
+// per-series models) as S blocks of `stride` floats, of which the first P are trained (a layer's
+// packed W | R | B | P, where B or P may not be parameters); every model is clipped by its own norm.
 //
 //   0 params  uniform Params (below)
-//   1 p       [S · P]  parameters, updated in place
-//   2 g       [S · P]  gradients (read only: clipping scales a copy in registers)
-//   3 m       [S · P]  SGD: momentum buffer; Adam/AdamW: exp_avg
-//   4 v       [S · P]  Adam/AdamW: exp_avg_sq (a placeholder for SGD)
-//   5 sumsq   [S]      Σ g² per model (shaders/segment_sum.wgsl), read when MAX_NORM > 0
+//   1 p       [S · stride]  parameters, updated in place
+//   2 g       [S · stride]  gradients (read only: clipping scales a copy in registers)
+//   3 m       [S · stride]  SGD: momentum buffer; Adam/AdamW: exp_avg
+//   4 v       [S · stride]  Adam/AdamW: exp_avg_sq (a placeholder for SGD)
+//   5 sumsq   [NORM_PARTS, S]  Σ g² per model for each of the model's parameter buffers
+//                              (shaders/segment_sum.wgsl), read when MAX_NORM > 0: the norm is over
+//                              all of them, as clip_grad_norm_'s over all parameters
 //
 // Step, in order: clip (by value: g ← clamp(g, ±CLIP_VALUE); by norm: g ← g·min(1, MAX_NORM /
 // (‖g‖ + 1e-6)) with ‖g‖ the model's norm), then
@@ -30,13 +33,14 @@ override BETA2: f32 = 0.999;
 override EPS: f32 = 1e-8;
 override CLIP_VALUE: f32 = 0.0;     // > 0: clip by value
 override MAX_NORM: f32 = 0.0;       // > 0: clip by global norm
+override NORM_PARTS: u32 = 1u;      // parameter buffers the norm adds up
 const CLIP_NORM_EPS: f32 = 1e-6;
 
 struct Params {
   count: u32,        // S · P
-  per_model: u32,    // P
+  per_model: u32,    // P: trained values of each block
   first_step: u32,   // 1 on the optimizer's first step (SGD's momentum buffer starts as d)
-  _pad: u32,
+  stride: u32,       // floats per model block
   lr: f32,
   step_size: f32,    // Adam: lr / (1 − β1ⁿ)
   bc2_sqrt: f32,     // Adam: √(1 − β2ⁿ)
@@ -53,16 +57,23 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * WORKGROUP_SIZE + lid;
-  if (i >= params.count) {
+  let id = (wid.y * nwg.x + wid.x) * WORKGROUP_SIZE + lid;
+  if (id >= params.count) {
     return;
   }
+  let model = id / params.per_model;
+  let i = model * params.stride + id % params.per_model;
   var grad = g[i];
   if (CLIP_VALUE > 0.0) {
     grad = clamp(grad, -CLIP_VALUE, CLIP_VALUE);
   }
   if (MAX_NORM > 0.0) {
-    let norm = sqrt(sumsq[i / params.per_model]);
+    let models = params.count / params.per_model;
+    var total = 0.0;
+    for (var k = 0u; k < NORM_PARTS; k++) {
+      total += sumsq[k * models + model];
+    }
+    let norm = sqrt(total);
     grad *= min(1.0, MAX_NORM / (norm + CLIP_NORM_EPS));
   }
   let lr = params.lr;

@@ -1,10 +1,12 @@
 // Sums of consecutive segments of a flat array, deterministic (a fixed tree, no atomics): the
 // gradients' squared norms per model for clipping by global norm, and the loss per model.
 //
-//   0 params  uniform { seg_len, chunks, segments }   S = segments of seg_len values each; `chunks`
-//                                           partial sums per segment, one per workgroup
-//   1 src     [S · seg_len]
-//   2 dst     [S · chunks]                  dst[s·chunks + c] = Σ over chunk c of segment s
+//   0 params  uniform { seg_len, chunks, segments, stride }   S segments of seg_len values, segment s
+//                                           starting at s·stride (stride ≥ seg_len: each segment a
+//                                           prefix of a larger block); `chunks` partial sums per
+//                                           segment, one per workgroup
+//   1 src     [S · stride]
+//   2 dst     [dst_offset + S · chunks]     dst[dst_offset + s·chunks + c] = Σ over chunk c of segment s
 //
 // Workgroup (c, s) sums CHUNK = WORKGROUP_SIZE · ITEMS values (each invocation ITEMS, strided so
 // neighbours read neighbouring words), then a tree in workgroup memory. SQUARE sums v² instead of v
@@ -19,6 +21,8 @@ struct Params {
   seg_len: u32,
   chunks: u32,
   segments: u32,
+  stride: u32,
+  dst_offset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -38,7 +42,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let s = group / chunks;
   let c = group % chunks;
   let n = params.seg_len;
-  let base = s * n;
+  let base = s * params.stride;
   var acc = 0.0;
   for (var k = 0u; k < ITEMS; k++) {
     let i = c * WORKGROUP_SIZE * ITEMS + k * WORKGROUP_SIZE + lid;
@@ -55,6 +59,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
   if (lid == 0u) {
-    dst[group] = partial[0];
+    dst[params.dst_offset + group] = partial[0];
   }
 }

@@ -5,6 +5,7 @@ import {
   lossDispatch,
   optimizerDispatches,
   segmentSumPasses,
+  type ParamBuffer,
   type TrainDispatch,
 } from '../src/gpu/kernels/train-ops.ts';
 import { optimizerStepReference } from '../src/reference/optim.ts';
@@ -87,16 +88,23 @@ async function runDispatches(
 const maxPerDimension = () => gpu.backend.device.limits.maxComputeWorkgroupsPerDimension;
 
 describe('segment sums (loss per model, gradient norms)', () => {
-  // Up to 2048 values a workgroup; beyond, further passes over the partial sums.
-  for (const [segments, length, square] of [[1, 5, false], [1, 100_000, true], [7, 3000, true], [300, 33, false], [2, 2048 * 9 + 5, true]] as const) {
-    it(`${segments} segment(s) of ${length}${square ? ', squared' : ''}`, async () => {
-      const src = uniformArray(mulberry32(segments * 31 + length), segments * length, -1, 1);
-      const { dispatches, scratch } = segmentSumPasses('src', 'dst', segments, length, square, maxPerDimension());
-      const got = await runDispatches(dispatches, { src }, { dst: segments, ...scratch }, ['dst']);
-      const want = new Float64Array(segments);
-      for (let s = 0; s < segments; s++) for (let i = 0; i < length; i++) want[s]! += square ? src[s * length + i]! ** 2 : src[s * length + i]!;
+  // Up to 2048 values a workgroup; beyond, further passes over the partial sums. A stride past the
+  // length sums a prefix of each block; the result lands at an offset of the destination.
+  const cases: Array<[segments: number, length: number, stride: number, square: boolean, offset: number]> = [
+    [1, 5, 5, false, 0], [1, 100_000, 100_000, true, 0], [7, 3000, 3100, true, 3], [300, 33, 40, false, 0], [2, 2048 * 9 + 5, 2048 * 9 + 5, true, 1],
+  ];
+  for (const [segments, length, stride, square, offset] of cases) {
+    it(`${segments} segment(s) of ${length} every ${stride}${square ? ', squared' : ''}, at ${offset}`, async () => {
+      const src = uniformArray(mulberry32(segments * 31 + length), segments * stride, -1, 1);
+      const { dispatches, scratch } = segmentSumPasses('src', 'dst', { segments, length, stride }, square, maxPerDimension(), offset);
+      const got = await runDispatches(dispatches, { src, dst: new Float32Array(offset + segments).fill(-7) }, scratch, ['dst']);
+      const want = new Float64Array(offset + segments).fill(-7);
+      for (let s = 0; s < segments; s++) {
+        want[offset + s] = 0;
+        for (let i = 0; i < length; i++) want[offset + s]! += square ? src[s * stride + i]! ** 2 : src[s * stride + i]!;
+      }
       // A float32 sum of n terms in a tree of depth log2(n): relative error about log2(n)·2⁻²⁴.
-      expectClose(got.dst!, want, { atol: 1e-5 * Math.sqrt(length), rtol: 1e-5 }, 'sums', [segments]);
+      expectClose(got.dst!, want, { atol: 1e-5 * Math.sqrt(length), rtol: 1e-5 }, 'sums', [offset + segments]);
     });
   }
 });
@@ -121,7 +129,7 @@ describe('losses on the GPU against the float64 reference', () => {
       const first = firstLossStep(spec, c.T);
       const per = c.B / c.models;
       const invN = inverseCounts(c.B, c.T, c.O, first, c.models, mask);
-      const sum = segmentSumPasses('term', 'loss', c.models, per * c.T * c.O, false, maxPerDimension());
+      const sum = segmentSumPasses('term', 'loss', { segments: c.models, length: per * c.T * c.O }, false, maxPerDimension());
       const got = await runDispatches(
         [lossDispatch(spec, { y: 'y', target: 'target', mask: 'mask', invN: 'invN', dy: 'dy', term: 'term' },
           { batch: c.B, steps: c.T, outputs: c.O, first, perModel: per, hasMask: !!mask }, maxPerDimension()), ...sum.dispatches],
@@ -150,28 +158,39 @@ describe('optimizer steps on the GPU against the float64 reference', () => {
   ];
   for (const models of [1, 37]) {
     for (const [label, options] of setups) {
-      it(`${label}: 4 steps, ${models} model(s)`, async () => {
+      it(`${label}: 4 steps, ${models} model(s), two parameter buffers`, async () => {
         const spec = optimizationSpec(options);
-        const P = 53;
+        // Two buffers per model, as a layer's packed weights and the head: the first trains 53 of
+        // every 60 floats (the rest, say absent biases, must stay as they are), the second all 7.
+        const parts = [{ trained: 53, stride: 60 }, { trained: 7, stride: 7 }];
         const rand = mulberry32(models * 100 + label.length);
-        let p: Float32Array = uniformArray(rand, models * P, -1, 1);
-        let m: Float32Array = new Float32Array(models * P);
-        let v: Float32Array = new Float32Array(models * P);
-        // The reference: one float64 model per block, each with its own state.
-        const refParams = Array.from({ length: models }, (_, s) => ({ w: Float64Array.from(p.subarray(s * P, (s + 1) * P)) }));
-        const refState = refParams.map(() => createOptimizerState(spec.optimizer, { w: P }, Float64Array));
+        const state = parts.map(({ stride }) => ({
+          p: uniformArray(rand, models * stride, -1, 1) as Float32Array,
+          m: new Float32Array(models * stride) as Float32Array,
+          v: new Float32Array(models * stride) as Float32Array,
+        }));
+        const untouched = state.map(({ p }) => p.slice());
+        // The reference: per model one float64 parameter vector of both buffers' trained values.
+        const trainedOf = (s: number, arrays: Float32Array[]) =>
+          Float64Array.from(parts.flatMap(({ trained, stride }, k) => Array.from(arrays[k]!.subarray(s * stride, s * stride + trained))));
+        const refParams = Array.from({ length: models }, (_, s) => ({ w: trainedOf(s, state.map((b) => b.p)) }));
+        const refState = refParams.map((r) => createOptimizerState(spec.optimizer, { w: r.w.length }, Float64Array));
+        const buffers: ParamBuffer[] = parts.map((part, k) => ({ p: `p${k}`, g: `g${k}`, m: `m${k}`, v: `v${k}`, ...part }));
         for (let step = 0; step < 4; step++) {
           // Gradients large enough that clipping acts on some models and not on others.
-          const g = uniformArray(rand, models * P, -1, 1).map((x, i) => x * (1 + (Math.floor(i / P) % 3)));
+          const g = parts.map(({ stride }) => uniformArray(rand, models * stride, -1, 1).map((x, i) => x * (1 + (Math.floor(i / stride) % 3))));
           const lr = learningRateAt(spec.schedule, spec.optimizer.lr, step);
-          const { dispatches, scratch } = optimizerDispatches(spec, { p: 'p', g: 'g', m: 'm', v: 'v', sumsq: 'sumsq' }, models, P, step, lr, maxPerDimension());
-          const got = await runDispatches(dispatches, { p, g, m, v }, { sumsq: models, ...scratch }, ['p', 'm', 'v']);
+          const { dispatches, scratch } = optimizerDispatches(spec, buffers, 'sumsq', models, step, lr, maxPerDimension());
+          const inputs: Record<string, Float32Array> = {};
+          state.forEach((b, k) => Object.assign(inputs, { [`p${k}`]: b.p, [`m${k}`]: b.m, [`v${k}`]: b.v, [`g${k}`]: g[k]! }));
+          const got = await runDispatches(dispatches, inputs, { sumsq: 2 * models, ...scratch }, ['p0', 'm0', 'v0', 'p1', 'm1', 'v1']);
+          state.forEach((b, k) => Object.assign(b, { p: got[`p${k}`]!, m: got[`m${k}`]!, v: got[`v${k}`]! }));
           for (let s = 0; s < models; s++) {
-            const report = optimizerStepReference(spec, refParams[s]!, { w: g.subarray(s * P, (s + 1) * P) }, refState[s]!);
+            const report = optimizerStepReference(spec, refParams[s]!, { w: trainedOf(s, g) }, refState[s]!);
             expect(report.lr).toBeCloseTo(lr, 12);
-            expectClose(got.p!.subarray(s * P, (s + 1) * P), refParams[s]!.w, FLOAT32_TOLERANCE, `step ${step} model ${s}: p`);
+            expectClose(trainedOf(s, state.map((b) => b.p)), refParams[s]!.w, FLOAT32_TOLERANCE, `step ${step} model ${s}: p`);
+            expect(state[0]!.p.subarray(s * 60 + 53, s * 60 + 60)).toEqual(untouched[0]!.subarray(s * 60 + 53, s * 60 + 60));
           }
-          [p, m, v] = [got.p!, got.m!, got.v!];
         }
         expect(gpu.uncaptured).toEqual([]);
       });

@@ -27,45 +27,54 @@ const WORKGROUP = 256;
 const SUM_ITEMS = 8;
 const SUM_CHUNK = WORKGROUP * SUM_ITEMS;
 
+/** Where segment sums come from: `segments` runs of `length` values, run s starting at s·`stride` (default `length`). */
+export interface Segments {
+  segments: number;
+  length: number;
+  stride?: number;
+}
+
 /**
- * The passes that add up `segments` consecutive runs of `segmentLength` values of `src` into
- * `dst` (`segments` floats), squaring the values first when `square` (a norm): each pass leaves one
- * partial sum per chunk of 2048 values, the next adds those, until one per segment is left. The
- * partial sums go through scratch buffers `${dst} partial k`; `scratch` lists their sizes in floats.
+ * The passes that add up the segments of `src` into `dst` at float `dstOffset` (`segments` floats),
+ * squaring the values first when `square` (a norm): each pass leaves one partial sum per chunk of
+ * 2048 values, the next adds those, until one per segment is left. The partial sums go through
+ * scratch buffers `${dst} partial k`; `scratch` lists their sizes in floats.
  */
 export function segmentSumPasses(
   src: string,
   dst: string,
-  segments: number,
-  segmentLength: number,
+  seg: Segments,
   square: boolean,
   maxPerDimension: number,
+  dstOffset = 0,
 ): { dispatches: TrainDispatch[]; scratch: Record<string, number> } {
   const dispatches: TrainDispatch[] = [];
   const scratch: Record<string, number> = {};
+  const { segments } = seg;
   let from = src;
-  let length = segmentLength;
-  let first = true;
+  let length = seg.length;
+  let stride = seg.stride ?? seg.length;
   for (let k = 0; ; k++) {
     const chunks = Math.ceil(length / SUM_CHUNK);
-    const to = chunks === 1 ? dst : `${dst} partial ${k}`;
-    if (chunks > 1) scratch[to] = segments * chunks;
+    const last = chunks === 1;
+    const to = last ? dst : `${dst} partial ${k}`;
+    if (!last) scratch[to] = segments * chunks;
     dispatches.push({
-      pipeline: { name: 'segment_sum', code: segmentSumSource, constants: { WORKGROUP_SIZE: WORKGROUP, ITEMS: SUM_ITEMS, SQUARE: first && square ? 1 : 0 } },
-      params: new Uint32Array([length, chunks, segments, 0]),
+      pipeline: { name: 'segment_sum', code: segmentSumSource, constants: { WORKGROUP_SIZE: WORKGROUP, ITEMS: SUM_ITEMS, SQUARE: k === 0 && square ? 1 : 0 } },
+      params: new Uint32Array([length, chunks, segments, stride, last ? dstOffset : 0, 0, 0, 0]),
       bind: [from, to],
       grid: workgroupGrid(segments * chunks, 1, maxPerDimension),
     });
-    if (chunks === 1) break;
+    if (last) break;
     from = to;
     length = chunks;
-    first = false;
+    stride = chunks;
   }
   return { dispatches, scratch };
 }
 
 /** The optimizer kernel for a run's fixed hyper-parameters (lr and the step's corrections go in the uniform). */
-export function optimizerPipeline(spec: OptimizationSpec): PipelineSpec {
+export function optimizerPipeline(spec: OptimizationSpec, normParts: number): PipelineSpec {
   const o = spec.optimizer;
   const constants: Record<string, number> = {
     WORKGROUP_SIZE: WORKGROUP,
@@ -73,6 +82,7 @@ export function optimizerPipeline(spec: OptimizationSpec): PipelineSpec {
     WEIGHT_DECAY: o.weightDecay,
     CLIP_VALUE: spec.clip?.kind === 'value' ? spec.clip.clipValue : 0,
     MAX_NORM: spec.clip?.kind === 'norm' ? spec.clip.maxNorm : 0,
+    NORM_PARTS: normParts,
   };
   if (o.kind === 'sgd') Object.assign(constants, { MOMENTUM: o.momentum, DAMPENING: o.dampening, NESTEROV: o.nesterov ? 1 : 0 });
   else Object.assign(constants, { BETA1: o.betas[0], BETA2: o.betas[1], EPS: o.eps });
@@ -83,9 +93,9 @@ export function optimizerPipeline(spec: OptimizationSpec): PipelineSpec {
  * The optimizer's params uniform for step `step` (0-based: the steps taken before this one) at
  * learning rate `lr`: Adam's bias corrections in float64 on the host, rounded once.
  */
-export function optimizerParams(spec: OptimizationSpec, count: number, perModel: number, step: number, lr: number): Uint32Array {
+export function optimizerParams(spec: OptimizationSpec, models: number, trained: number, stride: number, step: number, lr: number): Uint32Array {
   const out = new ArrayBuffer(32);
-  new Uint32Array(out, 0, 4).set([count, perModel, step === 0 ? 1 : 0, 0]);
+  new Uint32Array(out, 0, 4).set([models * trained, trained, step === 0 ? 1 : 0, stride]);
   const o = spec.optimizer;
   const n = step + 1;
   const stepSize = o.kind === 'sgd' ? 0 : lr / (1 - o.betas[0] ** n);
@@ -95,33 +105,52 @@ export function optimizerParams(spec: OptimizationSpec, count: number, perModel:
 }
 
 /**
- * One optimizer step over `models` × `perModel` parameters: the gradients' squared norms per model
- * first when clipping by norm, then the update. Buffers: `p`, `g`, `m`, `v` (v: a placeholder for SGD)
- * and `sumsq` (`models` floats; a placeholder without norm clipping), plus `scratch`.
+ * One parameter buffer of the models: `models` blocks of `stride` floats, the first `trained` of
+ * each trained, with its gradient `g` and optimizer buffers `m`, `v` (v: a placeholder for SGD) laid
+ * out the same way.
+ */
+export interface ParamBuffer {
+  p: string;
+  g: string;
+  m: string;
+  v: string;
+  trained: number;
+  stride: number;
+}
+
+/**
+ * One optimizer step over several parameter buffers of `models` models: with norm clipping first the
+ * squared gradient norms of every buffer per model into `sumsq` ([buffers, models] floats, a
+ * placeholder without), so each model's norm covers all its parameters; then each buffer's update.
  */
 export function optimizerDispatches(
   spec: OptimizationSpec,
-  names: { p: string; g: string; m: string; v: string; sumsq: string },
+  buffers: readonly ParamBuffer[],
+  sumsq: string,
   models: number,
-  perModel: number,
   step: number,
   lr: number,
   maxPerDimension: number,
 ): { dispatches: TrainDispatch[]; scratch: Record<string, number> } {
-  const norm = spec.clip?.kind === 'norm' ? segmentSumPasses(names.g, names.sumsq, models, perModel, true, maxPerDimension) : { dispatches: [], scratch: {} };
-  const count = models * perModel;
-  return {
-    dispatches: [
-      ...norm.dispatches,
-      {
-        pipeline: optimizerPipeline(spec),
-        params: optimizerParams(spec, count, perModel, step, lr),
-        bind: [names.p, names.g, names.m, names.v, names.sumsq],
-        grid: workgroupGrid(count, WORKGROUP, maxPerDimension),
-      },
-    ],
-    scratch: norm.scratch,
-  };
+  const dispatches: TrainDispatch[] = [];
+  const scratch: Record<string, number> = {};
+  if (spec.clip?.kind === 'norm') {
+    buffers.forEach((b, k) => {
+      const sums = segmentSumPasses(b.g, sumsq, { segments: models, length: b.trained, stride: b.stride }, true, maxPerDimension, k * models);
+      dispatches.push(...sums.dispatches);
+      // Buffers' passes run one after another, so they share scratch of the largest size.
+      for (const [name, n] of Object.entries(sums.scratch)) scratch[name] = Math.max(scratch[name] ?? 0, n);
+    });
+  }
+  for (const b of buffers) {
+    dispatches.push({
+      pipeline: optimizerPipeline(spec, buffers.length),
+      params: optimizerParams(spec, models, b.trained, b.stride, step, lr),
+      bind: [b.p, b.g, b.m, b.v, sumsq],
+      grid: workgroupGrid(models * b.trained, WORKGROUP, maxPerDimension),
+    });
+  }
+  return { dispatches, scratch };
 }
 
 /** The loss kernel: d loss / d Y and each element's share of its model's loss. */
