@@ -1,0 +1,94 @@
+import { ShapeError } from '../errors.ts';
+
+/**
+ * Forecast accuracy, per series and overall, and the seasonal-naive baseline every forecast is
+ * shown beside. Definitions (y the actuals, ŷ the forecasts over the horizon, n points):
+ *
+ *   MAE   = (1/n) Σ |y − ŷ|
+ *   RMSE  = √((1/n) Σ (y − ŷ)²)
+ *   sMAPE = (100/n) Σ 2|y − ŷ| / (|y| + |ŷ|)        (a term with y = ŷ = 0 counts 0), in percent
+ *   MASE  = MAE / ((1/(m−s)) Σ_{t>s} |x_t − x_{t−s}|)   scaled by the in-sample MAE of the seasonal
+ *           naive forecast of season s on the training history x (s = 1: naive); NaN when that
+ *           in-sample error is 0 or the history has no more than s points
+ *
+ * as in Hyndman & Koehler (2006) and the M4 competition.
+ */
+export interface Metrics {
+  mae: number;
+  rmse: number;
+  smape: number;
+  mase: number;
+}
+
+function check(actual: ArrayLike<number>, forecast: ArrayLike<number>): void {
+  if (actual.length !== forecast.length) throw new ShapeError(`${actual.length} actual values but ${forecast.length} forecasts`);
+  if (actual.length === 0) throw new ShapeError('no points to score');
+}
+
+export function mae(actual: ArrayLike<number>, forecast: ArrayLike<number>): number {
+  check(actual, forecast);
+  let s = 0;
+  for (let i = 0; i < actual.length; i++) s += Math.abs(actual[i]! - forecast[i]!);
+  return s / actual.length;
+}
+
+export function rmse(actual: ArrayLike<number>, forecast: ArrayLike<number>): number {
+  check(actual, forecast);
+  let s = 0;
+  for (let i = 0; i < actual.length; i++) s += (actual[i]! - forecast[i]!) ** 2;
+  return Math.sqrt(s / actual.length);
+}
+
+export function smape(actual: ArrayLike<number>, forecast: ArrayLike<number>): number {
+  check(actual, forecast);
+  let s = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const d = Math.abs(actual[i]!) + Math.abs(forecast[i]!);
+    if (d > 0) s += (2 * Math.abs(actual[i]! - forecast[i]!)) / d;
+  }
+  return (100 * s) / actual.length;
+}
+
+/** The in-sample MAE of the seasonal naive forecast of season `season` on `history` (MASE's scale). */
+export function seasonalNaiveScale(history: ArrayLike<number>, season: number): number {
+  if (!Number.isInteger(season) || season < 1) throw new ShapeError(`the season must be a positive integer, got ${season}`);
+  if (history.length <= season) return NaN;
+  let s = 0;
+  for (let t = season; t < history.length; t++) s += Math.abs(history[t]! - history[t - season]!);
+  return s / (history.length - season);
+}
+
+export function mase(actual: ArrayLike<number>, forecast: ArrayLike<number>, history: ArrayLike<number>, season: number): number {
+  const scale = seasonalNaiveScale(history, season);
+  return scale > 0 ? mae(actual, forecast) / scale : NaN;
+}
+
+/** Every metric of one series' forecast. */
+export function metrics(actual: ArrayLike<number>, forecast: ArrayLike<number>, history: ArrayLike<number>, season: number): Metrics {
+  return { mae: mae(actual, forecast), rmse: rmse(actual, forecast), smape: smape(actual, forecast), mase: mase(actual, forecast, history, season) };
+}
+
+/**
+ * The seasonal naive forecast of `horizon` points after `history`: each point the value one season
+ * earlier (ŷ_{n+k} = x_{n+k−s·⌈k/s⌉}); with s = 1 the last value repeated (naive).
+ */
+export function seasonalNaive(history: ArrayLike<number>, horizon: number, season: number): Float64Array {
+  if (!Number.isInteger(season) || season < 1) throw new ShapeError(`the season must be a positive integer, got ${season}`);
+  if (history.length < season) throw new ShapeError(`a seasonal naive forecast of season ${season} needs ${season} points of history, got ${history.length}`);
+  const n = history.length;
+  return Float64Array.from({ length: horizon }, (_, k) => history[n - season + (k % season)]!);
+}
+
+/**
+ * Overall metrics over many series: MAE, sMAPE and MASE are the means of the per-series values (the
+ * M4 convention; series whose MASE is NaN are left out of its mean), RMSE the root of the mean of
+ * the per-series mean squared errors.
+ */
+export function overall(perSeries: readonly Metrics[]): Metrics {
+  if (perSeries.length === 0) throw new ShapeError('no series to summarise');
+  const mean = (f: (m: Metrics) => number) => {
+    const xs = perSeries.map(f).filter((v) => !Number.isNaN(v));
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+  };
+  return { mae: mean((m) => m.mae), rmse: Math.sqrt(mean((m) => m.rmse ** 2)), smape: mean((m) => m.smape), mase: mean((m) => m.mase) };
+}
