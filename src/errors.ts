@@ -49,3 +49,14 @@ export class ModelError extends WebRNNError {
     super('model', message, options);
   }
 }
+
+/** Bad data in a table (a CSV of series): `row` (1-based, the header is row 1) and `column` say where. */
+export class DataError extends WebRNNError {
+  constructor(
+    message: string,
+    readonly row: number | null = null,
+    readonly column: string | null = null,
+  ) {
+    super('data', row === null ? message : `row ${row}${column ? `, column ${column}` : ''}: ${message}`);
+  }
+}
