@@ -21,5 +21,22 @@ export interface Contender {
 
 export interface PreparedRun {
   run(): Promise<FloatArray>;
+  /**
+   * Optional: `run()` that also says how long the run took by the contender's own clock. A contender
+   * gives it when the harness's wall clock would count work its users never pay: `pytorch-cpu` runs
+   * in a Python subprocess and reports `time.perf_counter()` around the forward, without the pipe.
+   * The harness then times the cell with `ms` (and records `timing: 'in-process'`); without it, it
+   * times `run()` itself (`'wall'`).
+   */
+  timedRun?(): Promise<TimedOutput>;
   dispose(): Promise<void> | void;
 }
+
+/** A run's output `[B, T, O]` and its duration in milliseconds as the contender measured it. */
+export interface TimedOutput {
+  output: FloatArray;
+  ms: number;
+}
+
+/** Whose clock a cell's times come from: the harness's around `run()`, or the contender's own. */
+export type Timing = 'wall' | 'in-process';

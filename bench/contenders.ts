@@ -8,13 +8,14 @@ import { tensor } from '../src/tensor.ts';
 import { measureCeilings, type Ceilings } from './ceilings.ts';
 import type { Contender, PreparedRun } from './contender.ts';
 import { WEBRNN } from './harness.ts';
-import { peerContenders } from './peers/index.ts';
+import { peerContenders, systemPeerContenders } from './peers/index.ts';
 import type { Runtime } from './peers/peer.ts';
 import type { Workload } from './workloads.ts';
 
 /**
  * The contenders of the benchmark: webrnn on WebGPU, the float64 CPU reference, and the peers of
- * bench/peers (other libraries on the same machine) for the runtime at hand.
+ * bench/peers (other libraries on the same machine) for the runtime at hand: those from npm, then
+ * those that need system packages (PyTorch in Node), which say so when they are missing.
  */
 
 export const CPU_REFERENCE = 'cpu-reference';
@@ -85,7 +86,7 @@ export interface ContenderSet {
 export function contenderSet(runtime: Runtime, options: { kernel?: RecurrentKernelChoice; names?: string[] } = {}): ContenderSet {
   const webrnn = webrnnContender(options.kernel);
   const reference = cpuReferenceContender();
-  const all = [webrnn, reference, ...peerContenders(runtime)];
+  const all = [webrnn, reference, ...peerContenders(runtime), ...systemPeerContenders(runtime)];
   const names = options.names;
   const unknown = names?.filter((n) => !all.some((c) => c.name === n)) ?? [];
   if (unknown.length) throw new Error(`unknown contender ${unknown.join(', ')}; ${runtime} has ${all.map((c) => c.name).join(', ')}`);

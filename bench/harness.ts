@@ -4,7 +4,7 @@ import { RecurrentNet } from '../src/model/recurrent.ts';
 import type { FloatArray } from '../src/tensor.ts';
 import { compare, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
-import type { Contender, PreparedRun } from './contender.ts';
+import type { Contender, PreparedRun, Timing } from './contender.ts';
 import { forwardBytes, forwardFlops, type Workload } from './workloads.ts';
 
 /**
@@ -17,6 +17,10 @@ import { forwardBytes, forwardFlops, type Workload } from './workloads.ts';
  * batch would take longer than {@link Budget.referenceMs}, the reference covers only those first
  * sequences (every contender is checked on them) and the rest of each contender's output is checked
  * against webrnn's (the baseline), which the record says in `validatedAgainst`.
+ *
+ * Times are the harness's wall clock around each run, except for contenders that report their own
+ * (`PreparedRun.timedRun`, e.g. a subprocess peer's in-process time): those cells are timed by the
+ * contender's clock and say so in `timing`; the harness's clock still decides the budget.
  */
 
 /** `'unavailable: …'` names why a contender did not run (not installed, too slow or too big here). */
@@ -43,6 +47,13 @@ export interface BenchRecord extends Omit<Workload, 'name' | 'nonlinearity'> {
   medianMs: number | null;
   /** Every timed run, in order (warm-up and validation runs excluded). */
   runsMs: number[];
+  /**
+   * Whose clock `medianMs` and `runsMs` read: `wall`, the harness's around the whole run; `in-process`,
+   * the contender's own (PreparedRun.timedRun), e.g. PyTorch's forward without the pipe to its process.
+   */
+  timing: Timing | null;
+  /** The harness's wall clock over the same runs (equal to medianMs for `wall` timing). */
+  wallMedianMs: number | null;
   sequencesPerSecond: number | null;
   gflops: number | null;
   /** Input read once plus output written once, per second. */
@@ -159,10 +170,24 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 /** Lets a page repaint and a worker take messages between runs. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+/** One run: its output, its time by the clock the cell uses, and the harness's wall clock. */
+interface Run {
+  output: FloatArray;
+  ms: number;
+  wallMs: number;
+  timing: Timing;
+}
+
+/** Runs once, with the contender's own timing when it reports one. */
+async function runOnce(prepared: PreparedRun): Promise<Run> {
   const t0 = performance.now();
-  const value = await fn();
-  return [value, performance.now() - t0];
+  if (prepared.timedRun) {
+    const { output, ms } = await prepared.timedRun();
+    return { output, ms, wallMs: performance.now() - t0, timing: 'in-process' };
+  }
+  const output = await prepared.run();
+  const wallMs = performance.now() - t0;
+  return { output, ms: wallMs, wallMs, timing: 'wall' };
 }
 
 /** What a workload's outputs are checked against. */
@@ -342,8 +367,10 @@ class HarnessRun {
       return;
     }
     const ms = median(cell.runsMs);
+    const wallMs = median(cell.wallMs);
     const flops = forwardFlops(w);
-    this.note(c, w, [flops, ms]);
+    // Estimates keep the run within budget: they go by what a run costs the harness.
+    this.note(c, w, [flops, wallMs]);
     if (isBaseline) wr.baselineMs = ms;
     const gflops = flops / (ms * 1e6);
     const gbps = forwardBytes(w) / (ms * 1e6);
@@ -351,6 +378,8 @@ class HarnessRun {
     this.emit(wr, c, 'ok', {
       medianMs: ms,
       runsMs: cell.runsMs,
+      timing: cell.timing,
+      wallMedianMs: wallMs,
       sequencesPerSecond: (w.batch / ms) * 1000,
       gflops,
       gbps,
@@ -362,7 +391,8 @@ class HarnessRun {
           ? { matmul: gflops / ceilings.matmulGflops, copy: w.hiddenSize <= 4 ? gbps / ceilings.copyGBs : null }
           : null,
     });
-    this.log(`${label} ${c.name}: ${ms.toFixed(2)} ms median of ${cell.runsMs.length}`);
+    const clock = cell.timing === 'in-process' ? ` (in-process; ${wallMs.toFixed(2)} ms wall)` : '';
+    this.log(`${label} ${c.name}: ${ms.toFixed(2)} ms median of ${cell.runsMs.length}${clock}`);
   }
 
   private note(c: Pick<Contender, 'name'>, w: Pick<Workload, 'name'>, point: Point): void {
@@ -437,6 +467,8 @@ function recordBase(w: Workload, adapter: AdapterSummary | null): BenchRecord {
     message: null,
     medianMs: null,
     runsMs: [],
+    timing: null,
+    wallMedianMs: null,
     sequencesPerSecond: null,
     gflops: null,
     gbps: null,
@@ -459,15 +491,16 @@ interface ReferenceRun {
 
 /**
  * Runs `c` on the first `n` sequences of the workload (all of them when n = B), `times` times when
- * the first run is quick (under a second); resolves to the last output and its time.
+ * the first run is quick (under a second); resolves to the last output and its wall time (what
+ * budgets go by).
  */
 async function runPrefix(c: Contender, w: Workload, model: RecurrentNet, x: Float32Array, n: number, times = 1): Promise<[FloatArray, number]> {
   const part: Workload = { ...w, batch: n };
   const prepared = await c.prepare(part, model, x.subarray(0, n * w.steps * w.inputSize));
   try {
-    let result = await timed(() => prepared.run());
-    for (let i = 1; i < times && result[1] < 1_000; i++) result = await timed(() => prepared.run());
-    return result;
+    let result = await runOnce(prepared);
+    for (let i = 1; i < times && result.wallMs < 1_000; i++) result = await runOnce(prepared);
+    return [result.output, result.wallMs];
   } finally {
     await prepared.dispose();
   }
@@ -506,7 +539,10 @@ interface Cell {
   status: 'ok' | 'failed' | 'over';
   message: string | null;
   validation: Validation | null;
+  /** Timed runs by the cell's clock (`timing`), and by the harness's. */
   runsMs: number[];
+  wallMs: number[];
+  timing: Timing;
   /** The validating run's time (a first run: warm-up included), when it failed or was over. */
   firstMs: number | null;
 }
@@ -524,35 +560,49 @@ async function measure(
 ): Promise<Cell> {
   let prepared: PreparedRun | null = null;
   let validation: Validation | null = null;
+  const failed = (message: string | null, firstMs: number | null, status: Cell['status'] = 'failed'): Cell => ({
+    status,
+    message,
+    validation,
+    runsMs: [],
+    wallMs: [],
+    timing: prepared?.timedRun ? 'in-process' : 'wall',
+    firstMs,
+  });
   try {
     prepared = await c.prepare(w, model, x);
-    const run = prepared.run.bind(prepared);
+    const p = prepared;
+    // Budgets (warm-up, cell time, the run limit) go by the harness's wall clock.
     let warmMs: number;
     if (reuse) {
       validation = { ok: true, maxAbsError: 0, against: `${c.name} (itself)`, message: null };
       warmMs = reuse.ms!;
     } else {
-      const [out, ms] = await timed(run);
-      validation = check(out);
-      if (!validation.ok) return { status: 'failed', message: validation.message, validation, runsMs: [], firstMs: ms };
-      if (ms > limitMs) return { status: 'over', message: null, validation, runsMs: [], firstMs: ms };
-      warmMs = ms;
+      const first = await runOnce(p);
+      validation = check(first.output);
+      if (!validation.ok) return failed(validation.message, first.wallMs);
+      if (first.wallMs > limitMs) return failed(null, first.wallMs, 'over');
+      warmMs = first.wallMs;
     }
     for (let i = 1; warmMs < budget.warmupMs && i < budget.maxRuns; i++) {
       await yieldToEventLoop();
-      warmMs += (await timed(run))[1];
+      warmMs += (await runOnce(p)).wallMs;
     }
     const runsMs: number[] = [];
+    const wallMs: number[] = [];
+    let timing: Timing = 'wall';
     let spent = 0;
     while (runsMs.length < budget.minRuns || (runsMs.length < budget.maxRuns && spent < budget.cellMs)) {
       await yieldToEventLoop();
-      const [, ms] = await timed(run);
-      runsMs.push(ms);
-      spent += ms;
+      const run = await runOnce(p);
+      runsMs.push(run.ms);
+      wallMs.push(run.wallMs);
+      timing = run.timing;
+      spent += run.wallMs;
     }
-    return { status: 'ok', message: null, validation, runsMs, firstMs: null };
+    return { status: 'ok', message: null, validation, runsMs, wallMs, timing, firstMs: null };
   } catch (e) {
-    return { status: 'failed', message: `threw: ${(e as Error).message}`, validation, runsMs: [], firstMs: null };
+    return failed(`threw: ${(e as Error).message}`, null);
   } finally {
     await prepared?.dispose();
   }
@@ -560,13 +610,13 @@ async function measure(
 
 /** Cells of the summary table: a header, then one row per record. Shared by the CLI and the page. */
 export function tableRows(records: BenchRecord[]): string[][] {
-  const header = ['workload', 'contender', 'median ms', 'seq/s', 'GFLOP/s', 'max err', '× webrnn'];
+  const header = ['workload', 'contender', 'median ms', 'seq/s', 'GFLOP/s', 'max err', '× webrnn', 'timing'];
   const fixed = (v: number | null, digits: number) => (v === null ? '' : v.toFixed(digits));
   const rows = records.map((r) => {
     const cells = [`${r.workload} ${r.batch}×${r.steps}`, r.contender];
     if (r.status !== 'ok') {
       const why = r.status === 'failed' ? `failed: ${r.message ?? ''}` : r.status;
-      return [...cells, why.length > 90 ? `${why.slice(0, 89)}…` : why, '', '', '', ''];
+      return [...cells, why.length > 90 ? `${why.slice(0, 89)}…` : why, '', '', '', '', ''];
     }
     return [
       ...cells,
@@ -575,6 +625,7 @@ export function tableRows(records: BenchRecord[]): string[][] {
       r.gflops! >= 1 ? r.gflops!.toFixed(1) : r.gflops! >= 0.001 ? r.gflops!.toFixed(3) : r.gflops!.toExponential(1),
       r.maxAbsError!.toExponential(1),
       fixed(r.ratioToWebrnn, 2),
+      r.timing ?? '',
     ];
   });
   return [header, ...rows];

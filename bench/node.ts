@@ -112,6 +112,13 @@ const report: BenchReport = {
 console.log(`\n${report.command}: ${report.date}, ${((performance.now() - started) / 1000).toFixed(0)} s`);
 console.log(`${report.environment}; adapter ${adapter.vendor} ${adapter.architecture} (${adapter.description})\n`);
 printTable(tableRows(records));
+if (records.some((r) => r.timing === 'in-process')) {
+  console.log(
+    "\ntiming: wall = the harness's clock around each run (upload, compute, readback); in-process = the contender's own\n" +
+      "clock (pytorch-cpu: time.perf_counter() around the forward in Python, without the pipe to Node; the JSON keeps\n" +
+      'the wall time of the same runs as wallMedianMs)',
+  );
+}
 const shares = records.filter((r) => r.ceilingShare);
 if (shares.length) {
   console.log('\nwebrnn against the adapter ceilings (share of matmul GFLOP/s; of copy GB/s for H ≤ 4):');

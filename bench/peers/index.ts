@@ -1,5 +1,6 @@
 import { onnxRuntimeNode, onnxRuntimeWeb } from './onnxruntime.ts';
 import { currentRuntime, type PeerContender, type Runtime } from './peer.ts';
+import { pytorchCpu } from './pytorch.ts';
 import { tfjsPeer } from './tfjs.ts';
 
 /**
@@ -16,8 +17,22 @@ export function peerContenders(runtime: Runtime = currentRuntime()): PeerContend
     : [onnxRuntimeWeb('wasm'), onnxRuntimeWeb('webgpu'), tfjsPeer('webgpu')];
 }
 
+/**
+ * Peers that need software outside npm, reported unavailable (with the reason) where it is missing:
+ *
+ *   Node:    pytorch-cpu (Debian's /usr/bin/python3 with python3-torch; bench/peers/pytorch.ts)
+ *   browser: none
+ *
+ * They are contenders of `npm run bench` like the others; unlike {@link peerContenders}, which the
+ * peer tests require on every machine, a machine without them still runs the benchmark and the tests.
+ */
+export function systemPeerContenders(runtime: Runtime = currentRuntime()): PeerContender[] {
+  return runtime === 'node' ? [pytorchCpu()] : [];
+}
+
 export { buildOnnxModel, ONNX_INPUT, ONNX_OUTPUT } from './onnx-model.ts';
 export { buildTfjsModel, kerasWeights, type KerasLayerWeights, type Tfjs } from './tfjs-model.ts';
 export { onnxRuntimeNode, onnxRuntimeWeb } from './onnxruntime.ts';
 export { tfjsPeer, type TfjsBackend } from './tfjs.ts';
+export { pytorchCpu, TorchPeerError } from './pytorch.ts';
 export type { PeerContender, PeerSettings, Runtime } from './peer.ts';

@@ -1,0 +1,292 @@
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { RecurrentNet } from '../../src/model/recurrent.ts';
+import type { FloatArray } from '../../src/tensor.ts';
+import type { PreparedRun } from '../contender.ts';
+import { hardwareThreads, LazySetup, onlyIn, type PeerContender, type PeerSettings } from './peer.ts';
+
+/**
+ * PyTorch on the CPU as a benchmark peer: a long-lived Python process (bench/peers/torch_peer.py,
+ * Debian's `/usr/bin/python3` with `python3-torch`, or the interpreter named by WEBRNN_BENCH_PYTHON)
+ * builds the workload's nn.RNN / nn.LSTM / nn.GRU + nn.Linear from `model.stateDict()` and runs it
+ * in float32 on `torch.set_num_threads(logical cores)`. The frames of the protocol are described
+ * in torch_peer.py: a JSON header, then the tensors as raw float32.
+ *
+ * A run's time is the peer's own: `time.perf_counter()` around the forward in Python, reported
+ * through {@link PreparedRun.timedRun}, because a PyTorch user pays no pipe to another process; the
+ * harness records that the cell used in-process timing. Node only; where python3 or torch is
+ * missing, `available()` says which.
+ */
+
+export const PYTHON_ENV = 'WEBRNN_BENCH_PYTHON';
+export const DEFAULT_PYTHON = '/usr/bin/python3';
+
+/** A failed request to the PyTorch process, or the process itself failing (the message says which). */
+export class TorchPeerError extends Error {
+  override readonly name = 'TorchPeerError';
+}
+
+/** A tensor as it travels: row-major values (sent as float32) and a shape. */
+export interface WireTensor {
+  name: string;
+  shape: readonly number[];
+  data: FloatArray;
+}
+
+/** A reply: its JSON header and its tensors by name. */
+export interface TorchReply {
+  header: Record<string, unknown>;
+  tensors: Map<string, Float32Array>;
+}
+
+const FRAME_BYTES = 12; // u32 header length, u64 payload length
+
+/** One frame: the header (with the tensors' names and shapes) and the payload of their float32 values. */
+function encodeFrame(header: Record<string, unknown>, tensors: readonly WireTensor[]): Buffer[] {
+  const described = tensors.map(({ name, shape, data }) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== n) throw new TorchPeerError(`tensor ${name} has ${data.length} values but shape [${shape.join(', ')}] needs ${n}`);
+    return { name, shape: [...shape] };
+  });
+  const body = Buffer.from(JSON.stringify({ ...header, tensors: described }), 'utf8');
+  const blobs = tensors.map(({ data }) => {
+    const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
+    return Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength);
+  });
+  const prefix = Buffer.alloc(FRAME_BYTES);
+  prefix.writeUInt32LE(body.length, 0);
+  prefix.writeBigUInt64LE(BigInt(blobs.reduce((a, b) => a + b.length, 0)), 4);
+  return [prefix, body, ...blobs];
+}
+
+/** Splits the bytes a process writes into frames. */
+class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  push(chunk: Buffer): TorchReply[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: TorchReply[] = [];
+    for (;;) {
+      if (this.buffered < FRAME_BYTES) return frames;
+      const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+      this.chunks = [all];
+      const h = all.readUInt32LE(0);
+      const p = Number(all.readBigUInt64LE(4));
+      const end = FRAME_BYTES + h + p;
+      if (this.buffered < end) return frames;
+      frames.push(decodeFrame(all.subarray(FRAME_BYTES, FRAME_BYTES + h), all.subarray(FRAME_BYTES + h, end)));
+      const rest = all.subarray(end);
+      this.chunks = rest.length ? [rest] : [];
+      this.buffered = rest.length;
+    }
+  }
+}
+
+function decodeFrame(body: Buffer, payload: Buffer): TorchReply {
+  const header = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  const tensors = new Map<string, Float32Array>();
+  let offset = 0;
+  for (const { name, shape } of (header.tensors as { name: string; shape: number[] }[] | undefined) ?? []) {
+    const bytes = 4 * shape.reduce((a, b) => a * b, 1);
+    // A copy: the payload's offset in the buffer need not be a multiple of 4.
+    const copy = new Uint8Array(bytes);
+    copy.set(payload.subarray(offset, offset + bytes));
+    tensors.set(name, new Float32Array(copy.buffer));
+    offset += bytes;
+  }
+  return { header, tensors };
+}
+
+/** Node's `ref()`/`unref()` on a child's pipes: idle pipes must not keep Node alive. */
+type Referable = { ref(): void; unref(): void };
+
+/**
+ * The Python process and its request queue: requests are answered in order, one at a time. The
+ * process holds Node's event loop only while a request is pending.
+ */
+export class TorchProcess {
+  private readonly pending: Array<{ resolve: (r: TorchReply) => void; reject: (e: Error) => void }> = [];
+  private readonly reader = new FrameReader();
+  private stderr = '';
+  private failure: TorchPeerError | null = null;
+  private handles = 0;
+
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    readonly python: string,
+  ) {
+    child.stdout.on('data', (chunk: Buffer) => {
+      for (const reply of this.reader.push(chunk)) this.pending.shift()?.resolve(reply);
+      this.hold();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4000);
+    });
+    child.on('error', (e) => this.fail(`${python}: ${e.message}`));
+    child.on('exit', (code, signal) => this.fail(`the PyTorch process exited (${signal ?? `code ${code}`})${this.stderrTail()}`));
+    child.stdin.on('error', () => {}); // a dead process is reported by 'exit'
+    this.hold();
+  }
+
+  /**
+   * Starts `python torch_peer.py`, sets the threads and resolves to the process with the versions it
+   * reported; throws {@link TorchPeerError} saying what is missing.
+   */
+  static async start(python: string, threads: number): Promise<{ process: TorchProcess; hello: Record<string, unknown> }> {
+    // Variables, so that bundlers for the browser leave Node's modules alone.
+    const [childProcess, fs, url] = ['node:child_process', 'node:fs', 'node:url'];
+    const [{ spawn }, { existsSync }, { fileURLToPath }] = await Promise.all([
+      import(/* @vite-ignore */ childProcess) as Promise<typeof import('node:child_process')>,
+      import(/* @vite-ignore */ fs) as Promise<typeof import('node:fs')>,
+      import(/* @vite-ignore */ url) as Promise<typeof import('node:url')>,
+    ]);
+    if (!existsSync(python)) {
+      throw new TorchPeerError(`${python} not found: install Debian's python3 and python3-torch, or name an interpreter with torch in ${PYTHON_ENV}`);
+    }
+    const scriptName = 'torch_peer.py'; // a variable, so bundlers do not copy the script as an asset
+    const script = fileURLToPath(new URL(scriptName, import.meta.url));
+    const child = spawn(python, ['-u', script], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    const proc = new TorchProcess(child, python);
+    try {
+      const { header } = await proc.request('hello', { threads });
+      return { process: proc, hello: header };
+    } catch (e) {
+      proc.close();
+      if (e instanceof TorchPeerError && /No module named|import/i.test(e.message)) {
+        throw new TorchPeerError(`PyTorch is not importable by ${python} (${e.message}): apt-get install python3-torch, or set ${PYTHON_ENV}`);
+      }
+      throw e;
+    }
+  }
+
+  /** Sends one request; resolves to the reply, or rejects with the peer's error. */
+  request(op: string, fields: Record<string, unknown> = {}, tensors: readonly WireTensor[] = []): Promise<TorchReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    const frame = encodeFrame({ op, ...fields }, tensors);
+    return new Promise<TorchReply>((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      this.hold();
+      for (const part of frame) this.child.stdin.write(part);
+    }).then((reply) => {
+      if (reply.header.ok !== true) throw new TorchPeerError(`${op}: ${String(reply.header.error ?? 'failed')}`);
+      return reply;
+    });
+  }
+
+  /** False once the process exited, failed or was closed. */
+  get alive(): boolean {
+    return this.failure === null;
+  }
+
+  /** A fresh handle for a prepared model. */
+  nextHandle(): number {
+    return ++this.handles;
+  }
+
+  /** Ends the process (end of input; it exits by itself). */
+  close(): void {
+    if (!this.failure) this.failure = new TorchPeerError('the PyTorch process was closed');
+    this.child.stdin.end();
+    this.release();
+  }
+
+  private fail(message: string): void {
+    this.failure ??= new TorchPeerError(message);
+    for (const p of this.pending.splice(0)) p.reject(new TorchPeerError(message));
+    this.release();
+  }
+
+  private stderrTail(): string {
+    const tail = this.stderr.trim().split('\n').slice(-5).join('\n');
+    return tail ? `: ${tail}` : '';
+  }
+
+  /** Keeps Node alive exactly while a reply is awaited. */
+  private hold(): void {
+    if (this.pending.length) {
+      this.child.ref();
+      for (const s of [this.child.stdout, this.child.stderr, this.child.stdin]) (s as unknown as Referable).ref();
+    } else {
+      this.release();
+    }
+  }
+
+  private release(): void {
+    this.child.unref();
+    for (const s of [this.child.stdout, this.child.stderr, this.child.stdin]) (s as unknown as Partial<Referable>).unref?.();
+  }
+}
+
+/** The module's options as torch_peer.py builds it (batch-first). */
+export function torchModuleOf(model: RecurrentNet): Record<string, unknown> {
+  const c = model.config;
+  if (!c.batchFirst) throw new TorchPeerError('the PyTorch peer takes batch-first input only');
+  const { cell, inputSize, hiddenSize, numLayers, bias, bidirectional, nonlinearity, outputSize, headBias, prefix, headPrefix } = c;
+  return { cell, inputSize, hiddenSize, numLayers, bias, bidirectional, nonlinearity, outputSize, headBias, prefix, headPrefix };
+}
+
+/** A state dict (PyTorch names, e.g. `model.stateDict()`) as tensors to send, and their names in order. */
+export function stateDictTensors(sd: Record<string, { data: FloatArray; shape: readonly number[] }>): { params: string[]; tensors: WireTensor[] } {
+  const params = Object.keys(sd);
+  return { params, tensors: params.map((name) => ({ name, shape: sd[name]!.shape, data: sd[name]!.data })) };
+}
+
+/** The process and what it runs with, for `settings()`. */
+export interface TorchSetup {
+  process: TorchProcess;
+  settings: PeerSettings;
+}
+
+/** Starts the process for a contender (Node only); throws the reason it cannot. */
+export async function startTorch(): Promise<TorchSetup> {
+  const where = onlyIn('node', 'a Python subprocess');
+  if (where !== true) throw new TorchPeerError(where);
+  const python = (typeof process !== 'undefined' && process.env[PYTHON_ENV]) || DEFAULT_PYTHON;
+  const { process: proc, hello } = await TorchProcess.start(python, await hardwareThreads());
+  return {
+    process: proc,
+    settings: {
+      library: `PyTorch ${String(hello.torch)}`,
+      device: 'cpu',
+      threads: Number(hello.threads),
+      dtype: 'float32',
+      python: `${python} (${String(hello.python)})`,
+      blas: String(hello.blas),
+      timing: 'in-process: time.perf_counter() in Python, without the pipe to Node',
+    },
+  };
+}
+
+/** `pytorch-cpu`: the forward pass under torch.no_grad(), timed in the Python process. */
+export function pytorchCpu(): PeerContender {
+  const lazy = new LazySetup(startTorch);
+  return {
+    name: 'pytorch-cpu',
+    settings: () => lazy.settings(),
+    available: () => lazy.available(),
+    async prepare(w, model, x): Promise<PreparedRun> {
+      const { process: proc } = await lazy.load();
+      const handle = proc.nextHandle();
+      const { params, tensors } = stateDictTensors(model.stateDict());
+      const input: WireTensor = { name: 'x', shape: [w.batch, w.steps, w.inputSize], data: x };
+      await proc.request('forward.prepare', { handle, module: torchModuleOf(model), params }, [...tensors, input]);
+      const timedRun = async () => {
+        const reply = await proc.request('forward.run', { handle });
+        const output = reply.tensors.get('output');
+        if (!output) throw new TorchPeerError('forward.run replied without an output');
+        return { output, ms: Number(reply.header.ms) };
+      };
+      return {
+        run: async () => (await timedRun()).output,
+        timedRun,
+        dispose: async () => {
+          if (proc.alive) await proc.request('release', { handle });
+        },
+      };
+    },
+    async dispose() {
+      (await lazy.reset())?.process.close();
+    },
+  };
+}
