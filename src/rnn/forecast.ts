@@ -1,0 +1,47 @@
+import { ShapeError } from '../errors.ts';
+import type { FloatArray } from '../tensor.ts';
+import { numDirections } from './spec.ts';
+import { checkStack, type RecurrentStack } from './stack.ts';
+
+/**
+ * Autoregressive (recursive) forecasting with a stack and its head: read each sequence's history,
+ * then for `horizon` steps feed each prediction back as the next input. The input features are
+ * `[fed back, exogenous]`: the head's O outputs become the first O input features of the next step,
+ * and the remaining I − O come from `futureExog` (known future covariates, e.g. calendar features).
+ *
+ *   history  [B, T, I]            futureExog  [B, horizon, I − O] (null when I = O)
+ *   output   [B, horizon, O]      prediction k (0-based) is of time T + k; the first is the head's
+ *                                 output at the history's last step
+ *
+ * Row k of futureExog holds the covariates of time T + k: with prediction k they make the input that
+ * gives prediction k + 1 (so the last row is not read). The states run on from the end of the history. One direction only: a reverse layer would need the future it is
+ * asked to predict.
+ */
+export interface ForecastInputs {
+  history: FloatArray;
+  batch: number;
+  steps: number;
+  horizon: number;
+  futureExog: FloatArray | null;
+}
+
+/** Checks a forecast call against the stack ({@link ShapeError}). */
+export function checkForecast(stack: RecurrentStack, x: ForecastInputs): void {
+  const { batch: B, steps: T, horizon: H } = x;
+  if (!stack.head) throw new ShapeError('recursive forecasting needs a head: its outputs are fed back as inputs');
+  if (!Number.isInteger(H) || H < 1) throw new ShapeError(`the horizon must be a positive integer, got ${H}`);
+  checkStack(stack, { X: x.history, batch: B, steps: T, sequenceLens: null, initialH: stack.layers.map(() => null), initialC: stack.layers.map(() => null) });
+  if (stack.layers.some(({ spec }) => numDirections(spec) !== 1 || spec.direction === 'reverse')) {
+    throw new ShapeError('recursive forecasting needs forward layers (a reverse direction reads the future)');
+  }
+  const I = stack.layers[0]!.spec.inputSize;
+  const O = stack.head.outputSize;
+  if (O > I) throw new ShapeError(`the head gives ${O} outputs but the input has only ${I} features to feed them into`);
+  const exog = I - O;
+  if (exog === 0 && x.futureExog) throw new ShapeError('futureExog given but every input feature is fed back');
+  if (exog > 0) {
+    const want = B * H * exog;
+    if (!x.futureExog) throw new ShapeError(`the input has ${exog} exogenous feature(s): futureExog [${B}, ${H}, ${exog}] is needed`);
+    if (x.futureExog.length !== want) throw new ShapeError(`futureExog has ${x.futureExog.length} values but shape [${B}, ${H}, ${exog}] needs ${want}`);
+  }
+}
