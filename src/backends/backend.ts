@@ -2,6 +2,7 @@ import type { ResolvedElmanConfig } from '../model/config.ts';
 import type { ForwardArgs, ForwardResult } from '../model/forward.ts';
 import type { ElmanStateDict } from '../model/params.ts';
 import type { RecurrentLayerGrads, RecurrentLayerOutputGrads, RecurrentStackGrads } from '../rnn/backward.ts';
+import type { ForecastInputs } from '../rnn/forecast.ts';
 import type { RecurrentStack, RecurrentStackInputs, RecurrentStackOutputs } from '../rnn/stack.ts';
 import type { RecurrentLayerInputs, RecurrentLayerOutputs, RecurrentLayerSpec, RecurrentLayerWeights } from '../rnn/spec.ts';
 import type { FloatArray } from '../tensor.ts';
@@ -81,6 +82,12 @@ export interface Backend {
     stateGrads?: RecurrentStackStateGrads,
   ): Promise<RecurrentStackBackwardResult>;
   /** Frees what the backend holds (GPU buffers, the device it created). */
+  /**
+   * Recursive multi-step forecasting (src/rnn/forecast.ts): the stack over each history, then
+   * `horizon` steps each fed its own previous prediction; `[B, horizon, O]`. On the GPU the whole
+   * horizon of every series runs in one submission.
+   */
+  recurrentForecast?(stack: RecurrentStack, inputs: ForecastInputs): Promise<FloatArray>;
   /**
    * A training engine on this backend (src/train/engine.ts) for the trainer; backends without one
    * train through the float64 CPU engine when they are the CPU reference, and cannot otherwise.

@@ -5,6 +5,8 @@ import { recurrentStackBackwardReference } from '../reference/recurrent-stack-ba
 import { recurrentStackReference } from '../reference/recurrent-stack.ts';
 import { checkLayerInputs, checkLayerWeights } from '../rnn/spec.ts';
 import { checkStack } from '../rnn/stack.ts';
+import { forecastReference } from '../reference/forecast.ts';
+import { checkForecast } from '../rnn/forecast.ts';
 import { CpuTrainEngine } from '../train/cpu-engine.ts';
 import type { Backend } from './backend.ts';
 
@@ -40,6 +42,10 @@ export const cpuBackend: Required<Backend> = {
     checkStack(stack, inputs);
     const back = recurrentStackBackwardReference(stack, inputs, dY, stateGrads);
     return { outputs: recurrentStackReference(stack, inputs), ...back };
+  },
+  async recurrentForecast(stack, inputs) {
+    checkForecast(stack, inputs);
+    return forecastReference(stack, inputs);
   },
   async createTrainEngine(setup) {
     return new CpuTrainEngine(setup);

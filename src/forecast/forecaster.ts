@@ -1,0 +1,325 @@
+import type { Backend } from '../backends/backend.ts';
+import { ConfigError, DataError } from '../errors.ts';
+import { RecurrentNet } from '../model/recurrent.ts';
+import type { CellType } from '../rnn/spec.ts';
+import { samples, type Samples } from '../train/data.ts';
+import type { LossKind } from '../train/loss.ts';
+import type { GradClipOptions, OptimizerOptions, ScheduleOptions } from '../train/optim.ts';
+import { Trainer, type FitHistory, type FitOptions } from '../train/trainer.ts';
+import type { Series } from './frame.ts';
+import { metrics, overall, seasonalNaive, type Metrics } from './metrics.ts';
+import { fitScaler, type Scaler, type ScalingKind } from './scaling.ts';
+
+/**
+ * A forecaster over many series: windows of each (scaled per series), a recurrent model trained on
+ * them (one global model, or one per series), and forecasts of the next `horizon` points, either
+ * recursively (a one-step model whose predictions are fed back, on the backend in one go) or
+ * directly (a model whose head gives all `horizon` points at once).
+ *
+ * ```ts
+ * const f = await Forecaster.create({ backend: gpu, horizon: 12, season: 12, cell: 'lstm', hiddenSize: 32 });
+ * await f.fit(series, { epochs: 30, onStep: (e) => chart.push(e.loss) });
+ * const forecasts = await f.predict(series);          // [{ id, values }]
+ * const report = await f.backtest(series);            // metrics beside the seasonal-naive baseline
+ * ```
+ */
+export interface ForecasterOptions {
+  backend: Backend;
+  /** Points to forecast. */
+  horizon: number;
+  /** Steps of history the model reads per window (default: max(2·season, 2·horizon, 8)). */
+  inputSize?: number;
+  /** Seasonal period, for the seasonal-naive baseline and MASE (default 1: naive). */
+  season?: number;
+  cell?: CellType;
+  hiddenSize?: number;
+  numLayers?: number;
+  nonlinearity?: 'tanh' | 'relu';
+  /** Per-series scaling, fitted on each series' history (default standard). */
+  scaling?: ScalingKind;
+  /** 'recursive' (default): a one-step model, predictions fed back; 'direct': all points at once. */
+  strategy?: 'recursive' | 'direct';
+  /** One model per series instead of one shared by all (every series then needs the same length). */
+  perSeries?: boolean;
+  /** Exogenous columns of each series (Series.exog) read as extra inputs. */
+  exog?: string[];
+  /** Model initialisation and shuffles. */
+  seed?: number;
+  training?: {
+    loss?: LossKind;
+    optimizer?: OptimizerOptions;
+    schedule?: ScheduleOptions;
+    clip?: GradClipOptions | null;
+    batchSize?: number;
+  };
+}
+
+/** One series' forecast, in the series' own units. */
+export interface Forecast {
+  id: string;
+  values: Float64Array;
+}
+
+/** One series and fold of a backtest. */
+export interface BacktestRow {
+  id: string;
+  fold: number;
+  actual: Float64Array;
+  forecast: Float64Array;
+  baseline: Float64Array;
+  metrics: Metrics;
+  baselineMetrics: Metrics;
+}
+
+export interface BacktestReport {
+  rows: BacktestRow[];
+  /** Means over series and folds (src/forecast/metrics.ts `overall`). */
+  model: Metrics;
+  baseline: Metrics;
+}
+
+interface Resolved {
+  horizon: number;
+  inputSize: number;
+  season: number;
+  scaling: ScalingKind;
+  strategy: 'recursive' | 'direct';
+  perSeries: boolean;
+  exog: string[];
+  seed: number;
+}
+
+function positive(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
+/** A series scaled: its target and exogenous columns each with its own scaler fitted on `fitOn` points. */
+interface Scaled {
+  id: string;
+  z: Float64Array;
+  exog: Float64Array[];
+  scaler: Scaler;
+}
+
+export class Forecaster {
+  private readonly o: Resolved;
+  private nets: RecurrentNet[] = [];
+  /** The ids the models were fitted on, in order (per-series mode: model k is series k's). */
+  private ids: string[] = [];
+
+  private constructor(
+    private readonly options: ForecasterOptions,
+    resolved: Resolved,
+  ) {
+    this.o = resolved;
+  }
+
+  static create(options: ForecasterOptions): Forecaster {
+    if (!options || typeof options !== 'object') throw new ConfigError('forecaster options must be an object { backend, horizon, … }');
+    if (!options.backend) throw new ConfigError('a forecaster needs { backend }: cpuBackend or a WebGPUBackend');
+    const horizon = positive('horizon', options.horizon);
+    const season = positive('season', options.season ?? 1);
+    const strategy = options.strategy ?? 'recursive';
+    if (strategy !== 'recursive' && strategy !== 'direct') throw new ConfigError(`strategy must be recursive or direct, got ${String(strategy)}`);
+    const seed = options.seed ?? 0;
+    if (!Number.isInteger(seed)) throw new ConfigError(`seed must be an integer, got ${String(seed)}`);
+    fitScaler(options.scaling ?? 'standard', [0]); // validates the kind
+    return new Forecaster(options, {
+      horizon,
+      inputSize: positive('inputSize', options.inputSize ?? Math.max(2 * season, 2 * horizon, 8)),
+      season,
+      scaling: options.scaling ?? 'standard',
+      strategy,
+      perSeries: options.perSeries ?? false,
+      exog: options.exog ?? [],
+      seed,
+    });
+  }
+
+  /** Models fitted so far: one, or one per series. */
+  models(): readonly RecurrentNet[] {
+    return this.nets;
+  }
+
+  private scaleSeries(s: Series, upTo = s.y.length): Scaled {
+    const scaler = fitScaler(this.o.scaling, s.y.subarray(0, upTo));
+    const exog = this.o.exog.map((name) => {
+      const col = s.exog[name];
+      if (!col) throw new DataError(`series ${s.id} has no exogenous column ${name}`);
+      const sc = fitScaler(this.o.scaling, col.subarray(0, upTo));
+      return Float64Array.from(col, (v) => (v - sc.shift) / sc.scale);
+    });
+    return { id: s.id, z: Float64Array.from(s.y, (v) => (v - scaler.shift) / scaler.scale), exog, scaler };
+  }
+
+  /** The model's input at step t of a scaled series: [z_t, exog_t…]. */
+  private inputAt(s: Scaled, t: number, into: Float32Array, at: number): void {
+    into[at] = s.z[t]!;
+    s.exog.forEach((e, k) => (into[at + 1 + k] = e[t]!));
+  }
+
+  /** Training windows of each series (up to `upTo` points), the last `count` of each when given. */
+  private windows(series: Scaled[], upTo: (s: Scaled) => number, count?: number): Samples {
+    const T = this.o.inputSize;
+    const H = this.o.horizon;
+    const I = 1 + this.o.exog.length;
+    const direct = this.o.strategy === 'direct';
+    const O = direct ? H : 1;
+    const available = series.map((s) => upTo(s) - T - (direct ? H : 1) + 1);
+    series.forEach((s, k) => {
+      if (available[k]! < 1) throw new DataError(`series ${s.id} has ${upTo(s)} points; a window needs ${T + (direct ? H : 1)}`);
+    });
+    const per = available.map((a) => Math.min(a, count ?? a));
+    const N = per.reduce((a, b) => a + b, 0);
+    const x = new Float32Array(N * T * I);
+    const y = new Float32Array(N * T * O);
+    let n = 0;
+    series.forEach((s, k) => {
+      for (let w = available[k]! - per[k]!; w < available[k]!; w++, n++) {
+        for (let t = 0; t < T; t++) {
+          this.inputAt(s, w + t, x, (n * T + t) * I);
+          if (!direct) y[n * T + t] = s.z[w + t + 1]!;
+        }
+        if (direct) for (let h = 0; h < H; h++) y[(n * T + T - 1) * O + h] = s.z[w + T + h]!;
+      }
+    });
+    return samples({ x, y, count: N, steps: T, inputSize: I, outputSize: O, series: this.o.perSeries ? series.length : 1 });
+  }
+
+  private newModel(): RecurrentNet {
+    const o = this.options;
+    return RecurrentNet.create(
+      {
+        cell: o.cell ?? 'lstm',
+        inputSize: 1 + this.o.exog.length,
+        hiddenSize: o.hiddenSize ?? 32,
+        numLayers: o.numLayers ?? 1,
+        outputSize: this.o.strategy === 'direct' ? this.o.horizon : 1,
+        ...(o.cell === 'rnn' ? { nonlinearity: o.nonlinearity ?? 'tanh' } : {}),
+      },
+      { seed: this.o.seed },
+    );
+  }
+
+  /**
+   * Trains on every series (up to `upTo` points of each, default all). Per-series mode trains one
+   * model per series on the same number of windows from each (the latest ones).
+   */
+  async fit(series: readonly Series[], options: Omit<FitOptions, 'validation'> & { epochs: number }, upTo?: (s: Series) => number): Promise<FitHistory> {
+    if (series.length === 0) throw new DataError('no series to fit');
+    const scaled = series.map((s) => this.scaleSeries(s, upTo?.(s)));
+    const length = (s: Scaled) => upTo?.(series.find((x) => x.id === s.id)!) ?? s.z.length;
+    const count = this.o.perSeries ? Math.min(...scaled.map((s) => length(s) - this.o.inputSize - (this.o.strategy === 'direct' ? this.o.horizon : 1) + 1)) : undefined;
+    const data = this.windows(scaled, length, count);
+    const t = this.options.training ?? {};
+    const trainer = await Trainer.create(this.newModel(), {
+      backend: this.options.backend,
+      loss: { kind: t.loss ?? 'mse', steps: this.o.strategy === 'direct' ? { last: 1 } : 'all' },
+      optimizer: t.optimizer ?? { kind: 'adam', lr: 1e-2 },
+      schedule: t.schedule,
+      clip: t.clip === undefined ? { kind: 'norm', maxNorm: 1 } : t.clip,
+      batchSize: t.batchSize ?? 64,
+      seed: this.o.seed,
+      series: this.o.perSeries ? series.length : 1,
+    });
+    try {
+      const history = await trainer.fit(data, options);
+      this.nets = await trainer.allModels();
+      this.ids = series.map((s) => s.id);
+      return history;
+    } finally {
+      trainer.dispose();
+    }
+  }
+
+  /**
+   * Forecasts `horizon` points after each series (after its first `upTo` points when given), in the
+   * series' units. Exogenous inputs need their future values: `futureExog[id][name]`, `horizon` each.
+   */
+  async predict(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>> = {}, upTo?: (s: Series) => number): Promise<Forecast[]> {
+    if (this.nets.length === 0) throw new ConfigError('fit the forecaster before predicting');
+    const T = this.o.inputSize;
+    const H = this.o.horizon;
+    const I = 1 + this.o.exog.length;
+    const scaled = series.map((s) => this.scaleSeries(s, upTo?.(s)));
+    const groups = this.o.perSeries
+      ? scaled.map((s) => {
+          const k = this.ids.indexOf(s.id);
+          if (k < 0) throw new DataError(`series ${s.id} has no model of its own (per-series mode fits one per series)`);
+          return { net: this.nets[k]!, members: [s] };
+        })
+      : [{ net: this.nets[0]!, members: scaled }];
+    const out = new Map<string, Float64Array>();
+    for (const { net, members } of groups) {
+      const B = members.length;
+      const history = new Float32Array(B * T * I);
+      const exogFuture = I > 1 ? new Float32Array(B * H * (I - 1)) : null;
+      members.forEach((s, b) => {
+        const end = upTo?.(series.find((x) => x.id === s.id)!) ?? s.z.length;
+        if (end < T) throw new DataError(`series ${s.id} has ${end} points; the model reads ${T}`);
+        for (let t = 0; t < T; t++) this.inputAt(s, end - T + t, history, (b * T + t) * I);
+        this.o.exog.forEach((name, k) => {
+          const future = futureExog[s.id]?.[name];
+          if (!future || future.length < H) throw new DataError(`series ${s.id} needs ${H} future values of ${name}`);
+          const col = series.find((x) => x.id === s.id)!.exog[name]!;
+          const sc = fitScaler(this.o.scaling, col.subarray(0, end));
+          for (let h = 0; h < H; h++) exogFuture![(b * H + h) * (I - 1) + k] = (future[h]! - sc.shift) / sc.scale;
+        });
+      });
+      const stack = net.layers();
+      let z: ArrayLike<number>;
+      if (this.o.strategy === 'recursive') {
+        z = await this.recursive(stack, { history, batch: B, steps: T, horizon: H, futureExog: exogFuture });
+      } else {
+        const y = (await net.forward({ data: history, shape: [B, T, I] }, { backend: this.options.backend })).output.data;
+        z = Float64Array.from({ length: B * H }, (_, i) => y[(Math.floor(i / H) * T + T - 1) * H + (i % H)]!);
+      }
+      members.forEach((s, b) => out.set(s.id, Float64Array.from({ length: H }, (_, h) => z[b * H + h]! * s.scaler.scale + s.scaler.shift)));
+    }
+    return series.map((s) => ({ id: s.id, values: out.get(s.id)! }));
+  }
+
+  private async recursive(stack: ReturnType<RecurrentNet['layers']>, inputs: Parameters<NonNullable<Backend['recurrentForecast']>>[1]): Promise<ArrayLike<number>> {
+    const backend = this.options.backend;
+    if (!backend.recurrentForecast) throw new ConfigError(`the ${backend.name} backend cannot forecast`);
+    return backend.recurrentForecast(stack, inputs);
+  }
+
+  /**
+   * Backtests: for each of `folds` origins (the last at n − horizon, earlier ones `step` points apart,
+   * default horizon), fits on the points before the origin, forecasts the next `horizon` and scores
+   * them beside the seasonal-naive forecast from the same history. Refits per fold.
+   */
+  async backtest(series: readonly Series[], fit: Omit<FitOptions, 'validation'> & { epochs: number }, options: { folds?: number; step?: number } = {}): Promise<BacktestReport> {
+    const folds = positive('folds', options.folds ?? 1);
+    const step = positive('step', options.step ?? this.o.horizon);
+    const H = this.o.horizon;
+    const rows: BacktestRow[] = [];
+    for (let f = 0; f < folds; f++) {
+      const back = H + (folds - 1 - f) * step;
+      const origin = (s: Series) => s.y.length - back;
+      for (const s of series) {
+        if (origin(s) < 1) throw new DataError(`series ${s.id} has ${s.y.length} points, too few for ${folds} fold(s) of ${H}`);
+      }
+      await this.fit(series, fit, origin);
+      const futureExog = Object.fromEntries(series.map((s) => [s.id, Object.fromEntries(this.o.exog.map((n) => [n, s.exog[n]!.subarray(origin(s), origin(s) + H)]))]));
+      const forecasts = await this.predict(series, futureExog, origin);
+      series.forEach((s, k) => {
+        const history = s.y.subarray(0, origin(s));
+        const actual = s.y.slice(origin(s), origin(s) + H);
+        const baseline = seasonalNaive(history, H, Math.min(this.o.season, history.length));
+        rows.push({
+          id: s.id,
+          fold: f,
+          actual,
+          forecast: forecasts[k]!.values,
+          baseline,
+          metrics: metrics(actual, forecasts[k]!.values, history, this.o.season),
+          baselineMetrics: metrics(actual, baseline, history, this.o.season),
+        });
+      });
+    }
+    return { rows, model: overall(rows.map((r) => r.metrics)), baseline: overall(rows.map((r) => r.baselineMetrics)) };
+  }
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { cpuBackend } from '../src/backends/cpu.ts';
+import { ConfigError, DataError } from '../src/errors.ts';
+import { Forecaster } from '../src/forecast/forecaster.ts';
+import type { Series } from '../src/forecast/frame.ts';
+import { mulberry32 } from '../src/util/rng.ts';
+
+// The forecaster (src/forecast/forecaster.ts) on the float64 CPU backend: windows, scaling, the two
+// strategies, global and per-series models, exogenous inputs, backtests beside seasonal naive.
+
+/** Series with a trend, a yearly cycle (period 12) and noise; seeded. */
+function synthetic(count: number, length: number, seed: number): Series[] {
+  const rand = mulberry32(seed);
+  return Array.from({ length: count }, (_, k) => {
+    const level = 50 + 20 * rand();
+    const slope = 0.3 + 0.4 * rand();
+    const amp = 3 + 4 * rand();
+    const y = Float64Array.from({ length }, (_, t) => level + slope * t + amp * Math.sin((2 * Math.PI * t) / 12) + 0.3 * (rand() - 0.5));
+    return { id: `s${k}`, ds: Array.from({ length }, (_, t) => String(t)), y, exog: {} };
+  });
+}
+
+const fit = { epochs: 15 };
+
+describe('Forecaster', () => {
+  it('backtests a global recursive LSTM and beats seasonal naive on trending seasonal series', async () => {
+    const series = synthetic(6, 96, 1);
+    const f = Forecaster.create({ backend: cpuBackend, horizon: 6, season: 12, inputSize: 24, cell: 'lstm', hiddenSize: 12, seed: 2 });
+    const report = await f.backtest(series, fit);
+    expect(report.rows).toHaveLength(6);
+    expect(report.rows[0]!.forecast).toHaveLength(6);
+    expect(report.model.mase, `model MASE ${report.model.mase}, seasonal naive ${report.baseline.mase}`).toBeLessThan(report.baseline.mase);
+    expect(report.model.smape).toBeLessThan(report.baseline.smape);
+  });
+
+  it('forecasts directly, per series, and with rolling origins', async () => {
+    const series = synthetic(3, 72, 3);
+    const direct = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 12, inputSize: 16, cell: 'gru', hiddenSize: 8, strategy: 'direct', seed: 1 });
+    const r1 = await direct.backtest(series, fit, { folds: 2, step: 4 });
+    expect(r1.rows.map((r) => [r.id, r.fold])).toEqual([['s0', 0], ['s1', 0], ['s2', 0], ['s0', 1], ['s1', 1], ['s2', 1]]);
+    expect(direct.models()).toHaveLength(1);
+    expect(r1.model.mase).toBeLessThan(r1.baseline.mase);
+    // One model per series, each on its own windows (8 a batch).
+    const perSeries = Forecaster.create({
+      backend: cpuBackend, horizon: 4, season: 12, inputSize: 16, cell: 'gru', hiddenSize: 8, perSeries: true, seed: 1, training: { batchSize: 8 },
+    });
+    const r2 = await perSeries.backtest(series, fit);
+    expect(perSeries.models()).toHaveLength(3);
+    expect(r2.rows.map((r) => r.id)).toEqual(['s0', 's1', 's2']);
+    expect(r2.model.mase, `per-series MASE ${r2.model.mase}, seasonal naive ${r2.baseline.mase}`).toBeLessThan(r2.baseline.mase);
+    await expect(perSeries.predict([{ ...series[0]!, id: 'other' }])).rejects.toThrow(/series other has no model of its own/);
+  });
+
+  it('reads exogenous inputs and needs their future values', async () => {
+    const series = synthetic(2, 60, 4).map((s) => ({ ...s, exog: { month: Float64Array.from(s.y, (_, t) => t % 12) } }));
+    const f = Forecaster.create({ backend: cpuBackend, horizon: 3, season: 12, inputSize: 12, hiddenSize: 6, exog: ['month'], seed: 1 });
+    await f.fit(series, { epochs: 2 });
+    await expect(f.predict(series)).rejects.toThrow(/needs 3 future values of month/);
+    const future = Object.fromEntries(series.map((s) => [s.id, { month: [0, 1, 2] }]));
+    const out = await f.predict(series, future);
+    expect(out[1]!.values).toHaveLength(3);
+  });
+
+  it('rejects bad options and data with typed errors', async () => {
+    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 0 })).toThrow(ConfigError);
+    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 2, scaling: 'log' as never })).toThrow(/unknown scaling "log"/);
+    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 2, strategy: 'mimo' as never })).toThrow(ConfigError);
+    const f = Forecaster.create({ backend: cpuBackend, horizon: 2, inputSize: 10 });
+    await expect(f.predict(synthetic(1, 20, 1))).rejects.toThrow(/fit the forecaster before predicting/);
+    await expect(f.fit(synthetic(1, 8, 1), fit)).rejects.toThrow(new DataError('series s0 has 8 points; a window needs 11'));
+    await expect(f.fit([], fit)).rejects.toThrow(DataError);
+  });
+});
