@@ -2,7 +2,7 @@
  * webrnn: recurrent networks over thousands of independent sequences on the GPU through WebGPU.
  * @packageDocumentation
  */
-export { ConfigError, DeviceError, ModelError, ShapeError, WebRNNError, WeightError } from './errors.ts';
+export { ConfigError, DataError, DeviceError, ModelError, ShapeError, WebRNNError, WeightError } from './errors.ts';
 export { tensor, sizeOf, type Tensor, type FloatArray } from './tensor.ts';
 export { ElmanRNN, type RunOptions } from './model/elman.ts';
 export type { ElmanConfig, ResolvedElmanConfig, Nonlinearity } from './model/config.ts';
@@ -110,3 +110,25 @@ export {
   clipGradValueReference,
   type OptimizerStepReport,
 } from './reference/optim.ts';
+export {
+  Trainer,
+  trainSpec,
+  type TrainerOptions,
+  type TrainOptions,
+  type TrainSpec,
+  type FitOptions,
+  type FitHistory,
+  type StepEvent,
+  type EpochEvent,
+} from './train/trainer.ts';
+export type { TrainEngine, EngineSetup, StackStates, StepResult } from './train/engine.ts';
+export { CpuTrainEngine } from './train/cpu-engine.ts';
+export { samples, seriesWindows, epochBatches, splitValidation, gatherSamples, type Samples, type SamplesOptions } from './train/data.ts';
+export { paramSlots, paramCount, flattenParams, flattenGrads, unflattenParams, type ParamSlot } from './train/params.ts';
+export { checkForecast, type ForecastInputs } from './rnn/forecast.ts';
+export { forecastReference } from './reference/forecast.ts';
+export { Forecaster, type ForecasterOptions, type Forecast, type BacktestReport, type BacktestRow } from './forecast/forecaster.ts';
+export { parseLong, parseWide, readTable, type Series, type LongColumns } from './forecast/frame.ts';
+export { mae, rmse, smape, mase, metrics, overall, seasonalNaive, seasonalNaiveScale, type Metrics } from './forecast/metrics.ts';
+export { fitScaler, scale, unscale, quantile, type Scaler, type ScalingKind } from './forecast/scaling.ts';
+export { co2Monthly, parseCsv, type DatedSeries } from './data/datasets.ts';

@@ -5,6 +5,7 @@ import { cpuBackend } from '../backends/cpu.ts';
 import { WebGPUBackend } from '../backends/webgpu.ts';
 import { formatBackendTestResult, summarizeBackendTests } from '../onnx/backend-test.ts';
 import { runBackendTestDirs } from '../onnx/backend-test-files.ts';
+import { FORECAST_USAGE, forecastCommand } from './forecast.ts';
 
 /** Where the CLI writes; injectable so tests can capture it. */
 export interface CliIO {
@@ -19,6 +20,7 @@ Commands:
   onnx-test [--cpu] DIR...
                   run ONNX backend-test cases (DIR/model.onnx + test_data_set_*, or a directory
                   of such cases) on the GPU, or on the float64 CPU reference with --cpu
+${FORECAST_USAGE}
   help            this text
   version         the package version`;
 
@@ -101,6 +103,11 @@ export async function main(argv: string[], io: CliIO, version = '0.0.0'): Promis
       }
       case 'onnx-test':
         return await onnxTest(rest, io);
+      case 'forecast':
+      case 'fit':
+      case 'predict':
+      case 'backtest':
+        return await forecastCommand(command, rest, io);
       case 'version':
       case '--version':
         io.out(version);

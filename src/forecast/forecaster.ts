@@ -1,6 +1,10 @@
 import type { Backend } from '../backends/backend.ts';
-import { ConfigError, DataError } from '../errors.ts';
+import { ConfigError, DataError, ModelError } from '../errors.ts';
+import { floatTensors, readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { RecurrentNet } from '../model/recurrent.ts';
+import { torchToLayers } from '../model/torch-lowering.ts';
+import { checkTorchStateDict } from '../model/torch-modules.ts';
+import type { Tensor } from '../tensor.ts';
 import type { CellType } from '../rnn/spec.ts';
 import { samples, type Samples } from '../train/data.ts';
 import type { LossKind } from '../train/loss.ts';
@@ -140,6 +144,55 @@ export class Forecaster {
   /** Models fitted so far: one, or one per series. */
   models(): readonly RecurrentNet[] {
     return this.nets;
+  }
+
+  /** The options that define what a saved forecaster is (everything but the backend and training). */
+  private savedOptions(): Omit<ForecasterOptions, 'backend' | 'training'> {
+    const { backend: _backend, training: _training, ...rest } = this.options;
+    return { ...rest, ...this.o };
+  }
+
+  /**
+   * The fitted models as one safetensors file: model k's state dict under `k.` (PyTorch names, e.g.
+   * `0.lstm.weight_ih_l0`), the forecaster's options and the series ids in the metadata.
+   * {@link Forecaster.fromSafetensors} reads it back.
+   */
+  toSafetensors(): Uint8Array {
+    if (this.nets.length === 0) throw new ConfigError('fit the forecaster before saving it');
+    const tensors: Record<string, Tensor> = {};
+    this.nets.forEach((net, k) => {
+      for (const [name, t] of Object.entries(net.stateDict())) tensors[`${k}.${name}`] = t;
+    });
+    return writeSafetensors(tensors, { webrnn: 'forecaster', options: JSON.stringify(this.savedOptions()), ids: JSON.stringify(this.ids) });
+  }
+
+  /** A forecaster saved by {@link toSafetensors}, ready to predict on `backend` ({@link ModelError} for another file). */
+  static fromSafetensors(bytes: Uint8Array | ArrayBuffer, backend: Backend, training?: ForecasterOptions['training']): Forecaster {
+    const file = readSafetensors(bytes);
+    if (file.metadata?.webrnn !== 'forecaster') throw new ModelError('this safetensors file is not a saved webrnn forecaster (no webrnn=forecaster metadata)');
+    let options: Omit<ForecasterOptions, 'backend'>;
+    let ids: string[];
+    try {
+      options = JSON.parse(file.metadata.options ?? '');
+      ids = JSON.parse(file.metadata.ids ?? '');
+    } catch {
+      throw new ModelError('the forecaster file has unreadable options or ids in its metadata');
+    }
+    const f = Forecaster.create({ ...options, backend, training });
+    const tensors = floatTensors(file);
+    const count = options.perSeries ? ids.length : 1;
+    const template = f.newModel();
+    f.nets = Array.from({ length: count }, (_, k) => {
+      const sd: Record<string, Tensor> = {};
+      for (const name of Object.keys(template.stateDict())) {
+        const t = tensors[`${k}.${name}`];
+        if (!t) throw new ModelError(`the forecaster file has no ${k}.${name}`);
+        sd[name] = t;
+      }
+      return template.withLayers(torchToLayers(template.config, checkTorchStateDict(template.config, sd)));
+    });
+    f.ids = ids;
+    return f;
   }
 
   private scaleSeries(s: Series, upTo = s.y.length): Scaled {
