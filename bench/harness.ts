@@ -27,16 +27,11 @@ import { forwardBytes, forwardFlops, type Workload } from './workloads.ts';
 export type Status = 'ok' | 'failed' | `unavailable: ${string}`;
 
 /**
- * One workload × contender, with the workload's parameters. Times are milliseconds of one full
- * forward pass (upload to readback).
+ * What a record of either benchmark (forward here, training in bench/train-harness.ts) holds about
+ * one contender on one workload: who ran, how it went, and its times in milliseconds of one timed
+ * unit (a forward pass, a training epoch).
  */
-export interface BenchRecord extends Omit<Workload, 'name' | 'nonlinearity'> {
-  /** The workload's model name (bench/workloads.ts). */
-  workload: string;
-  nonlinearity: Workload['nonlinearity'] | null;
-  /** forwardFlops and forwardBytes of the workload. */
-  flops: number;
-  bytes: number;
+export interface CellRecord {
   adapter: AdapterSummary | null;
   contender: string;
   /** How a peer ran (library version, backend, threads), from its `settings()`; null for others. */
@@ -49,21 +44,36 @@ export interface BenchRecord extends Omit<Workload, 'name' | 'nonlinearity'> {
   runsMs: number[];
   /**
    * Whose clock `medianMs` and `runsMs` read: `wall`, the harness's around the whole run; `in-process`,
-   * the contender's own (PreparedRun.timedRun), e.g. PyTorch's forward without the pipe to its process.
+   * the contender's own (e.g. PyTorch's, in its Python process, without the pipe to it).
    */
   timing: Timing | null;
   /** The harness's wall clock over the same runs (equal to medianMs for `wall` timing). */
   wallMedianMs: number | null;
-  sequencesPerSecond: number | null;
   gflops: number | null;
+  /** What the results were compared with before timing. */
+  validatedAgainst: string | null;
+  /** This contender's median time ÷ webrnn's on the same workload (above 1: webrnn is faster); null without webrnn. */
+  ratioToWebrnn: number | null;
+}
+
+/**
+ * One workload × contender, with the workload's parameters. Times are milliseconds of one full
+ * forward pass (upload to readback); `timing: 'in-process'` cells (PreparedRun.timedRun) exclude
+ * what only the harness pays. `validatedAgainst` is e.g. `cpu-reference` or `cpu-reference on 8 of
+ * 65,536 sequences; webrnn-webgpu on all`.
+ */
+export interface BenchRecord extends Omit<Workload, 'name' | 'nonlinearity'>, CellRecord {
+  /** The workload's model name (bench/workloads.ts). */
+  workload: string;
+  nonlinearity: Workload['nonlinearity'] | null;
+  /** forwardFlops and forwardBytes of the workload. */
+  flops: number;
+  bytes: number;
+  sequencesPerSecond: number | null;
   /** Input read once plus output written once, per second. */
   gbps: number | null;
   /** Largest |contender − expected| over the validated outputs. */
   maxAbsError: number | null;
-  /** What the output was compared with, e.g. `cpu-reference` or `cpu-reference on 8 of 65,536 sequences; webrnn-webgpu on all`. */
-  validatedAgainst: string | null;
-  /** This contender's median time ÷ webrnn's on the same workload (above 1: webrnn is faster). */
-  ratioToWebrnn: number | null;
   /**
    * webrnn only, when ceilings were measured: GFLOP/s ÷ the matmul ceiling, and (for H ≤ 4, where
    * the pass is about moving data) bytes moved per second ÷ the copy ceiling.
@@ -274,15 +284,33 @@ interface WorkloadRun {
   baselineMs: number | null;
 }
 
+/**
+ * A harness's contenders in run order, the baseline first (its results are the ratios' base, and in
+ * the forward benchmark its output validates the others beyond the reference), each one's
+ * `available()` asked once and remembered (a rejection counts as its message).
+ */
+export class ContenderLineup<C extends { readonly name: string; available(): Promise<true | string> }> {
+  readonly ordered: readonly C[];
+  private readonly answers = new Map<C, true | string>();
+
+  constructor(contenders: readonly C[], readonly baselineName: string) {
+    const isBaseline = (c: C) => Number(c.name === baselineName);
+    this.ordered = [...contenders].sort((a, b) => isBaseline(b) - isBaseline(a));
+  }
+
+  async available(c: C): Promise<true | string> {
+    if (!this.answers.has(c)) this.answers.set(c, await c.available().catch((e: Error) => e.message));
+    return this.answers.get(c)!;
+  }
+}
+
 /** The state of one {@link runHarness} call. */
 class HarnessRun {
   readonly records: BenchRecord[] = [];
   private readonly budget: Budget;
   private readonly baselineName: string;
   private readonly log: (line: string) => void;
-  /** The baseline first: its output validates the others' where the reference stops. */
-  private readonly contenders: Contender[];
-  private readonly availability = new Map<Contender, true | string>();
+  private readonly lineup: ContenderLineup<Contender>;
   /** Times measured for each contender and model (full runs and probes): estimate the next run. */
   private readonly seen = new Map<string, Point[]>();
 
@@ -290,8 +318,7 @@ class HarnessRun {
     this.budget = { ...DEFAULT_BUDGET, ...opts.budget };
     this.baselineName = opts.baseline ?? WEBRNN;
     this.log = opts.log ?? (() => {});
-    const isBaseline = (c: Contender) => Number(c.name === this.baselineName);
-    this.contenders = [...opts.contenders].sort((a, b) => isBaseline(b) - isBaseline(a));
+    this.lineup = new ContenderLineup(opts.contenders, this.baselineName);
     for (const r of opts.earlier ?? []) {
       if (r.status === 'ok') this.note({ name: r.contender }, { name: r.workload }, [r.flops, r.medianMs!]);
     }
@@ -309,7 +336,7 @@ class HarnessRun {
     if (hostBytes(w) > this.budget.hostBytes) {
       const why = `needs about ${(hostBytes(w) / 2 ** 30).toFixed(1)} GiB of host memory (limit ${(this.budget.hostBytes / 2 ** 30).toFixed(1)} GiB)`;
       this.log(`${label}: skipped, ${why}`);
-      for (const c of this.contenders) this.emit({ w }, c, `unavailable: ${why}`);
+      for (const c of this.lineup.ordered) this.emit({ w }, c, `unavailable: ${why}`);
       return;
     }
     const model = buildModel(w, this.opts.seed);
@@ -319,13 +346,12 @@ class HarnessRun {
     for (const point of reference.points) this.note(this.opts.reference, w, point);
     const expected: Expected = { reference: reference.output, sequences: reference.sequences, baseline: null };
     const wr: WorkloadRun = { w, label, model, x, reference, expected, baselineMs: null };
-    for (const c of this.contenders) await this.cell(wr, c);
+    for (const c of this.lineup.ordered) await this.cell(wr, c);
   }
 
   private async cell(wr: WorkloadRun, c: Contender): Promise<void> {
     const { w, label } = wr;
-    if (!this.availability.has(c)) this.availability.set(c, await c.available().catch((e: Error) => e.message));
-    const available = this.availability.get(c)!;
+    const available = await this.lineup.available(c);
     if (available !== true) {
       this.emit(wr, c, `unavailable: ${available}`);
       return;
@@ -629,4 +655,15 @@ export function tableRows(records: BenchRecord[]): string[][] {
     ];
   });
   return [header, ...rows];
+}
+
+/**
+ * Rows of {@link tableRows} (or the training table) as aligned lines: names left, numbers right; a
+ * row that did not run (an empty fourth cell) prints its status after the names.
+ */
+export function formatTable(rows: string[][]): string[] {
+  const measured = rows.filter((r) => r[3] !== '');
+  const widths = rows[0]!.map((_, i) => Math.max(...(i < 2 ? rows : measured).map((r) => r[i]!.length)));
+  const pad = (c: string, i: number) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!));
+  return rows.map((r) => (r[3] === '' ? [pad(r[0]!, 0), pad(r[1]!, 1), r[2]!] : r.map(pad)).join('  '));
 }

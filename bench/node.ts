@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { describeAdapter } from '../src/gpu/device.ts';
 import type { RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
 import { contenderSet, probeAdapter } from './contenders.ts';
-import { DEFAULT_BUDGET, runHarness, tableRows, workloadLabel, type BenchRecord, type BenchReport, type Budget } from './harness.ts';
+import { DEFAULT_BUDGET, formatTable, runHarness, tableRows, workloadLabel, type BenchRecord, type BenchReport, type Budget } from './harness.ts';
 import { batchSweep, MODELS, STANDARD, stepSweep, type Workload } from './workloads.ts';
 
 const { values: args } = parseArgs({
@@ -55,14 +55,6 @@ function phases(): Array<{ workloads: Workload[]; budget: Budget }> {
   if (args.quick) return [standard];
   // B = 1024 is in STANDARD already.
   return [standard, sweep(batchSweep(args.model).filter((w) => w.batch !== 1024))];
-}
-
-/** Aligned columns; a row that did not run (no seq/s) prints its status after the names. */
-function printTable(rows: string[][]) {
-  const measured = rows.filter((r) => r[3] !== '');
-  const widths = rows[0]!.map((_, i) => Math.max(...(i < 2 ? rows : measured).map((r) => r[i]!.length)));
-  const pad = (c: string, i: number) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!));
-  for (const r of rows) console.log((r[3] === '' ? [pad(r[0]!, 0), pad(r[1]!, 1), r[2]!] : r.map(pad)).join('  '));
 }
 
 const plan = phases();
@@ -111,7 +103,7 @@ const report: BenchReport = {
 };
 console.log(`\n${report.command}: ${report.date}, ${((performance.now() - started) / 1000).toFixed(0)} s`);
 console.log(`${report.environment}; adapter ${adapter.vendor} ${adapter.architecture} (${adapter.description})\n`);
-printTable(tableRows(records));
+for (const line of formatTable(tableRows(records))) console.log(line);
 if (records.some((r) => r.timing === 'in-process')) {
   console.log(
     "\ntiming: wall = the harness's clock around each run (upload, compute, readback); in-process = the contender's own\n" +

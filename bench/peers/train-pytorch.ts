@@ -1,0 +1,52 @@
+import type { FloatArray } from '../../src/tensor.ts';
+import { checkEpochData, type PreparedTraining, type TrainContender } from '../train-contender.ts';
+import { modelFromWeights } from '../train-workloads.ts';
+import { LazySetup } from './peer.ts';
+import { startTorch, stateDictTensors, torchModuleOf, TorchPeerError } from './pytorch.ts';
+
+/**
+ * PyTorch on the CPU as a training peer, in the same long-lived Python process as the forward peer
+ * (bench/peers/torch_peer.py, `train.prepare` and `train.epoch`): the workload's nn.RNN / nn.LSTM /
+ * nn.GRU + nn.Linear from the initial state dict, torch.optim.Adam over their parameters, and per
+ * step `zero_grad`, forward, `mse_loss` (or `l1_loss`) over the workload's steps, `backward`, `step`,
+ * `loss.item()`. The epoch's time is the process's own (time.perf_counter around the loop).
+ */
+export function pytorchTrainPeer(): TrainContender {
+  const lazy = new LazySetup(startTorch);
+  return {
+    name: 'pytorch-cpu',
+    settings: () => ({ ...lazy.settings(), timing: 'in-process: time.perf_counter() around the epoch loop in Python, without the pipe to Node' }),
+    available: () => lazy.available(),
+    async prepare(w, initial, data): Promise<PreparedTraining> {
+      checkEpochData(w, data);
+      const { process: proc } = await lazy.load();
+      const module = torchModuleOf(modelFromWeights(w, initial));
+      const handle = proc.nextHandle();
+      const { params, tensors } = stateDictTensors(initial);
+      const { count: N, steps: T, inputSize: I, outputSize: O } = data;
+      await proc.request(
+        'train.prepare',
+        { handle, module, params, batch: w.batch, stepsPerEpoch: w.stepsPerEpoch, loss: w.loss, optimizer: w.optimizer },
+        [...tensors, { name: 'x', shape: [N, T, I], data: data.x }, { name: 'y', shape: [N, T, O], data: data.y }],
+      );
+      return {
+        async runEpoch() {
+          const reply = await proc.request('train.epoch', { handle });
+          const weights: Record<string, FloatArray> = {};
+          for (const name of params) {
+            const t = reply.tensors.get(name);
+            if (!t) throw new TorchPeerError(`train.epoch replied without ${name}`);
+            weights[name] = t;
+          }
+          return { losses: reply.header.losses as number[], weights, ms: Number(reply.header.ms) };
+        },
+        dispose: async () => {
+          if (proc.alive) await proc.request('release', { handle });
+        },
+      };
+    },
+    async dispose() {
+      (await lazy.reset())?.process.close();
+    },
+  };
+}
