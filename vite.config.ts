@@ -19,9 +19,10 @@ export default defineConfig({
   resolve: {
     alias: { 'vega-datasets/data': fileURLToPath(new URL('./node_modules/vega-datasets/data', import.meta.url)) },
   },
-  // The benchmark page's worker imports ONNX Runtime Web and TF.js; Vite's dependency scan does not
-  // follow `new Worker(new URL(...))`, so name it, or the first visit reloads the page mid-run.
-  optimizeDeps: { entries: ['*.html', 'bench/page/worker.ts'] },
+  // The benchmark page's worker imports ONNX Runtime Web and TF.js, the forecasting app's papaparse;
+  // Vite's dependency scan does not follow `new Worker(new URL(...))`, so name them, or the first
+  // visit reloads the page mid-run.
+  optimizeDeps: { entries: ['*.html', 'bench/page/worker.ts', 'app/worker.ts'] },
   build: {
     target: 'es2022',
     sourcemap: true,

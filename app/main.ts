@@ -1,100 +1,228 @@
-// The page `npm start` serves: the worked example and a batch of random sequences on the GPU, each
-// checked against the float64 CPU reference. Replaced by the forecasting app in a later issue.
-import { cpuBackend, describeAdapter, ElmanRNN, tensor, uniformArray, mulberry32, WebGPUBackend, type Nonlinearity } from '../src/index.ts';
-import { compare } from '../src/util/compare.ts';
-import { WORKED_EXAMPLE, workedExampleModel } from './worked-example.ts';
+// The forecasting app `npm start` opens (index.html). The page only shows things: the worker
+// (worker.ts) holds the data and the backend, parses, generates, trains and forecasts, and sends
+// back summaries, progress and one series at a time (protocol.ts).
+import type { Metrics } from '../src/forecast/metrics.ts';
+import { LossChart, SeriesChart } from './charts.ts';
+import { OptionsForm } from './options-form.ts';
+import type { BuiltinName, ColumnMapping, ErrorInfo, Phase, Reply, Request } from './protocol.ts';
+import { beatsBaseline, SeriesTable } from './series-table.ts';
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 const status = $('#status');
 
-function setStatus(state: 'running' | 'done' | 'error', text: string) {
+type State = 'starting' | 'loading' | 'ready' | 'training' | 'backtested' | 'done' | 'cancelled' | 'error';
+function setStatus(state: State, text: string) {
   status.dataset.state = state;
   status.textContent = text;
 }
 
-function row(cells: (string | number)[]): HTMLTableRowElement {
-  const tr = document.createElement('tr');
-  for (const c of cells) {
-    const td = document.createElement('td');
-    td.textContent = typeof c === 'number' ? c.toFixed(6) : c;
-    tr.append(td);
-  }
-  return tr;
+const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+const send = (request: Request) => worker.postMessage(request);
+
+const options = new OptionsForm($<HTMLFormElement>('#options-form'));
+const lossChart = new LossChart($<HTMLCanvasElement>('#loss-chart'));
+const seriesChart = new SeriesChart($<HTMLCanvasElement>('#series-chart'));
+const table = new SeriesTable($<HTMLTableElement>('#series-table'), $('#pager'), $<HTMLInputElement>('#filter'), (id) => send({ type: 'series', id }));
+const runButton = $<HTMLButtonElement>('#run');
+const cancelButton = $<HTMLButtonElement>('#cancel');
+const downloadButton = $<HTMLButtonElement>('#download');
+const progress = $<HTMLProgressElement>('#progress');
+const sourceForms = ['#builtin-form', '#synthetic-form', '#file-form'].map((s) => $<HTMLFormElement>(s));
+let horizon: number | null = null;
+let dataLoaded = false;
+
+function setRunning(running: boolean) {
+  options.disabled = running;
+  runButton.disabled = running || !dataLoaded;
+  cancelButton.disabled = !running;
+  for (const form of sourceForms) for (const b of form.querySelectorAll('button')) b.disabled = running || (form.id === 'file-form' && !fileForm.file);
 }
 
-async function workedExample(gpu: WebGPUBackend) {
-  const model = workedExampleModel();
-  const x = tensor(WORKED_EXAMPLE.x.slice(0, 2), [1, 2, 1]);
-  const [g, c] = await Promise.all([model.forward(x, { backend: gpu }), model.forward(x, { backend: cpuBackend })]);
-  const body = $('#worked tbody');
-  body.replaceChildren(
-    row(['today', `yesterday = ${WORKED_EXAMPLE.x[0]}`, WORKED_EXAMPLE.y[0], g.output.data[0]!, c.output.data[0]!]),
-    row(['tomorrow', `today = ${WORKED_EXAMPLE.x[1]}`, WORKED_EXAMPLE.y[1], g.output.data[1]!, c.output.data[1]!]),
-  );
+function showError(error: ErrorInfo | null) {
+  const box = $('#data-error');
+  box.hidden = !error;
+  box.textContent = error ? `This file cannot be read: ${error.message}` : '';
+  box.dataset.row = error?.row === null || !error ? '' : String(error.row);
+  box.dataset.column = error?.column ?? '';
 }
 
-function show(result: Record<string, string>) {
-  const dl = $('#batch-result');
-  dl.replaceChildren();
-  for (const [k, v] of Object.entries(result)) {
-    const dt = document.createElement('dt');
-    dt.textContent = k;
-    const dd = document.createElement('dd');
-    dd.textContent = v;
-    dd.dataset.key = k;
-    dl.append(dt, dd);
-  }
+function load(request: Extract<Request, { type: 'load' }>, what: string) {
+  setStatus('loading', `Loading ${what}…`);
+  $('#data-summary').dataset.state = 'loading';
+  send(request);
 }
 
-async function randomBatch(gpu: WebGPUBackend, B: number, T: number, H: number, nonlinearity: Nonlinearity) {
-  const model = new ElmanRNN({ inputSize: 1, hiddenSize: H, outputSize: 1, nonlinearity }, { seed: 1 });
-  const x = tensor(uniformArray(mulberry32(2), B * T, -1, 1), [B, T, 1]);
-  await model.forward(tensor(x.data.subarray(0, T), [1, T, 1]), { backend: gpu }); // builds the pipeline
-  const t0 = performance.now();
-  const g = await model.forward(x, { backend: gpu });
-  const gpuMs = performance.now() - t0;
-  const t1 = performance.now();
-  const c = await model.forward(x, { backend: cpuBackend });
-  const cpuMs = performance.now() - t1;
-  const y = compare(g.output.data, c.output.data, { atol: 1e-5, rtol: 1e-4 });
-  const h = compare(g.hn.data, c.hn.data, { atol: 1e-5, rtol: 1e-4 });
-  show({
-    model: `Elman ${nonlinearity}, I=1, H=${H}, O=1, L=1`,
-    sequences: `${B.toLocaleString()} × ${T} steps`,
-    'GPU time': `${gpuMs.toFixed(1)} ms (one dispatch, upload and readback included)`,
-    'CPU reference time': `${cpuMs.toFixed(1)} ms (float64, plain loops)`,
-    'CPU / GPU': `${(cpuMs / gpuMs).toFixed(1)}×`,
-    'largest difference': Math.max(y.maxAbsError, h.maxAbsError).toExponential(2),
-    'within float32 tolerance': y.ok && h.ok ? 'yes' : `no: ${y.ok ? h.message : y.message}`,
-  });
-  return y.ok && h.ok;
-}
-
-async function start() {
-  if (!('gpu' in navigator)) throw new Error('this browser has no WebGPU (navigator.gpu is undefined)');
-  const gpu = await WebGPUBackend.create();
-  $('#adapter').textContent = describeAdapter(gpu.gpu.summary).replace('[webrnn] ', '');
-  const form = $<HTMLFormElement>('#batch-form');
-  const button = form.querySelector('button')!;
-  const run = async () => {
-    const f = new FormData(form);
-    button.disabled = true;
-    setStatus('running', 'Running on the GPU and on the CPU reference…');
-    try {
-      const ok = await randomBatch(gpu, Number(f.get('batch')), Number(f.get('steps')), Number(f.get('hidden')), f.get('nonlinearity') as Nonlinearity);
-      setStatus(ok ? 'done' : 'error', ok ? 'Done: the GPU matches the float64 reference.' : 'The GPU result differs from the reference.');
-    } catch (e) {
-      setStatus('error', `Error: ${(e as Error).message}`);
-    } finally {
-      button.disabled = false;
+/** The upload form: a file, its detected layout and the column mapping, filled from its header. */
+const fileForm = {
+  form: $<HTMLFormElement>('#file-form'),
+  file: null as File | null,
+  select(name: 'format' | 'id' | 'ds' | 'y') {
+    return this.form.elements.namedItem(name) as HTMLSelectElement;
+  },
+  fill(header: string[], mapping: ColumnMapping) {
+    for (const name of ['id', 'ds', 'y'] as const) {
+      const select = this.select(name);
+      select.replaceChildren(...header.map((h) => new Option(h, h)));
+      select.value = mapping[name];
     }
-  };
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    void run();
-  });
-  await workedExample(gpu);
-  await run();
+    this.select('format').value = mapping.format;
+    this.form.querySelector<HTMLElement>('.mapping')!.hidden = false;
+    this.showFormat();
+  },
+  showFormat() {
+    const long = this.select('format').value === 'long';
+    for (const label of this.form.querySelectorAll<HTMLElement>('[data-for="long"]')) label.hidden = !long;
+  },
+  mapping(): ColumnMapping {
+    return { format: this.select('format').value as ColumnMapping['format'], id: this.select('id').value, ds: this.select('ds').value, y: this.select('y').value };
+  },
+  submit() {
+    if (this.file) load({ type: 'load', source: { kind: 'file', file: this.file, mapping: this.mapping() } }, this.file.name);
+  },
+};
+
+$<HTMLFormElement>('#builtin-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const name = new FormData(e.target as HTMLFormElement).get('builtin') as BuiltinName;
+  load({ type: 'load', source: { kind: 'builtin', name } }, 'the built-in data');
+});
+
+$<HTMLFormElement>('#synthetic-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target as HTMLFormElement);
+  const [count, length, season, seed] = ['count', 'length', 'season', 'seed'].map((k) => Number(f.get(k))) as [number, number, number, number];
+  load({ type: 'load', source: { kind: 'synthetic', count, length, season, seed } }, `${count.toLocaleString('en-US')} synthetic series`);
+});
+
+fileForm.form.addEventListener('change', (e) => {
+  const target = e.target as HTMLInputElement;
+  if (target.name === 'format') fileForm.showFormat();
+  if (target.name !== 'file') return;
+  fileForm.file = target.files?.[0] ?? null;
+  if (!fileForm.file) return;
+  setStatus('loading', `Reading ${fileForm.file.name}…`);
+  send({ type: 'inspect', file: fileForm.file });
+});
+fileForm.form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  fileForm.submit();
+});
+
+$<HTMLFormElement>('#options-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const o = options.read();
+  if (!o) return;
+  horizon = o.horizon;
+  lossChart.reset();
+  progress.value = 0;
+  downloadButton.disabled = true;
+  setRunning(true);
+  setStatus('training', 'Backtesting: training on each series up to its last points…');
+  send({ type: 'run', options: o });
+});
+cancelButton.addEventListener('click', () => send({ type: 'cancel' }));
+downloadButton.addEventListener('click', () => send({ type: 'download' }));
+for (const b of document.querySelectorAll<HTMLButtonElement>('.series-nav [data-step]')) b.addEventListener('click', () => table.step(Number(b.dataset.step)));
+
+const PHASE_TEXT: Record<Phase, string> = { backtest: 'backtest fit', final: 'final fit' };
+
+function showProgress(p: Extract<Reply, { type: 'progress' }>) {
+  const within = Math.min(1, ((p.epoch - 1) * p.stepsPerEpoch + Math.min(p.stepInEpoch, p.stepsPerEpoch)) / (p.epochs * p.stepsPerEpoch));
+  progress.value = (p.phase === 'backtest' ? 0 : 0.5) + within / 2;
+  const loss = p.losses.at(-1)?.loss;
+  $('#progress-text').textContent = `${PHASE_TEXT[p.phase]}: epoch ${p.epoch}/${p.epochs}, step ${Math.min(p.stepInEpoch, p.stepsPerEpoch)}/${p.stepsPerEpoch}${loss === undefined ? '' : `, loss ${loss.toPrecision(4)}`}`;
+  lossChart.push(p.phase, p.losses);
 }
 
-start().catch((e: Error) => setStatus('error', `Error: ${e.message}`));
+function showVerdict(model: Metrics, baseline: Metrics, rows: Extract<Reply, { type: 'backtest' }>['rows']) {
+  const better = rows.filter((r) => r.model && r.baseline && r.model.mase < r.baseline.mase).length;
+  const beats = beatsBaseline(model, baseline);
+  const verdict = $('#verdict');
+  verdict.dataset.beats = beats ? 'yes' : 'no';
+  verdict.textContent =
+    `On the hold-out (the last ${horizon} points of each series) the model ${beats ? 'beats' : 'does not beat'} seasonal naive: ` +
+    `mean MASE ${model.mase.toFixed(3)} against ${baseline.mase.toFixed(3)}, sMAPE ${model.smape.toFixed(2)}% against ${baseline.smape.toFixed(2)}%; ` +
+    `better on ${better.toLocaleString('en-US')} of ${rows.length.toLocaleString('en-US')} series.`;
+}
+
+function download(text: string, name: string) {
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function onReply(reply: Reply) {
+  switch (reply.type) {
+    case 'backend':
+      $('#backend').dataset.name = reply.name;
+      $('#backend').textContent = `Runs on ${reply.detail}`;
+      break;
+    case 'header':
+      fileForm.fill(reply.header, reply.mapping);
+      fileForm.submit();
+      break;
+    case 'loaded':
+      dataLoaded = true;
+      showError(null);
+      $('#data-summary').dataset.state = 'loaded';
+      $('#data-summary').dataset.series = String(reply.rows.length);
+      $('#data-summary').textContent = `${reply.label}: ${reply.rows.length.toLocaleString('en-US')} series, ${reply.points.toLocaleString('en-US')} points.`;
+      if (reply.season) options.suggestSeason(reply.season);
+      table.setRows(reply.rows, null);
+      $('#verdict').textContent = 'Run a backtest to compare the model with seasonal naive.';
+      delete $('#verdict').dataset.beats;
+      downloadButton.disabled = true;
+      horizon = null;
+      if (table.selectedId) send({ type: 'series', id: table.selectedId });
+      setRunning(false);
+      setStatus('ready', 'Data loaded: set the options and run the backtest.');
+      break;
+    case 'load-error':
+      showError(reply.error);
+      $('#data-summary').dataset.state = dataLoaded ? 'loaded' : 'empty';
+      setRunning(false);
+      setStatus('error', `Error: ${reply.error.message}`);
+      break;
+    case 'progress':
+      showProgress(reply);
+      break;
+    case 'backtest':
+      table.setRows(reply.rows, { model: reply.model, baseline: reply.baseline });
+      showVerdict(reply.model, reply.baseline, reply.rows);
+      if (table.selectedId) send({ type: 'series', id: table.selectedId });
+      setStatus('backtested', 'Backtest done: fitting on all of each series to forecast…');
+      break;
+    case 'forecast':
+      progress.value = 1;
+      downloadButton.disabled = false;
+      if (table.selectedId) send({ type: 'series', id: table.selectedId });
+      setRunning(false);
+      setStatus('done', `Forecast ready: ${reply.series.toLocaleString('en-US')} series × ${reply.horizon} points, ${reply.seconds.toFixed(1)} s in all.`);
+      break;
+    case 'run-error':
+      setRunning(false);
+      setStatus('error', `Error: ${reply.error.message}`);
+      break;
+    case 'cancelled':
+      setRunning(false);
+      setStatus('cancelled', 'Cancelled.');
+      break;
+    case 'series':
+      if (reply.view.id === table.selectedId) seriesChart.show(reply.view, horizon);
+      break;
+    case 'csv':
+      download(reply.text, reply.name);
+      break;
+  }
+}
+
+worker.onmessage = (e: MessageEvent<Reply>) => onReply(e.data);
+worker.onerror = (e) => setStatus('error', `Error: the worker failed (${e.message || 'it could not be loaded'})`);
+window.addEventListener('error', (e) => setStatus('error', `Error: ${e.message}`));
+window.addEventListener('unhandledrejection', (e) => setStatus('error', `Error: ${String((e.reason as Error)?.message ?? e.reason)}`));
+
+setRunning(false);
+load({ type: 'load', source: { kind: 'builtin', name: 'unemployment' } }, 'the built-in data');

@@ -3,7 +3,8 @@ import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumArgs, chromiumPath } from './helpers/chromium.ts';
 
-// The page `npm start` serves, driven in Chromium as a person would open it.
+// The kernel page (kernel.html, linked from the forecasting app `npm start` opens), driven in Chromium
+// as a person would open it.
 
 let server: ViteDevServer;
 let browser: Browser;
@@ -20,12 +21,12 @@ afterAll(async () => {
   await server?.close();
 });
 
-describe('the start page', () => {
+describe('the kernel page', () => {
   it('shows the adapter, the worked example and a 10,000-sequence batch matching the reference', async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.resolvedUrls!.local[0]!);
+    await page.goto(new URL('kernel.html', server.resolvedUrls!.local[0]!).href);
     await page.locator('#status[data-state="done"], #status[data-state="error"]').waitFor({ timeout: 120_000 });
     expect(await page.locator('#status').getAttribute('data-state'), await page.locator('#status').textContent() ?? '').toBe('done');
     expect(await page.locator('#adapter').textContent()).toMatch(/WebGPU adapter: .+, (software|hardware), browser/);

@@ -1,0 +1,193 @@
+import type { Metrics } from '../src/forecast/metrics.ts';
+import type { SeriesRow } from './protocol.ts';
+
+/**
+ * The series table: one row per series (its size, then after a backtest its MAE, RMSE, sMAPE and
+ * MASE beside seasonal naive's), an overall row on top, sortable by any column, filtered by id and
+ * paginated, so tens of thousands of series cost one page of DOM rows. Clicking a row picks the
+ * series the chart shows.
+ */
+
+const METRICS: { key: keyof Metrics; label: string; format: (v: number) => string }[] = [
+  { key: 'mae', label: 'MAE', format: (v) => v.toPrecision(4) },
+  { key: 'rmse', label: 'RMSE', format: (v) => v.toPrecision(4) },
+  { key: 'smape', label: 'sMAPE %', format: (v) => v.toFixed(2) },
+  { key: 'mase', label: 'MASE', format: (v) => v.toFixed(3) },
+];
+
+type Side = 'model' | 'baseline';
+type SortKey = 'order' | 'id' | 'points' | `${Side}.${keyof Metrics}`;
+
+export const PAGE_SIZE = 25;
+
+/** Whether the model beats seasonal naive: on mean MASE (scale-free), or on sMAPE where MASE is undefined. */
+export function beatsBaseline(model: Metrics, baseline: Metrics): boolean {
+  return Number.isNaN(model.mase) || Number.isNaN(baseline.mase) ? model.smape < baseline.smape : model.mase < baseline.mase;
+}
+
+function cell(text: string, attrs: Record<string, string> = {}): HTMLTableCellElement {
+  const td = document.createElement('td');
+  td.textContent = text;
+  Object.assign(td.dataset, attrs);
+  return td;
+}
+
+/** A metric pair's two cells, the better one marked (lower is better for all four). */
+function metricCells(model: Metrics | null, baseline: Metrics | null): HTMLTableCellElement[] {
+  return METRICS.flatMap(({ key, format }) => {
+    const m = model?.[key];
+    const b = baseline?.[key];
+    const show = (v: number | undefined) => (v === undefined ? '–' : Number.isNaN(v) ? 'n/a' : format(v));
+    const [mc, bc] = [cell(show(m), { key: `model.${key}`, value: String(m ?? '') }), cell(show(b), { key: `baseline.${key}`, value: String(b ?? '') })];
+    if (m !== undefined && b !== undefined && !Number.isNaN(m) && !Number.isNaN(b)) (m < b ? mc : m > b ? bc : null)?.classList.add('better');
+    return [mc, bc];
+  });
+}
+
+function value(row: SeriesRow, key: SortKey, order: number): number | string {
+  if (key === 'order') return order;
+  if (key === 'id') return row.id;
+  if (key === 'points') return row.points;
+  const [side, metric] = key.split('.') as [Side, keyof Metrics];
+  const v = row[side]?.[metric];
+  return v === undefined || Number.isNaN(v) ? Number.POSITIVE_INFINITY : v;
+}
+
+export class SeriesTable {
+  private rows: SeriesRow[] = [];
+  private shown: SeriesRow[] = [];
+  private page = 0;
+  private sort: { key: SortKey; dir: 1 | -1 } = { key: 'order', dir: 1 };
+  private filter = '';
+  private selected: string | null = null;
+  private readonly body: HTMLTableSectionElement;
+  private readonly overallBody: HTMLTableSectionElement;
+
+  constructor(
+    private readonly table: HTMLTableElement,
+    private readonly pager: HTMLElement,
+    filter: HTMLInputElement,
+    private readonly onSelect: (id: string) => void,
+  ) {
+    this.header();
+    this.overallBody = table.createTBody();
+    this.overallBody.id = 'overall';
+    this.body = table.createTBody();
+    this.body.id = 'rows';
+    this.body.addEventListener('click', (e) => {
+      const tr = (e.target as HTMLElement).closest('tr');
+      if (tr?.dataset.id) this.select(tr.dataset.id);
+    });
+    filter.addEventListener('input', () => {
+      this.filter = filter.value.trim().toLowerCase();
+      this.refresh(0);
+    });
+    pager.addEventListener('click', (e) => {
+      const button = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-page]');
+      if (!button) return;
+      const last = Math.max(0, Math.ceil(this.shown.length / PAGE_SIZE) - 1);
+      const to = { first: 0, prev: this.page - 1, next: this.page + 1, last }[button.dataset.page as 'first' | 'prev' | 'next' | 'last'];
+      this.render(Math.min(last, Math.max(0, to)));
+    });
+  }
+
+  private header(): void {
+    const head = this.table.createTHead();
+    const top = head.insertRow();
+    const sub = head.insertRow();
+    const sortable = (tr: HTMLTableRowElement, key: SortKey, label: string, span: 'rowSpan' | null = null) => {
+      const th = document.createElement('th');
+      if (span) th.rowSpan = 2;
+      th.dataset.sort = key;
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = label;
+      b.addEventListener('click', () => this.sortBy(key));
+      th.append(b);
+      tr.append(th);
+    };
+    sortable(top, 'id', 'series', 'rowSpan');
+    sortable(top, 'points', 'points', 'rowSpan');
+    for (const { key, label } of METRICS) {
+      const th = document.createElement('th');
+      th.colSpan = 2;
+      th.textContent = label;
+      top.append(th);
+      sortable(sub, `model.${key}`, 'model');
+      sortable(sub, `baseline.${key}`, 'seasonal naive');
+    }
+  }
+
+  private sortBy(key: SortKey): void {
+    this.sort = { key, dir: this.sort.key === key ? (-this.sort.dir as 1 | -1) : 1 };
+    for (const th of this.table.tHead!.querySelectorAll<HTMLElement>('th[data-sort]')) {
+      if (th.dataset.sort === key) th.setAttribute('aria-sort', this.sort.dir === 1 ? 'ascending' : 'descending');
+      else th.removeAttribute('aria-sort');
+    }
+    this.refresh(0);
+  }
+
+  /** New rows (a new dataset, or the same series with their backtest metrics). */
+  setRows(rows: SeriesRow[], overall: { model: Metrics; baseline: Metrics } | null): void {
+    this.rows = rows;
+    this.overallBody.replaceChildren();
+    if (overall) {
+      const tr = this.overallBody.insertRow();
+      tr.className = 'overall';
+      tr.dataset.beats = beatsBaseline(overall.model, overall.baseline) ? 'yes' : 'no';
+      tr.append(cell(`overall (mean of ${rows.length.toLocaleString('en-US')})`), cell(''), ...metricCells(overall.model, overall.baseline));
+    }
+    if (!rows.some((r) => r.id === this.selected)) this.selected = rows[0]?.id ?? null;
+    this.refresh(this.page);
+  }
+
+  private refresh(page: number): void {
+    const { key, dir } = this.sort;
+    const order = new Map(this.rows.map((r, i) => [r, i]));
+    this.shown = this.rows.filter((r) => !this.filter || r.id.toLowerCase().includes(this.filter));
+    this.shown.sort((a, b) => {
+      const [x, y] = [value(a, key, order.get(a)!), value(b, key, order.get(b)!)];
+      return (x < y ? -1 : x > y ? 1 : 0) * dir;
+    });
+    this.render(Math.min(page, Math.max(0, Math.ceil(this.shown.length / PAGE_SIZE) - 1)));
+  }
+
+  private render(page: number): void {
+    this.page = page;
+    const from = page * PAGE_SIZE;
+    const rows = this.shown.slice(from, from + PAGE_SIZE);
+    this.body.replaceChildren(
+      ...rows.map((r) => {
+        const tr = document.createElement('tr');
+        tr.dataset.id = r.id;
+        tr.setAttribute('aria-selected', String(r.id === this.selected));
+        tr.append(cell(r.id, { key: 'id' }), cell(r.points.toLocaleString('en-US'), { key: 'points', value: String(r.points) }), ...metricCells(r.model, r.baseline));
+        return tr;
+      }),
+    );
+    const info = this.pager.querySelector('[data-role="info"]')!;
+    const total = this.shown.length.toLocaleString('en-US');
+    info.textContent = rows.length ? `${(from + 1).toLocaleString('en-US')}–${(from + rows.length).toLocaleString('en-US')} of ${total}` : `0 of ${total}`;
+  }
+
+  /** Picks a series: highlights its row and tells the page. */
+  select(id: string): void {
+    this.selected = id;
+    for (const tr of this.body.rows) tr.setAttribute('aria-selected', String(tr.dataset.id === id));
+    this.onSelect(id);
+  }
+
+  /** The series `delta` rows before or after the selected one, in the table's current order. */
+  step(delta: number): void {
+    const k = this.shown.findIndex((r) => r.id === this.selected);
+    const next = this.shown[Math.min(this.shown.length - 1, Math.max(0, k + delta))];
+    if (!next) return;
+    const page = Math.floor(this.shown.indexOf(next) / PAGE_SIZE);
+    if (page !== this.page) this.render(page);
+    this.select(next.id);
+  }
+
+  get selectedId(): string | null {
+    return this.selected;
+  }
+}

@@ -1,0 +1,81 @@
+import { co2Monthly, syntheticSeries, toSeries, unemploymentAcrossIndustries, usEmployment } from '../src/data/datasets.ts';
+import { parseLong, parseWide, readTable, type Series } from '../src/forecast/frame.ts';
+import type { BuiltinName, ColumnMapping, Source } from './protocol.ts';
+
+/** Where the app's series come from: the built-in datasets, the generator, or an uploaded CSV (in the worker). */
+
+export interface Loaded {
+  label: string;
+  series: Series[];
+  /** The seasonal period the data suggests (12 for monthly data, the generator's own), if any. */
+  season: number | null;
+}
+
+export const BUILTIN: Record<BuiltinName, { label: string; load: () => Series[] }> = {
+  unemployment: { label: 'Unemployment across 14 US industries, monthly 2000–2010 (vega-datasets, long)', load: () => unemploymentAcrossIndustries().map(toSeries) },
+  'us-employment': { label: 'US employment by industry, monthly 2006–2015 (vega-datasets, wide)', load: () => usEmployment().map(toSeries) },
+  co2: { label: 'CO2 at Mauna Loa, monthly 1958–2020 (vega-datasets)', load: () => [toSeries(co2Monthly())] },
+};
+
+/** 12 when every series' stamps are ISO dates a month apart, else null. */
+function monthlySeason(series: readonly Series[]): number | null {
+  const monthly = series.every((s) => {
+    const ds = s.ds.slice(0, 3);
+    if (ds.length < 2 || !ds.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))) return false;
+    const month = (d: string) => Number(d.slice(0, 4)) * 12 + Number(d.slice(5, 7));
+    return month(ds[1]!) - month(ds[0]!) === 1;
+  });
+  return monthly ? 12 : null;
+}
+
+export async function loadSource(source: Source): Promise<Loaded> {
+  switch (source.kind) {
+    case 'builtin': {
+      const { label, load } = BUILTIN[source.name];
+      const series = load();
+      return { label, series, season: monthlySeason(series) };
+    }
+    case 'synthetic': {
+      const { count, length, season, seed } = source;
+      const series = syntheticSeries({ count, length, season, seed }).map(toSeries);
+      return { label: `${count.toLocaleString('en-US')} synthetic series of ${length} points, season ${season}, seed ${seed}`, series, season };
+    }
+    case 'file': {
+      const text = await source.file.text();
+      const series = parseSeries(text, source.mapping);
+      return { label: `${source.file.name} (${source.mapping.format})`, series, season: monthlySeason(series) };
+    }
+  }
+}
+
+/** Series of a CSV text read with the chosen mapping (DataError naming row and column when it is malformed). */
+export function parseSeries(text: string, mapping: ColumnMapping): Series[] {
+  return mapping.format === 'long' ? parseLong(text, { id: mapping.id, ds: mapping.ds, y: mapping.y }) : parseWide(text, { ds: mapping.ds });
+}
+
+const isNumber = (cell: string) => cell.trim() !== '' && Number.isFinite(Number(cell));
+const DS_NAMES = ['ds', 'date', 'month', 'time', 'timestamp', 'period', 'year'];
+const ID_NAMES = ['unique_id', 'id', 'series', 'item_id', 'store'];
+const Y_NAMES = ['y', 'value', 'target', 'count', 'sales'];
+
+/**
+ * The header of a CSV and a guess of its layout from the first rows: the time-stamp column is one
+ * named like a date (ds, date, month…) or else the first column that is not all numbers; when its
+ * values repeat the file is long (a row per series and stamp) and the id is a column named like one
+ * (unique_id, id, series…) or else the first other column, y one named like a value or else the last
+ * numeric column; when they do not repeat the file is wide. The person can change every choice.
+ */
+export function guessMapping(text: string): { header: string[]; mapping: ColumnMapping } {
+  const head = text.split(/\r?\n/).slice(0, 201).join('\n');
+  const { header, rows } = readTable(head);
+  const lower = header.map((h) => h.toLowerCase());
+  const named = (names: string[]) => names.map((n) => lower.indexOf(n)).find((k) => k >= 0);
+  const numeric = header.map((_, k) => rows.length > 0 && rows.every((r) => isNumber(r[k] ?? '')));
+  const dsAt = named(DS_NAMES) ?? Math.max(0, numeric.indexOf(false));
+  const stamps = rows.map((r) => r[dsAt]);
+  if (new Set(stamps).size === stamps.length) return { header, mapping: { format: 'wide', ds: header[dsAt]!, id: header[dsAt]!, y: header[dsAt]! } };
+  const others = header.map((_, k) => k).filter((k) => k !== dsAt);
+  const idAt = named(ID_NAMES.filter((n) => lower.indexOf(n) !== dsAt)) ?? others[0] ?? dsAt;
+  const yAt = named(Y_NAMES.filter((n) => ![dsAt, idAt].includes(lower.indexOf(n)))) ?? [...others].reverse().find((k) => k !== idAt && numeric[k]) ?? others.at(-1) ?? dsAt;
+  return { header, mapping: { format: 'long', id: header[idAt]!, ds: header[dsAt]!, y: header[yAt]! } };
+}

@@ -1,0 +1,261 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.ts';
+import { startPageServer, type PageServer } from './helpers/page-server.ts';
+
+// The forecasting app `npm start` opens (index.html), driven in Chromium as a person would use it:
+// built-in data, training with a live loss chart, the metrics table against seasonal naive, an
+// uploaded CSV whose downloaded forecasts are compared with `webrnn forecast` on the same file and
+// settings, malformed files, and tens of thousands of generated series.
+
+let pages: PageServer;
+const dir = mkdtempSync(join(tmpdir(), 'webrnn-app-'));
+
+beforeAll(async () => {
+  pages = await startPageServer();
+});
+afterAll(async () => {
+  await pages?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Opens the app and waits for the data it opens with; collects uncaught page errors. */
+async function openApp(): Promise<{ page: Page; errors: string[] }> {
+  const page = await pages.browser.newPage({ acceptDownloads: true, viewport: { width: 1300, height: 1000 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(pages.url(''));
+  await waitForStatus(page, ['ready']);
+  return { page, errors };
+}
+
+/** Waits until #status is in one of `states` (or error), and checks it is not an error. */
+async function waitForStatus(page: Page, states: string[], timeout = 120_000): Promise<void> {
+  const selector = [...states, 'error'].map((s) => `#status[data-state="${s}"]`).join(', ');
+  await page.locator(selector).waitFor({ timeout });
+  expect(await page.locator('#status').getAttribute('data-state'), (await page.locator('#status').textContent()) ?? '').not.toBe('error');
+}
+
+/** Fills the options form: inputs by value, selects by option value. */
+async function setOptions(page: Page, options: Record<string, string>): Promise<void> {
+  for (const [name, value] of Object.entries(options)) {
+    const field = page.locator(`#options-form [name="${name}"]`);
+    if ((await field.evaluate((el) => el.tagName)) === 'SELECT') await field.selectOption(value);
+    else await field.fill(value);
+  }
+}
+
+/** The numbers of one column of the visible table rows (`data-value` of cells keyed `key`). */
+async function column(page: Page, key: string): Promise<number[]> {
+  return (await page.locator(`#rows td[data-key="${key}"]`).evaluateAll((tds) => tds.map((td) => (td as HTMLElement).dataset.value!))).map(Number);
+}
+
+async function streamText(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return text;
+}
+
+/** Three stores' monthly units (trend, yearly cycle, a little deterministic wobble) and prices, long format. */
+function salesCsv(): string {
+  const lines = ['month,store,units,price'];
+  for (const [store, level] of [['north', 120], ['south', 80], ['east', 200]] as const) {
+    for (let t = 0; t < 40; t++) {
+      const month = `${2020 + Math.floor(t / 12)}-${String((t % 12) + 1).padStart(2, '0')}-01`;
+      const units = level + 0.8 * t + 0.15 * level * Math.sin((2 * Math.PI * t) / 12) + 3 * Math.sin(7.3 * t + level);
+      lines.push(`${month},${store},${units.toFixed(2)},${(9.99 + 0.01 * (t % 5)).toFixed(2)}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+describe('the forecasting app', () => {
+  it('opens on a real dataset, trains with a live loss chart, and beats seasonal naive on the hold-out', async () => {
+    const { page, errors } = await openApp();
+    expect(await page.locator('#data-summary').textContent()).toMatch(/^Unemployment across 14 US industries.*: 14 series, 1,708 points\.$/);
+    expect(await page.locator('#rows tr').count()).toBe(14);
+    expect(await page.locator('#backend').textContent()).toMatch(/^Runs on (WebGPU|CPU)/);
+    expect(await page.locator('#series-chart').getAttribute('data-lines')).toBe('history');
+
+    await setOptions(page, { horizon: '6', inputSize: '12', cell: 'lstm', hiddenSize: '8', epochs: '6', lr: '0.02', seed: '0' });
+    expect(await page.locator('#options-form [name="season"]').inputValue()).toBe('12'); // monthly data
+    await page.click('#run');
+    // The loss chart fills while it trains: two draws with more points, and different pixels.
+    const chart = page.locator('#loss-chart');
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('#loss-chart')!.dataset.points) > 0, null, { timeout: 60_000 });
+    const drawn = () => chart.evaluate((c: HTMLCanvasElement) => ({ points: Number(c.dataset.points), pixels: c.toDataURL() }));
+    const first = await drawn();
+    await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('#loss-chart')!.dataset.points) > n, first.points, { timeout: 60_000 });
+    const second = await drawn();
+    expect(second.points).toBeGreaterThan(first.points);
+    expect(second.pixels).not.toBe(first.pixels);
+    expect(await page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value)).toBeGreaterThan(0);
+    await waitForStatus(page, ['done']);
+    expect(await page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value)).toBe(1);
+
+    // The overall row: mean MASE and sMAPE of the model below seasonal naive's.
+    const overall = page.locator('#overall tr.overall');
+    expect(await overall.getAttribute('data-beats')).toBe('yes');
+    const mean = async (key: string) => Number(await overall.locator(`td[data-key="${key}"]`).getAttribute('data-value'));
+    const [mase, naiveMase, smape, naiveSmape] = await Promise.all(['model.mase', 'baseline.mase', 'model.smape', 'baseline.smape'].map(mean));
+    expect(mase, `model MASE ${mase}, seasonal naive ${naiveMase}`).toBeLessThan(naiveMase!);
+    expect(smape).toBeLessThan(naiveSmape!);
+    expect(await page.locator('#verdict').textContent()).toMatch(/the model beats seasonal naive: mean MASE [\d.]+ against [\d.]+/);
+    // Every series has its metrics; the overall mean is theirs.
+    const perSeries = await column(page, 'model.mase');
+    expect(perSeries).toHaveLength(14);
+    expect(perSeries.every(Number.isFinite)).toBe(true);
+    expect(perSeries.reduce((a, b) => a + b, 0) / 14).toBeCloseTo(mase!, 10);
+
+    // Sorting by the model's MASE, both ways.
+    await page.click('#series-table th[data-sort="model.mase"] button');
+    const ascending = await column(page, 'model.mase');
+    expect(ascending).toEqual([...perSeries].sort((a, b) => a - b));
+    await page.click('#series-table th[data-sort="model.mase"] button');
+    expect(await column(page, 'model.mase')).toEqual([...ascending].reverse());
+
+    // A chosen series: history, hold-out, both backtest forecasts and the forecast.
+    await page.click('#rows tr[data-id="Construction"]');
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#series-chart')!.dataset.series === 'Construction');
+    expect(await page.locator('#series-chart').getAttribute('data-lines')).toBe('history,hold-out (actual),backtest forecast,seasonal naive,forecast');
+    expect(await page.locator('#rows tr[data-id="Construction"]').getAttribute('aria-selected')).toBe('true');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('reads an uploaded CSV with mapped columns; its download matches webrnn forecast on the same file', async () => {
+    const { page, errors } = await openApp();
+    const csv = salesCsv();
+    await page.setInputFiles('#file-form input[name="file"]', { name: 'sales.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.waitForFunction(() => document.querySelector('#data-summary')!.textContent!.startsWith('sales.csv'));
+    // Detected: long, the stamps in `month`, ids in `store`; the value guessed as the last numeric column.
+    const mapping = async () => Object.fromEntries(await Promise.all(['format', 'id', 'ds', 'y'].map(async (n) => [n, await page.locator(`#file-form [name="${n}"]`).inputValue()])));
+    expect(await mapping()).toEqual({ format: 'long', id: 'store', ds: 'month', y: 'price' });
+    await page.selectOption('#file-form [name="y"]', 'units');
+    await page.click('#file-form button[type="submit"]');
+    await waitForStatus(page, ['ready']);
+    expect(await page.locator('#data-summary').textContent()).toBe('sales.csv (long): 3 series, 120 points.');
+    expect(await page.locator('#rows tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.id))).toEqual(['north', 'south', 'east']);
+
+    const settings = { horizon: '4', season: '12', inputSize: '12', cell: 'gru', hiddenSize: '6', numLayers: '1', epochs: '3', lr: '0.02', batchSize: '32', seed: '7', strategy: 'recursive', scaling: 'standard', mode: 'global' };
+    await setOptions(page, settings);
+    await page.click('#run');
+    await waitForStatus(page, ['done']);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    expect(download.suggestedFilename()).toBe('forecasts.csv');
+    const fromApp = await streamText(await download.createReadStream());
+
+    // The same file and settings through the library, as `webrnn forecast` runs it (cpuBackend).
+    const file = join(dir, 'sales.csv');
+    const out = join(dir, 'cli-forecasts.csv');
+    writeFileSync(file, csv);
+    const err: string[] = [];
+    const code = await main(
+      ['forecast', file, '--cpu', '--id', 'store', '--ds', 'month', '--y', 'units', '--horizon', settings.horizon, '--season', settings.season,
+        '--input-size', settings.inputSize, '--cell', settings.cell, '--hidden', settings.hiddenSize, '--layers', settings.numLayers,
+        '--epochs', settings.epochs, '--lr', settings.lr, '--batch', settings.batchSize, '--seed', settings.seed,
+        '--strategy', settings.strategy, '--scaling', settings.scaling, '--out', out],
+      { out: () => {}, err: (l) => err.push(l) },
+      '0.0.0',
+    );
+    expect(code, err.join('\n')).toBe(0);
+    const fromLibrary = readFileSync(out, 'utf8');
+    const lines = fromApp.trim().split('\n');
+    expect(lines[0]).toBe('unique_id,step,ds,yhat');
+    expect(lines).toHaveLength(1 + 3 * 4);
+    expect(lines[1]).toMatch(/^north,1,2023-05-01,\d+(\.\d+)?(e[+-]?\d+)?$/);
+    const backend = await page.locator('#backend').getAttribute('data-name');
+    if (backend === 'cpu') {
+      // The same float64 code in both, seeded alike: the same bytes.
+      expect(fromApp).toBe(fromLibrary);
+    } else {
+      // Trained in float32 on the GPU: the same rows, forecasts within float32 training drift.
+      const parse = (text: string) => text.trim().split('\n').slice(1).map((l) => l.split(','));
+      const [app, lib] = [parse(fromApp), parse(fromLibrary)];
+      expect(app.map((r) => r.slice(0, 3))).toEqual(lib.map((r) => r.slice(0, 3)));
+      app.forEach((r, i) => expect(Math.abs(Number(r[3]) - Number(lib[i]![3])), `row ${i + 2}`).toBeLessThanOrEqual(1e-3 * Math.abs(Number(lib[i]![3])) + 1e-3));
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('names the row and column of a malformed file, and keeps working', async () => {
+    const { page, errors } = await openApp();
+    const upload = (name: string, text: string) => page.setInputFiles('#file-form input[name="file"]', { name, mimeType: 'text/csv', buffer: Buffer.from(text) });
+    const box = page.locator('#data-error');
+
+    await upload('wide.csv', 'date,a,b\n2024-01-01,1,2\n2024-02-01,2,3\n2024-03-01,3,n/a\n2024-04-01,4,5\n');
+    await waitForError(page);
+    expect(await box.textContent()).toBe('This file cannot be read: row 4, column b: "n/a" is not a number');
+    expect([await box.getAttribute('data-row'), await box.getAttribute('data-column')]).toEqual(['4', 'b']);
+
+    await upload('long.csv', 'unique_id,ds,y\na,2024-01-01,1\na,2024-02-01,2\nb,2024-01-01,5\na,2024-02-01,3\n');
+    await waitForError(page, 'row 5');
+    expect(await box.textContent()).toBe('This file cannot be read: row 5, column ds: series a has two values at 2024-02-01');
+
+    // The data loaded before is still there, and a good file loads.
+    expect(await page.locator('#data-summary').getAttribute('data-state')).toBe('loaded');
+    expect(await page.locator('#rows tr').count()).toBe(14);
+    await upload('good.csv', 'date,a,b\n2024-01-01,1,2\n2024-02-01,2,3\n2024-03-01,3,4\n');
+    await waitForStatus(page, ['ready']);
+    expect(await box.isHidden()).toBe(true);
+    expect(await page.locator('#data-summary').textContent()).toBe('good.csv (wide): 2 series, 6 points.');
+    expect(await page.locator('#run').isEnabled()).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('generates 20,000 series and trains on them in its worker while the page stays responsive', async () => {
+    const { page, errors } = await openApp();
+    // A timer on the page every 20 ms: the longest gap between ticks is how long the page froze.
+    await page.evaluate(() => {
+      const w = window as unknown as { gaps: number[] };
+      w.gaps = [];
+      let last = performance.now();
+      setInterval(() => {
+        const now = performance.now();
+        w.gaps.push(now - last);
+        last = now;
+      }, 20);
+    });
+    await page.fill('#synthetic-form [name="count"]', '20000');
+    await page.fill('#synthetic-form [name="length"]', '40');
+    await page.fill('#synthetic-form [name="season"]', '4');
+    await page.click('#synthetic-form button[type="submit"]');
+    await waitForStatus(page, ['ready']);
+    expect(await page.locator('#data-summary').textContent()).toBe('20,000 synthetic series of 40 points, season 4, seed 1: 20,000 series, 800,000 points.');
+    expect(await page.locator('#rows tr').count()).toBe(25);
+    expect(await page.locator('#pager [data-role="info"]').textContent()).toBe('1–25 of 20,000');
+    await page.click('#pager [data-page="last"]');
+    expect(await page.locator('#pager [data-role="info"]').textContent()).toBe('19,976–20,000 of 20,000');
+    await page.fill('#filter', '12345');
+    expect(await page.locator('#rows tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.id))).toEqual(['synthetic-12345']);
+    await page.fill('#filter', '');
+
+    await setOptions(page, { horizon: '4', season: '4', inputSize: '8', cell: 'gru', hiddenSize: '4', epochs: '1', batchSize: '1024' });
+    await page.click('#run');
+    // Progress arrives step by step; then the run is cancelled.
+    await page.waitForFunction(() => Number(/step (\d+)\//.exec(document.querySelector('#progress-text')!.textContent!)?.[1] ?? 0) >= 3, null, { timeout: 60_000 });
+    expect(await page.locator('#progress-text').textContent()).toMatch(/^backtest fit: epoch 1\/1, step \d+\/547, loss [\d.]+/);
+    await page.click('#cancel');
+    await waitForStatus(page, ['cancelled']);
+    expect(await page.locator('#run').isEnabled()).toBe(true);
+    const gaps = await page.evaluate(() => (window as unknown as { gaps: number[] }).gaps);
+    expect(gaps.length).toBeGreaterThan(20);
+    expect(Math.max(...gaps), 'the longest the page went without running a timer (ms)').toBeLessThan(500);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+/** Waits until the file error box shows (containing `text` when given). */
+async function waitForError(page: Page, text = 'row'): Promise<void> {
+  await page.waitForFunction((t) => {
+    const box = document.querySelector<HTMLElement>('#data-error')!;
+    return !box.hidden && box.textContent!.includes(t);
+  }, text);
+  expect(await page.locator('#status').getAttribute('data-state')).toBe('error');
+}
