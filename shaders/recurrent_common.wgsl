@@ -10,6 +10,10 @@
 //   4 init     initial_h then initial_c, each layout 0: [D, B, H]  layout 1: [B, D, H]
 //   5 y        layout 0: [T, D, B, H]  layout 1: [B, T, D, H]
 //   6 final    Y_h then Y_c, each shaped like initial_h
+//
+// Training mode (SAVE, the tiled and sequential kernels): binding 5 holds Y followed by what the
+// backward pass (shaders/recurrent_backward*.wgsl) needs per step, `saved` below, so that inference
+// binds exactly what it did before and the SAVE branches fold away when the constant is off.
 
 override INPUT_SIZE: u32 = 1u;
 override HIDDEN_SIZE: u32 = 1u;
@@ -132,4 +136,76 @@ fn segment_len(b: u32, start: u32) -> u32 {
 // One past the last global step of the segment (the last segment may be shorter than `steps`).
 fn segment_end(start: u32) -> u32 {
   return min(start + params.steps, params.total_steps);
+}
+
+// ---- Training: the values the forward pass keeps for the backward pass --------------------------
+//
+// Rows are X's rows, (t, b) in layout 0 and (b, t) in layout 1, so the gradient reductions walk the
+// saved values, X, dY and the gate gradients with one row stride each. Per row and direction,
+// SAVED_SLOTS vectors of H, all taken before the step's update (a = a gate's pre-activation before
+// clip, peepholes included; h_prev, c_prev = the state the step starts from):
+//   RNN   a, h_prev
+//   GRU   a_z, a_r, a_h, h_prev, then q = R_h·h_prev + Rb_h (linear_before_reset) or r ⊙ h_prev
+//   LSTM  a_i, a_o, a_f (0 with input_forget), a_c, h_prev, c_prev
+// Saving pre-activations rather than gate values is what makes every activation work: f'(a) and
+// clip's mask need a itself (ReLU, HardSigmoid, a clipped tanh are not invertible from the output);
+// the values are recomputed from a in the backward pass at the cost of one activation each.
+override SAVE: bool = false;
+override SAVED_SLOTS: u32 = select(select(6u, 5u, CELL == 1u), 2u, CELL == 0u);
+
+// Slot of h_prev: right after the gates' pre-activations.
+fn slot_h_prev() -> u32 { return GATES; }
+
+fn row_index(t: u32, b: u32) -> u32 {
+  if (LAYOUT == 0u) { return t * params.batch + b; }
+  return b * params.total_steps + t;
+}
+
+// Saved values sit after Y in binding 5 (see above); Y has total_steps·D·B·H values.
+fn saved_index(t: u32, d: u32, b: u32, slot: u32, j: u32) -> u32 {
+  let y_size = params.total_steps * NUM_DIRECTIONS * params.batch * HIDDEN_SIZE;
+  return y_size + ((row_index(t, b) * NUM_DIRECTIONS + d) * SAVED_SLOTS + slot) * HIDDEN_SIZE + j;
+}
+
+// ---- Training: derivatives of the activations and of clip ----------------------------------------
+
+// d act / dv at v (already clipped), on four values; the code folds the switch away as in apply4.
+// At a kink, the value PyTorch's autograd gives (as src/rnn/activations.ts activationDerivative):
+// Relu'(0) = 0, LeakyRelu'(0) = alpha, Elu'(0) = alpha, 0 at HardSigmoid's corners.
+fn grad4(code: u32, alpha: f32, beta: f32, v: vec4<f32>) -> vec4<f32> {
+  let zero = vec4<f32>(0.0);
+  let one = vec4<f32>(1.0);
+  switch code {
+    case 0u: { return select(zero, one, v > zero); }                                   // Relu
+    case 1u: { let y = tanh(clamp(v, vec4<f32>(-15.0), vec4<f32>(15.0))); return 1.0 - y * y; } // Tanh
+    case 2u: { let y = 1.0 / (1.0 + exp(-clamp(v, vec4<f32>(-88.0), vec4<f32>(88.0)))); return y * (1.0 - y); } // Sigmoid
+    case 3u: { return vec4<f32>(alpha); }                                              // Affine
+    case 4u: { return select(vec4<f32>(alpha), one, v > zero); }                       // LeakyRelu
+    case 5u: { return select(zero, one, v > vec4<f32>(alpha)); }                       // ThresholdedRelu
+    case 6u: { let y = tanh(clamp(beta * v, vec4<f32>(-15.0), vec4<f32>(15.0))); return alpha * beta * (1.0 - y * y); } // ScaledTanh
+    case 7u: { let u = alpha * v + beta; return select(zero, vec4<f32>(alpha), (u > zero) & (u < one)); } // HardSigmoid
+    case 8u: { return select(alpha * exp(min(v, zero)), one, v > zero); }              // Elu
+    case 9u: { let a = 1.0 + abs(v); return 1.0 / (a * a); }                           // Softsign
+    default: { return select(1.0 / (1.0 + exp(-min(v, vec4<f32>(30.0)))), one, v > vec4<f32>(30.0)); } // Softplus
+  }
+}
+
+// d clip(v) / dv: 1 inside [−CLIP, CLIP], 0 where clip clamped (no gradient flows through a clamp).
+fn clip_grad4(v: vec4<f32>) -> vec4<f32> {
+  if (CLIP > 0.0) { return select(vec4<f32>(0.0), vec4<f32>(1.0), abs(v) <= vec4<f32>(CLIP)); }
+  return vec4<f32>(1.0);
+}
+
+// d f(clip(a)) / da, and the same for g; h has no clip (ONNX clips the gates only).
+fn dact_f4(d: u32, v: vec4<f32>) -> vec4<f32> {
+  if (NUM_DIRECTIONS == 1u || d == 0u) { return grad4(ACT_F0, ALPHA_F0, BETA_F0, clip4(v)) * clip_grad4(v); }
+  return grad4(ACT_F1, ALPHA_F1, BETA_F1, clip4(v)) * clip_grad4(v);
+}
+fn dact_g4(d: u32, v: vec4<f32>) -> vec4<f32> {
+  if (NUM_DIRECTIONS == 1u || d == 0u) { return grad4(ACT_G0, ALPHA_G0, BETA_G0, clip4(v)) * clip_grad4(v); }
+  return grad4(ACT_G1, ALPHA_G1, BETA_G1, clip4(v)) * clip_grad4(v);
+}
+fn dact_h4(d: u32, v: vec4<f32>) -> vec4<f32> {
+  if (NUM_DIRECTIONS == 1u || d == 0u) { return grad4(ACT_H0, ALPHA_H0, BETA_H0, v); }
+  return grad4(ACT_H1, ALPHA_H1, BETA_H1, v);
 }

@@ -12,6 +12,9 @@
 // Each sequence runs its own length: at local step `step` of the segment, sequence s reads
 // t = start + step (or start + len−1−step backwards) while step < len, and otherwise keeps its
 // state; the segment's steps past its length are zeros in Y.
+//
+// With SAVE (training) each live step also writes the values the backward pass needs, and steps past
+// a length write zeros there too (shaders/recurrent_common.wgsl, "Training").
 
 override GROUPS: u32 = 1u;            // groups of 4 sequences per workgroup
 override WORKGROUP_SIZE: u32 = 1u;    // GROUPS · HIDDEN_SIZE
@@ -21,6 +24,13 @@ override R_TILE: u32 = 1u;            // HIDDEN_SIZE² when R_SHARED, else 1
 
 var<workgroup> h_tile: array<vec4<f32>, H_TILE>;
 var<workgroup> r_tile: array<vec4<f32>, R_TILE>;
+
+// Training: slot `slot` of unit j at step t[s] for the live sequences of the group.
+fn save4(t: vec4<u32>, d: u32, b: vec4<u32>, live: vec4<bool>, slot: u32, j: u32, v: vec4<f32>) {
+  for (var s = 0u; s < 4u; s++) {
+    if (live[s]) { y[saved_index(t[s], d, b[s], slot, j)] = v[s]; }
+  }
+}
 
 // The G gates' recurrent weights of unit j against unit m, direction d (unused gates 0).
 fn r_weights(d: u32, j: u32, m: u32) -> vec4<f32> {
@@ -128,38 +138,65 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (rec_gates > 3u) { rg[3] += w.w * hv; }
     }
 
+    if (SAVE) { save4(t, d, b, live, slot_h_prev(), j, h); }
     var h_new: vec4<f32>;
     if (CELL == 0u) {
-      h_new = act_f4(d, xg[0] + rg[0]);
+      let a = xg[0] + rg[0];
+      h_new = act_f4(d, a);
+      if (SAVE) { save4(t, d, b, live, 0u, j, a); }
     } else if (CELL == 1u) {
-      let z = act_f4(d, xg[0] + rg[0]);
-      let r = act_f4(d, xg[1] + rg[1]);
-      var n: vec4<f32>;
+      let a_z = xg[0] + rg[0];
+      let a_r = xg[1] + rg[1];
+      let z = act_f4(d, a_z);
+      let r = act_f4(d, a_r);
+      var a_h: vec4<f32>;
+      var q: vec4<f32>;  // saved: R_h h + Rb_h (lbr = 1) or r ⊙ h (lbr = 0)
       if (LINEAR_BEFORE_RESET) {
-        n = act_g4(d, xg[2] + r * (rg[2] + rb_h));
+        q = rg[2] + rb_h;
+        a_h = xg[2] + r * q;
       } else {
         // R_h (r ⊙ h_{t-1}) needs every unit's r: share r ⊙ h through the tile.
-        h_tile[rh_base + slot + j] = r * h;
+        q = r * h;
+        h_tile[rh_base + slot + j] = q;
         workgroupBarrier();
         var acc = vec4<f32>(0.0);
         for (var m = 0u; m < H; m++) {
           acc += r_weights(d, j, m).z * h_tile[rh_base + slot + m];
         }
-        n = act_g4(d, xg[2] + acc);
+        a_h = xg[2] + acc;
       }
+      let n = act_g4(d, a_h);
       h_new = (1.0 - z) * n + z * h;
+      if (SAVE) {
+        save4(t, d, b, live, 0u, j, a_z);
+        save4(t, d, b, live, 1u, j, a_r);
+        save4(t, d, b, live, 2u, j, a_h);
+        save4(t, d, b, live, 4u, j, q);
+      }
     } else {
-      let gi = act_f4(d, xg[0] + rg[0] + p.x * c);
+      let a_i = xg[0] + rg[0] + p.x * c;
+      let gi = act_f4(d, a_i);
+      var a_f = vec4<f32>(0.0);
       var gf: vec4<f32>;
       if (INPUT_FORGET) {
         gf = 1.0 - gi;
       } else {
-        gf = act_f4(d, xg[2] + rg[2] + p.z * c);
+        a_f = xg[2] + rg[2] + p.z * c;
+        gf = act_f4(d, a_f);
       }
-      let gc = act_g4(d, xg[3] + rg[3]);
+      let a_c = xg[3] + rg[3];
+      let gc = act_g4(d, a_c);
       let c_new = gf * c + gi * gc;
-      let go = act_f4(d, xg[1] + rg[1] + p.y * c_new);
+      let a_o = xg[1] + rg[1] + p.y * c_new;
+      let go = act_f4(d, a_o);
       h_new = go * act_h4(d, c_new);
+      if (SAVE) {
+        save4(t, d, b, live, 0u, j, a_i);
+        save4(t, d, b, live, 1u, j, a_o);
+        save4(t, d, b, live, 2u, j, a_f);
+        save4(t, d, b, live, 3u, j, a_c);
+        save4(t, d, b, live, 5u, j, c);
+      }
       c = select(c, c_new, live);
     }
     h = select(h, h_new, live);
@@ -173,7 +210,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let end = segment_end(start);
   for (var s = 0u; s < 4u; s++) {
     if (base + s >= B) { continue; }
-    for (var t = start + len[s]; t < end; t++) { y[y_index(t, d, b[s], j)] = 0.0; }
+    for (var t = start + len[s]; t < end; t++) {
+      y[y_index(t, d, b[s], j)] = 0.0;
+      if (SAVE) {
+        for (var k = 0u; k < SAVED_SLOTS; k++) { y[saved_index(t, d, b[s], k, j)] = 0.0; }
+      }
+    }
     final_state[state_index(d, b[s], j)] = h[s];
     if (CELL == 2u) { final_state[state_count + state_index(d, b[s], j)] = c[s]; }
   }

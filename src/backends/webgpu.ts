@@ -1,4 +1,4 @@
-import { DeviceError } from '../errors.ts';
+import { DeviceError, ShapeError } from '../errors.ts';
 import { BufferPool } from '../gpu/buffers.ts';
 import { acquireGpu, type AcquireOptions, type GpuContext } from '../gpu/device.ts';
 import { headGrid, headParams, linearHeadPipeline, packHead } from '../gpu/kernels/linear-head.ts';
@@ -10,6 +10,10 @@ import {
   recurrentParams,
   type RecurrentKernelChoice,
 } from '../gpu/kernels/recurrent-layer.ts';
+import { ONES_BUFFER, ONES_DATA } from '../gpu/kernels/grad-contract.ts';
+import { gradFloatsPerSequence, packedFloats, stackGradProgram, type GradLayer, type GradProgramContext } from '../gpu/kernels/stack-grad.ts';
+import type { EngineSetup, TrainEngine } from '../train/engine.ts';
+import { GpuTrainEngine } from '../train/gpu-engine.ts';
 import { workgroupGrid } from '../gpu/grid.ts';
 import { getPipeline, type PipelineSpec } from '../gpu/pipelines.ts';
 import type { ResolvedElmanConfig } from '../model/config.ts';
@@ -25,9 +29,10 @@ import {
   type RecurrentLayerSpec,
   type RecurrentLayerWeights,
 } from '../rnn/spec.ts';
-import { checkStack, type RecurrentStack, type RecurrentStackInputs, type RecurrentStackOutputs } from '../rnn/stack.ts';
+import { checkStack, type LinearHead, type RecurrentStack, type RecurrentStackInputs, type RecurrentStackOutputs } from '../rnn/stack.ts';
 import type { FloatArray } from '../tensor.ts';
-import type { Backend } from './backend.ts';
+import type { LinearHeadGrads, RecurrentLayerGrads, RecurrentLayerOutputGrads } from '../rnn/backward.ts';
+import type { Backend, RecurrentLayerBackwardResult, RecurrentStackBackwardResult, RecurrentStackStateGrads } from './backend.ts';
 
 /** Options of {@link WebGPUBackend.create}. */
 export interface WebGPUBackendOptions extends AcquireOptions {
@@ -86,21 +91,31 @@ const { STORAGE, COPY_DST, COPY_SRC, MAP_READ, UNIFORM } = {
   UNIFORM: 0x40,
 } as const; // GPUBufferUsage values, spelled out so this module loads before Dawn's globals exist
 
-/** A buffer of a {@link GpuProgram}: uploaded from `data`, or `bytes` long; read back when `read`. */
-interface ProgramBuffer {
+/**
+ * A buffer of a {@link GpuProgram}: uploaded from `data`, or `bytes` long; read back when `read`.
+ * `external`: a buffer the caller owns and keeps on the device across programs (a training loop's
+ * parameters, gradients, optimizer state), bound as it is, `bytes` long (default: its size): never
+ * uploaded, poisoned, pooled or released here. It needs STORAGE, and COPY_SRC / COPY_DST where the
+ * program copies or reads it back.
+ */
+export interface ProgramBuffer {
   data?: Float32Array | Uint32Array | null;
   bytes?: number;
   read?: boolean;
+  external?: GPUBuffer;
 }
 
 /** One dispatch: bindings 0 = its own params uniform, then the named buffers in order. */
-interface ProgramDispatch {
+export interface ProgramDispatch {
   pipeline: PipelineSpec;
   params: Uint32Array;
   bind: string[];
   grid: [number, number];
-  /** Buffer copies after the dispatch, `[from, to]` (the state carried into the next time segment). */
-  copies?: [string, string][];
+  /**
+   * Buffer copies after the dispatch, `[from, to]` of all of `from` (the state carried into the next
+   * time segment), or `[from, to, bytes]` of its first bytes.
+   */
+  copies?: ([string, string] | [string, string, number])[];
   /** End the submission after this dispatch (time segments: no submission runs too long). */
   submit?: boolean;
 }
@@ -110,10 +125,57 @@ interface ProgramDispatch {
  * back (in the order of `read` flags). {@link WebGPUBackend.run} checks every size against the
  * device's limits before any GPU work, takes buffers from the pool and always gives them back.
  */
-interface GpuProgram {
+export interface GpuProgram {
   what: string;
   buffers: Record<string, ProgramBuffer>;
   dispatches: ProgramDispatch[];
+}
+
+/** One layer of a {@link WebGPUBackend.trainingPass}: its parameters, initial states and final-state gradients. */
+interface TrainingLayer {
+  spec: RecurrentLayerSpec;
+  weights: RecurrentLayerWeights;
+  initialH: FloatArray | null;
+  initialC: FloatArray | null;
+  dYh: FloatArray | null;
+  dYc: FloatArray | null;
+}
+
+interface TrainingJob {
+  layers: TrainingLayer[];
+  head: LinearHead | null;
+  inputs: Pick<RecurrentLayerInputs, 'X' | 'batch' | 'steps' | 'sequenceLens'>;
+  /** The gradient with respect to the output (the head's, or the last layer's Y); null for none. */
+  dOut: FloatArray | null;
+}
+
+interface TrainingResult {
+  Y: Float32Array;
+  Yh: Float32Array[];
+  Yc: Float32Array[] | null;
+  layers: RecurrentLayerGrads<Float32Array>[];
+  head: LinearHeadGrads<Float32Array> | null;
+}
+
+/** Splits a layer's packed dW | dR | dB | dP (packed like src/gpu/kernels/recurrent-layer.ts packLayerWeights). */
+function unpackLayerGrads(
+  spec: RecurrentLayerSpec,
+  peepholes: boolean,
+  packed: Float32Array,
+  rest: Pick<RecurrentLayerGrads<Float32Array>, 'dX' | 'dInitialH' | 'dInitialC'>,
+): RecurrentLayerGrads<Float32Array> {
+  const D = numDirections(spec);
+  const GH = GATES[spec.cell] * spec.hiddenSize;
+  const sizes = [D * GH * spec.inputSize, D * GH * spec.hiddenSize, D * 2 * GH, D * 3 * spec.hiddenSize];
+  const at = (k: number) => sizes.slice(0, k).reduce((a, b) => a + b, 0);
+  const part = (k: number) => packed.slice(at(k), at(k) + sizes[k]!);
+  return { dW: part(0), dR: part(1), dB: part(2), dP: spec.cell === 'lstm' && peepholes ? part(3) : null, ...rest };
+}
+
+/** Splits the head's dWeight [O, F] | dBias [O]. */
+function unpackHeadGrads(head: LinearHead, packed: Float32Array): LinearHeadGrads<Float32Array> {
+  const n = head.outputSize * head.inputSize;
+  return { dWeight: packed.slice(0, n), dBias: head.bias ? packed.slice(n, n + head.outputSize) : null };
 }
 
 function asFloat32(a: FloatArray): Float32Array {
@@ -317,6 +379,207 @@ export class WebGPUBackend implements Backend {
     return { Y, Y_h: Yh, Y_c: Yc };
   }
 
+  async recurrentLayerBackward(
+    spec: RecurrentLayerSpec,
+    weights: RecurrentLayerWeights,
+    inputs: RecurrentLayerInputs,
+    outGrads: RecurrentLayerOutputGrads,
+  ): Promise<RecurrentLayerBackwardResult<Float32Array>> {
+    this.checkUsable();
+    checkLayerWeights(spec, weights);
+    checkLayerInputs(spec, inputs);
+    const stateFloats = numDirections(spec) * inputs.batch * spec.hiddenSize;
+    const expected = { dY: inputs.steps * stateFloats, dY_h: stateFloats, dY_c: stateFloats };
+    for (const [name, length] of Object.entries(expected) as [keyof RecurrentLayerOutputGrads, number][]) {
+      const g = outGrads[name];
+      if (g === null) continue;
+      if (name === 'dY_c' && spec.cell !== 'lstm') throw new ShapeError('dY_c applies to LSTM only');
+      if (g.length !== length) throw new ShapeError(`${name} has ${g.length} values but its tensor has ${length}`);
+    }
+    const { Y, Yh, Yc, layers } = await this.trainingPass({
+      layers: [{ spec, weights, initialH: inputs.initialH, initialC: inputs.initialC, dYh: outGrads.dY_h, dYc: outGrads.dY_c }],
+      head: null,
+      inputs,
+      dOut: outGrads.dY,
+    });
+    return { outputs: { Y, Y_h: Yh[0]!, Y_c: Yc?.[0] ?? null }, grads: layers[0]! };
+  }
+
+  async recurrentStackBackward(
+    stack: RecurrentStack,
+    inputs: RecurrentStackInputs,
+    dY: FloatArray,
+    stateGrads: RecurrentStackStateGrads = {},
+  ): Promise<RecurrentStackBackwardResult<Float32Array>> {
+    this.checkUsable();
+    checkStack(stack, inputs);
+    const L = stack.layers.length;
+    const last = stack.layers[L - 1]!.spec;
+    const outFeatures = stack.head ? stack.head.outputSize : numDirections(last) * last.hiddenSize;
+    const want = inputs.batch * inputs.steps * outFeatures;
+    if (dY.length !== want) {
+      throw new ShapeError(`dY has ${dY.length} values but the output [${inputs.batch}, ${inputs.steps}, ${outFeatures}] has ${want}`);
+    }
+    for (const [name, list] of [['dY_h', stateGrads.dY_h], ['dY_c', stateGrads.dY_c]] as const) {
+      if (list === undefined) continue;
+      if (list.length !== L) throw new ShapeError(`${name} must be given per layer (${L}), got ${list.length}`);
+      list.forEach((g, k) => {
+        const { spec } = stack.layers[k]!;
+        const n = inputs.batch * numDirections(spec) * spec.hiddenSize;
+        if (g && name === 'dY_c' && spec.cell !== 'lstm') throw new ShapeError('dY_c applies to LSTM only');
+        if (g && g.length !== n) throw new ShapeError(`${name}[${k}] has ${g.length} values but layer ${k}'s state has ${n}`);
+      });
+    }
+    const { Y, Yh, Yc, layers, head } = await this.trainingPass({
+      layers: stack.layers.map(({ spec, weights }, k) => ({
+        spec,
+        weights,
+        initialH: inputs.initialH[k]!,
+        initialC: inputs.initialC[k]!,
+        dYh: stateGrads.dY_h?.[k] ?? null,
+        dYc: stateGrads.dY_c?.[k] ?? null,
+      })),
+      head: stack.head,
+      inputs,
+      dOut: dY,
+    });
+    return {
+      outputs: { Y, Y_h: Yh, Y_c: Yc },
+      grads: { layers, head },
+      dX: layers[0]!.dX,
+      dInitialH: layers.map((g) => g.dInitialH),
+      dInitialC: layers.map((g) => g.dInitialC),
+    };
+  }
+
+  /** What src/gpu/kernels/stack-grad.ts plans a training program from, on this device and with this backend's tuning. */
+  gradProgramContext(): GradProgramContext {
+    return {
+      limits: this.device.limits,
+      maxBindingBytes: this.bindingLimit(),
+      kernel: this.options.recurrentKernel ?? 'auto',
+      stepsPerDispatch: (spec, batch) => this.stepsPerDispatch(spec, batch),
+    };
+  }
+
+  /** The WebGPU training engine (src/train/gpu-engine.ts): parameters and optimizer state stay on this device. */
+  async createTrainEngine(setup: EngineSetup): Promise<TrainEngine> {
+    this.checkUsable();
+    return new GpuTrainEngine(this, setup);
+  }
+
+  /**
+   * Runs a caller-built {@link GpuProgram} (for a training loop built on the dispatches of
+   * src/gpu/kernels/stack-grad.ts, with its parameters in device-resident `external` buffers).
+   */
+  async runProgram(program: GpuProgram): Promise<Record<string, Float32Array>> {
+    this.checkUsable();
+    return this.run(program);
+  }
+
+  /**
+   * Forward with saving, then backward, of a stack of layers (all layout 1) or of one layer in either
+   * layout, in batch chunks that fit the device's bindings: one program per chunk
+   * (src/gpu/kernels/stack-grad.ts). Per-sequence results are scattered into place; the parameter
+   * gradients of the chunks are summed in float64, in chunk order.
+   */
+  private async trainingPass(job: TrainingJob): Promise<TrainingResult> {
+    const { batch: B, steps: T, X, sequenceLens } = job.inputs;
+    const layout = job.layers[0]!.spec.layout;
+    const shape = {
+      layers: job.layers.map((l): GradLayer => ({
+        spec: l.spec, peepholes: l.weights.P !== null, hasH0: !!l.initialH, hasC0: !!l.initialC, hasDh: !!l.dYh, hasDc: !!l.dYc,
+      })),
+      head: job.head,
+      steps: T,
+      hasLens: sequenceLens !== null,
+    };
+    const chunk = this.sequencesPerChunk(4 * gradFloatsPerSequence(shape), T);
+    const packed = job.layers.map(({ spec, weights }) => packLayerWeights(spec, weights));
+    const head = job.head && packHead(job.head);
+    for (const w of [...packed, ...(head ? [head] : [])]) this.checkFits('the weights buffer', w.byteLength);
+
+    // Per-sequence tensors as (outer, inner) around the batch index: layout 0 keeps the batch in the
+    // middle of [T, B, I], [T, D, B, H] and [D, B, H]; layout 1 puts it first.
+    const perStep = (inner: number) => (layout === 0 ? { outer: T, inner } : { outer: 1, inner: T * inner });
+    const perState = (D: number, H: number) => (layout === 0 ? { outer: D, inner: H } : { outer: 1, inner: D * H });
+    const slice = (a: FloatArray, o: { outer: number; inner: number }, b0: number, b1: number) => batchSlice(a, o.outer, B, o.inner, b0, b1);
+    const scatter = (dst: Float32Array, part: Float32Array, o: { outer: number; inner: number }, b0: number, b1: number) =>
+      batchScatter(dst, part, o.outer, B, o.inner, b0, b1);
+    const dims = job.layers.map(({ spec }) => ({ D: numDirections(spec), H: spec.hiddenSize, I: spec.inputSize, lstm: spec.cell === 'lstm' }));
+    const yShape = (k: number) => (layout === 0 ? { outer: T * dims[k]!.D, inner: dims[k]!.H } : perStep(dims[k]!.D * dims[k]!.H));
+    const outShape = job.head ? perStep(job.head.outputSize) : yShape(job.layers.length - 1);
+
+    const Y = new Float32Array(outShape.outer * B * outShape.inner);
+    const Yh = dims.map(({ D, H }) => new Float32Array(B * D * H));
+    const Yc = dims[0]!.lstm ? dims.map(({ D, H }) => new Float32Array(B * D * H)) : null;
+    const dX = dims.map(({ I }) => new Float32Array(B * T * I));
+    const dH0 = dims.map(({ D, H }) => new Float32Array(B * D * H));
+    const dC0 = dims.map(({ D, H, lstm }) => (lstm ? new Float32Array(B * D * H) : null));
+    const paramSums = job.layers.map(({ spec }) => new Float64Array(packedFloats(spec)));
+    const headSums = job.head && new Float64Array(head!.length);
+    const addInto = (sum: Float64Array, part: Float32Array) => part.subarray(0, sum.length).forEach((v, i) => (sum[i]! += v));
+
+    for (let b0 = 0; b0 < B; b0 += chunk) {
+      const b1 = Math.min(B, b0 + chunk);
+      const n = b1 - b0;
+      const program = stackGradProgram({ ...shape, batch: n }, {
+        limits: this.device.limits,
+        maxBindingBytes: this.bindingLimit(),
+        kernel: this.options.recurrentKernel ?? 'auto',
+        stepsPerDispatch: (spec, batch) => this.stepsPerDispatch(spec, batch),
+      });
+      const L = job.layers.length;
+      const buffers: Record<string, ProgramBuffer> = {};
+      for (const [name, { bytes, zeros }] of Object.entries(program.buffers)) {
+        buffers[name] = zeros ? { data: new Float32Array(bytes / 4) } : { bytes };
+      }
+      const pair = (h: FloatArray | null, c: FloatArray | null, k: number) => {
+        const { D, H, lstm } = dims[k]!;
+        const both = new Float32Array((lstm ? 2 : 1) * n * D * H);
+        if (h) both.set(slice(h, perState(D, H), b0, b1), 0);
+        if (c) both.set(slice(c, perState(D, H), b0, b1), n * D * H);
+        return both;
+      };
+      buffers.x = { data: slice(X, perStep(dims[0]!.I), b0, b1) };
+      buffers.lens = { data: sequenceLens && Uint32Array.from(sequenceLens.subarray(b0, b1)) };
+      buffers[ONES_BUFFER] = { data: ONES_DATA };
+      const dOut = job.dOut ? slice(job.dOut, outShape, b0, b1) : new Float32Array(program.buffers[job.head ? 'dout' : `dy${L - 1}`]!.bytes / 4);
+      buffers[job.head ? 'dout' : `dy${L - 1}`] = { data: dOut };
+      if (head) buffers.head = { data: head };
+      job.layers.forEach((l, k) => {
+        buffers[`w${k}`] = { data: packed[k]! };
+        if (l.initialH || l.initialC) buffers[`init${k}`] = { data: pair(l.initialH, l.initialC, k) };
+        if (l.dYh || l.dYc) buffers[`dstate${k}`] = { data: pair(l.dYh, l.dYc, k) };
+        for (const name of [`final${k}`, `dinit${k}`, `grads${k}`, k === 0 ? 'dx' : `dy${k - 1}`]) buffers[name]!.read = true;
+      });
+      buffers.out!.read = true;
+      if (job.head) buffers.headgrads!.read = true;
+
+      const out = await this.run({ what: `the backward pass of the ${L}-layer ${job.layers[0]!.spec.cell.toUpperCase()} stack`, buffers, dispatches: program.dispatches });
+      scatter(Y, out.out!, outShape, b0, b1);
+      dims.forEach(({ D, H, I, lstm }, k) => {
+        const count = n * D * H;
+        const final = out[`final${k}`]!;
+        const dinit = out[`dinit${k}`]!;
+        scatter(Yh[k]!, final.subarray(0, count), perState(D, H), b0, b1);
+        scatter(dH0[k]!, dinit.subarray(0, count), perState(D, H), b0, b1);
+        if (lstm) {
+          scatter(Yc![k]!, final.subarray(count, 2 * count), perState(D, H), b0, b1);
+          scatter(dC0[k]!, dinit.subarray(count, 2 * count), perState(D, H), b0, b1);
+        }
+        scatter(dX[k]!, out[k === 0 ? 'dx' : `dy${k - 1}`]!.subarray(0, n * T * I), perStep(I), b0, b1);
+        addInto(paramSums[k]!, out[`grads${k}`]!);
+      });
+      if (headSums) addInto(headSums, out.headgrads!);
+    }
+
+    const layers = job.layers.map(({ spec, weights }, k) => unpackLayerGrads(spec, weights.P !== null, Float32Array.from(paramSums[k]!), {
+      dX: dX[k]!, dInitialH: dH0[k]!, dInitialC: dC0[k]!,
+    }));
+    return { Y, Yh, Yc, layers, head: job.head && unpackHeadGrads(job.head, Float32Array.from(headSums!)) };
+  }
+
   /** Sequences per batch chunk when each needs `perSequenceBytes` in its largest binding. */
   private sequencesPerChunk(perSequenceBytes: number, steps: number): number {
     const chunk = Math.floor(this.bindingLimit() / perSequenceBytes);
@@ -453,7 +716,7 @@ export class WebGPUBackend implements Backend {
    */
   private async run(program: GpuProgram): Promise<Record<string, Float32Array>> {
     const entries = Object.entries(program.buffers);
-    const bytesOf = (b: ProgramBuffer) => b.data?.byteLength ?? b.bytes ?? 4;
+    const bytesOf = (b: ProgramBuffer) => b.data?.byteLength ?? b.bytes ?? b.external?.size ?? 4;
     for (const [name, b] of entries) this.checkFits(`the ${name} buffer`, bytesOf(b));
     const read = entries.filter(([, b]) => b.read);
     const readbackBytes = read.reduce((n, [, b]) => n + bytesOf(b), 0);
@@ -467,7 +730,7 @@ export class WebGPUBackend implements Backend {
     this.checkUsable();
 
     const pool = this.pool;
-    const buffers = new Map(entries.map(([name, b]) => [name, pool.acquire(name, bytesOf(b), STORAGE | COPY_DST | COPY_SRC)]));
+    const buffers = new Map(entries.map(([name, b]) => [name, b.external ?? pool.acquire(name, bytesOf(b), STORAGE | COPY_DST | COPY_SRC)]));
     const params = program.dispatches.map((d) => pool.acquire(`${d.pipeline.name} params`, d.params.byteLength, UNIFORM | COPY_DST));
     const readback = pool.acquire(`${program.what} readback`, Math.max(readbackBytes, 4), MAP_READ | COPY_DST);
     try {
@@ -476,6 +739,7 @@ export class WebGPUBackend implements Backend {
       device.pushErrorScope('validation');
       for (const [name, b] of entries) {
         const buffer = buffers.get(name)!;
+        if (b.external) continue;
         if (b.data) queue.writeBuffer(buffer, 0, b.data);
         else if (b.read && this.options.poisonOutputs) queue.writeBuffer(buffer, 0, new Float32Array(bytesOf(b) / 4).fill(NaN));
       }
@@ -495,8 +759,8 @@ export class WebGPUBackend implements Backend {
         pass.setBindGroup(0, bindGroup);
         pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
         pass.end();
-        for (const [from, to] of d.copies ?? []) {
-          encoder.copyBufferToBuffer(buffers.get(from)!, 0, buffers.get(to)!, 0, bytesOf(program.buffers[from]!));
+        for (const [from, to, bytes] of d.copies ?? []) {
+          encoder.copyBufferToBuffer(buffers.get(from)!, 0, buffers.get(to)!, 0, bytes ?? bytesOf(program.buffers[from]!));
         }
         if (d.submit) {
           queue.submit([encoder.finish()]);
@@ -532,7 +796,8 @@ export class WebGPUBackend implements Backend {
       throw new DeviceError(`${program.what} failed on the GPU: ${(err as Error).message}`, { cause: err });
     } finally {
       if (readback.mapState !== 'unmapped') readback.unmap(); // aborts a pending map
-      for (const b of [...buffers.values(), ...params, readback]) pool.release(b);
+      for (const [name, b] of entries) if (!b.external) pool.release(buffers.get(name)!);
+      for (const b of [...params, readback]) pool.release(b);
     }
   }
 

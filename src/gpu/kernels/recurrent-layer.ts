@@ -150,7 +150,7 @@ export function planRecurrentLayer(
 }
 
 /** A kernel's pipeline for a layer spec; everything but batch and steps is an override constant. */
-function layerPipeline(s: RecurrentLayerSpec, name: string, source: string, kernelConstants: Record<string, number>): PipelineSpec {
+export function layerPipeline(s: RecurrentLayerSpec, name: string, source: string, kernelConstants: Record<string, number>): PipelineSpec {
   const D = numDirections(s);
   const per = s.activations.length / D;
   const constants: Record<string, number> = {

@@ -1,0 +1,187 @@
+import source from '../../../shaders/grad_contract.wgsl?raw';
+import { workgroupGrid } from '../grid.ts';
+import type { PipelineSpec } from '../pipelines.ts';
+
+/**
+ * Descriptor of `shaders/grad_contract.wgsl`: out[c, z, p, q] = Σ_r A[c, z, r, p]·B[c, z, r, q] over
+ * the rows r of chunk c, every operand addressed by strides (in floats) into a named buffer. Every
+ * parameter gradient and dX of the backward passes is one of these (see
+ * src/gpu/kernels/recurrent-backward.ts and stack-grad.ts); sums over many rows are split into
+ * partial sums per chunk of rows, then summed by the same kernel ({@link rowReduction}), so each
+ * output is a fixed-order sum: deterministic, no float atomics.
+ */
+
+/** An input operand: X[c, z, r, i] = buffer[offset + c·chunk + z·z + r·row + i·col]. */
+export interface Operand {
+  buffer: string;
+  offset?: number;
+  chunk?: number;
+  z?: number;
+  row: number;
+  col: number;
+}
+
+/** The output: out[c, z, p, q] = buffer[offset + c·chunk + z·z + p·p + q·q]. */
+export interface Output {
+  buffer: string;
+  offset?: number;
+  chunk?: number;
+  z?: number;
+  p: number;
+  q: number;
+}
+
+/** One contraction: P × Q outputs per (chunk, z), summed over `rows` rows in chunks of `rowsPerChunk`. */
+export interface Contraction {
+  a: Operand;
+  b: Operand;
+  out: Output;
+  p: number;
+  q: number;
+  rows: number;
+  /** Default: all rows in one chunk. */
+  rowsPerChunk?: number;
+  /** Independent products side by side (the directions); default 1. */
+  zs?: number;
+}
+
+/** What a kernel dispatch of a GPU program is (see WebGPUBackend's program executor). */
+export interface KernelDispatch {
+  pipeline: PipelineSpec;
+  params: Uint32Array;
+  bind: string[];
+  grid: [number, number];
+}
+
+const WORKGROUP_SIZE = 64;
+
+/** Workgroup memory `main` may take for its staged rows: WebGPU's default limit, so any device runs it. */
+const STAGING_BYTES = 16384;
+
+/** A buffer holding the single value 1: the B operand, with every stride 0, of a plain row sum. */
+export const ONES_BUFFER = 'ones';
+export const ONES_DATA = new Float32Array([1]);
+export const ones: Operand = { buffer: ONES_BUFFER, row: 0, col: 0 };
+
+/**
+ * Workgroups the partial sums of a row reduction aim at: enough to fill a GPU's cores (an H100 has
+ * 132 multiprocessors), while the partial sums stay few next to the rows they replace.
+ */
+const TARGET_WORKGROUPS = 256;
+
+const pow2ceil = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+/**
+ * `main`'s workgroup shape: WG_P × WG_Q = 64 invocations of 4 × 4 outputs, shaped after the output
+ * (halving the larger side while too many, then growing p while p needs it) so that few idle.
+ */
+function workgroupShape(P: number, Q: number): [number, number] {
+  const needP = pow2ceil(Math.ceil(P / 4));
+  let wp = Math.min(WORKGROUP_SIZE, needP);
+  let wq = Math.min(WORKGROUP_SIZE, pow2ceil(Math.ceil(Q / 4)));
+  while (wp * wq > WORKGROUP_SIZE) {
+    if (wp >= wq) wp /= 2;
+    else wq /= 2;
+  }
+  while (wp * wq < WORKGROUP_SIZE) {
+    if (wp < needP) wp *= 2;
+    else wq *= 2;
+  }
+  return [wp, wq];
+}
+
+/** How one contraction is laid over the grid: the entry point, its constants and its work items per (c, z). */
+function layout(P: number, Q: number): { entryPoint: string; constants: Record<string, number>; blocksP: number; blocksQ: number; perWorkgroup: number } {
+  if (Q === 1) {
+    return { entryPoint: 'main_rows', constants: { WORKGROUP_SIZE }, blocksP: Math.ceil(P / 16), blocksQ: 1, perWorkgroup: WORKGROUP_SIZE };
+  }
+  const [wp, wq] = workgroupShape(P, Q);
+  const tileR = Math.min(32, 2 ** Math.floor(Math.log2(STAGING_BYTES / ((wp + wq) * 16))));
+  return {
+    entryPoint: 'main',
+    constants: { WORKGROUP_SIZE, WG_Q: wq, TILE_R: tileR },
+    blocksP: Math.ceil(P / (4 * wp)),
+    blocksQ: Math.ceil(Q / (4 * wq)),
+    perWorkgroup: 1,
+  };
+}
+
+/** Workgroups per (chunk, z) of a contraction with P × Q outputs. */
+function workgroupsPerProduct(P: number, Q: number): number {
+  const l = layout(P, Q);
+  return Math.ceil((l.blocksP * l.blocksQ) / l.perWorkgroup);
+}
+
+/** The dispatch of one contraction. */
+export function contractionDispatch(c: Contraction, maxWorkgroupsPerDimension: number): KernelDispatch {
+  const zs = c.zs ?? 1;
+  const rowsPerChunk = c.rowsPerChunk ?? c.rows;
+  const chunks = Math.ceil(c.rows / rowsPerChunk);
+  const l = layout(c.p, c.q);
+  // main: one item per workgroup (a tile); main_rows: one per invocation (a block).
+  const items = chunks * zs * l.blocksP * l.blocksQ;
+  const { a, b, out } = c;
+  const params = Uint32Array.from([
+    c.p, c.q, rowsPerChunk, c.rows,
+    zs, l.blocksP, l.blocksQ, items,
+    a.offset ?? 0, a.chunk ?? rowsPerChunk * a.row, a.z ?? 0, a.row,
+    a.col, b.offset ?? 0, b.chunk ?? rowsPerChunk * b.row, b.z ?? 0,
+    b.row, b.col, out.offset ?? 0, out.chunk ?? 0,
+    out.z ?? 0, out.p, out.q, 0,
+  ]);
+  return {
+    pipeline: { name: 'grad_contract', code: source, entryPoint: l.entryPoint, constants: l.constants },
+    params,
+    bind: [a.buffer, b.buffer, out.buffer],
+    grid: workgroupGrid(items, l.perWorkgroup, maxWorkgroupsPerDimension),
+  };
+}
+
+/**
+ * Sequences per chunk of a row reduction over `sequences` sequences: about TARGET_WORKGROUPS
+ * workgroups in all, and partial sums within `maxPartialFloats` (the binding limit).
+ */
+export function sequencesPerChunk(c: Pick<Contraction, 'p' | 'q' | 'zs'>, sequences: number, maxPartialFloats: number): number {
+  const zs = c.zs ?? 1;
+  const perChunk = zs * workgroupsPerProduct(c.p, c.q);
+  const chunks = Math.min(sequences, Math.ceil(TARGET_WORKGROUPS / perChunk), Math.max(1, Math.floor(maxPartialFloats / (zs * c.p * c.q))));
+  return Math.ceil(sequences / Math.max(1, chunks));
+}
+
+/**
+ * A sum over every row as partial sums per chunk of `sequencesPerChunk` sequences (`steps` rows
+ * each) into `partials`, then one more contraction summing the chunks (rows = chunks, B = ones) into
+ * `c.out`, which must hold each (p, q) block contiguously (out.p = Q, out.q = 1). One dispatch when
+ * a single chunk holds every row. Returns the dispatches and the floats `partials` needs.
+ */
+export function rowReduction(
+  c: Omit<Contraction, 'rowsPerChunk'>,
+  steps: number,
+  perChunk: number,
+  partials: string,
+  maxWorkgroupsPerDimension: number,
+): { dispatches: KernelDispatch[]; partialFloats: number } {
+  const zs = c.zs ?? 1;
+  const rowsPerChunk = perChunk * steps;
+  const chunks = Math.ceil(c.rows / rowsPerChunk);
+  if (chunks === 1) return { dispatches: [contractionDispatch(c, maxWorkgroupsPerDimension)], partialFloats: 0 };
+  if (c.out.p !== c.q || c.out.q !== 1) throw new Error('rowReduction: the output must hold each (p, q) block contiguously');
+  const block = c.p * c.q;
+  const partial = contractionDispatch(
+    { ...c, rowsPerChunk, out: { buffer: partials, chunk: zs * block, z: block, p: c.q, q: 1 } },
+    maxWorkgroupsPerDimension,
+  );
+  const sum = contractionDispatch(
+    {
+      a: { buffer: partials, z: block, row: zs * block, col: 1 },
+      b: ones,
+      out: { buffer: c.out.buffer, offset: c.out.offset ?? 0, z: c.out.z ?? 0, p: 1, q: 0 },
+      p: block,
+      q: 1,
+      rows: chunks,
+      zs,
+    },
+    maxWorkgroupsPerDimension,
+  );
+  return { dispatches: [partial, sum], partialFloats: chunks * zs * block };
+}
