@@ -13,6 +13,8 @@ import {
 import { ONES_BUFFER, ONES_DATA } from '../gpu/kernels/grad-contract.ts';
 import { gradFloatsPerSequence, packedFloats, stackGradProgram, type GradLayer, type GradProgramContext } from '../gpu/kernels/stack-grad.ts';
 import type { EngineSetup, TrainEngine } from '../train/engine.ts';
+import { feedbackGrid, feedbackParams, feedbackPipeline } from '../gpu/kernels/forecast-feedback.ts';
+import { checkForecast, type ForecastInputs } from '../rnn/forecast.ts';
 import { GpuTrainEngine } from '../train/gpu-engine.ts';
 import { workgroupGrid } from '../gpu/grid.ts';
 import { getPipeline, type PipelineSpec } from '../gpu/pipelines.ts';
@@ -332,43 +334,23 @@ export class WebGPUBackend implements Backend {
         x: { data: rows(inputs.X, T * I) },
         lens: { data: inputs.sequenceLens && Uint32Array.from(inputs.sequenceLens.subarray(b0, b1)) },
       };
-      const dispatches: ProgramDispatch[] = [];
-      let headFused = false;
-      stack.layers.forEach(({ spec }, k) => {
+      const init = stack.layers.map(({ spec }, k) => {
         const h0 = inputs.initialH[k];
         const c0 = inputs.initialC[k];
-        const last = k === stack.layers.length - 1;
-        const names = { x: k === 0 ? 'x' : `y${k - 1}`, weights: `w${k}`, lens: 'lens', init: `init${k}`, y: `y${k}`, final: `final${k}`, state: 'state', head: last && stack.head ? 'head' : 'no head' };
-        const given = { hasH0: !!h0, hasC0: !!c0, hasLens: inputs.sequenceLens !== null };
-        const layer = this.layerDispatches(spec, n, T, names, given, last ? stack.head?.outputSize : 0);
-        headFused = layer.fusedHead;
-        let init: Float32Array | null = null;
-        if (h0 || c0 || layer.segmented) {
-          // initial_h then initial_c, each [n, D, H] (layout 1)
-          init = new Float32Array(layer.stateFloats);
-          if (h0) init.set(rows(h0, width(spec)), 0);
-          if (c0) init.set(rows(c0, width(spec)), n * width(spec));
-        }
-        buffers[`w${k}`] = { data: packed[k]! };
-        buffers[`init${k}`] = { data: init };
-        buffers[`y${k}`] = { bytes: 4 * n * T * (headFused ? outFeatures : width(spec)), read: last && (!stack.head || headFused) };
-        if (layer.bindsHead) buffers[names.head] = { data: names.head === 'head' ? head : null };
-        buffers[`final${k}`] = { bytes: 4 * layer.stateFloats, read: true };
-        if (layer.scratchBytes) buffers.state = { bytes: Math.max(layer.scratchBytes, buffers.state?.bytes ?? 0) };
-        dispatches.push(...layer.dispatches);
+        if (!h0 && !c0) return null;
+        // initial_h then initial_c, each [n, D, H] (layout 1)
+        const both = new Float32Array((spec.cell === 'lstm' ? 2 : 1) * n * width(spec));
+        if (h0) both.set(rows(h0, width(spec)), 0);
+        if (c0) both.set(rows(c0, width(spec)), n * width(spec));
+        return both;
       });
-      if (stack.head && !headFused) {
-        buffers.head = { data: head };
-        buffers.out = { bytes: 4 * n * T * outFeatures, read: true };
-        dispatches.push({
-          pipeline: linearHeadPipeline(stack.head),
-          params: headParams(n * T),
-          bind: [`y${stack.layers.length - 1}`, 'head', 'out'],
-          grid: headGrid(n * T, stack.head, this.device.limits.maxComputeWorkgroupsPerDimension),
-        });
-      }
+      const pass = this.stackPass(stack, packed, head, n, T, { x: 'x', tag: '', init, hasLens: inputs.sequenceLens !== null });
+      Object.assign(buffers, pass.buffers);
+      const dispatches = pass.dispatches;
+      buffers[pass.out]!.read = true;
+      stack.layers.forEach((_, k) => (buffers[`final${k}`]!.read = true));
       const out = await this.run({ what: `the ${stack.layers.length}-layer ${stack.layers[0]!.spec.cell.toUpperCase()} stack`, buffers, dispatches });
-      Y.set(out[stack.head && !headFused ? 'out' : `y${stack.layers.length - 1}`]!, b0 * T * outFeatures);
+      Y.set(out[pass.out]!, b0 * T * outFeatures);
       stack.layers.forEach(({ spec }, k) => {
         const final = out[`final${k}`]!;
         const count = n * width(spec);
@@ -377,6 +359,106 @@ export class WebGPUBackend implements Backend {
       });
     }
     return { Y, Y_h: Yh, Y_c: Yc };
+  }
+
+  /**
+   * Recursive forecasting (src/rnn/forecast.ts) in one GPU program per batch chunk: the stack over
+   * the histories, then for each of the horizon's steps the feedback kernel (prediction k into the
+   * forecast and into the next one-step input, with the covariates) and the stack over that one step
+   * from the states the last pass left (copied from `final` into `init`); one readback.
+   */
+  async recurrentForecast(stack: RecurrentStack, inputs: ForecastInputs): Promise<Float32Array> {
+    this.checkUsable();
+    checkForecast(stack, inputs);
+    const { batch: B, steps: T, horizon: H } = inputs;
+    const L = stack.layers.length;
+    const I = stack.layers[0]!.spec.inputSize;
+    const O = stack.head!.outputSize;
+    const E = I - O;
+    const widths = stack.layers.map(({ spec }) => numDirections(spec) * spec.hiddenSize);
+    const perSequenceBytes = 4 * Math.max(T * I, T * O, H * Math.max(O, E), ...widths.map((w) => Math.max(T, RECURRENT_STATE_SLOTS) * w * 2));
+    const chunk = this.sequencesPerChunk(perSequenceBytes, T);
+    const packed = stack.layers.map(({ spec, weights }) => packLayerWeights(spec, weights));
+    const head = packHead(stack.head!);
+    const maxGrid = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const forecast = new Float32Array(B * H * O);
+    for (let b0 = 0; b0 < B; b0 += chunk) {
+      const n = Math.min(B, b0 + chunk) - b0;
+      const none = stack.layers.map(() => null);
+      const history = this.stackPass(stack, packed, head, n, T, { x: 'x', tag: '', init: none, hasLens: false });
+      const step = this.stackPass(stack, packed, head, n, 1, { x: 'xstep', tag: ' step', init: none, hasLens: false, continued: true });
+      const carry = stack.layers.map((_, k): [string, string] => [`final${k}`, `init${k}`]);
+      const buffers: Record<string, ProgramBuffer> = {
+        ...step.buffers,
+        ...history.buffers,
+        x: { data: asFloat32(inputs.history.subarray(b0 * T * I, (b0 + n) * T * I)) },
+        lens: { data: null },
+        exog: { data: E > 0 ? asFloat32(inputs.futureExog!.subarray(b0 * H * E, (b0 + n) * H * E)) : null },
+        xstep: { bytes: 4 * n * I },
+        forecast: { bytes: 4 * n * H * O, read: true },
+      };
+      const feedback = (k: number, src: string, stride: number, offset: number): ProgramDispatch => ({
+        pipeline: feedbackPipeline(I, O),
+        params: feedbackParams(n, H, k, stride, offset),
+        bind: [src, 'exog', 'xstep', 'forecast'],
+        grid: feedbackGrid(n, maxGrid),
+        copies: carry,
+      });
+      const dispatches = [...history.dispatches, feedback(0, history.out, T * O, (T - 1) * O)];
+      for (let k = 1; k < H; k++) dispatches.push(...step.dispatches, feedback(k, step.out, O, 0));
+      const out = await this.run({ what: `a ${H}-step forecast of the ${L}-layer ${stack.layers[0]!.spec.cell.toUpperCase()} stack`, buffers, dispatches });
+      forecast.set(out.forecast!, b0 * H * O);
+    }
+    return forecast;
+  }
+
+  /**
+   * The buffers and dispatches of one pass of a stack over n sequences of T steps: each layer's
+   * kernel (`y{k}{tag}` its output, `init{k}` / `final{k}` its states, shared between passes so a
+   * later pass can continue from an earlier one), then the head into `out{tag}` unless the last
+   * layer's kernel runs it. `init[k]`: layer k's initial states to upload (null: none given). Inputs
+   * `x` (the name of [n, T, I]) and `lens` are the caller's.
+   */
+  private stackPass(
+    stack: RecurrentStack,
+    packed: Float32Array[],
+    head: Float32Array | null,
+    n: number,
+    T: number,
+    o: { x: string; tag: string; init: (Float32Array | null)[]; hasLens: boolean; continued?: boolean },
+  ): { buffers: Record<string, ProgramBuffer>; dispatches: ProgramDispatch[]; out: string } {
+    const width = (spec: RecurrentLayerSpec) => numDirections(spec) * spec.hiddenSize;
+    const L = stack.layers.length;
+    const buffers: Record<string, ProgramBuffer> = {};
+    const dispatches: ProgramDispatch[] = [];
+    let headFused = false;
+    stack.layers.forEach(({ spec }, k) => {
+      const last = k === L - 1;
+      const given = o.continued || o.init[k] !== null;
+      const names = {
+        x: k === 0 ? o.x : `y${k - 1}${o.tag}`, weights: `w${k}`, lens: 'lens', init: `init${k}`, y: `y${k}${o.tag}`, final: `final${k}`,
+        state: 'state', head: last && stack.head ? 'head' : 'no head',
+      };
+      const layer = this.layerDispatches(spec, n, T, names, { hasH0: given, hasC0: given, hasLens: o.hasLens }, last ? stack.head?.outputSize : 0);
+      headFused = layer.fusedHead;
+      buffers[`w${k}`] = { data: packed[k]! };
+      buffers[`init${k}`] = o.init[k] ? { data: o.init[k] } : { bytes: 4 * layer.stateFloats };
+      buffers[`y${k}${o.tag}`] = { bytes: 4 * n * T * (headFused ? stack.head!.outputSize : width(spec)) };
+      if (layer.bindsHead) buffers[names.head] = { data: names.head === 'head' ? head : null };
+      buffers[`final${k}`] = { bytes: 4 * layer.stateFloats };
+      if (layer.scratchBytes) buffers.state = { bytes: Math.max(layer.scratchBytes, buffers.state?.bytes ?? 0) };
+      dispatches.push(...layer.dispatches);
+    });
+    if (!stack.head || headFused) return { buffers, dispatches, out: `y${L - 1}${o.tag}` };
+    buffers.head = { data: head };
+    buffers[`out${o.tag}`] = { bytes: 4 * n * T * stack.head.outputSize };
+    dispatches.push({
+      pipeline: linearHeadPipeline(stack.head),
+      params: headParams(n * T),
+      bind: [`y${L - 1}${o.tag}`, 'head', `out${o.tag}`],
+      grid: headGrid(n * T, stack.head, this.device.limits.maxComputeWorkgroupsPerDimension),
+    });
+    return { buffers, dispatches, out: `out${o.tag}` };
   }
 
   async recurrentLayerBackward(
