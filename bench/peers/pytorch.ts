@@ -15,6 +15,11 @@ import { hardwareThreads, LazySetup, onlyIn, type PeerContender, type PeerSettin
  * through {@link PreparedRun.timedRun}, because a PyTorch user pays no pipe to another process; the
  * harness records that the cell used in-process timing. Node only; where python3 or torch is
  * missing, `available()` says which.
+ *
+ * The process runs with `OMP_WAIT_POLICY=PASSIVE` unless the environment sets it: with libgomp's
+ * default (threads spin while they wait), 2 threads on 2 cores shared with other processes ran an
+ * LSTM H=32 training step 10× slower than 1 thread here (1,070 against 100 ms, load average 5);
+ * passive waiting kept 2 threads at least as fast as 1. Which policy ran is in `settings()`.
  */
 
 export const PYTHON_ENV = 'WEBRNN_BENCH_PYTHON';
@@ -146,7 +151,8 @@ export class TorchProcess {
     }
     const scriptName = 'torch_peer.py'; // a variable, so bundlers do not copy the script as an asset
     const script = fileURLToPath(new URL(scriptName, import.meta.url));
-    const child = spawn(python, ['-u', script], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    const env = { ...process.env, PYTHONUNBUFFERED: '1', OMP_WAIT_POLICY: ompWaitPolicy() };
+    const child = spawn(python, ['-u', script], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const proc = new TorchProcess(child, python);
     try {
       const { header } = await proc.request('hello', { threads });
@@ -218,6 +224,11 @@ export class TorchProcess {
   }
 }
 
+/** OpenMP's wait policy for the process: the environment's, else PASSIVE (see the module comment). */
+function ompWaitPolicy(): string {
+  return process.env.OMP_WAIT_POLICY || 'PASSIVE';
+}
+
 /** The module's options as torch_peer.py builds it (batch-first). */
 export function torchModuleOf(model: RecurrentNet): Record<string, unknown> {
   const c = model.config;
@@ -253,6 +264,7 @@ export async function startTorch(): Promise<TorchSetup> {
       dtype: 'float32',
       python: `${python} (${String(hello.python)})`,
       blas: String(hello.blas),
+      ompWaitPolicy: ompWaitPolicy(),
       timing: 'in-process: time.perf_counter() in Python, without the pipe to Node',
     },
   };
