@@ -21,6 +21,7 @@ import { tfjsTrainPeer } from './peers/train-tfjs.ts';
 import type { TrainContender } from './train-contender.ts';
 import { DEFAULT_TRAIN_BUDGET, runTrainHarness, trainTableRows, type TrainBudget, type TrainReport } from './train-harness.ts';
 import { trainReferenceContender } from './train-reference.ts';
+import { webrnnTrainContender } from './train-webrnn.ts';
 import { STEPS_PER_EPOCH, TRAIN_BATCH, TRAIN_STEPS, trainWorkload, trainWorkloadLabel } from './train-workloads.ts';
 import { MODELS } from './workloads.ts';
 
@@ -59,9 +60,9 @@ const workloads = Object.keys(MODELS)
   .filter((w) => !args.only || trainWorkloadLabel(w).includes(args.only));
 if (workloads.length === 0) fail(`no workload matches --only ${args.only}`);
 
-/** The training contenders in Node: the float64 reference, then the peers. webrnn's trainer joins here when it exists. */
+/** The training contenders in Node: webrnn, the float64 reference, then the peers. */
 const reference = trainReferenceContender();
-const every: TrainContender[] = [reference, pytorchTrainPeer(), tfjsTrainPeer('wasm'), tfjsTrainPeer('cpu'), tfjsTrainPeer('webgpu')];
+const every: TrainContender[] = [webrnnTrainContender(), reference, pytorchTrainPeer(), tfjsTrainPeer('wasm'), tfjsTrainPeer('cpu'), tfjsTrainPeer('webgpu')];
 const names = args.contenders?.split(',').map((s) => s.trim());
 const unknown = names?.filter((n) => !every.some((c) => c.name === n)) ?? [];
 if (unknown.length) fail(`unknown contender ${unknown.join(', ')}; there are ${every.map((c) => c.name).join(', ')}`);
