@@ -16,8 +16,37 @@ function setStatus(state: State, text: string) {
   status.textContent = text;
 }
 
-const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
-const send = (request: Request) => worker.postMessage(request);
+/**
+ * The worker, and the data it was last asked to load, so that a fresh worker can take over: a
+ * cancel is answered between training steps, but a long stretch of synchronous work (windowing
+ * tens of thousands of series) cannot hear it, and is ended by replacing the worker.
+ */
+let worker: Worker;
+let lastLoad: Extract<Request, { type: 'load' }> | null = null;
+let cancelTimer = 0;
+const CANCEL_GRACE_MS = 3000;
+
+function startWorker() {
+  worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  worker.onmessage = (e: MessageEvent<Reply>) => onReply(e.data);
+  worker.onerror = (e) => setStatus('error', `Error: the worker failed (${e.message || 'it could not be loaded'})`);
+}
+
+function send(request: Request) {
+  if (request.type === 'load') lastLoad = request;
+  worker.postMessage(request);
+}
+
+function cancel() {
+  send({ type: 'cancel' });
+  cancelTimer = window.setTimeout(() => {
+    worker.terminate();
+    startWorker();
+    setRunning(false);
+    setStatus('cancelled', 'Cancelled: the worker was busy and has been replaced; reloading the data…');
+    if (lastLoad) send(lastLoad);
+  }, CANCEL_GRACE_MS);
+}
 
 const options = new OptionsForm($<HTMLFormElement>('#options-form'));
 const lossChart = new LossChart($<HTMLCanvasElement>('#loss-chart'));
@@ -120,7 +149,7 @@ $<HTMLFormElement>('#options-form').addEventListener('submit', (e) => {
   setStatus('training', 'Backtesting: training on each series up to its last points…');
   send({ type: 'run', options: o });
 });
-cancelButton.addEventListener('click', () => send({ type: 'cancel' }));
+cancelButton.addEventListener('click', cancel);
 downloadButton.addEventListener('click', () => send({ type: 'download' }));
 for (const b of document.querySelectorAll<HTMLButtonElement>('.series-nav [data-step]')) b.addEventListener('click', () => table.step(Number(b.dataset.step)));
 
@@ -155,6 +184,7 @@ function download(text: string, name: string) {
 }
 
 function onReply(reply: Reply) {
+  if (['cancelled', 'forecast', 'run-error'].includes(reply.type)) clearTimeout(cancelTimer);
   switch (reply.type) {
     case 'backend':
       $('#backend').dataset.name = reply.name;
@@ -219,10 +249,9 @@ function onReply(reply: Reply) {
   }
 }
 
-worker.onmessage = (e: MessageEvent<Reply>) => onReply(e.data);
-worker.onerror = (e) => setStatus('error', `Error: the worker failed (${e.message || 'it could not be loaded'})`);
 window.addEventListener('error', (e) => setStatus('error', `Error: ${e.message}`));
 window.addEventListener('unhandledrejection', (e) => setStatus('error', `Error: ${String((e.reason as Error)?.message ?? e.reason)}`));
 
+startWorker();
 setRunning(false);
 load({ type: 'load', source: { kind: 'builtin', name: 'unemployment' } }, 'the built-in data');

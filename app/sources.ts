@@ -59,23 +59,27 @@ const ID_NAMES = ['unique_id', 'id', 'series', 'item_id', 'store'];
 const Y_NAMES = ['y', 'value', 'target', 'count', 'sales'];
 
 /**
- * The header of a CSV and a guess of its layout from the first rows: the time-stamp column is one
- * named like a date (ds, date, month…) or else the first column that is not all numbers; when its
- * values repeat the file is long (a row per series and stamp) and the id is a column named like one
- * (unique_id, id, series…) or else the first other column, y one named like a value or else the last
- * numeric column; when they do not repeat the file is wide. The person can change every choice.
+ * The header of a CSV and a guess of its layout from its first 200 rows. The time-stamp column is
+ * one named like a date (ds, date, month…), or else the first column that is not all numbers. The
+ * file is wide when no stamp repeats and every other column holds numbers (or gaps); otherwise it
+ * is long, the id a column named like one (unique_id, id, series…) or else the first other column,
+ * the value one named like a value (y, value…) or else the last numeric column. The person can
+ * change every choice.
  */
 export function guessMapping(text: string): { header: string[]; mapping: ColumnMapping } {
   const head = text.split(/\r?\n/).slice(0, 201).join('\n');
   const { header, rows } = readTable(head);
   const lower = header.map((h) => h.toLowerCase());
-  const named = (names: string[]) => names.map((n) => lower.indexOf(n)).find((k) => k >= 0);
-  const numeric = header.map((_, k) => rows.length > 0 && rows.every((r) => isNumber(r[k] ?? '')));
+  const named = (names: string[], not: number[] = []) => names.map((n) => lower.indexOf(n)).find((k) => k >= 0 && !not.includes(k));
+  const cells = (k: number) => rows.map((r) => r[k] ?? '');
+  const numeric = header.map((_, k) => cells(k).some(isNumber) && cells(k).every((c) => c.trim() === '' || isNumber(c)));
   const dsAt = named(DS_NAMES) ?? Math.max(0, numeric.indexOf(false));
-  const stamps = rows.map((r) => r[dsAt]);
-  if (new Set(stamps).size === stamps.length) return { header, mapping: { format: 'wide', ds: header[dsAt]!, id: header[dsAt]!, y: header[dsAt]! } };
   const others = header.map((_, k) => k).filter((k) => k !== dsAt);
-  const idAt = named(ID_NAMES.filter((n) => lower.indexOf(n) !== dsAt)) ?? others[0] ?? dsAt;
-  const yAt = named(Y_NAMES.filter((n) => ![dsAt, idAt].includes(lower.indexOf(n)))) ?? [...others].reverse().find((k) => k !== idAt && numeric[k]) ?? others.at(-1) ?? dsAt;
+  const stamps = cells(dsAt);
+  if (new Set(stamps).size === stamps.length && others.every((k) => numeric[k])) {
+    return { header, mapping: { format: 'wide', ds: header[dsAt]!, id: header[dsAt]!, y: header[dsAt]! } };
+  }
+  const idAt = named(ID_NAMES, [dsAt]) ?? others[0] ?? dsAt;
+  const yAt = named(Y_NAMES, [dsAt, idAt]) ?? [...others].reverse().find((k) => k !== idAt && numeric[k]) ?? others.at(-1) ?? dsAt;
   return { header, mapping: { format: 'long', id: header[idAt]!, ds: header[dsAt]!, y: header[yAt]! } };
 }

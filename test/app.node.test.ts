@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
+import { compare, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
+import { guessMapping } from '../app/sources.ts';
 import { startPageServer, type PageServer } from './helpers/page-server.ts';
 
 // The forecasting app `npm start` opens (index.html), driven in Chromium as a person would use it:
@@ -141,13 +143,6 @@ describe('the forecasting app', () => {
     expect(await page.locator('#rows tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.id))).toEqual(['north', 'south', 'east']);
 
     const settings = { horizon: '4', season: '12', inputSize: '12', cell: 'gru', hiddenSize: '6', numLayers: '1', epochs: '3', lr: '0.02', batchSize: '32', seed: '7', strategy: 'recursive', scaling: 'standard', mode: 'global' };
-    await setOptions(page, settings);
-    await page.click('#run');
-    await waitForStatus(page, ['done']);
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
-    expect(download.suggestedFilename()).toBe('forecasts.csv');
-    const fromApp = await streamText(await download.createReadStream());
-
     // The same file and settings through the library, as `webrnn forecast` runs it (cpuBackend).
     const file = join(dir, 'sales.csv');
     const out = join(dir, 'cli-forecasts.csv');
@@ -163,21 +158,35 @@ describe('the forecasting app', () => {
     );
     expect(code, err.join('\n')).toBe(0);
     const fromLibrary = readFileSync(out, 'utf8');
-    const lines = fromApp.trim().split('\n');
+
+    /** Runs the app on `device` and downloads its forecasts; says which backend it ran on. */
+    const forecastIn = async (device: 'auto' | 'cpu') => {
+      await setOptions(page, { ...settings, device });
+      await page.click('#run');
+      await waitForStatus(page, ['done']);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+      expect(download.suggestedFilename()).toBe('forecasts.csv');
+      return { csv: await streamText(await download.createReadStream()), backend: await page.locator('#backend').getAttribute('data-name') };
+    };
+
+    // As it chooses (WebGPU when its backend can train and forecast): the same rows; on the GPU,
+    // float32 training lands within float32 tolerance of the float64 run.
+    const auto = await forecastIn('auto');
+    const lines = auto.csv.trim().split('\n');
     expect(lines[0]).toBe('unique_id,step,ds,yhat');
     expect(lines).toHaveLength(1 + 3 * 4);
     expect(lines[1]).toMatch(/^north,1,2023-05-01,\d+(\.\d+)?(e[+-]?\d+)?$/);
-    const backend = await page.locator('#backend').getAttribute('data-name');
-    if (backend === 'cpu') {
-      // The same float64 code in both, seeded alike: the same bytes.
-      expect(fromApp).toBe(fromLibrary);
-    } else {
-      // Trained in float32 on the GPU: the same rows, forecasts within float32 training drift.
-      const parse = (text: string) => text.trim().split('\n').slice(1).map((l) => l.split(','));
-      const [app, lib] = [parse(fromApp), parse(fromLibrary)];
-      expect(app.map((r) => r.slice(0, 3))).toEqual(lib.map((r) => r.slice(0, 3)));
-      app.forEach((r, i) => expect(Math.abs(Number(r[3]) - Number(lib[i]![3])), `row ${i + 2}`).toBeLessThanOrEqual(1e-3 * Math.abs(Number(lib[i]![3])) + 1e-3));
-    }
+    const parse = (text: string) => text.trim().split('\n').slice(1).map((l) => l.split(','));
+    const [app, lib] = [parse(auto.csv), parse(fromLibrary)];
+    expect(app.map((r) => r.slice(0, 3))).toEqual(lib.map((r) => r.slice(0, 3)));
+    if (auto.backend === 'cpu') expect(auto.csv).toBe(fromLibrary);
+    const report = compare(app.map((r) => Number(r[3])), lib.map((r) => Number(r[3])), FLOAT32_TOLERANCE);
+    expect(report.ok, `${auto.backend}: ${report.message}`).toBe(true);
+
+    // On the CPU: the same float64 code as the command line, seeded alike, so the same bytes.
+    const cpu = await forecastIn('cpu');
+    expect(cpu.backend).toBe('cpu');
+    expect(cpu.csv).toBe(fromLibrary);
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -204,6 +213,17 @@ describe('the forecasting app', () => {
     expect(await box.isHidden()).toBe(true);
     expect(await page.locator('#data-summary').textContent()).toBe('good.csv (wide): 2 series, 6 points.');
     expect(await page.locator('#run').isEnabled()).toBe(true);
+    // And so do the other built-in datasets.
+    for (const [name, summary, firstIds] of [
+      ['us-employment', /^US employment by industry.*: 23 series, 2,760 points\.$/, ['nonfarm', 'private', 'goods_producing']],
+      ['co2', /^CO2 at Mauna Loa.*: 1 series, 746 points\.$/, ['co2']],
+    ] as const) {
+      await page.selectOption('#builtin-form [name="builtin"]', name);
+      await page.click('#builtin-form button[type="submit"]');
+      await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('#data-summary')!.textContent!), summary.source);
+      const ids = await page.locator('#rows tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.id));
+      expect(ids.slice(0, firstIds.length)).toEqual(firstIds);
+    }
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -241,13 +261,24 @@ describe('the forecasting app', () => {
     await page.waitForFunction(() => Number(/step (\d+)\//.exec(document.querySelector('#progress-text')!.textContent!)?.[1] ?? 0) >= 3, null, { timeout: 60_000 });
     expect(await page.locator('#progress-text').textContent()).toMatch(/^backtest fit: epoch 1\/1, step \d+\/547, loss [\d.]+/);
     await page.click('#cancel');
-    await waitForStatus(page, ['cancelled']);
+    // Cancelled between steps, or (when the worker is too busy to hear it) by a fresh worker that reloads the data.
+    await waitForStatus(page, ['cancelled', 'ready']);
     expect(await page.locator('#run').isEnabled()).toBe(true);
     const gaps = await page.evaluate(() => (window as unknown as { gaps: number[] }).gaps);
     expect(gaps.length).toBeGreaterThan(20);
     expect(Math.max(...gaps), 'the longest the page went without running a timer (ms)').toBeLessThan(500);
     expect(errors).toEqual([]);
     await page.close();
+  });
+});
+
+describe("the app's guess of an uploaded CSV's layout", () => {
+  it('tells long from wide by repeated stamps and non-numeric columns, and picks id, date and value', () => {
+    expect(guessMapping('unique_id,ds,y\na,2024-01-01,1\na,2024-02-01,2\n').mapping).toMatchObject({ format: 'long', id: 'unique_id', ds: 'ds', y: 'y' });
+    expect(guessMapping('date,north,south\n2024-01-01,,2\n2024-02-01,3,4\n').mapping).toMatchObject({ format: 'wide', ds: 'date' });
+    // Numeric ids: long, because the stamps repeat.
+    expect(guessMapping('shop,week,units,price\n1,2024-01-01,5,2.5\n2,2024-01-01,7,2.5\n').mapping).toEqual({ format: 'long', id: 'shop', ds: 'week', y: 'price' });
+    expect(guessMapping('store,month,units\nn,2024-01-01,5\ns,2024-01-01,7\n').mapping).toEqual({ format: 'long', id: 'store', ds: 'month', y: 'units' });
   });
 });
 
