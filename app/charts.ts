@@ -101,13 +101,13 @@ export class SeriesChart {
     });
   }
 
-  show(view: SeriesView, horizon: number | null): void {
+  show(view: SeriesView): void {
     const n = view.ds.length;
     const future = view.future?.values.length ?? 0;
     const futureLabels = view.future ? (view.future.ds ?? view.future.values.map((_, h) => `+${h + 1}`)) : [];
     const pad = (values: readonly number[], at: number): (number | null)[] =>
       Array.from({ length: n + future }, (_, i) => (i >= at && i < at + values.length ? values[i - at]! : null));
-    const h = view.holdout?.forecast.length ?? horizon ?? 0;
+    const h = view.holdout?.forecast.length ?? 0;
     const datasets = [{ label: 'history', data: pad(view.y, 0), borderColor: '#8c959f' }];
     if (view.holdout) {
       datasets.push(

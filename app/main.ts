@@ -1,7 +1,6 @@
 // The forecasting app `npm start` opens (index.html). The page only shows things: the worker
 // (worker.ts) holds the data and the backend, parses, generates, trains and forecasts, and sends
 // back summaries, progress and one series at a time (protocol.ts).
-import type { Metrics } from '../src/forecast/metrics.ts';
 import { LossChart, SeriesChart } from './charts.ts';
 import { OptionsForm } from './options-form.ts';
 import type { BuiltinName, ColumnMapping, ErrorInfo, Phase, Reply, Request } from './protocol.ts';
@@ -38,6 +37,7 @@ function send(request: Request) {
 }
 
 function cancel() {
+  cancelButton.disabled = true;
   send({ type: 'cancel' });
   cancelTimer = window.setTimeout(() => {
     worker.terminate();
@@ -57,7 +57,6 @@ const cancelButton = $<HTMLButtonElement>('#cancel');
 const downloadButton = $<HTMLButtonElement>('#download');
 const progress = $<HTMLProgressElement>('#progress');
 const sourceForms = ['#builtin-form', '#synthetic-form', '#file-form'].map((s) => $<HTMLFormElement>(s));
-let horizon: number | null = null;
 let dataLoaded = false;
 
 function setRunning(running: boolean) {
@@ -73,6 +72,7 @@ function showError(error: ErrorInfo | null) {
   box.textContent = error ? `This file cannot be read: ${error.message}` : '';
   box.dataset.row = error?.row === null || !error ? '' : String(error.row);
   box.dataset.column = error?.column ?? '';
+  if (error) box.scrollIntoView({ block: 'nearest' });
 }
 
 function load(request: Extract<Request, { type: 'load' }>, what: string) {
@@ -141,7 +141,6 @@ $<HTMLFormElement>('#options-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const o = options.read();
   if (!o) return;
-  horizon = o.horizon;
   lossChart.reset();
   progress.value = 0;
   downloadButton.disabled = true;
@@ -163,7 +162,7 @@ function showProgress(p: Extract<Reply, { type: 'progress' }>) {
   lossChart.push(p.phase, p.losses);
 }
 
-function showVerdict(model: Metrics, baseline: Metrics, rows: Extract<Reply, { type: 'backtest' }>['rows']) {
+function showVerdict({ model, baseline, rows, horizon }: Extract<Reply, { type: 'backtest' }>) {
   const better = rows.filter((r) => r.model && r.baseline && r.model.mase < r.baseline.mase).length;
   const beats = beatsBaseline(model, baseline);
   const verdict = $('#verdict');
@@ -205,7 +204,6 @@ function onReply(reply: Reply) {
       $('#verdict').textContent = 'Run a backtest to compare the model with seasonal naive.';
       delete $('#verdict').dataset.beats;
       downloadButton.disabled = true;
-      horizon = null;
       if (table.selectedId) send({ type: 'series', id: table.selectedId });
       setRunning(false);
       setStatus('ready', 'Data loaded: set the options and run the backtest.');
@@ -221,7 +219,7 @@ function onReply(reply: Reply) {
       break;
     case 'backtest':
       table.setRows(reply.rows, { model: reply.model, baseline: reply.baseline });
-      showVerdict(reply.model, reply.baseline, reply.rows);
+      showVerdict(reply);
       if (table.selectedId) send({ type: 'series', id: table.selectedId });
       setStatus('backtested', 'Backtest done: fitting on all of each series to forecast…');
       break;
@@ -241,7 +239,7 @@ function onReply(reply: Reply) {
       setStatus('cancelled', 'Cancelled.');
       break;
     case 'series':
-      if (reply.view.id === table.selectedId) seriesChart.show(reply.view, horizon);
+      if (reply.view.id === table.selectedId) seriesChart.show(reply.view);
       break;
     case 'csv':
       download(reply.text, reply.name);
@@ -249,7 +247,10 @@ function onReply(reply: Reply) {
   }
 }
 
-window.addEventListener('error', (e) => setStatus('error', `Error: ${e.message}`));
+// Anything uncaught says so on the page (the browser's benign ResizeObserver notice aside).
+window.addEventListener('error', (e) => {
+  if (!/ResizeObserver loop/.test(e.message)) setStatus('error', `Error: ${e.message}`);
+});
 window.addEventListener('unhandledrejection', (e) => setStatus('error', `Error: ${String((e.reason as Error)?.message ?? e.reason)}`));
 
 startWorker();

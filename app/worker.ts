@@ -60,7 +60,7 @@ async function run(options: RunOptions) {
     const choice = options.device === 'cpu' ? CPU_CHOICE : await auto;
     post({ type: 'backend', name: choice.name, detail: choice.detail });
     const data = series;
-    const run = await runForecast(data, options, choice.backend, {
+    const outcome = await runForecast(data, options, choice.backend, {
       signal: running.signal,
       progress: (p) => post({ type: 'progress', ...p }),
       backtest: (report) => {
@@ -68,11 +68,11 @@ async function run(options: RunOptions) {
         post({ type: 'backtest', rows: rows(report), model: report.model, baseline: report.baseline, horizon: options.horizon });
       },
     });
-    if (!run) {
+    if (!outcome) {
       post({ type: 'cancelled' });
       return;
     }
-    result = { options, run };
+    result = { options, run: outcome };
     post({ type: 'forecast', series: data.length, horizon: options.horizon, seconds: (performance.now() - t0) / 1000 });
   } catch (e) {
     post({ type: 'run-error', error: errorInfo(e) });

@@ -255,11 +255,11 @@ describe('the forecasting app', () => {
     expect(await page.locator('#rows tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.id))).toEqual(['synthetic-12345']);
     await page.fill('#filter', '');
 
-    await setOptions(page, { horizon: '4', season: '4', inputSize: '8', cell: 'gru', hiddenSize: '4', epochs: '1', batchSize: '1024' });
+    await setOptions(page, { horizon: '4', season: '4', inputSize: '8', cell: 'gru', hiddenSize: '4', epochs: '5', batchSize: '1024' });
     await page.click('#run');
     // Progress arrives step by step; then the run is cancelled.
     await page.waitForFunction(() => Number(/step (\d+)\//.exec(document.querySelector('#progress-text')!.textContent!)?.[1] ?? 0) >= 3, null, { timeout: 60_000 });
-    expect(await page.locator('#progress-text').textContent()).toMatch(/^backtest fit: epoch 1\/1, step \d+\/547, loss [\d.]+/);
+    expect(await page.locator('#progress-text').textContent()).toMatch(/^backtest fit: epoch 1\/5, step \d+\/547, loss [\d.]+/);
     await page.click('#cancel');
     // Cancelled between steps, or (when the worker is too busy to hear it) by a fresh worker that reloads the data.
     await waitForStatus(page, ['cancelled', 'ready']);
