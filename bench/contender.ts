@@ -29,6 +29,11 @@ export interface PreparedRun {
    * times `run()` itself (`'wall'`).
    */
   timedRun?(): Promise<TimedOutput>;
+  /**
+   * The GPU time of the last run (kernels only: timestamp queries where the adapter has them, else
+   * submit-to-completion), recorded beside the cell's time; webrnn's contender has it.
+   */
+  gpuTime?(): { ms: number; method: 'timestamp' | 'wall' } | null;
   dispose(): Promise<void> | void;
 }
 

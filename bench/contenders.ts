@@ -44,7 +44,8 @@ export function webrnnContender(kernel: RecurrentKernelChoice = 'auto'): Contend
       if (backend) return true;
       if (failure) return failure;
       try {
-        backend = await WebGPUBackend.create({ log: false, recurrentKernel: kernel });
+        // GPU time of every run beside its wall time: timestamp queries where the adapter has them.
+        backend = await WebGPUBackend.create({ log: false, recurrentKernel: kernel, timing: true, features: ['timestamp-query'] });
         return true;
       } catch (e) {
         return (failure = (e as Error).message);
@@ -52,7 +53,13 @@ export function webrnnContender(kernel: RecurrentKernelChoice = 'auto'): Contend
     },
     async prepare(w, model, x) {
       if (!backend) throw new Error('webrnn: available() was not called or failed');
-      return forwardRun(backend, w, model, x);
+      const run = forwardRun(backend, w, model, x);
+      const b = backend;
+      return {
+        ...run,
+        run: () => ((b.lastTiming = null), run.run()),
+        gpuTime: () => b.lastTiming,
+      };
     },
     dispose() {
       backend?.dispose();

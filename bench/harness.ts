@@ -49,6 +49,12 @@ export interface CellRecord {
   timing: Timing | null;
   /** The harness's wall clock over the same runs (equal to medianMs for `wall` timing). */
   wallMedianMs: number | null;
+  /**
+   * The contender's GPU time over the same runs (webrnn: its kernels only, no upload or readback),
+   * by `gpuTiming`: `timestamp` queries, or `wall` from submit to completion without them.
+   */
+  gpuMedianMs: number | null;
+  gpuTiming: 'timestamp' | 'wall' | null;
   gflops: number | null;
   /** What the results were compared with before timing. */
   validatedAgainst: string | null;
@@ -186,6 +192,8 @@ interface Run {
   ms: number;
   wallMs: number;
   timing: Timing;
+  /** The contender's GPU time of the run, when it reports one (PreparedRun.gpuTime). */
+  gpu: { ms: number; method: 'timestamp' | 'wall' } | null;
 }
 
 /** Runs once, with the contender's own timing when it reports one. */
@@ -193,11 +201,11 @@ async function runOnce(prepared: PreparedRun): Promise<Run> {
   const t0 = performance.now();
   if (prepared.timedRun) {
     const { output, ms } = await prepared.timedRun();
-    return { output, ms, wallMs: performance.now() - t0, timing: 'in-process' };
+    return { output, ms, wallMs: performance.now() - t0, timing: 'in-process', gpu: null };
   }
   const output = await prepared.run();
   const wallMs = performance.now() - t0;
-  return { output, ms: wallMs, wallMs, timing: 'wall' };
+  return { output, ms: wallMs, wallMs, timing: 'wall', gpu: prepared.gpuTime?.() ?? null };
 }
 
 /** What a workload's outputs are checked against. */
@@ -406,6 +414,8 @@ class HarnessRun {
       runsMs: cell.runsMs,
       timing: cell.timing,
       wallMedianMs: wallMs,
+      gpuMedianMs: cell.gpuMs.length ? median(cell.gpuMs) : null,
+      gpuTiming: cell.gpuMethod,
       sequencesPerSecond: (w.batch / ms) * 1000,
       gflops,
       gbps,
@@ -417,7 +427,8 @@ class HarnessRun {
           ? { matmul: gflops / ceilings.matmulGflops, copy: w.hiddenSize <= 4 ? gbps / ceilings.copyGBs : null }
           : null,
     });
-    const clock = cell.timing === 'in-process' ? ` (in-process; ${wallMs.toFixed(2)} ms wall)` : '';
+    const gpu = cell.gpuMs.length ? ` (GPU ${median(cell.gpuMs).toFixed(2)} ms by ${cell.gpuMethod === 'timestamp' ? 'timestamps' : 'submit-to-done'})` : '';
+    const clock = cell.timing === 'in-process' ? ` (in-process; ${wallMs.toFixed(2)} ms wall)` : gpu;
     this.log(`${label} ${c.name}: ${ms.toFixed(2)} ms median of ${cell.runsMs.length}${clock}`);
   }
 
@@ -495,6 +506,8 @@ function recordBase(w: Workload, adapter: AdapterSummary | null): BenchRecord {
     runsMs: [],
     timing: null,
     wallMedianMs: null,
+    gpuMedianMs: null,
+    gpuTiming: null,
     sequencesPerSecond: null,
     gflops: null,
     gbps: null,
@@ -569,6 +582,9 @@ interface Cell {
   runsMs: number[];
   wallMs: number[];
   timing: Timing;
+  /** The GPU times of the timed runs, when the contender reports them. */
+  gpuMs: number[];
+  gpuMethod: 'timestamp' | 'wall' | null;
   /** The validating run's time (a first run: warm-up included), when it failed or was over. */
   firstMs: number | null;
 }
@@ -593,6 +609,8 @@ async function measure(
     runsMs: [],
     wallMs: [],
     timing: prepared?.timedRun ? 'in-process' : 'wall',
+    gpuMs: [],
+    gpuMethod: null,
     firstMs,
   });
   try {
@@ -616,6 +634,8 @@ async function measure(
     }
     const runsMs: number[] = [];
     const wallMs: number[] = [];
+    const gpuMs: number[] = [];
+    let gpuMethod: Cell['gpuMethod'] = null;
     let timing: Timing = 'wall';
     let spent = 0;
     while (runsMs.length < budget.minRuns || (runsMs.length < budget.maxRuns && spent < budget.cellMs)) {
@@ -623,10 +643,14 @@ async function measure(
       const run = await runOnce(p);
       runsMs.push(run.ms);
       wallMs.push(run.wallMs);
+      if (run.gpu) {
+        gpuMs.push(run.gpu.ms);
+        gpuMethod = run.gpu.method;
+      }
       timing = run.timing;
       spent += run.wallMs;
     }
-    return { status: 'ok', message: null, validation, runsMs, wallMs, timing, firstMs: null };
+    return { status: 'ok', message: null, validation, runsMs, wallMs, timing, gpuMs, gpuMethod, firstMs: null };
   } catch (e) {
     return failed(`threw: ${(e as Error).message}`, null);
   } finally {
@@ -636,17 +660,19 @@ async function measure(
 
 /** Cells of the summary table: a header, then one row per record. Shared by the CLI and the page. */
 export function tableRows(records: BenchRecord[]): string[][] {
-  const header = ['workload', 'contender', 'median ms', 'seq/s', 'GFLOP/s', 'max err', '× webrnn', 'timing'];
+  const header = ['workload', 'contender', 'median ms', 'GPU ms', 'seq/s', 'GFLOP/s', 'max err', '× webrnn', 'timing'];
   const fixed = (v: number | null, digits: number) => (v === null ? '' : v.toFixed(digits));
+  const ms = (v: number) => v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0);
   const rows = records.map((r) => {
     const cells = [`${r.workload} ${r.batch}×${r.steps}`, r.contender];
     if (r.status !== 'ok') {
       const why = r.status === 'failed' ? `failed: ${r.message ?? ''}` : r.status;
-      return [...cells, why.length > 90 ? `${why.slice(0, 89)}…` : why, '', '', '', '', ''];
+      return [...cells, why.length > 90 ? `${why.slice(0, 89)}…` : why, '', '', '', '', '', ''];
     }
     return [
       ...cells,
-      r.medianMs!.toFixed(r.medianMs! < 10 ? 2 : r.medianMs! < 100 ? 1 : 0),
+      ms(r.medianMs!),
+      r.gpuMedianMs === null ? '' : `${ms(r.gpuMedianMs)}${r.gpuTiming === 'timestamp' ? '' : '*'}`,
       Math.round(r.sequencesPerSecond!).toLocaleString('en-US'),
       r.gflops! >= 1 ? r.gflops!.toFixed(1) : r.gflops! >= 0.001 ? r.gflops!.toFixed(3) : r.gflops!.toExponential(1),
       r.maxAbsError!.toExponential(1),
@@ -659,11 +685,12 @@ export function tableRows(records: BenchRecord[]): string[][] {
 
 /**
  * Rows of {@link tableRows} (or the training table) as aligned lines: names left, numbers right; a
- * row that did not run (an empty fourth cell) prints its status after the names.
+ * row that did not run (nothing after its third cell) prints its status after the names.
  */
 export function formatTable(rows: string[][]): string[] {
-  const measured = rows.filter((r) => r[3] !== '');
+  const unrun = (r: string[]) => r.slice(3).every((c) => c === '');
+  const measured = rows.filter((r) => !unrun(r));
   const widths = rows[0]!.map((_, i) => Math.max(...(i < 2 ? rows : measured).map((r) => r[i]!.length)));
   const pad = (c: string, i: number) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!));
-  return rows.map((r) => (r[3] === '' ? [pad(r[0]!, 0), pad(r[1]!, 1), r[2]!] : r.map(pad)).join('  '));
+  return rows.map((r) => (unrun(r) ? [pad(r[0]!, 0), pad(r[1]!, 1), r[2]!] : r.map(pad)).join('  '));
 }

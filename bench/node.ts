@@ -104,6 +104,12 @@ const report: BenchReport = {
 console.log(`\n${report.command}: ${report.date}, ${((performance.now() - started) / 1000).toFixed(0)} s`);
 console.log(`${report.environment}; adapter ${adapter.vendor} ${adapter.architecture} (${adapter.description})\n`);
 for (const line of formatTable(tableRows(records))) console.log(line);
+if (records.some((r) => r.gpuMedianMs !== null)) {
+  console.log(
+    '\nGPU ms: webrnn\'s kernels alone over the same runs, from the first pass\'s start to the last pass\'s end by GPU timestamp\n' +
+      'queries (* where the adapter has none: submit to completion); median ms includes upload and readback.',
+  );
+}
 if (records.some((r) => r.timing === 'in-process')) {
   console.log(
     "\ntiming: wall = the harness's clock around each run (upload, compute, readback); in-process = the contender's own\n" +

@@ -376,6 +376,8 @@ function recordBase(w: TrainWorkload, adapter: AdapterSummary | null): TrainReco
     runsMs: [],
     timing: null,
     wallMedianMs: null,
+    gpuMedianMs: null,
+    gpuTiming: null,
     msPerSample: null,
     samplesPerSecond: null,
     gflops: null,

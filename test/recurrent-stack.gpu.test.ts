@@ -84,6 +84,24 @@ describe('WebGPU recurrent stacks (whole modules in one program)', () => {
     }
   });
 
+  it('times its GPU work when asked: timestamps where the device has them, else submit to completion', async () => {
+    const timed = WebGPUBackend.fromContext(gpu.backend.gpu, { timing: true });
+    try {
+      const { model, x, options } = build(CASES[1]!, 101);
+      expect(timed.lastTiming).toBeNull();
+      await model.forward(x, { backend: timed, ...options });
+      const t = timed.lastTiming!;
+      expect(t.method).toBe(gpu.backend.device.features.has('timestamp-query') ? 'timestamp' : 'wall');
+      expect(t.ms).toBeGreaterThan(0);
+      expect(t.ms).toBeLessThan(60_000);
+      timed.lastTiming = null;
+      await model.forward(x, { backend: timed, ...options });
+      expect(timed.lastTiming!.ms).toBeGreaterThan(0);
+    } finally {
+      timed.dispose();
+    }
+  });
+
   it('allocates nothing new when a module runs again', async () => {
     const { model, x, options } = build(CASES[0]!, 100);
     await model.forward(x, { backend: gpu.backend, ...options });

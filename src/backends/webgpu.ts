@@ -1,5 +1,6 @@
 import { DeviceError, ShapeError } from '../errors.ts';
 import { BufferPool } from '../gpu/buffers.ts';
+import { PassTimer, type GpuTiming } from '../gpu/timing.ts';
 import { acquireGpu, type AcquireOptions, type GpuContext } from '../gpu/device.ts';
 import { headGrid, headParams, linearHeadPipeline, packHead } from '../gpu/kernels/linear-head.ts';
 import { ELMAN_WORKGROUP_SIZE, elmanForwardPipeline, elmanParams, packElmanWeights } from '../gpu/kernels/elman-forward.ts';
@@ -55,6 +56,12 @@ export interface WebGPUBackendOptions extends AcquireOptions {
   maxBindingBytes?: number;
   /** Steps per dispatch of a recurrent layer (default: from {@link MACS_PER_SUBMISSION}). For tests. */
   maxStepsPerDispatch?: number;
+  /**
+   * Time every call's GPU work (src/gpu/timing.ts: timestamp queries when the device has
+   * `timestamp-query`, which `acquireGpu({ features })` can ask for; else submit-to-completion wall
+   * time) and keep it in {@link WebGPUBackend.lastTiming}. For benchmarks; costs a wait per call.
+   */
+  timing?: boolean;
 }
 
 /** The options that shape how a backend runs (everything but device acquisition). */
@@ -195,6 +202,11 @@ export class WebGPUBackend implements Backend {
   readonly pool: BufferPool;
   private lostReason: string | null = null;
   private disposed = false;
+  /**
+   * With `timing`: the GPU time of the programs run since the caller last set this to null (a call
+   * may run several, one per batch chunk: their times add up). Null until then.
+   */
+  lastTiming: GpuTiming | null = null;
 
   private constructor(
     readonly gpu: GpuContext,
@@ -605,12 +617,7 @@ export class WebGPUBackend implements Backend {
     for (let b0 = 0; b0 < B; b0 += chunk) {
       const b1 = Math.min(B, b0 + chunk);
       const n = b1 - b0;
-      const program = stackGradProgram({ ...shape, batch: n }, {
-        limits: this.device.limits,
-        maxBindingBytes: this.bindingLimit(),
-        kernel: this.options.recurrentKernel ?? 'auto',
-        stepsPerDispatch: (spec, batch) => this.stepsPerDispatch(spec, batch),
-      });
+      const program = stackGradProgram({ ...shape, batch: n }, this.gradProgramContext());
       const L = job.layers.length;
       const buffers: Record<string, ProgramBuffer> = {};
       for (const [name, { bytes, zeros }] of Object.entries(program.buffers)) {
@@ -826,6 +833,7 @@ export class WebGPUBackend implements Backend {
         else if (b.read && this.options.poisonOutputs) queue.writeBuffer(buffer, 0, new Float32Array(bytesOf(b) / 4).fill(NaN));
       }
       let encoder = device.createCommandEncoder({ label: program.what });
+      const timer = this.options.timing ? new PassTimer(device, program.dispatches.length) : null;
       program.dispatches.forEach((d, n) => {
         queue.writeBuffer(params[n]!, 0, d.params);
         const bindGroup = device.createBindGroup({
@@ -836,7 +844,7 @@ export class WebGPUBackend implements Backend {
             ...d.bind.map((name, i) => ({ binding: i + 1, resource: { buffer: buffers.get(name)!, size: bytesOf(program.buffers[name]!) } })),
           ],
         });
-        const pass = encoder.beginComputePass({ label: d.pipeline.name });
+        const pass = encoder.beginComputePass({ label: d.pipeline.name, ...timer?.passWrites(n) });
         pass.setPipeline(pipelines[n]!);
         pass.setBindGroup(0, bindGroup);
         pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
@@ -845,16 +853,27 @@ export class WebGPUBackend implements Backend {
           encoder.copyBufferToBuffer(buffers.get(from)!, 0, buffers.get(to)!, 0, bytes ?? bytesOf(program.buffers[from]!));
         }
         if (d.submit) {
+          timer?.submitting();
           queue.submit([encoder.finish()]);
           encoder = device.createCommandEncoder({ label: program.what });
         }
       });
+      timer?.resolve(encoder);
       let offset = 0;
       for (const [name, b] of read) {
         encoder.copyBufferToBuffer(buffers.get(name)!, 0, readback, offset, bytesOf(b));
         offset += bytesOf(b);
       }
+      timer?.submitting();
       queue.submit([encoder.finish()]);
+      if (timer) {
+        try {
+          const t = await timer.finish();
+          this.lastTiming = { ms: (this.lastTiming?.ms ?? 0) + t.ms, method: t.method };
+        } finally {
+          timer.destroy();
+        }
+      }
       const validation = await device.popErrorScope();
       const oom = await device.popErrorScope();
       const error = validation ?? oom;
