@@ -2,7 +2,7 @@
 import { DataError } from '../src/errors.ts';
 import type { Series } from '../src/forecast/frame.ts';
 import { chooseBackend, CPU_CHOICE, type BackendChoice } from './backend-choice.ts';
-import { forecastsCsv, nextStamps } from './forecasts-csv.ts';
+import { forecastsCsv, nextStamps } from '../src/forecast/output.ts';
 import type { ErrorInfo, Reply, Request, RunOptions, SeriesRow } from './protocol.ts';
 import { runForecast, type RunResult } from './run.ts';
 import { guessMapping, loadSource } from './sources.ts';

@@ -132,3 +132,4 @@ export { parseLong, parseWide, readTable, type Series, type LongColumns } from '
 export { mae, rmse, smape, mase, metrics, overall, seasonalNaive, seasonalNaiveScale, type Metrics } from './forecast/metrics.ts';
 export { fitScaler, scale, unscale, quantile, type Scaler, type ScalingKind } from './forecast/scaling.ts';
 export { co2Monthly, parseCsv, type DatedSeries } from './data/datasets.ts';
+export { forecastsCsv, nextStamps } from './forecast/output.ts';

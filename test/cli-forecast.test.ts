@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nextStamps } from '../src/cli/forecast.ts';
+import { nextStamps } from '../src/forecast/output.ts';
 import { main } from '../src/cli/main.ts';
 
 // `webrnn forecast | fit | predict | backtest` in-process, on the float64 CPU backend (--cpu), with

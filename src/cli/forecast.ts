@@ -5,7 +5,8 @@ import { cpuBackend } from '../backends/cpu.ts';
 import { WebGPUBackend } from '../backends/webgpu.ts';
 import { co2Monthly } from '../data/datasets.ts';
 import { ConfigError } from '../errors.ts';
-import { Forecaster, type BacktestReport, type ForecasterOptions } from '../forecast/forecaster.ts';
+import { Forecaster, type BacktestReport, type Forecast, type ForecasterOptions } from '../forecast/forecaster.ts';
+import { forecastsCsv } from '../forecast/output.ts';
 import { parseLong, parseWide, readTable, type Series } from '../forecast/frame.ts';
 import type { Metrics } from '../forecast/metrics.ts';
 import type { EpochEvent } from '../train/trainer.ts';
@@ -80,32 +81,6 @@ export function loadSeries(file: string | undefined, values: Pick<Values, 'id' |
   const { header } = readTable(text.split(/\r?\n/, 1)[0] ?? '');
   const long = [columns.id, columns.ds, columns.y].every((c) => header.includes(c));
   return long ? parseLong(text, columns) : parseWide(text, { ds: values.ds });
-}
-
-/** The next `h` time stamps after `ds` when they are evenly spaced days or months (ISO dates), or integers; else null. */
-export function nextStamps(ds: readonly string[], h: number): string[] | null {
-  if (ds.length < 2) return null;
-  if (ds.every((d) => /^-?\d+$/.test(d))) {
-    const step = Number(ds.at(-1)) - Number(ds.at(-2));
-    return Array.from({ length: h }, (_, k) => String(Number(ds.at(-1)) + (k + 1) * step));
-  }
-  if (!ds.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))) return null;
-  const months = ds.map((d) => Number(d.slice(0, 4)) * 12 + Number(d.slice(5, 7)) - 1);
-  const day = ds[0]!.slice(8);
-  const monthly = ds.every((d) => d.slice(8) === day) && months.every((m, i) => i === 0 || m - months[i - 1]! === months[1]! - months[0]!);
-  if (monthly && months[1]! > months[0]!) {
-    const step = months[1]! - months[0]!;
-    return Array.from({ length: h }, (_, k) => {
-      const m = months.at(-1)! + (k + 1) * step;
-      return `${Math.floor(m / 12)}-${String((m % 12) + 1).padStart(2, '0')}-${day}`;
-    });
-  }
-  const times = ds.map((d) => Date.parse(`${d}T00:00:00Z`));
-  const step = times[1]! - times[0]!;
-  if (step > 0 && times.every((t, i) => i === 0 || t - times[i - 1]! === step)) {
-    return Array.from({ length: h }, (_, k) => new Date(times.at(-1)! + (k + 1) * step).toISOString().slice(0, 10));
-  }
-  return null;
 }
 
 function forecasterOptions(values: Values, backend: Backend): ForecasterOptions {
@@ -205,17 +180,13 @@ export async function forecastCommand(command: 'forecast' | 'fit' | 'predict' | 
   }
 }
 
-/** CSV `unique_id,step,ds,yhat` (ds when the series' time stamps can be extended) to --out, or stdout. */
-function writeForecasts(io: CliIO, out: string | undefined, series: readonly Series[], forecasts: { id: string; values: Float64Array }[]): void {
-  const lines = ['unique_id,step,ds,yhat'];
-  forecasts.forEach((fc, k) => {
-    const stamps = nextStamps(series[k]!.ds, fc.values.length);
-    fc.values.forEach((v, h) => lines.push(`${fc.id},${h + 1},${stamps?.[h] ?? ''},${v}`));
-  });
+/** The forecasts CSV (src/forecast/output.ts) to --out, or stdout. */
+function writeForecasts(io: CliIO, out: string | undefined, series: readonly Series[], forecasts: Forecast[]): void {
+  const csv = forecastsCsv(series, forecasts);
   if (out) {
-    writeFileSync(out, `${lines.join('\n')}\n`);
+    writeFileSync(out, csv);
     io.out(`wrote ${forecasts.length} forecast(s) of ${forecasts[0]?.values.length ?? 0} points to ${out}`);
   } else {
-    lines.forEach((l) => io.out(l));
+    csv.trimEnd().split('\n').forEach((l) => io.out(l));
   }
 }

@@ -261,9 +261,11 @@ export class Forecaster {
    */
   async fit(series: readonly Series[], options: Omit<FitOptions, 'validation'> & { epochs: number }, upTo?: (s: Series) => number): Promise<FitHistory> {
     if (series.length === 0) throw new DataError('no series to fit');
-    const scaled = series.map((s) => this.scaleSeries(s, upTo?.(s)));
-    const length = (s: Scaled) => upTo?.(series.find((x) => x.id === s.id)!) ?? s.z.length;
-    const count = this.o.perSeries ? Math.min(...scaled.map((s) => length(s) - this.o.inputSize - (this.o.strategy === 'direct' ? this.o.horizon : 1) + 1)) : undefined;
+    const ends = series.map((s) => upTo?.(s) ?? s.y.length);
+    const scaled = series.map((s, k) => this.scaleSeries(s, ends[k]));
+    const at = new Map(scaled.map((s, k) => [s, ends[k]!]));
+    const length = (s: Scaled) => at.get(s)!;
+    const count = this.o.perSeries ? Math.min(...ends.map((n) => n - this.o.inputSize - (this.o.strategy === 'direct' ? this.o.horizon : 1) + 1)) : undefined;
     const data = this.windows(scaled, length, count);
     const t = this.options.training ?? {};
     const trainer = await Trainer.create(this.newModel(), {
@@ -295,10 +297,13 @@ export class Forecaster {
     const T = this.o.inputSize;
     const H = this.o.horizon;
     const I = 1 + this.o.exog.length;
-    const scaled = series.map((s) => this.scaleSeries(s, upTo?.(s)));
+    const ends = series.map((s) => upTo?.(s) ?? s.y.length);
+    const scaled = series.map((s, k) => this.scaleSeries(s, ends[k]));
+    const index = new Map(scaled.map((s, k) => [s, k]));
+    const modelOf = new Map(this.ids.map((id, k) => [id, k]));
     const groups = this.o.perSeries
       ? scaled.map((s) => {
-          const k = this.ids.indexOf(s.id);
+          const k = modelOf.get(s.id) ?? -1;
           if (k < 0) throw new DataError(`series ${s.id} has no model of its own (per-series mode fits one per series)`);
           return { net: this.nets[k]!, members: [s] };
         })
@@ -309,13 +314,13 @@ export class Forecaster {
       const history = new Float32Array(B * T * I);
       const exogFuture = I > 1 ? new Float32Array(B * H * (I - 1)) : null;
       members.forEach((s, b) => {
-        const end = upTo?.(series.find((x) => x.id === s.id)!) ?? s.z.length;
+        const end = ends[index.get(s)!]!;
         if (end < T) throw new DataError(`series ${s.id} has ${end} points; the model reads ${T}`);
         for (let t = 0; t < T; t++) this.inputAt(s, end - T + t, history, (b * T + t) * I);
         this.o.exog.forEach((name, k) => {
           const future = futureExog[s.id]?.[name];
           if (!future || future.length < H) throw new DataError(`series ${s.id} needs ${H} future values of ${name}`);
-          const col = series.find((x) => x.id === s.id)!.exog[name]!;
+          const col = series[index.get(s)!]!.exog[name]!;
           const sc = fitScaler(this.o.scaling, col.subarray(0, end));
           for (let h = 0; h < H; h++) exogFuture![(b * H + h) * (I - 1) + k] = (future[h]! - sc.shift) / sc.scale;
         });

@@ -1,5 +1,5 @@
-import type { Forecast } from '../src/forecast/forecaster.ts';
-import type { Series } from '../src/forecast/frame.ts';
+import type { Forecast } from './forecaster.ts';
+import type { Series } from './frame.ts';
 
 /**
  * The forecasts as the `webrnn forecast --out` command writes them (src/cli/forecast.ts), so a
@@ -10,9 +10,7 @@ import type { Series } from '../src/forecast/frame.ts';
  *
  * `ds` is filled when the series' time stamps are evenly spaced integers, months or days.
  *
- * `nextStamps` repeats the CLI's function of the same name: that module also reads files with
- * `node:fs`, so a browser worker cannot import it. When it moves to a browser-safe module, import
- * it from there instead.
+ * Browser-safe (no Node modules): the app's worker and the command line both write with it.
  */
 export function forecastsCsv(series: readonly Series[], forecasts: readonly Forecast[]): string {
   const lines = ['unique_id,step,ds,yhat'];
