@@ -16,27 +16,30 @@
 // Bindings: 0 params, 1 a (read), 2 b (read), 3 out (read_write).
 //
 // Two entry points, both with a register block of 16 outputs per invocation as four vec4 sums:
-// - `main` (Q ≥ 2): a workgroup of WG_P × WG_Q invocations owns a (4·WG_P) × (4·WG_Q) tile of one
+// - `main` (Q > 4): a workgroup of WG_P × WG_Q invocations owns a (4·WG_P) × (4·WG_Q) tile of one
 //   (c, z), invocation (lp, lq) the 4 × 4 block at p = 4·lp + i, q = 4·lq + lane. Rows are staged
 //   TILE_R at a time in workgroup memory as vec4 along p and along q (each operand value loaded once
 //   per workgroup), so a row costs two vec4 reads and four vec4 multiply-adds per invocation.
 //   Measured on SwiftShader (scratch/bptt/contract_bench.ts, LSTM H = 32's dR: P = 128, Q = 32 over
 //   65,536 rows): about 1.0 s against about 4 s for the same blocks reading storage directly.
-// - `main_rows` (Q = 1: row sums, dX of one input): invocation owns p = p0 + 4·i + lane, reading its
-//   sixteen values of A and one of B per row where they lie; no workgroup memory, no barriers.
-// Indices past P or Q are clamped (main_rows) or staged as zeros (main); lanes past them are never
+// - `main_direct` (Q ≤ 4: row sums, dW and dX of a few inputs): one block along q, so each value of
+//   B is read once per block of p; invocation owns p = p0 + i, q = q0 + lane (Q_BLOCK = 4) or
+//   p = p0 + 4·i + lane (Q_BLOCK = 1, a single column), reading A and B where they lie: no workgroup
+//   memory, no barriers (on a CPU adapter a barrier is a context switch).
+// Indices past P or Q are staged as zeros (main) or clamped (main_direct); lanes past them are never
 // stored.
 
 override WORKGROUP_SIZE: u32 = 64u;
 override WG_Q: u32 = 8u;                     // main: invocations along q (a power of two)
 override WG_P: u32 = WORKGROUP_SIZE / WG_Q;  // main: invocations along p
 override TILE_R: u32 = 32u;                  // main: rows staged per barrier
+override Q_BLOCK: u32 = 1u;                  // main_direct: columns per block, 1 or 4
 override A_TILE: u32 = TILE_R * WG_P;        // vec4 along p
 override B_TILE: u32 = TILE_R * WG_Q;        // vec4 along q
 
 struct Params {
   p_size: u32, q_size: u32, rows_per_chunk: u32, rows_total: u32,
-  zs: u32, blocks_p: u32, blocks_q: u32, items: u32,  // main: tiles along p, q, workgroups; main_rows: blocks, invocations
+  zs: u32, blocks_p: u32, blocks_q: u32, items: u32,  // main: tiles along p, q, workgroups; main_direct: blocks, invocations
   a_off: u32, a_chunk: u32, a_z: u32, a_row: u32,
   a_col: u32, b_off: u32, b_chunk: u32, b_z: u32,
   b_row: u32, b_col: u32, o_off: u32, o_chunk: u32,
@@ -121,8 +124,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_index) lid: u32) {
+fn main_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
   let id = (wid.y * nwg.x + wid.x) * WORKGROUP_SIZE + lid;
   if (id >= params.items) {
     return;
@@ -130,23 +133,37 @@ fn main_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
   let at = locate(id);
   let c = at.x;
   let z = at.y;
-  let p0 = at.z * 16u;
+  let p0 = at.z * (16u / Q_BLOCK);
+  let q0 = at.w * Q_BLOCK;
   let rows = rows_of(c);
   let a_base = params.a_off + c * params.a_chunk + z * params.a_z;
-  let b_base = params.b_off + c * params.b_chunk + z * params.b_z + at.w * params.b_col;
+  let b_base = params.b_off + c * params.b_chunk + z * params.b_z;
 
-  var pa = array<u32, 16>();  // column offsets of the block's p, clamped into A
-  for (var i = 0u; i < 16u; i++) { pa[i] = min(p0 + i, params.p_size - 1u) * params.a_col; }
+  // Column offsets of the block's p and q, clamped into the matrices.
+  var pa = array<u32, 16>();
+  for (var i = 0u; i < 16u / Q_BLOCK; i++) { pa[i] = min(p0 + i, params.p_size - 1u) * params.a_col; }
+  var qb = array<u32, 4>();
+  for (var i = 0u; i < Q_BLOCK; i++) { qb[i] = min(q0 + i, params.q_size - 1u) * params.b_col; }
+
   var acc = array<vec4<f32>, 4>();
   for (var r = 0u; r < rows; r++) {
     let ar = a_base + r * params.a_row;
-    let bs = b[b_base + r * params.b_row];
-    for (var i = 0u; i < 4u; i++) {
-      let k = 4u * i;
-      acc[i] += vec4<f32>(a[ar + pa[k]], a[ar + pa[k + 1u]], a[ar + pa[k + 2u]], a[ar + pa[k + 3u]]) * bs;
+    let br = b_base + r * params.b_row;
+    if (Q_BLOCK == 4u) {
+      let bv = vec4<f32>(b[br + qb[0]], b[br + qb[1]], b[br + qb[2]], b[br + qb[3]]);
+      for (var i = 0u; i < 4u; i++) { acc[i] += a[ar + pa[i]] * bv; }
+    } else {
+      let bs = b[br + qb[0]];
+      for (var i = 0u; i < 4u; i++) {
+        let k = 4u * i;
+        acc[i] += vec4<f32>(a[ar + pa[k]], a[ar + pa[k + 1u]], a[ar + pa[k + 2u]], a[ar + pa[k + 3u]]) * bs;
+      }
     }
   }
   for (var i = 0u; i < 4u; i++) {
-    for (var lane = 0u; lane < 4u; lane++) { store(c, z, p0 + 4u * i + lane, at.w, acc[i][lane]); }
+    for (var lane = 0u; lane < 4u; lane++) {
+      if (Q_BLOCK == 4u) { store(c, z, p0 + i, q0 + lane, acc[i][lane]); }
+      else { store(c, z, p0 + 4u * i + lane, q0, acc[i][lane]); }
+    }
   }
 }

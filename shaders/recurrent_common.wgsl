@@ -13,7 +13,10 @@
 //
 // Training mode (SAVE, the tiled and sequential kernels): binding 5 holds Y followed by what the
 // backward pass (shaders/recurrent_backward*.wgsl) needs per step, `saved` below, so that inference
-// binds exactly what it did before and the SAVE branches fold away when the constant is off.
+// binds exactly what it did before and the SAVE branches fold away when the constant is off. The
+// backward kernels, prepended with this file too, use only 0, 2 and 3 of the bindings above and
+// declare their own at 1, 4–7 (WGSL lets two variables share a binding that no entry point uses both
+// of; pipeline layouts are 'auto', built from what each entry point uses).
 
 override INPUT_SIZE: u32 = 1u;
 override HIDDEN_SIZE: u32 = 1u;

@@ -3,6 +3,7 @@ import type { RecurrentLayerBackwardResult, RecurrentStackBackwardResult } from 
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { ShapeError, WeightError } from '../src/errors.ts';
+import { contractionDispatch, ONES_BUFFER, ONES_DATA, rowReduction, type Contraction } from '../src/gpu/kernels/grad-contract.ts';
 import { planRecurrentBackward } from '../src/gpu/kernels/recurrent-backward.ts';
 import type { RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
@@ -253,4 +254,50 @@ describe('GPU backpropagation through time of a stack and its head (one program)
     expect(backend.pool.liveBuffers).toBe(buffers);
     expect(gpu.uncaptured).toEqual([]);
   });
+});
+
+describe('the gradient contraction (shaders/grad_contract.wgsl)', () => {
+  // out[p, q] = Σ_rows A[row, p]·B[row, q] over S sequences of T rows, A and B strided inside wider
+  // rows: summed over everything (partial sums per chunk of 3 sequences, then their sum), and per
+  // sequence (a chunk of one sequence each, no final sum: the per-series mode).
+  const [S, T, P, width, bOffset] = [7, 5, 9, 13, 2];
+  for (const Q of [1, 3, 5]) {
+    it(`sums over all rows and per sequence, P = ${P}, Q = ${Q}`, async () => {
+      const r = mulberry32(9500 + Q);
+      const A = uniformArray(r, S * T * width, -1, 1);
+      const B = uniformArray(r, S * T * (Q + bOffset), -1, 1);
+      const want = new Float64Array(S * P * Q);
+      for (let s = 0; s < S; s++) {
+        for (let t = 0; t < T; t++) {
+          const row = s * T + t;
+          for (let p = 0; p < P; p++) {
+            for (let q = 0; q < Q; q++) want[(s * P + p) * Q + q]! += A[row * width + 1 + p]! * B[row * (Q + bOffset) + bOffset + q]!;
+          }
+        }
+      }
+      const total = new Float64Array(P * Q).map((_, i) => Array.from({ length: S }, (_, s) => want[s * P * Q + i]!).reduce((x, y) => x + y, 0));
+      const c: Contraction = {
+        a: { buffer: 'a', offset: 1, row: width, col: 1 },
+        b: { buffer: 'b', offset: bOffset, row: Q + bOffset, col: 1 },
+        out: { buffer: 'total', p: Q, q: 1 },
+        p: P,
+        q: Q,
+        rows: S * T,
+      };
+      const maxGrid = gpu.backend.device.limits.maxComputeWorkgroupsPerDimension;
+      const summed = rowReduction(c, T, 3, 'partials', maxGrid);
+      expect(summed.dispatches).toHaveLength(2);
+      const perSeries = contractionDispatch({ ...c, rowsPerChunk: T, out: { buffer: 'series', chunk: P * Q, p: Q, q: 1 } }, maxGrid);
+      const out = await withErrorScope(gpu.backend.device, () => gpu.backend.runProgram({
+        what: 'contractions',
+        buffers: {
+          a: { data: A }, b: { data: B }, [ONES_BUFFER]: { data: ONES_DATA }, partials: { bytes: 4 * summed.partialFloats },
+          total: { bytes: 4 * P * Q, read: true }, series: { bytes: 4 * S * P * Q, read: true },
+        },
+        dispatches: [...summed.dispatches, perSeries],
+      }));
+      expectClose(out.total!, total, FLOAT32_TOLERANCE, 'summed over every row');
+      expectClose(out.series!, want, FLOAT32_TOLERANCE, 'per sequence');
+    });
+  }
 });
