@@ -19,7 +19,9 @@
 // dA_k is the gradient of gate k's pre-activation, "dG" below: W_k, Wb_k and the input see it;
 // R_k and Rb_k see it too except GRU's h gate with lbr = 1 (dA_h ⊙ r). The parameter gradients and
 // dX are reductions of dG over rows (shaders/grad_contract.wgsl); peepholes' need the elementwise
-// products, kept per row as "extras".
+// products, kept per row as "extras". dX = Σ_d Σ_k W_kᵀ dA_k sums both directions, whose steps run
+// in different workgroups (and, for one row, at different times): it is one contraction over every
+// gate unit after this kernel rather than a sum here, which would need float atomics.
 //
 // Bindings (group 0), besides 0 params, 2 weights (R, P) and 3 lens from recurrent_common.wgsl:
 //   1 fwd         the forward pass's binding 5 in training mode: Y, then the saved values
