@@ -99,7 +99,7 @@ export interface Ceilings {
 }
 
 /** A default size is measured while one run is predicted to take at most this long. */
-export const RUN_BUDGET_MS = 250;
+export const RUN_BUDGET_MS = 1000;
 const MATMUL_LADDER = [256, 512, 1024, 2048, 4096];
 const COPY_BYTES = { first: 16 * 2 ** 20, last: 256 * 2 ** 20 };
 const COPY_WORKGROUP = 256;
