@@ -28,7 +28,7 @@ export interface RecurrentLayerGrads<D extends FloatArray = FloatArray> {
   dP: D | null;
   /** X's shape. */
   dX: D;
-  /** The initial states' shape; zeros when none was given (the state starts at zero). */
+  /** The initial states' shape: the gradient at the initial state used (h0 = 0 when none was given). */
   dInitialH: D;
   /** LSTM only. */
   dInitialC: D | null;
