@@ -112,6 +112,15 @@ describe('the WebGPU training engine against the float64 one', () => {
     trainer.dispose();
   });
 
+  it('evaluates sets larger than one program in chunks, as the float64 engine does', async () => {
+    const big = seriesWindows(sines(3, 210), 4); // 618 windows: two chunks of at most 512
+    const options = { loss: { kind: 'mae' as const, steps: { last: 2 } }, optimizer: { kind: 'adam' as const, lr: 0.01 }, batchSize: 64 };
+    const cpu = await Trainer.create(net('gru'), { ...options, backend: cpuBackend });
+    const dev = await Trainer.create(net('gru'), { ...options, backend: gpu.backend });
+    expectClose(await dev.evaluate(big), await cpu.evaluate(big), { atol: 1e-6, rtol: 1e-5 }, 'validation loss');
+    dev.dispose();
+  });
+
   it('frees its buffers on dispose and leaves the backend pool as it found it', async () => {
     const before = gpu.backend.pool.liveBuffers;
     const trainer = await Trainer.create(net('gru'), { backend: gpu.backend, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.01 }, batchSize: 16 });

@@ -13,9 +13,10 @@ import { learningRateAt, optimizerSlots, type OptimizerState } from './optim.ts'
 import { flattenParams, paramCount, paramSlots, unflattenParams } from './params.ts';
 
 const STORAGE = 0x80;
+/** Sequences per program when evaluating. */
+const EVAL_CHUNK = 512;
 const COPY_SRC = 0x04;
 const COPY_DST = 0x08;
-const MAP_READ = 0x01;
 
 /**
  * The WebGPU training engine: every model's parameters, gradients and optimizer state live on the
@@ -194,8 +195,8 @@ export class GpuTrainEngine implements TrainEngine {
     if (this.disposed) throw new ConfigError('this training engine was disposed');
   }
 
-  /** Runs `fn` per model on its group of the batch and gathers losses and final states. */
-  private async perModel(batch: Samples, states: StackStates | null, make: (s: number, part: Samples, s0: number) => GpuProgram) {
+  /** Runs `make`'s program per model on its group of the batch and gathers losses and final states. */
+  private async perModel(batch: Samples, make: (s: number, part: Samples, s0: number) => GpuProgram) {
     this.checkUsable();
     const per = batch.count / this.models;
     if (!Number.isInteger(per)) throw new ShapeError(`a batch of ${batch.count} does not split into ${this.models} models`);
@@ -225,17 +226,39 @@ export class GpuTrainEngine implements TrainEngine {
   async step(batch: Samples, states: StackStates | null): Promise<StepResult> {
     const o = this.setup.optimization;
     const lr = learningRateAt(o.schedule, o.optimizer.lr, this.steps);
-    const r = await this.perModel(batch, states, (s, part, s0) => this.program(s, part, states, s0, lr, true));
+    const r = await this.perModel(batch, (s, part, s0) => this.program(s, part, states, s0, lr, true));
     this.steps++;
     return { loss: r.loss, lr, states: r.states };
   }
 
   async advance(batch: Samples, states: StackStates | null): Promise<StackStates> {
-    return (await this.perModel(batch, states, (s, part, s0) => this.program(s, part, states, s0, 0, false))).states;
+    return (await this.perModel(batch, (s, part, s0) => this.program(s, part, states, s0, 0, false))).states;
   }
 
+  /**
+   * Each model's loss on `samples`, in programs of at most {@link EVAL_CHUNK} sequences (a validation
+   * set can be far larger than a batch): each chunk's mean weighted by the elements it counts.
+   */
   async evaluate(samples: Samples): Promise<Float64Array> {
-    return (await this.perModel(samples, null, (s, part, s0) => this.program(s, part, null, s0, 0, false))).loss;
+    this.checkUsable();
+    const per = samples.count / this.models;
+    const { steps: T, outputSize: O } = samples;
+    const loss = new Float64Array(this.models);
+    for (let s = 0; s < this.models; s++) {
+      let sum = 0;
+      let total = 0;
+      for (let k0 = 0; k0 < per; k0 += EVAL_CHUNK) {
+        const rows = Array.from({ length: Math.min(EVAL_CHUNK, per - k0) }, (_, i) => s * per + k0 + i);
+        const part = gatherSamples(samples, rows, 1);
+        const count = part.mask ? part.mask.reduce((a, b) => a + b, 0) * O : part.count * T * O;
+        if (count === 0) continue;
+        const out = await this.backend.runProgram(this.program(s, part, null, 0, 0, false));
+        sum += out.loss![0]! * count;
+        total += count;
+      }
+      loss[s] = total === 0 ? 0 : sum / total;
+    }
+    return loss;
   }
 
   async params(): Promise<Float32Array[]> {
