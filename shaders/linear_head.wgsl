@@ -1,5 +1,6 @@
 // The nn.Linear head at every row of a [rows, F] array: out[r, o] = Σ_j weight[o, j]·y[r, j] + bias[o].
-// One invocation per (row, output); weight [O, F] then bias [O] in one binding.
+// One invocation per (row, output); weight [O, F] then bias [O] in one binding. Per-series models:
+// rows come in groups of `rows_per_model`, group m using the head at m·`weight_stride`.
 
 override WORKGROUP_SIZE: u32 = 64u;
 override IN_FEATURES: u32 = 1u;
@@ -7,6 +8,9 @@ override OUT_FEATURES: u32 = 1u;
 
 struct Params {
   rows: u32,
+  rows_per_model: u32,
+  weight_stride: u32,
+  _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -23,9 +27,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let r = id / OUT_FEATURES;
   let o = id % OUT_FEATURES;
-  var acc = weights[OUT_FEATURES * IN_FEATURES + o];
+  let base = (r / params.rows_per_model) * params.weight_stride;
+  var acc = weights[base + OUT_FEATURES * IN_FEATURES + o];
   for (var j = 0u; j < IN_FEATURES; j++) {
-    acc += weights[o * IN_FEATURES + j] * y[r * IN_FEATURES + j];
+    acc += weights[base + o * IN_FEATURES + j] * y[r * IN_FEATURES + j];
   }
   out[id] = acc;
 }

@@ -3,7 +3,7 @@
 // Prepended: shaders/recurrent_common.wgsl, then shaders/recurrent_backward_common.wgsl (bindings,
 // equations, the per-unit step). Gate order is ONNX's.
 //
-// A workgroup owns one direction and a tile of 4·GROUPS sequences; invocation (g, j) owns hidden
+// A workgroup owns one direction and a tile of 4·GROUPS sequences (of one model, as the forward's); invocation (g, j) owns hidden
 // unit j of the four sequences of group g, as vec4s over them, with its carried dh (and dc) in
 // registers. It walks the forward pass's steps backwards: each step it reads its unit's saved values,
 // computes the gate gradients dA of its unit, writes them (a row of dg per sequence and step), and
@@ -31,7 +31,7 @@ fn rt_weights(d: u32, j: u32, m: u32) -> vec4<f32> {
   if (R_SHARED) { return r_tile[m * HIDDEN_SIZE + j]; }
   var w = vec4<f32>(0.0);
   for (var k = 0u; k < GATES; k++) {
-    w[k] = weights[R_OFFSET + ((d * GATES + k) * HIDDEN_SIZE + m) * HIDDEN_SIZE + j];
+    w[k] = weight(R_OFFSET + ((d * GATES + k) * HIDDEN_SIZE + m) * HIDDEN_SIZE + j);
   }
   return w;
 }
@@ -46,19 +46,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let H = HIDDEN_SIZE;
   let B = params.batch;
   let T = params.steps;
-  let tiles = (B + 4u * GROUPS - 1u) / (4u * GROUPS);
-  let tile_id = wid.y * nwg.x + wid.x;
-  if (tile_id >= NUM_DIRECTIONS * tiles) {
+  let tile = locate_tile(wid.y * nwg.x + wid.x, 4u * GROUPS);
+  if (!tile.valid) {
     return;  // the whole workgroup leaves together: barriers stay uniform
   }
-  let d = tile_id / tiles;
+  let d = tile.d;
   let g = lid / H;
   let j = lid % H;
   let backwards = REVERSE || d == 1u;
   let state_count = NUM_DIRECTIONS * B * H;
-  let base = (tile_id % tiles) * 4u * GROUPS + g * 4u;
+  let base = tile.first + g * 4u;
   let start = segment_start(d);
   let slot = g * H;
+  use_model_of(tile.first);
 
   if (R_SHARED) {
     for (var e = lid; e < H * H; e += WORKGROUP_SIZE) {
@@ -66,21 +66,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let jj = e % H;
       var w = vec4<f32>(0.0);
       for (var k = 0u; k < GATES; k++) {
-        w[k] = weights[R_OFFSET + ((d * GATES + k) * H + m) * H + jj];
+        w[k] = weight(R_OFFSET + ((d * GATES + k) * H + m) * H + jj);
       }
       r_tile[e] = w;
     }
   }
 
-  // Per sequence of the group: index, length in the segment (0 for padding past B), carries.
+  // Per sequence of the group: index, length in the segment (0 for padding past the model's last
+  // sequence), carries.
   var b: vec4<u32>;
   var len: vec4<u32>;
   var dh_carry = vec4<f32>(0.0);
   var dc_carry = vec4<f32>(0.0);
   for (var s = 0u; s < 4u; s++) {
-    b[s] = min(base + s, B - 1u);
+    b[s] = min(base + s, tile.end - 1u);
     len[s] = 0u;
-    if (base + s < B) {
+    if (base + s < tile.end) {
       len[s] = segment_len(b[s], start);
       if (params.has_h0 == 1u) { dh_carry[s] = dstate_in[state_index(d, b[s], j)]; }
       if (params.has_c0 == 1u) { dc_carry[s] = dstate_in[state_count + state_index(d, b[s], j)]; }
@@ -88,7 +89,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   var p = vec3<f32>(0.0);  // peepholes i, o, f
   if (CELL == 2u) {
-    for (var k = 0u; k < 3u; k++) { p[k] = weights[P_OFFSET + d * 3u * H + k * H + j]; }
+    for (var k = 0u; k < 3u; k++) { p[k] = weight(P_OFFSET + d * 3u * H + k * H + j); }
   }
 
   for (var step = 0u; step < T; step++) {
@@ -145,7 +146,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
   let end = segment_end(start);
   for (var s = 0u; s < 4u; s++) {
-    if (base + s >= B) { continue; }
+    if (base + s >= tile.end) { continue; }
     for (var t = start + len[s]; t < end; t++) {
       for (var k = 0u; k < GATES; k++) { dg[dg_index(t, b[s], da_col(d, k, j))] = 0.0; }
       for (var e = 0u; e < EXTRA; e++) { dg[dg_index(t, b[s], extra_col(d, e, j))] = 0.0; }

@@ -2,7 +2,8 @@
 // workgroup: one invocation per (direction d, sequence b), id = d·B + b, walking that sequence's
 // steps of the segment in reverse order of the forward pass (the transpose of recurrent_layer.wgsl).
 // Prepended: shaders/recurrent_common.wgsl, then shaders/recurrent_backward_common.wgsl (bindings
-// 0–7, equations, the per-unit step, which runs here on splats and keeps lane x).
+// 0–7, equations, the per-unit step, which runs here on splats and keeps lane x). Per-series
+// models: the sequence picks its model's weights, as in the forward.
 //
 // Per step: (1) every unit's gate gradients dA from its saved values, written to its row of dg,
 // with dc carried in place; (2) GRU with linear_before_reset = 0: u = R_hᵀ dA_h for every unit,
@@ -44,6 +45,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let start = segment_start(d);
   let len = segment_len(b, start);
   let backwards = REVERSE || d == 1u;
+  use_model_of(b);
 
   for (var j = 0u; j < H; j++) {
     var dh = 0.0;
@@ -60,7 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var j = 0u; j < H; j++) {
       var p = vec3<f32>(0.0);
       if (CELL == 2u) {
-        for (var k = 0u; k < 3u; k++) { p[k] = weights[P_OFFSET + d * 3u * H + k * H + j]; }
+        for (var k = 0u; k < 3u; k++) { p[k] = weight(P_OFFSET + d * 3u * H + k * H + j); }
       }
       let dh = scratch[work(SLOT_DH, j, pair)] + dy[y_index(t, d, b, j)];
       let u = unit_grads(d, saved_unit(t, d, b, j), p, vec4<f32>(dh), vec4<f32>(scratch[work(SLOT_DC, j, pair)]));
@@ -74,7 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var m = 0u; m < H; m++) {
         var uh = 0.0;
         for (var j = 0u; j < H; j++) {
-          uh += weights[R_OFFSET + ((d * GATES + 2u) * H + j) * H + m] * dg[dg_index(t, b, da_col(d, 2u, j))];
+          uh += weight(R_OFFSET + ((d * GATES + 2u) * H + j) * H + m) * dg[dg_index(t, b, da_col(d, 2u, j))];
         }
         var u = UnitGrads();
         u.direct = vec4<f32>(scratch[work(SLOT_DIRECT, m, pair)]);
@@ -89,7 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       var acc = scratch[work(SLOT_DIRECT, m, pair)];
       for (var k = 0u; k < gates; k++) {
         for (var j = 0u; j < H; j++) {
-          acc += weights[R_OFFSET + ((d * GATES + k) * H + j) * H + m] * dg[dg_index(t, b, dgr_col(d, k, j))];
+          acc += weight(R_OFFSET + ((d * GATES + k) * H + j) * H + m) * dg[dg_index(t, b, dgr_col(d, k, j))];
         }
       }
       scratch[work(SLOT_DH, m, pair)] = acc;

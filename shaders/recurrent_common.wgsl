@@ -39,6 +39,10 @@ override ACT_H1: u32 = 1u; override ALPHA_H1: f32 = 0.0; override BETA_H1: f32 =
 // into segments (one submission each) with the state carried between them through init/final.
 // Direction d's segment starts at global step t_offset{d}: forward runs segments first to last,
 // reverse last to first, so a bidirectional dispatch can hold two different segments.
+//
+// Per-series models (training many small networks at once): the batch comes in groups of
+// `model_batch` consecutive sequences, group m using the weights at m·`weight_stride` of binding 2
+// (see `weight`). One model: model_batch = batch, and the stride is never used.
 struct Params {
   batch: u32,
   steps: u32,
@@ -48,6 +52,10 @@ struct Params {
   total_steps: u32,
   t_offset0: u32,
   t_offset1: u32,
+  model_batch: u32,
+  weight_stride: u32,
+  _pad0: u32,
+  _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -62,6 +70,40 @@ override GH: u32 = GATES * HIDDEN_SIZE;
 override R_OFFSET: u32 = NUM_DIRECTIONS * GH * INPUT_SIZE;
 override B_OFFSET: u32 = R_OFFSET + NUM_DIRECTIONS * GH * HIDDEN_SIZE;
 override P_OFFSET: u32 = B_OFFSET + NUM_DIRECTIONS * 2u * GH;
+
+// ---- Per-series models -------------------------------------------------------------------------
+//
+// Where this invocation's model's weights start in binding 2, set once by `use_model_of` before any
+// `weight` read (a workgroup of the tiled kernels holds sequences of one model only).
+var<private> w_base: u32 = 0u;
+
+fn use_model_of(b: u32) { w_base = (b / params.model_batch) * params.weight_stride; }
+
+// Value i of the packed W | R | B | P of this invocation's model.
+fn weight(i: u32) -> f32 { return weights[w_base + i]; }
+
+// The tiled kernels' workgroups: D directions × models × tiles of `per_tile` sequences each, a tile
+// never holding two models (the last tile of a model may be partial). Workgroup `id` owns direction
+// `d` and sequences first … end−1 (end: one past the tile's model's last sequence, not the tile's).
+struct Tile {
+  valid: bool,
+  d: u32,
+  first: u32,
+  end: u32,
+}
+
+fn locate_tile(id: u32, per_tile: u32) -> Tile {
+  let per_model = params.model_batch;
+  let tiles = (per_model + per_tile - 1u) / per_tile;
+  let per_direction = (params.batch / per_model) * tiles;
+  var spot: Tile;
+  spot.valid = id < NUM_DIRECTIONS * per_direction;
+  spot.d = id / per_direction;
+  let m = (id % per_direction) / tiles;
+  spot.first = m * per_model + (id % tiles) * per_tile;
+  spot.end = (m + 1u) * per_model;
+  return spot;
+}
 
 // The activations on four values at once (the tiled kernel's four sequences; the sequential kernel
 // passes a splat). The code is an override constant, so the switch folds away.

@@ -4,7 +4,8 @@
 //
 // One invocation owns one (direction d, sequence b) pair, id = d·B + b, and walks that sequence's
 // len steps of the segment (forward from its first, or backward from its last), then writes zeros
-// for the segment's steps past its length.
+// for the segment's steps past its length. Per-series models: the pair's sequence picks its model's
+// weights (shaders/recurrent_common.wgsl `use_model_of`).
 //
 // Bindings 0–6 and the override constants: shaders/recurrent_common.wgsl (prepended). Besides:
 //   7 state    [5, H, D·B] working memory: h (two parities), c, z, r·h; the pair index is the
@@ -31,7 +32,7 @@ fn input_product(d: u32, gate: u32, j: u32, t: u32, b: u32) -> f32 {
   let row = ((d * GATES + gate) * HIDDEN_SIZE + j) * INPUT_SIZE;
   var acc = 0.0;
   for (var i = 0u; i < INPUT_SIZE; i++) {
-    acc += weights[row + i] * x[x_index(t, b, i)];
+    acc += weight(row + i) * x[x_index(t, b, i)];
   }
   return acc;
 }
@@ -41,14 +42,14 @@ fn recurrent_product(d: u32, gate: u32, j: u32, slot: u32, pair: u32) -> f32 {
   let row = R_OFFSET + ((d * GATES + gate) * HIDDEN_SIZE + j) * HIDDEN_SIZE;
   var acc = 0.0;
   for (var m = 0u; m < HIDDEN_SIZE; m++) {
-    acc += weights[row + m] * state[work(slot, m, pair)];
+    acc += weight(row + m) * state[work(slot, m, pair)];
   }
   return acc;
 }
 
-fn wb(d: u32, gate: u32, j: u32) -> f32 { return weights[B_OFFSET + d * 2u * GH + gate * HIDDEN_SIZE + j]; }
-fn rb(d: u32, gate: u32, j: u32) -> f32 { return weights[B_OFFSET + d * 2u * GH + GH + gate * HIDDEN_SIZE + j]; }
-fn peephole(d: u32, k: u32, j: u32) -> f32 { return weights[P_OFFSET + d * 3u * HIDDEN_SIZE + k * HIDDEN_SIZE + j]; }
+fn wb(d: u32, gate: u32, j: u32) -> f32 { return weight(B_OFFSET + d * 2u * GH + gate * HIDDEN_SIZE + j); }
+fn rb(d: u32, gate: u32, j: u32) -> f32 { return weight(B_OFFSET + d * 2u * GH + GH + gate * HIDDEN_SIZE + j); }
+fn peephole(d: u32, k: u32, j: u32) -> f32 { return weight(P_OFFSET + d * 3u * HIDDEN_SIZE + k * HIDDEN_SIZE + j); }
 
 // Training: one saved value (a no-op unless SAVE).
 fn save(t: u32, d: u32, b: u32, slot: u32, j: u32, v: f32) {
@@ -70,6 +71,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let start = segment_start(d);
   let len = segment_len(b, start);
   let backwards = REVERSE || d == 1u;
+  use_model_of(b);
 
   for (var j = 0u; j < HIDDEN_SIZE; j++) {
     var h = 0.0;

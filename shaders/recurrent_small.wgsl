@@ -9,6 +9,7 @@
 // time loop. A step is then one mat4x4·vec4 per gate for R, one per four inputs for W, the
 // activations on vec4s, and the loads of x_t and stores of y_t. No barriers, no scratch memory, no
 // dynamically indexed arrays; inputs past the fourth are read from storage per step.
+// One model: the host plans it only then (per-series models train on the tiled or sequential kernel).
 //
 // Bindings 0–6 and the override constants: shaders/recurrent_common.wgsl (prepended). Besides:
 //   7 head     the stack's nn.Linear head fused in when HEAD_OUT > 0: weight [O, H] then bias [O];

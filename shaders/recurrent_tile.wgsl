@@ -2,7 +2,8 @@
 // the tiled kernel. Bindings 0–6 and the layer's override constants: shaders/recurrent_common.wgsl
 // (prepended). Equations: src/reference/recurrent-layer.ts. Gate order is ONNX's.
 //
-// A workgroup owns one direction and a tile of 4·GROUPS sequences. Invocation (g, j) owns hidden
+// A workgroup owns one direction and a tile of 4·GROUPS sequences (of one model: per-series models
+// give each its own tiles and its weights, shaders/recurrent_common.wgsl `locate_tile`). Invocation (g, j) owns hidden
 // unit j of the four sequences of group g: it computes all G gates of that unit for them, as vec4s
 // over the four sequences, and keeps their cell state in registers. The tile's hidden state lives
 // in workgroup memory, h[m] of a group as one vec4, so each step is a small matrix product
@@ -37,7 +38,7 @@ fn r_weights(d: u32, j: u32, m: u32) -> vec4<f32> {
   if (R_SHARED) { return r_tile[m * HIDDEN_SIZE + j]; }
   var w = vec4<f32>(0.0);
   for (var k = 0u; k < GATES; k++) {
-    w[k] = weights[R_OFFSET + ((d * GATES + k) * HIDDEN_SIZE + j) * HIDDEN_SIZE + m];
+    w[k] = weight(R_OFFSET + ((d * GATES + k) * HIDDEN_SIZE + j) * HIDDEN_SIZE + m);
   }
   return w;
 }
@@ -48,18 +49,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let H = HIDDEN_SIZE;
   let B = params.batch;
   let T = params.steps;
-  let tiles = (B + 4u * GROUPS - 1u) / (4u * GROUPS);
-  let tile_id = wid.y * nwg.x + wid.x;
-  if (tile_id >= NUM_DIRECTIONS * tiles) {
+  let tile = locate_tile(wid.y * nwg.x + wid.x, 4u * GROUPS);
+  if (!tile.valid) {
     return;  // the whole workgroup leaves together: barriers stay uniform
   }
-  let d = tile_id / tiles;
+  let d = tile.d;
   let g = lid / H;
   let j = lid % H;
   let backwards = REVERSE || d == 1u;
   let state_count = NUM_DIRECTIONS * B * H;
-  let base = (tile_id % tiles) * 4u * GROUPS + g * 4u;
+  let base = tile.first + g * 4u;
   let start = segment_start(d);
+  use_model_of(tile.first);
 
   if (R_SHARED) {
     for (var e = lid; e < H * H; e += WORKGROUP_SIZE) {
@@ -67,21 +68,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let jj = e % H;
       var w = vec4<f32>(0.0);
       for (var k = 0u; k < GATES; k++) {
-        w[k] = weights[R_OFFSET + ((d * GATES + k) * H + jj) * H + m];
+        w[k] = weight(R_OFFSET + ((d * GATES + k) * H + jj) * H + m);
       }
       r_tile[e] = w;
     }
   }
 
-  // Per sequence of the group: its index, length (0 for padding past B) and initial state.
+  // Per sequence of the group: its index, length (0 for padding past the model's last sequence)
+  // and initial state.
   var b: vec4<u32>;
   var len: vec4<u32>;
   var h = vec4<f32>(0.0);
   var c = vec4<f32>(0.0);
   for (var s = 0u; s < 4u; s++) {
-    b[s] = min(base + s, B - 1u);
+    b[s] = min(base + s, tile.end - 1u);
     len[s] = 0u;
-    if (base + s < B) {
+    if (base + s < tile.end) {
       len[s] = segment_len(b[s], start);
       if (params.has_h0 == 1u) { h[s] = init[state_index(d, b[s], j)]; }
       if (params.has_c0 == 1u) { c[s] = init[state_count + state_index(d, b[s], j)]; }
@@ -92,13 +94,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let gru_lbr = CELL == 1u && LINEAR_BEFORE_RESET;
   var bias = vec4<f32>(0.0);
   for (var k = 0u; k < GATES; k++) {
-    bias[k] = weights[B_OFFSET + d * 2u * GH + k * H + j];
-    if (!(gru_lbr && k == 2u)) { bias[k] += weights[B_OFFSET + d * 2u * GH + GH + k * H + j]; }
+    bias[k] = weight(B_OFFSET + d * 2u * GH + k * H + j);
+    if (!(gru_lbr && k == 2u)) { bias[k] += weight(B_OFFSET + d * 2u * GH + GH + k * H + j); }
   }
-  let rb_h = select(0.0, weights[B_OFFSET + d * 2u * GH + GH + 2u * H + j], gru_lbr);
+  let rb_h = select(0.0, weight(B_OFFSET + d * 2u * GH + GH + 2u * H + j), gru_lbr);
   var p = vec3<f32>(0.0);  // peepholes i, o, f
   if (CELL == 2u) {
-    for (var k = 0u; k < 3u; k++) { p[k] = weights[P_OFFSET + d * 3u * H + k * H + j]; }
+    for (var k = 0u; k < 3u; k++) { p[k] = weight(P_OFFSET + d * 3u * H + k * H + j); }
   }
 
   let slot = g * H;
@@ -122,7 +124,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         if (live[s]) { xv[s] = x[x_index(t[s], b[s], i)]; }
       }
       for (var k = 0u; k < GATES; k++) {
-        xg[k] += weights[((d * GATES + k) * H + j) * INPUT_SIZE + i] * xv;
+        xg[k] += weight(((d * GATES + k) * H + j) * INPUT_SIZE + i) * xv;
       }
     }
 
@@ -209,7 +211,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
   let end = segment_end(start);
   for (var s = 0u; s < 4u; s++) {
-    if (base + s >= B) { continue; }
+    if (base + s >= tile.end) { continue; }
     for (var t = start + len[s]; t < end; t++) {
       y[y_index(t, d, b[s], j)] = 0.0;
       if (SAVE) {

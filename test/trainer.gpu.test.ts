@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
+import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
 import type { TorchRecurrentOptions } from '../src/model/torch-modules.ts';
 import type { CellType } from '../src/rnn/spec.ts';
@@ -32,15 +33,15 @@ type Options = Omit<TrainerOptions, 'backend'>;
  * float32 engine drifts from the float64 one step by step; over these few steps the weights stay
  * within 2e-5 (atol) + 2e-4 (rtol), the loss within 1e-5 relative.
  */
-async function sameAsCpu(model: RecurrentNet, options: Options, data: Samples, epochs: number) {
+async function sameAsCpu(model: RecurrentNet, options: Options, data: Samples, epochs: number, backend: WebGPUBackend = gpu.backend) {
   const cpu = await Trainer.create(model, { ...options, backend: cpuBackend });
-  const dev = await Trainer.create(model, { ...options, backend: gpu.backend });
-  const lossCpu: number[] = [];
-  const lossGpu: number[] = [];
-  await cpu.fit(data, { epochs, onStep: (e) => void lossCpu.push(e.loss) });
-  await withErrorScope(gpu.backend.device, () => dev.fit(data, { epochs, onStep: (e) => void lossGpu.push(e.loss) }));
+  const dev = await Trainer.create(model, { ...options, backend });
+  const lossCpu: Float64Array[] = [];
+  const lossGpu: Float64Array[] = [];
+  await cpu.fit(data, { epochs, onStep: (e) => void lossCpu.push(e.losses) });
+  await withErrorScope(backend.device, () => dev.fit(data, { epochs, onStep: (e) => void lossGpu.push(e.losses) }));
   expect(lossGpu.length).toBe(lossCpu.length);
-  expectClose(lossGpu, lossCpu, { atol: 1e-6, rtol: 1e-5 }, 'step losses');
+  lossGpu.forEach((losses, k) => expectClose(losses, lossCpu[k]!, { atol: 1e-6, rtol: 1e-5 }, `step ${k + 1}: each model's loss`));
   const models = await dev.allModels();
   for (const [s, m] of models.entries()) {
     expectClose(flattenParams(m.layers()), flattenParams((await cpu.model(s)).layers()), { atol: 2e-5, rtol: 2e-4 }, `model ${s}: weights`);
@@ -119,6 +120,62 @@ describe('the WebGPU training engine against the float64 one', () => {
     const dev = await Trainer.create(net('gru'), { ...options, backend: gpu.backend });
     expectClose(await dev.evaluate(big), await cpu.evaluate(big), { atol: 1e-6, rtol: 1e-5 }, 'validation loss');
     dev.dispose();
+  });
+
+  it('trains per-series models in the same dispatches: one program per step for 37 models', async () => {
+    // 37 series of 14 values: 9 windows of 5 steps each, batches of 3 per series (tiles of 4
+    // sequences hold 3 and a padding lane), 3 steps an epoch.
+    const per = seriesWindows(sines(37, 14), 5, { perSeries: true });
+    const options: Options = {
+      loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.02 }, clip: { kind: 'norm', maxNorm: 0.3 }, batchSize: 3, seed: 8, series: 37,
+    };
+    const runs = vi.spyOn(gpu.backend, 'runProgram');
+    try {
+      const { cpu, dev } = await sameAsCpu(net('lstm', { numLayers: 2, hiddenSize: 6 }), options, per, 2);
+      const steps = runs.mock.calls.filter(([p]) => p.what === 'a training step').length;
+      expect(steps).toBe(2 * 3);
+      expectClose(await dev.evaluate(per), await cpu.evaluate(per), { atol: 1e-6, rtol: 1e-5 }, 'per-series validation losses');
+      dev.dispose();
+    } finally {
+      runs.mockRestore();
+    }
+  });
+
+  for (const kernel of ['tile', 'sequential'] as const) {
+    it(`per-series bidirectional GRU and truncated BPTT of a tanh RNN on the ${kernel} kernels`, async () => {
+      const forced = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: kernel });
+      const sgd: Options = {
+        loss: { kind: 'mae', steps: { last: 2 } }, optimizer: { kind: 'sgd', lr: 0.1, momentum: 0.9 }, clip: { kind: 'value', clipValue: 0.05 },
+        batchSize: 5, seed: 9, series: 11,
+      };
+      const gru = await sameAsCpu(net('gru', { bidirectional: true, hiddenSize: 7 }), sgd, seriesWindows(sines(11, 16), 6, { perSeries: true }), 2, forced);
+      gru.dev.dispose();
+      const adam: Options = { loss: { kind: 'mse' }, optimizer: { kind: 'adamw', lr: 0.01 }, batchSize: 2, seed: 10, series: 6, truncate: 3 };
+      const rnn = await sameAsCpu(net('rnn', { hiddenSize: 3 }), adam, seriesWindows(sines(6, 12), 7, { perSeries: true }), 1, forced);
+      rnn.dev.dispose();
+      forced.dispose();
+    });
+  }
+
+  it('splits per-series models into programs and pages when one binding cannot hold them all', async () => {
+    // LSTM H=5, I=1 + Linear(5, 1): a model's packed layer is 175 floats, 192 (768 bytes) with the
+    // per-model alignment, so a 3500-byte binding holds pages of 4 models. A sequence of 5 steps keeps
+    // 175 floats in the forward's binding (Y and 6 saved values of 5 units), 700 bytes: with 2 per
+    // model, 2 models per program. 10 models: pages of 4, 4, 2, programs of 2 models, 5 a step.
+    const small = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, maxBindingBytes: 3500 });
+    const runs = vi.spyOn(small, 'runProgram');
+    const options: Options = { loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.02 }, clip: { kind: 'norm', maxNorm: 0.5 }, batchSize: 2, seed: 11, series: 10 };
+    // 9 values: 4 windows of 5 steps per series, 2 batches of 2.
+    const { cpu, dev } = await sameAsCpu(net('lstm'), options, seriesWindows(sines(10, 9), 5, { perSeries: true }), 1, small);
+    const steps = runs.mock.calls.filter(([p]) => p.what === 'a training step').length;
+    expect(steps).toBe(2 * 5);
+    const state = await dev.optimizerState();
+    const want = await cpu.optimizerState();
+    for (let s = 0; s < 10; s++) {
+      expectClose(state[s]!.buffers.params!.exp_avg_sq!, want[s]!.buffers.params!.exp_avg_sq!, { atol: 1e-7, rtol: 2e-4 }, `model ${s}: Adam's second moments`);
+    }
+    dev.dispose();
+    small.dispose();
   });
 
   it('frees its buffers on dispose and leaves the backend pool as it found it', async () => {

@@ -103,7 +103,8 @@ const { STORAGE, COPY_DST, COPY_SRC, MAP_READ, UNIFORM } = {
 /**
  * A buffer of a {@link GpuProgram}: uploaded from `data`, or `bytes` long; read back when `read`.
  * `external`: a buffer the caller owns and keeps on the device across programs (a training loop's
- * parameters, gradients, optimizer state), bound as it is, `bytes` long (default: its size): never
+ * parameters, gradients, optimizer state), bound as it is from byte `offset` (default 0; a multiple
+ * of the device's minStorageBufferOffsetAlignment), `bytes` long (default: its size): never
  * uploaded, poisoned, pooled or released here. It needs STORAGE, and COPY_SRC / COPY_DST where the
  * program copies or reads it back.
  */
@@ -112,6 +113,7 @@ export interface ProgramBuffer {
   bytes?: number;
   read?: boolean;
   external?: GPUBuffer;
+  offset?: number;
 }
 
 /** One dispatch: bindings 0 = its own params uniform, then the named buffers in order. */
@@ -805,7 +807,8 @@ export class WebGPUBackend implements Backend {
    */
   private async run(program: GpuProgram): Promise<Record<string, Float32Array>> {
     const entries = Object.entries(program.buffers);
-    const bytesOf = (b: ProgramBuffer) => b.data?.byteLength ?? b.bytes ?? b.external?.size ?? 4;
+    const bytesOf = (b: ProgramBuffer) => b.data?.byteLength ?? b.bytes ?? (b.external ? b.external.size - (b.offset ?? 0) : 4);
+    const offsetOf = (name: string) => program.buffers[name]!.offset ?? 0;
     for (const [name, b] of entries) this.checkFits(`the ${name} buffer`, bytesOf(b));
     const read = entries.filter(([, b]) => b.read);
     const readbackBytes = read.reduce((n, [, b]) => n + bytesOf(b), 0);
@@ -841,7 +844,10 @@ export class WebGPUBackend implements Backend {
           layout: pipelines[n]!.getBindGroupLayout(0),
           entries: [
             { binding: 0, resource: { buffer: params[n]!, size: d.params.byteLength } },
-            ...d.bind.map((name, i) => ({ binding: i + 1, resource: { buffer: buffers.get(name)!, size: bytesOf(program.buffers[name]!) } })),
+            ...d.bind.map((name, i) => ({
+              binding: i + 1,
+              resource: { buffer: buffers.get(name)!, offset: offsetOf(name), size: bytesOf(program.buffers[name]!) },
+            })),
           ],
         });
         const pass = encoder.beginComputePass({ label: d.pipeline.name, ...timer?.passWrites(n) });
@@ -850,7 +856,7 @@ export class WebGPUBackend implements Backend {
         pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
         pass.end();
         for (const [from, to, bytes] of d.copies ?? []) {
-          encoder.copyBufferToBuffer(buffers.get(from)!, 0, buffers.get(to)!, 0, bytes ?? bytesOf(program.buffers[from]!));
+          encoder.copyBufferToBuffer(buffers.get(from)!, offsetOf(from), buffers.get(to)!, offsetOf(to), bytes ?? bytesOf(program.buffers[from]!));
         }
         if (d.submit) {
           timer?.submitting();
@@ -861,7 +867,7 @@ export class WebGPUBackend implements Backend {
       timer?.resolve(encoder);
       let offset = 0;
       for (const [name, b] of read) {
-        encoder.copyBufferToBuffer(buffers.get(name)!, 0, readback, offset, bytesOf(b));
+        encoder.copyBufferToBuffer(buffers.get(name)!, offsetOf(name), readback, offset, bytesOf(b));
         offset += bytesOf(b);
       }
       timer?.submitting();

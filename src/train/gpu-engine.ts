@@ -3,7 +3,7 @@ import { ConfigError, ShapeError } from '../errors.ts';
 import { ONES_BUFFER, ONES_DATA } from '../gpu/kernels/grad-contract.ts';
 import { packLayerWeights } from '../gpu/kernels/recurrent-layer.ts';
 import { packHead } from '../gpu/kernels/linear-head.ts';
-import { packedFloats, stackGradProgram, type GradProgramContext } from '../gpu/kernels/stack-grad.ts';
+import { gradFloatsPerSequence, modelStride, packedFloats, stackGradProgram, type GradProgramContext } from '../gpu/kernels/stack-grad.ts';
 import { inverseCounts, lossDispatch, optimizerDispatches, segmentSumPasses, type ParamBuffer } from '../gpu/kernels/train-ops.ts';
 import { numDirections } from '../rnn/spec.ts';
 import type { FloatArray } from '../tensor.ts';
@@ -13,10 +13,29 @@ import { learningRateAt, optimizerSlots, type OptimizerState } from './optim.ts'
 import { flattenParams, paramCount, paramSlots, unflattenParams } from './params.ts';
 
 const STORAGE = 0x80;
-/** Sequences per program when evaluating. */
+/** Sequences per model per program when evaluating. */
 const EVAL_CHUNK = 512;
 const COPY_SRC = 0x04;
 const COPY_DST = 0x08;
+
+/** One packed parameter block of a model (a layer's W | R | B | P, or the head's weight | bias). */
+interface Block {
+  name: string;
+  /** Floats of the packed block, and of its trained prefix. */
+  floats: number;
+  trained: number;
+  /** Where the trained prefix sits in the flat parameters (src/train/params.ts order). */
+  offset: number;
+  /** Floats from one model's block to the next's in a page (stack-grad.ts modelStride). */
+  stride: number;
+}
+
+/** Models [first, first + count) of page `page`: what one program trains. */
+interface ModelGroup {
+  page: number;
+  first: number;
+  count: number;
+}
 
 /**
  * The WebGPU training engine: every model's parameters, gradients and optimizer state live on the
@@ -32,17 +51,25 @@ const COPY_DST = 0x08;
  * trained part of each is a prefix (a module without biases does not train the B block), which is
  * also the order of src/train/params.ts, so flat parameters and optimizer buffers map onto them
  * block by block. The loss is the setup's, over all steps (the trainer folds a `last h` selection
- * into the mask). Per-series models each get their own buffers and program; the models of one step
- * are submitted one after another.
+ * into the mask).
+ *
+ * Per-series models train in the same dispatches: each parameter, gradient and optimizer buffer
+ * holds the blocks of many models side by side (model m's at m·stride), the batch's group m feeds
+ * model m, and every kernel of the program picks each sequence's model (stack-grad.ts), so a step
+ * of S models is one program, not S. Only when one program's largest binding would pass the
+ * device's limit are the models split into groups of programs (models × batch × steps × what a
+ * sequence keeps); the buffers are pages of as many models as one binding holds, and a group binds
+ * its range of a page at an offset.
  */
 export class GpuTrainEngine implements TrainEngine {
   readonly models: number;
   private readonly setup: EngineSetup;
   private readonly backend: WebGPUBackend;
   private readonly made: GPUBuffer[] = [];
-  /** Per model: its parameter, gradient and optimizer buffers by program name. */
-  private readonly buffers: Record<string, GPUBuffer>[];
-  private readonly blocks: Array<{ name: string; floats: number; trained: number; offset: number }>;
+  /** Per page of {@link pageModels} models: its parameter, gradient and optimizer buffers by program name. */
+  private readonly pages: Record<string, GPUBuffer>[];
+  private readonly pageModels: number;
+  private readonly blocks: Block[];
   private steps: number;
   private disposed = false;
 
@@ -54,33 +81,38 @@ export class GpuTrainEngine implements TrainEngine {
     }
     this.backend = backend;
     this.setup = setup;
-    this.models = setup.models;
+    const S = setup.models;
+    this.models = S;
     this.steps = setup.optimizerState?.[0]?.step ?? 0;
     // The packed blocks, in src/train/params.ts order, with the length of their trained prefix.
     const slots = paramSlots(stack);
     let offset = 0;
     this.blocks = stack.layers.map(({ spec, weights }, k) => {
       const trained = weights.W.length + weights.R.length + (weights.B?.length ?? 0);
-      const block = { name: `w${k}`, floats: packedFloats(spec), trained, offset };
+      const floats = packedFloats(spec);
+      const block = { name: `w${k}`, floats, trained, offset, stride: modelStride(floats, S) };
       offset += trained;
       return block;
     });
     const head = stack.head;
     const headTrained = head.weight.length + (head.bias?.length ?? 0);
-    this.blocks.push({ name: 'head', floats: head.outputSize * (head.inputSize + 1), trained: headTrained, offset });
+    const headFloats = head.outputSize * (head.inputSize + 1);
+    this.blocks.push({ name: 'head', floats: headFloats, trained: headTrained, offset, stride: modelStride(headFloats, S) });
     if (offset + headTrained !== slots.reduce((n, s) => n + s.length, 0)) throw new Error('packed blocks do not cover the parameters');
 
+    const limit = this.context().maxBindingBytes;
+    this.pageModels = Math.max(1, Math.min(S, Math.floor(limit / (4 * Math.max(...this.blocks.map((b) => b.stride))))));
     const device = backend.device;
-    this.buffers = Array.from({ length: setup.models }, () => {
+    this.pages = Array.from({ length: Math.ceil(S / this.pageModels) }, (_, p) => {
+      const count = Math.min(this.pageModels, S - p * this.pageModels);
       const own: Record<string, GPUBuffer> = {};
       for (const b of this.blocks) {
-        for (const prefix of ['', 'grad ', 'm ', 'v ']) own[prefix + b.name] = this.create(device, prefix + b.name, b.floats);
+        for (const prefix of ['', 'grad ', 'm ', 'v ']) own[prefix + b.name] = this.create(device, prefix + b.name, count * b.stride);
       }
-      own.sumsq = this.create(device, 'sumsq', this.blocks.length);
       return own;
     });
     const start = Float32Array.from(flattenParams(stack));
-    for (let s = 0; s < setup.models; s++) this.upload(s, '', setup.initial?.[s] ?? start);
+    for (let s = 0; s < S; s++) this.upload(s, '', setup.initial?.[s] ?? start);
     setup.optimizerState?.forEach((state, s) => {
       const slotsOf = optimizerSlots(setup.optimization.optimizer);
       const names: Record<string, string> = { momentum_buffer: 'm ', exp_avg: 'm ', exp_avg_sq: 'v ' };
@@ -99,57 +131,93 @@ export class GpuTrainEngine implements TrainEngine {
     const stack = this.setup.stack;
     const values = unflattenParams(stack, flat);
     const packed = [...values.layers.map(({ spec, weights }) => packLayerWeights(spec, weights)), packHead(values.head!)];
-    this.blocks.forEach((b, k) => this.backend.device.queue.writeBuffer(this.buffers[s]![prefix + b.name]!, 0, packed[k]!));
+    const page = this.pages[Math.floor(s / this.pageModels)]!;
+    const at = s % this.pageModels;
+    this.blocks.forEach((b, k) => this.backend.device.queue.writeBuffer(page[prefix + b.name]!, 4 * at * b.stride, packed[k]!));
   }
 
-  /** Model s's blocks named `${prefix}${block}`, read back as flat values in params.ts order. */
-  private async download(s: number, prefix: string): Promise<Float32Array> {
-    const blocks = this.blocks.map((b) => [prefix + b.name, { external: this.buffers[s]![prefix + b.name]!, read: true }] as const);
-    const out = await this.backend.runProgram({ what: 'reading training buffers', buffers: Object.fromEntries(blocks), dispatches: [] });
-    const flat = new Float32Array(paramCount(this.setup.stack));
-    this.blocks.forEach((b) => flat.set(out[prefix + b.name]!.subarray(0, b.trained), b.offset));
-    return flat;
+  /** Every model's blocks named `${prefix}${block}`, read back as flat values in params.ts order. */
+  private async download(prefix: string): Promise<Float32Array[]> {
+    const flats: Float32Array[] = [];
+    for (const page of this.pages) {
+      const blocks = this.blocks.map((b) => [b.name, { external: page[prefix + b.name]!, read: true }] as const);
+      const out = await this.backend.runProgram({ what: 'reading training buffers', buffers: Object.fromEntries(blocks), dispatches: [] });
+      const count = page[prefix + this.blocks[0]!.name]!.size / (4 * this.blocks[0]!.stride);
+      for (let at = 0; at < count; at++) {
+        const flat = new Float32Array(paramCount(this.setup.stack));
+        for (const b of this.blocks) flat.set(out[b.name]!.subarray(at * b.stride, at * b.stride + b.trained), b.offset);
+        flats.push(flat);
+      }
+    }
+    return flats;
   }
 
   private context(): GradProgramContext {
     return this.backend.gradProgramContext();
   }
 
-  /** One model's training program on its group of the batch (see the class comment). */
-  private program(s: number, part: Samples, states: StackStates | null, s0: number, lr: number, update: boolean): GpuProgram {
+  /**
+   * The programs' groups of models for `perModel` sequences of `steps` steps per model: all of a
+   * page's models in one program while its largest binding fits the device, else as many as fit.
+   */
+  private groups(perModel: number, steps: number): ModelGroup[] {
+    const { layers, head } = this.setup.stack;
+    const perSequence = gradFloatsPerSequence({
+      layers: layers.map(({ spec }) => ({ spec, peepholes: false, hasH0: false, hasC0: false, hasDh: false, hasDc: false })),
+      head,
+      steps,
+      hasLens: false,
+    });
+    const fit = Math.max(1, Math.floor(this.context().maxBindingBytes / (4 * perSequence * perModel)));
+    const groups: ModelGroup[] = [];
+    this.pages.forEach((_, page) => {
+      const end = Math.min(this.models, (page + 1) * this.pageModels);
+      for (let first = page * this.pageModels; first < end; first += fit) groups.push({ page, first, count: Math.min(fit, end - first) });
+    });
+    return groups;
+  }
+
+  /** Block `name` (with its prefix) of the group's models: their range of the page's buffer. */
+  private slab(g: ModelGroup, prefix: string, b: Block): ProgramBuffer {
+    const at = g.first - g.page * this.pageModels;
+    return { external: this.pages[g.page]![prefix + b.name]!, offset: 4 * at * b.stride, bytes: 4 * g.count * b.stride };
+  }
+
+  /**
+   * The training program of a group of models on its part of the batch (`part`: the group's samples,
+   * grouped by model; `init`: their initial states per layer), with the update when `update`, else
+   * the forward pass and the loss only (see the class comment).
+   */
+  private program(g: ModelGroup, part: Samples, init: StackStates | null, lr: number, update: boolean): GpuProgram {
     const stack = this.setup.stack;
     const L = stack.layers.length;
     const { count: n, steps: T } = part;
+    const M = g.count;
     const head = stack.head!;
-    const rows = (a: FloatArray | null) => {
-      if (!a) return null;
-      const width = a.length / (n * this.models);
-      return Float32Array.from(a.subarray(s0 * width, (s0 + n) * width));
-    };
-    const init = stack.layers.map((_, k) => ({ h: rows(states?.h[k] ?? null), c: rows(states?.c[k] ?? null) }));
     const program = stackGradProgram(
       {
-        layers: stack.layers.map(({ spec }, k) => ({ spec, peepholes: false, hasH0: !!init[k]!.h, hasC0: !!init[k]!.c, hasDh: false, hasDc: false })),
+        layers: stack.layers.map(({ spec }, k) => ({ spec, peepholes: false, hasH0: !!init?.h[k], hasC0: !!init?.c[k], hasDh: false, hasDc: false })),
         head,
         batch: n,
         steps: T,
         hasLens: false,
+        models: M,
       },
       this.context(),
     );
     const maxGrid = this.backend.device.limits.maxComputeWorkgroupsPerDimension;
     const buffers: Record<string, ProgramBuffer> = {};
     for (const [name, { bytes, zeros }] of Object.entries(program.buffers)) buffers[name] = zeros ? { data: new Float32Array(bytes / 4) } : { bytes };
-    const own = this.buffers[s]!;
     for (const b of this.blocks) {
-      buffers[b.name] = { external: own[b.name]! };
-      buffers[b.name === 'head' ? 'headgrads' : `grads${b.name.slice(1)}`] = { external: own[`grad ${b.name}`]! };
+      buffers[b.name] = this.slab(g, '', b);
+      buffers[b.name === 'head' ? 'headgrads' : `grads${b.name.slice(1)}`] = this.slab(g, 'grad ', b);
     }
     buffers.x = { data: part.x };
     buffers[ONES_BUFFER] = { data: ONES_DATA };
-    init.forEach(({ h, c }, k) => {
+    stack.layers.forEach(({ spec }, k) => {
+      const h = init?.h[k] ?? null;
+      const c = init?.c[k] ?? null;
       if (!h && !c) return;
-      const spec = stack.layers[k]!.spec;
       const floats = n * numDirections(spec) * spec.hiddenSize;
       const both = new Float32Array((spec.cell === 'lstm' ? 2 : 1) * floats);
       if (h) both.set(h, 0);
@@ -158,18 +226,19 @@ export class GpuTrainEngine implements TrainEngine {
     });
     for (let k = 0; k < L; k++) buffers[`final${k}`]!.read = true;
 
-    // The loss right after the head's forward dispatch (the one that writes `out`).
+    // The loss right after the head's forward dispatch (the one that writes `out`): each model's
+    // mean over its own sequences.
     const O = head.outputSize;
     buffers.target = { data: part.y };
     buffers.mask = { data: part.mask ?? new Float32Array(1) };
-    buffers.invN = { data: inverseCounts(n, T, O, 0, 1, part.mask) };
+    buffers.invN = { data: inverseCounts(n, T, O, 0, M, part.mask) };
     buffers.term = { bytes: 4 * n * T * O };
-    buffers.loss = { bytes: 4, read: true };
-    const sums = segmentSumPasses('term', 'loss', { segments: 1, length: n * T * O }, false, maxGrid);
+    buffers.loss = { bytes: 4 * M, read: true };
+    const sums = segmentSumPasses('term', 'loss', { segments: M, length: (n / M) * T * O }, false, maxGrid);
     for (const [name, floats] of Object.entries(sums.scratch)) buffers[name] = { bytes: 4 * floats };
     const loss: ProgramDispatch[] = [
       lossDispatch(this.setup.loss, { y: 'out', target: 'target', mask: 'mask', invN: 'invN', dy: 'dout', term: 'term' },
-        { batch: n, steps: T, outputs: O, first: 0, perModel: n, hasMask: part.mask !== null }, maxGrid),
+        { batch: n, steps: T, outputs: O, first: 0, perModel: n / M, hasMask: part.mask !== null }, maxGrid),
       ...sums.dispatches,
     ];
     const at = program.dispatches.findIndex((d) => d.bind.at(-1) === 'out' && d.bind.includes('head'));
@@ -179,14 +248,14 @@ export class GpuTrainEngine implements TrainEngine {
       return { what: 'the training loss', buffers, dispatches: dispatches.slice(0, at + 1 + loss.length) };
     }
     const params: ParamBuffer[] = this.blocks.map((b) => ({
-      p: b.name, g: b.name === 'head' ? 'headgrads' : `grads${b.name.slice(1)}`, m: `m ${b.name}`, v: `v ${b.name}`, trained: b.trained, stride: b.floats,
+      p: b.name, g: b.name === 'head' ? 'headgrads' : `grads${b.name.slice(1)}`, m: `m ${b.name}`, v: `v ${b.name}`, trained: b.trained, stride: b.stride,
     }));
     for (const b of this.blocks) {
-      buffers[`m ${b.name}`] = { external: own[`m ${b.name}`]! };
-      buffers[`v ${b.name}`] = { external: own[`v ${b.name}`]! };
+      buffers[`m ${b.name}`] = this.slab(g, 'm ', b);
+      buffers[`v ${b.name}`] = this.slab(g, 'v ', b);
     }
-    buffers.sumsq = { external: own.sumsq! };
-    const update_ = optimizerDispatches(this.setup.optimization, params, 'sumsq', 1, this.steps, lr, maxGrid);
+    buffers.sumsq = { bytes: 4 * this.blocks.length * M };
+    const update_ = optimizerDispatches(this.setup.optimization, params, 'sumsq', M, this.steps, lr, maxGrid);
     for (const [name, floats] of Object.entries(update_.scratch)) buffers[name] = { bytes: Math.max(buffers[name]?.bytes ?? 0, 4 * floats) };
     return { what: 'a training step', buffers, dispatches: [...dispatches, ...update_.dispatches] };
   }
@@ -195,75 +264,85 @@ export class GpuTrainEngine implements TrainEngine {
     if (this.disposed) throw new ConfigError('this training engine was disposed');
   }
 
-  /** Runs `make`'s program per model on its group of the batch and gathers losses and final states. */
-  private async perModel(batch: Samples, make: (s: number, part: Samples, s0: number) => GpuProgram) {
+  /**
+   * Runs the program of every group of models on its part of `batch` (grouped by model) and
+   * gathers each model's loss and the final states.
+   */
+  private async run(batch: Samples, states: StackStates | null, lr: number, update: boolean) {
     this.checkUsable();
     const per = batch.count / this.models;
     if (!Number.isInteger(per)) throw new ShapeError(`a batch of ${batch.count} does not split into ${this.models} models`);
-    const L = this.setup.stack.layers.length;
+    const { steps: T, inputSize: I, outputSize: O } = batch;
+    const layers = this.setup.stack.layers;
     const loss = new Float64Array(this.models);
-    const h: Float32Array[][] = Array.from({ length: L }, () => []);
-    const c: Float32Array[][] = Array.from({ length: L }, () => []);
-    for (let s = 0; s < this.models; s++) {
-      const part = this.models === 1 ? batch : gatherSamples(batch, Array.from({ length: per }, (_, k) => s * per + k), 1);
-      const out = await this.backend.runProgram(make(s, part, s * per));
-      loss[s] = out.loss![0]!;
-      this.setup.stack.layers.forEach(({ spec }, k) => {
+    const width = layers.map(({ spec }) => numDirections(spec) * spec.hiddenSize);
+    const h = width.map((w) => new Float32Array(batch.count * w));
+    const c = layers.map(({ spec }, k) => (spec.cell === 'lstm' ? new Float32Array(batch.count * width[k]!) : null));
+    for (const g of this.groups(per, T)) {
+      const [s0, s1] = [g.first * per, (g.first + g.count) * per];
+      const rows = (a: FloatArray | null | undefined, w: number) => (a ? a.subarray(s0 * w, s1 * w) : null);
+      const part: Samples = {
+        ...batch, count: s1 - s0, series: g.count,
+        x: batch.x.subarray(s0 * T * I, s1 * T * I), y: batch.y.subarray(s0 * T * O, s1 * T * O), mask: rows(batch.mask, T) as Float32Array | null,
+      };
+      const init = states && { h: states.h.map((a, k) => rows(a, width[k]!)), c: states.c.map((a, k) => rows(a, width[k]!)) };
+      const out = await this.backend.runProgram(this.program(g, part, init, lr, update));
+      loss.set(out.loss!, g.first);
+      layers.forEach(({ spec }, k) => {
         const final = out[`final${k}`]!;
-        const floats = per * numDirections(spec) * spec.hiddenSize;
-        h[k]!.push(final.slice(0, floats));
-        if (spec.cell === 'lstm') c[k]!.push(final.slice(floats, 2 * floats));
+        const floats = (s1 - s0) * width[k]!;
+        h[k]!.set(final.subarray(0, floats), s0 * width[k]!);
+        if (spec.cell === 'lstm') c[k]!.set(final.subarray(floats, 2 * floats), s0 * width[k]!);
       });
     }
-    const join = (parts: Float32Array[]) => {
-      const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-      parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
-      return all;
-    };
-    return { loss, states: { h: h.map(join), c: c.map((parts) => (parts.length ? join(parts) : null)) } };
+    return { loss, states: { h, c } };
   }
 
   async step(batch: Samples, states: StackStates | null): Promise<StepResult> {
     const o = this.setup.optimization;
     const lr = learningRateAt(o.schedule, o.optimizer.lr, this.steps);
-    const r = await this.perModel(batch, (s, part, s0) => this.program(s, part, states, s0, lr, true));
+    const r = await this.run(batch, states, lr, true);
     this.steps++;
     return { loss: r.loss, lr, states: r.states };
   }
 
   async advance(batch: Samples, states: StackStates | null): Promise<StackStates> {
-    return (await this.perModel(batch, (s, part, s0) => this.program(s, part, states, s0, 0, false))).states;
+    return (await this.run(batch, states, 0, false)).states;
   }
 
   /**
-   * Each model's loss on `samples`, in programs of at most {@link EVAL_CHUNK} sequences (a validation
-   * set can be far larger than a batch): each chunk's mean weighted by the elements it counts.
+   * Each model's loss on `samples`, in programs of at most {@link EVAL_CHUNK} sequences per model (a
+   * validation set can be far larger than a batch): each chunk's mean weighted by the elements it
+   * counts.
    */
   async evaluate(samples: Samples): Promise<Float64Array> {
     this.checkUsable();
-    const per = samples.count / this.models;
+    const S = this.models;
+    const per = samples.count / S;
     const { steps: T, outputSize: O } = samples;
-    const loss = new Float64Array(this.models);
-    for (let s = 0; s < this.models; s++) {
-      let sum = 0;
-      let total = 0;
-      for (let k0 = 0; k0 < per; k0 += EVAL_CHUNK) {
-        const rows = Array.from({ length: Math.min(EVAL_CHUNK, per - k0) }, (_, i) => s * per + k0 + i);
-        const part = gatherSamples(samples, rows, 1);
-        const count = part.mask ? part.mask.reduce((a, b) => a + b, 0) * O : part.count * T * O;
-        if (count === 0) continue;
-        const out = await this.backend.runProgram(this.program(s, part, null, 0, 0, false));
-        sum += out.loss![0]! * count;
-        total += count;
+    const sum = new Float64Array(S);
+    const total = new Float64Array(S);
+    for (let k0 = 0; k0 < per; k0 += EVAL_CHUNK) {
+      const size = Math.min(EVAL_CHUNK, per - k0);
+      const rows = Array.from({ length: S * size }, (_, i) => Math.floor(i / size) * per + k0 + (i % size));
+      const part = gatherSamples(samples, rows, S);
+      const { loss } = await this.run(part, null, 0, false);
+      for (let s = 0; s < S; s++) {
+        let count = size * T * O;
+        if (part.mask) {
+          count = 0;
+          for (let i = s * size * T; i < (s + 1) * size * T; i++) count += part.mask[i]! * O;
+        }
+        sum[s]! += loss[s]! * count;
+        total[s]! += count;
       }
-      loss[s] = total === 0 ? 0 : sum / total;
     }
-    return loss;
+    return sum.map((v, s) => (total[s] === 0 ? 0 : v / total[s]!));
   }
 
   async params(): Promise<Float32Array[]> {
     this.checkUsable();
-    return Promise.all(Array.from({ length: this.models }, (_, s) => this.download(s, '')));
+    return this.download('');
   }
 
   async setParams(params: readonly FloatArray[]): Promise<void> {
@@ -275,13 +354,11 @@ export class GpuTrainEngine implements TrainEngine {
     this.checkUsable();
     const slots = optimizerSlots(this.setup.optimization.optimizer);
     const prefix: Record<string, string> = { momentum_buffer: 'm ', exp_avg: 'm ', exp_avg_sq: 'v ' };
-    return Promise.all(
-      Array.from({ length: this.models }, async (_, s) => {
-        const buffers: Record<string, Float32Array> = {};
-        for (const slot of slots) buffers[slot] = await this.download(s, prefix[slot]!);
-        return { step: this.steps, buffers: { params: buffers } };
-      }),
-    );
+    const bySlot = await Promise.all(slots.map((slot) => this.download(prefix[slot]!)));
+    return Array.from({ length: this.models }, (_, s) => ({
+      step: this.steps,
+      buffers: { params: Object.fromEntries(slots.map((slot, k) => [slot, bySlot[k]![s]!])) },
+    }));
   }
 
   dispose(): void {

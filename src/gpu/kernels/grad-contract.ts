@@ -151,20 +151,30 @@ export function contractionDispatch(c: Contraction, maxWorkgroupsPerDimension: n
 
 /**
  * Sequences per chunk of a row reduction over `sequences` sequences: about TARGET_WORKGROUPS
- * workgroups in all, and partial sums within `maxPartialFloats` (the binding limit).
+ * workgroups in all, and partial sums within `maxPartialFloats` (the binding limit). With `models`
+ * per-series models (sequences / models each, summed apart) a chunk never spans two models: it is a
+ * divisor of a model's sequences.
  */
-export function sequencesPerChunk(c: Pick<Contraction, 'p' | 'q' | 'zs'>, sequences: number, maxPartialFloats: number): number {
+export function sequencesPerChunk(c: Pick<Contraction, 'p' | 'q' | 'zs'>, sequences: number, maxPartialFloats: number, models = 1): number {
   const zs = c.zs ?? 1;
+  const perModel = sequences / models;
   const perChunk = zs * workgroupsPerProduct(c.p, c.q);
-  const chunks = Math.min(sequences, Math.ceil(TARGET_WORKGROUPS / perChunk), Math.max(1, Math.floor(maxPartialFloats / (zs * c.p * c.q))));
-  return Math.ceil(sequences / Math.max(1, chunks));
+  const byWork = Math.ceil(TARGET_WORKGROUPS / (models * perChunk));
+  const byBinding = Math.floor(maxPartialFloats / (models * zs * c.p * c.q));
+  const chunks = Math.max(1, Math.min(perModel, byWork, byBinding));
+  if (models === 1) return Math.ceil(perModel / chunks);
+  let split = chunks;
+  while (perModel % split !== 0) split--;
+  return perModel / split;
 }
 
 /**
- * A sum over every row as partial sums per chunk of `sequencesPerChunk` sequences (`steps` rows
- * each) into `partials`, then one more contraction summing the chunks (rows = chunks, B = ones) into
- * `c.out`, which must hold each (p, q) block contiguously (out.p = Q, out.q = 1). One dispatch when
- * a single chunk holds every row. Returns the dispatches and the floats `partials` needs.
+ * A sum over rows as partial sums per chunk of `perChunk` sequences (`steps` rows each) into
+ * `partials`, then one more contraction summing the chunks (rows = chunks, B = ones) into `c.out`,
+ * which must hold each (p, q) block contiguously (out.p = Q, out.q = 1). One dispatch when a single
+ * chunk holds every row. Per-series models (`models` > 1, `c.rows` / `models` rows each, `perChunk`
+ * dividing a model's sequences): each model's rows are summed apart into its own output, model m's
+ * at `outStride`·m after c.out's. Returns the dispatches and the floats `partials` needs.
  */
 export function rowReduction(
   c: Omit<Contraction, 'rowsPerChunk'>,
@@ -172,13 +182,20 @@ export function rowReduction(
   perChunk: number,
   partials: string,
   maxWorkgroupsPerDimension: number,
+  models = 1,
+  outStride = 0,
 ): { dispatches: KernelDispatch[]; partialFloats: number } {
   const zs = c.zs ?? 1;
-  const rowsPerChunk = perChunk * steps;
+  const rowsPerModel = c.rows / models;
+  const rowsPerChunk = Math.min(perChunk * steps, rowsPerModel);
   const chunks = Math.ceil(c.rows / rowsPerChunk);
-  if (chunks === 1) return { dispatches: [contractionDispatch(c, maxWorkgroupsPerDimension)], partialFloats: 0 };
+  if (models > 1 && rowsPerModel % rowsPerChunk !== 0) throw new Error('rowReduction: a chunk must not span two models');
+  if (chunks === models) {
+    return { dispatches: [contractionDispatch({ ...c, rowsPerChunk, out: { ...c.out, chunk: outStride } }, maxWorkgroupsPerDimension)], partialFloats: 0 };
+  }
   if (c.out.p !== c.q || c.out.q !== 1) throw new Error('rowReduction: the output must hold each (p, q) block contiguously');
   const block = c.p * c.q;
+  const perModelChunks = chunks / models;
   const partial = contractionDispatch(
     { ...c, rowsPerChunk, out: { buffer: partials, chunk: zs * block, z: block, p: c.q, q: 1 } },
     maxWorkgroupsPerDimension,
@@ -187,10 +204,11 @@ export function rowReduction(
     {
       a: { buffer: partials, z: block, row: zs * block, col: 1 },
       b: ones,
-      out: { buffer: c.out.buffer, offset: c.out.offset ?? 0, z: c.out.z ?? 0, p: 1, q: 0 },
+      out: { buffer: c.out.buffer, offset: c.out.offset ?? 0, chunk: outStride, z: c.out.z ?? 0, p: 1, q: 0 },
       p: block,
       q: 1,
       rows: chunks,
+      rowsPerChunk: perModelChunks,
       zs,
     },
     maxWorkgroupsPerDimension,

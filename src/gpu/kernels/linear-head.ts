@@ -23,8 +23,12 @@ export function packHead(head: LinearHead): Float32Array {
   return packed;
 }
 
-export function headParams(rows: number): Uint32Array {
-  return new Uint32Array([rows, 0, 0, 0]);
+/**
+ * The params uniform over `rows` rows; per-series models: groups of `rowsPerModel` rows, group m
+ * using the head `weightStride` floats after group m − 1's.
+ */
+export function headParams(rows: number, rowsPerModel = rows, weightStride = 0): Uint32Array {
+  return new Uint32Array([rows, rowsPerModel, weightStride, 0]);
 }
 
 export function headGrid(rows: number, head: LinearHead, maxPerDimension: number): [number, number] {

@@ -71,16 +71,18 @@ export function trainingOutputFloatsPerSequence(s: RecurrentLayerSpec, steps: nu
 
 /**
  * The forward kernel in training mode: the tiled or sequential plan (the register kernel for tiny H
- * has no training mode; the tiled one takes those sizes), with SAVE on.
+ * has no training mode; the tiled one takes those sizes), with SAVE on. `models`: per-series models
+ * of batch / models sequences each (see planRecurrentLayer).
  */
 export function planTrainingForward(
   s: RecurrentLayerSpec,
   batch: number,
   limits: KernelLimits,
   choice: RecurrentKernelChoice = 'auto',
+  models = 1,
 ): RecurrentLayerPlan {
-  let plan = planRecurrentLayer(s, batch, limits, choice === 'tile' || choice === 'sequential' ? choice : 'auto');
-  if (plan.kernel !== 'tile' && plan.kernel !== 'sequential') plan = planRecurrentLayer(s, batch, limits, 'tile');
+  let plan = planRecurrentLayer(s, batch, limits, choice === 'tile' || choice === 'sequential' ? choice : 'auto', 0, models);
+  if (plan.kernel !== 'tile' && plan.kernel !== 'sequential') plan = planRecurrentLayer(s, batch, limits, 'tile', 0, models);
   return { ...plan, pipeline: { ...plan.pipeline, constants: { ...plan.pipeline.constants, SAVE: 1 } } };
 }
 
@@ -100,6 +102,7 @@ function largestPowerOfTwoAtMost(n: number): number {
 /**
  * Picks the backward kernel and its shape: the tiled one while H fits a workgroup and the gate tile
  * (two parities × G gates × H units of vec4) fits workgroup memory; Rᵀ staged beside it when it fits.
+ * `models`: per-series models of batch / models sequences each, tiles never mixing two.
  */
 export function planRecurrentBackward(
   s: RecurrentLayerSpec,
@@ -107,6 +110,7 @@ export function planRecurrentBackward(
   batch: number,
   limits: KernelLimits,
   choice: RecurrentKernelChoice = 'auto',
+  models = 1,
 ): RecurrentBackwardPlan {
   const D = numDirections(s);
   const H = s.hiddenSize;
@@ -122,9 +126,10 @@ export function planRecurrentBackward(
     );
   }
   if (tileFits && choice !== 'sequential') {
+    const perModel = batch / models;
     const groups = Math.min(
       largestPowerOfTwoAtMost(Math.min(TILE_INVOCATIONS, maxInvocations) / H),
-      2 ** Math.ceil(Math.log2(Math.ceil(batch / 4))),
+      2 ** Math.ceil(Math.log2(Math.ceil(perModel / 4))),
       largestPowerOfTwoAtMost(limits.maxComputeWorkgroupStorageSize / groupBytes),
     );
     const daTile = 2 * G * groups * H;
@@ -139,7 +144,7 @@ export function planRecurrentBackward(
         DA_TILE: daTile,
         R_TILE: rShared ? H * H : 1,
       }),
-      grid: workgroupGrid(D * Math.ceil(batch / (4 * groups)), 1, limits.maxComputeWorkgroupsPerDimension),
+      grid: workgroupGrid(D * models * Math.ceil(perModel / (4 * groups)), 1, limits.maxComputeWorkgroupsPerDimension),
       scratchBytes: 0,
     };
   }
@@ -191,7 +196,9 @@ export interface LayerGradBuffers {
  *   dWb[d] = Σ_rows dA[d]                 dRb[d] = Σ_rows dA_R[d]           dP[d] = Σ_rows extras[d]
  *   dX     = dA · W   (contracted over every direction's gate units)
  * where dA_R is dA except GRU's h gate with lbr = 1 (dA_h ⊙ r, kept as an extra). The first five are
- * row sums (`params`, for {@link rowReduction}); dX a contraction over the gate units.
+ * row sums (`params`, for {@link rowReduction}); dX a contraction over the gate units. Per-series
+ * models (`models.count` of batch / count sequences each, model m's W at m·`weightStride`): the row
+ * sums are taken per model by rowReduction's `models`, and dX contracts each model's rows with its W.
  */
 export function layerGradContractions(
   s: RecurrentLayerSpec,
@@ -199,6 +206,7 @@ export function layerGradContractions(
   batch: number,
   steps: number,
   names: LayerGradBuffers,
+  models: { count: number; weightStride: number } = { count: 1, weightStride: 0 },
 ): { params: Omit<Contraction, 'rowsPerChunk'>[]; dx: Contraction } {
   const D = numDirections(s);
   const H = s.hiddenSize;
@@ -244,14 +252,17 @@ export function layerGradContractions(
   if (s.cell === 'lstm' && peepholes) {
     params.push({ a: extra(0), b: ones, out: { buffer: names.grads, offset: pOffset, z: 3 * H, p: 1, q: 1 }, p: 3 * H, q: 1, rows, zs: D });
   }
+  // dX[row, i] = Σ_{d,k,j} dA[row, d, k, j]·W[d, k, j, i]: the gate units are the summed index, and
+  // per-series models are chunks of it (model m's rows against model m's W).
+  const modelRows = rows / models.count;
   const dx: Contraction = {
-    // dX[row, i] = Σ_{d,k,j} dA[row, d, k, j]·W[d, k, j, i]: the gate units are the summed index.
-    a: { buffer: names.dg, row: 1, col: width },
-    b: { buffer: names.weights, row: I, col: 1 },
-    out: { buffer: names.dx, p: I, q: 1 },
-    p: rows,
+    a: { buffer: names.dg, chunk: modelRows * width, row: 1, col: width },
+    b: { buffer: names.weights, chunk: models.weightStride, row: I, col: 1 },
+    out: { buffer: names.dx, chunk: modelRows * I, p: I, q: 1 },
+    p: modelRows,
     q: I,
-    rows: D * GH,
+    rows: models.count * D * GH,
+    rowsPerChunk: D * GH,
   };
   return { params, dx };
 }

@@ -45,8 +45,8 @@ export const RECURRENT_WORKGROUP_SIZE = 64;
 /** The tiled kernel aims at about this many invocations per workgroup. */
 const TILE_INVOCATIONS = 128;
 
-/** Bytes of the `Params` uniform: eight u32. */
-export const RECURRENT_PARAMS_BYTES = 32;
+/** Bytes of the `Params` uniform: twelve u32. */
+export const RECURRENT_PARAMS_BYTES = 48;
 
 /** Working-memory slots per (direction, sequence) and unit: h twice, c, z, r·h. */
 export const RECURRENT_STATE_SLOTS = 5;
@@ -78,8 +78,10 @@ function largestPowerOfTwoAtMost(n: number): number {
 
 /**
  * Picks the kernel and its shape for one call. Sizes of the tile: about {@link TILE_INVOCATIONS}
- * invocations (GROUPS = 128/H groups of 4 sequences, a power of two), but no more groups than the
- * batch fills; R is staged in workgroup memory when it fits beside the h tile.
+ * invocations (GROUPS = 128/H groups of 4 sequences, a power of two), but no more groups than a
+ * model's sequences fill; R is staged in workgroup memory when it fits beside the h tile.
+ * `models` > 1 (per-series models, `batch` / `models` sequences each, each its own weights) takes
+ * the tiled or sequential kernel, whose workgroups never mix two models' sequences.
  */
 export function planRecurrentLayer(
   s: RecurrentLayerSpec,
@@ -87,6 +89,7 @@ export function planRecurrentLayer(
   limits: KernelLimits,
   choice: RecurrentKernelChoice = 'auto',
   headOutputs = 0,
+  models = 1,
 ): RecurrentLayerPlan {
   const D = numDirections(s);
   const H = s.hiddenSize;
@@ -94,7 +97,8 @@ export function planRecurrentLayer(
   if (choice === 'small' && H > SMALL_HIDDEN_MAX) {
     throw new DeviceError(`the small recurrent kernel takes hidden_size ≤ ${SMALL_HIDDEN_MAX}, got ${H}`);
   }
-  if (choice === 'small' || (choice === 'auto' && H <= SMALL_HIDDEN_MAX)) {
+  if (choice === 'small' && models > 1) throw new DeviceError('the small recurrent kernel runs one model; per-series models take the tiled or sequential kernel');
+  if (choice === 'small' || (choice === 'auto' && H <= SMALL_HIDDEN_MAX && models === 1)) {
     // A head after a one-direction batch-major layer runs in the same kernel: y_t goes straight to
     // the head instead of through memory (for H ≤ 4 the head's pass costs as much as the layer's).
     const fusedHead = headOutputs > 0 && D === 1 && s.layout === 1;
@@ -116,14 +120,15 @@ export function planRecurrentLayer(
     );
   }
   if (tileFits && choice !== 'sequential') {
+    const perModel = batch / models;
     const groups = Math.min(
       largestPowerOfTwoAtMost(Math.min(TILE_INVOCATIONS, maxInvocations) / H),
-      2 ** Math.ceil(Math.log2(Math.ceil(batch / 4))),
+      2 ** Math.ceil(Math.log2(Math.ceil(perModel / 4))),
       largestPowerOfTwoAtMost(limits.maxComputeWorkgroupStorageSize / tileBytes),
     );
     const hTile = 3 * groups * H;
     const rShared = hTile * 16 + H * H * 16 <= limits.maxComputeWorkgroupStorageSize;
-    const tiles = Math.ceil(batch / (4 * groups));
+    const tiles = models * Math.ceil(perModel / (4 * groups));
     return {
       kernel: 'tile',
       pipeline: layerPipeline(s, 'recurrent_tile', tiled, {
@@ -202,11 +207,18 @@ export interface RecurrentParams {
   hasLens: boolean;
   /** First global step of the segment, per direction (forward's, reverse's). */
   offsets: [number, number];
+  /** Per-series models: sequences per model (default: the batch, one model). */
+  modelBatch?: number;
+  /** Per-series models: floats from one model's packed weights to the next's. */
+  weightStride?: number;
 }
 
 /** The params uniform for one dispatch. */
 export function recurrentParams(p: RecurrentParams): Uint32Array {
   const out = new Uint32Array(RECURRENT_PARAMS_BYTES / 4);
-  out.set([p.batch, p.steps, p.hasH0 ? 1 : 0, p.hasC0 ? 1 : 0, p.hasLens ? 1 : 0, p.totalSteps, p.offsets[0], p.offsets[1]]);
+  out.set([
+    p.batch, p.steps, p.hasH0 ? 1 : 0, p.hasC0 ? 1 : 0, p.hasLens ? 1 : 0, p.totalSteps, p.offsets[0], p.offsets[1],
+    p.modelBatch ?? p.batch, p.weightStride ?? 0,
+  ]);
   return out;
 }

@@ -23,6 +23,13 @@ import { recurrentParams, RECURRENT_STATE_SLOTS, type KernelLimits, type Recurre
  * can bind device-resident ones (the executor's caller-owned buffers) and run the same dispatches
  * every step without uploading weights.
  *
+ * Per-series models (`models` > 1): the batch is `models` groups of batch / models consecutive
+ * sequences, group m trained by model m, and every parameter and gradient buffer (w{k}, grads{k},
+ * head, headgrads) holds `models` blocks of {@link modelStride} floats, model m's at block m. The
+ * kernels pick each sequence's model (the recurrent kernels' tiles never mix two, the head reads its
+ * row's block), each parameter gradient is summed over its own model's rows, and dX and dy contract
+ * each model's rows with its own weights: all models train in the same dispatches.
+ *
  *   x           X [n, T, I]                          (input)       lens   [n] u32 or absent (input)
  *   w{k}        layer k's W | R | B | P packed       (input)       init{k} h0 | c0 [n, D, H] (input)
  *   head        the head's weight [O, F] | bias [O]  (input)       ones   [1] = 1 (input)
@@ -63,10 +70,12 @@ export interface GradLayer {
 export interface GradProgramShape {
   layers: GradLayer[];
   head: LinearHead | null;
-  /** Sequences of this chunk. */
+  /** Sequences of this chunk (all models' together). */
   batch: number;
   steps: number;
   hasLens: boolean;
+  /** Per-series models side by side, batch / models sequences each (default 1: one model). */
+  models?: number;
 }
 
 /** What the program's kernels are planned from. */
@@ -94,9 +103,20 @@ export function gradFloatsPerSequence(shape: Omit<GradProgramShape, 'batch'>): n
   return Math.max(...per, shape.head ? T * shape.head.outputSize : 0);
 }
 
+/**
+ * Floats from one model's block of a parameter buffer of `floats` floats to the next: with several
+ * models a multiple of 64 (256 bytes, WebGPU's storage-offset alignment), so a program can bind the
+ * blocks of any run of models at an offset.
+ */
+export function modelStride(floats: number, models: number): number {
+  return models > 1 ? Math.ceil(floats / 64) * 64 : floats;
+}
+
 /** The whole program over one batch chunk (see above). */
 export function stackGradProgram(shape: GradProgramShape, ctx: GradProgramContext): GradProgram {
   const { batch: n, steps: T } = shape;
+  const M = shape.models ?? 1;
+  if (!Number.isInteger(n / M)) throw new Error(`a batch of ${n} does not split into ${M} models`);
   const L = shape.layers.length;
   const maxGrid = ctx.limits.maxComputeWorkgroupsPerDimension;
   const buffers: Record<string, ProgramBufferSize> = {};
@@ -111,9 +131,11 @@ export function stackGradProgram(shape: GradProgramShape, ctx: GradProgramContex
   need('lens', shape.hasLens ? 4 * n : 4);
 
   // Forward with saving, layer by layer.
+  const strides = shape.layers.map(({ spec }) => modelStride(packedFloats(spec), M));
+  const modelParams = (k: number) => ({ modelBatch: n / M, weightStride: strides[k]! });
   shape.layers.forEach((layer, k) => {
     const { spec } = layer;
-    const plan = planTrainingForward(spec, n, ctx.limits, ctx.kernel);
+    const plan = planTrainingForward(spec, n, ctx.limits, ctx.kernel, M);
     const segment = Math.min(T, ctx.stepsPerDispatch(spec, n));
     const segments = Math.ceil(T / segment);
     const bind = [k === 0 ? 'x' : `fwd${k - 1}`, `w${k}`, 'lens', `init${k}`, `fwd${k}`, `final${k}`];
@@ -121,7 +143,7 @@ export function stackGradProgram(shape: GradProgramShape, ctx: GradProgramContex
       bind.push('state');
       need('state', plan.scratch[0]![1]);
     }
-    need(`w${k}`, 4 * packedFloats(spec));
+    need(`w${k}`, 4 * M * strides[k]!);
     need(`init${k}`, 4 * stateFloats(spec), segments > 1);
     need(`fwd${k}`, 4 * n * trainingOutputFloatsPerSequence(spec, T));
     need(`final${k}`, 4 * stateFloats(spec));
@@ -131,7 +153,7 @@ export function stackGradProgram(shape: GradProgramShape, ctx: GradProgramContex
         pipeline: plan.pipeline,
         params: recurrentParams({
           batch: n, steps: segment, totalSteps: T, hasH0: layer.hasH0 || s > 0, hasC0: layer.hasC0 || s > 0, hasLens: shape.hasLens,
-          offsets: segmentOffsets(spec, s, segments, segment, 'forward'),
+          offsets: segmentOffsets(spec, s, segments, segment, 'forward'), ...modelParams(k),
         }),
         bind,
         grid: plan.grid,
@@ -140,9 +162,10 @@ export function stackGradProgram(shape: GradProgramShape, ctx: GradProgramContex
     }
   });
 
-  const reduce = (c: Parameters<typeof rowReduction>[0]) => {
-    const perChunk = sequencesPerChunk(c, n, ctx.maxBindingBytes / 4);
-    const { dispatches: ds, partialFloats } = rowReduction(c, T, perChunk, 'partials', maxGrid);
+  // A parameter gradient: a sum over each model's rows into its block of `stride` floats.
+  const reduce = (c: Parameters<typeof rowReduction>[0], stride: number) => {
+    const perChunk = sequencesPerChunk(c, n, ctx.maxBindingBytes / 4, M);
+    const { dispatches: ds, partialFloats } = rowReduction(c, T, perChunk, 'partials', maxGrid, M, stride);
     if (partialFloats) need('partials', 4 * partialFloats);
     dispatches.push(...ds);
   };
@@ -158,21 +181,27 @@ export function stackGradProgram(shape: GradProgramShape, ctx: GradProgramContex
     final.copies = [...(final.copies ?? []), [last, 'out', yBytes]];
   } else {
     const { inputSize: F, outputSize: O } = shape.head;
-    need('head', 4 * O * (F + 1));
+    const headStride = modelStride(O * (F + 1), M);
+    const modelRows = rows / M;
+    need('head', 4 * M * headStride);
     need('out', 4 * rows * O);
     need('dout', 4 * rows * O);
-    need('headgrads', 4 * O * (F + 1));
+    need('headgrads', 4 * M * headStride);
     dispatches.push({
       pipeline: linearHeadPipeline(shape.head),
-      params: headParams(rows),
+      params: headParams(rows, modelRows, headStride),
       bind: [last, 'head', 'out'],
       grid: headGrid(rows, shape.head, maxGrid),
     });
     const dout = { buffer: 'dout', row: O, col: 1 };
-    reduce({ a: dout, b: { buffer: last, row: F, col: 1 }, out: { buffer: 'headgrads', p: F, q: 1 }, p: O, q: F, rows });
-    reduce({ a: dout, b: { buffer: ONES_BUFFER, row: 0, col: 0 }, out: { buffer: 'headgrads', offset: O * F, p: 1, q: 1 }, p: O, q: 1, rows });
+    reduce({ a: dout, b: { buffer: last, row: F, col: 1 }, out: { buffer: 'headgrads', p: F, q: 1 }, p: O, q: F, rows }, headStride);
+    reduce({ a: dout, b: { buffer: ONES_BUFFER, row: 0, col: 0 }, out: { buffer: 'headgrads', offset: O * F, p: 1, q: 1 }, p: O, q: 1, rows }, headStride);
+    // dy = dout · weight, per model: the outputs are the summed index, a chunk per model.
     dispatches.push(contractionDispatch({
-      a: { buffer: 'dout', row: 1, col: O }, b: { buffer: 'head', row: F, col: 1 }, out: { buffer: `dy${L - 1}`, p: F, q: 1 }, p: rows, q: F, rows: O,
+      a: { buffer: 'dout', chunk: modelRows * O, row: 1, col: O },
+      b: { buffer: 'head', chunk: headStride, row: F, col: 1 },
+      out: { buffer: `dy${L - 1}`, chunk: modelRows * F, p: F, q: 1 },
+      p: modelRows, q: F, rows: M * O, rowsPerChunk: O,
     }, maxGrid));
   }
   need(`dy${L - 1}`, 4 * rows * width(shape.layers[L - 1]!.spec));
@@ -181,7 +210,7 @@ export function stackGradProgram(shape: GradProgramShape, ctx: GradProgramContex
   for (let k = L - 1; k >= 0; k--) {
     const layer = shape.layers[k]!;
     const { spec, peepholes } = layer;
-    const plan = planRecurrentBackward(spec, peepholes, n, ctx.limits, ctx.kernel);
+    const plan = planRecurrentBackward(spec, peepholes, n, ctx.limits, ctx.kernel, M);
     const segment = Math.min(T, ctx.stepsPerDispatch(spec, n));
     const segments = Math.ceil(T / segment);
     const bind = [`fwd${k}`, `w${k}`, 'lens', `dstate${k}`, `dg${k}`, `dinit${k}`, `dy${k}`];
@@ -198,7 +227,7 @@ export function stackGradProgram(shape: GradProgramShape, ctx: GradProgramContex
         pipeline: plan.pipeline,
         params: recurrentParams({
           batch: n, steps: segment, totalSteps: T, hasH0: layer.hasDh || s > 0, hasC0: layer.hasDc || s > 0, hasLens: shape.hasLens,
-          offsets: segmentOffsets(spec, s, segments, segment, 'backward'),
+          offsets: segmentOffsets(spec, s, segments, segment, 'backward'), ...modelParams(k),
         }),
         bind,
         grid: plan.grid,
@@ -209,9 +238,9 @@ export function stackGradProgram(shape: GradProgramShape, ctx: GradProgramContex
     need(dx, 4 * rows * spec.inputSize);
     const grads = layerGradContractions(spec, peepholes, n, T, {
       dg: `dg${k}`, fwd: `fwd${k}`, x: k === 0 ? 'x' : `fwd${k - 1}`, weights: `w${k}`, grads: `grads${k}`, dx,
-    });
-    need(`grads${k}`, 4 * packedFloats(spec));
-    for (const c of grads.params) reduce(c);
+    }, { count: M, weightStride: strides[k]! });
+    need(`grads${k}`, 4 * M * strides[k]!);
+    for (const c of grads.params) reduce(c, strides[k]!);
     dispatches.push(contractionDispatch(grads.dx, maxGrid));
   }
   return { buffers, dispatches };
