@@ -9,7 +9,8 @@
 // time loop. A step is then one mat4x4·vec4 per gate for R, one per four inputs for W, the
 // activations on vec4s, and the loads of x_t and stores of y_t. No barriers, no scratch memory, no
 // dynamically indexed arrays; inputs past the fourth are read from storage per step.
-// One model: the host plans it only then (per-series models train on the tiled or sequential kernel).
+// Per-series models: the pair's sequence picks its model's weights (recurrent_common.wgsl
+// `use_model_of`); the head is fused for one model only.
 //
 // Bindings 0–6 and the override constants: shaders/recurrent_common.wgsl (prepended). Besides:
 //   7 head     the stack's nn.Linear head fused in when HEAD_OUT > 0: weight [O, H] then bias [O];
@@ -54,7 +55,7 @@ fn store_head(t: u32, b: u32, k: u32, v: vec4<f32>) {
 
 // weights[i] when `ok`, else 0 (units or inputs past the layer's sizes; folds away for constant ok).
 fn w_at(i: u32, ok: bool) -> f32 {
-  return select(0.0, weights[select(0u, i, ok)], ok);
+  return select(0.0, weights[w_base + select(0u, i, ok)], ok);
 }
 
 // Rows j = 0…3 of a [rows, cols] block starting at `base`, column `col`, as a vec4 over j < H.
@@ -147,6 +148,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let start = segment_start(d);
   let len = segment_len(b, start);
   let backwards = REVERSE || d == 1u;
+  use_model_of(b);
 
   // Gate k's matrices and biases (unused gates of RNN and GRU load nothing: GATES is a constant).
   let R0 = r_matrix(d, 0u);

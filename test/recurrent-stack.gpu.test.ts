@@ -5,6 +5,7 @@ import { ShapeError } from '../src/errors.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
 import type { TorchRecurrentOptions } from '../src/model/torch-modules.ts';
 import type { CellType } from '../src/rnn/spec.ts';
+import { stackInputRows } from '../src/rnn/stack.ts';
 import { tensor } from '../src/tensor.ts';
 import { FLOAT32_TOLERANCE, expectClose } from '../src/util/compare.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
@@ -80,6 +81,41 @@ describe('WebGPU recurrent stacks (whole modules in one program)', () => {
         expectClose(got.hn.data, want.hn.data, FLOAT32_TOLERANCE, 'hn', want.hn.shape);
         if (want.cn) expectClose(got.cn!.data, want.cn.data, FLOAT32_TOLERANCE, 'cn', want.cn.shape);
         else expect(got.cn).toBeNull();
+      });
+    }
+  });
+
+  // Per-series models: S stacks of one architecture, each running its own group of sequences, in
+  // the same dispatches; against each model's float64 reference on its rows.
+  const PER_SERIES = [0, 1, 2, 5, 6].map((i) => CASES[i]!).filter((c) => c.options.batchFirst !== false);
+  PER_SERIES.forEach((c, i) => {
+    const S = 3 + i;
+    const per = 1 + (i % 3) * 2;
+    const B = S * per;
+    const { model } = build(c, 200 + i);
+    for (const [label, backend] of [['one program', () => gpu.backend], ['split into chunks and segments', () => split]] as const) {
+      it(`per-series models: ${S} × ${model.description}, ${per} sequence(s) each, T=${c.T}: ${label}`, async () => {
+        const stacks = Array.from({ length: S }, (_, m) => RecurrentNet.create(c.options, { seed: 300 + 10 * i + m }).layers());
+        const rand = mulberry32(400 + i);
+        const { inputSize: I, hiddenSize: H } = c.options;
+        const D = c.options.bidirectional ? 2 : 1;
+        const inputs = {
+          X: uniformArray(rand, B * c.T * I, -1, 1),
+          batch: B,
+          steps: c.T,
+          sequenceLens: c.lengths ? Int32Array.from({ length: B }, (_, b) => (b === 0 ? 0 : Math.floor(rand() * (c.T + 1)))) : null,
+          initialH: stacks[0]!.layers.map(() => (c.states ? uniformArray(rand, B * D * H, -0.5, 0.5) : null)),
+          initialC: stacks[0]!.layers.map(() => (c.states && c.options.cell === 'lstm' ? uniformArray(rand, B * D * H, -0.5, 0.5) : null)),
+        };
+        const got = await withErrorScope(gpu.backend.device, () => backend().recurrentStack(stacks, inputs));
+        const want = await Promise.all(stacks.map((stack, m) => cpuBackend.recurrentStack(stack, stackInputRows(inputs, m * per, (m + 1) * per))));
+        const joined = await cpuBackend.recurrentStack(stacks, inputs);
+        const Y = new Float64Array(want.reduce((n, w) => n + w.Y.length, 0));
+        want.forEach((w, m) => Y.set(w.Y, m * w.Y.length));
+        expect(Array.from(joined.Y)).toEqual(Array.from(Y));
+        expectClose(got.Y, Y, FLOAT32_TOLERANCE, 'Y');
+        got.Y_h.forEach((h, k) => expectClose(h, joined.Y_h[k]!, FLOAT32_TOLERANCE, `Y_h of layer ${k}`));
+        got.Y_c?.forEach((cc, k) => expectClose(cc, joined.Y_c![k]!, FLOAT32_TOLERANCE, `Y_c of layer ${k}`));
       });
     }
   });

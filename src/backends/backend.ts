@@ -3,7 +3,7 @@ import type { ForwardArgs, ForwardResult } from '../model/forward.ts';
 import type { ElmanStateDict } from '../model/params.ts';
 import type { RecurrentLayerGrads, RecurrentLayerOutputGrads, RecurrentStackGrads } from '../rnn/backward.ts';
 import type { ForecastInputs } from '../rnn/forecast.ts';
-import type { RecurrentStack, RecurrentStackInputs, RecurrentStackOutputs } from '../rnn/stack.ts';
+import type { RecurrentStack, RecurrentStackInputs, RecurrentStackOutputs, StackModels } from '../rnn/stack.ts';
 import type { RecurrentLayerInputs, RecurrentLayerOutputs, RecurrentLayerSpec, RecurrentLayerWeights } from '../rnn/spec.ts';
 import type { FloatArray } from '../tensor.ts';
 import type { EngineSetup, TrainEngine } from '../train/engine.ts';
@@ -54,9 +54,11 @@ export interface Backend {
   /**
    * Runs a stack of batch-major layers and its optional head (see src/rnn/stack.ts) over every
    * sequence of the batch: layer k's output feeds layer k+1 where it lies (on the GPU: without
-   * leaving the device), and only the final output and states come back.
+   * leaving the device), and only the final output and states come back. Per-series models (an
+   * array of stacks of one architecture, {@link StackModels}): stack m runs the m-th group of
+   * B / models consecutive sequences; on the GPU all of them in the same dispatches.
    */
-  recurrentStack(stack: RecurrentStack, inputs: RecurrentStackInputs): Promise<RecurrentStackOutputs>;
+  recurrentStack(models: StackModels, inputs: RecurrentStackInputs): Promise<RecurrentStackOutputs>;
   /**
    * Backpropagation through time of one layer (src/rnn/backward.ts): runs the forward pass, then
    * takes the gradients of a loss given its gradients with respect to Y, Y_h and Y_c (each may be
@@ -85,9 +87,9 @@ export interface Backend {
   /**
    * Recursive multi-step forecasting (src/rnn/forecast.ts): the stack over each history, then
    * `horizon` steps each fed its own previous prediction; `[B, horizon, O]`. On the GPU the whole
-   * horizon of every series runs in one submission.
+   * horizon of every series runs in one submission. Per-series models as in {@link recurrentStack}.
    */
-  recurrentForecast?(stack: RecurrentStack, inputs: ForecastInputs): Promise<FloatArray>;
+  recurrentForecast?(models: StackModels, inputs: ForecastInputs): Promise<FloatArray>;
   /**
    * A training engine on this backend (src/train/engine.ts) for the trainer; backends without one
    * train through the float64 CPU engine when they are the CPU reference, and cannot otherwise.

@@ -4,9 +4,9 @@ import { recurrentLayerReference } from '../reference/recurrent-layer.ts';
 import { recurrentStackBackwardReference } from '../reference/recurrent-stack-backward.ts';
 import { recurrentStackReference } from '../reference/recurrent-stack.ts';
 import { checkLayerInputs, checkLayerWeights } from '../rnn/spec.ts';
-import { checkStack } from '../rnn/stack.ts';
+import { checkModels, checkStack, joinRows, joinStackOutputs, perModelRows, stackInputRows } from '../rnn/stack.ts';
 import { forecastReference } from '../reference/forecast.ts';
-import { checkForecast } from '../rnn/forecast.ts';
+import { checkForecastModels, forecastInputRows } from '../rnn/forecast.ts';
 import { CpuTrainEngine } from '../train/cpu-engine.ts';
 import type { Backend } from './backend.ts';
 
@@ -24,9 +24,12 @@ export const cpuBackend: Required<Backend> = {
     checkLayerInputs(spec, inputs);
     return recurrentLayerReference(spec, weights, inputs);
   },
-  async recurrentStack(stack, inputs) {
-    checkStack(stack, inputs);
-    return recurrentStackReference(stack, inputs);
+  // Per-series models run one after another, each on its own rows.
+  async recurrentStack(models, inputs) {
+    const stacks = checkModels(models, inputs.batch);
+    for (const stack of stacks) checkStack(stack, inputs);
+    if (stacks.length === 1) return recurrentStackReference(stacks[0]!, inputs);
+    return joinStackOutputs(await perModelRows(stacks, inputs.batch, (stack, b0, b1) => recurrentStackReference(stack, stackInputRows(inputs, b0, b1))));
   },
   // The backward passes run the forward reference for the outputs, then the backward reference
   // (which replays the forward pass itself, keeping its tape).
@@ -43,9 +46,10 @@ export const cpuBackend: Required<Backend> = {
     const back = recurrentStackBackwardReference(stack, inputs, dY, stateGrads);
     return { outputs: recurrentStackReference(stack, inputs), ...back };
   },
-  async recurrentForecast(stack, inputs) {
-    checkForecast(stack, inputs);
-    return forecastReference(stack, inputs);
+  async recurrentForecast(models, inputs) {
+    const stacks = checkForecastModels(models, inputs);
+    if (stacks.length === 1) return forecastReference(stacks[0]!, inputs);
+    return joinRows(await perModelRows(stacks, inputs.batch, (stack, b0, b1) => forecastReference(stack, forecastInputRows(inputs, b0, b1))));
   },
   async createTrainEngine(setup) {
     return new CpuTrainEngine(setup);

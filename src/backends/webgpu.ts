@@ -15,7 +15,7 @@ import { ONES_BUFFER, ONES_DATA } from '../gpu/kernels/grad-contract.ts';
 import { gradFloatsPerSequence, packedFloats, stackGradProgram, type GradLayer, type GradProgramContext } from '../gpu/kernels/stack-grad.ts';
 import type { EngineSetup, TrainEngine } from '../train/engine.ts';
 import { feedbackGrid, feedbackParams, feedbackPipeline } from '../gpu/kernels/forecast-feedback.ts';
-import { checkForecast, type ForecastInputs } from '../rnn/forecast.ts';
+import { checkForecastModels, type ForecastInputs } from '../rnn/forecast.ts';
 import { GpuTrainEngine } from '../train/gpu-engine.ts';
 import { workgroupGrid } from '../gpu/grid.ts';
 import { getPipeline, type PipelineSpec } from '../gpu/pipelines.ts';
@@ -32,7 +32,7 @@ import {
   type RecurrentLayerSpec,
   type RecurrentLayerWeights,
 } from '../rnn/spec.ts';
-import { checkStack, type LinearHead, type RecurrentStack, type RecurrentStackInputs, type RecurrentStackOutputs } from '../rnn/stack.ts';
+import { checkModels, checkStack, type LinearHead, type RecurrentStack, type RecurrentStackInputs, type RecurrentStackOutputs, type StackModels } from '../rnn/stack.ts';
 import type { FloatArray } from '../tensor.ts';
 import type { LinearHeadGrads, RecurrentLayerGrads, RecurrentLayerOutputGrads } from '../rnn/backward.ts';
 import type { Backend, RecurrentLayerBackwardResult, RecurrentStackBackwardResult, RecurrentStackStateGrads } from './backend.ts';
@@ -140,6 +140,13 @@ export interface GpuProgram {
   what: string;
   buffers: Record<string, ProgramBuffer>;
   dispatches: ProgramDispatch[];
+}
+
+/** Weights of one or many models of one architecture: per layer (and head) `count` blocks `stride` floats apart. */
+interface PackedModels {
+  count: number;
+  layers: { data: Float32Array; stride: number }[];
+  head: { data: Float32Array; stride: number } | null;
 }
 
 /** One layer of a {@link WebGPUBackend.trainingPass}: its parameters, initial states and final-state gradients. */
@@ -321,9 +328,11 @@ export class WebGPUBackend implements Backend {
     return { Y, Y_h: Yh, Y_c: Yc };
   }
 
-  async recurrentStack(stack: RecurrentStack, inputs: RecurrentStackInputs): Promise<RecurrentStackOutputs<Float32Array>> {
+  async recurrentStack(models: StackModels, inputs: RecurrentStackInputs): Promise<RecurrentStackOutputs<Float32Array>> {
     this.checkUsable();
-    checkStack(stack, inputs);
+    const stacks = checkModels(models, inputs.batch);
+    for (const s of stacks) checkStack(s, inputs);
+    const stack = stacks[0]!;
     const { batch: B, steps: T } = inputs;
     const width = (spec: RecurrentLayerSpec) => numDirections(spec) * spec.hiddenSize;
     const stateFloats = stack.layers.map(({ spec }) => (spec.cell === 'lstm' ? 2 : 1) * width(spec));
@@ -332,10 +341,8 @@ export class WebGPUBackend implements Backend {
     // Batch chunks: every binding of one sequence (all layout 1, so a chunk is a contiguous slice).
     const perSequenceBytes =
       4 * Math.max(T * I, T * outFeatures, ...stack.layers.map(({ spec }, k) => Math.max(T * width(spec), RECURRENT_STATE_SLOTS * width(spec), stateFloats[k]!)));
-    const chunk = this.sequencesPerChunk(perSequenceBytes, T);
-    const packed = stack.layers.map(({ spec, weights }) => packLayerWeights(spec, weights));
-    const head = stack.head && packHead(stack.head);
-    for (const w of [...packed, ...(head ? [head] : [])]) this.checkFits('the weights buffer', w.byteLength);
+    const weights = this.packModels(stacks);
+    const chunk = this.modelChunk(this.sequencesPerChunk(perSequenceBytes, T), B, weights);
 
     const Y = new Float32Array(B * T * outFeatures);
     const Yh = stack.layers.map(({ spec }) => new Float32Array(B * width(spec)));
@@ -358,7 +365,7 @@ export class WebGPUBackend implements Backend {
         if (c0) both.set(rows(c0, width(spec)), n * width(spec));
         return both;
       });
-      const pass = this.stackPass(stack, packed, head, n, T, { x: 'x', tag: '', init, hasLens: inputs.sequenceLens !== null });
+      const pass = this.stackPass(stack, this.modelSlice(weights, b0, b1, B), n, T, { x: 'x', tag: '', init, hasLens: inputs.sequenceLens !== null });
       Object.assign(buffers, pass.buffers);
       const dispatches = pass.dispatches;
       buffers[pass.out]!.read = true;
@@ -381,9 +388,10 @@ export class WebGPUBackend implements Backend {
    * forecast and into the next one-step input, with the covariates) and the stack over that one step
    * from the states the last pass left (copied from `final` into `init`); one readback.
    */
-  async recurrentForecast(stack: RecurrentStack, inputs: ForecastInputs): Promise<Float32Array> {
+  async recurrentForecast(models: StackModels, inputs: ForecastInputs): Promise<Float32Array> {
     this.checkUsable();
-    checkForecast(stack, inputs);
+    const stacks = checkForecastModels(models, inputs);
+    const stack = stacks[0]!;
     const { batch: B, steps: T, horizon: H } = inputs;
     const L = stack.layers.length;
     const I = stack.layers[0]!.spec.inputSize;
@@ -391,16 +399,16 @@ export class WebGPUBackend implements Backend {
     const E = I - O;
     const widths = stack.layers.map(({ spec }) => numDirections(spec) * spec.hiddenSize);
     const perSequenceBytes = 4 * Math.max(T * I, T * O, H * Math.max(O, E), ...widths.map((w) => Math.max(T, RECURRENT_STATE_SLOTS) * w * 2));
-    const chunk = this.sequencesPerChunk(perSequenceBytes, T);
-    const packed = stack.layers.map(({ spec, weights }) => packLayerWeights(spec, weights));
-    const head = packHead(stack.head!);
+    const weights = this.packModels(stacks);
+    const chunk = this.modelChunk(this.sequencesPerChunk(perSequenceBytes, T), B, weights);
     const maxGrid = this.device.limits.maxComputeWorkgroupsPerDimension;
     const forecast = new Float32Array(B * H * O);
     for (let b0 = 0; b0 < B; b0 += chunk) {
       const n = Math.min(B, b0 + chunk) - b0;
       const none = stack.layers.map(() => null);
-      const history = this.stackPass(stack, packed, head, n, T, { x: 'x', tag: '', init: none, hasLens: false });
-      const step = this.stackPass(stack, packed, head, n, 1, { x: 'xstep', tag: ' step', init: none, hasLens: false, continued: true });
+      const own = this.modelSlice(weights, b0, b0 + n, B);
+      const history = this.stackPass(stack, own, n, T, { x: 'x', tag: '', init: none, hasLens: false });
+      const step = this.stackPass(stack, own, n, 1, { x: 'xstep', tag: ' step', init: none, hasLens: false, continued: true });
       const carry = stack.layers.map((_, k): [string, string] => [`final${k}`, `init${k}`]);
       const buffers: Record<string, ProgramBuffer> = {
         ...step.buffers,
@@ -427,16 +435,61 @@ export class WebGPUBackend implements Backend {
   }
 
   /**
+   * Every model's packed weights side by side: per layer (and for the head) one array of `count`
+   * blocks, one after another (each upload is a buffer of its own, so no offset alignment is
+   * needed; for one model the packed weights themselves).
+   */
+  private packModels(stacks: readonly RecurrentStack[]): PackedModels {
+    const count = stacks.length;
+    const side = (blocks: Float32Array[]) => {
+      const stride = blocks[0]!.length;
+      if (count === 1) return { data: blocks[0]!, stride };
+      const data = new Float32Array(count * stride);
+      blocks.forEach((b, m) => data.set(b, m * stride));
+      return { data, stride };
+    };
+    const layers = stacks[0]!.layers.map((_, k) => side(stacks.map((s) => packLayerWeights(s.layers[k]!.spec, s.layers[k]!.weights))));
+    const head = stacks[0]!.head ? side(stacks.map((s) => packHead(s.head!))) : null;
+    return { count, layers, head };
+  }
+
+  /**
+   * Sequences per batch chunk of a call with per-series models: whole models only (each its
+   * B / count sequences and its weights), as many as `sequences` allow and one binding holds the
+   * weights of; one model (count 1) keeps `sequences`.
+   */
+  private modelChunk(sequences: number, batch: number, w: PackedModels): number {
+    if (w.count === 1) {
+      for (const p of [...w.layers, ...(w.head ? [w.head] : [])]) this.checkFits('the weights buffer', p.data.byteLength);
+      return sequences;
+    }
+    const per = batch / w.count;
+    const widest = Math.max(...[...w.layers, ...(w.head ? [w.head] : [])].map((p) => p.stride));
+    const models = Math.min(Math.floor(sequences / per), Math.floor(this.bindingLimit() / (4 * widest)));
+    if (models < 1) throw new DeviceError(`one model's ${per} sequences or weights need more than this device binds at once (${this.bindingLimit()} bytes)`);
+    return models * per;
+  }
+
+  /** The weights of the models that run sequences [b0, b1) of a batch of `batch`. */
+  private modelSlice(w: PackedModels, b0: number, b1: number, batch: number): PackedModels {
+    if (w.count === 1) return w;
+    const per = batch / w.count;
+    const [m0, m1] = [b0 / per, b1 / per];
+    const slice = (p: { data: Float32Array; stride: number }) => ({ data: p.data.subarray(m0 * p.stride, m1 * p.stride), stride: p.stride });
+    return { count: m1 - m0, layers: w.layers.map(slice), head: w.head && slice(w.head) };
+  }
+
+  /**
    * The buffers and dispatches of one pass of a stack over n sequences of T steps: each layer's
    * kernel (`y{k}{tag}` its output, `init{k}` / `final{k}` its states, shared between passes so a
    * later pass can continue from an earlier one), then the head into `out{tag}` unless the last
    * layer's kernel runs it. `init[k]`: layer k's initial states to upload (null: none given). Inputs
-   * `x` (the name of [n, T, I]) and `lens` are the caller's.
+   * `x` (the name of [n, T, I]) and `lens` are the caller's. `weights`: the models' (one, or
+   * per-series models running n / count sequences each, in the same dispatches).
    */
   private stackPass(
     stack: RecurrentStack,
-    packed: Float32Array[],
-    head: Float32Array | null,
+    weights: PackedModels,
     n: number,
     T: number,
     o: { x: string; tag: string; init: (Float32Array | null)[]; hasLens: boolean; continued?: boolean },
@@ -453,22 +506,23 @@ export class WebGPUBackend implements Backend {
         x: k === 0 ? o.x : `y${k - 1}${o.tag}`, weights: `w${k}`, lens: 'lens', init: `init${k}`, y: `y${k}${o.tag}`, final: `final${k}`,
         state: 'state', head: last && stack.head ? 'head' : 'no head',
       };
-      const layer = this.layerDispatches(spec, n, T, names, { hasH0: given, hasC0: given, hasLens: o.hasLens }, last ? stack.head?.outputSize : 0);
+      const models = { count: weights.count, weightStride: weights.layers[k]!.stride };
+      const layer = this.layerDispatches(spec, n, T, names, { hasH0: given, hasC0: given, hasLens: o.hasLens }, last ? stack.head?.outputSize : 0, models);
       headFused = layer.fusedHead;
-      buffers[`w${k}`] = { data: packed[k]! };
+      buffers[`w${k}`] = { data: weights.layers[k]!.data };
       buffers[`init${k}`] = o.init[k] ? { data: o.init[k] } : { bytes: 4 * layer.stateFloats };
       buffers[`y${k}${o.tag}`] = { bytes: 4 * n * T * (headFused ? stack.head!.outputSize : width(spec)) };
-      if (layer.bindsHead) buffers[names.head] = { data: names.head === 'head' ? head : null };
+      if (layer.bindsHead) buffers[names.head] = { data: names.head === 'head' ? weights.head!.data : null };
       buffers[`final${k}`] = { bytes: 4 * layer.stateFloats };
       if (layer.scratchBytes) buffers.state = { bytes: Math.max(layer.scratchBytes, buffers.state?.bytes ?? 0) };
       dispatches.push(...layer.dispatches);
     });
     if (!stack.head || headFused) return { buffers, dispatches, out: `y${L - 1}${o.tag}` };
-    buffers.head = { data: head };
+    buffers.head = { data: weights.head!.data };
     buffers[`out${o.tag}`] = { bytes: 4 * n * T * stack.head.outputSize };
     dispatches.push({
       pipeline: linearHeadPipeline(stack.head),
-      params: headParams(n * T),
+      params: headParams(n * T, (n / weights.count) * T, weights.head!.stride),
       bind: [`y${L - 1}${o.tag}`, 'head', `out${o.tag}`],
       grid: headGrid(n * T, stack.head, this.device.limits.maxComputeWorkgroupsPerDimension),
     });
@@ -750,10 +804,11 @@ export class WebGPUBackend implements Backend {
     names: { x: string; weights: string; lens: string; init: string; y: string; final: string; state: string; head: string },
     given: { hasH0: boolean; hasC0: boolean; hasLens: boolean },
     headOutputs = 0,
+    models = { count: 1, weightStride: 0 },
   ): { dispatches: ProgramDispatch[]; segmented: boolean; stateFloats: number; scratchBytes: number; bindsHead: boolean; fusedHead: boolean } {
     const segment = Math.min(T, this.stepsPerDispatch(spec, B));
     const segments = Math.ceil(T / segment);
-    const plan = planRecurrentLayer(spec, B, this.device.limits, this.options.recurrentKernel, headOutputs);
+    const plan = planRecurrentLayer(spec, B, this.device.limits, this.options.recurrentKernel, headOutputs, models.count);
     const bind = [names.x, names.weights, names.lens, names.init, names.y, names.final];
     if (plan.scratch.length) bind.push(names.state);
     if (plan.bindsHead) bind.push(names.head);
@@ -771,6 +826,8 @@ export class WebGPUBackend implements Backend {
           hasC0: given.hasC0 || k > 0,
           hasLens: given.hasLens,
           offsets: spec.direction === 'reverse' ? [reverse, reverse] : [forward, reverse],
+          modelBatch: B / models.count,
+          weightStride: models.weightStride,
         }),
         bind,
         grid: plan.grid,

@@ -6,6 +6,7 @@ import { torchToLayers } from '../model/torch-lowering.ts';
 import { checkTorchStateDict } from '../model/torch-modules.ts';
 import type { Tensor } from '../tensor.ts';
 import type { CellType } from '../rnn/spec.ts';
+import type { StackModels } from '../rnn/stack.ts';
 import { samples, type Samples } from '../train/data.ts';
 import type { LossKind } from '../train/loss.ts';
 import type { GradClipOptions, OptimizerOptions, ScheduleOptions } from '../train/optim.ts';
@@ -299,49 +300,47 @@ export class Forecaster {
     const I = 1 + this.o.exog.length;
     const ends = series.map((s) => upTo?.(s) ?? s.y.length);
     const scaled = series.map((s, k) => this.scaleSeries(s, ends[k]));
-    const index = new Map(scaled.map((s, k) => [s, k]));
     const modelOf = new Map(this.ids.map((id, k) => [id, k]));
-    const groups = this.o.perSeries
+    // Every series in one call: the global model for all, or per series its own model (the
+    // backend runs per-series models in the same dispatches).
+    const nets = this.o.perSeries
       ? scaled.map((s) => {
           const k = modelOf.get(s.id) ?? -1;
           if (k < 0) throw new DataError(`series ${s.id} has no model of its own (per-series mode fits one per series)`);
-          return { net: this.nets[k]!, members: [s] };
+          return this.nets[k]!;
         })
-      : [{ net: this.nets[0]!, members: scaled }];
-    const out = new Map<string, Float64Array>();
-    for (const { net, members } of groups) {
-      const B = members.length;
-      const history = new Float32Array(B * T * I);
-      const exogFuture = I > 1 ? new Float32Array(B * H * (I - 1)) : null;
-      members.forEach((s, b) => {
-        const end = ends[index.get(s)!]!;
-        if (end < T) throw new DataError(`series ${s.id} has ${end} points; the model reads ${T}`);
-        for (let t = 0; t < T; t++) this.inputAt(s, end - T + t, history, (b * T + t) * I);
-        this.o.exog.forEach((name, k) => {
-          const future = futureExog[s.id]?.[name];
-          if (!future || future.length < H) throw new DataError(`series ${s.id} needs ${H} future values of ${name}`);
-          const col = series[index.get(s)!]!.exog[name]!;
-          const sc = fitScaler(this.o.scaling, col.subarray(0, end));
-          for (let h = 0; h < H; h++) exogFuture![(b * H + h) * (I - 1) + k] = (future[h]! - sc.shift) / sc.scale;
-        });
+      : [this.nets[0]!];
+    const B = scaled.length;
+    const history = new Float32Array(B * T * I);
+    const exogFuture = I > 1 ? new Float32Array(B * H * (I - 1)) : null;
+    scaled.forEach((s, b) => {
+      const end = ends[b]!;
+      if (end < T) throw new DataError(`series ${s.id} has ${end} points; the model reads ${T}`);
+      for (let t = 0; t < T; t++) this.inputAt(s, end - T + t, history, (b * T + t) * I);
+      this.o.exog.forEach((name, k) => {
+        const future = futureExog[s.id]?.[name];
+        if (!future || future.length < H) throw new DataError(`series ${s.id} needs ${H} future values of ${name}`);
+        const col = series[b]!.exog[name]!;
+        const sc = fitScaler(this.o.scaling, col.subarray(0, end));
+        for (let h = 0; h < H; h++) exogFuture![(b * H + h) * (I - 1) + k] = (future[h]! - sc.shift) / sc.scale;
       });
-      const stack = net.layers();
-      let z: ArrayLike<number>;
-      if (this.o.strategy === 'recursive') {
-        z = await this.recursive(stack, { history, batch: B, steps: T, horizon: H, futureExog: exogFuture });
-      } else {
-        const y = (await net.forward({ data: history, shape: [B, T, I] }, { backend: this.options.backend })).output.data;
-        z = Float64Array.from({ length: B * H }, (_, i) => y[(Math.floor(i / H) * T + T - 1) * H + (i % H)]!);
-      }
-      members.forEach((s, b) => out.set(s.id, Float64Array.from({ length: H }, (_, h) => z[b * H + h]! * s.scaler.scale + s.scaler.shift)));
+    });
+    const stacks = nets.length === 1 ? nets[0]!.layers() : nets.map((n) => n.layers());
+    let z: ArrayLike<number>;
+    if (this.o.strategy === 'recursive') {
+      z = await this.recursive(stacks, { history, batch: B, steps: T, horizon: H, futureExog: exogFuture });
+    } else {
+      const none = nets[0]!.layers().layers.map(() => null);
+      const y = (await this.options.backend.recurrentStack(stacks, { X: history, batch: B, steps: T, sequenceLens: null, initialH: none, initialC: none })).Y;
+      z = Float64Array.from({ length: B * H }, (_, i) => y[(Math.floor(i / H) * T + T - 1) * H + (i % H)]!);
     }
-    return series.map((s) => ({ id: s.id, values: out.get(s.id)! }));
+    return scaled.map((s, b) => ({ id: s.id, values: Float64Array.from({ length: H }, (_, h) => z[b * H + h]! * s.scaler.scale + s.scaler.shift) }));
   }
 
-  private async recursive(stack: ReturnType<RecurrentNet['layers']>, inputs: Parameters<NonNullable<Backend['recurrentForecast']>>[1]): Promise<ArrayLike<number>> {
+  private async recursive(stacks: StackModels, inputs: Parameters<NonNullable<Backend['recurrentForecast']>>[1]): Promise<ArrayLike<number>> {
     const backend = this.options.backend;
     if (!backend.recurrentForecast) throw new ConfigError(`the ${backend.name} backend cannot forecast`);
-    return backend.recurrentForecast(stack, inputs);
+    return backend.recurrentForecast(stacks, inputs);
   }
 
   /**

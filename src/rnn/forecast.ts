@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors.ts';
 import type { FloatArray } from '../tensor.ts';
 import { numDirections } from './spec.ts';
-import { checkStack, type RecurrentStack } from './stack.ts';
+import { batchRows, checkModels, checkStack, type RecurrentStack, type StackModels } from './stack.ts';
 
 /**
  * Autoregressive (recursive) forecasting with a stack and its head: read each sequence's history,
@@ -44,4 +44,17 @@ export function checkForecast(stack: RecurrentStack, x: ForecastInputs): void {
     if (!x.futureExog) throw new ShapeError(`the input has ${exog} exogenous feature(s): futureExog [${B}, ${H}, ${exog}] is needed`);
     if (x.futureExog.length !== want) throw new ShapeError(`futureExog has ${x.futureExog.length} values but shape [${B}, ${H}, ${exog}] needs ${want}`);
   }
+}
+
+/** Checks a forecast call against one stack or per-series models (see checkModels); returns the stacks. */
+export function checkForecastModels(models: StackModels, x: ForecastInputs): readonly RecurrentStack[] {
+  const stacks = checkModels(models, x.batch);
+  checkForecast(stacks[0]!, x);
+  for (const s of stacks.slice(1)) checkStack(s, { X: x.history, batch: x.batch, steps: x.steps, sequenceLens: null, initialH: s.layers.map(() => null), initialC: s.layers.map(() => null) });
+  return stacks;
+}
+
+/** Sequences [b0, b1) of a forecast call's inputs. */
+export function forecastInputRows(x: ForecastInputs, b0: number, b1: number): ForecastInputs {
+  return { ...x, history: batchRows(x.history, x.batch, b0, b1), futureExog: x.futureExog && batchRows(x.futureExog, x.batch, b0, b1), batch: b1 - b0 };
 }

@@ -90,3 +90,81 @@ export function applyLinearHead(head: LinearHead, y: FloatArray, rows: number): 
   }
   return out;
 }
+
+/**
+ * The stack of every sequence of a call: one for all of them, or **per-series models**, `stacks[m]`
+ * running the m-th of `stacks.length` groups of B / stacks.length consecutive sequences; the
+ * stacks share one architecture (layer specs and head sizes) and have weights of their own.
+ */
+export type StackModels = RecurrentStack | readonly RecurrentStack[];
+
+/** The stacks of `models`, one or many. */
+export function stackList(models: StackModels): readonly RecurrentStack[] {
+  return 'layers' in models ? [models as RecurrentStack] : (models as readonly RecurrentStack[]);
+}
+
+/** What must be equal for two stacks to be one architecture: the layer specs, the head's sizes, which biases exist. */
+function architecture(stack: RecurrentStack): string {
+  const layers = stack.layers.map(({ spec, weights }) => ({ spec, bias: weights.B !== null, peepholes: weights.P !== null }));
+  const head = stack.head && { in: stack.head.inputSize, out: stack.head.outputSize, bias: stack.head.bias !== null };
+  return JSON.stringify({ layers, head });
+}
+
+/**
+ * Checks per-series models against a batch of `batch` sequences: at least one stack, all of one
+ * architecture, and a batch that splits into equal groups ({@link ShapeError}). Returns the stacks.
+ */
+export function checkModels(models: StackModels, batch: number): readonly RecurrentStack[] {
+  const stacks = stackList(models);
+  if (stacks.length === 0) throw new ShapeError('per-series models: give at least one stack');
+  const first = architecture(stacks[0]!);
+  const other = stacks.findIndex((s) => architecture(s) !== first);
+  if (other >= 0) throw new ShapeError(`per-series models must share one architecture; model ${other} differs from model 0`);
+  if (batch % stacks.length !== 0) throw new ShapeError(`a batch of ${batch} sequences does not split into ${stacks.length} models`);
+  return stacks;
+}
+
+/**
+ * Runs `run` once per model on its rows [b0, b1) of the batch and joins the results row-wise: what a
+ * backend without per-series kernels (the CPU reference) does with {@link StackModels}.
+ */
+export async function perModelRows<R>(stacks: readonly RecurrentStack[], batch: number, run: (stack: RecurrentStack, b0: number, b1: number) => Promise<R> | R): Promise<R[]> {
+  const per = batch / stacks.length;
+  const out: R[] = [];
+  for (const [m, stack] of stacks.entries()) out.push(await run(stack, m * per, (m + 1) * per));
+  return out;
+}
+
+/** The rows [b0, b1) of a batch-first array of `batch` rows. */
+export function batchRows<A extends FloatArray>(a: A, batch: number, b0: number, b1: number): A {
+  const per = a.length / batch;
+  return a.subarray(b0 * per, b1 * per) as A;
+}
+
+/** Row blocks joined in order (the inverse of splitting with {@link batchRows}). */
+export function joinRows(parts: readonly FloatArray[]): Float64Array | Float32Array {
+  const all = parts.some((p) => p instanceof Float64Array) ? new Float64Array(parts.reduce((n, p) => n + p.length, 0)) : new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
+  return all;
+}
+
+/** Sequences [b0, b1) of a stack call's inputs. */
+export function stackInputRows(x: RecurrentStackInputs, b0: number, b1: number): RecurrentStackInputs {
+  const B = x.batch;
+  return {
+    X: batchRows(x.X, B, b0, b1),
+    batch: b1 - b0,
+    steps: x.steps,
+    sequenceLens: x.sequenceLens && x.sequenceLens.subarray(b0, b1),
+    initialH: x.initialH.map((a) => a && batchRows(a, B, b0, b1)),
+    initialC: x.initialC.map((a) => a && batchRows(a, B, b0, b1)),
+  };
+}
+
+/** Per-model outputs of a stack call joined in model order. */
+export function joinStackOutputs(parts: readonly RecurrentStackOutputs[]): RecurrentStackOutputs {
+  const layers = parts[0]!.Y_h.length;
+  const each = (pick: (p: RecurrentStackOutputs) => FloatArray[] | null) =>
+    Array.from({ length: layers }, (_, k) => joinRows(parts.map((p) => pick(p)![k]!)));
+  return { Y: joinRows(parts.map((p) => p.Y)), Y_h: each((p) => p.Y_h), Y_c: parts[0]!.Y_c ? each((p) => p.Y_c) : null };
+}

@@ -80,8 +80,9 @@ function largestPowerOfTwoAtMost(n: number): number {
  * Picks the kernel and its shape for one call. Sizes of the tile: about {@link TILE_INVOCATIONS}
  * invocations (GROUPS = 128/H groups of 4 sequences, a power of two), but no more groups than a
  * model's sequences fill; R is staged in workgroup memory when it fits beside the h tile.
- * `models` > 1 (per-series models, `batch` / `models` sequences each, each its own weights) takes
- * the tiled or sequential kernel, whose workgroups never mix two models' sequences.
+ * `models` > 1: per-series models, `batch` / `models` sequences each with weights of their own
+ * (every kernel picks a sequence's model; the tiled kernel's workgroups never mix two models, and
+ * the head is fused into the small kernel for one model only).
  */
 export function planRecurrentLayer(
   s: RecurrentLayerSpec,
@@ -97,11 +98,10 @@ export function planRecurrentLayer(
   if (choice === 'small' && H > SMALL_HIDDEN_MAX) {
     throw new DeviceError(`the small recurrent kernel takes hidden_size ≤ ${SMALL_HIDDEN_MAX}, got ${H}`);
   }
-  if (choice === 'small' && models > 1) throw new DeviceError('the small recurrent kernel runs one model; per-series models take the tiled or sequential kernel');
-  if (choice === 'small' || (choice === 'auto' && H <= SMALL_HIDDEN_MAX && models === 1)) {
+  if (choice === 'small' || (choice === 'auto' && H <= SMALL_HIDDEN_MAX)) {
     // A head after a one-direction batch-major layer runs in the same kernel: y_t goes straight to
     // the head instead of through memory (for H ≤ 4 the head's pass costs as much as the layer's).
-    const fusedHead = headOutputs > 0 && D === 1 && s.layout === 1;
+    const fusedHead = headOutputs > 0 && D === 1 && s.layout === 1 && models === 1;
     return {
       kernel: 'small',
       pipeline: layerPipeline(s, 'recurrent_small', small, { WORKGROUP_SIZE: RECURRENT_WORKGROUP_SIZE, HEAD_OUT: fusedHead ? headOutputs : 0 }),
