@@ -104,7 +104,7 @@ export class GpuTrainEngine implements TrainEngine {
     this.pageModels = Math.max(1, Math.min(S, Math.floor(limit / (4 * Math.max(...this.blocks.map((b) => b.stride))))));
     const device = backend.device;
     this.pages = Array.from({ length: Math.ceil(S / this.pageModels) }, (_, p) => {
-      const count = Math.min(this.pageModels, S - p * this.pageModels);
+      const count = this.modelsOfPage(p);
       const own: Record<string, GPUBuffer> = {};
       for (const b of this.blocks) {
         for (const prefix of ['', 'grad ', 'm ', 'v ']) own[prefix + b.name] = this.create(device, prefix + b.name, count * b.stride);
@@ -118,6 +118,11 @@ export class GpuTrainEngine implements TrainEngine {
       const names: Record<string, string> = { momentum_buffer: 'm ', exp_avg: 'm ', exp_avg_sq: 'v ' };
       for (const slot of slotsOf) this.upload(s, names[slot]!, state.buffers.params![slot]!);
     });
+  }
+
+  /** Models page p holds: {@link pageModels}, fewer in the last page. */
+  private modelsOfPage(p: number): number {
+    return Math.min(this.pageModels, this.models - p * this.pageModels);
   }
 
   private create(device: GPUDevice, label: string, floats: number): GPUBuffer {
@@ -136,17 +141,19 @@ export class GpuTrainEngine implements TrainEngine {
     this.blocks.forEach((b, k) => this.backend.device.queue.writeBuffer(page[prefix + b.name]!, 4 * at * b.stride, packed[k]!));
   }
 
-  /** Every model's blocks named `${prefix}${block}`, read back as flat values in params.ts order. */
+  /**
+   * Every model's blocks named `${prefix}${block}`, read back as flat values in params.ts order: a
+   * readback per page and block (each within one buffer's size).
+   */
   private async download(prefix: string): Promise<Float32Array[]> {
-    const flats: Float32Array[] = [];
-    for (const page of this.pages) {
-      const blocks = this.blocks.map((b) => [b.name, { external: page[prefix + b.name]!, read: true }] as const);
-      const out = await this.backend.runProgram({ what: 'reading training buffers', buffers: Object.fromEntries(blocks), dispatches: [] });
-      const count = page[prefix + this.blocks[0]!.name]!.size / (4 * this.blocks[0]!.stride);
-      for (let at = 0; at < count; at++) {
-        const flat = new Float32Array(paramCount(this.setup.stack));
-        for (const b of this.blocks) flat.set(out[b.name]!.subarray(at * b.stride, at * b.stride + b.trained), b.offset);
-        flats.push(flat);
+    const flats = Array.from({ length: this.models }, () => new Float32Array(paramCount(this.setup.stack)));
+    for (const [p, page] of this.pages.entries()) {
+      for (const b of this.blocks) {
+        const out = await this.backend.runProgram({ what: 'reading training buffers', buffers: { [b.name]: { external: page[prefix + b.name]!, read: true } }, dispatches: [] });
+        const values = out[b.name]!;
+        for (let at = 0; at < this.modelsOfPage(p); at++) {
+          flats[p * this.pageModels + at]!.set(values.subarray(at * b.stride, at * b.stride + b.trained), b.offset);
+        }
       }
     }
     return flats;
