@@ -87,7 +87,7 @@ describe('WebGPU recurrent stacks (whole modules in one program)', () => {
 
   // Per-series models: S stacks of one architecture, each running its own group of sequences, in
   // the same dispatches; against each model's float64 reference on its rows.
-  const PER_SERIES = [0, 1, 2, 5, 6].map((i) => CASES[i]!).filter((c) => c.options.batchFirst !== false);
+  const PER_SERIES = [0, 1, 2, 5, 6, 7].map((i) => CASES[i]!).filter((c) => c.options.batchFirst !== false);
   PER_SERIES.forEach((c, i) => {
     const S = 3 + i;
     const per = 1 + (i % 3) * 2;
