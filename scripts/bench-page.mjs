@@ -16,11 +16,12 @@
 // Exits 1 when the page shows an error, throws uncaught errors, a cell failed validation (the report
 // is written first), or its log stops moving for --stall-min minutes (the table so far is written to
 // bench/out/page-results.partial.json).
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright';
 import { createServer } from 'vite';
+import { chromiumArgs, chromiumPath } from './chromium.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -51,20 +52,8 @@ function parseArgs(argv) {
 const opts = parseArgs(process.argv.slice(2));
 const out = resolve(root, opts.out);
 
-const executablePath = [process.env.WEBRNN_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
-  (p) => p && existsSync(p),
-);
-const hasGpu = existsSync('/dev/nvidia0') || existsSync('/dev/dri/renderD128');
-// The flags of test/helpers/chromium.ts: WebGPU on Linux, SwiftShader without a GPU, no dialling out.
-const args = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  ...(hasGpu ? [] : ['--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader']),
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const executablePath = chromiumPath();
+const args = chromiumArgs;
 
 /** A module the ORT check imports in the page: ORT Web (the worker's optimized copy) and the benchmark's model builders. */
 const ORT_CHECK_MODULE = 'virtual:webrnn-ort-check';

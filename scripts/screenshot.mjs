@@ -5,31 +5,20 @@
 // its default built-in dataset (unemployment in 14 US industries), and saves the page from the
 // options down to the status line once the loss chart, the chosen series' chart and the metrics
 // table are drawn (the data sources above are left out to keep the PNG small).
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright';
 import { createServer } from 'vite';
+import { chromiumArgs, chromiumPath } from './chromium.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = resolve(root, process.argv[2] ?? 'docs/app.png');
 /** The series drawn in the screenshot (one with a clear yearly cycle). */
 const SERIES = 'Construction';
 
-const executablePath = [process.env.WEBRNN_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
-  (p) => p && existsSync(p),
-);
-const hasGpu = existsSync('/dev/nvidia0') || existsSync('/dev/dri/renderD128');
-// The flags of test/helpers/chromium.ts: WebGPU on Linux, SwiftShader without a GPU, no dialling out.
-const args = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  ...(hasGpu ? [] : ['--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader']),
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const executablePath = chromiumPath();
+const args = chromiumArgs;
 
 const server = await createServer({ root, configFile: resolve(root, 'vite.config.ts'), logLevel: 'warn', server: { port: 0, strictPort: false } });
 let browser;
