@@ -139,6 +139,10 @@ describe('Trainer on the float64 engine', () => {
     const got = flattenParams((await resumed.model()).layers());
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5);
     await expect(Trainer.create(small('lstm'), { ...options, optimizerState: [state, state] })).rejects.toThrow(ShapeError);
+    // Per-series models step together: states saved at different steps cannot resume side by side.
+    await expect(Trainer.create(small('lstm'), { ...options, series: 2, optimizerState: [state, { ...state, step: state.step + 1 }] })).rejects.toThrow(
+      new ConfigError(`per-series optimizer states must share one step count (the models step together), got ${state.step}, ${state.step + 1}`),
+    );
   });
 
   it('rejects bad options and data with typed errors before training', async () => {

@@ -289,6 +289,9 @@ export class Trainer {
     }
     const n = paramCount(setup.stack);
     options.optimizerState?.forEach((state) => checkOptimizerState(spec.optimization.optimizer, state, { params: n }));
+    // Per-series models step together: one step count (the schedule's and Adam's) for all of them.
+    const steps = new Set(options.optimizerState?.map((state) => state.step));
+    if (steps.size > 1) throw new ConfigError(`per-series optimizer states must share one step count (the models step together), got ${[...steps].join(', ')}`);
     if (!backend.createTrainEngine) throw new ConfigError(`the ${backend.name} backend cannot train`);
     return new Trainer(model, await backend.createTrainEngine(setup), spec);
   }
