@@ -325,12 +325,13 @@ export class Forecaster {
         for (let h = 0; h < H; h++) exogFuture![(b * H + h) * (I - 1) + k] = (future[h]! - sc.shift) / sc.scale;
       });
     });
-    const stacks = nets.length === 1 ? nets[0]!.layers() : nets.map((n) => n.layers());
+    const lowered = nets.map((n) => n.layers());
+    const stacks: StackModels = lowered.length === 1 ? lowered[0]! : lowered;
     let z: ArrayLike<number>;
     if (this.o.strategy === 'recursive') {
       z = await this.recursive(stacks, { history, batch: B, steps: T, horizon: H, futureExog: exogFuture });
     } else {
-      const none = nets[0]!.layers().layers.map(() => null);
+      const none = lowered[0]!.layers.map(() => null);
       const y = (await this.options.backend.recurrentStack(stacks, { X: history, batch: B, steps: T, sequenceLens: null, initialH: none, initialC: none })).Y;
       z = Float64Array.from({ length: B * H }, (_, i) => y[(Math.floor(i / H) * T + T - 1) * H + (i % H)]!);
     }
