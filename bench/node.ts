@@ -5,7 +5,7 @@
 //   --sweep batch|steps    only a sweep (bench/workloads.ts) of --model (default elman-relu-h32)
 //   --only SUBSTRING       workloads whose label (`lstm-h32 B=1024 T=64`) contains it
 //   --contenders a,b       only these contenders (names as in the table)
-//   --kernel small|tile|sequential|auto   webrnn's recurrent kernel (default auto)
+//   --kernel small|tile|sequential|lanes|auto   webrnn's recurrent kernel (default auto)
 //   --json PATH            where the report goes (default bench/out/results.json)
 // Without --quick or --sweep: STANDARD (runs up to 20 s), then the batch sweep of --model (up to 10 s a
 // run): about 10 minutes on 2 cores with SwiftShader. bench/RESULTS.md holds the latest such run.
@@ -37,7 +37,7 @@ function fail(message: string): never {
 }
 
 if (!(args.model in MODELS)) fail(`unknown --model ${args.model}; one of ${Object.keys(MODELS).join(', ')}`);
-if (!['auto', 'small', 'tile', 'sequential'].includes(args.kernel)) fail(`--kernel must be small, tile, sequential or auto, got ${args.kernel}`);
+if (!['auto', 'small', 'tile', 'sequential', 'lanes'].includes(args.kernel)) fail(`--kernel must be small, tile, sequential, lanes or auto, got ${args.kernel}`);
 if (args.sweep && !['batch', 'steps'].includes(args.sweep)) fail(`--sweep must be batch or steps, got ${args.sweep}`);
 
 /** --quick: two or three timed runs a cell (the validating run warms up), nothing over 10 s a run but webrnn. */

@@ -183,6 +183,13 @@ fn segment_end(start: u32) -> u32 {
   return min(start + params.steps, params.total_steps);
 }
 
+// Steps of the segment starting at `start`: `steps`, or fewer for the last one. The kernels that walk
+// every sequence in step (tiled, lanes) loop this many times, not `steps`: a short last segment
+// would otherwise run the whole nominal length with every sequence past its end.
+fn segment_steps(start: u32) -> u32 {
+  return segment_end(start) - start;
+}
+
 // ---- Training: the values the forward pass keeps for the backward pass --------------------------
 //
 // Rows are X's rows, (t, b) in layout 0 and (b, t) in layout 1, so the gradient reductions walk the

@@ -66,7 +66,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let d = pair / B;
   let b = pair % B;
-  let T = params.steps;
   let state_count = NUM_DIRECTIONS * B * HIDDEN_SIZE;
   let start = segment_start(d);
   let len = segment_len(b, start);

@@ -48,7 +48,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
   let H = HIDDEN_SIZE;
   let B = params.batch;
-  let T = params.steps;
   let tile = locate_tile(wid.y * nwg.x + wid.x, 4u * GROUPS);
   if (!tile.valid) {
     return;  // the whole workgroup leaves together: barriers stay uniform
@@ -60,6 +59,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let state_count = NUM_DIRECTIONS * B * H;
   let base = tile.first + g * 4u;
   let start = segment_start(d);
+  let T = segment_steps(start);  // uniform: d is the workgroup's
   use_model_of(tile.first);
 
   if (R_SHARED) {

@@ -2,14 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { DeviceError, ShapeError, WeightError } from '../src/errors.ts';
-import { planRecurrentLayer, SMALL_HIDDEN_MAX, type RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
+import { adapterTraits, planRecurrentLayer, SMALL_HIDDEN_MAX, timeSegments, type RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
 import { cachedPipelineCount } from '../src/gpu/pipelines.ts';
 import { numDirections, type RecurrentLayerSpec } from '../src/rnn/spec.ts';
 import { FLOAT32_TOLERANCE, expectClose } from '../src/util/compare.ts';
 import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
 import { randomLayerCase, type LayerCaseOptions, type RandomLayerCase } from './helpers/random.ts';
 
-// The ONNX-semantics recurrent layer kernels (shaders/recurrent_{small,tile,layer}.wgsl) against the float64
+// The ONNX-semantics recurrent layer kernels (shaders/recurrent_{small,tile,layer,lanes}.wgsl) against the float64
 // reference (src/reference/recurrent-layer.ts), on seeded random configurations covering every
 // option: cell, direction, layout, lengths (including 0 and T), initial states, activations with
 // alpha/beta, clip, linear_before_reset, input_forget, peepholes, absent bias. Runs in Node (Dawn)
@@ -19,7 +19,7 @@ let gpu: GpuFixture;
 // The same device with each kernel forced, so every kernel that takes a case is checked on it
 // whatever `auto` picks (the small kernel takes H ≤ SMALL_HIDDEN_MAX).
 const kernels: Array<[RecurrentKernelChoice, WebGPUBackend]> = [];
-const KERNELS = ['small', 'tile', 'sequential'] as const;
+const KERNELS = ['small', 'tile', 'sequential', 'lanes'] as const;
 
 beforeAll(async () => {
   gpu = await createGpuFixture();
@@ -136,6 +136,42 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     expect(planRecurrentLayer(wide.spec, 5, limits).kernel).toBe('sequential');
     expect(() => planRecurrentLayer(wide.spec, 5, limits, 'tile')).toThrow(DeviceError);
     await checkAgainstReference(wide, [['auto', gpu.backend]]);
+  });
+
+  it('picks the lanes kernel for H ≥ 32 on a SIMD-lanes adapter (llvmpipe) only, and refuses it where its state does not fit', () => {
+    const limits = gpu.backend.device.limits;
+    const lanes = { simdLanes: true };
+    expect(adapterTraits({ vendor: 'mesa', architecture: 'software', description: 'llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)', device: '' })).toEqual(lanes);
+    expect(adapterTraits({ vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader Device', device: '' })).toEqual({ simdLanes: false });
+    const mid = randomLayerCase(3503, { cell: 'lstm', hiddenSize: 32, inputSize: 4, direction: 'forward' });
+    expect(planRecurrentLayer(mid.spec, 1024, limits, 'auto', 0, 1, lanes).kernel).toBe('lanes');
+    expect(planRecurrentLayer(mid.spec, 1024, limits).kernel).toBe('tile');
+    const narrow = randomLayerCase(3504, { cell: 'gru', hiddenSize: 16 });
+    expect(planRecurrentLayer(narrow.spec, 1024, limits, 'auto', 0, 1, lanes).kernel).toBe('tile');
+    const plan = planRecurrentLayer(mid.spec, 1024, limits, 'lanes');
+    expect(plan.pack?.pipeline.entryPoint).toBe('pack');
+    expect(plan.scratch[0]![0]).toBe('packed weights');
+    const tiny = {
+      maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupsPerDimension: 65535, maxComputeWorkgroupStorageSize: 1024,
+    };
+    expect(() => planRecurrentLayer(mid.spec, 1024, tiny, 'lanes')).toThrow(/the lanes recurrent kernel needs 1536 bytes of workgroup memory for hidden_size 32; this device allows 1024/);
+    expect(planRecurrentLayer(mid.spec, 1024, tiny, 'auto', 0, 1, lanes).kernel).toBe('sequential');
+    // Its packed weights must fit one binding: LSTM H=32 I=4 packs 8·(4·32 + 4·4 + 4 + 4) vec4s.
+    const packed = 16 * 8 * (4 * 32 + 4 * 4 + 4 + 4);
+    expect(plan.scratch[0]![1]).toBe(packed);
+    expect(planRecurrentLayer(mid.spec, 1024, limits, 'auto', 0, 1, { simdLanes: true, maxBindingBytes: packed }).kernel).toBe('lanes');
+    expect(planRecurrentLayer(mid.spec, 1024, limits, 'auto', 0, 1, { simdLanes: true, maxBindingBytes: packed - 1 }).kernel).toBe('tile');
+    expect(() => planRecurrentLayer(mid.spec, 1024, limits, 'lanes', 0, 1, { maxBindingBytes: packed - 1 })).toThrow(/packed weights need \d+ bytes, more than this device binds at once/);
+    expect(planRecurrentLayer(mid.spec, 1024, limits, 'lanes', 0, 3).scratch[0]![1]).toBe(3 * packed);
+  });
+
+  it('splits T into time segments of about equal length', () => {
+    expect(timeSegments(64, 31)).toEqual({ segment: 22, segments: 3 });
+    expect(timeSegments(64, 64)).toEqual({ segment: 64, segments: 1 });
+    expect(timeSegments(64, 1000)).toEqual({ segment: 64, segments: 1 });
+    expect(timeSegments(10, 3)).toEqual({ segment: 3, segments: 4 });
+    expect(timeSegments(7, 1)).toEqual({ segment: 1, segments: 7 });
+    expect(timeSegments(1, 0)).toEqual({ segment: 1, segments: 1 });
   });
 
   // Batches beyond one binding are split into chunks, and long sequences into time segments with the

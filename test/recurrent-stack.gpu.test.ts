@@ -14,20 +14,35 @@ import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu
 // Whole modules (layer stacks with an optional nn.Linear head) on the GPU in one program — layer k's
 // output feeding layer k+1 on the device, the head as a kernel — against the float64 reference,
 // directly and split (3000-byte bindings: every case runs as 2–3 batch chunks; 2 steps per
-// dispatch). Runs in Node and in Chromium.
+// dispatch), each also with the lanes kernel forced (it packs every layer's weights, of every
+// model, into one scratch buffer before the layer runs: shaders/recurrent_lanes.wgsl). Runs in
+// Node and in Chromium.
 
 let gpu: GpuFixture;
 let split: WebGPUBackend;
+let lanes: WebGPUBackend;
+let lanesSplit: WebGPUBackend;
 
 beforeAll(async () => {
   gpu = await createGpuFixture();
   split = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, maxBindingBytes: 3000, maxStepsPerDispatch: 2 });
+  lanes = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: 'lanes' });
+  // 8 KiB: the packed copy of the widest layer here (5 KiB) must fit one binding; per-series models
+  // then run one or two models a chunk.
+  lanesSplit = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: 'lanes', maxBindingBytes: 8192, maxStepsPerDispatch: 2 });
 });
 
 afterAll(() => {
-  split?.dispose();
+  for (const b of [split, lanes, lanesSplit]) b?.dispose();
   gpu?.backend.dispose();
 });
+
+const BACKENDS = [
+  ['one program', () => gpu.backend],
+  ['split into chunks and segments', () => split],
+  ['lanes kernel', () => lanes],
+  ['lanes kernel, split', () => lanesSplit],
+] as const;
 
 interface Case {
   options: TorchRecurrentOptions & { cell: CellType; inputSize: number; hiddenSize: number };
@@ -70,7 +85,7 @@ function build(c: Case, seed: number) {
 describe('WebGPU recurrent stacks (whole modules in one program)', () => {
   CASES.forEach((c, i) => {
     const { model } = build(c, 100 + i);
-    for (const [label, backend] of [['one program', () => gpu.backend], ['split into chunks and segments', () => split]] as const) {
+    for (const [label, backend] of BACKENDS) {
       it(`${model.description} B=${c.B} T=${c.T}${c.states ? ' h0' : ''}${c.lengths ? ' lengths' : ''}: ${label}`, async () => {
         const { x, options } = build(c, 100 + i);
         const want = await model.forward(x, { backend: cpuBackend, ...options });
@@ -93,7 +108,7 @@ describe('WebGPU recurrent stacks (whole modules in one program)', () => {
     const per = 1 + (i % 3) * 2;
     const B = S * per;
     const { model } = build(c, 200 + i);
-    for (const [label, backend] of [['one program', () => gpu.backend], ['split into chunks and segments', () => split]] as const) {
+    for (const [label, backend] of BACKENDS) {
       it(`per-series models: ${S} × ${model.description}, ${per} sequence(s) each, T=${c.T}: ${label}`, async () => {
         const stacks = Array.from({ length: S }, (_, m) => RecurrentNet.create(c.options, { seed: 300 + 10 * i + m }).layers());
         const rand = mulberry32(400 + i);
@@ -117,6 +132,20 @@ describe('WebGPU recurrent stacks (whole modules in one program)', () => {
         got.Y_h.forEach((h, k) => expectClose(h, joined.Y_h[k]!, FLOAT32_TOLERANCE, `Y_h of layer ${k}`));
         got.Y_c?.forEach((cc, k) => expectClose(cc, joined.Y_c![k]!, FLOAT32_TOLERANCE, `Y_c of layer ${k}`));
       });
+    }
+  });
+
+  it('refuses the lanes kernel, before any GPU work, when its packed weights exceed a binding', async () => {
+    const narrow = WebGPUBackend.fromContext(gpu.backend.gpu, { recurrentKernel: 'lanes', maxBindingBytes: 3000 });
+    try {
+      const { model, x, options } = build(CASES[0]!, 100);
+      const before = narrow.pool.liveBuffers;
+      await expect(model.forward(x, { backend: narrow, ...options })).rejects.toThrow(
+        /the lanes recurrent kernel's packed weights need 3328 bytes, more than this device binds at once \(3000\)/,
+      );
+      expect(narrow.pool.liveBuffers).toBe(before);
+    } finally {
+      narrow.dispose();
     }
   });
 

@@ -5,10 +5,13 @@ import { acquireGpu, type AcquireOptions, type GpuContext } from '../gpu/device.
 import { headGrid, headParams, linearHeadPipeline, packHead } from '../gpu/kernels/linear-head.ts';
 import { ELMAN_WORKGROUP_SIZE, elmanForwardPipeline, elmanParams, packElmanWeights } from '../gpu/kernels/elman-forward.ts';
 import {
+  adapterTraits,
   packLayerWeights,
   planRecurrentLayer,
   RECURRENT_STATE_SLOTS,
   recurrentParams,
+  timeSegments,
+  type KernelTraits,
   type RecurrentKernelChoice,
 } from '../gpu/kernels/recurrent-layer.ts';
 import { ONES_BUFFER, ONES_DATA } from '../gpu/kernels/grad-contract.ts';
@@ -46,7 +49,9 @@ export interface WebGPUBackendOptions extends AcquireOptions {
   poisonOutputs?: boolean;
   /**
    * Which recurrent-layer kernel to run: picked by shape (`'auto'`, default; see
-   * src/gpu/kernels/recurrent-layer.ts), or forced to `'tile'` or `'sequential'` (tests, benchmarks).
+   * src/gpu/kernels/recurrent-layer.ts, which also weighs the adapter), or forced to `'small'`,
+   * `'tile'`, `'sequential'` or `'lanes'` (tests, benchmarks). Training runs the tiled or the
+   * sequential kernel: forcing `'small'` or `'lanes'` leaves its choice to shape.
    */
   recurrentKernel?: RecurrentKernelChoice;
   /**
@@ -217,12 +222,16 @@ export class WebGPUBackend implements Backend {
    */
   lastTiming: GpuTiming | null = null;
 
+  /** What the adapter is like for the choice of recurrent kernel. */
+  private readonly traits: KernelTraits;
+
   private constructor(
     readonly gpu: GpuContext,
     private readonly ownsDevice: boolean,
     private readonly options: BackendTuning,
   ) {
     this.pool = new BufferPool(gpu.device);
+    this.traits = { ...adapterTraits(gpu.summary), maxBindingBytes: this.bindingLimit() };
     gpu.device.lost.then((info) => {
       this.lostReason = `${info.reason}: ${info.message}`;
     });
@@ -342,7 +351,7 @@ export class WebGPUBackend implements Backend {
     const perSequenceBytes =
       4 * Math.max(T * I, T * outFeatures, ...stack.layers.map(({ spec }, k) => Math.max(T * width(spec), RECURRENT_STATE_SLOTS * width(spec), stateFloats[k]!)));
     const weights = this.packModels(stacks);
-    const chunk = this.modelChunk(this.sequencesPerChunk(perSequenceBytes, T), B, weights);
+    const chunk = this.modelChunk(this.sequencesPerChunk(perSequenceBytes, T), B, weights, stack);
 
     const Y = new Float32Array(B * T * outFeatures);
     const Yh = stack.layers.map(({ spec }) => new Float32Array(B * width(spec)));
@@ -400,7 +409,7 @@ export class WebGPUBackend implements Backend {
     const widths = stack.layers.map(({ spec }) => numDirections(spec) * spec.hiddenSize);
     const perSequenceBytes = 4 * Math.max(T * I, T * O, H * Math.max(O, E), ...widths.map((w) => Math.max(T, RECURRENT_STATE_SLOTS) * w * 2));
     const weights = this.packModels(stacks);
-    const chunk = this.modelChunk(this.sequencesPerChunk(perSequenceBytes, T), B, weights);
+    const chunk = this.modelChunk(this.sequencesPerChunk(perSequenceBytes, T), B, weights, stack);
     const maxGrid = this.device.limits.maxComputeWorkgroupsPerDimension;
     const forecast = new Float32Array(B * H * O);
     for (let b0 = 0; b0 < B; b0 += chunk) {
@@ -458,13 +467,18 @@ export class WebGPUBackend implements Backend {
    * B / count sequences and its weights), as many as `sequences` allow and one binding holds the
    * weights of; one model (count 1) keeps `sequences`.
    */
-  private modelChunk(sequences: number, batch: number, w: PackedModels): number {
+  private modelChunk(sequences: number, batch: number, w: PackedModels, stack: RecurrentStack): number {
     if (w.count === 1) {
       for (const p of [...w.layers, ...(w.head ? [w.head] : [])]) this.checkFits('the weights buffer', p.data.byteLength);
       return sequences;
     }
     const per = batch / w.count;
-    const widest = Math.max(...[...w.layers, ...(w.head ? [w.head] : [])].map((p) => p.stride));
+    // A layer on the lanes kernel binds its packed copy of the chunk's models' weights as well.
+    const packed = stack.layers.map(({ spec }) => {
+      const plan = planRecurrentLayer(spec, per, this.device.limits, this.options.recurrentKernel, 0, 1, this.traits);
+      return plan.pack ? plan.scratch[0]![1] / 4 : 0;
+    });
+    const widest = Math.max(...[...w.layers, ...(w.head ? [w.head] : [])].map((p) => p.stride), ...packed);
     const models = Math.min(Math.floor(sequences / per), Math.floor(this.bindingLimit() / (4 * widest)));
     if (models < 1) throw new DeviceError(`one model's ${per} sequences or weights need more than this device binds at once (${this.bindingLimit()} bytes)`);
     return models * per;
@@ -806,11 +820,11 @@ export class WebGPUBackend implements Backend {
     headOutputs = 0,
     models = { count: 1, weightStride: 0 },
   ): { dispatches: ProgramDispatch[]; segmented: boolean; stateFloats: number; scratchBytes: number; bindsHead: boolean; fusedHead: boolean } {
-    const segment = Math.min(T, this.stepsPerDispatch(spec, B));
-    const segments = Math.ceil(T / segment);
-    const plan = planRecurrentLayer(spec, B, this.device.limits, this.options.recurrentKernel, headOutputs, models.count);
-    const bind = [names.x, names.weights, names.lens, names.init, names.y, names.final];
-    if (plan.scratch.length) bind.push(names.state);
+    const { segment, segments } = timeSegments(T, this.stepsPerDispatch(spec, B));
+    const plan = planRecurrentLayer(spec, B, this.device.limits, this.options.recurrentKernel, headOutputs, models.count, this.traits);
+    // The lanes kernel reads its packed copy of the weights (in the scratch buffer) in their place.
+    const bind = [names.x, plan.pack ? names.state : names.weights, names.lens, names.init, names.y, names.final];
+    if (plan.scratch.length && !plan.pack) bind.push(names.state);
     if (plan.bindsHead) bind.push(names.head);
     const dispatches = Array.from({ length: segments }, (_, k): ProgramDispatch => {
       const forward = k * segment;
@@ -834,6 +848,9 @@ export class WebGPUBackend implements Backend {
         ...(last ? {} : { copies: [[names.final, names.init]], submit: true }),
       };
     });
+    if (plan.pack) {
+      dispatches.unshift({ pipeline: plan.pack.pipeline, params: dispatches[0]!.params, bind: [names.weights, names.state], grid: plan.pack.grid });
+    }
     const stateFloats = (spec.cell === 'lstm' ? 2 : 1) * numDirections(spec) * B * spec.hiddenSize;
     return {
       dispatches,

@@ -1,4 +1,5 @@
 import common from '../../../shaders/recurrent_common.wgsl?raw';
+import lanes from '../../../shaders/recurrent_lanes.wgsl?raw';
 import sequential from '../../../shaders/recurrent_layer.wgsl?raw';
 import small from '../../../shaders/recurrent_small.wgsl?raw';
 import tiled from '../../../shaders/recurrent_tile.wgsl?raw';
@@ -32,8 +33,20 @@ import { workgroupGrid } from '../grid.ts';
  *   workgroup memory and 594 ms with R read from storage.
  * - `recurrent_layer` (shaders/recurrent_layer.wgsl), the fallback for H beyond the workgroup size
  *   limit: one invocation per (direction, sequence), its state in a storage scratch buffer.
+ * - `recurrent_lanes` (shaders/recurrent_lanes.wgsl), for H ≥ {@link LANES_HIDDEN_MIN} on adapters
+ *   that run invocations as the SIMD lanes of a CPU core (Mesa's llvmpipe: {@link adapterTraits}):
+ *   one invocation per sequence, a workgroup of one model's sequences reading every weight at the
+ *   same address (one load broadcast to all lanes; the tiled kernel's per-unit weight reads are one
+ *   load per lane there), from a copy packed as vec4s over four units in the order a step reads
+ *   them. Measured on lavapipe (Mesa 25.0, 2 cores; B=1024, I=1, median of 3 GPU-timestamped calls
+ *   of backend.recurrentLayer, scratch/ script, 2026-12-01), lanes against tiled: T=64 LSTM H=128
+ *   1300 against 2609 ms, Elman ReLU H=32 74 against 100; T=16 Elman/LSTM/GRU H=64 31/88/90
+ *   against 100/218/226 ms; at H=16 even (4.9/10.3/14.9 against 7.1/9.7/14.3) and at H=8 the tiled
+ *   kernel wins (2.6/2.5/4.5 against 3.9/8.8/6.3). On SwiftShader, which loads per lane whatever
+ *   the address, it lost to the tiled kernel (a prototype: LSTM H=128 14.9 s against 11.6 s), so
+ *   `auto` never picks it there or on a GPU, where it is unmeasured. Inference only.
  *
- * Both prepend shaders/recurrent_common.wgsl (override constants, bindings 0–6, activations).
+ * All prepend shaders/recurrent_common.wgsl (override constants, bindings 0–6, activations).
  */
 
 /** Hidden sizes up to this run on the register kernel (`recurrent_small`). */
@@ -58,14 +71,42 @@ export type KernelLimits = Pick<
 >;
 
 /** Which kernel runs a layer: chosen by shape (`'auto'`, the default), or forced (tests, benchmarks). */
-export type RecurrentKernelChoice = 'auto' | 'small' | 'tile' | 'sequential';
+export type RecurrentKernelChoice = 'auto' | 'small' | 'tile' | 'sequential' | 'lanes';
+
+/**
+ * What the adapter is like, as far as the choice of kernel goes (see {@link adapterTraits}).
+ * `simdLanes`: it runs a workgroup's invocations as the SIMD lanes of a CPU core and loads a value
+ * at a workgroup-uniform address once for all lanes (Mesa's llvmpipe), so `recurrent_lanes` wins.
+ */
+export interface KernelTraits {
+  simdLanes?: boolean;
+  /**
+   * The most bytes one binding may hold (default: unbounded): `auto` passes over the lanes kernel
+   * when its packed copy of the weights would not fit, and forcing it then is a DeviceError.
+   */
+  maxBindingBytes?: number;
+}
+
+/** The traits of an adapter, from what it reports about itself. */
+export function adapterTraits(info: { vendor: string; architecture: string; description: string; device: string }): KernelTraits {
+  return { simdLanes: /llvmpipe/i.test(`${info.description} ${info.device} ${info.architecture}`) };
+}
 
 /** What one layer call dispatches: the pipeline, its grid and the scratch buffers it needs. */
 export interface RecurrentLayerPlan {
-  kernel: 'small' | 'tile' | 'sequential';
+  kernel: 'small' | 'tile' | 'sequential' | 'lanes';
   pipeline: PipelineSpec;
   grid: [number, number];
+  /**
+   * The scratch buffer the kernel binds after its six buffers (the sequential kernel's state), or
+   * the lanes kernel's packed weights, which it binds in place of W | R | B | P.
+   */
   scratch: [name: string, bytes: number][];
+  /**
+   * The lanes kernel: a dispatch before the layer's that packs W | R | B | P (its binding 1) into
+   * the scratch buffer (binding 2), with the same params as the layer's first dispatch.
+   */
+  pack: { pipeline: PipelineSpec; grid: [number, number] } | null;
   /** The small kernel's binding 7: the fused head's weights, or a placeholder when not fused. */
   bindsHead: boolean;
   /** The stack's head runs inside this layer's kernel (its y is then the head's output). */
@@ -91,6 +132,7 @@ export function planRecurrentLayer(
   choice: RecurrentKernelChoice = 'auto',
   headOutputs = 0,
   models = 1,
+  traits: KernelTraits = {},
 ): RecurrentLayerPlan {
   const D = numDirections(s);
   const H = s.hiddenSize;
@@ -107,8 +149,40 @@ export function planRecurrentLayer(
       pipeline: layerPipeline(s, 'recurrent_small', small, { WORKGROUP_SIZE: RECURRENT_WORKGROUP_SIZE, HEAD_OUT: fusedHead ? headOutputs : 0 }),
       grid: workgroupGrid(D * batch, RECURRENT_WORKGROUP_SIZE, limits.maxComputeWorkgroupsPerDimension),
       scratch: [],
+      pack: null,
       bindsHead: true,
       fusedHead,
+    };
+  }
+  const lanesShape = lanesLayout(s, limits, maxInvocations);
+  if (choice === 'lanes' && !lanesShape) {
+    throw new DeviceError(
+      `the lanes recurrent kernel needs ${LANES_WORKGROUP_MIN * lanesBytesPerSequence(s)} bytes of workgroup memory for hidden_size ${H}; ` +
+        `this device allows ${limits.maxComputeWorkgroupStorageSize}`,
+    );
+  }
+  const packedBytes = lanesShape ? 16 * models * D * lanesShape.perDirection : 0;
+  const packedFits = packedBytes <= (traits.maxBindingBytes ?? Infinity);
+  if (choice === 'lanes' && !packedFits) {
+    throw new DeviceError(
+      `the lanes recurrent kernel's packed weights need ${packedBytes} bytes, more than this device binds at once (${traits.maxBindingBytes}); ` +
+        (models > 1 ? 'run fewer models at once, or ' : '') + "let the kernel be chosen by shape ('auto')",
+    );
+  }
+  if (lanesShape && packedFits && (choice === 'lanes' || (choice === 'auto' && traits.simdLanes && H >= LANES_HIDDEN_MIN))) {
+    const { workgroupSize, quads, slots } = lanesShape;
+    const constants = { WORKGROUP_SIZE: workgroupSize, QUADS: quads, STATE_SLOTS: slots, STATE_TILE: slots * 4 * quads * workgroupSize };
+    const pipeline = layerPipeline(s, 'recurrent_lanes', lanes, constants);
+    const vectors = packedBytes / 16;
+    const tiles = models * Math.ceil(batch / models / workgroupSize);
+    return {
+      kernel: 'lanes',
+      pipeline,
+      grid: workgroupGrid(D * tiles, 1, limits.maxComputeWorkgroupsPerDimension),
+      scratch: [['packed weights', 16 * vectors]],
+      pack: { pipeline: { ...pipeline, entryPoint: 'pack' }, grid: workgroupGrid(vectors, LANES_PACK_WORKGROUP, limits.maxComputeWorkgroupsPerDimension) },
+      bindsHead: false,
+      fusedHead: false,
     };
   }
   const tileBytes = 3 * H * 16;
@@ -140,6 +214,7 @@ export function planRecurrentLayer(
       }),
       grid: workgroupGrid(D * tiles, 1, limits.maxComputeWorkgroupsPerDimension),
       scratch: [],
+      pack: null,
       bindsHead: false,
       fusedHead: false,
     };
@@ -149,9 +224,46 @@ export function planRecurrentLayer(
     pipeline: layerPipeline(s, 'recurrent_layer', sequential, { WORKGROUP_SIZE: RECURRENT_WORKGROUP_SIZE }),
     grid: workgroupGrid(D * batch, RECURRENT_WORKGROUP_SIZE, limits.maxComputeWorkgroupsPerDimension),
     scratch: [['state [5,H,D·B]', RECURRENT_STATE_SLOTS * H * D * batch * 4]],
+    pack: null,
     bindsHead: false,
     fusedHead: false,
   };
+}
+
+/** On a {@link KernelTraits.simdLanes} adapter, `auto` picks the lanes kernel from this hidden size. */
+export const LANES_HIDDEN_MIN = 32;
+
+/** The lanes kernel takes up to this many sequences per workgroup (two of llvmpipe's 8-lane vectors). */
+export const LANES_WORKGROUP_MAX = 16;
+
+/** …and needs room in workgroup memory for at least this many. */
+export const LANES_WORKGROUP_MIN = 4;
+
+/** Invocations per workgroup of the lanes kernel's `pack` entry point (fixed in the shader). */
+const LANES_PACK_WORKGROUP = 64;
+
+/** Bytes of workgroup memory per sequence of the lanes kernel: its state slots, vec4s over units. */
+function lanesBytesPerSequence(s: RecurrentLayerSpec): number {
+  return 16 * lanesSlots(s) * Math.ceil(s.hiddenSize / 4);
+}
+
+function lanesSlots(s: RecurrentLayerSpec): number {
+  if (s.cell === 'lstm') return 3;
+  return s.cell === 'gru' && !s.linearBeforeReset ? 4 : 2;
+}
+
+/**
+ * The lanes kernel's shape (shaders/recurrent_lanes.wgsl): sequences per workgroup (the most, up to
+ * {@link LANES_WORKGROUP_MAX}, whose states fit in workgroup memory), quads of units, state slots and
+ * packed vec4s per direction; null when not even {@link LANES_WORKGROUP_MIN} sequences fit.
+ */
+function lanesLayout(s: RecurrentLayerSpec, limits: KernelLimits, maxInvocations: number) {
+  const perLane = lanesBytesPerSequence(s);
+  const workgroupSize = largestPowerOfTwoAtMost(Math.min(LANES_WORKGROUP_MAX, maxInvocations, limits.maxComputeWorkgroupStorageSize / perLane));
+  if (workgroupSize < LANES_WORKGROUP_MIN || workgroupSize * perLane > limits.maxComputeWorkgroupStorageSize) return null;
+  const G = GATES[s.cell];
+  const quads = Math.ceil(s.hiddenSize / 4);
+  return { workgroupSize, quads, slots: lanesSlots(s), perDirection: quads * (G * 4 * quads + G * s.inputSize + G + 4) };
 }
 
 /** A kernel's pipeline for a layer spec; everything but batch and steps is an override constant. */
@@ -193,6 +305,16 @@ export function packLayerWeights(s: RecurrentLayerSpec, w: RecurrentLayerWeights
   if (w.B) packed.set(w.B, sizes[0]! + sizes[1]!);
   if (w.P) packed.set(w.P, sizes[0]! + sizes[1]! + sizes[2]!);
   return packed;
+}
+
+/**
+ * T steps in time segments of at most `maxSteps` (one submission each): as few segments as that
+ * allows, of about equal length (64 steps at 31 a dispatch: 22 + 22 + 20, not 31 + 31 + 2), since
+ * every segment is one more pass over the state and the kernels' cost is per step.
+ */
+export function timeSegments(T: number, maxSteps: number): { segment: number; segments: number } {
+  const segments = Math.ceil(T / Math.max(1, Math.min(T, maxSteps)));
+  return { segment: Math.ceil(T / segments), segments };
 }
 
 /** What the params uniform of one dispatch holds (see `Params` in shaders/recurrent_common.wgsl). */

@@ -10,7 +10,7 @@ import {
   segmentOffsets,
   trainingOutputFloatsPerSequence,
 } from './recurrent-backward.ts';
-import { recurrentParams, RECURRENT_STATE_SLOTS, type KernelLimits, type RecurrentKernelChoice } from './recurrent-layer.ts';
+import { recurrentParams, RECURRENT_STATE_SLOTS, timeSegments, type KernelLimits, type RecurrentKernelChoice } from './recurrent-layer.ts';
 
 /**
  * The training program of a stack of batch-major recurrent layers and its optional nn.Linear head
@@ -136,8 +136,7 @@ export function stackGradProgram(shape: GradProgramShape, ctx: GradProgramContex
   shape.layers.forEach((layer, k) => {
     const { spec } = layer;
     const plan = planTrainingForward(spec, n, ctx.limits, ctx.kernel, M);
-    const segment = Math.min(T, ctx.stepsPerDispatch(spec, n));
-    const segments = Math.ceil(T / segment);
+    const { segment, segments } = timeSegments(T, ctx.stepsPerDispatch(spec, n));
     const bind = [k === 0 ? 'x' : `fwd${k - 1}`, `w${k}`, 'lens', `init${k}`, `fwd${k}`, `final${k}`];
     if (plan.scratch.length) {
       bind.push('state');
@@ -211,8 +210,7 @@ export function stackGradProgram(shape: GradProgramShape, ctx: GradProgramContex
     const layer = shape.layers[k]!;
     const { spec, peepholes } = layer;
     const plan = planRecurrentBackward(spec, peepholes, n, ctx.limits, ctx.kernel, M);
-    const segment = Math.min(T, ctx.stepsPerDispatch(spec, n));
-    const segments = Math.ceil(T / segment);
+    const { segment, segments } = timeSegments(T, ctx.stepsPerDispatch(spec, n));
     const bind = [`fwd${k}`, `w${k}`, 'lens', `dstate${k}`, `dg${k}`, `dinit${k}`, `dy${k}`];
     if (plan.scratchBytes) {
       bind.push('bstate');
