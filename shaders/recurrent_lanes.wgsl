@@ -276,7 +276,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let last = steps & 1u;
   for (var q = 0u; q < QUADS; q++) {
     let h = load4(last, q);
-    let c = load4(2u, q);
+    var c = vec4<f32>(0.0);
+    if (lstm) { c = load4(2u, q); }  // slot 2 exists for LSTM and two-phase GRU only
     for (var e = 0u; e < 4u; e++) {
       let j = 4u * q + e;
       if (j < H) {
