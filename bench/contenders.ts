@@ -34,12 +34,14 @@ function forwardRun(backend: Backend, w: Workload, model: RecurrentNet, x: Float
  * acquired by `available()` and destroyed by `dispose()`. `kernel` forces a recurrent kernel for A/B
  * comparisons (default: picked by shape).
  */
-export function webrnnContender(kernel: RecurrentKernelChoice = 'auto'): Contender & { settings(): { recurrentKernel: string } } {
+export function webrnnContender(kernel: RecurrentKernelChoice = 'auto'): Contender & { settings(): { recurrentKernel: string; kernels?: string } } {
   let backend: WebGPUBackend | null = null;
   let failure: string | null = null;
+  // The kernel of each layer of the workload prepared last (the harness reads settings after a cell).
+  let kernels: string | null = null;
   return {
     name: WEBRNN,
-    settings: () => ({ recurrentKernel: kernel }),
+    settings: () => ({ recurrentKernel: kernel, ...(kernels ? { kernels } : {}) }),
     async available() {
       if (backend) return true;
       if (failure) return failure;
@@ -53,6 +55,7 @@ export function webrnnContender(kernel: RecurrentKernelChoice = 'auto'): Contend
     },
     async prepare(w, model, x) {
       if (!backend) throw new Error('webrnn: available() was not called or failed');
+      kernels = model.layers().layers.map(({ spec }) => backend!.recurrentKernelFor(spec, w.batch)).join(',');
       const run = forwardRun(backend, w, model, x);
       const b = backend;
       return {

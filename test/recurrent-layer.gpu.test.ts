@@ -163,6 +163,11 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     expect(planRecurrentLayer(mid.spec, 1024, limits, 'auto', 0, 1, { simdLanes: true, maxBindingBytes: packed - 1 }).kernel).toBe('tile');
     expect(() => planRecurrentLayer(mid.spec, 1024, limits, 'lanes', 0, 1, { maxBindingBytes: packed - 1 })).toThrow(/packed weights need \d+ bytes, more than this device binds at once/);
     expect(planRecurrentLayer(mid.spec, 1024, limits, 'lanes', 0, 3).scratch[0]![1]).toBe(3 * packed);
+    // The backend says which kernel it runs: by its adapter under auto, the forced one otherwise.
+    expect(gpu.backend.recurrentKernelFor(mid.spec, 1024)).toBe(adapterTraits(gpu.backend.gpu.summary).simdLanes ? 'lanes' : 'tile');
+    for (const [kernel, backend] of kernels) {
+      if (kernel !== 'small') expect(backend.recurrentKernelFor(mid.spec, 1024)).toBe(kernel);
+    }
   });
 
   it('splits T into time segments of about equal length', () => {

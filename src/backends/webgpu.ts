@@ -13,6 +13,7 @@ import {
   timeSegments,
   type KernelTraits,
   type RecurrentKernelChoice,
+  type RecurrentLayerPlan,
 } from '../gpu/kernels/recurrent-layer.ts';
 import { ONES_BUFFER, ONES_DATA } from '../gpu/kernels/grad-contract.ts';
 import { gradFloatsPerSequence, packedFloats, stackGradProgram, type GradLayer, type GradProgramContext } from '../gpu/kernels/stack-grad.ts';
@@ -614,6 +615,15 @@ export class WebGPUBackend implements Backend {
       dInitialH: layers.map((g) => g.dInitialH),
       dInitialC: layers.map((g) => g.dInitialC),
     };
+  }
+
+  /**
+   * The kernel this backend runs an inference layer of `spec` on, for `batch` sequences of one model
+   * (`'small'`, `'tile'`, `'sequential'` or `'lanes'`; src/gpu/kernels/recurrent-layer.ts says why).
+   * For benchmarks and for users who want to know; it does no GPU work.
+   */
+  recurrentKernelFor(spec: RecurrentLayerSpec, batch: number): RecurrentLayerPlan['kernel'] {
+    return planRecurrentLayer(spec, batch, this.device.limits, this.options.recurrentKernel, 0, 1, this.traits).kernel;
   }
 
   /** What src/gpu/kernels/stack-grad.ts plans a training program from, on this device and with this backend's tuning. */
