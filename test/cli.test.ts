@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
+import { adapterTraits } from '../src/gpu/kernels/recurrent-layer.ts';
 
 // `webrnn` command, called in-process (bin/webrnn.js runs the same main() from the built bundle).
 
@@ -20,6 +21,7 @@ describe('webrnn CLI', () => {
     expect(r.out).toMatch(/software\s+(yes|no)/);
     expect(r.out).toMatch(/maxStorageBufferBindingSize\s+\d+/);
     expect(r.out).toMatch(/maxComputeWorkgroupsPerDimension\s+\d+/);
+    expect(r.out).toMatch(/simd lanes\s+(yes: hidden sizes from 32 run on the lanes kernel|no: hidden sizes above 4 run on the tiled kernel)/);
   });
 
   it('info --json is machine-readable', async () => {
@@ -27,6 +29,7 @@ describe('webrnn CLI', () => {
     const report = JSON.parse(r.out);
     expect(typeof report.adapter.isSoftware).toBe('boolean');
     expect(report.limits.maxComputeWorkgroupStorageSize).toBeGreaterThanOrEqual(16384);
+    expect(report.traits).toEqual({ simdLanes: adapterTraits(report.adapter).simdLanes });
   });
 
   it('prints usage, version, and rejects unknown commands with exit code 2', async () => {

@@ -1,4 +1,5 @@
 import { acquireGpu, ENGINE_LIMITS, type GpuContext } from '../gpu/device.ts';
+import { adapterTraits, LANES_HIDDEN_MIN, SMALL_HIDDEN_MAX } from '../gpu/kernels/recurrent-layer.ts';
 import { WebRNNError } from '../errors.ts';
 import type { Backend } from '../backends/backend.ts';
 import { cpuBackend } from '../backends/cpu.ts';
@@ -29,6 +30,8 @@ export interface InfoReport {
   adapter: GpuContext['summary'];
   limits: Record<string, number>;
   features: string[];
+  /** What the choice of recurrent kernel reads from the adapter (src/gpu/kernels/recurrent-layer.ts). */
+  traits: { simdLanes: boolean };
 }
 
 /** Acquires a device, reads its adapter and limits, and frees it again. */
@@ -37,7 +40,7 @@ export async function collectInfo(): Promise<InfoReport> {
   try {
     const limits: Record<string, number> = {};
     for (const name of ENGINE_LIMITS) limits[name] = gpu.device.limits[name];
-    return { adapter: gpu.summary, limits, features: [...gpu.adapter.features].sort() };
+    return { adapter: gpu.summary, limits, features: [...gpu.adapter.features].sort(), traits: { simdLanes: adapterTraits(gpu.summary).simdLanes === true } };
   } finally {
     gpu.destroy();
   }
@@ -58,6 +61,10 @@ function formatInfo(r: InfoReport): string[] {
   const width = Math.max(...Object.keys(r.limits).map((k) => k.length));
   for (const [k, v] of Object.entries(r.limits)) lines.push(`  ${k.padEnd(width)}  ${v}`);
   lines.push(`features`, `  ${r.features.join(', ') || '(none)'}`);
+  lines.push(
+    `kernels`,
+    `  simd lanes    ${r.traits.simdLanes ? `yes: hidden sizes from ${LANES_HIDDEN_MIN} run on the lanes kernel` : `no: hidden sizes above ${SMALL_HIDDEN_MAX} run on the tiled kernel while they fit a workgroup`}`,
+  );
   return lines;
 }
 
