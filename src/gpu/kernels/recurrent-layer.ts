@@ -39,8 +39,8 @@ import { workgroupGrid } from '../grid.ts';
  *   same address (one load broadcast to all lanes; the tiled kernel's per-unit weight reads are one
  *   load per lane there), from a copy packed as vec4s over four units in the order a step reads
  *   them. Measured on lavapipe (Mesa 25.0, 2 cores; B=1024, I=1, median of 3 GPU-timestamped calls
- *   of backend.recurrentLayer, scratch/ script, 2026-12-01), lanes against tiled: T=64 LSTM H=128
- *   1300 against 2609 ms, Elman ReLU H=32 74 against 100; T=16 Elman/LSTM/GRU H=64 31/88/90
+ *   of backend.recurrentLayer, a throwaway timing script, 2026-12-01), lanes against tiled: T=64
+ *   LSTM H=128 1300 against 2609 ms, Elman ReLU H=32 74 against 100; T=16 Elman/LSTM/GRU H=64 31/88/90
  *   against 100/218/226 ms; at H=16 even (4.9/10.3/14.9 against 7.1/9.7/14.3) and at H=8 the tiled
  *   kernel wins (2.6/2.5/4.5 against 3.9/8.8/6.3). On SwiftShader, which loads per lane whatever
  *   the address, it lost to the tiled kernel (a prototype: LSTM H=128 14.9 s against 11.6 s), so
