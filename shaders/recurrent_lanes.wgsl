@@ -127,30 +127,31 @@ fn pw(g: u32, i: u32, q: u32) -> vec4<f32> { return packed[p_base + PACKED_W + (
 fn pb(g: u32, q: u32) -> vec4<f32> { return packed[p_base + PACKED_B + q * GATES + g]; }
 fn pp(k: u32, q: u32) -> vec4<f32> { return packed[p_base + PACKED_P + k * QUADS + q]; }
 
-// Σ_m R_g[units of quad q, m] · v[m] for gates g < n, v = state slot `slot`. One scalar of v a
-// column: reading v a vec4 at a time and indexing it was 2× slower on llvmpipe.
-fn recurrent(slot: u32, q: u32, n: u32) -> array<vec4<f32>, 4> {
+// Σ_m R_g[units of quad q, m] · v[m] for gates first ≤ g < n (the others 0), v = state slot
+// `slot`. One scalar of v a column: reading v a vec4 at a time and indexing it was 2× slower on
+// llvmpipe. `first` and `n` are constants at every call, so the gate tests fold away.
+fn recurrent(slot: u32, q: u32, first: u32, n: u32) -> array<vec4<f32>, 4> {
   var a0 = vec4<f32>(0.0);
   var a1 = vec4<f32>(0.0);
   var a2 = vec4<f32>(0.0);
   var a3 = vec4<f32>(0.0);
   for (var m = 0u; m < 4u * QUADS; m++) {
     let s = state[st(slot, m)];
-    a0 += pr(0u, m, q) * s;
-    if (n > 1u) { a1 += pr(1u, m, q) * s; }
-    if (n > 2u) { a2 += pr(2u, m, q) * s; }
+    if (first == 0u) { a0 += pr(0u, m, q) * s; }
+    if (first <= 1u && n > 1u) { a1 += pr(1u, m, q) * s; }
+    if (first <= 2u && n > 2u) { a2 += pr(2u, m, q) * s; }
     if (n > 3u) { a3 += pr(3u, m, q) * s; }
   }
   return array<vec4<f32>, 4>(a0, a1, a2, a3);
 }
 
-// B_g + W_g x_t for the units of quad q, gates g < n (x_t: the lane's inputs at its step t).
-fn input_part(q: u32, n: u32, t: u32, b: u32, live: bool) -> array<vec4<f32>, 4> {
+// B_g + W_g x_t for the units of quad q, gates first ≤ g < n (x_t: the lane's inputs at its step t).
+fn input_part(q: u32, first: u32, n: u32, t: u32, b: u32, live: bool) -> array<vec4<f32>, 4> {
   var acc = array<vec4<f32>, 4>();
-  for (var g = 0u; g < n; g++) { acc[g] = pb(g, q); }
+  for (var g = first; g < n; g++) { acc[g] = pb(g, q); }
   for (var i = 0u; i < INPUT_SIZE; i++) {
     let xi = select(0.0, x[x_index(t, b, i)], live);
-    for (var g = 0u; g < n; g++) { acc[g] += pw(g, i, q) * xi; }
+    for (var g = first; g < n; g++) { acc[g] += pw(g, i, q) * xi; }
   }
   return acc;
 }
@@ -202,8 +203,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // R_h multiplies r ⊙ h of all units).
     if (gru_two_phase) {
       for (var q = 0u; q < QUADS; q++) {
-        let xg = input_part(q, 2u, t, b, live);
-        let rg = recurrent(cur, q, 2u);
+        let xg = input_part(q, 0u, 2u, t, b, live);
+        let rg = recurrent(cur, q, 0u, 2u);
         let z = act_f4(d, xg[0] + rg[0]);
         let r = act_f4(d, xg[1] + rg[1]);
         store4(2u, q, z);
@@ -215,33 +216,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let h = load4(cur, q);
       var h_new: vec4<f32>;
       if (CELL == 0u) {
-        let xg = input_part(q, 1u, t, b, live);
-        let rg = recurrent(cur, q, 1u);
+        let xg = input_part(q, 0u, 1u, t, b, live);
+        let rg = recurrent(cur, q, 0u, 1u);
         h_new = act_f4(d, xg[0] + rg[0]);
       } else if (CELL == 1u) {
         if (LINEAR_BEFORE_RESET) {
-          let xg = input_part(q, 3u, t, b, live);
-          let rg = recurrent(cur, q, 3u);
+          let xg = input_part(q, 0u, 3u, t, b, live);
+          let rg = recurrent(cur, q, 0u, 3u);
           let z = act_f4(d, xg[0] + rg[0]);
           let r = act_f4(d, xg[1] + rg[1]);
           let rb_h = packed[p_base + PACKED_RB + q];
           let n = act_g4(d, xg[2] + r * (rg[2] + rb_h));
           h_new = (1.0 - z) * n + z * h;
         } else {
-          // Gate h alone: the packed R of gate 2 times r ⊙ h (slot 3); input and bias of gate 2.
-          var xh = pb(2u, q);
-          for (var i = 0u; i < INPUT_SIZE; i++) {
-            xh += pw(2u, i, q) * select(0.0, x[x_index(t, b, i)], live);
-          }
-          var acc = vec4<f32>(0.0);
-          for (var m = 0u; m < 4u * QUADS; m++) { acc += pr(2u, m, q) * state[st(3u, m)]; }
-          let n = act_g4(d, xh + acc);
+          // Gate h alone: its input and bias, and its R times r ⊙ h (slot 3).
+          let n = act_g4(d, input_part(q, 2u, 3u, t, b, live)[2] + recurrent(3u, q, 2u, 3u)[2]);
           let z = load4(2u, q);
           h_new = (1.0 - z) * n + z * h;
         }
       } else {
-        let xg = input_part(q, 4u, t, b, live);
-        let rg = recurrent(cur, q, 4u);
+        let xg = input_part(q, 0u, 4u, t, b, live);
+        let rg = recurrent(cur, q, 0u, 4u);
         let c = load4(2u, q);
         let gi = act_f4(d, xg[0] + rg[0] + pp(0u, q) * c);
         var gf: vec4<f32>;

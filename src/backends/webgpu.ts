@@ -476,7 +476,7 @@ export class WebGPUBackend implements Backend {
     const per = batch / w.count;
     // A layer on the lanes kernel binds its packed copy of the chunk's models' weights as well.
     const packed = stack.layers.map(({ spec }) => {
-      const plan = planRecurrentLayer(spec, per, this.device.limits, this.options.recurrentKernel, 0, 1, this.traits);
+      const plan = this.layerPlan(spec, per);
       return plan.pack ? plan.scratch[0]![1] / 4 : 0;
     });
     const widest = Math.max(...[...w.layers, ...(w.head ? [w.head] : [])].map((p) => p.stride), ...packed);
@@ -623,7 +623,12 @@ export class WebGPUBackend implements Backend {
    * For benchmarks and for users who want to know; it does no GPU work.
    */
   recurrentKernelFor(spec: RecurrentLayerSpec, batch: number): RecurrentLayerPlan['kernel'] {
-    return planRecurrentLayer(spec, batch, this.device.limits, this.options.recurrentKernel, 0, 1, this.traits).kernel;
+    return this.layerPlan(spec, batch).kernel;
+  }
+
+  /** planRecurrentLayer on this device, with this backend's kernel choice and the adapter's traits. */
+  private layerPlan(spec: RecurrentLayerSpec, batch: number, headOutputs = 0, models = 1): RecurrentLayerPlan {
+    return planRecurrentLayer(spec, batch, this.device.limits, this.options.recurrentKernel, headOutputs, models, this.traits);
   }
 
   /** What src/gpu/kernels/stack-grad.ts plans a training program from, on this device and with this backend's tuning. */
@@ -831,7 +836,7 @@ export class WebGPUBackend implements Backend {
     models = { count: 1, weightStride: 0 },
   ): { dispatches: ProgramDispatch[]; segmented: boolean; stateFloats: number; scratchBytes: number; bindsHead: boolean; fusedHead: boolean } {
     const { segment, segments } = timeSegments(T, this.stepsPerDispatch(spec, B));
-    const plan = planRecurrentLayer(spec, B, this.device.limits, this.options.recurrentKernel, headOutputs, models.count, this.traits);
+    const plan = this.layerPlan(spec, B, headOutputs, models.count);
     // The lanes kernel reads its packed copy of the weights (in the scratch buffer) in their place.
     const bind = [names.x, plan.pack ? names.state : names.weights, names.lens, names.init, names.y, names.final];
     if (plan.scratch.length && !plan.pack) bind.push(names.state);
