@@ -22,7 +22,10 @@ export class ConfigError extends WebRNNError {
   }
 }
 
-/** An input tensor has the wrong length or shape for the model (x, h0). */
+/**
+ * An input tensor has the wrong length or shape for the model (x, h0), or holds a value that is not
+ * a finite float32 number (src/util/finite.ts: one policy for every backend).
+ */
 export class ShapeError extends WebRNNError {
   constructor(message: string) {
     super('shape', message);
@@ -58,5 +61,15 @@ export class DataError extends WebRNNError {
     readonly column: string | null = null,
   ) {
     super('data', row === null ? message : `row ${row}${column ? `, column ${column}` : ''}: ${message}`);
+  }
+}
+
+/**
+ * A computation gave a value that is not finite from finite inputs and weights: the network
+ * overflowed float32 on the GPU (or float64 on the CPU). Never returned silently as Infinity or NaN.
+ */
+export class NumericError extends WebRNNError {
+  constructor(message: string) {
+    super('numeric', message);
   }
 }

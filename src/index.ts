@@ -2,7 +2,8 @@
  * webrnn: recurrent networks over thousands of independent sequences on the GPU through WebGPU.
  * @packageDocumentation
  */
-export { ConfigError, DataError, DeviceError, ModelError, ShapeError, WebRNNError, WeightError } from './errors.ts';
+export { ConfigError, DataError, DeviceError, ModelError, NumericError, ShapeError, WebRNNError, WeightError } from './errors.ts';
+export { checkFiniteInput, checkFiniteOutput, FLOAT32_MAX } from './util/finite.ts';
 export { tensor, sizeOf, type Tensor, type FloatArray } from './tensor.ts';
 export { ElmanRNN, type RunOptions } from './model/elman.ts';
 export type { ElmanConfig, ResolvedElmanConfig, Nonlinearity } from './model/config.ts';

@@ -25,7 +25,8 @@ export interface CompareReport {
   message: string;
 }
 
-function unravel(index: number, shape: readonly number[] | undefined): string {
+/** A flat index as a multi-dimensional one in `shape` (`[i0, i1, …]`), or `[index]` without a shape. */
+export function unravel(index: number, shape: readonly number[] | undefined): string {
   if (!shape || shape.length === 0) return `[${index}]`;
   const idx: number[] = [];
   let rest = index;
