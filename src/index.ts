@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { ConfigError, DataError, DeviceError, ModelError, NumericError, ShapeError, WebRNNError, WeightError } from './errors.ts';
-export { checkFiniteInput, checkFiniteOutput, FLOAT32_MAX } from './util/finite.ts';
+export { checkFiniteInput, checkFiniteOutputs, FLOAT32_MAX } from './util/finite.ts';
 export { tensor, sizeOf, type Tensor, type FloatArray } from './tensor.ts';
 export { ElmanRNN, type RunOptions } from './model/elman.ts';
 export type { ElmanConfig, ResolvedElmanConfig, Nonlinearity } from './model/config.ts';

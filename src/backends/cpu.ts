@@ -8,48 +8,62 @@ import { checkModels, checkStack, joinRows, joinStackOutputs, perModelRows, stac
 import { forecastReference } from '../reference/forecast.ts';
 import { checkForecastModels, forecastInputRows } from '../rnn/forecast.ts';
 import { CpuTrainEngine } from '../train/cpu-engine.ts';
+import { checkFiniteOutputs } from '../util/finite.ts';
 import type { Backend } from './backend.ts';
+
+/** `result`, after checking it holds only finite float32-range values (src/util/finite.ts). */
+function checked<R>(what: string, result: R): R {
+  checkFiniteOutputs(what, result);
+  return result;
+}
 
 /**
  * The float64 CPU reference behind the {@link Backend} interface. Results are Float64Array. Slow by
- * design: it exists to be obviously right.
+ * design: it exists to be obviously right. Results that float32 cannot hold are refused as the GPU
+ * refuses them (NumericError), so the two backends agree on what they return.
  */
 export const cpuBackend: Required<Backend> = {
   name: 'cpu',
   async elmanForward(config, weights, args) {
-    return elmanForwardReference(config, weights, args);
+    return checked('the Elman network', elmanForwardReference(config, weights, args));
   },
   async recurrentLayer(spec, weights, inputs) {
     checkLayerWeights(spec, weights);
     checkLayerInputs(spec, inputs);
-    return recurrentLayerReference(spec, weights, inputs);
+    return checked(`the ${spec.cell.toUpperCase()} layer`, recurrentLayerReference(spec, weights, inputs));
   },
   // Per-series models run one after another, each on its own rows.
   async recurrentStack(models, inputs) {
     const stacks = checkModels(models, inputs.batch);
     for (const stack of stacks) checkStack(stack, inputs);
-    if (stacks.length === 1) return recurrentStackReference(stacks[0]!, inputs);
-    return joinStackOutputs(await perModelRows(stacks, inputs.batch, (stack, b0, b1) => recurrentStackReference(stack, stackInputRows(inputs, b0, b1))));
+    const outputs =
+      stacks.length === 1
+        ? recurrentStackReference(stacks[0]!, inputs)
+        : joinStackOutputs(await perModelRows(stacks, inputs.batch, (stack, b0, b1) => recurrentStackReference(stack, stackInputRows(inputs, b0, b1))));
+    return checked('the stack', outputs);
   },
   // The backward passes run the forward reference for the outputs, then the backward reference
   // (which replays the forward pass itself, keeping its tape).
   async recurrentLayerBackward(spec, weights, inputs, outGrads) {
     checkLayerWeights(spec, weights);
     checkLayerInputs(spec, inputs);
-    return {
+    return checked(`the ${spec.cell.toUpperCase()} layer's backward pass`, {
       outputs: recurrentLayerReference(spec, weights, inputs),
       grads: recurrentLayerBackwardReference(spec, weights, inputs, outGrads),
-    };
+    });
   },
   async recurrentStackBackward(stack, inputs, dY, stateGrads) {
     checkStack(stack, inputs);
     const back = recurrentStackBackwardReference(stack, inputs, dY, stateGrads);
-    return { outputs: recurrentStackReference(stack, inputs), ...back };
+    return checked("the stack's backward pass", { outputs: recurrentStackReference(stack, inputs), ...back });
   },
   async recurrentForecast(models, inputs) {
     const stacks = checkForecastModels(models, inputs);
-    if (stacks.length === 1) return forecastReference(stacks[0]!, inputs);
-    return joinRows(await perModelRows(stacks, inputs.batch, (stack, b0, b1) => forecastReference(stack, forecastInputRows(inputs, b0, b1))));
+    const forecast =
+      stacks.length === 1
+        ? forecastReference(stacks[0]!, inputs)
+        : joinRows(await perModelRows(stacks, inputs.batch, (stack, b0, b1) => forecastReference(stack, forecastInputRows(inputs, b0, b1))));
+    return checked('the forecast', forecast);
   },
   async createTrainEngine(setup) {
     return new CpuTrainEngine(setup);

@@ -1,10 +1,11 @@
 import type { Backend } from '../backends/backend.ts';
-import { ConfigError, DataError, ModelError } from '../errors.ts';
+import { ConfigError, DataError, ModelError, ShapeError } from '../errors.ts';
+import { firstOutside } from '../util/finite.ts';
 import { floatTensors, readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { RecurrentNet } from '../model/recurrent.ts';
 import { torchToLayers } from '../model/torch-lowering.ts';
 import { checkTorchStateDict } from '../model/torch-modules.ts';
-import type { Tensor } from '../tensor.ts';
+import type { FloatArray, Tensor } from '../tensor.ts';
 import type { CellType } from '../rnn/spec.ts';
 import type { StackModels } from '../rnn/stack.ts';
 import { samples, type Samples } from '../train/data.ts';
@@ -13,7 +14,7 @@ import type { GradClipOptions, OptimizerOptions, ScheduleOptions } from '../trai
 import { Trainer, type FitHistory, type FitOptions } from '../train/trainer.ts';
 import type { Series } from './frame.ts';
 import { metrics, overall, seasonalNaive, type Metrics } from './metrics.ts';
-import { fitScaler, type Scaler, type ScalingKind } from './scaling.ts';
+import { fitScaler, scale, unscale, type Scaler, type ScalingKind } from './scaling.ts';
 
 /**
  * A forecaster over many series: windows of each (scaled per series), a recurrent model trained on
@@ -105,6 +106,7 @@ interface Scaled {
   z: Float64Array;
   exog: Float64Array[];
   scaler: Scaler;
+  exogScalers: Scaler[];
 }
 
 export class Forecaster {
@@ -196,15 +198,36 @@ export class Forecaster {
     return f;
   }
 
+  /**
+   * A series scaled by scalers fitted on its first `upTo` points. A scaling that cannot be fitted
+   * (a spread beyond float64) or that leaves a value the model reads outside float32's range is a
+   * {@link DataError} naming the series, never an Infinity in the model's inputs.
+   */
   private scaleSeries(s: Series, upTo = s.y.length): Scaled {
-    const scaler = fitScaler(this.o.scaling, s.y.subarray(0, upTo));
+    const fitted = (column: string, values: Float64Array) => {
+      let scaler: Scaler;
+      try {
+        scaler = fitScaler(this.o.scaling, values.subarray(0, upTo));
+      } catch (e) {
+        if (e instanceof ShapeError) throw new DataError(`series ${s.id}${column}: ${e.message}`);
+        throw e;
+      }
+      const z = scale(scaler, values);
+      const bad = firstOutside(z.subarray(0, upTo));
+      if (bad >= 0) {
+        throw new DataError(
+          `series ${s.id}${column}: the value ${values[bad]} at index ${bad} scales (${this.o.scaling}) to ${z[bad]}, beyond float32's range (±3.4e38) that the model computes in: use ${this.o.scaling === 'standard' ? 'smaller units' : 'standard scaling'}`,
+        );
+      }
+      return { scaler, z };
+    };
     const exog = this.o.exog.map((name) => {
       const col = s.exog[name];
       if (!col) throw new DataError(`series ${s.id} has no exogenous column ${name}`);
-      const sc = fitScaler(this.o.scaling, col.subarray(0, upTo));
-      return Float64Array.from(col, (v) => (v - sc.shift) / sc.scale);
+      return fitted(` (exogenous ${name})`, col);
     });
-    return { id: s.id, z: Float64Array.from(s.y, (v) => (v - scaler.shift) / scaler.scale), exog, scaler };
+    const { scaler, z } = fitted('', s.y);
+    return { id: s.id, z, exog: exog.map((e) => e.z), scaler, exogScalers: exog.map((e) => e.scaler) };
   }
 
   /** The model's input at step t of a scaled series: [z_t, exog_t…]. */
@@ -320,14 +343,15 @@ export class Forecaster {
       this.o.exog.forEach((name, k) => {
         const future = futureExog[s.id]?.[name];
         if (!future || future.length < H) throw new DataError(`series ${s.id} needs ${H} future values of ${name}`);
-        const col = series[b]!.exog[name]!;
-        const sc = fitScaler(this.o.scaling, col.subarray(0, end));
-        for (let h = 0; h < H; h++) exogFuture![(b * H + h) * (I - 1) + k] = (future[h]! - sc.shift) / sc.scale;
+        const z = scale(s.exogScalers[k]!, Array.from({ length: H }, (_, h) => future[h]!));
+        const bad = firstOutside(z);
+        if (bad >= 0) throw new DataError(`series ${s.id}: the future value ${future[bad]} of ${name} at ${bad} is not finite or scales beyond float32's range`);
+        z.forEach((v, h) => (exogFuture![(b * H + h) * (I - 1) + k] = v));
       });
     });
     const lowered = nets.map((n) => n.layers());
     const stacks: StackModels = lowered.length === 1 ? lowered[0]! : lowered;
-    let z: ArrayLike<number>;
+    let z: Float32Array | Float64Array;
     if (this.o.strategy === 'recursive') {
       z = await this.recursive(stacks, { history, batch: B, steps: T, horizon: H, futureExog: exogFuture });
     } else {
@@ -335,10 +359,15 @@ export class Forecaster {
       const y = (await this.options.backend.recurrentStack(stacks, { X: history, batch: B, steps: T, sequenceLens: null, initialH: none, initialC: none })).Y;
       z = Float64Array.from({ length: B * H }, (_, i) => y[(Math.floor(i / H) * T + T - 1) * H + (i % H)]!);
     }
-    return scaled.map((s, b) => ({ id: s.id, values: Float64Array.from({ length: H }, (_, h) => z[b * H + h]! * s.scaler.scale + s.scaler.shift) }));
+    return scaled.map((s, b) => {
+      const values = unscale(s.scaler, z.subarray(b * H, (b + 1) * H));
+      const bad = firstOutside(values, Number.MAX_VALUE);
+      if (bad >= 0) throw new DataError(`series ${s.id}: forecast ${bad + 1} is ${values[bad]} in the series' units (beyond float64's range); the model's output was ${z[b * H + bad]}`);
+      return { id: s.id, values };
+    });
   }
 
-  private async recursive(stacks: StackModels, inputs: Parameters<NonNullable<Backend['recurrentForecast']>>[1]): Promise<ArrayLike<number>> {
+  private async recursive(stacks: StackModels, inputs: Parameters<NonNullable<Backend['recurrentForecast']>>[1]): Promise<FloatArray> {
     const backend = this.options.backend;
     if (!backend.recurrentForecast) throw new ConfigError(`the ${backend.name} backend cannot forecast`);
     return backend.recurrentForecast(stacks, inputs);
@@ -373,11 +402,23 @@ export class Forecaster {
           actual,
           forecast: forecasts[k]!.values,
           baseline,
-          metrics: metrics(actual, forecasts[k]!.values, history, this.o.season),
-          baselineMetrics: metrics(actual, baseline, history, this.o.season),
+          metrics: this.score(s.id, actual, forecasts[k]!.values, history),
+          baselineMetrics: this.score(s.id, actual, baseline, history),
         });
       });
     }
     return { rows, model: overall(rows.map((r) => r.metrics)), baseline: overall(rows.map((r) => r.baselineMetrics)) };
+  }
+
+  /**
+   * The metrics of one forecast; an error beyond float64's range is a {@link DataError} naming the
+   * series (MASE alone may be NaN: undefined when the history's naive error is 0).
+   */
+  private score(id: string, actual: Float64Array, forecast: Float64Array, history: Float64Array): Metrics {
+    const m = metrics(actual, forecast, history, this.o.season);
+    for (const [name, v] of Object.entries(m)) {
+      if (!Number.isFinite(v) && !(name === 'mase' && Number.isNaN(v))) throw new DataError(`series ${id}: the forecast's ${name.toUpperCase()} is ${v}, beyond float64's range`);
+    }
+    return m;
   }
 }

@@ -1,4 +1,5 @@
 import { ShapeError } from '../errors.ts';
+import { magnitude } from './scaling.ts';
 
 /**
  * Forecast accuracy, per series and overall, and the seasonal-naive baseline every forecast is
@@ -11,7 +12,9 @@ import { ShapeError } from '../errors.ts';
  *           naive forecast of season s on the training history x (s = 1: naive); NaN when that
  *           in-sample error is 0 or the history has no more than s points
  *
- * as in Hyndman & Koehler (2006) and the M4 competition.
+ * as in Hyndman & Koehler (2006) and the M4 competition. Each is computed on the values divided by
+ * a power of two near their largest magnitude (exact), so data near ±1.8e308 gives finite metrics
+ * wherever the metric itself is below float64's maximum.
  */
 export interface Metrics {
   mae: number;
@@ -23,44 +26,64 @@ export interface Metrics {
 function check(actual: ArrayLike<number>, forecast: ArrayLike<number>): void {
   if (actual.length !== forecast.length) throw new ShapeError(`${actual.length} actual values but ${forecast.length} forecasts`);
   if (actual.length === 0) throw new ShapeError('no points to score');
+  for (const [name, a] of [['actual', actual], ['forecast', forecast]] as const) {
+    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new ShapeError(`the ${name} values hold a non-finite value (${a[i]}) at ${i}`);
+  }
+}
+
+/** The largest {@link magnitude} of several arrays: one power of two to divide them all by. */
+function common(...arrays: ArrayLike<number>[]): number {
+  return Math.max(...arrays.map(magnitude));
 }
 
 export function mae(actual: ArrayLike<number>, forecast: ArrayLike<number>): number {
   check(actual, forecast);
+  const p = common(actual, forecast);
   let s = 0;
-  for (let i = 0; i < actual.length; i++) s += Math.abs(actual[i]! - forecast[i]!);
-  return s / actual.length;
+  for (let i = 0; i < actual.length; i++) s += Math.abs(actual[i]! / p - forecast[i]! / p);
+  return (s / actual.length) * p;
 }
 
 export function rmse(actual: ArrayLike<number>, forecast: ArrayLike<number>): number {
   check(actual, forecast);
+  const p = common(actual, forecast);
   let s = 0;
-  for (let i = 0; i < actual.length; i++) s += (actual[i]! - forecast[i]!) ** 2;
-  return Math.sqrt(s / actual.length);
+  for (let i = 0; i < actual.length; i++) s += (actual[i]! / p - forecast[i]! / p) ** 2;
+  return Math.sqrt(s / actual.length) * p;
 }
 
 export function smape(actual: ArrayLike<number>, forecast: ArrayLike<number>): number {
   check(actual, forecast);
+  const p = common(actual, forecast);
   let s = 0;
   for (let i = 0; i < actual.length; i++) {
-    const d = Math.abs(actual[i]!) + Math.abs(forecast[i]!);
-    if (d > 0) s += (2 * Math.abs(actual[i]! - forecast[i]!)) / d;
+    const a = actual[i]! / p;
+    const f = forecast[i]! / p;
+    const d = Math.abs(a) + Math.abs(f);
+    if (d > 0) s += (2 * Math.abs(a - f)) / d;
   }
   return (100 * s) / actual.length;
 }
 
 /** The in-sample MAE of the seasonal naive forecast of season `season` on `history` (MASE's scale). */
 export function seasonalNaiveScale(history: ArrayLike<number>, season: number): number {
+  return naiveScale(history, season, magnitude(history)) * magnitude(history);
+}
+
+/** {@link seasonalNaiveScale} of `history` divided by `p`. */
+function naiveScale(history: ArrayLike<number>, season: number, p: number): number {
   if (!Number.isInteger(season) || season < 1) throw new ShapeError(`the season must be a positive integer, got ${season}`);
   if (history.length <= season) return NaN;
   let s = 0;
-  for (let t = season; t < history.length; t++) s += Math.abs(history[t]! - history[t - season]!);
+  for (let t = season; t < history.length; t++) s += Math.abs(history[t]! / p - history[t - season]! / p);
   return s / (history.length - season);
 }
 
 export function mase(actual: ArrayLike<number>, forecast: ArrayLike<number>, history: ArrayLike<number>, season: number): number {
-  const scale = seasonalNaiveScale(history, season);
-  return scale > 0 ? mae(actual, forecast) / scale : NaN;
+  // Both errors of the ratio divided by one power of two, so neither overflows.
+  const p = common(actual, forecast, history);
+  const scale = naiveScale(history, season, p);
+  return scale > 0 ? mae(actual, forecast) / p / scale : NaN;
 }
 
 /** Every metric of one series' forecast. */
@@ -86,9 +109,12 @@ export function seasonalNaive(history: ArrayLike<number>, horizon: number, seaso
  */
 export function overall(perSeries: readonly Metrics[]): Metrics {
   if (perSeries.length === 0) throw new ShapeError('no series to summarise');
+  // Means of terms divided by their count first, and the RMSE's squares of values divided by a
+  // power of two: no sum overflows for metrics below float64's maximum.
   const mean = (f: (m: Metrics) => number) => {
     const xs = perSeries.map(f).filter((v) => !Number.isNaN(v));
-    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+    return xs.length ? xs.reduce((a, b) => a + b / xs.length, 0) : NaN;
   };
-  return { mae: mean((m) => m.mae), rmse: Math.sqrt(mean((m) => m.rmse ** 2)), smape: mean((m) => m.smape), mase: mean((m) => m.mase) };
+  const p = magnitude(perSeries.map((m) => (Number.isNaN(m.rmse) ? 0 : m.rmse)));
+  return { mae: mean((m) => m.mae), rmse: Math.sqrt(mean((m) => (m.rmse / p) ** 2)) * p, smape: mean((m) => m.smape), mase: mean((m) => m.mase) };
 }

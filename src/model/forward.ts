@@ -1,5 +1,6 @@
 import { ConfigError, ShapeError } from '../errors.ts';
 import type { FloatArray, Tensor } from '../tensor.ts';
+import { checkFiniteInput } from '../util/finite.ts';
 import type { ResolvedElmanConfig } from './config.ts';
 
 /** Options of one forward pass. */
@@ -62,6 +63,7 @@ export function checkForwardArgs(c: ResolvedElmanConfig, x: Tensor, options: For
   if (x.data.length !== expected) {
     throw new ShapeError(`input data has ${x.data.length} values but shape ${describe(x.shape)} needs ${expected}`);
   }
+  checkFiniteInput('input', x.data, x.shape);
   let h0: FloatArray | null = null;
   if (options.h0 !== undefined) {
     if (!isTensor(options.h0)) throw new ShapeError('h0 must be a tensor { data, shape }');
@@ -72,6 +74,7 @@ export function checkForwardArgs(c: ResolvedElmanConfig, x: Tensor, options: For
     if (options.h0.data.length !== c.numLayers * batch * c.hiddenSize) {
       throw new ShapeError(`h0 data has ${options.h0.data.length} values but shape ${describe(want)} needs ${c.numLayers * batch * c.hiddenSize}`);
     }
+    checkFiniteInput('h0', options.h0.data, want);
     h0 = options.h0.data;
   }
   const outputs = options.outputs ?? 'all';

@@ -1,5 +1,6 @@
 import { ShapeError } from '../errors.ts';
 import type { FloatArray, Tensor } from '../tensor.ts';
+import { checkFiniteInput } from '../util/finite.ts';
 import { describe, isTensor } from './forward.ts';
 import { torchDirections, type TorchRecurrentConfig } from './torch-modules.ts';
 
@@ -59,6 +60,7 @@ function checkState(name: string, t: unknown, want: number[]): FloatArray {
   }
   const n = want[0]! * want[1]! * want[2]!;
   if (t.data.length !== n) throw new ShapeError(`${name} data has ${t.data.length} values but shape ${describe(want)} needs ${n}`);
+  checkFiniteInput(name, t.data, want);
   return t.data;
 }
 
@@ -102,6 +104,7 @@ export function checkRecurrentForwardArgs(
   if (input.data.length !== batch * steps * inputSize) {
     throw new ShapeError(`input data has ${input.data.length} values but shape ${describe(input.shape)} needs ${batch * steps * inputSize}`);
   }
+  checkFiniteInput('input', input.data, input.shape);
   const stateShape = [c.numLayers * torchDirections(c), batch, c.hiddenSize];
   const h0 = options.h0 === undefined ? null : checkState('h0', options.h0, stateShape);
   if (options.c0 !== undefined && c.cell !== 'lstm') throw new ShapeError(`c0 applies to nn.LSTM only, not this ${c.cell.toUpperCase()}`);

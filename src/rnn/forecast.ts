@@ -1,5 +1,6 @@
 import { ShapeError } from '../errors.ts';
 import type { FloatArray } from '../tensor.ts';
+import { checkFiniteInput } from '../util/finite.ts';
 import { numDirections } from './spec.ts';
 import { batchRows, checkModels, checkStack, type RecurrentStack, type StackModels } from './stack.ts';
 
@@ -43,6 +44,7 @@ export function checkForecast(stack: RecurrentStack, x: ForecastInputs): void {
     const want = B * H * exog;
     if (!x.futureExog) throw new ShapeError(`the input has ${exog} exogenous feature(s): futureExog [${B}, ${H}, ${exog}] is needed`);
     if (x.futureExog.length !== want) throw new ShapeError(`futureExog has ${x.futureExog.length} values but shape [${B}, ${H}, ${exog}] needs ${want}`);
+    checkFiniteInput('futureExog', x.futureExog, [B, H, exog]);
   }
 }
 

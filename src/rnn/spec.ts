@@ -1,5 +1,6 @@
 import { ConfigError, ShapeError, WeightError } from '../errors.ts';
 import type { FloatArray } from '../tensor.ts';
+import { checkFiniteInput } from '../util/finite.ts';
 import { activation, type Activation } from './activations.ts';
 
 /**
@@ -176,6 +177,7 @@ export function checkLayerInputs(s: RecurrentLayerSpec, x: Omit<RecurrentLayerIn
   if (x.X !== null && x.X.length !== T * B * s.inputSize) {
     throw new ShapeError(`X has ${x.X.length} values but shape [${xShape.join(', ')}] needs ${T * B * s.inputSize}`);
   }
+  if (x.X !== null) checkFiniteInput('X', x.X, xShape);
   const stateShape = s.layout === 0 ? [D, B, H] : [B, D, H];
   for (const [name, v] of [['initial_h', x.initialH], ['initial_c', x.initialC]] as const) {
     if (v === null) continue;
@@ -183,6 +185,7 @@ export function checkLayerInputs(s: RecurrentLayerSpec, x: Omit<RecurrentLayerIn
     if (v.length !== D * B * H) {
       throw new ShapeError(`${name} has ${v.length} values but shape [${stateShape.join(', ')}] needs ${D * B * H}`);
     }
+    checkFiniteInput(name, v, stateShape);
   }
   if (x.sequenceLens !== null) {
     if (x.sequenceLens.length !== B) {

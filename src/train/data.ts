@@ -1,5 +1,6 @@
 import { ConfigError, ShapeError } from '../errors.ts';
 import type { FloatArray } from '../tensor.ts';
+import { checkFiniteInput } from '../util/finite.ts';
 import { mulberry32, type Random } from '../util/rng.ts';
 
 /**
@@ -48,8 +49,7 @@ export function samples(o: SamplesOptions): Samples {
   if (N % series !== 0) throw new ShapeError(`${N} samples do not split into ${series} series of equal size`);
   const check = (name: string, a: FloatArray, n: number, shape: number[]) => {
     if (a.length !== n) throw new ShapeError(`${name} has ${a.length} values but shape [${shape.join(', ')}] needs ${n}`);
-    const bad = a.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new ShapeError(`${name} holds a non-finite value (${a[bad]}) at index ${bad}`);
+    checkFiniteInput(name, a, shape);
   };
   check('x', o.x, N * T * I, [N, T, I]);
   check('y', o.y, N * T * O, [N, T, O]);

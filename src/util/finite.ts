@@ -35,18 +35,30 @@ export function checkFiniteInput(name: string, a: ArrayLike<number>, shape?: rea
   const i = firstOutside(a);
   if (i < 0) return;
   const v = a[i]!;
-  const where = shape ? `${unravel(i, shape)} (index ${i})` : `index ${i}`;
-  const why = Number.isFinite(v) ? `, beyond float32's range (±3.4e38) that the GPU computes in; scale the data first` : '';
-  throw new ShapeError(`${name} holds ${v} at ${where}${why}; inputs must be finite numbers`);
+  const where = `index ${i}${shape ? ` ${unravel(i, shape)}` : ''}`;
+  if (!Number.isFinite(v)) throw new ShapeError(`${name} holds a non-finite value (${v}) at ${where}: inputs must be finite`);
+  throw new ShapeError(`${name} holds ${v} at ${where}, beyond float32's range (±3.4e38) that the GPU computes in: scale the data first`);
 }
 
 /**
- * Checks that a result holds only finite values ({@link NumericError} naming what computed it, the
- * output and the index): finite inputs and weights can still overflow float32 (or, on the CPU,
- * float64) inside a network, and that must not come back as a silent Infinity or NaN.
+ * Checks that every array in a backend's result holds only finite values within float32's range
+ * ({@link NumericError} naming what computed it, the output and the index). Finite inputs and
+ * weights can still overflow float32 inside a network (a ReLU state that grows, a large head); the
+ * GPU then computes Infinity or NaN, and the float64 reference a value float32 cannot hold, so both
+ * backends refuse the same results instead of returning them. `outputs` is the result object: its
+ * typed arrays, arrays of them and tensors (`{ data }`) are checked, under their property names.
  */
-export function checkFiniteOutput(what: string, name: string, a: ArrayLike<number>): void {
-  const i = firstOutside(a, Number.MAX_VALUE);
-  if (i < 0) return;
-  throw new NumericError(`${what} computed ${a[i]} in ${name} at index ${i} from finite inputs and weights: the network overflows (scale the inputs or the weights down)`);
+export function checkFiniteOutputs(what: string, outputs: unknown, name = 'the output'): void {
+  if (ArrayBuffer.isView(outputs) && !(outputs instanceof DataView)) {
+    const a = outputs as unknown as ArrayLike<number>;
+    const i = firstOutside(a);
+    if (i < 0) return;
+    const v = a[i]!;
+    const kind = Number.isFinite(v) ? `${v}, beyond float32's range,` : `a non-finite value (${v})`;
+    throw new NumericError(`${what} computed ${kind} in ${name} at index ${i} from finite inputs and weights: the network overflows float32 (scale the inputs or weights down)`);
+  }
+  if (Array.isArray(outputs)) outputs.forEach((o, k) => checkFiniteOutputs(what, o, `${name}[${k}]`));
+  else if (outputs !== null && typeof outputs === 'object') {
+    for (const [key, o] of Object.entries(outputs)) if (key !== 'shape') checkFiniteOutputs(what, o, key === 'data' ? name : key);
+  }
 }
