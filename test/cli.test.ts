@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { integer, oneOf, positiveInt, positiveNumber, UsageError } from '../src/cli/args.ts';
 import { main } from '../src/cli/main.ts';
 import { adapterTraits } from '../src/gpu/kernels/recurrent-layer.ts';
 
@@ -37,7 +38,92 @@ describe('webrnn CLI', () => {
     expect((await run('version')).out).toBe('9.9.9');
     const bad = await run('frobnicate');
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/unknown command "frobnicate"/);
-    expect((await run('info', '--bogus')).code).toBe(2);
+    expect(bad.err).toBe('webrnn: unknown command "frobnicate" (see webrnn help)');
+    expect(bad.out).toBe('');
+  });
+
+  it('usage errors of info and onnx-test are one line with exit code 2', async () => {
+    const cases: Array<[string[], string]> = [
+      [['info', '--bogus'], 'webrnn: unknown option --bogus (see webrnn info --help)'],
+      [['info', 'extra'], 'webrnn: info takes no arguments, got extra (see webrnn info --help)'],
+      [['onnx-test'], 'webrnn: name at least one directory (see webrnn onnx-test --help)'],
+      [['onnx-test', '--bogus', 'dir'], 'webrnn: unknown option --bogus (see webrnn onnx-test --help)'],
+      [['help', 'frobnicate'], 'webrnn: no command "frobnicate" (see webrnn help)'],
+    ];
+    for (const [argv, line] of cases) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err).toBe(line);
+      expect(r.out).toBe('');
+    }
+  });
+
+  it('every command has --help and -h, and help COMMAND prints the same', async () => {
+    for (const command of ['info', 'onnx-test', 'forecast', 'fit', 'predict', 'backtest']) {
+      const long = await run(command, '--help');
+      expect(long.code).toBe(0);
+      expect(long.out).toMatch(new RegExp(`^Usage: webrnn ${command} `));
+      expect((await run(command, '-h')).out).toBe(long.out);
+      expect((await run('help', command)).out).toBe(long.out);
+    }
+  });
+
+  describe('an unexpected error (a bug) is one line too, never a stack trace', () => {
+    const throwing = async (...argv: string[]) => {
+      const err: string[] = [];
+      const code = await main(argv, { out: () => { throw new TypeError('boom'); }, err: (l) => err.push(l) }, '9.9.9');
+      return { code, err: err.join('\n') };
+    };
+    afterEach(() => vi.unstubAllEnvs());
+
+    it('without WEBRNN_DEBUG: "internal error", exit code 1', async () => {
+      vi.stubEnv('WEBRNN_DEBUG', '');
+      expect(await throwing('version')).toEqual({ code: 1, err: 'webrnn: internal error: TypeError: boom (WEBRNN_DEBUG=1 prints the stack)' });
+    });
+
+    it('with WEBRNN_DEBUG=1: the stack as well', async () => {
+      vi.stubEnv('WEBRNN_DEBUG', '1');
+      const r = await throwing('version');
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/^webrnn: internal error: TypeError: boom\n\s+at /);
+    });
+  });
+});
+
+describe('CLI flag values', () => {
+  const rejects = (f: () => unknown, message: string) => {
+    expect(f).toThrow(UsageError);
+    expect(f).toThrow(message);
+  };
+
+  it('counts are decimal digits ≥ 1, and the error quotes the text typed', () => {
+    expect(positiveInt('horizon', '12')).toBe(12);
+    expect(positiveInt('horizon', '007')).toBe(7);
+    for (const text of ['', ' 12', '12 ', '0', '-3', '+3', '1e3', '0x10', '0b1', '12.0', '2.5', 'abc', 'Infinity', '9007199254740993']) {
+      rejects(() => positiveInt('horizon', text), `--horizon must be a positive integer, got ${JSON.stringify(text)}`);
+    }
+  });
+
+  it('seeds may be negative', () => {
+    expect(integer('seed', '-3')).toBe(-3);
+    expect(integer('seed', '0')).toBe(0);
+    rejects(() => integer('seed', '1.5'), '--seed must be an integer, got "1.5"');
+    rejects(() => integer('seed', '-'), '--seed must be an integer, got "-"');
+  });
+
+  it('learning rates are finite numbers > 0 in decimal or exponent notation', () => {
+    expect(positiveNumber('lr', '0.01')).toBe(0.01);
+    expect(positiveNumber('lr', '.5')).toBe(0.5);
+    expect(positiveNumber('lr', '2.')).toBe(2);
+    expect(positiveNumber('lr', '1e-3')).toBe(1e-3);
+    expect(positiveNumber('lr', '3E+2')).toBe(300);
+    for (const text of ['abc', '', ' 1', '0', '0.0', '-0.1', 'Infinity', 'NaN', '1e999', '0x10', '1e', '.', '1_000']) {
+      rejects(() => positiveNumber('lr', text), `--lr must be a positive number, got ${JSON.stringify(text)}`);
+    }
+  });
+
+  it('choices are one of a list, named in the error', () => {
+    expect(oneOf('cell', 'gru', ['rnn', 'gru', 'lstm'])).toBe('gru');
+    rejects(() => oneOf('cell', 'GRU', ['rnn', 'gru', 'lstm']), '--cell must be one of rnn, gru, lstm, got "GRU"');
   });
 });

@@ -1,9 +1,13 @@
 // Entry point of the `webrnn` command (built to dist/cli.js).
-import { main } from './main.ts';
+import { main, reportError, type CliIO } from './main.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
-const code = await main(process.argv.slice(2), {
-  out: (l) => console.log(l),
-  err: (l) => console.error(l),
-}, pkg.version);
-process.exitCode = code;
+const io: CliIO = { out: (l) => console.log(l), err: (l) => console.error(l) };
+
+// main() reports its own errors; these catch what escapes it (a callback of the GPU runtime, a
+// rejection nobody awaited) so that the user still sees one line and no Node stack trace.
+const fatal = (err: unknown) => process.exit(reportError(err, undefined, io));
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
+
+process.exitCode = await main(process.argv.slice(2), io, pkg.version);

@@ -1,15 +1,17 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { Backend } from '../backends/backend.ts';
 import { cpuBackend } from '../backends/cpu.ts';
 import { WebGPUBackend } from '../backends/webgpu.ts';
 import { co2Monthly } from '../data/datasets.ts';
-import { ConfigError } from '../errors.ts';
+import { DataError, ModelError } from '../errors.ts';
 import { Forecaster, type BacktestReport, type Forecast, type ForecasterOptions } from '../forecast/forecaster.ts';
 import { forecastsCsv } from '../forecast/output.ts';
 import { parseLong, parseWide, readTable, type Series } from '../forecast/frame.ts';
 import type { Metrics } from '../forecast/metrics.ts';
+import type { ScalingKind } from '../forecast/scaling.ts';
+import type { CellType } from '../rnn/spec.ts';
 import type { EpochEvent } from '../train/trainer.ts';
+import { integer, oneOf, parseFlags, positiveInt, positiveNumber, UsageError } from './args.ts';
+import { checkOutput, readInput, writeOutput } from './files.ts';
 import type { CliIO } from './main.ts';
 
 /**
@@ -23,18 +25,12 @@ import type { CliIO } from './main.ts';
  * FILE is a CSV in long format (columns unique_id, ds, y; other names with --id/--ds/--y) or wide
  * format (a date column then one column per series), detected from the header; without FILE, the
  * monthly CO2 series of vega-datasets.
+ *
+ * Order of work, so that nothing is lost to a mistake found late: the flags are read and checked
+ * (UsageError, exit 2), the output paths checked (FileError), the inputs read and parsed, and only
+ * then a backend made and a model trained.
  */
-export const FORECAST_USAGE = `  forecast [FILE] --horizon N [options]
-                  backtest on the last N points of each series, then fit on all of it and write the
-                  next N points (FILE: CSV in long format unique_id,ds,y or wide format; default:
-                  monthly CO2 from vega-datasets)
-  fit FILE --horizon N --model PATH [options]    fit and save the models (safetensors)
-  predict FILE --model PATH [--out PATH]         forecast with saved models
-  backtest [FILE] --horizon N [--folds K] [options]
-    options: --season S  --input-size L  --cell rnn|gru|lstm  --hidden H  --layers L
-             --strategy recursive|direct  --scaling standard|minmax|robust|none  --per-series
-             --epochs E  --lr X  --batch B  --seed S  --id COL --ds COL --y COL
-             --out forecasts.csv  --metrics metrics.json  --cpu (float64 CPU instead of WebGPU)`;
+export type ForecastCommand = 'forecast' | 'fit' | 'predict' | 'backtest';
 
 const OPTIONS = {
   horizon: { type: 'string' },
@@ -54,55 +50,164 @@ const OPTIONS = {
   id: { type: 'string' },
   ds: { type: 'string' },
   y: { type: 'string' },
+  'ds-format': { type: 'string' },
   out: { type: 'string' },
   metrics: { type: 'string' },
   model: { type: 'string' },
   cpu: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+type Flag = keyof typeof OPTIONS;
+type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>['values'];
 
-function int(values: Values, name: keyof Values, fallback?: number): number | undefined {
-  const v = values[name];
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new ConfigError(`--${name} must be an integer, got ${String(v)}`);
-  return n;
+/** One help line per flag, in the order they are listed. */
+const FLAG_HELP: Record<Flag, string> = {
+  horizon: '--horizon N           points to forecast (required)',
+  season: '--season S            seasonal period: the naive baseline and MASE (default 1)',
+  'input-size': '--input-size L        past points the network reads (default max(2S, 2N, 8))',
+  cell: '--cell rnn|gru|lstm   recurrent cell (default lstm)',
+  hidden: '--hidden H            hidden size (default 32)',
+  layers: '--layers L            stacked layers (default 1)',
+  strategy: '--strategy recursive|direct   one step fed back, or all N at once (default recursive)',
+  scaling: '--scaling standard|minmax|robust|none   per-series scaling (default standard)',
+  'per-series': '--per-series          one model per series instead of one for all',
+  epochs: '--epochs E            training epochs (default 30)',
+  lr: '--lr X                Adam learning rate (default 0.01)',
+  batch: '--batch B             windows per training step (default 64)',
+  seed: '--seed S              initialisation and shuffles (default 0)',
+  folds: '--folds K             rolling origins of the backtest (default 1)',
+  id: '--id COL              series id column of a long CSV (default unique_id)',
+  ds: '--ds COL              time stamp column (default ds; wide CSV: the first column)',
+  y: '--y COL               value column of a long CSV (default y)',
+  'ds-format': '--ds-format FMT       how time stamps are written when it is ambiguous: M/D/YYYY, D/M/YYYY, YYYY-MM-DD…',
+  out: '--out PATH            the forecasts CSV (default: standard output)',
+  metrics: '--metrics PATH        the backtest per series and fold, as JSON',
+  model: '--model PATH          the models as safetensors',
+  cpu: '--cpu                 the float64 CPU reference instead of WebGPU',
+  help: '-h, --help            this text',
+};
+
+const READING: Flag[] = ['id', 'ds', 'y', 'ds-format'];
+const TRAINING: Flag[] = ['horizon', 'season', 'input-size', 'cell', 'hidden', 'layers', 'strategy', 'scaling', 'per-series', 'epochs', 'lr', 'batch', 'seed'];
+
+/** What each command does, and the flags it takes (any other is a usage error, not silently ignored). */
+const COMMANDS: Record<ForecastCommand, { synopsis: string; about: string; flags: Flag[] }> = {
+  forecast: {
+    synopsis: 'forecast [FILE] --horizon N [options]',
+    about: 'backtest on the last N points of each series, then fit on all of it and write the next N points',
+    flags: [...TRAINING, 'folds', ...READING, 'out', 'metrics', 'model', 'cpu', 'help'],
+  },
+  fit: {
+    synopsis: 'fit FILE --horizon N --model PATH [options]',
+    about: 'fit on all of each series and save the models (safetensors)',
+    flags: [...TRAINING, ...READING, 'model', 'cpu', 'help'],
+  },
+  predict: {
+    synopsis: 'predict FILE --model PATH [--out PATH]',
+    about: 'forecast with models saved by fit or forecast --model',
+    flags: [...READING, 'model', 'out', 'cpu', 'help'],
+  },
+  backtest: {
+    synopsis: 'backtest [FILE] --horizon N [--folds K] [options]',
+    about: 'score the model against the seasonal naive forecast on the last N points (K rolling origins)',
+    flags: [...TRAINING, 'folds', ...READING, 'metrics', 'cpu', 'help'],
+  },
+};
+
+const FILE_HELP = 'FILE: a CSV in long format (unique_id,ds,y) or wide format (ds, then one column per series); default: monthly CO2 from vega-datasets';
+
+/** The forecasting commands' lines in `webrnn help`. */
+export const FORECAST_USAGE = (Object.keys(COMMANDS) as ForecastCommand[])
+  .map((c) => `  ${COMMANDS[c].synopsis}\n                  ${COMMANDS[c].about}`)
+  .join('\n');
+
+/** `webrnn COMMAND --help`. */
+export function forecastUsage(command: ForecastCommand): string {
+  const { synopsis, about, flags } = COMMANDS[command];
+  return [`Usage: webrnn ${synopsis}`, '', about, FILE_HELP, '', 'Options:', ...flags.map((f) => `  ${FLAG_HELP[f]}`)].join('\n');
+}
+
+const CELLS = ['rnn', 'gru', 'lstm'] as const satisfies readonly CellType[];
+const STRATEGIES = ['recursive', 'direct'] as const;
+const SCALINGS = ['standard', 'minmax', 'robust', 'none'] as const satisfies readonly ScalingKind[];
+
+/** The flags and FILE of `args`, checked against what `command` takes; {@link UsageError} when they do not fit. */
+function parseCommand(command: ForecastCommand, args: string[]): { values: Values; file: string | undefined } {
+  const { values, positionals } = parseFlags(args, OPTIONS);
+  if (values.help) return { values, file: undefined };
+  const extra = (Object.keys(values) as Flag[]).find((f) => !COMMANDS[command].flags.includes(f));
+  if (extra) throw new UsageError(`${command} does not take --${extra}`);
+  if (positionals.length > 1) throw new UsageError(`one FILE at most, got ${positionals.length}: ${positionals.join(' ')}`);
+  const file = positionals[0];
+  if ((command === 'fit' || command === 'predict') && !file) throw new UsageError(`${command} needs a FILE`);
+  if ((command === 'fit' || command === 'predict') && !values.model) throw new UsageError(`${command} needs --model PATH`);
+  if (command !== 'predict' && values.horizon === undefined) throw new UsageError('--horizon N is required');
+  return { values, file };
+}
+
+/** Everything a training command reads from its flags, checked. */
+interface Training {
+  options: Omit<ForecasterOptions, 'backend'>;
+  epochs: number;
+  folds: number;
+}
+
+function trainingFlags(values: Values): Training {
+  const count = (flag: Flag & keyof Values) => {
+    const v = values[flag];
+    return typeof v === 'string' ? positiveInt(flag, v) : undefined;
+  };
+  return {
+    options: {
+      horizon: positiveInt('horizon', values.horizon!),
+      season: count('season'),
+      inputSize: count('input-size'),
+      cell: values.cell === undefined ? undefined : oneOf('cell', values.cell, CELLS),
+      hiddenSize: count('hidden'),
+      numLayers: count('layers'),
+      strategy: values.strategy === undefined ? undefined : oneOf('strategy', values.strategy, STRATEGIES),
+      scaling: values.scaling === undefined ? undefined : oneOf('scaling', values.scaling, SCALINGS),
+      perSeries: values['per-series'],
+      seed: values.seed === undefined ? undefined : integer('seed', values.seed),
+      training: {
+        batchSize: count('batch'),
+        ...(values.lr !== undefined ? { optimizer: { kind: 'adam', lr: positiveNumber('lr', values.lr) } } : {}),
+      },
+    },
+    epochs: count('epochs') ?? 30,
+    folds: count('folds') ?? 1,
+  };
 }
 
 /** Series from a CSV file (long format when its header has the id, ds and y columns, else wide), or CO2. */
-export function loadSeries(file: string | undefined, values: Pick<Values, 'id' | 'ds' | 'y'>): Series[] {
+export function loadSeries(file: string | undefined, values: Pick<Values, 'id' | 'ds' | 'y' | 'ds-format'>): Series[] {
   if (!file) {
     const co2 = co2Monthly();
     return [{ id: 'co2', ds: co2.dates, y: Float64Array.from(co2.values), exog: {} }];
   }
-  const text = readFileSync(file, 'utf8');
-  const columns = { id: values.id ?? 'unique_id', ds: values.ds ?? 'ds', y: values.y ?? 'y' };
-  const { header } = readTable(text.split(/\r?\n/, 1)[0] ?? '');
-  const long = [columns.id, columns.ds, columns.y].every((c) => header.includes(c));
-  return long ? parseLong(text, columns) : parseWide(text, { ds: values.ds });
+  const text = readInput(file).toString('utf8');
+  const dsFormat = values['ds-format'];
+  try {
+    const columns = { id: values.id ?? 'unique_id', ds: values.ds ?? 'ds', y: values.y ?? 'y' };
+    const { header } = readTable(text.split(/\r?\n/, 1)[0] ?? '');
+    const long = [columns.id, columns.ds, columns.y].every((c) => header.includes(c));
+    return long ? parseLong(text, { ...columns, dsFormat }) : parseWide(text, { ds: values.ds, dsFormat });
+  } catch (e) {
+    // The row and column are in the message already; the file name makes it a complete sentence.
+    if (e instanceof DataError) throw new DataError(`${file}: ${e.message}`);
+    throw e;
+  }
 }
 
-function forecasterOptions(values: Values, backend: Backend): ForecasterOptions {
-  const horizon = int(values, 'horizon');
-  if (horizon === undefined) throw new ConfigError('--horizon N is required');
-  return {
-    backend,
-    horizon,
-    season: int(values, 'season'),
-    inputSize: int(values, 'input-size'),
-    cell: values.cell as ForecasterOptions['cell'],
-    hiddenSize: int(values, 'hidden'),
-    numLayers: int(values, 'layers'),
-    strategy: values.strategy as ForecasterOptions['strategy'],
-    scaling: values.scaling as ForecasterOptions['scaling'],
-    perSeries: values['per-series'],
-    seed: int(values, 'seed'),
-    training: {
-      batchSize: int(values, 'batch'),
-      ...(values.lr !== undefined ? { optimizer: { kind: 'adam', lr: Number(values.lr) } } : {}),
-    },
-  };
+/** The saved forecaster of `predict --model PATH`; a ModelError names the file. */
+function loadForecaster(path: string, bytes: Uint8Array, backend: Backend): Forecaster {
+  try {
+    return Forecaster.fromSafetensors(bytes, backend);
+  } catch (e) {
+    if (e instanceof ModelError) throw new ModelError(`--model ${path}: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 /** One line per epoch: a bar, the loss, and the validation loss when there is one. */
@@ -117,7 +222,40 @@ function formatMetrics(name: string, m: Metrics): string {
   return `${name.padEnd(15)} MAE ${m.mae.toPrecision(4).padStart(10)}  RMSE ${m.rmse.toPrecision(4).padStart(10)}  sMAPE ${m.smape.toFixed(2).padStart(7)}%  MASE ${m.mase.toFixed(3).padStart(7)}`;
 }
 
-function reportJson(r: BacktestReport) {
+// A safety net under the forecaster's own checks: the files refuse a value that is not finite, since
+// JSON would turn it into `null` and a CSV into `Infinity`, both of which read as an answer.
+
+function assertFinite(what: string, values: ArrayLike<number>): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) throw new DataError(`${what} holds ${values[i]} at step ${i + 1}; nothing was written`);
+  }
+}
+
+/** MASE alone may be NaN (JSON `null`): it is undefined when the seasonal naive error it divides by is 0. */
+function assertFiniteMetrics(what: string, m: Metrics): void {
+  for (const [name, v] of Object.entries(m)) {
+    if (!Number.isFinite(v) && !(name === 'mase' && Number.isNaN(v))) throw new DataError(`${what}: ${name.toUpperCase()} is ${v}; nothing was written`);
+  }
+}
+
+/** The forecasts CSV of `--out` (src/forecast/output.ts); a {@link DataError} naming the series if a value is not finite. */
+export function checkedForecastsCsv(series: readonly Series[], forecasts: readonly Forecast[]): string {
+  for (const f of forecasts) assertFinite(`the forecast of series ${f.id}`, f.values);
+  return forecastsCsv(series, forecasts);
+}
+
+/** The backtest as `--metrics` writes it (JSON); a {@link DataError} naming the series if a value is not finite. */
+export function backtestJson(r: BacktestReport) {
+  assertFiniteMetrics('the overall metrics', r.model);
+  assertFiniteMetrics('the overall seasonal naive metrics', r.baseline);
+  for (const row of r.rows) {
+    const name = `series ${row.id}, fold ${row.fold}:`;
+    assertFinite(`${name} the actual values`, row.actual);
+    assertFinite(`${name} the forecast`, row.forecast);
+    assertFinite(`${name} the seasonal naive forecast`, row.baseline);
+    assertFiniteMetrics(`${name} the metrics`, row.metrics);
+    assertFiniteMetrics(`${name} the seasonal naive metrics`, row.baselineMetrics);
+  }
   return {
     overall: { model: r.model, seasonalNaive: r.baseline },
     series: r.rows.map((row) => ({
@@ -127,66 +265,63 @@ function reportJson(r: BacktestReport) {
   };
 }
 
-/** Runs one of the forecasting commands; resolves to the exit code. */
-export async function forecastCommand(command: 'forecast' | 'fit' | 'predict' | 'backtest', args: string[], io: CliIO): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    io.err(`webrnn ${command}: ${(e as Error).message}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length > 1) {
-    io.err(`webrnn ${command}: one FILE at most, got ${positionals.length}`);
-    return 2;
-  }
-  if ((command === 'fit' || command === 'predict') && (!positionals[0] || !values.model)) {
-    io.err(`webrnn ${command}: FILE and --model PATH are required`);
-    return 2;
-  }
-  const series = loadSeries(positionals[0], values);
-  io.err(`${series.length} series, ${series.reduce((n, s) => n + s.y.length, 0)} points${positionals[0] ? '' : ' (built-in: monthly CO2, vega-datasets)'}`);
-  const backend: Backend = values.cpu ? cpuBackend : await WebGPUBackend.create({ log: (line) => io.err(line) });
-  try {
-    const epochs = int(values, 'epochs', 30)!;
-    if (command === 'predict') {
-      const f = Forecaster.fromSafetensors(readFileSync(values.model!), backend);
-      writeForecasts(io, values.out, series, await f.predict(series));
-      return 0;
-    }
-    const options = forecasterOptions(values, backend);
-    if (command === 'backtest' || command === 'forecast') {
-      const f = Forecaster.create(options);
-      const report = await f.backtest(series, { epochs, onEpoch: progress(io, epochs, 'backtest') }, { folds: int(values, 'folds', 1) });
-      io.out(`backtest over the last ${options.horizon} points (${report.rows.length} series × folds):`);
-      io.out(formatMetrics('model', report.model));
-      io.out(formatMetrics('seasonal naive', report.baseline));
-      if (values.metrics) writeFileSync(values.metrics, JSON.stringify(reportJson(report), null, 2));
-      if (command === 'backtest') return 0;
-    }
-    const f = Forecaster.create(options);
-    await f.fit(series, { epochs, onEpoch: progress(io, epochs, 'fit') });
-    if (command === 'fit') {
-      writeFileSync(values.model!, f.toSafetensors());
-      io.out(`saved ${f.models().length} model(s) to ${values.model}`);
-      return 0;
-    }
-    if (values.model) writeFileSync(values.model, f.toSafetensors());
-    writeForecasts(io, values.out, series, await f.predict(series));
-    return 0;
-  } finally {
-    backend.dispose();
-  }
-}
-
-/** The forecasts CSV (src/forecast/output.ts) to --out, or stdout. */
+/** The forecasts CSV to --out, or stdout. */
 function writeForecasts(io: CliIO, out: string | undefined, series: readonly Series[], forecasts: Forecast[]): void {
-  const csv = forecastsCsv(series, forecasts);
+  const csv = checkedForecastsCsv(series, forecasts);
   if (out) {
-    writeFileSync(out, csv);
+    writeOutput('--out', out, csv);
     io.out(`wrote ${forecasts.length} forecast(s) of ${forecasts[0]?.values.length ?? 0} points to ${out}`);
   } else {
     csv.trimEnd().split('\n').forEach((l) => io.out(l));
+  }
+}
+
+/**
+ * Runs one of the forecasting commands; resolves to the exit code. Bad usage throws a
+ * {@link UsageError}, bad files and data a WebRNNError; main() turns either into one line.
+ */
+export async function forecastCommand(command: ForecastCommand, args: string[], io: CliIO): Promise<number> {
+  const { values, file } = parseCommand(command, args);
+  if (values.help) {
+    io.out(forecastUsage(command));
+    return 0;
+  }
+  const training = command === 'predict' ? undefined : trainingFlags(values);
+  const outputs = { '--out': values.out, '--metrics': values.metrics, '--model': command === 'predict' ? undefined : values.model };
+  for (const [flag, path] of Object.entries(outputs)) if (path !== undefined) checkOutput(flag, path);
+
+  const modelBytes = command === 'predict' ? readInput(values.model!, `--model ${values.model}`) : undefined;
+  const series = loadSeries(file, values);
+  io.err(`${series.length} series, ${series.reduce((n, s) => n + s.y.length, 0)} points${file ? '' : ' (built-in: monthly CO2, vega-datasets)'}`);
+  const backend: Backend = values.cpu ? cpuBackend : await WebGPUBackend.create({ log: (line) => io.err(line) });
+  try {
+    if (!training) {
+      const f = loadForecaster(values.model!, modelBytes!, backend);
+      writeForecasts(io, values.out, series, await f.predict(series));
+      return 0;
+    }
+    const { options, epochs, folds } = training;
+    if (command === 'backtest' || command === 'forecast') {
+      const f = Forecaster.create({ ...options, backend });
+      const report = backtestJson(await f.backtest(series, { epochs, onEpoch: progress(io, epochs, 'backtest') }, { folds }));
+      io.out(`backtest over the last ${options.horizon} points (${report.series.length} series × folds):`);
+      io.out(formatMetrics('model', report.overall.model));
+      io.out(formatMetrics('seasonal naive', report.overall.seasonalNaive));
+      if (values.metrics) writeOutput('--metrics', values.metrics, JSON.stringify(report, null, 2));
+      if (command === 'backtest') return 0;
+    }
+    const f = Forecaster.create({ ...options, backend });
+    await f.fit(series, { epochs, onEpoch: progress(io, epochs, 'fit') });
+    if (command === 'fit') {
+      writeOutput('--model', values.model!, f.toSafetensors());
+      io.out(`saved ${f.models().length} model(s) to ${values.model}`);
+      return 0;
+    }
+    // The forecasts first: a model whose forecasts are refused as non-finite is not saved either.
+    writeForecasts(io, values.out, series, await f.predict(series));
+    if (values.model) writeOutput('--model', values.model, f.toSafetensors());
+    return 0;
+  } finally {
+    backend.dispose();
   }
 }

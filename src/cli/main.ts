@@ -6,7 +6,8 @@ import { cpuBackend } from '../backends/cpu.ts';
 import { WebGPUBackend } from '../backends/webgpu.ts';
 import { formatBackendTestResult, summarizeBackendTests } from '../onnx/backend-test.ts';
 import { runBackendTestDirs } from '../onnx/backend-test-files.ts';
-import { FORECAST_USAGE, forecastCommand } from './forecast.ts';
+import { parseFlags, UsageError } from './args.ts';
+import { FORECAST_USAGE, forecastCommand, forecastUsage } from './forecast.ts';
 
 /** Where the CLI writes; injectable so tests can capture it. */
 export interface CliIO {
@@ -19,11 +20,41 @@ const USAGE = `Usage: webrnn <command> [options]
 Commands:
   info [--json]   the WebGPU adapter webrnn would use and the limits that matter to it
   onnx-test [--cpu] DIR...
-                  run ONNX backend-test cases (DIR/model.onnx + test_data_set_*, or a directory
-                  of such cases) on the GPU, or on the float64 CPU reference with --cpu
+                  run ONNX backend-test cases on the GPU, or on the float64 CPU reference with --cpu
 ${FORECAST_USAGE}
-  help            this text
-  version         the package version`;
+  help [COMMAND]  this text, or a command's options (also: webrnn COMMAND --help)
+  version         the package version
+
+Errors are one line on standard error, and the exit status says whose: 2 for the command line
+(unknown option, missing or malformed flag), 1 for files, data, models and the device.
+WEBRNN_DEBUG=1 adds the stack trace of an internal error.`;
+
+const INFO_USAGE = `Usage: webrnn info [--json]
+
+The WebGPU adapter webrnn would use (vendor, architecture, software or not), the limits that
+matter to it and the recurrent kernel its hidden sizes get.
+
+Options:
+  --json       the same as JSON
+  -h, --help   this text`;
+
+const ONNX_TEST_USAGE = `Usage: webrnn onnx-test [--cpu] DIR...
+
+Runs ONNX backend-test cases: each DIR holds model.onnx and test_data_set_*/, or is a folder of
+such cases. One line per case, then "N passed, M failed"; exit status 1 when any case fails.
+
+Options:
+  --cpu        the float64 CPU reference instead of WebGPU
+  -h, --help   this text`;
+
+const COMMAND_USAGE: Record<string, () => string> = {
+  info: () => INFO_USAGE,
+  'onnx-test': () => ONNX_TEST_USAGE,
+  forecast: () => forecastUsage('forecast'),
+  fit: () => forecastUsage('fit'),
+  predict: () => forecastUsage('predict'),
+  backtest: () => forecastUsage('backtest'),
+};
 
 /** Everything `webrnn info` reports. */
 export interface InfoReport {
@@ -68,20 +99,33 @@ function formatInfo(r: InfoReport): string[] {
   return lines;
 }
 
+/** `webrnn info [--json]`. */
+async function info(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    io.out(INFO_USAGE);
+    return 0;
+  }
+  if (positionals.length) throw new UsageError(`info takes no arguments, got ${positionals.join(' ')}`);
+  const report = await collectInfo();
+  if (values.json) io.out(JSON.stringify(report, null, 2));
+  else formatInfo(report).forEach((l) => io.out(l));
+  return 0;
+}
+
 /**
  * `webrnn onnx-test [--cpu] DIR...`: one line per case, then `N passed, M failed`; exit code 1 when
- * any case fails or cannot run, 2 for bad usage.
+ * any case fails or cannot run.
  */
 async function onnxTest(args: string[], io: CliIO): Promise<number> {
-  const options = args.filter((a) => a.startsWith('-'));
-  const dirs = args.filter((a) => !a.startsWith('-'));
-  const unknown = options.filter((a) => a !== '--cpu');
-  if (unknown.length || dirs.length === 0) {
-    io.err(unknown.length ? `webrnn onnx-test: unknown option ${unknown[0]}` : 'webrnn onnx-test: name at least one directory');
-    return 2;
+  const { values, positionals: dirs } = parseFlags(args, { cpu: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    io.out(ONNX_TEST_USAGE);
+    return 0;
   }
+  if (dirs.length === 0) throw new UsageError('name at least one directory');
   let backend: Backend = cpuBackend;
-  if (options.includes('--cpu')) io.out('backend: cpu (float64 reference)');
+  if (values.cpu) io.out('backend: cpu (float64 reference)');
   else backend = await WebGPUBackend.create({ log: (line) => io.out(`backend: webgpu, ${line.replace(/^\[webrnn\] /, '')}`) });
   try {
     const results = await runBackendTestDirs(dirs, backend, (r) => io.out(formatBackendTestResult(r)));
@@ -92,48 +136,65 @@ async function onnxTest(args: string[], io: CliIO): Promise<number> {
   }
 }
 
-/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+async function run(command: string | undefined, rest: string[], io: CliIO, version: string): Promise<number> {
+  switch (command) {
+    case 'info':
+      return await info(rest, io);
+    case 'onnx-test':
+      return await onnxTest(rest, io);
+    case 'forecast':
+    case 'fit':
+    case 'predict':
+    case 'backtest':
+      return await forecastCommand(command, rest, io);
+    case 'version':
+    case '--version':
+      io.out(version);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h': {
+      const topic = rest[0];
+      if (topic !== undefined && !COMMAND_USAGE[topic]) throw new UsageError(`no command ${JSON.stringify(topic)}`);
+      io.out(topic === undefined ? USAGE : COMMAND_USAGE[topic]!());
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+/** A message as one line: the CLI's contract is one line per error. */
+const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
+
+/**
+ * Prints `err` as one line on `io.err` and returns the exit status: 2 for a {@link UsageError}
+ * (with the help to read), 1 for a WebRNNError (files, data, models, the device) and 1 for anything
+ * else, which is a bug in webrnn: `internal error`, its stack only with WEBRNN_DEBUG=1.
+ */
+export function reportError(err: unknown, command: string | undefined, io: CliIO): number {
+  if (err instanceof UsageError) {
+    const help = command !== undefined && COMMAND_USAGE[command] ? `webrnn ${command} --help` : 'webrnn help';
+    io.err(`webrnn: ${oneLine(err.message)} (see ${help})`);
+    return 2;
+  }
+  if (err instanceof WebRNNError) {
+    io.err(`webrnn: ${oneLine(err.message)}`);
+    return 1;
+  }
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  if (process.env.WEBRNN_DEBUG) io.err(`webrnn: internal error: ${err instanceof Error ? err.stack : message}`);
+  else io.err(`webrnn: internal error: ${oneLine(message)} (WEBRNN_DEBUG=1 prints the stack)`);
+  return 1;
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code and never rejects. */
 export async function main(argv: string[], io: CliIO, version = '0.0.0'): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    switch (command) {
-      case 'info': {
-        const unknown = rest.filter((a) => a !== '--json');
-        if (unknown.length) {
-          io.err(`webrnn info: unknown option ${unknown[0]}`);
-          return 2;
-        }
-        const report = await collectInfo();
-        if (rest.includes('--json')) io.out(JSON.stringify(report, null, 2));
-        else formatInfo(report).forEach((l) => io.out(l));
-        return 0;
-      }
-      case 'onnx-test':
-        return await onnxTest(rest, io);
-      case 'forecast':
-      case 'fit':
-      case 'predict':
-      case 'backtest':
-        return await forecastCommand(command, rest, io);
-      case 'version':
-      case '--version':
-        io.out(version);
-        return 0;
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        io.out(USAGE);
-        return 0;
-      default:
-        io.err(`webrnn: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-        return 2;
-    }
+    return await run(command, rest, io, version);
   } catch (err) {
-    if (err instanceof WebRNNError) {
-      io.err(`webrnn: ${err.message}`);
-      return 1;
-    }
-    throw err;
+    return reportError(err, command, io);
   }
 }

@@ -1,0 +1,64 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/**
+ * Reading the command line's flags and their values. A value the CLI cannot use is a {@link UsageError} that
+ * quotes the text as typed (`--lr must be a positive number, got "abc"`), so the user sees what to
+ * fix; main() prints it as one line and exits with status 2.
+ */
+
+/** Bad usage of the command line (unknown option, missing or malformed flag value): exit status 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Node's `parseArgs` (strict, with positionals), its complaints turned into {@link UsageError}s. */
+export function parseFlags<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    // The unknown-option message goes on about `--`; the name of the option is what matters.
+    const message = (e as Error).message;
+    const unknown = /^Unknown option '([^']+)'/.exec(message);
+    throw new UsageError(unknown ? `unknown option ${unknown[1]}` : message);
+  }
+}
+
+// Decimal digits only: Number() would also take '', ' 12 ', '0x10', '1e3' and '12.0', and a count
+// typed that way is more likely a slip than a wish.
+const DIGITS = /^\d+$/;
+const SIGNED_DIGITS = /^-?\d+$/;
+const DECIMAL = /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+function got(flag: string, text: string, what: string): UsageError {
+  return new UsageError(`--${flag} must be ${what}, got ${JSON.stringify(text)}`);
+}
+
+/** A count ≥ 1 (`--horizon`, `--epochs`, `--hidden`…). */
+export function positiveInt(flag: string, text: string): number {
+  const n = Number(text);
+  if (!DIGITS.test(text) || !Number.isSafeInteger(n) || n < 1) throw got(flag, text, 'a positive integer');
+  return n;
+}
+
+/** Any integer (`--seed`); a negative one must be written `--seed=-1`. */
+export function integer(flag: string, text: string): number {
+  const n = Number(text);
+  if (!SIGNED_DIGITS.test(text) || !Number.isSafeInteger(n)) throw got(flag, text, 'an integer');
+  return n;
+}
+
+/** A finite number > 0 in decimal or exponent notation (`--lr 0.01`, `--lr 1e-3`). */
+export function positiveNumber(flag: string, text: string): number {
+  const x = Number(text);
+  if (!DECIMAL.test(text) || !Number.isFinite(x) || x <= 0) throw got(flag, text, 'a positive number');
+  return x;
+}
+
+/** One of `allowed` (`--cell rnn|gru|lstm`). */
+export function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) throw got(flag, text, `one of ${allowed.join(', ')}`);
+  return text as T;
+}
