@@ -1,5 +1,7 @@
+import { WebRNNError } from '../errors.ts';
 import type { Forecast } from './forecaster.ts';
 import type { Series } from './frame.ts';
+import { inferFrequency, nextTimes, readStamps, type Frequency } from './timestamps.ts';
 
 /**
  * The forecasts as the `webrnn forecast --out` command writes them (src/cli/forecast.ts), so a
@@ -8,42 +10,37 @@ import type { Series } from './frame.ts';
  *   unique_id,step,ds,yhat
  *   a,1,2024-01-01,12.5…
  *
- * `ds` is filled when the series' time stamps are evenly spaced integers, months or days.
+ * `ds` holds the future time stamps, written in the input's format (integers, ISO dates, M/D/YYYY…)
+ * at the series' frequency; it is empty when the stamps are not evenly spaced times.
  *
  * Browser-safe (no Node modules): the app's worker and the command line both write with it.
  */
 export function forecastsCsv(series: readonly Series[], forecasts: readonly Forecast[]): string {
   const lines = ['unique_id,step,ds,yhat'];
   forecasts.forEach((fc, k) => {
-    const stamps = nextStamps(series[k]!.ds, fc.values.length);
+    const s = series[k]!;
+    const stamps = nextStamps(s.ds, fc.values.length, { dsFormat: s.dsFormat, freq: s.freq });
     fc.values.forEach((v, h) => lines.push(`${fc.id},${h + 1},${stamps?.[h] ?? ''},${v}`));
   });
   return `${lines.join('\n')}\n`;
 }
 
-const isoMonth = (d: string) => Number(d.slice(0, 4)) * 12 + Number(d.slice(5, 7)) - 1;
-
-/** The next `h` stamps after `ds`: integers, or ISO dates a fixed number of months or days apart; else null. */
-export function nextStamps(ds: readonly string[], h: number): string[] | null {
-  if (ds.length < 2) return null;
-  const last = ds.at(-1)!;
-  if (ds.every((d) => /^-?\d+$/.test(d))) {
-    const step = Number(last) - Number(ds.at(-2));
-    return Array.from({ length: h }, (_, k) => String(Number(last) + (k + 1) * step));
+/**
+ * The `h` time stamps after `ds` (one series' stamps in time order), written in their format:
+ * `dsFormat` and `freq` when known (a {@link Series} read by parseLong/parseWide carries both, so
+ * a series of one stamp still steps at its file's frequency), else detected from `ds` itself
+ * (src/forecast/timestamps.ts). Months keep their day (month ends stay month ends). Null when
+ * the stamps are not times in one format, or not evenly spaced.
+ */
+export function nextStamps(ds: readonly string[], h: number, known: { dsFormat?: string; freq?: Frequency } = {}): string[] | null {
+  if (ds.length === 0) return null;
+  try {
+    const { format, times } = readStamps(ds, { column: 'ds' }, known.dsFormat);
+    const freq = known.freq ?? inferFrequency([{ label: 'the series', times, texts: ds, rows: ds.map((_, i) => i + 2) }], format, 'ds');
+    const next = freq && nextTimes(times, freq, h);
+    return next ? next.map((t) => format.format(t)) : null;
+  } catch (e) {
+    if (e instanceof WebRNNError) return null;
+    throw e;
   }
-  if (!ds.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))) return null;
-  const months = ds.map(isoMonth);
-  const day = ds[0]!.slice(8);
-  const monthStep = months[1]! - months[0]!;
-  const monthly = monthStep > 0 && ds.every((d, i) => d.slice(8) === day && (i === 0 || months[i]! - months[i - 1]! === monthStep));
-  if (monthly) {
-    return Array.from({ length: h }, (_, k) => {
-      const m = months.at(-1)! + (k + 1) * monthStep;
-      return `${Math.floor(m / 12)}-${String((m % 12) + 1).padStart(2, '0')}-${day}`;
-    });
-  }
-  const times = ds.map((d) => Date.parse(`${d}T00:00:00Z`));
-  const step = times[1]! - times[0]!;
-  const daily = step > 0 && times.every((t, i) => i === 0 || t - times[i - 1]! === step);
-  return daily ? Array.from({ length: h }, (_, k) => new Date(times.at(-1)! + (k + 1) * step).toISOString().slice(0, 10)) : null;
 }
