@@ -95,6 +95,7 @@ const fileForm = {
       select.value = mapping[name];
     }
     this.select('format').value = mapping.format;
+    this.dsFormat().value = mapping.dsFormat ?? '';
     this.form.querySelector<HTMLElement>('.mapping')!.hidden = false;
     this.showFormat();
   },
@@ -102,8 +103,13 @@ const fileForm = {
     const long = this.select('format').value === 'long';
     for (const label of this.form.querySelectorAll<HTMLElement>('[data-for="long"]')) label.hidden = !long;
   },
+  /** The stated time-stamp format; empty to detect it (needed when the stamps read two ways). */
+  dsFormat() {
+    return this.form.elements.namedItem('dsFormat') as HTMLInputElement;
+  },
   mapping(): ColumnMapping {
-    return { format: this.select('format').value as ColumnMapping['format'], id: this.select('id').value, ds: this.select('ds').value, y: this.select('y').value };
+    const dsFormat = this.dsFormat().value.trim();
+    return { format: this.select('format').value as ColumnMapping['format'], id: this.select('id').value, ds: this.select('ds').value, y: this.select('y').value, ...(dsFormat ? { dsFormat } : {}) };
   },
   submit() {
     if (this.file) load({ type: 'load', source: { kind: 'file', file: this.file, mapping: this.mapping() } }, this.file.name);

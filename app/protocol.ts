@@ -15,6 +15,8 @@ export interface ColumnMapping {
   id: string;
   ds: string;
   y: string;
+  /** How the time stamps are written (e.g. `D/M/YYYY`) when detection finds them ambiguous; absent: detected. */
+  dsFormat?: string;
 }
 
 export type Source =

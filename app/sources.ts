@@ -1,5 +1,6 @@
 import { co2Monthly, syntheticSeries, toSeries, unemploymentAcrossIndustries, usEmployment } from '../src/data/datasets.ts';
-import { parseLong, parseWide, readTable, type Series } from '../src/forecast/frame.ts';
+import { isDecimal, parseLong, parseWide, readTable, type Series } from '../src/forecast/frame.ts';
+import { frequencyOfStamps } from '../src/forecast/timestamps.ts';
 import type { BuiltinName, ColumnMapping, Source } from './protocol.ts';
 
 /** Where the app's series come from: the built-in datasets, the generator, or an uploaded CSV (in the worker). */
@@ -17,15 +18,16 @@ export const BUILTIN: Record<BuiltinName, { label: string; load: () => Series[] 
   co2: { label: 'CO2 at Mauna Loa, monthly 1958–2020 (vega-datasets)', load: () => [toSeries(co2Monthly())] },
 };
 
-/** 12 when every series' stamps are ISO dates a month apart, else null. */
-function monthlySeason(series: readonly Series[]): number | null {
-  const monthly = series.every((s) => {
-    const ds = s.ds.slice(0, 3);
-    if (ds.length < 2 || !ds.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))) return false;
-    const month = (d: string) => Number(d.slice(0, 4)) * 12 + Number(d.slice(5, 7));
-    return month(ds[1]!) - month(ds[0]!) === 1;
-  });
-  return monthly ? 12 : null;
+/**
+ * The seasonal period the series' frequency suggests: 12 when monthly, 4 when quarterly, else null.
+ * A file's series share one frequency (parseLong/parseWide check it and set `freq`); the built-in
+ * series carry none, so their first series' stamps are read.
+ */
+function seasonOf(series: readonly Series[]): number | null {
+  const first = series[0];
+  const freq = first && (first.freq ?? frequencyOfStamps(first.ds, first.dsFormat)?.freq);
+  if (!freq || freq.step !== 1) return null;
+  return freq.unit === 'month' ? 12 : freq.unit === 'quarter' ? 4 : null;
 }
 
 export async function loadSource(source: Source): Promise<Loaded> {
@@ -33,7 +35,7 @@ export async function loadSource(source: Source): Promise<Loaded> {
     case 'builtin': {
       const { label, load } = BUILTIN[source.name];
       const series = load();
-      return { label, series, season: monthlySeason(series) };
+      return { label, series, season: seasonOf(series) };
     }
     case 'synthetic': {
       const { count, length, season, seed } = source;
@@ -43,17 +45,18 @@ export async function loadSource(source: Source): Promise<Loaded> {
     case 'file': {
       const text = await source.file.text();
       const series = parseSeries(text, source.mapping);
-      return { label: `${source.file.name} (${source.mapping.format})`, series, season: monthlySeason(series) };
+      return { label: `${source.file.name} (${source.mapping.format})`, series, season: seasonOf(series) };
     }
   }
 }
 
 /** Series of a CSV text read with the chosen mapping (DataError naming row and column when it is malformed). */
 export function parseSeries(text: string, mapping: ColumnMapping): Series[] {
-  return mapping.format === 'long' ? parseLong(text, { id: mapping.id, ds: mapping.ds, y: mapping.y }) : parseWide(text, { ds: mapping.ds });
+  const dsFormat = mapping.dsFormat?.trim() || undefined;
+  return mapping.format === 'long' ? parseLong(text, { id: mapping.id, ds: mapping.ds, y: mapping.y, dsFormat }) : parseWide(text, { ds: mapping.ds, dsFormat });
 }
 
-const isNumber = (cell: string) => cell.trim() !== '' && Number.isFinite(Number(cell));
+const isNumber = (cell: string) => isDecimal(cell) && Number.isFinite(Number(cell));
 const DS_NAMES = ['ds', 'date', 'month', 'time', 'timestamp', 'period', 'year'];
 const ID_NAMES = ['unique_id', 'id', 'series', 'item_id', 'store'];
 const Y_NAMES = ['y', 'value', 'target', 'count', 'sales'];

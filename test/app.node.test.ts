@@ -5,7 +5,7 @@ import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import { compare, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
-import { guessMapping } from '../app/sources.ts';
+import { guessMapping, parseSeries } from '../app/sources.ts';
 import { startPageServer, type PageServer } from './helpers/page-server.ts';
 
 // The forecasting app `npm start` opens (index.html), driven in Chromium as a person would use it:
@@ -228,6 +228,30 @@ describe('the forecasting app', () => {
     await page.close();
   });
 
+  it('asks for the date format when the stamps read two ways, and reads the file as stated', async () => {
+    const { page, errors } = await openApp();
+    const box = page.locator('#data-error');
+    await page.setInputFiles('#file-form input[name="file"]', { name: 'days.csv', mimeType: 'text/csv', buffer: Buffer.from('day,a,b\n1/4/2024,1,2\n2/4/2024,2,3\n3/4/2024,3,4\n') });
+    await waitForError(page, 'does not guess');
+    expect(await box.textContent()).toMatch(/^This file cannot be read: the time stamps of column day read as M\/D\/YYYY or D\/M\/YYYY \(e\.g\. "1\/4\/2024"\).* or the date format field in the app$/);
+    expect(await page.locator('#file-form [name="dsFormat"]').inputValue()).toBe('');
+    // A pattern that is not one says so; the one meant loads the file.
+    await page.fill('#file-form [name="dsFormat"]', 'D/M/YY');
+    await page.click('#file-form button[type="submit"]');
+    await waitForError(page, 'unknown letter');
+    await page.fill('#file-form [name="dsFormat"]', 'D/M/YYYY');
+    await page.click('#file-form button[type="submit"]');
+    await waitForStatus(page, ['ready']);
+    expect(await box.isHidden()).toBe(true);
+    expect(await page.locator('#data-summary').textContent()).toBe('days.csv (wide): 2 series, 6 points.');
+    // A new file is detected afresh.
+    await page.setInputFiles('#file-form input[name="file"]', { name: 'months.csv', mimeType: 'text/csv', buffer: Buffer.from('month,a\n2024-01-31,1\n2024-02-29,2\n2024-03-31,3\n') });
+    await page.waitForFunction(() => document.querySelector('#data-summary')!.textContent!.startsWith('months.csv'));
+    expect(await page.locator('#file-form [name="dsFormat"]').inputValue()).toBe('');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('generates 20,000 series and trains on them in its worker while the page stays responsive', async () => {
     const { page, errors } = await openApp();
     // A timer on the page every 20 ms: the longest gap between ticks is how long the page froze.
@@ -279,6 +303,18 @@ describe("the app's guess of an uploaded CSV's layout", () => {
     // Numeric ids: long, because the stamps repeat.
     expect(guessMapping('shop,week,units,price\n1,2024-01-01,5,2.5\n2,2024-01-01,7,2.5\n').mapping).toEqual({ format: 'long', id: 'shop', ds: 'week', y: 'price' });
     expect(guessMapping('store,month,units\nn,2024-01-01,5\ns,2024-01-01,7\n').mapping).toEqual({ format: 'long', id: 'store', ds: 'month', y: 'units' });
+  });
+
+  it('reads the stamps in the date format the person states', () => {
+    const csv = 'day,a\n2/1/2024,1\n1/2/2024,2\n';
+    const wide = { format: 'wide', id: 'day', ds: 'day', y: 'day' } as const;
+    expect(() => parseSeries(csv, wide)).toThrow(/read as M\/D\/YYYY or D\/M\/YYYY/);
+    expect(parseSeries(csv, { ...wide, dsFormat: 'D/M/YYYY' })[0]!.ds).toEqual(['2/1/2024', '1/2/2024']); // 2 January, 1 February
+    expect(parseSeries(csv, { ...wide, dsFormat: ' M/D/YYYY ' })[0]!.ds).toEqual(['1/2/2024', '2/1/2024']);
+    expect(parseSeries('id,day,v\nx,2/1/2024,1\nx,1/2/2024,2\n', { format: 'long', id: 'id', ds: 'day', y: 'v', dsFormat: 'D/M/YYYY' })[0]!.ds).toEqual(['2/1/2024', '1/2/2024']);
+    // A column of hexadecimal is not numbers to the guess either (as to the reader): not one series of a wide file.
+    expect(guessMapping('date,a,b\n2024-01-01,1,2\n2024-02-01,3,4\n').mapping.format).toBe('wide');
+    expect(guessMapping('date,a,b\n2024-01-01,0x1A,2\n2024-02-01,0x1B,4\n').mapping.format).toBe('long');
   });
 });
 

@@ -1,7 +1,7 @@
-import { WebRNNError } from '../errors.ts';
+import { ConfigError, DataError } from '../errors.ts';
 import type { Forecast } from './forecaster.ts';
 import type { Series } from './frame.ts';
-import { inferFrequency, nextTimes, readStamps, type Frequency } from './timestamps.ts';
+import { frequencyOfStamps, nextTimes, readStamps, type Frequency } from './timestamps.ts';
 
 /**
  * The forecasts as the `webrnn forecast --out` command writes them (src/cli/forecast.ts), so a
@@ -34,13 +34,17 @@ export function forecastsCsv(series: readonly Series[], forecasts: readonly Fore
  */
 export function nextStamps(ds: readonly string[], h: number, known: { dsFormat?: string; freq?: Frequency } = {}): string[] | null {
   if (ds.length === 0) return null;
-  try {
-    const { format, times } = readStamps(ds, { column: 'ds' }, known.dsFormat);
-    const freq = known.freq ?? inferFrequency([{ label: 'the series', times, texts: ds, rows: ds.map((_, i) => i + 2) }], format, 'ds');
-    const next = freq && nextTimes(times, freq, h);
-    return next ? next.map((t) => format.format(t)) : null;
-  } catch (e) {
-    if (e instanceof WebRNNError) return null;
-    throw e;
+  let read: { format: { format(t: number): string }; times: ArrayLike<number>; freq: Frequency } | null;
+  if (known.freq) {
+    try {
+      read = { ...readStamps(ds, { column: 'ds' }, known.dsFormat), freq: known.freq };
+    } catch (e) {
+      if (e instanceof DataError || e instanceof ConfigError) return null;
+      throw e;
+    }
+  } else {
+    read = frequencyOfStamps(ds, known.dsFormat);
   }
+  const next = read && nextTimes(read.times, read.freq, h);
+  return next ? next.map((t) => read!.format.format(t)) : null;
 }

@@ -552,3 +552,19 @@ export function firstDisorder(lists: readonly (readonly string[])[], dsFormat?: 
   if (reading.length === 0 || reading.some((s) => !s.disorder)) return null;
   return { ...reading[0]!.disorder!, formats: reading.map((s) => s.format.name) };
 }
+
+/**
+ * The frequency of one series' stamps (in time order), read in `dsFormat` or their detected
+ * format; null when they are not times in one format, fewer than two, or not evenly spaced.
+ */
+export function frequencyOfStamps(ds: readonly string[], dsFormat?: string): { format: StampFormat; times: Float64Array; freq: Frequency } | null {
+  if (ds.length === 0) return null;
+  try {
+    const { format, times } = readStamps(ds, { column: 'ds' }, dsFormat);
+    const freq = inferFrequency([{ label: 'the series', times, texts: ds, rows: ds.map((_, i) => i + 2) }], format, 'ds');
+    return freq && { format, times, freq };
+  } catch (e) {
+    if (e instanceof DataError || e instanceof ConfigError) return null;
+    throw e;
+  }
+}
