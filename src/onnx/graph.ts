@@ -1,5 +1,6 @@
 import type { Backend } from '../backends/backend.ts';
-import { DeviceError, ModelError, ShapeError, WeightError } from '../errors.ts';
+import { DeviceError, ModelError, NumericError, ShapeError, WeightError } from '../errors.ts';
+import { checkFiniteInput, firstOutside } from '../util/finite.ts';
 import { NodeAttributes } from './attributes.ts';
 import { operator, type OpDef } from './ops/index.ts';
 import { decodeModelProto, type GraphProtoJson, type NodeProtoJson, type ValueInfoProtoJson } from './proto.ts';
@@ -86,15 +87,36 @@ function prepareNodes(graph: GraphProtoJson, available: Set<string>): PreparedNo
   });
 }
 
-/** {@link ShapeError} unless the feed fits the declared input (type, rank, static dims). */
+/**
+ * {@link ShapeError} unless the feed fits the declared input (type, rank, static dims) and, for a
+ * float input, holds only finite values within float32's range (webrnn's one policy for inputs,
+ * src/util/finite.ts: the recurrent nodes compute in float32 on the GPU).
+ */
 function checkFeed(info: OnnxValueInfo, t: OnnxTensor): void {
   const what = `input ${JSON.stringify(info.name)}`;
   if (!t || typeof t !== 'object') throw new ShapeError(`${what} must be an OnnxTensor`);
   onnxTensor(t.type, t.dims, t.data);
   if (t.type !== info.type) throw new ShapeError(`${what} must be ${info.type}, got ${t.type}`);
-  if (!info.dims) return;
-  const bad = t.dims.length !== info.dims.length || info.dims.some((d, k) => typeof d === 'number' && d !== t.dims[k]);
-  if (bad) throw new ShapeError(`${what} must have dims ${formatDims(info.dims)}, got ${formatDims(t.dims)}`);
+  if (info.dims) {
+    const bad = t.dims.length !== info.dims.length || info.dims.some((d, k) => typeof d === 'number' && d !== t.dims[k]);
+    if (bad) throw new ShapeError(`${what} must have dims ${formatDims(info.dims)}, got ${formatDims(t.dims)}`);
+  }
+  if (t.data instanceof Float32Array || t.data instanceof Float64Array) checkFiniteInput(what, t.data, t.dims);
+}
+
+/** The index of a NaN or ±Infinity in a float tensor's data, or −1 (integer tensors have none). */
+function firstNonFinite(t: OnnxTensor): number {
+  return t.data instanceof Float32Array || t.data instanceof Float64Array ? firstOutside(t.data, Number.MAX_VALUE) : -1;
+}
+
+/**
+ * {@link WeightError} for a float initializer holding NaN or ±Infinity: parameters must be finite,
+ * as the recurrent layers' own checks require of W, R, B and P (src/rnn/spec.ts); an infinite head
+ * weight would otherwise reach the outputs unremarked.
+ */
+function checkInitializer(name: string, t: OnnxTensor): void {
+  const i = firstNonFinite(t);
+  if (i >= 0) throw new WeightError(`initializer ${JSON.stringify(name)} holds a non-finite value (${t.data[i]}) at index ${i}`);
 }
 
 /**
@@ -133,7 +155,9 @@ export class OnnxModel {
     if (graph.sparse_initializer?.length) throw new ModelError('sparse initializers are not supported');
     const initializers = new Map<string, OnnxTensor>();
     for (const t of graph.initializer ?? []) {
-      initializers.set(t.name ?? '', tensorFromProto(t, `initializer ${JSON.stringify(t.name ?? '')}`));
+      const tensor = tensorFromProto(t, `initializer ${JSON.stringify(t.name ?? '')}`);
+      checkInitializer(t.name ?? '', tensor);
+      initializers.set(t.name ?? '', tensor);
     }
     this.initializers = initializers;
     // Before IR version 4 initializers were listed among the inputs too; they are not fed.
@@ -148,8 +172,10 @@ export class OnnxModel {
 
   /**
    * Runs the graph on `feeds` (one tensor per entry of {@link inputs}, by name) and resolves to the
-   * graph outputs by name. {@link ShapeError} for missing, unknown or mis-shaped feeds; errors inside
-   * a node name the node.
+   * graph outputs by name. {@link ShapeError} for missing, unknown or mis-shaped feeds, and for float
+   * feeds holding NaN, ±Infinity or values beyond float32; errors inside a node name the node; a
+   * float output that holds NaN or ±Infinity (the CPU operators overflowed float32) is a
+   * {@link NumericError} naming the output, never returned.
    */
   async run(feeds: Record<string, OnnxTensor>, options: OnnxRunOptions): Promise<Record<string, OnnxTensor>> {
     const values = this.checkFeeds(feeds);
@@ -174,6 +200,13 @@ export class OnnxModel {
         if (!t) throw new ModelError(`${node.label} does not produce output ${i} (${JSON.stringify(name)})`);
         values.set(name, t);
       });
+    }
+    for (const o of this.outputs) {
+      const t = values.get(o.name)!;
+      const i = firstNonFinite(t);
+      if (i >= 0) {
+        throw new NumericError(`output ${JSON.stringify(o.name)} holds a non-finite value (${t.data[i]}) at index ${i} computed from finite inputs and weights: the graph overflows float32 (scale the inputs or weights down)`);
+      }
     }
     return Object.fromEntries(this.outputs.map((o) => [o.name, values.get(o.name)!]));
   }
