@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkSeries, DataError, parseLong, parseWide, type Series } from '../src/forecast/frame.ts';
-import { forecastsCsv } from '../src/forecast/output.ts';
+import { co2Monthly, syntheticSeries, toSeries, unemploymentAcrossIndustries, usEmployment } from '../src/data/datasets.ts';
+import { forecastsCsv, nextStamps } from '../src/forecast/output.ts';
+import { frequencyOfStamps } from '../src/forecast/timestamps.ts';
 
 // Reading many series from CSV (src/forecast/frame.ts): long and wide formats, exogenous columns,
 // sorting, and errors that name the row and column.
@@ -245,5 +247,19 @@ describe('future stamps in the forecasts CSV', () => {
 
   it('steps a one-point series at its file’s frequency', () => {
     expect(written('unique_id,ds,y\na,2020-01-01,1\na,2020-01-08,1\nb,2020-01-05,1\n')).toEqual(['2020-01-15', '2020-01-22', '2020-01-12', '2020-01-19']);
+  });
+});
+
+describe('the built-in series', () => {
+  it('are regular monthly series with stamps in order, and so are the generated ones at their period', () => {
+    const builtin = [...unemploymentAcrossIndustries(), ...usEmployment(), co2Monthly()].map(toSeries);
+    expect(() => checkSeries(builtin)).not.toThrow();
+    for (const s of builtin) expect(frequencyOfStamps(s.ds)?.freq, s.id).toEqual({ unit: 'month', step: 1 });
+    expect(nextStamps(toSeries(co2Monthly()).ds, 2)).toEqual(['2020-05-01', '2020-06-01']); // the file ends in April 2020
+    for (const [season, freq] of [[12, { unit: 'month', step: 1 }], [4, { unit: 'quarter', step: 1 }], [7, { unit: 'day', step: 1 }]] as const) {
+      const synthetic = syntheticSeries({ count: 3, length: 30, season, seed: 1 }).map(toSeries);
+      expect(() => checkSeries(synthetic)).not.toThrow();
+      expect(frequencyOfStamps(synthetic[0]!.ds)?.freq).toEqual(freq);
+    }
   });
 });

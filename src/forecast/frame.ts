@@ -214,8 +214,9 @@ export function checkSeries(series: readonly Series[]): void {
     if (!n) throw new DataError(`series ${s.id} has no values (y is empty)`);
     finite(s.y, `series ${s.id}: y`);
     if (!Array.isArray(s.ds) || s.ds.length !== n) throw new DataError(`series ${s.id} has ${Array.isArray(s.ds) ? s.ds.length : 'no'} time stamps (ds) for ${n} values (y)`);
-    for (const [name, values] of Object.entries(s.exog ?? {})) {
-      if (values?.length !== n) throw new DataError(`series ${s.id}: exogenous column ${name} has ${values?.length ?? 'no'} values for ${n} values of y`);
+    const exog: Record<string, ArrayLike<unknown> | undefined> = s.exog ?? {};
+    for (const [name, values] of Object.entries(exog)) {
+      if (!values || values.length !== n) throw new DataError(`series ${s.id}: exogenous column ${name} has ${values?.length ?? 'no'} values for ${n} values of y`);
       finite(values, `series ${s.id}: exogenous column ${name}`);
     }
   });

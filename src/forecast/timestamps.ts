@@ -309,7 +309,7 @@ function likeWritten(format: StampFormat, stamps: readonly string[]): StampForma
   // A number with no evidence of its own (a day always ≥ 10) is written like the other numbers:
   // whatever wrote 01/13/2020 pads days too.
   const numeric = tokens.map((t) => TOKENS[t]!.twin !== undefined && typeof TOKENS[t]!.write !== 'string');
-  const padded = chosen.find((c, k) => numeric[k] && c !== null);
+  const padded = chosen.find((c, k): c is string => numeric[k]! && c !== null);
   const pad = padded === undefined ? null : padded.length === 2;
   tokens.forEach((t, k) => {
     if (chosen[k] === null && numeric[k] && pad !== null) chosen[k] = pad === (t.length === 2) ? t : TOKENS[t]!.twin!;
@@ -332,13 +332,30 @@ export interface StampSource {
 const ASK = (column: string, example: string) =>
   `state the format of column ${column}: dsFormat: '${example}' in parseLong/parseWide, --ds-format ${example} on the command line, or the date format field in the app`;
 
-/** How far each format reads `stamps` in order: the index of its first failure, or `stamps.length` when it reads them all. */
-function reach(stamps: readonly string[]): Array<{ format: StampFormat; reads: number }> {
+/**
+ * How far each format reads `stamps` in order: the index of its first failure (`stamps.length`
+ * when it reads them all), and the times it read (kept only for formats that read the first stamp).
+ */
+function scan(stamps: readonly string[]): Array<{ format: StampFormat; reads: number; times: Float64Array | null }> {
   return CANDIDATES.map((format) => {
-    let i = 0;
-    while (i < stamps.length && format.parse(stamps[i]!) !== null) i++;
-    return { format, reads: i };
+    const first = stamps.length ? format.parse(stamps[0]!) : null;
+    if (first === null) return { format, reads: 0, times: stamps.length ? null : new Float64Array(0) };
+    const times = new Float64Array(stamps.length);
+    times[0] = first;
+    let i = 1;
+    for (; i < stamps.length; i++) {
+      const t = format.parse(stamps[i]!);
+      if (t === null) break;
+      times[i] = t;
+    }
+    return { format, reads: i, times };
   });
+}
+
+/** The scanned formats that read every stamp; integers that are also 4-digit years count once, as years. */
+function fitting<T extends { format: StampFormat; reads: number }>(scanned: T[], n: number): T[] {
+  const all = scanned.filter((r) => r.reads === n);
+  return all.length === 2 && all[0]!.format === INTEGER && all[1]!.format.name === 'YYYY' ? [all[1]!] : all;
 }
 
 /**
@@ -346,8 +363,7 @@ function reach(stamps: readonly string[]): Array<{ format: StampFormat; reads: n
  * that are also 4-digit years count once, as years (both read them in the same order and spacing).
  */
 export function formatsReading(stamps: readonly string[]): StampFormat[] {
-  const all = reach(stamps).filter((r) => r.reads === stamps.length).map((r) => r.format);
-  return all.length === 2 && all[0] === INTEGER && all[1]!.name === 'YYYY' ? [all[1]!] : all;
+  return fitting(scan(stamps), stamps.length).map((r) => r.format);
 }
 
 /**
@@ -357,35 +373,40 @@ export function formatsReading(stamps: readonly string[]): StampFormat[] {
  * D/M/YYYY), says how to state the format (`dsFormat`, `--ds-format`).
  */
 export function detectFormat(stamps: readonly string[], source: StampSource, dsFormat?: string): StampFormat {
+  return readStamps(stamps, source, dsFormat).format;
+}
+
+/** Reads every stamp of a column: its format ({@link detectFormat}) and each stamp's time. */
+export function readStamps(stamps: readonly string[], source: StampSource, dsFormat?: string): { format: StampFormat; times: Float64Array } {
   const rowOf = source.rowOf ?? ((i: number) => i + 2);
   if (dsFormat !== undefined) {
     const format = stampFormat(dsFormat);
-    const bad = stamps.findIndex((s) => format.parse(s) === null);
-    if (bad >= 0) throw new DataError(`"${stamps[bad]}" is not a time stamp in the format ${format.name} that was stated for it`, rowOf(bad), source.column);
-    return likeWritten(format, stamps);
+    const times = new Float64Array(stamps.length);
+    stamps.forEach((s, i) => {
+      const t = format.parse(s);
+      if (t === null) throw new DataError(`"${s}" is not a time stamp in the format ${format.name} that was stated for it`, rowOf(i), source.column);
+      times[i] = t;
+    });
+    return { format: likeWritten(format, stamps), times };
   }
-  const reached = reach(stamps);
-  const fits = formatsReading(stamps);
-  if (fits.length === 1) return likeWritten(fits[0]!, stamps);
+  const scanned = scan(stamps);
+  const fits = fitting(scanned, stamps.length);
+  // Respelling keeps the patterns each token reads, so the times read stay valid.
+  if (fits.length === 1) return { format: likeWritten(fits[0]!.format, stamps), times: fits[0]!.times! };
   if (fits.length > 1) {
-    const names = fits.map((f) => f.name);
-    const example = stamps.find((s) => new Set(fits.map((f) => f.parse(s))).size > 1) ?? stamps[0]!;
+    const names = fits.map((f) => f.format.name);
+    const differ = stamps.findIndex((_, i) => fits.some((f) => f.times![i] !== fits[0]!.times![i]));
+    const example = stamps[Math.max(0, differ)]!;
     throw new DataError(`the time stamps of column ${source.column} read as ${names.slice(0, -1).join(', ')} or ${names.at(-1)} (e.g. "${example}"), and webrnn does not guess which: ${ASK(source.column, names[0]!)}`);
   }
-  const furthest = Math.max(...reached.map((r) => r.reads));
+  const furthest = Math.max(...scanned.map((r) => r.reads));
   const row = rowOf(furthest);
   const text = stamps[furthest]!;
   if (furthest === 0) {
     throw new DataError(`"${text}" is not a time stamp webrnn reads (integers, ISO dates and times such as 2020-01-31 or 2020-01-31T12:00:00Z, M/D/YYYY, D/M/YYYY, D.M.YYYY, YYYY/MM/DD, Jan 2020…); if it is valid, ${ASK(source.column, 'YYYY-MM-DD')}`, row, source.column);
   }
-  const names = reached.filter((r) => r.reads === furthest).map((r) => r.format.name);
+  const names = scanned.filter((r) => r.reads === furthest).map((r) => r.format.name);
   throw new DataError(`"${text}" is not a time stamp in the format of the stamps above it (${names.join(' or ')})`, row, source.column);
-}
-
-/** Reads every stamp of a column: its format ({@link detectFormat}) and each stamp's time. */
-export function readStamps(stamps: readonly string[], source: StampSource, dsFormat?: string): { format: StampFormat; times: Float64Array } {
-  const format = detectFormat(stamps, source, dsFormat);
-  return { format, times: Float64Array.from(stamps, (s) => format.parse(s)!) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -438,8 +459,12 @@ type Measure = 'integer' | 'months' | 'ms';
  * day seen (31 for month ends, and 30 for stamps on the 30th that fall to the 28th in February).
  */
 function monthAnchor(times: ArrayLike<number>): number | null {
+  // Stamps that keep to a day of the month are at least 28 days apart (dates in one month would be
+  // equal): a quick no for daily and finer series before any calendar arithmetic.
+  for (let i = 1; i < times.length; i++) if (Math.abs(times[i]! - times[i - 1]!) < 28 * DAY) return null;
   const parts = Array.from(times, split);
-  const anchor = Math.max(...parts.map((p) => p.d));
+  let anchor = 0;
+  for (const p of parts) anchor = Math.max(anchor, p.d);
   const ok = parts.every((p) => p.timeOfDay === parts[0]!.timeOfDay && p.d === Math.min(anchor, daysInMonth(p.y, p.m)));
   return ok ? anchor : null;
 }
