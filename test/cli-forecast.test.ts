@@ -140,8 +140,10 @@ describe('webrnn forecasting commands: errors', () => {
   it('options the command does not know or does not take, missing ones and extra files are usage errors', async () => {
     const hint = (c: string) => ` (see webrnn ${c} --help)`;
     expectError(await run('forecast', csv, csv, '--horizon', '2'), 2, `one FILE at most, got 2: ${csv} ${csv}${hint('forecast')}`);
-    expectError(await run('backtest', csv, '--horizon'), 2, /^webrnn: Option '--horizon <value>' argument missing \(see webrnn backtest --help\)$/);
-    expectError(await run('backtest', csv, '--horizon', '2', '--cpu=yes'), 2, /'--cpu' does not take an argument/);
+    expectError(await run('backtest', csv, '--horizon'), 2, `--horizon needs a value${hint('backtest')}`);
+    expectError(await run('backtest', csv, '--horizon', '2', '--seed', '-3'), 2, `--seed needs a value (one that starts with a dash is written --seed=-…)${hint('backtest')}`);
+    expectError(await run('backtest', csv, '--horizon', '2', '--cpu=yes'), 2, `--cpu takes no value${hint('backtest')}`);
+    expectError(await run('backtest', csv, '--horizon', '2', '-x'), 2, `unknown option -x${hint('backtest')}`);
     expectError(await run('predict', csv, '--model', 'm.safetensors', '--epochs', '3'), 2, `predict does not take --epochs${hint('predict')}`);
     expectError(await run('backtest', csv, '--horizon', '2', '--out', 'f.csv'), 2, `backtest does not take --out${hint('backtest')}`);
     expectError(await run('fit', '--horizon', '2', '--model', 'm.safetensors'), 2, `fit needs a FILE${hint('fit')}`);
@@ -167,6 +169,22 @@ describe('webrnn forecasting commands: errors', () => {
     expect((await run('backtest', '--help')).out).toMatch(/--folds K/);
     // Help wins over everything else on the line, even bad values.
     expect((await run('forecast', '--lr', 'abc', '--help')).code).toBe(0);
+  });
+
+  it('--ds-format states how ambiguous time stamps are written; a bad pattern is a usage error', async () => {
+    // Months as M/1/YYYY: every day is 1, so M/D/YYYY and D/M/YYYY both read them; no guessing.
+    const file = join(dir, 'mdy.csv');
+    const rows = ['unique_id,ds,y'];
+    for (let t = 0; t < 36; t++) rows.push(`a,${(t % 12) + 1}/1/${2020 + Math.floor(t / 12)},${10 + 0.1 * t + ((t % 12) % 4)}`);
+    writeFileSync(file, `${rows.join('\n')}\n`);
+    const args = ['--horizon', '2', '--cpu', '--epochs', '1', '--hidden', '3'];
+    const ambiguous = await run('forecast', file, ...args);
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.err.split('\n').at(-1)).toMatch(/^webrnn: .*--ds-format M\/D\/YYYY/);
+    const stated = await run('forecast', file, ...args, '--ds-format', 'M/D/YYYY');
+    expect(stated.code, stated.err).toBe(0);
+    expect(stated.out.split('\n').slice(-3)).toEqual(['unique_id,step,ds,yhat', expect.stringMatching(/^a,1,1\/1\/2023,\d/), expect.stringMatching(/^a,2,2\/1\/2023,\d/)]);
+    expectError(await run('forecast', file, ...args, '--ds-format', 'QQ'), 2, /^webrnn: --ds-format: ds format "QQ" .*\(see webrnn forecast --help\)$/);
   });
 
   it('a missing input file, a folder given as the file, and a missing --model file: one line, exit 1', async () => {

@@ -14,15 +14,25 @@ export class UsageError extends Error {
   }
 }
 
+/** Node's `parseArgs` complaints, reworded: the option's name first, no advice on `--`. */
+const PARSE_ERRORS: Array<[RegExp, (flag: string) => string]> = [
+  [/^Unknown option '([^']+)'/, (f) => `unknown option ${f}`],
+  [/^Option '([^' ]+)(?: <value>)?' argument missing/, (f) => `${f} needs a value`],
+  [/^Option '([^']+)' does not take an argument/, (f) => `${f} takes no value`],
+  [/^Option '([^']+)' argument is ambiguous/, (f) => `${f} needs a value (one that starts with a dash is written ${f}=-…)`],
+];
+
 /** Node's `parseArgs` (strict, with positionals), its complaints turned into {@link UsageError}s. */
 export function parseFlags<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
-    // The unknown-option message goes on about `--`; the name of the option is what matters.
     const message = (e as Error).message;
-    const unknown = /^Unknown option '([^']+)'/.exec(message);
-    throw new UsageError(unknown ? `unknown option ${unknown[1]}` : message);
+    for (const [pattern, say] of PARSE_ERRORS) {
+      const m = pattern.exec(message);
+      if (m) throw new UsageError(say(m[1]!));
+    }
+    throw new UsageError(message);
   }
 }
 

@@ -2,12 +2,13 @@ import type { Backend } from '../backends/backend.ts';
 import { cpuBackend } from '../backends/cpu.ts';
 import { WebGPUBackend } from '../backends/webgpu.ts';
 import { co2Monthly } from '../data/datasets.ts';
-import { DataError, ModelError } from '../errors.ts';
+import { ConfigError, DataError, ModelError } from '../errors.ts';
 import { Forecaster, type BacktestReport, type Forecast, type ForecasterOptions } from '../forecast/forecaster.ts';
 import { forecastsCsv } from '../forecast/output.ts';
 import { parseLong, parseWide, readTable, type Series } from '../forecast/frame.ts';
 import type { Metrics } from '../forecast/metrics.ts';
 import type { ScalingKind } from '../forecast/scaling.ts';
+import { stampFormat } from '../forecast/timestamps.ts';
 import type { CellType } from '../rnn/spec.ts';
 import type { EpochEvent } from '../train/trainer.ts';
 import { integer, oneOf, parseFlags, positiveInt, positiveNumber, UsageError } from './args.ts';
@@ -180,6 +181,16 @@ function trainingFlags(values: Values): Training {
   };
 }
 
+/** `--ds-format FMT`, checked as a pattern before any file is read (whether it fits the file is the reader's to say). */
+function checkDsFormat(text: string): void {
+  try {
+    stampFormat(text);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(`--ds-format: ${e.message}`);
+    throw e;
+  }
+}
+
 /** Series from a CSV file (long format when its header has the id, ds and y columns, else wide), or CO2. */
 export function loadSeries(file: string | undefined, values: Pick<Values, 'id' | 'ds' | 'y' | 'ds-format'>): Series[] {
   if (!file) {
@@ -287,6 +298,7 @@ export async function forecastCommand(command: ForecastCommand, args: string[], 
     return 0;
   }
   const training = command === 'predict' ? undefined : trainingFlags(values);
+  if (values['ds-format'] !== undefined) checkDsFormat(values['ds-format']);
   const outputs = { '--out': values.out, '--metrics': values.metrics, '--model': command === 'predict' ? undefined : values.model };
   for (const [flag, path] of Object.entries(outputs)) if (path !== undefined) checkOutput(flag, path);
 
