@@ -103,12 +103,13 @@ describe('outputs that overflow float32, one policy for both backends', () => {
     // step 40, which float32 holds as Infinity and float64 as a value float32 cannot hold.
     const net = RecurrentNet.create({ cell: 'rnn', nonlinearity: 'relu', inputSize: 1, hiddenSize: 1, outputSize: 1 }, { seed: 0 });
     const sd = net.stateDict();
-    sd['rnn.weight_ih_l0'] = tensor([10], [1, 1]);
-    sd['rnn.weight_hh_l0'] = tensor([10], [1, 1]);
-    sd['rnn.bias_ih_l0'] = tensor([0], [1]);
-    sd['rnn.bias_hh_l0'] = tensor([0], [1]);
-    sd['head.weight'] = tensor([1], [1, 1]);
-    sd['head.bias'] = tensor([0], [1]);
+    const set = (name: string, v: number, shape: number[]) => (sd[name] = { data: Float32Array.of(v), shape });
+    set('rnn.weight_ih_l0', 10, [1, 1]);
+    set('rnn.weight_hh_l0', 10, [1, 1]);
+    set('rnn.bias_ih_l0', 0, [1]);
+    set('rnn.bias_hh_l0', 0, [1]);
+    set('head.weight', 1, [1, 1]);
+    set('head.bias', 0, [1]);
     const exploding = RecurrentNet.fromStateDict(sd, { nonlinearity: 'relu' });
     const x = tensor(new Float32Array(50).fill(1), [1, 50, 1]);
     for (const [name, backend] of backends()) {

@@ -69,5 +69,17 @@ describe('Forecaster', () => {
     await expect(f.predict(synthetic(1, 20, 1))).rejects.toThrow(/fit the forecaster before predicting/);
     await expect(f.fit(synthetic(1, 8, 1), fit)).rejects.toThrow(new DataError('series s0 has 8 points; a window needs 11'));
     await expect(f.fit([], fit)).rejects.toThrow(DataError);
+    // Series built by hand are checked as the CSV readers check theirs (issue 12): a ds shorter than
+    // y, stamps out of order and a NaN value are DataErrors naming the series, in fit, predict and backtest.
+    const [good] = synthetic(1, 20, 1);
+    const short = { ...good!, ds: good!.ds.slice(0, 2) };
+    await expect(f.fit([short], fit)).rejects.toThrow(new DataError('series s0 has 2 time stamps (ds) for 20 values (y)'));
+    await expect(f.backtest([short], fit)).rejects.toThrow(/series s0 has 2 time stamps/);
+    const swapped = { ...good!, ds: good!.ds.map((d, i) => (i === 4 ? '6' : i === 5 ? '5' : d)) };
+    await expect(f.fit([swapped], fit)).rejects.toThrow(/series s0: the time stamps are not in increasing order: ds\[5\] = 5 follows 6/);
+    const nan = { ...good!, y: good!.y.map((v, i) => (i === 3 ? NaN : v)) };
+    await expect(f.fit([nan], fit)).rejects.toThrow(/series s0: y\[3\] is NaN, not a finite number/);
+    await f.fit([good!], { epochs: 1 });
+    await expect(f.predict([short])).rejects.toThrow(/series s0 has 2 time stamps/);
   });
 });

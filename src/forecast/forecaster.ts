@@ -12,7 +12,7 @@ import { samples, type Samples } from '../train/data.ts';
 import type { LossKind } from '../train/loss.ts';
 import type { GradClipOptions, OptimizerOptions, ScheduleOptions } from '../train/optim.ts';
 import { Trainer, type FitHistory, type FitOptions } from '../train/trainer.ts';
-import type { Series } from './frame.ts';
+import { checkSeries, type Series } from './frame.ts';
 import { metrics, overall, seasonalNaive, type Metrics } from './metrics.ts';
 import { fitScaler, scale, unscale, type Scaler, type ScalingKind } from './scaling.ts';
 
@@ -284,7 +284,12 @@ export class Forecaster {
    * model per series on the same number of windows from each (the latest ones).
    */
   async fit(series: readonly Series[], options: Omit<FitOptions, 'validation'> & { epochs: number }, upTo?: (s: Series) => number): Promise<FitHistory> {
-    if (series.length === 0) throw new DataError('no series to fit');
+    checkSeries(series);
+    return this.train(series, options, upTo);
+  }
+
+  /** {@link fit} on series already checked. */
+  private async train(series: readonly Series[], options: Omit<FitOptions, 'validation'> & { epochs: number }, upTo?: (s: Series) => number): Promise<FitHistory> {
     const ends = series.map((s) => upTo?.(s) ?? s.y.length);
     const scaled = series.map((s, k) => this.scaleSeries(s, ends[k]));
     const at = new Map(scaled.map((s, k) => [s, ends[k]!]));
@@ -318,6 +323,12 @@ export class Forecaster {
    */
   async predict(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>> = {}, upTo?: (s: Series) => number): Promise<Forecast[]> {
     if (this.nets.length === 0) throw new ConfigError('fit the forecaster before predicting');
+    checkSeries(series);
+    return this.forecast(series, futureExog, upTo);
+  }
+
+  /** {@link predict} of series already checked. */
+  private async forecast(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>>, upTo?: (s: Series) => number): Promise<Forecast[]> {
     const T = this.o.inputSize;
     const H = this.o.horizon;
     const I = 1 + this.o.exog.length;
@@ -382,6 +393,7 @@ export class Forecaster {
     const folds = positive('folds', options.folds ?? 1);
     const step = positive('step', options.step ?? this.o.horizon);
     const H = this.o.horizon;
+    checkSeries(series);
     const rows: BacktestRow[] = [];
     for (let f = 0; f < folds; f++) {
       const back = H + (folds - 1 - f) * step;
@@ -389,9 +401,9 @@ export class Forecaster {
       for (const s of series) {
         if (origin(s) < 1) throw new DataError(`series ${s.id} has ${s.y.length} points, too few for ${folds} fold(s) of ${H}`);
       }
-      await this.fit(series, fit, origin);
+      await this.train(series, fit, origin);
       const futureExog = Object.fromEntries(series.map((s) => [s.id, Object.fromEntries(this.o.exog.map((n) => [n, s.exog[n]!.subarray(origin(s), origin(s) + H)]))]));
-      const forecasts = await this.predict(series, futureExog, origin);
+      const forecasts = await this.forecast(series, futureExog, origin);
       series.forEach((s, k) => {
         const history = s.y.subarray(0, origin(s));
         const actual = s.y.slice(origin(s), origin(s) + H);
