@@ -112,7 +112,7 @@ function finish(groups: ReadonlyArray<[string, Point[]]>, format: StampFormat, e
     ds: tracks[k]!.texts as string[],
     y: Float64Array.from(points, (p) => p.y),
     exog: Object.fromEntries(exogNames.map((name, j) => [name, Float64Array.from(points, (p) => p.exog[j]!)])),
-    ...(freq ? { freq } : {}),
+    ...(freq ? { freq: { ...freq } } : {}),
     dsFormat: format.name,
   }));
 }

@@ -299,11 +299,14 @@ function likeWritten(format: StampFormat, stamps: readonly string[]): StampForma
     tokens.forEach((t, k) => {
       if (chosen[k] !== null) return;
       const text = captures[k]!;
-      const kind = TOKENS[t]!;
-      const written = typeof kind.write === 'string' ? (text.length > 3 ? 'MMMM' : text.toLowerCase() === 'may' ? null : 'MMM') : text.length === 1 ? 'short' : Number(text) < 10 ? 'long' : null;
-      if (written === null) return;
-      const [short, long] = kind.field === 'month' && typeof kind.write !== 'string' ? ['M', 'MM'] : kind.field === 'day' ? ['D', 'DD'] : ['H', 'HH'];
-      chosen[k] = written === 'short' ? short! : written === 'long' ? long! : written;
+      const twin = TOKENS[t]!.twin!;
+      if (typeof TOKENS[t]!.write === 'string') {
+        if (text.toLowerCase() !== 'may') chosen[k] = text.length > 3 ? 'MMMM' : 'MMM'; // "May" is both
+      } else if (text.length === 1) {
+        chosen[k] = t.length === 1 ? t : twin; // 3: unpadded
+      } else if (Number(text) < 10) {
+        chosen[k] = t.length === 2 ? t : twin; // 03: padded (13 says nothing)
+      }
     });
   }
   // A number with no evidence of its own (a day always ≥ 10) is written like the other numbers:
