@@ -94,7 +94,7 @@ function view(id: string) {
       ds: s.ds,
       y: Array.from(s.y),
       holdout: row ? { forecast: Array.from(row.forecast), baseline: Array.from(row.baseline) } : null,
-      future: forecast ? { ds: nextStamps(s.ds, forecast.values.length), values: Array.from(forecast.values) } : null,
+      future: forecast ? { ds: nextStamps(s.ds, forecast.values.length, { dsFormat: s.dsFormat, freq: s.freq }), values: Array.from(forecast.values) } : null,
     },
   });
 }
