@@ -252,6 +252,42 @@ describe('the forecasting app', () => {
     await page.close();
   });
 
+  it('forecasts series around 1e200 with finite values, and shows the error, not "Forecast ready", for values float32 cannot hold', async () => {
+    const { page, errors } = await openApp();
+    /** salesCsv with every unit value times `unit`. */
+    const scaled = (unit: number) => salesCsv().replace(/^([^,]+,[^,]+,)([^,]+)(,.*)$/gm, (line, head, units, tail) => (units === 'units' ? line : `${head}${Number(units) * unit}${tail}`));
+    const upload = async (name: string, unit: number) => {
+      await page.setInputFiles('#file-form input[name="file"]', { name, mimeType: 'text/csv', buffer: Buffer.from(scaled(unit)) });
+      await page.waitForFunction((n) => document.querySelector('#data-summary')!.textContent!.startsWith(n), name);
+      await page.selectOption('#file-form [name="y"]', 'units');
+      await page.click('#file-form button[type="submit"]');
+      await waitForStatus(page, ['ready']);
+    };
+    const settings = { horizon: '4', season: '12', inputSize: '12', cell: 'gru', hiddenSize: '6', numLayers: '1', epochs: '2', lr: '0.02', batchSize: '32', seed: '7', strategy: 'recursive', mode: 'global', device: 'cpu' };
+
+    // Standard scaling of values near 1e200 (its variance alone would be 1e400): finite forecasts.
+    await upload('huge.csv', 1e200);
+    await setOptions(page, { ...settings, scaling: 'standard' });
+    await page.click('#run');
+    await waitForStatus(page, ['done']);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const values = (await streamText(await download.createReadStream())).trim().split('\n').slice(1).map((l) => Number(l.split(',')[3]));
+    expect(values).toHaveLength(12);
+    for (const v of values) expect(Number.isFinite(v) && v > 1e201 && v < 1e203, String(v)).toBe(true);
+    expect(await page.locator('#verdict').textContent()).toMatch(/mean MASE \d+\.\d{3} against \d+\.\d{3}/);
+
+    // Unscaled values beyond float32: the run stops with the error naming the series, no forecast.
+    await upload('beyond.csv', 1e37);
+    await setOptions(page, { ...settings, scaling: 'none' });
+    await page.click('#run');
+    await page.locator('#status[data-state="error"]').waitFor({ timeout: 60_000 });
+    expect(await page.locator('#status').textContent()).toMatch(/^Error: series north: the value [\d.e+]+ at index 0 scales \(none\) to [\d.e+]+, beyond float32's range/);
+    expect(await page.locator('#download').isDisabled()).toBe(true);
+    expect(await page.locator('#verdict').textContent()).toBe('Run a backtest to compare the model with seasonal naive.');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('generates 20,000 series and trains on them in its worker while the page stays responsive', async () => {
     const { page, errors } = await openApp();
     // A timer on the page every 20 ms: the longest gap between ticks is how long the page froze.
