@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
-import { ConfigError, DataError } from '../src/errors.ts';
+import { ConfigError, DataError, ModelError } from '../src/errors.ts';
+import { floatTensors, readSafetensors, writeSafetensors } from '../src/io/safetensors.ts';
 import { Forecaster } from '../src/forecast/forecaster.ts';
 import type { Series } from '../src/forecast/frame.ts';
 import { mulberry32 } from '../src/util/rng.ts';
@@ -81,5 +82,24 @@ describe('Forecaster', () => {
     await expect(f.fit([nan], fit)).rejects.toThrow(/series s0: y\[3\] is NaN, not a finite number/);
     await f.fit([good!], { epochs: 1 });
     await expect(f.predict([short])).rejects.toThrow(/series s0 has 2 time stamps/);
+    // Options and saved files the fuzzing suite found accepted, then failing untyped (TypeError,
+    // RangeError) in predict: checked up front now.
+    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 2, exog: 'lstm' as never })).toThrow(new ConfigError('exog must be an array of names, got "lstm"'));
+    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 2, exog: ['a', 'a'] })).toThrow(/exog names a twice/);
+    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 2 ** 31 })).toThrow(/horizon must be a positive integer up to 1048576, got 2147483648/);
+    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 2, perSeries: 'yes' as never })).toThrow(ConfigError);
+    const saved = readSafetensors(f.toSafetensors());
+    const resaved = (metadata: Record<string, string>) => writeSafetensors(floatTensors(saved), { ...saved.metadata, ...metadata });
+    expect(Forecaster.fromSafetensors(resaved({}), cpuBackend)).toBeInstanceOf(Forecaster);
+    for (const [metadata, message] of [
+      [{ ids: '-1' }, /metadata is invalid: ids must be an array of names, got -1/],
+      [{ ids: '{}' }, /ids must be an array of names/],
+      [{ options: '3' }, /options are not an object/],
+      [{ options: JSON.stringify({ horizon: 2, exog: 'lstm' }) }, /metadata is invalid: exog must be an array of names/],
+      [{ options: JSON.stringify({ horizon: 2, cell: 'transformer' }) }, /metadata is invalid: .*transformer/],
+    ] as const) {
+      expect(() => Forecaster.fromSafetensors(resaved(metadata), cpuBackend), JSON.stringify(metadata)).toThrow(ModelError);
+      expect(() => Forecaster.fromSafetensors(resaved(metadata), cpuBackend)).toThrow(message);
+    }
   });
 });

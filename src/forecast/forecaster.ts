@@ -95,9 +95,22 @@ interface Resolved {
   seed: number;
 }
 
-function positive(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be a positive integer, got ${String(v)}`);
+/** The largest horizon, input size and season a forecaster takes (2²⁰ points). */
+const MAX_STEPS = 1 << 20;
+
+function positive(name: string, v: unknown, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+    throw new ConfigError(`${name} must be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got ${String(v)}`);
+  }
   return v;
+}
+
+/** Distinct non-empty names ({@link ConfigError} naming `what` otherwise). */
+function names(what: string, v: unknown): string[] {
+  if (!Array.isArray(v) || v.some((n) => typeof n !== 'string' || n === '')) throw new ConfigError(`${what} must be an array of names, got ${JSON.stringify(v)}`);
+  const repeated = v.find((n, i) => v.indexOf(n) !== i);
+  if (repeated !== undefined) throw new ConfigError(`${what} names ${repeated} twice`);
+  return v as string[];
 }
 
 /** A series scaled: its target and exogenous columns each with its own scaler fitted on `fitOn` points. */
@@ -125,21 +138,23 @@ export class Forecaster {
   static create(options: ForecasterOptions): Forecaster {
     if (!options || typeof options !== 'object') throw new ConfigError('forecaster options must be an object { backend, horizon, … }');
     if (!options.backend) throw new ConfigError('a forecaster needs { backend }: cpuBackend or a WebGPUBackend');
-    const horizon = positive('horizon', options.horizon);
-    const season = positive('season', options.season ?? 1);
+    const horizon = positive('horizon', options.horizon, MAX_STEPS);
+    const season = positive('season', options.season ?? 1, MAX_STEPS);
     const strategy = options.strategy ?? 'recursive';
     if (strategy !== 'recursive' && strategy !== 'direct') throw new ConfigError(`strategy must be recursive or direct, got ${String(strategy)}`);
     const seed = options.seed ?? 0;
     if (!Number.isInteger(seed)) throw new ConfigError(`seed must be an integer, got ${String(seed)}`);
+    const perSeries = options.perSeries ?? false;
+    if (typeof perSeries !== 'boolean') throw new ConfigError(`perSeries must be true or false, got ${JSON.stringify(perSeries)}`);
     fitScaler(options.scaling ?? 'standard', [0]); // validates the kind
     return new Forecaster(options, {
       horizon,
-      inputSize: positive('inputSize', options.inputSize ?? Math.max(2 * season, 2 * horizon, 8)),
+      inputSize: positive('inputSize', options.inputSize ?? Math.max(2 * season, 2 * horizon, 8), MAX_STEPS),
       season,
       scaling: options.scaling ?? 'standard',
       strategy,
-      perSeries: options.perSeries ?? false,
-      exog: options.exog ?? [],
+      perSeries,
+      exog: names('exog', options.exog ?? []),
       seed,
     });
   }
@@ -181,10 +196,19 @@ export class Forecaster {
     } catch {
       throw new ModelError('the forecaster file has unreadable options or ids in its metadata');
     }
-    const f = Forecaster.create({ ...options, backend, training });
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ModelError('the forecaster file\'s options are not an object');
+    let f: Forecaster;
+    let template: RecurrentNet;
+    try {
+      names('ids', ids);
+      f = Forecaster.create({ ...options, backend, training });
+      template = f.newModel();
+    } catch (e) {
+      if (e instanceof ConfigError) throw new ModelError(`the forecaster file's metadata is invalid: ${e.message}`, { cause: e });
+      throw e;
+    }
     const tensors = floatTensors(file);
-    const count = options.perSeries ? ids.length : 1;
-    const template = f.newModel();
+    const count = f.o.perSeries ? ids.length : 1;
     f.nets = Array.from({ length: count }, (_, k) => {
       const sd: Record<string, Tensor> = {};
       for (const name of Object.keys(template.stateDict())) {
