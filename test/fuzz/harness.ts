@@ -196,13 +196,22 @@ export async function surveyProperty(
     }),
     { numRuns: o.runs, seed: o.seed },
   );
+  // Groups can shrink to one counterexample (a smaller input failing the simpler way): print each once.
   const failures: string[] = [];
+  const printed = new Set<string>();
   for (const [sig, i] of groups) {
     const details = await fc.check(
       fc.asyncProperty(p.arbitrary, (input) => p.check(input, new Tally())),
       { seed: run.seed, path: String(i) },
     );
-    failures.push(details.failed ? failureMessage(p, details) : `${p.name}: input ${i} failed once (${sig}) but passed on replay`);
+    if (!details.failed) {
+      failures.push(`${p.name}: input ${i} failed once (${sig}) but passed on replay`);
+      continue;
+    }
+    const shrunk = signature(details.errorInstance);
+    if (printed.has(shrunk)) continue;
+    printed.add(shrunk);
+    failures.push(failureMessage(p, details));
   }
   return { property: p.name, kind: p.kind, seed: run.seed, runs: index, failing, failures, tally, ms: Date.now() - started };
 }

@@ -17,6 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WebGPUBackend } from '../../src/backends/webgpu.ts';
 import { runProperty, surveyProperty, type FuzzProperty, type FuzzReport } from './harness.ts';
+import { guardAllocations } from './memory-guard.ts';
 import { fileSeeds } from './model/file-seeds.ts';
 import { fuzzSuite } from './suite.ts';
 
@@ -43,6 +44,9 @@ const seed = args.seed === undefined ? (Date.now() ^ (Math.random() * 2 ** 31)) 
 if (!Number.isSafeInteger(seed)) usage(`--seed must be an integer, got ${args.seed}`);
 if (args.kind && !['csv', 'model', 'api'].includes(args.kind)) usage(`--kind must be csv, model or api, got ${args.kind}`);
 if (args.path && !(args.property && args.seed !== undefined)) usage('--path replays one input: give --property and --seed with it');
+
+// No case needs more than a few MiB; 1 GiB leaves room and stops a 16 GiB allocation cold.
+guardAllocations(1 << 30);
 
 const wantsGpu = !args['no-gpu'] && args.kind !== 'csv' && !(args.property && !args.property.endsWith('-gpu'));
 let gpu: WebGPUBackend | null = null;

@@ -323,7 +323,9 @@ export function renderCsv(plan: CsvPlan): CsvCase {
     truth.set(s.id, points[n]!.map((p) => ({ instant: instantAt(style, p.k), y: p.y, exog: null })));
     points[n]!.forEach((p) => instants.add(instantAt(style, p.k)));
   });
-  for (const d of plan.defects) {
+  // Cell defects first: a duplicated or removed row moves the rows after it.
+  const cellsFirst = [...plan.defects].sort((a, b) => Number(a.kind === 'duplicate' || a.kind === 'gap') - Number(b.kind === 'duplicate' || b.kind === 'gap'));
+  for (const d of cellsFirst) {
     if (d.kind === 'ragged') {
       raggedRows.set(d.row % grid.length, d.extra);
       reasons.push(`data row ${(d.row % grid.length) + 1} has ${d.extra ? 'an extra field' : 'a field missing'}`);

@@ -130,15 +130,19 @@ async function checkSafetensors(bytes: Uint8Array, gpu: Backend | null, tally: T
   }
 }
 
-/** The options a saved forecaster's metadata states, as far as they can be read (for the call's future covariates). */
-function statedOptions(bytes: Uint8Array): { horizon: number; exog: string[] } {
+/**
+ * The options a saved forecaster's metadata states, as far as they can be read: the horizon a
+ * forecast must have (null when it is not a positive integer: then the file must be refused) and
+ * the exogenous columns whose future values the call must give.
+ */
+function statedOptions(bytes: Uint8Array): { horizon: number | null; exog: string[] } {
   try {
     const n = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
     const options = JSON.parse(JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))).__metadata__.options);
     const h = options.horizon;
-    return { horizon: Number.isInteger(h) && h > 0 && h < 1000 ? h : 3, exog: Array.isArray(options.exog) ? options.exog.map(String) : [] };
+    return { horizon: Number.isSafeInteger(h) && h > 0 ? h : null, exog: Array.isArray(options.exog) ? options.exog.map(String) : [] };
   } catch {
-    return { horizon: 3, exog: [] };
+    return { horizon: null, exog: [] };
   }
 }
 
@@ -148,14 +152,16 @@ async function checkForecaster(bytes: Uint8Array, gpu: Backend | null, tally: Ta
   if (!loaded.ok) return;
   const { horizon, exog } = statedOptions(bytes);
   const series = forecastSeries(3, 24);
-  const future = Object.fromEntries(series.map((s) => [s.id, Object.fromEntries(exog.map((name) => [name, Float64Array.from({ length: horizon }, (_, h) => Math.cos(h))]))]));
+  // Future covariates for the horizon (a huge one gets a few: the call must refuse it anyway).
+  const futureLength = Math.min(horizon ?? 3, 1 << 16);
+  const future = Object.fromEntries(series.map((s) => [s.id, Object.fromEntries(exog.map((name) => [name, Float64Array.from({ length: futureLength }, (_, h) => Math.cos(h))]))]));
   const run = await onBoth('predict', (backend) => (backend === cpuBackend ? loaded.value : Forecaster.fromSafetensors(bytes, backend)).predict(series, future), gpu, tally);
   if (!run.cpu.ok) return;
   const want = run.cpu.value;
   ensure(want.length === series.length, () => `predict gave ${want.length} forecasts for ${series.length} series`);
   want.forEach((f, k) => {
     ensure(f.id === series[k]!.id, () => `forecast ${k} is of ${f.id}, not ${series[k]!.id}`);
-    ensure(f.values.length === horizon, () => `forecast ${f.id} has ${f.values.length} values, the horizon is ${horizon}`);
+    ensure(f.values.length === horizon, () => `forecast ${f.id} has ${f.values.length} values, the horizon is ${String(horizon)}`);
     ensureFinite(f.values, `the forecast of ${f.id}`);
   });
   if (run.gpu?.ok) run.gpu.value.forEach((f, k) => sameAsReference(f.values, want[k]!.values, `the forecast of ${f.id}`, FORECAST_TOLERANCE));
