@@ -1,14 +1,18 @@
+import Papa from 'papaparse';
 import { parseLong, parseWide, type Series } from '../../../src/forecast/frame.ts';
+import { forecastsCsv } from '../../../src/forecast/output.ts';
 import { attempt, ensure, InvariantFailure, type FuzzProperty, type Tally } from '../harness.ts';
 import { csvPlan, renderCsv, type CsvCase } from './generate.ts';
-import { instantOfParsed } from './stamps.ts';
+import { instantAt, instantOfParsed, parseStampAs } from './stamps.ts';
 
 /**
  * The CSV property: parse a generated file (long or wide) and check what came back against the
  * generator's truth. A file with a defect (a value that is not a finite decimal, a duplicate or
  * missing time stamp, a ragged row, an invalid date, an ambiguous day/month column) must be refused
  * with a typed error; a clean file must parse, with every series in time order and every value equal
- * to the number its text writes.
+ * to the number its text writes. The forecasts file written for a parsed file (forecastsCsv, what
+ * `webrnn forecast --out` and the app's download write) must read back as written: every series'
+ * id, the next time stamps of its grid in its own format, and each value exactly.
  */
 
 const CASE_MS = 5_000;
@@ -49,6 +53,45 @@ export function checkParsed(c: CsvCase, got: Series[]): void {
   }
 }
 
+/** How many future points the forecasts file check writes per series. */
+const FUTURE = 3;
+
+/**
+ * Writes forecasts for parsed series (each series' last values, so extremes are among them) with
+ * forecastsCsv and reads the file back with papaparse: one row per series and step, the series'
+ * id, the stamps of the grid points after its last, and the values exactly.
+ */
+export function checkForecastsFile(c: CsvCase, got: Series[]): void {
+  const forecasts = got.map((s) => ({ id: s.id, values: s.y.slice(-FUTURE) }));
+  let text: string;
+  try {
+    text = forecastsCsv(got, forecasts);
+  } catch (err) {
+    throw new InvariantFailure(`forecastsCsv refused series parsed from a clean file: ${String(err)}`);
+  }
+  const parsed = Papa.parse<string[]>(text.trim(), { skipEmptyLines: true });
+  const [header, ...rows] = parsed.data;
+  ensure(header?.join(',') === 'unique_id,step,ds,yhat', () => `the forecasts file starts ${JSON.stringify(header)}`);
+  ensure(rows.length === got.length * FUTURE, () => `the forecasts file has ${rows.length} rows for ${got.length} series of ${FUTURE} steps: ${JSON.stringify(text.slice(0, 300))}`);
+  got.forEach((s, k) => {
+    const truth = c.truth.get(s.id)!;
+    const last = truth.at(-1)!.instant;
+    // The grid index of the series' last point: the written instants are the grid's.
+    let index = 0;
+    while (instantAt(c.style, index) < last) index++;
+    for (let h = 0; h < FUTURE; h++) {
+      const row = rows[k * FUTURE + h]!;
+      ensure(row.length === 4, () => `forecasts file row ${k * FUTURE + h + 2} has ${row.length} fields (series id ${JSON.stringify(s.id)} not quoted?): ${JSON.stringify(row)}`);
+      const [id, step, ds, yhat] = row as [string, string, string, string];
+      ensure(id === s.id && step === String(h + 1), () => `forecasts file row ${k * FUTURE + h + 2} is ${JSON.stringify(row)}, expected series ${JSON.stringify(s.id)} step ${h + 1}`);
+      const want = instantAt(c.style, index + h + 1);
+      const t = parseStampAs(c.style, ds);
+      ensure(t === want, () => `forecasts file: series ${s.id} step ${h + 1} has the stamp ${JSON.stringify(ds)}, expected the grid's next (${new Date(want).toISOString()} / ${want}) written like ${JSON.stringify(s.ds.at(-1))}`);
+      ensure(Number(yhat) === forecasts[k]!.values[h], () => `forecasts file: series ${s.id} step ${h + 1} has yhat ${JSON.stringify(yhat)} for ${forecasts[k]!.values[h]}`);
+    }
+  });
+}
+
 /** Checks one rendered file: the verdict against what the parser did. */
 export async function checkCsvCase(c: CsvCase, tally?: Tally, readers: CsvReaders = READERS): Promise<void> {
   const parse = c.layout === 'long' ? readers.parseLong : readers.parseWide;
@@ -64,6 +107,7 @@ export async function checkCsvCase(c: CsvCase, tally?: Tally, readers: CsvReader
     throw new InvariantFailure(`the ${c.layout} CSV was accepted without an error although it has ${c.reasons.join('; ')}`);
   }
   checkParsed(c, outcome.value);
+  checkForecastsFile(c, outcome.value);
 }
 
 export const csvProperty: FuzzProperty = {

@@ -140,3 +140,17 @@ export function instantOfParsed(s: StampStyle, stamp: unknown, written: Readonly
   const [y, m, d, h, min, sec] = iso.slice(1).map((v) => Number(v ?? 0)) as number[];
   return Date.UTC(y!, m! - 1, d!, h, min, sec);
 }
+
+/** The instant a stamp written in the style's own format stands for (new stamps, e.g. a forecast's); null when it is not one. */
+export function parseStampAs(s: StampStyle, text: string): number | null {
+  const t = text.trim();
+  if (s.kind === 'int') return /^[+-]?\d+$/.test(t) ? Number(t) : null;
+  if (s.kind === 'iso-date' || s.kind === 'iso-datetime') return instantOfParsed(s, t, new Map());
+  const m = /^(\d{1,2})([/.])(\d{1,2})\2(\d{4})$/.exec(t);
+  if (!m || (m[2] === '.') !== (s.kind === 'dmy-dot')) return null;
+  const [a, b, y] = [Number(m[1]), Number(m[3]), Number(m[4])];
+  const [month, day] = s.kind === 'mdy' ? [a, b] : [b, a];
+  const time = Date.UTC(y, month - 1, day);
+  const d = new Date(time);
+  return d.getUTCMonth() === month - 1 && d.getUTCDate() === day ? time : null;
+}
