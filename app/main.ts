@@ -169,13 +169,13 @@ function showProgress(p: Extract<Reply, { type: 'progress' }>) {
 }
 
 function showVerdict({ model, baseline, rows, horizon }: Extract<Reply, { type: 'backtest' }>) {
-  const better = rows.filter((r) => r.model && r.baseline && r.model.mase < r.baseline.mase).length;
+  const better = rows.filter((r) => r.model && r.baseline && beatsBaseline(r.model, r.baseline)).length;
   const beats = beatsBaseline(model, baseline);
   const verdict = $('#verdict');
   verdict.dataset.beats = beats ? 'yes' : 'no';
   verdict.textContent =
     `On the hold-out (the last ${horizon} points of each series) the model ${beats ? 'beats' : 'does not beat'} seasonal naive: ` +
-    `mean MASE ${model.mase.toFixed(3)} against ${baseline.mase.toFixed(3)}, sMAPE ${model.smape.toFixed(2)}% against ${baseline.smape.toFixed(2)}%; ` +
+    `${model.mase === null || baseline.mase === null ? 'MASE undefined (a history without change)' : `mean MASE ${model.mase.toFixed(3)} against ${baseline.mase.toFixed(3)}`}, sMAPE ${model.smape.toFixed(2)}% against ${baseline.smape.toFixed(2)}%; ` +
     `better on ${better.toLocaleString('en-US')} of ${rows.length.toLocaleString('en-US')} series.`;
 }
 

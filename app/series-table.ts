@@ -22,7 +22,7 @@ export const PAGE_SIZE = 25;
 
 /** Whether the model beats seasonal naive: on mean MASE (scale-free), or on sMAPE where MASE is undefined. */
 export function beatsBaseline(model: Metrics, baseline: Metrics): boolean {
-  return Number.isNaN(model.mase) || Number.isNaN(baseline.mase) ? model.smape < baseline.smape : model.mase < baseline.mase;
+  return model.mase === null || baseline.mase === null ? model.smape < baseline.smape : model.mase < baseline.mase;
 }
 
 function cell(text: string, attrs: Record<string, string> = {}): HTMLTableCellElement {
@@ -37,9 +37,9 @@ function metricCells(model: Metrics | null, baseline: Metrics | null): HTMLTable
   return METRICS.flatMap(({ key, format }) => {
     const m = model?.[key];
     const b = baseline?.[key];
-    const show = (v: number | undefined) => (v === undefined ? '–' : Number.isNaN(v) ? 'n/a' : format(v));
+    const show = (v: number | null | undefined) => (v === undefined ? '–' : v === null ? 'n/a' : format(v));
     const [mc, bc] = [cell(show(m), { key: `model.${key}`, value: String(m ?? '') }), cell(show(b), { key: `baseline.${key}`, value: String(b ?? '') })];
-    if (m !== undefined && b !== undefined && !Number.isNaN(m) && !Number.isNaN(b)) (m < b ? mc : m > b ? bc : null)?.classList.add('better');
+    if (typeof m === 'number' && typeof b === 'number') (m < b ? mc : m > b ? bc : null)?.classList.add('better');
     return [mc, bc];
   });
 }
@@ -50,7 +50,7 @@ function value(row: SeriesRow, key: SortKey, order: number): number | string {
   if (key === 'points') return row.points;
   const [side, metric] = key.split('.') as [Side, keyof Metrics];
   const v = row[side]?.[metric];
-  return v === undefined || Number.isNaN(v) ? Number.POSITIVE_INFINITY : v;
+  return typeof v === 'number' ? v : Number.POSITIVE_INFINITY;
 }
 
 export class SeriesTable {

@@ -280,7 +280,8 @@ describe('webrnn forecasting commands: errors', () => {
     const report = { rows: [row], model: m, baseline: m };
     expect(backtestJson(report).series[0]!.forecast).toEqual([2]);
     // MASE is undefined (NaN, JSON null) when the seasonal naive error is 0; that is no overflow.
-    expect(JSON.stringify(backtestJson({ ...report, model: { ...m, mase: NaN } }).overall.model.mase)).toBe('null');
+    expect(JSON.stringify(backtestJson({ ...report, model: { ...m, mase: null } }).overall.model.mase)).toBe('null');
+    expect(() => backtestJson({ ...report, model: { ...m, mase: NaN } })).toThrow('the overall metrics: MASE is NaN');
     expect(() => backtestJson({ ...report, rows: [{ ...row, forecast: Float64Array.of(Infinity) }] })).toThrow('series b, fold 0: the forecast holds Infinity at step 1');
     expect(() => backtestJson({ ...report, rows: [{ ...row, metrics: { ...m, rmse: Infinity } }] })).toThrow('series b, fold 0: the metrics: RMSE is Infinity');
     expect(() => backtestJson({ ...report, model: { ...m, mase: Infinity } })).toThrow('the overall metrics: MASE is Infinity');

@@ -40,11 +40,12 @@ describe('forecast metrics', () => {
     expect(smape([1], [3])).toBe(100); // 2·2 / 4
     // History 1, 2, 3, 4 with season 1: in-sample naive MAE 1, so MASE = MAE.
     expect(mase([5, 7], [6, 7], [1, 2, 3, 4], 1)).toBe(0.5);
-    expect(mase([5], [6], [3, 3, 3], 1)).toBeNaN(); // a constant history scales by 0
+    expect(mase([5], [6], [3, 3, 3], 1)).toBeNull(); // a constant history scales by 0: undefined
     expect(Array.from(seasonalNaive([1, 2, 3, 4, 5, 6], 5, 4))).toEqual([3, 4, 5, 6, 3]);
     expect(Array.from(seasonalNaive([1, 2, 3], 2, 1))).toEqual([3, 3]);
-    const o = overall([{ mae: 1, rmse: 1, smape: 10, mase: NaN }, { mae: 3, rmse: 7, smape: 30, mase: 2 }]);
+    const o = overall([{ mae: 1, rmse: 1, smape: 10, mase: null }, { mae: 3, rmse: 7, smape: 30, mase: 2 }]);
     expect(o).toEqual({ mae: 2, rmse: 5, smape: 20, mase: 2 });
+    expect(overall([{ mae: 1, rmse: 1, smape: 10, mase: null }]).mase).toBeNull();
   });
 
   it('scales constant series by 1 and rejects bad input with typed errors', () => {

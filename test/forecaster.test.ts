@@ -30,7 +30,7 @@ describe('Forecaster', () => {
     const report = await f.backtest(series, fit);
     expect(report.rows).toHaveLength(6);
     expect(report.rows[0]!.forecast).toHaveLength(6);
-    expect(report.model.mase, `model MASE ${report.model.mase}, seasonal naive ${report.baseline.mase}`).toBeLessThan(report.baseline.mase);
+    expect(report.model.mase, `model MASE ${report.model.mase}, seasonal naive ${report.baseline.mase}`).toBeLessThan(report.baseline.mase!);
     expect(report.model.smape).toBeLessThan(report.baseline.smape);
   });
 
@@ -40,7 +40,7 @@ describe('Forecaster', () => {
     const r1 = await direct.backtest(series, fit, { folds: 2, step: 4 });
     expect(r1.rows.map((r) => [r.id, r.fold])).toEqual([['s0', 0], ['s1', 0], ['s2', 0], ['s0', 1], ['s1', 1], ['s2', 1]]);
     expect(direct.models()).toHaveLength(1);
-    expect(r1.model.mase).toBeLessThan(r1.baseline.mase);
+    expect(r1.model.mase).toBeLessThan(r1.baseline.mase!);
     // One model per series, each on its own windows (8 a batch).
     const perSeries = Forecaster.create({
       backend: cpuBackend, horizon: 4, season: 12, inputSize: 16, cell: 'gru', hiddenSize: 8, perSeries: true, seed: 1, training: { batchSize: 8 },
@@ -48,7 +48,7 @@ describe('Forecaster', () => {
     const r2 = await perSeries.backtest(series, fit);
     expect(perSeries.models()).toHaveLength(3);
     expect(r2.rows.map((r) => r.id)).toEqual(['s0', 's1', 's2']);
-    expect(r2.model.mase, `per-series MASE ${r2.model.mase}, seasonal naive ${r2.baseline.mase}`).toBeLessThan(r2.baseline.mase);
+    expect(r2.model.mase, `per-series MASE ${r2.model.mase}, seasonal naive ${r2.baseline.mase}`).toBeLessThan(r2.baseline.mase!);
     await expect(perSeries.predict([{ ...series[0]!, id: 'other' }])).rejects.toThrow(/series other has no model of its own/);
   });
 
@@ -60,6 +60,16 @@ describe('Forecaster', () => {
     const future = Object.fromEntries(series.map((s) => [s.id, { month: [0, 1, 2] }]));
     const out = await f.predict(series, future);
     expect(out[1]!.values).toHaveLength(3);
+  });
+
+  it('reports MASE as null, not NaN, where it is undefined (a constant history), and the other metrics as numbers', async () => {
+    const flat: Series = { id: 'flat', ds: Array.from({ length: 10 }, (_, t) => String(t + 1)), y: new Float64Array(10).fill(10), exog: {} };
+    const report = await Forecaster.create({ backend: cpuBackend, horizon: 1, season: 1, inputSize: 2, cell: 'rnn', hiddenSize: 1 }).backtest([flat], { epochs: 1 });
+    for (const m of [report.model, report.baseline, report.rows[0]!.metrics, report.rows[0]!.baselineMetrics]) {
+      expect(m.mase).toBeNull();
+      for (const v of [m.mae, m.rmse, m.smape]) expect(Number.isFinite(v)).toBe(true);
+    }
+    expect(report.baseline.mae).toBe(0);
   });
 
   it('rejects bad options and data with typed errors', async () => {

@@ -230,7 +230,7 @@ function progress(io: CliIO, epochs: number, label: string): (e: EpochEvent) => 
 }
 
 function formatMetrics(name: string, m: Metrics): string {
-  return `${name.padEnd(15)} MAE ${m.mae.toPrecision(4).padStart(10)}  RMSE ${m.rmse.toPrecision(4).padStart(10)}  sMAPE ${m.smape.toFixed(2).padStart(7)}%  MASE ${m.mase.toFixed(3).padStart(7)}`;
+  return `${name.padEnd(15)} MAE ${m.mae.toPrecision(4).padStart(10)}  RMSE ${m.rmse.toPrecision(4).padStart(10)}  sMAPE ${m.smape.toFixed(2).padStart(7)}%  MASE ${(m.mase === null ? 'n/a' : m.mase.toFixed(3)).padStart(7)}`;
 }
 
 // A safety net under the forecaster's own checks: the files refuse a value that is not finite, since
@@ -242,10 +242,10 @@ function assertFinite(what: string, values: ArrayLike<number>): void {
   }
 }
 
-/** MASE alone may be NaN (JSON `null`): it is undefined when the seasonal naive error it divides by is 0. */
+/** MASE alone may be null: it is undefined when the seasonal naive error it divides by is 0. */
 function assertFiniteMetrics(what: string, m: Metrics): void {
   for (const [name, v] of Object.entries(m)) {
-    if (!Number.isFinite(v) && !(name === 'mase' && Number.isNaN(v))) throw new DataError(`${what}: ${name.toUpperCase()} is ${v}; nothing was written`);
+    if (v !== null && !Number.isFinite(v)) throw new DataError(`${what}: ${name.toUpperCase()} is ${v}; nothing was written`);
   }
 }
 

@@ -448,12 +448,12 @@ export class Forecaster {
 
   /**
    * The metrics of one forecast; an error beyond float64's range is a {@link DataError} naming the
-   * series (MASE alone may be NaN: undefined when the history's naive error is 0).
+   * series (MASE may be null: undefined when the history's naive error is 0).
    */
   private score(id: string, actual: Float64Array, forecast: Float64Array, history: Float64Array): Metrics {
     const m = metrics(actual, forecast, history, this.o.season);
     for (const [name, v] of Object.entries(m)) {
-      if (!Number.isFinite(v) && !(name === 'mase' && Number.isNaN(v))) throw new DataError(`series ${id}: the forecast's ${name.toUpperCase()} is ${v}, beyond float64's range`);
+      if (v !== null && !Number.isFinite(v)) throw new DataError(`series ${id}: the forecast's ${name.toUpperCase()} is ${v}, beyond float64's range`);
     }
     return m;
   }

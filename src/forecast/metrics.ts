@@ -9,8 +9,8 @@ import { magnitude } from './scaling.ts';
  *   RMSE  = √((1/n) Σ (y − ŷ)²)
  *   sMAPE = (100/n) Σ 2|y − ŷ| / (|y| + |ŷ|)        (a term with y = ŷ = 0 counts 0), in percent
  *   MASE  = MAE / ((1/(m−s)) Σ_{t>s} |x_t − x_{t−s}|)   scaled by the in-sample MAE of the seasonal
- *           naive forecast of season s on the training history x (s = 1: naive); NaN when that
- *           in-sample error is 0 or the history has no more than s points
+ *           naive forecast of season s on the training history x (s = 1: naive); null (undefined,
+ *           not a number) when that in-sample error is 0 or the history has no more than s points
  *
  * as in Hyndman & Koehler (2006) and the M4 competition. Each is computed on the values divided by
  * a power of two near their largest magnitude (exact), so data near ±1.8e308 gives finite metrics
@@ -20,7 +20,8 @@ export interface Metrics {
   mae: number;
   rmse: number;
   smape: number;
-  mase: number;
+  /** null where MASE is undefined: a history whose in-sample seasonal-naive error is 0 (constant, or periodic with period s), or no more than s points. */
+  mase: number | null;
 }
 
 function check(actual: ArrayLike<number>, forecast: ArrayLike<number>): void {
@@ -79,11 +80,11 @@ function naiveScale(history: ArrayLike<number>, season: number, p: number): numb
   return s / (history.length - season);
 }
 
-export function mase(actual: ArrayLike<number>, forecast: ArrayLike<number>, history: ArrayLike<number>, season: number): number {
+export function mase(actual: ArrayLike<number>, forecast: ArrayLike<number>, history: ArrayLike<number>, season: number): number | null {
   // Both errors of the ratio divided by one power of two, so neither overflows.
   const p = common(actual, forecast, history);
   const scale = naiveScale(history, season, p);
-  return scale > 0 ? mae(actual, forecast) / p / scale : NaN;
+  return scale > 0 ? mae(actual, forecast) / p / scale : null;
 }
 
 /** Every metric of one series' forecast. */
@@ -104,17 +105,20 @@ export function seasonalNaive(history: ArrayLike<number>, horizon: number, seaso
 
 /**
  * Overall metrics over many series: MAE, sMAPE and MASE are the means of the per-series values (the
- * M4 convention; series whose MASE is NaN are left out of its mean), RMSE the root of the mean of
- * the per-series mean squared errors.
+ * M4 convention; series whose MASE is undefined are left out of its mean, which is null when every
+ * series' is), RMSE the root of the mean of the per-series mean squared errors.
  */
 export function overall(perSeries: readonly Metrics[]): Metrics {
   if (perSeries.length === 0) throw new ShapeError('no series to summarise');
   // Means of terms divided by their count first, and the RMSE's squares of values divided by a
   // power of two: no sum overflows for metrics below float64's maximum.
-  const mean = (f: (m: Metrics) => number) => {
-    const xs = perSeries.map(f).filter((v) => !Number.isNaN(v));
-    return xs.length ? xs.reduce((a, b) => a + b / xs.length, 0) : NaN;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b / xs.length, 0);
+  const p = magnitude(perSeries.map((m) => m.rmse));
+  const defined = perSeries.flatMap((m) => (m.mase === null ? [] : [m.mase]));
+  return {
+    mae: mean(perSeries.map((m) => m.mae)),
+    rmse: Math.sqrt(mean(perSeries.map((m) => (m.rmse / p) ** 2))) * p,
+    smape: mean(perSeries.map((m) => m.smape)),
+    mase: defined.length ? mean(defined) : null,
   };
-  const p = magnitude(perSeries.map((m) => (Number.isNaN(m.rmse) ? 0 : m.rmse)));
-  return { mae: mean((m) => m.mae), rmse: Math.sqrt(mean((m) => (m.rmse / p) ** 2)) * p, smape: mean((m) => m.smape), mase: mean((m) => m.mase) };
 }
