@@ -264,7 +264,13 @@ function setPath(target: any, path: string, value: unknown): void {
   o[keys.at(-1)!] = value;
 }
 
-function trainer(c: TrainerCall): Prepared {
+/**
+ * Trains on `backend`. Compared with the GPU, early stopping is left out: it is a decision on two
+ * validation losses that float32 may round to equal where float64 still sees an improvement
+ * (seen: 0.230232007 < 0.230232013 in float64, both 0.230232045 in float32), after which the two
+ * engines rightly keep the weights of different epochs.
+ */
+function trainer(c: TrainerCall, compare: boolean): Prepared {
   const f = <T>(name: string, v: T) => field(c.bad, name, v, TRAINER_POOL);
   return {
     async run(backend) {
@@ -292,11 +298,13 @@ function trainer(c: TrainerCall): Prepared {
         truncate: c.truncate,
         series: c.series,
       };
-      const fit: any = { epochs: c.epochs, ...(c.validationSplit !== null ? { validationSplit: c.validationSplit, earlyStopping: { patience: 1 } } : {}) };
+      const fit: any = { epochs: c.epochs, ...(c.validationSplit !== null ? { validationSplit: c.validationSplit, ...(compare ? {} : { earlyStopping: { patience: 1 } }) } : {}) };
       for (const p of c.bad) {
         const value = TRAINER_POOL[p.value];
         if (p.field === 'epochs' || p.field === 'validationSplit') fit[p.field] = value;
-        else if (p.field === 'earlyStopping.patience') setPath(fit, p.field, value);
+        else if (p.field === 'earlyStopping.patience') {
+          if (!compare) setPath(fit, p.field, value);
+        }
         else if (!['count', 'steps', 'inputSize'].includes(p.field)) setPath(options, p.field, value);
       }
       const t = await Trainer.create(model, options);
@@ -396,7 +404,7 @@ export function prepare(call: ApiCall, compare: boolean): Prepared {
     case 'forecast':
       return forecast(call);
     case 'trainer':
-      return trainer(call);
+      return trainer(call, compare);
     case 'forecaster':
       return forecaster(call, compare);
   }
