@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backends/backend.ts';
 import { cpuBackend } from '../src/backends/cpu.ts';
-import { NumericError, ShapeError } from '../src/errors.ts';
+import { ConfigError, NumericError, ShapeError } from '../src/errors.ts';
 import { ElmanRNN } from '../src/model/elman.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
-import type { CellType } from '../src/rnn/spec.ts';
+import { recurrentLayerSpec, type CellType } from '../src/rnn/spec.ts';
+import { samples } from '../src/train/data.ts';
 import { tensor } from '../src/tensor.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
 import { createGpuFixture, type GpuFixture } from './helpers/gpu.ts';
@@ -122,6 +123,39 @@ describe('outputs that overflow float32, one policy for both backends', () => {
     const gpuOut = (await exploding.forward(short, { backend: gpu.backend })).output.data;
     expect(Number.isFinite(gpuOut.at(-1))).toBe(true);
     expect(Math.abs(gpuOut.at(-1)! - cpu.at(-1)!) / cpu.at(-1)!).toBeLessThan(1e-5);
+    expect(gpu.uncaptured).toEqual([]);
+  });
+});
+
+describe('malformed arguments to the backends are typed errors (found by the fuzzing suite)', () => {
+  it('X, states and covariates that are not float arrays, a bad activations list, a horizon too long to allocate', async () => {
+    const stack = RecurrentNet.create({ cell: 'rnn', inputSize: 1, hiddenSize: 1, outputSize: 1 }).layers();
+    const ok = { X: new Float32Array(1), batch: 1, steps: 1, sequenceLens: null, initialH: [null], initialC: [null] };
+    for (const [name, backend] of backends()) {
+      await expect(backend.recurrentStack(stack, { ...ok, X: null as never }), name).rejects.toThrow(new ShapeError('X must be a Float32Array or Float64Array, got null'));
+      await expect(backend.recurrentStack(stack, { ...ok, X: [0] as never }), name).rejects.toThrow('X must be a Float32Array or Float64Array, got an array');
+      await expect(backend.recurrentStack(stack, { ...ok, initialH: [[0]] as never }), name).rejects.toThrow('initial_h must be a Float32Array or Float64Array');
+      await expect(backend.recurrentStack(stack, { ...ok, initialH: null as never }), name).rejects.toThrow(/initial states must be arrays/);
+      await expect(backend.recurrentStack(null as never, ok), name).rejects.toThrow(/models must be a stack/);
+      await expect(backend.recurrentStack([stack, stack], { ...ok, X: new Float32Array(2), batch: 2, sequenceLens: [1, 1] as never }), name).rejects.toThrow(
+        'sequence_lens must be an Int32Array or null',
+      );
+      await expect(backend.recurrentForecast!(stack, { history: new Float32Array(1), batch: 1, steps: 1, horizon: 2 ** 33, futureExog: null }), name).rejects.toThrow(
+        /the horizon must be a positive integer up to 1048576, got 8589934592/,
+      );
+      await expect(backend.recurrentForecast!(stack, { history: new Float32Array(4096), batch: 4096, steps: 1, horizon: 2 ** 20, futureExog: null }), name).rejects.toThrow(
+        /holds more than 1073741824 values: forecast fewer sequences at a time/,
+      );
+      await expect(backend.recurrentForecast!(stack, { history: new Float32Array(1), batch: 1, steps: 1, horizon: 1, futureExog: [0] as never }), name).rejects.toThrow(
+        'futureExog must be a Float32Array or Float64Array, got an array',
+      );
+    }
+    expect(() => recurrentLayerSpec({ cell: 'rnn', inputSize: 1, hiddenSize: 1, activations: 'Tanh' as never })).toThrow(ConfigError);
+    expect(() => recurrentLayerSpec({ cell: 'rnn', inputSize: 1, hiddenSize: 1, activations: [null] as never })).toThrow(/activations must be an array of names/);
+    expect(() => recurrentLayerSpec(null as never)).toThrow(ConfigError);
+    expect(() => samples({ x: new Float32Array(1), y: null as never, count: 1, steps: 1, inputSize: 1, outputSize: 1 })).toThrow(
+      new ShapeError('y must be a Float32Array or Float64Array, got null'),
+    );
     expect(gpu.uncaptured).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { ShapeError } from '../errors.ts';
 import type { FloatArray } from '../tensor.ts';
-import { checkFiniteInput } from '../util/finite.ts';
+import { checkFiniteInput, checkFloatArray } from '../util/finite.ts';
 import { numDirections } from './spec.ts';
 import { batchRows, checkModels, checkStack, type RecurrentStack, type StackModels } from './stack.ts';
 
@@ -26,11 +26,16 @@ export interface ForecastInputs {
   futureExog: FloatArray | null;
 }
 
+/** The longest horizon a forecast call takes (2²⁰ steps). */
+export const MAX_HORIZON = 1 << 20;
+/** The most values one forecast call returns (2³⁰: 4 GiB of float32), checked before anything is allocated. */
+const MAX_FORECAST_VALUES = 2 ** 30;
+
 /** Checks a forecast call against the stack ({@link ShapeError}). */
 export function checkForecast(stack: RecurrentStack, x: ForecastInputs): void {
   const { batch: B, steps: T, horizon: H } = x;
   if (!stack.head) throw new ShapeError('recursive forecasting needs a head: its outputs are fed back as inputs');
-  if (!Number.isInteger(H) || H < 1) throw new ShapeError(`the horizon must be a positive integer, got ${H}`);
+  if (!Number.isInteger(H) || H < 1 || H > MAX_HORIZON) throw new ShapeError(`the horizon must be a positive integer up to ${MAX_HORIZON}, got ${H}`);
   checkStack(stack, { X: x.history, batch: B, steps: T, sequenceLens: null, initialH: stack.layers.map(() => null), initialC: stack.layers.map(() => null) });
   if (stack.layers.some(({ spec }) => numDirections(spec) !== 1 || spec.direction === 'reverse')) {
     throw new ShapeError('recursive forecasting needs forward layers (a reverse direction reads the future)');
@@ -38,7 +43,11 @@ export function checkForecast(stack: RecurrentStack, x: ForecastInputs): void {
   const I = stack.layers[0]!.spec.inputSize;
   const O = stack.head.outputSize;
   if (O > I) throw new ShapeError(`the head gives ${O} outputs but the input has only ${I} features to feed them into`);
+  if (B * H * O > MAX_FORECAST_VALUES) {
+    throw new ShapeError(`a forecast of ${B} sequences × ${H} steps × ${O} outputs holds more than ${MAX_FORECAST_VALUES} values: forecast fewer sequences at a time`);
+  }
   const exog = I - O;
+  if (x.futureExog != null) checkFloatArray('futureExog', x.futureExog);
   if (exog === 0 && x.futureExog) throw new ShapeError('futureExog given but every input feature is fed back');
   if (exog > 0) {
     const want = B * H * exog;

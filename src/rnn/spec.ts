@@ -1,6 +1,6 @@
 import { ConfigError, ShapeError, WeightError } from '../errors.ts';
 import type { FloatArray } from '../tensor.ts';
-import { checkFiniteInput } from '../util/finite.ts';
+import { checkFiniteInput, checkFloatArray } from '../util/finite.ts';
 import { activation, type Activation } from './activations.ts';
 
 /**
@@ -102,6 +102,7 @@ function positive(name: string, v: unknown): number {
 
 /** Fills defaults and validates; throws {@link ConfigError} naming the bad option. */
 export function recurrentLayerSpec(o: RecurrentLayerOptions): RecurrentLayerSpec {
+  if (o === null || typeof o !== 'object') throw new ConfigError('the layer options must be an object { cell, inputSize, hiddenSize, … }');
   if (!['rnn', 'gru', 'lstm'].includes(o.cell)) {
     throw new ConfigError(`unknown cell ${JSON.stringify(o.cell)}: expected rnn, gru or lstm`);
   }
@@ -112,6 +113,9 @@ export function recurrentLayerSpec(o: RecurrentLayerOptions): RecurrentLayerSpec
   const D = direction === 'bidirectional' ? 2 : 1;
   const per = ACTIVATIONS_PER_DIRECTION[o.cell];
   let names = o.activations ?? [];
+  if (!Array.isArray(names) || names.some((a) => typeof a !== 'string' && (a === null || typeof a !== 'object' || typeof a.name !== 'string'))) {
+    throw new ConfigError(`activations must be an array of names or { name, alpha, beta }, got ${JSON.stringify(names)}`);
+  }
   if (names.length === 0) names = DEFAULT_ACTIVATIONS[o.cell];
   // ONNX allows one direction's list for a bidirectional node: reuse it for both.
   if (names.length === per && D === 2) names = [...names, ...names];
@@ -169,6 +173,10 @@ export function checkLayerWeights(s: RecurrentLayerSpec, w: RecurrentLayerWeight
  */
 export function checkLayerInputs(s: RecurrentLayerSpec, x: Omit<RecurrentLayerInputs, 'X'> & { X: FloatArray | null }): void {
   const { batch: B, steps: T } = x;
+  if (x.X !== null) checkFloatArray('X', x.X);
+  if (x.initialH !== null) checkFloatArray('initial_h', x.initialH);
+  if (x.initialC !== null) checkFloatArray('initial_c', x.initialC);
+  if (x.sequenceLens !== null && !(x.sequenceLens instanceof Int32Array)) throw new ShapeError('sequence_lens must be an Int32Array or null');
   if (!Number.isInteger(B) || B < 1) throw new ShapeError(`batch must be a positive integer, got ${B}`);
   if (!Number.isInteger(T) || T < 1) throw new ShapeError(`steps must be a positive integer, got ${T}`);
   const D = numDirections(s);

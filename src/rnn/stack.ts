@@ -1,4 +1,5 @@
 import { ShapeError } from '../errors.ts';
+import { checkFloatArray } from '../util/finite.ts';
 import type { FloatArray } from '../tensor.ts';
 import { checkLayerInputs, checkLayerWeights, numDirections, type RecurrentLayerSpec, type RecurrentLayerWeights } from './spec.ts';
 
@@ -46,6 +47,8 @@ export interface RecurrentStackOutputs<D extends FloatArray = FloatArray> {
 export function checkStack(stack: RecurrentStack, inputs: RecurrentStackInputs): void {
   const L = stack.layers.length;
   if (L === 0) throw new ShapeError('a recurrent stack needs at least one layer');
+  checkFloatArray('X', inputs.X);
+  if (!Array.isArray(inputs.initialH) || !Array.isArray(inputs.initialC)) throw new ShapeError(`initial states must be arrays, one entry (or null) per layer (${L})`);
   if (inputs.initialH.length !== L || inputs.initialC.length !== L) {
     throw new ShapeError(`initial states must be given per layer (${L}), got ${inputs.initialH.length} and ${inputs.initialC.length}`);
   }
@@ -115,6 +118,7 @@ function architecture(stack: RecurrentStack): string {
  * architecture, and a batch that splits into equal groups ({@link ShapeError}). Returns the stacks.
  */
 export function checkModels(models: StackModels, batch: number): readonly RecurrentStack[] {
+  if (models === null || typeof models !== 'object') throw new ShapeError('models must be a stack { layers, head } or an array of stacks');
   const stacks = stackList(models);
   if (stacks.length === 0) throw new ShapeError('per-series models: give at least one stack');
   const first = architecture(stacks[0]!);

@@ -1,6 +1,6 @@
 import { ConfigError, ShapeError } from '../errors.ts';
 import type { FloatArray } from '../tensor.ts';
-import { checkFiniteInput } from '../util/finite.ts';
+import { checkFiniteInput, checkFloatArray } from '../util/finite.ts';
 import { mulberry32, type Random } from '../util/rng.ts';
 
 /**
@@ -48,6 +48,7 @@ export function samples(o: SamplesOptions): Samples {
   const series = positiveInteger('series', o.series ?? 1);
   if (N % series !== 0) throw new ShapeError(`${N} samples do not split into ${series} series of equal size`);
   const check = (name: string, a: FloatArray, n: number, shape: number[]) => {
+    checkFloatArray(name, a);
     if (a.length !== n) throw new ShapeError(`${name} has ${a.length} values but shape [${shape.join(', ')}] needs ${n}`);
     checkFiniteInput(name, a, shape);
   };

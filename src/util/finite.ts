@@ -27,6 +27,14 @@ export function firstOutside(a: ArrayLike<number>, limit = FLOAT32_MAX): number 
   return -1;
 }
 
+/** Checks that an input is a Float32Array or Float64Array ({@link ShapeError} naming it otherwise). */
+export function checkFloatArray(name: string, a: unknown): void {
+  if (!(a instanceof Float32Array || a instanceof Float64Array)) {
+    const got = a === null ? 'null' : Array.isArray(a) ? 'an array' : typeof a === 'object' ? (a.constructor?.name ?? 'an object') : typeof a;
+    throw new ShapeError(`${name} must be a Float32Array or Float64Array, got ${got}`);
+  }
+}
+
 /**
  * Checks that an input holds only finite values within float32's range ({@link ShapeError} naming
  * `name`, the index, as `[i0, i1, …]` when `shape` is given, and the value).
