@@ -1,7 +1,8 @@
-import { describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { apiProperty } from './api/property.ts';
 import { csvProperty } from './csv/property.ts';
 import { runProperty, type FuzzProperty } from './harness.ts';
+import { guardAllocations } from './memory-guard.ts';
 import { fileSeeds } from './model/file-seeds.ts';
 import { modelProperty } from './model/property.ts';
 import { inMemorySeeds } from './model/seeds.ts';
@@ -11,6 +12,13 @@ import { DEFAULT_SEED, shortRuns } from './settings.ts';
 // invariant; fuzz.gpu.test.ts runs the WebGPU comparisons). The same inputs every time (fixed
 // seed); `npm run fuzz -- --runs N` runs the long ones. A failure prints the shrunk counterexample
 // and the command that replays it.
+
+// A size that slipped through validation fails as an allocation refused, not by taking the machine down.
+let unguard: () => void;
+beforeAll(() => {
+  unguard = guardAllocations(1 << 30);
+});
+afterAll(() => unguard?.());
 
 async function expectNoFailure(p: FuzzProperty, runs: number): Promise<void> {
   const report = await runProperty(p, { runs: shortRuns(runs), seed: DEFAULT_SEED });

@@ -4,13 +4,16 @@
  * (a hidden size of 65,536 is 2³² weights) would otherwise be allocated lazily, then filled, and
  * take the machine down; with the guard the case fails as an untyped error naming the allocation,
  * which is what it is: a size the library should have refused. The generators avoid such sizes
- * (test/fuzz/api/pool.ts); this catches what they miss. Installed by test/fuzz/main.ts only.
+ * (test/fuzz/api/pool.ts); this catches what they miss. Installed by test/fuzz/main.ts for long runs
+ * and by the fuzz test files around their runs (each Vitest file has a worker of its own).
  */
 
 const TYPED = ['Float32Array', 'Float64Array', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array'] as const;
 
-export function guardAllocations(maxBytes: number): void {
+/** Installs the guard; returns the function that puts the original constructors back. */
+export function guardAllocations(maxBytes: number): () => void {
   const g = globalThis as unknown as Record<string, any>;
+  const originals = Object.fromEntries(['ArrayBuffer', ...TYPED].map((name) => [name, g[name]]));
   const refuse = (name: string, bytes: number) => {
     throw new RangeError(`fuzz memory guard: new ${name} of ${bytes} bytes refused (more than ${maxBytes})`);
   };
@@ -33,4 +36,5 @@ export function guardAllocations(maxBytes: number): void {
       },
     });
   }
+  return () => Object.assign(g, originals);
 }

@@ -103,8 +103,6 @@ function net(c: NetCall): Prepared {
         ...(c.cell === 'rnn' || has(c.bad, 'nonlinearity') ? { nonlinearity: f('nonlinearity', c.act) } : {}),
         ...(has(c.bad, 'projSize') ? { projSize: f('projSize', 0) } : {}),
       };
-      // hiddenSize 65,536 is generated for GRU and LSTM only (see pool.ts): an RNN's 2³² weights would be allocated.
-      if (options.hiddenSize === 65536 && options.cell !== 'gru' && options.cell !== 'lstm') options.hiddenSize = 65537;
       const model = RecurrentNet.create(options, { seed: f('seed', c.seed) });
       const [B, T, I] = [f('B', c.B), f('T', c.T), f('I', c.I)];
       const shape = c.batchFirst ? [B, T, I] : [T, B, I];
@@ -366,7 +364,6 @@ function forecaster(c: ForecasterCall, compare: boolean): Prepared {
         seed: f('seed', c.seed),
         training: { batchSize: f('training.batchSize', 8), optimizer: { kind: 'adam', lr: f('training.optimizer.lr', 0.01) } },
       };
-      if (options.hiddenSize === 65536 && options.cell !== 'gru' && options.cell !== 'lstm') options.hiddenSize = 65537;
       const series = seriesOf(c);
       const reference = Forecaster.create({ ...options, backend: cpuBackend });
       if (c.backtest && !compare) {
