@@ -112,9 +112,9 @@ export const layerCall: fc.Arbitrary<LayerCall> = fc.record({
   activations: fc.oneof(fc.constant<number[]>([]), fc.array(fc.nat(ACTIVATIONS.length - 1), { minLength: 6, maxLength: 6 })),
   B: small(6), T: small(6),
   // Weights mostly clean, so that most calls reach the kernel; one bad weight is enough to refuse a call.
-  W: dataSpec({ specials: 0.2 }), R: dataSpec({ specials: 0.2 }),
-  Bias: fc.option(dataSpec({ specials: 0.2 }), { freq: 4 }),
-  P: fc.option(dataSpec({ specials: 0.2 }), { freq: 2 }),
+  W: dataSpec({ specials: 0.2, types: 'weights' }), R: dataSpec({ specials: 0.2, types: 'weights' }),
+  Bias: fc.option(dataSpec({ specials: 0.2, types: 'weights' }), { freq: 4 }),
+  P: fc.option(dataSpec({ specials: 0.2, types: 'weights' }), { freq: 2 }),
   X: dataSpec({ specials: 2 }),
   lengths: fc.option(fc.nat(), { freq: 2 }),
   h0: fc.option(dataSpec(), { freq: 2 }),

@@ -38,14 +38,16 @@ export interface DataSpec {
 }
 
 /** A data spec: mostly float32 of the right length with ordinary values, sometimes not. */
-export function dataSpec(o: { specials?: number; types?: boolean; lengths?: boolean } = {}): fc.Arbitrary<DataSpec> {
+export function dataSpec(o: { specials?: number; types?: boolean | 'weights'; lengths?: boolean } = {}): fc.Arbitrary<DataSpec> {
   return fc.record({
     type: o.types === false ? fc.constant('f32' as const) : fc.oneof(
-      { weight: 12, arbitrary: fc.constant('f32' as const) },
-      { weight: 4, arbitrary: fc.constant('f64' as const) },
+      // Weights must be Float32Array (float64 is one more wrong type for them) and come mostly right:
+      // one bad weight refuses the call, and most calls should reach the kernels.
+      { weight: o.types === 'weights' ? 36 : 12, arbitrary: fc.constant('f32' as const) },
+      { weight: o.types === 'weights' ? 1 : 4, arbitrary: fc.constant('f64' as const) },
       { weight: 1, arbitrary: fc.constantFrom('array' as const, 'int32' as const, 'string' as const, 'null' as const) },
     ),
-    length: o.lengths === false ? fc.constant(null) : fc.oneof({ weight: 12, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat(40) }),
+    length: o.lengths === false ? fc.constant(null) : fc.oneof({ weight: o.types === 'weights' ? 36 : 12, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat(40) }),
     scale: fc.constantFrom(1, 1, 1, 10, 0.01, 100),
     seed: fc.nat(),
     specials: fc.oneof(
