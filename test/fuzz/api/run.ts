@@ -378,7 +378,8 @@ function forecaster(c: ForecasterCall, compare: boolean): Prepared {
     },
     arrays: (r) => Object.fromEntries([
       ...r.forecasts.map((v: Float64Array, k: number) => [`forecast ${k}`, v]),
-      ...r.metrics.map((m: Record<string, number>, k: number) => [`metrics ${k} (mae, rmse, smape, mase)`, [m.mae, m.rmse, m.smape, m.mase]]),
+      // MASE is null where it is undefined (a history whose naive error is 0), never NaN.
+      ...r.metrics.map((m: Record<string, number | null>, k: number) => [`metrics ${k} (mae, rmse, smape, mase)`, [m.mae, m.rmse, m.smape, m.mase ?? 0]]),
     ]),
     check(r) {
       for (const v of r.forecasts) ensure(v.length === horizon, () => `a forecast has ${v.length} values, the horizon is ${String(horizon)}`);
