@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { DeviceError } from '../src/errors.ts';
 import { ElmanRNN } from '../src/model/elman.ts';
+import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { cachedPipelineCount } from '../src/gpu/pipelines.ts';
 import type { ElmanConfig } from '../src/model/config.ts';
 import { tensor } from '../src/tensor.ts';
@@ -122,16 +123,20 @@ describe('WebGPU Elman forward', () => {
     }
   });
 
-  it('rejects a batch too large for one binding with a DeviceError, before any GPU work', async () => {
-    const H = 1024;
-    const limit = Math.min(gpu.backend.device.limits.maxStorageBufferBindingSize, gpu.backend.device.limits.maxBufferSize);
-    const B = Math.floor(limit / (2 * H * 4)) + 1; // the [L, 2, H, B] working state no longer fits
-    const model = new ElmanRNN({ inputSize: 1, hiddenSize: H, outputSize: 1 });
-    const live = gpu.backend.pool.liveBuffers;
-    const err = await model.forward(tensor(new Float32Array(B), [B, 1, 1]), { backend: gpu.backend }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DeviceError);
-    expect((err as Error).message).toMatch(/the state buffer needs \d+ bytes, more than this device binds at once/);
-    expect(gpu.backend.pool.liveBuffers).toBe(live);
+  // A batch beyond one binding is split into chunks (test/big-batch.gpu.test.ts); one sequence
+  // beyond it cannot be. The limit is lowered here (maxBindingBytes) rather than met with gigabytes.
+  it('rejects a sequence too long for one binding with a DeviceError, before any GPU work', async () => {
+    const narrow = WebGPUBackend.fromContext(gpu.backend.gpu, { maxBindingBytes: 4096 });
+    try {
+      const T = 2000; // x and y of one sequence: 8000 bytes each
+      const model = new ElmanRNN({ inputSize: 1, hiddenSize: 4, outputSize: 1 });
+      const err = await model.forward(tensor(new Float32Array(2 * T), [2, T, 1]), { backend: narrow }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DeviceError);
+      expect((err as Error).message).toMatch(/the Elman forward pass cannot run on one sequence: its x buffer needs 8000 bytes, more than this device binds at once \(4096\)/);
+      expect(narrow.pool.liveBuffers).toBe(0);
+    } finally {
+      narrow.dispose();
+    }
   });
 
   it('reported no uncaptured WebGPU error', () => {

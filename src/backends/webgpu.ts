@@ -1,14 +1,21 @@
 import { DeviceError, ShapeError } from '../errors.ts';
-import { BufferPool } from '../gpu/buffers.ts';
+import { BufferPool, isOutOfMemoryError, markOutOfMemory, type BufferRequest } from '../gpu/buffers.ts';
+import { checkResultLength, footprint, planChunk, programBufferBytes, resultArray, type ChunkLimits, type ChunkWork } from '../gpu/chunks.ts';
 import { PassTimer, type GpuTiming } from '../gpu/timing.ts';
 import { acquireGpu, type AcquireOptions, type GpuContext } from '../gpu/device.ts';
 import { headGrid, headParams, linearHeadPipeline, packHead } from '../gpu/kernels/linear-head.ts';
-import { ELMAN_WORKGROUP_SIZE, elmanForwardPipeline, elmanParams, packElmanWeights } from '../gpu/kernels/elman-forward.ts';
+import {
+  ELMAN_WORKGROUP_SIZE,
+  elmanForwardPipeline,
+  elmanMacsPerStep,
+  elmanPackedFloats,
+  elmanParams,
+  packElmanWeights,
+} from '../gpu/kernels/elman-forward.ts';
 import {
   adapterTraits,
   packLayerWeights,
   planRecurrentLayer,
-  RECURRENT_STATE_SLOTS,
   recurrentParams,
   timeSegments,
   type KernelTraits,
@@ -16,7 +23,7 @@ import {
   type RecurrentLayerPlan,
 } from '../gpu/kernels/recurrent-layer.ts';
 import { ONES_BUFFER, ONES_DATA } from '../gpu/kernels/grad-contract.ts';
-import { gradFloatsPerSequence, packedFloats, stackGradProgram, type GradLayer, type GradProgramContext } from '../gpu/kernels/stack-grad.ts';
+import { packedFloats, stackGradProgram, type GradLayer, type GradProgramContext } from '../gpu/kernels/stack-grad.ts';
 import type { EngineSetup, TrainEngine } from '../train/engine.ts';
 import { feedbackGrid, feedbackParams, feedbackPipeline } from '../gpu/kernels/forecast-feedback.ts';
 import { checkForecastModels, type ForecastInputs } from '../rnn/forecast.ts';
@@ -60,6 +67,11 @@ export interface WebGPUBackendOptions extends AcquireOptions {
    * For tests of the chunking, which otherwise needs gigabytes.
    */
   maxBindingBytes?: number;
+  /**
+   * Split batches so that the buffers a chunk reads back hold at most this many bytes together
+   * (default: the device's maxBufferSize, since they are copied into one buffer). For tests.
+   */
+  maxReadbackBytes?: number;
   /** Steps per dispatch of a recurrent layer (default: from {@link MACS_PER_SUBMISSION}). For tests. */
   maxStepsPerDispatch?: number;
   /**
@@ -79,6 +91,26 @@ export type BackendTuning = Omit<WebGPUBackendOptions, keyof AcquireOptions>;
  * GPU: far from the seconds after which browsers and drivers reset a device that does not answer.
  */
 export const MACS_PER_SUBMISSION = 2 ** 31;
+
+/**
+ * Batch chunks keep at least this many steps of a recurrent layer in one submission where they can
+ * (see {@link MIN_CHUNK_SEQUENCES}): a larger chunk would split T into shorter segments, each one
+ * more pass over the state and the weights. Measured on SwiftShader (Elman H=32, T=5, B=65,536,
+ * tiled kernel, GPU time of one call, scratch script, 2026-12-02): segments of 2 steps took
+ * 22–31 s against 8–9 s for one segment of 5, which made a single chunk of 800k sequences
+ * (3 segments) 4× slower than one of 400k (1 segment), as issue 12 found.
+ */
+export const MIN_SEGMENT_STEPS = 16;
+
+/**
+ * Bytes one batch chunk aims to allocate at most, its buffers and readback together: memory stays
+ * bounded whatever B, chunks of a large batch are all alike (time linear in B), and the pool keeps
+ * a chunk's buffers for the next (it retains 256 MiB).
+ */
+export const CHUNK_BYTES = 128 * 2 ** 20;
+
+/** Sequences a chunk keeps whatever the targets above say, where the device's limits allow: enough to fill a GPU. */
+export const MIN_CHUNK_SEQUENCES = 4096;
 
 /**
  * Rows `b0 … b1−1` of the batch dimension of a `[outer, B, inner]` array, as `[outer, b1−b0, inner]`
@@ -270,23 +302,47 @@ export class WebGPUBackend implements Backend {
   async elmanForward(c: ResolvedElmanConfig, sd: ElmanStateDict, args: ForwardArgs): Promise<ForwardResult<Float32Array>> {
     this.checkUsable();
     const { batch: B, steps: T, lastOnly } = args;
-    const { hiddenSize: H, outputSize: O, numLayers: L } = c;
-    const { y, hn } = await this.run({
-      what: 'the Elman forward pass',
-      buffers: {
-        x: { data: asFloat32(args.x) },
-        weights: { data: packElmanWeights(c, sd) },
-        h0: { data: args.h0 && asFloat32(args.h0) },
-        y: { bytes: 4 * (lastOnly ? B * O : B * T * O), read: true },
-        hn: { bytes: 4 * L * B * H, read: true },
-        state: { bytes: 4 * L * 2 * H * B },
-      },
-      dispatches: [{
-        pipeline: elmanForwardPipeline(c),
-        params: elmanParams(B, T, lastOnly, args.h0 !== null),
-        bind: ['x', 'weights', 'h0', 'y', 'hn', 'state'],
-        grid: workgroupGrid(B, ELMAN_WORKGROUP_SIZE, this.device.limits.maxComputeWorkgroupsPerDimension),
-      }],
+    const { inputSize: I, hiddenSize: H, outputSize: O, numLayers: L } = c;
+    // Sizes first: packing weights that could never be bound would only spend memory.
+    this.checkFits('the weights buffer', 4 * elmanPackedFloats(c));
+    const perSequence = lastOnly ? O : T * O;
+    checkResultLength(B * perSequence, 'the output');
+    checkResultLength(L * B * H, 'hn');
+    const weights = packElmanWeights(c, sd);
+    const pipeline = elmanForwardPipeline(c);
+    const maxGrid = this.device.limits.maxComputeWorkgroupsPerDimension;
+    // Sequences b0 … b1−1: x and y are batch-first, h0 and hn [L, B, H], the state [L, 2, H, n].
+    const program = (b0: number, b1: number): GpuProgram => {
+      const n = b1 - b0;
+      const h0 = args.h0 && (n === B ? asFloat32(args.h0) : batchSlice(args.h0, L, B, H, b0, b1));
+      return {
+        what: 'the Elman forward pass',
+        buffers: {
+          x: { data: asFloat32(args.x.subarray(b0 * T * I, b1 * T * I)) },
+          weights: { data: weights },
+          h0: { data: h0 },
+          y: { bytes: 4 * n * perSequence, read: true },
+          hn: { bytes: 4 * L * n * H, read: true },
+          state: { bytes: 4 * L * 2 * H * n },
+        },
+        dispatches: [{
+          pipeline,
+          params: elmanParams(n, T, lastOnly, h0 !== null),
+          bind: ['x', 'weights', 'h0', 'y', 'hn', 'state'],
+          grid: workgroupGrid(n, ELMAN_WORKGROUP_SIZE, maxGrid),
+        }],
+      };
+    };
+    let y: Float32Array | null = null;
+    let hn: Float32Array | null = null;
+    // The kernel runs all T steps in one dispatch: a chunk's submission holds all of them.
+    await this.runChunked(B, 1, { steps: T, macsPerStep: elmanMacsPerStep(c) }, program, (out, b0, b1) => {
+      if (b1 - b0 === B) {
+        ({ y, hn } = out as { y: Float32Array; hn: Float32Array });
+        return;
+      }
+      (y ??= resultArray(B * perSequence, 'the output')).set(out.y!, b0 * perSequence);
+      batchScatter((hn ??= resultArray(L * B * H, 'hn')), out.hn!, L, B, H, b0, b1);
     });
     return {
       output: { data: y!, shape: lastOnly ? [B, O] : [B, T, O] },
@@ -306,36 +362,42 @@ export class WebGPUBackend implements Backend {
     const D = numDirections(spec);
     const H = spec.hiddenSize;
     const I = spec.inputSize;
-    const stateSlots = spec.cell === 'lstm' ? 2 : 1;
+    const lstm = spec.cell === 'lstm';
+    this.checkFits('the weights buffer', 4 * packedFloats(spec));
+    checkResultLength(T * D * B * H, 'Y');
     const packed = packLayerWeights(spec, weights);
-
-    // Batch chunks small enough for every binding: each sequence needs T·I inputs, T·D·H outputs,
-    // D·H·slots state values and the sequential kernel's scratch.
-    const perSequenceBytes = 4 * Math.max(T * I, T * D * H + stateSlots * D * H, RECURRENT_STATE_SLOTS * D * H);
-    const chunk = this.sequencesPerChunk(perSequenceBytes, T);
-    this.checkFits('the weights buffer', packed.byteLength);
-    if (chunk >= B) return this.recurrentChunk(spec, packed, inputs);
 
     // Layout 0 puts the batch in the middle ([T, B, I], [T, D, B, H], [D, B, H]); layout 1 first.
     const outer = (n: number) => (spec.layout === 0 ? n : 1);
-    const Y = new Float32Array(T * D * B * H);
-    const Yh = new Float32Array(D * B * H);
-    const Yc = stateSlots === 2 ? new Float32Array(D * B * H) : null;
-    for (let b0 = 0; b0 < B; b0 += chunk) {
-      const b1 = Math.min(B, b0 + chunk);
-      const part = await this.recurrentChunk(spec, packed, {
-        X: batchSlice(inputs.X, outer(T), B, spec.layout === 0 ? I : T * I, b0, b1),
-        batch: b1 - b0,
-        steps: T,
-        sequenceLens: inputs.sequenceLens && inputs.sequenceLens.subarray(b0, b1),
-        initialH: inputs.initialH && batchSlice(inputs.initialH, outer(D), B, spec.layout === 0 ? H : D * H, b0, b1),
-        initialC: inputs.initialC && batchSlice(inputs.initialC, outer(D), B, spec.layout === 0 ? H : D * H, b0, b1),
-      });
-      batchScatter(Y, part.Y, outer(T * D), B, spec.layout === 0 ? H : T * D * H, b0, b1);
-      batchScatter(Yh, part.Y_h, outer(D), B, spec.layout === 0 ? H : D * H, b0, b1);
-      if (Yc) batchScatter(Yc, part.Y_c!, outer(D), B, spec.layout === 0 ? H : D * H, b0, b1);
-    }
-    return { Y, Y_h: Yh, Y_c: Yc };
+    const inner = (perStep: number, n: number) => (spec.layout === 0 ? perStep : n * perStep);
+    const rows = (a: FloatArray | null, o: number, perStep: number, b0: number, b1: number) =>
+      a && (b1 - b0 === B ? asFloat32(a) : batchSlice(a, outer(o), B, inner(perStep, o), b0, b1));
+    const part = (b0: number, b1: number): RecurrentLayerInputs => ({
+      X: rows(inputs.X, T, I, b0, b1)!,
+      batch: b1 - b0,
+      steps: T,
+      sequenceLens: inputs.sequenceLens && inputs.sequenceLens.subarray(b0, b1),
+      initialH: rows(inputs.initialH, D, H, b0, b1),
+      initialC: rows(inputs.initialC, D, H, b0, b1),
+    });
+    let Y: Float32Array | null = null;
+    let final: Float32Array | null = null;
+    const stateCount = D * B * H;
+    await this.runChunked(B, 1, { steps: Math.min(T, MIN_SEGMENT_STEPS), macsPerStep: this.macsPerStep(spec) }, (b0, b1) => this.layerProgram(spec, packed, part(b0, b1)), (out, b0, b1) => {
+      if (b1 - b0 === B) {
+        Y = out.Y!;
+        final = out['Y_h|Y_c']!;
+        return;
+      }
+      const n = b1 - b0;
+      batchScatter((Y ??= resultArray(T * D * B * H, 'Y')), out.Y!, outer(T * D), B, inner(H, T * D), b0, b1);
+      final ??= resultArray((lstm ? 2 : 1) * stateCount, 'Y_h and Y_c');
+      const chunkFinal = out['Y_h|Y_c']!;
+      batchScatter(final.subarray(0, stateCount), chunkFinal.subarray(0, D * n * H), outer(D), B, inner(H, D), b0, b1);
+      if (lstm) batchScatter(final.subarray(stateCount), chunkFinal.subarray(D * n * H), outer(D), B, inner(H, D), b0, b1);
+    });
+    const Yh = final!.subarray(0, stateCount);
+    return { Y: Y!, Y_h: Yh, Y_c: lstm ? final!.subarray(stateCount) : null };
   }
 
   async recurrentStack(models: StackModels, inputs: RecurrentStackInputs): Promise<RecurrentStackOutputs<Float32Array>> {
@@ -345,20 +407,15 @@ export class WebGPUBackend implements Backend {
     const stack = stacks[0]!;
     const { batch: B, steps: T } = inputs;
     const width = (spec: RecurrentLayerSpec) => numDirections(spec) * spec.hiddenSize;
-    const stateFloats = stack.layers.map(({ spec }) => (spec.cell === 'lstm' ? 2 : 1) * width(spec));
     const I = stack.layers[0]!.spec.inputSize;
+    const lstm = stack.layers[0]!.spec.cell === 'lstm';
     const outFeatures = stack.head ? stack.head.outputSize : width(stack.layers.at(-1)!.spec);
-    // Batch chunks: every binding of one sequence (all layout 1, so a chunk is a contiguous slice).
-    const perSequenceBytes =
-      4 * Math.max(T * I, T * outFeatures, ...stack.layers.map(({ spec }, k) => Math.max(T * width(spec), RECURRENT_STATE_SLOTS * width(spec), stateFloats[k]!)));
+    this.checkStackWeights(stack);
+    checkResultLength(B * T * outFeatures, 'the output');
     const weights = this.packModels(stacks);
-    const chunk = this.modelChunk(this.sequencesPerChunk(perSequenceBytes, T), B, weights, stack);
 
-    const Y = new Float32Array(B * T * outFeatures);
-    const Yh = stack.layers.map(({ spec }) => new Float32Array(B * width(spec)));
-    const Yc = stack.layers[0]!.spec.cell === 'lstm' ? stack.layers.map(({ spec }) => new Float32Array(B * width(spec))) : null;
-    for (let b0 = 0; b0 < B; b0 += chunk) {
-      const b1 = Math.min(B, b0 + chunk);
+    // All layout 1: a chunk of sequences is a contiguous slice of every per-sequence tensor.
+    const program = (b0: number, b1: number): GpuProgram => {
       const n = b1 - b0;
       const rows = (a: FloatArray, per: number) => asFloat32(a.subarray(b0 * per, b1 * per));
       const buffers: Record<string, ProgramBuffer> = {
@@ -377,19 +434,35 @@ export class WebGPUBackend implements Backend {
       });
       const pass = this.stackPass(stack, this.modelSlice(weights, b0, b1, B), n, T, { x: 'x', tag: '', init, hasLens: inputs.sequenceLens !== null });
       Object.assign(buffers, pass.buffers);
-      const dispatches = pass.dispatches;
       buffers[pass.out]!.read = true;
       stack.layers.forEach((_, k) => (buffers[`final${k}`]!.read = true));
-      const out = await this.run({ what: `the ${stack.layers.length}-layer ${stack.layers[0]!.spec.cell.toUpperCase()} stack`, buffers, dispatches });
-      Y.set(out[pass.out]!, b0 * T * outFeatures);
+      return { what: `the ${stack.layers.length}-layer ${stack.layers[0]!.spec.cell.toUpperCase()} stack`, buffers, dispatches: pass.dispatches };
+    };
+
+    let Y: Float32Array | null = null;
+    const Yh: Float32Array[] = [];
+    const Yc: Float32Array[] | null = lstm ? [] : null;
+    await this.runChunked(B, this.unitOf(weights, B), this.stackWork(stack, T), program, (out, b0, b1) => {
+      const n = b1 - b0;
+      const whole = n === B;
+      // The head's output, or the last layer's (no head, or the head fused into it): the one read back.
+      const y = out.out ?? out[`y${stack.layers.length - 1}`]!;
+      if (whole) Y = y;
+      else (Y ??= resultArray(B * T * outFeatures, 'the output')).set(y, b0 * T * outFeatures);
       stack.layers.forEach(({ spec }, k) => {
         const final = out[`final${k}`]!;
-        const count = n * width(spec);
-        Yh[k]!.set(final.subarray(0, count), b0 * width(spec));
-        Yc?.[k]!.set(final.subarray(count, 2 * count), b0 * width(spec));
+        const w = width(spec);
+        const count = n * w;
+        if (whole) {
+          Yh[k] = final.subarray(0, count);
+          if (Yc) Yc[k] = final.subarray(count, 2 * count);
+          return;
+        }
+        (Yh[k] ??= new Float32Array(B * w)).set(final.subarray(0, count), b0 * w);
+        if (Yc) (Yc[k] ??= new Float32Array(B * w)).set(final.subarray(count, 2 * count), b0 * w);
       });
-    }
-    return { Y, Y_h: Yh, Y_c: Yc };
+    });
+    return { Y: Y!, Y_h: Yh, Y_c: Yc };
   }
 
   /**
@@ -407,25 +480,23 @@ export class WebGPUBackend implements Backend {
     const I = stack.layers[0]!.spec.inputSize;
     const O = stack.head!.outputSize;
     const E = I - O;
-    const widths = stack.layers.map(({ spec }) => numDirections(spec) * spec.hiddenSize);
-    const perSequenceBytes = 4 * Math.max(T * I, T * O, H * Math.max(O, E), ...widths.map((w) => Math.max(T, RECURRENT_STATE_SLOTS) * w * 2));
+    this.checkStackWeights(stack);
+    checkResultLength(B * H * O, 'the forecast');
     const weights = this.packModels(stacks);
-    const chunk = this.modelChunk(this.sequencesPerChunk(perSequenceBytes, T), B, weights, stack);
     const maxGrid = this.device.limits.maxComputeWorkgroupsPerDimension;
-    const forecast = new Float32Array(B * H * O);
-    for (let b0 = 0; b0 < B; b0 += chunk) {
-      const n = Math.min(B, b0 + chunk) - b0;
+    const program = (b0: number, b1: number): GpuProgram => {
+      const n = b1 - b0;
       const none = stack.layers.map(() => null);
-      const own = this.modelSlice(weights, b0, b0 + n, B);
+      const own = this.modelSlice(weights, b0, b1, B);
       const history = this.stackPass(stack, own, n, T, { x: 'x', tag: '', init: none, hasLens: false });
       const step = this.stackPass(stack, own, n, 1, { x: 'xstep', tag: ' step', init: none, hasLens: false, continued: true });
       const carry = stack.layers.map((_, k): [string, string] => [`final${k}`, `init${k}`]);
       const buffers: Record<string, ProgramBuffer> = {
         ...step.buffers,
         ...history.buffers,
-        x: { data: asFloat32(inputs.history.subarray(b0 * T * I, (b0 + n) * T * I)) },
+        x: { data: asFloat32(inputs.history.subarray(b0 * T * I, b1 * T * I)) },
         lens: { data: null },
-        exog: { data: E > 0 ? asFloat32(inputs.futureExog!.subarray(b0 * H * E, (b0 + n) * H * E)) : null },
+        exog: { data: E > 0 ? asFloat32(inputs.futureExog!.subarray(b0 * H * E, b1 * H * E)) : null },
         xstep: { bytes: 4 * n * I },
         forecast: { bytes: 4 * n * H * O, read: true },
       };
@@ -438,10 +509,14 @@ export class WebGPUBackend implements Backend {
       });
       const dispatches = [...history.dispatches, feedback(0, history.out, T * O, (T - 1) * O)];
       for (let k = 1; k < H; k++) dispatches.push(...step.dispatches, feedback(k, step.out, O, 0));
-      const out = await this.run({ what: `a ${H}-step forecast of the ${L}-layer ${stack.layers[0]!.spec.cell.toUpperCase()} stack`, buffers, dispatches });
-      forecast.set(out.forecast!, b0 * H * O);
-    }
-    return forecast;
+      return { what: `a ${H}-step forecast of the ${L}-layer ${stack.layers[0]!.spec.cell.toUpperCase()} stack`, buffers, dispatches };
+    };
+    let forecast: Float32Array | null = null;
+    await this.runChunked(B, this.unitOf(weights, B), this.stackWork(stack, T), program, (out, b0, b1) => {
+      if (b1 - b0 === B) forecast = out.forecast!;
+      else (forecast ??= resultArray(B * H * O, 'the forecast')).set(out.forecast!, b0 * H * O);
+    });
+    return forecast!;
   }
 
   /**
@@ -464,25 +539,23 @@ export class WebGPUBackend implements Backend {
   }
 
   /**
-   * Sequences per batch chunk of a call with per-series models: whole models only (each its
-   * B / count sequences and its weights), as many as `sequences` allow and one binding holds the
-   * weights of; one model (count 1) keeps `sequences`.
+   * Throws before any packing or GPU work when a layer's or the head's weights (of one model) could
+   * not be bound. Per-series models bind the weights of a chunk's models together: the chunk sizing
+   * keeps those within the limit, down to one model a chunk.
    */
-  private modelChunk(sequences: number, batch: number, w: PackedModels, stack: RecurrentStack): number {
-    if (w.count === 1) {
-      for (const p of [...w.layers, ...(w.head ? [w.head] : [])]) this.checkFits('the weights buffer', p.data.byteLength);
-      return sequences;
-    }
-    const per = batch / w.count;
-    // A layer on the lanes kernel binds its packed copy of the chunk's models' weights as well.
-    const packed = stack.layers.map(({ spec }) => {
-      const plan = this.layerPlan(spec, per);
-      return plan.pack ? plan.scratch[0]![1] / 4 : 0;
-    });
-    const widest = Math.max(...[...w.layers, ...(w.head ? [w.head] : [])].map((p) => p.stride), ...packed);
-    const models = Math.min(Math.floor(sequences / per), Math.floor(this.bindingLimit() / (4 * widest)));
-    if (models < 1) throw new DeviceError(`one model's ${per} sequences or weights need more than this device binds at once (${this.bindingLimit()} bytes)`);
-    return models * per;
+  private checkStackWeights(stack: RecurrentStack): void {
+    for (const { spec } of stack.layers) this.checkFits('the weights buffer', 4 * packedFloats(spec));
+    if (stack.head) this.checkFits('the head\'s weights buffer', 4 * stack.head.outputSize * (stack.head.inputSize + 1));
+  }
+
+  /** Sequences a batch chunk is a multiple of: 1 for one model, else one per-series model's sequences. */
+  private unitOf(w: PackedModels, batch: number): number {
+    return w.count === 1 ? 1 : batch / w.count;
+  }
+
+  /** The work of one step of one sequence of a stack, for the chunk sizing: its costliest layer. */
+  private stackWork(stack: RecurrentStack, steps: number): ChunkWork {
+    return { steps: Math.min(steps, MIN_SEGMENT_STEPS), macsPerStep: Math.max(...stack.layers.map(({ spec }) => this.macsPerStep(spec))) };
   }
 
   /** The weights of the models that run sequences [b0, b1) of a batch of `batch`. */
@@ -673,10 +746,9 @@ export class WebGPUBackend implements Backend {
       steps: T,
       hasLens: sequenceLens !== null,
     };
-    const chunk = this.sequencesPerChunk(4 * gradFloatsPerSequence(shape), T);
+    this.checkStackWeights({ layers: job.layers, head: job.head });
     const packed = job.layers.map(({ spec, weights }) => packLayerWeights(spec, weights));
     const head = job.head && packHead(job.head);
-    for (const w of [...packed, ...(head ? [head] : [])]) this.checkFits('the weights buffer', w.byteLength);
 
     // Per-sequence tensors as (outer, inner) around the batch index: layout 0 keeps the batch in the
     // middle of [T, B, I], [T, D, B, H] and [D, B, H]; layout 1 puts it first.
@@ -699,11 +771,10 @@ export class WebGPUBackend implements Backend {
     const headSums = job.head && new Float64Array(head!.length);
     const addInto = (sum: Float64Array, part: Float32Array) => part.subarray(0, sum.length).forEach((v, i) => (sum[i]! += v));
 
-    for (let b0 = 0; b0 < B; b0 += chunk) {
-      const b1 = Math.min(B, b0 + chunk);
+    const L = job.layers.length;
+    const build = (b0: number, b1: number): GpuProgram => {
       const n = b1 - b0;
       const program = stackGradProgram({ ...shape, batch: n }, this.gradProgramContext());
-      const L = job.layers.length;
       const buffers: Record<string, ProgramBuffer> = {};
       for (const [name, { bytes, zeros }] of Object.entries(program.buffers)) {
         buffers[name] = zeros ? { data: new Float32Array(bytes / 4) } : { bytes };
@@ -729,8 +800,11 @@ export class WebGPUBackend implements Backend {
       });
       buffers.out!.read = true;
       if (job.head) buffers.headgrads!.read = true;
-
-      const out = await this.run({ what: `the backward pass of the ${L}-layer ${job.layers[0]!.spec.cell.toUpperCase()} stack`, buffers, dispatches: program.dispatches });
+      return { what: `the backward pass of the ${L}-layer ${job.layers[0]!.spec.cell.toUpperCase()} stack`, buffers, dispatches: program.dispatches };
+    };
+    // Chunks in batch order: the parameter gradients are summed in that order.
+    await this.runChunked(B, 1, this.stackWork({ layers: job.layers, head: job.head }, T), build, (out, b0, b1) => {
+      const n = b1 - b0;
       scatter(Y, out.out!, outShape, b0, b1);
       dims.forEach(({ D, H, I, lstm }, k) => {
         const count = n * D * H;
@@ -746,23 +820,12 @@ export class WebGPUBackend implements Backend {
         addInto(paramSums[k]!, out[`grads${k}`]!);
       });
       if (headSums) addInto(headSums, out.headgrads!);
-    }
+    });
 
     const layers = job.layers.map(({ spec, weights }, k) => unpackLayerGrads(spec, weights.P !== null, Float32Array.from(paramSums[k]!), {
       dX: dX[k]!, dInitialH: dH0[k]!, dInitialC: dC0[k]!,
     }));
     return { Y, Yh, Yc, layers, head: job.head && unpackHeadGrads(job.head, Float32Array.from(headSums!)) };
-  }
-
-  /** Sequences per batch chunk when each needs `perSequenceBytes` in its largest binding. */
-  private sequencesPerChunk(perSequenceBytes: number, steps: number): number {
-    const chunk = Math.floor(this.bindingLimit() / perSequenceBytes);
-    if (chunk < 1) {
-      throw new DeviceError(
-        `one sequence of ${steps} steps needs ${perSequenceBytes} bytes, more than this device binds at once (${this.bindingLimit()})`,
-      );
-    }
-    return chunk;
   }
 
   /** The largest buffer this device binds at once (or the test override). */
@@ -771,15 +834,74 @@ export class WebGPUBackend implements Backend {
     return Math.min(maxStorageBufferBindingSize, maxBufferSize, this.options.maxBindingBytes ?? Infinity);
   }
 
+  /** The most bytes one chunk may read back (one buffer: the device's maxBufferSize, or the test override). */
+  private readbackLimit(): number {
+    return Math.min(this.device.limits.maxBufferSize, this.options.maxReadbackBytes ?? Infinity);
+  }
+
+  /** What a batch chunk may take on this device (src/gpu/chunks.ts). */
+  private chunkLimits(): ChunkLimits {
+    return {
+      bindingBytes: this.bindingLimit(),
+      readbackBytes: this.readbackLimit(),
+      chunkBytes: CHUNK_BYTES,
+      macsPerSubmission: MACS_PER_SUBMISSION,
+      minSequences: MIN_CHUNK_SEQUENCES,
+    };
+  }
+
+  /** Multiply-adds of one step of one sequence through a layer (both directions). */
+  private macsPerStep(spec: RecurrentLayerSpec): number {
+    return numDirections(spec) * GATES[spec.cell] * spec.hiddenSize * (spec.inputSize + spec.hiddenSize);
+  }
+
   /**
-   * One batch chunk of a layer: T split into segments of at most {@link stepsPerDispatch} steps,
-   * one submission each, the state carried from one to the next on the device.
+   * Runs a batch of `batch` sequences as programs over chunks of it, in order: `program(b0, b1)`
+   * builds the program of sequences b0 … b1−1, `take` stores its results. Chunks are whole `unit`s
+   * (per-series models: one model's sequences) and sized by src/gpu/chunks.ts `planChunk` (every
+   * binding, the combined readback, a memory target). A chunk the device has no memory for is tried
+   * again at half its size, after the pool's free buffers are released, down to one unit: the
+   * largest batch the adapter holds still runs.
    */
-  private async recurrentChunk(
-    spec: RecurrentLayerSpec,
-    packed: Float32Array,
-    inputs: RecurrentLayerInputs,
-  ): Promise<RecurrentLayerOutputs<Float32Array>> {
+  private async runChunked(
+    batch: number,
+    unit: number,
+    work: ChunkWork,
+    program: (b0: number, b1: number) => GpuProgram,
+    take: (out: Record<string, Float32Array>, b0: number, b1: number) => void,
+  ): Promise<void> {
+    // The last program measured is that of the first chunk: built once.
+    const measured = { n: 0, program: null as GpuProgram | null };
+    const measure = (n: number) => {
+      measured.n = n;
+      measured.program = program(0, n);
+      return footprint(measured.program);
+    };
+    let n = planChunk(batch, unit, measure, this.chunkLimits(), work);
+    for (let b0 = 0; b0 < batch; ) {
+      const b1 = Math.min(batch, b0 + n);
+      const chunk = b0 === 0 && measured.n === b1 && measured.program ? measured.program : program(b0, b1);
+      measured.program = null;
+      let out: Record<string, Float32Array>;
+      try {
+        out = await this.run(chunk);
+      } catch (err) {
+        if (!isOutOfMemoryError(err) || b1 - b0 <= unit) throw err;
+        this.pool.trim();
+        n = Math.max(unit, Math.floor((b1 - b0) / 2 / unit) * unit);
+        continue;
+      }
+      take(out, b0, b1);
+      b0 = b1;
+    }
+  }
+
+  /**
+   * The program of one batch chunk of a layer: T split into segments of at most
+   * {@link stepsPerDispatch} steps, one submission each, the state carried from one to the next on
+   * the device. Reads back `Y` and `Y_h|Y_c` (Y_h then, for LSTM, Y_c).
+   */
+  private layerProgram(spec: RecurrentLayerSpec, packed: Float32Array, inputs: RecurrentLayerInputs): GpuProgram {
     const { batch: B, steps: T, sequenceLens, initialH, initialC } = inputs;
     const D = numDirections(spec);
     const H = spec.hiddenSize;
@@ -799,7 +921,7 @@ export class WebGPUBackend implements Backend {
       hasC0: initialC !== null,
       hasLens: sequenceLens !== null,
     });
-    const out = await this.run({
+    return {
       what: `the ${spec.cell.toUpperCase()} layer`,
       buffers: {
         X: { data: asFloat32(inputs.X) },
@@ -812,12 +934,6 @@ export class WebGPUBackend implements Backend {
         ...(layer.bindsHead ? { head: { data: null } } : {}),
       },
       dispatches: layer.dispatches,
-    });
-    const final = out['Y_h|Y_c']!;
-    return {
-      Y: out.Y!,
-      Y_h: final.subarray(0, stateCount),
-      Y_c: lstm ? final.subarray(stateCount) : null,
     };
   }
 
@@ -892,18 +1008,20 @@ export class WebGPUBackend implements Backend {
    * Runs a {@link GpuProgram}: uploads, dispatches (one submission per `submit` mark and one at the
    * end), reads back the buffers marked `read` as float32 in the order they are listed. Absent
    * inputs are bound as 4-byte placeholders the kernels never read. WebGPU errors become
-   * {@link DeviceError}s naming `what`.
+   * {@link DeviceError}s naming `what`; a buffer the device has no memory for is one naming the
+   * buffer and its size (src/gpu/buffers.ts), before any upload. After a failure every buffer of
+   * the program is destroyed rather than pooled (its state is unknown), so nothing leaks or is reused.
    */
   private async run(program: GpuProgram): Promise<Record<string, Float32Array>> {
     const entries = Object.entries(program.buffers);
-    const bytesOf = (b: ProgramBuffer) => b.data?.byteLength ?? b.bytes ?? (b.external ? b.external.size - (b.offset ?? 0) : 4);
+    const bytesOf = programBufferBytes;
     const offsetOf = (name: string) => program.buffers[name]!.offset ?? 0;
     for (const [name, b] of entries) this.checkFits(`the ${name} buffer`, bytesOf(b));
     const read = entries.filter(([, b]) => b.read);
     const readbackBytes = read.reduce((n, [, b]) => n + bytesOf(b), 0);
-    if (readbackBytes > this.device.limits.maxBufferSize) {
+    if (readbackBytes > this.readbackLimit()) {
       // The readback buffer is never bound: only the device's buffer size limit applies.
-      throw new DeviceError(`${program.what} reads back ${readbackBytes} bytes, more than one buffer holds on this device (${this.device.limits.maxBufferSize}); split the batch`);
+      throw new DeviceError(`${program.what} reads back ${readbackBytes} bytes, more than one buffer holds on this device (${this.readbackLimit()}); split the batch`);
     }
 
     const device = this.device;
@@ -911,16 +1029,30 @@ export class WebGPUBackend implements Backend {
     this.checkUsable();
 
     const pool = this.pool;
-    const buffers = new Map(entries.map(([name, b]) => [name, b.external ?? pool.acquire(name, bytesOf(b), STORAGE | COPY_DST | COPY_SRC)]));
-    const params = program.dispatches.map((d) => pool.acquire(`${d.pipeline.name} params`, d.params.byteLength, UNIFORM | COPY_DST));
-    const readback = pool.acquire(`${program.what} readback`, Math.max(readbackBytes, 4), MAP_READ | COPY_DST);
+    const owned = entries.filter(([, b]) => !b.external);
+    const requests: BufferRequest[] = [
+      ...owned.map(([name, b]) => ({ label: name, size: bytesOf(b), usage: STORAGE | COPY_DST | COPY_SRC })),
+      ...program.dispatches.map((d) => ({ label: `${d.pipeline.name} params`, size: d.params.byteLength, usage: UNIFORM | COPY_DST })),
+      { label: `${program.what} readback`, size: Math.max(readbackBytes, 4), usage: MAP_READ | COPY_DST },
+    ];
+    let acquired: GPUBuffer[];
+    try {
+      acquired = await pool.acquireAll(requests, program.what);
+    } catch (err) {
+      this.checkUsable();
+      throw err;
+    }
+    const buffers = new Map<string, GPUBuffer>(entries.map(([name, b]) => [name, b.external!]));
+    owned.forEach(([name], i) => buffers.set(name, acquired[i]!));
+    const params = acquired.slice(owned.length, owned.length + program.dispatches.length);
+    const readback = acquired.at(-1)!;
+    let failed = true;
     try {
       const queue = device.queue;
       device.pushErrorScope('out-of-memory');
       device.pushErrorScope('validation');
-      for (const [name, b] of entries) {
+      for (const [name, b] of owned) {
         const buffer = buffers.get(name)!;
-        if (b.external) continue;
         if (b.data) queue.writeBuffer(buffer, 0, b.data);
         else if (b.read && this.options.poisonOutputs) queue.writeBuffer(buffer, 0, new Float32Array(bytesOf(b) / 4).fill(NaN));
       }
@@ -971,8 +1103,11 @@ export class WebGPUBackend implements Backend {
       }
       const validation = await device.popErrorScope();
       const oom = await device.popErrorScope();
-      const error = validation ?? oom;
-      if (error) throw new DeviceError(`WebGPU rejected ${program.what}: ${error.message}`);
+      if (validation) throw new DeviceError(`WebGPU rejected ${program.what}: ${validation.message}`);
+      if (oom) {
+        // An allocation inside the queue (a staging copy of an upload) found no memory.
+        throw markOutOfMemory(new DeviceError(`out of GPU memory while running ${program.what}: ${oom.message}`, { cause: oom }));
+      }
 
       const results: Record<string, Float32Array> = {};
       if (readbackBytes > 0) {
@@ -985,6 +1120,7 @@ export class WebGPUBackend implements Backend {
         }
         readback.unmap();
       }
+      failed = false;
       return results;
     } catch (err) {
       if (err instanceof DeviceError) throw err;
@@ -992,8 +1128,10 @@ export class WebGPUBackend implements Backend {
       throw new DeviceError(`${program.what} failed on the GPU: ${(err as Error).message}`, { cause: err });
     } finally {
       if (readback.mapState !== 'unmapped') readback.unmap(); // aborts a pending map
-      for (const [name, b] of entries) if (!b.external) pool.release(buffers.get(name)!);
-      for (const b of [...params, readback]) pool.release(b);
+      for (const b of acquired) {
+        if (failed) pool.discard(b);
+        else pool.release(b);
+      }
     }
   }
 

@@ -27,6 +27,19 @@ export function elmanForwardPipeline(c: ResolvedElmanConfig): PipelineSpec {
   };
 }
 
+/** Floats of {@link packElmanWeights}'s array, from the configuration alone (checked before packing). */
+export function elmanPackedFloats(c: ResolvedElmanConfig): number {
+  const H = c.hiddenSize;
+  const layers = H * c.inputSize + H * H + H + (c.numLayers - 1) * (2 * H * H + H);
+  return layers + c.outputSize * H + c.outputSize;
+}
+
+/** Multiply-adds of one step of one sequence: every layer's two products, then the readout. */
+export function elmanMacsPerStep(c: ResolvedElmanConfig): number {
+  const H = c.hiddenSize;
+  return H * (c.inputSize + H) + (c.numLayers - 1) * 2 * H * H + c.outputSize * H;
+}
+
 /**
  * Packs the state dict into the kernel's weight layout: per layer W_ih, W_hh, (b_ih + b_hh); then
  * the readout's W_ho and b_o. The two biases are summed in float64 and rounded once.
