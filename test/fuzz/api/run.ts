@@ -270,7 +270,10 @@ function setPath(target: any, path: string, value: unknown): void {
  *   0.230232045 in float32), after which the two engines rightly keep different epochs' weights;
  * - the learning rate is at most 1e-2: Adam's normalised step turns a gradient's float32 rounding
  *   into a change of the weights proportional to lr (seen at lr = 1: step-2 losses 1.6e-5 apart),
- *   and SGD at lr = 1 with momentum amplifies the drift the same way.
+ *   and SGD at lr = 1 with momentum amplifies the drift the same way;
+ * - Adam's eps is 1e-4 rather than 1e-8: its step g/(|g| + eps) changes by up to lr/2 when a
+ *   gradient near eps is 0 in float32 (tanh saturates to exactly 1 in float32 from |x| ≈ 9, where
+ *   float64 still has a derivative of 1e-8; seen at lr = 1e-3: weights 1e-3 apart after one step).
  */
 function trainer(c: TrainerCall, compare: boolean): Prepared {
   const f = <T>(name: string, v: T) => field(c.bad, name, v, TRAINER_POOL);
@@ -292,7 +295,11 @@ function trainer(c: TrainerCall, compare: boolean): Prepared {
       const options: any = {
         backend,
         loss: { kind: c.loss, steps: c.last ? { last: c.last } : 'all' },
-        optimizer: { kind: c.optimizer, lr: compare ? Math.min(c.lr, 1e-2) : c.lr, ...(c.optimizer === 'sgd' ? { momentum: 0.9 } : {}) },
+        optimizer: {
+          kind: c.optimizer,
+          lr: compare ? Math.min(c.lr, 1e-2) : c.lr,
+          ...(c.optimizer === 'sgd' ? { momentum: 0.9 } : compare ? { eps: 1e-4 } : {}),
+        },
         schedule: c.schedule === null ? undefined : { kind: c.schedule, stepSize: 2, tMax: 4 },
         clip: c.clip === null ? null : c.clip === 'norm' ? { kind: 'norm', maxNorm: 1 } : { kind: 'value', clipValue: 0.5 },
         batchSize: c.batchSize,
