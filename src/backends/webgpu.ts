@@ -290,13 +290,16 @@ export class WebGPUBackend implements Backend {
   }
 
   /** Throws before any GPU work when a buffer would exceed the device's limits. */
-  private checkFits(what: string, bytes: number): void {
+  private checkFits(what: string, bytes: number, advice = 'split the batch'): void {
     const limit = this.bindingLimit();
     if (bytes > limit) {
-      throw new DeviceError(
-        `${what} needs ${bytes} bytes, more than this device binds at once (${limit}); split the batch`,
-      );
+      throw new DeviceError(`${what} needs ${bytes} bytes, more than this device binds at once (${limit}); ${advice}`);
     }
+  }
+
+  /** {@link checkFits} for a model's weights, which no chunking makes smaller. */
+  private checkWeightsFit(what: string, bytes: number): void {
+    this.checkFits(what, bytes, 'the model is too large for this device (run it on the CPU backend, or on a device with larger bindings)');
   }
 
   async elmanForward(c: ResolvedElmanConfig, sd: ElmanStateDict, args: ForwardArgs): Promise<ForwardResult<Float32Array>> {
@@ -304,7 +307,7 @@ export class WebGPUBackend implements Backend {
     const { batch: B, steps: T, lastOnly } = args;
     const { inputSize: I, hiddenSize: H, outputSize: O, numLayers: L } = c;
     // Sizes first: packing weights that could never be bound would only spend memory.
-    this.checkFits('the weights buffer', 4 * elmanPackedFloats(c));
+    this.checkWeightsFit('the weights buffer', 4 * elmanPackedFloats(c));
     const perSequence = lastOnly ? O : T * O;
     checkResultLength(B * perSequence, 'the output');
     checkResultLength(L * B * H, 'hn');
@@ -363,7 +366,7 @@ export class WebGPUBackend implements Backend {
     const H = spec.hiddenSize;
     const I = spec.inputSize;
     const lstm = spec.cell === 'lstm';
-    this.checkFits('the weights buffer', 4 * packedFloats(spec));
+    this.checkWeightsFit('the weights buffer', 4 * packedFloats(spec));
     checkResultLength(T * D * B * H, 'Y');
     const packed = packLayerWeights(spec, weights);
 
@@ -544,8 +547,8 @@ export class WebGPUBackend implements Backend {
    * keeps those within the limit, down to one model a chunk.
    */
   private checkStackWeights(stack: RecurrentStack): void {
-    for (const { spec } of stack.layers) this.checkFits('the weights buffer', 4 * packedFloats(spec));
-    if (stack.head) this.checkFits('the head\'s weights buffer', 4 * stack.head.outputSize * (stack.head.inputSize + 1));
+    for (const { spec } of stack.layers) this.checkWeightsFit('the weights buffer', 4 * packedFloats(spec));
+    if (stack.head) this.checkWeightsFit('the head\'s weights buffer', 4 * stack.head.outputSize * (stack.head.inputSize + 1));
   }
 
   /** Sequences a batch chunk is a multiple of: 1 for one model, else one per-series model's sequences. */

@@ -14,17 +14,17 @@ const CLASSES_PER_DOUBLING = 8;
  *   and coarse buckets let one serve many shapes;
  * - above, the next of eight size classes per doubling (2^k·(1 + i/8)), so a large buffer wastes at
  *   most 12.5 % (power-of-two buckets waste up to half of it: a 544 MB request became 1 GiB);
- * - above half of `maxBytes`, the size rounded up to 256 bytes and no further: near the limit a
- *   rounded size can pass what the device can allocate even while it is within `maxBufferSize`
- *   (SwiftShader: 2^30 bytes is refused as out of memory, 2^30 − 256 is allocated).
+ * - where that passes half of `maxBytes`, the size itself (rounded up to 4 bytes): near the limit
+ *   any rounding can pass what the device can allocate even while it is within `maxBufferSize`
+ *   (SwiftShader in Node, maxBufferSize 2^30: 2^30 − 4 bytes is refused as out of memory, 2^30 − 128
+ *   is allocated).
  *
- * Never more than `maxBytes`; a request above it is returned as it is (rounded to 4 bytes), for the
- * device to refuse (callers check their sizes against the limits before that).
+ * A request above `maxBytes` is returned as it is (rounded to 4 bytes), for the device to refuse
+ * (callers check their sizes against the limits before that).
  */
 export function bucketBytes(size: number, maxBytes: number): number {
   const need = Math.max(size, 1);
   const exact = Math.ceil(need / 4) * 4;
-  if (exact > maxBytes) return exact;
   let bucket: number;
   if (need <= SMALL_BUFFER_BYTES) {
     bucket = Math.max(256, 2 ** Math.ceil(Math.log2(need)));
@@ -34,8 +34,7 @@ export function bucketBytes(size: number, maxBytes: number): number {
     bucket = Math.ceil(need / step) * step;
   }
   // Near the limit, rounding up could pass what the device can allocate: exact sizes there.
-  if (bucket > maxBytes / 2) bucket = Math.ceil(need / 256) * 256;
-  return Math.min(bucket, maxBytes);
+  return bucket > maxBytes / 2 ? exact : bucket;
 }
 
 /** One buffer a caller needs from {@link BufferPool.acquireAll}. */
@@ -113,13 +112,13 @@ export class BufferPool {
       if (created.some((c) => c.buffer === b)) this.discard(b);
       else this.release(b);
     }
-    const { request, buffer } = created[failed]!;
+    const { request } = created[failed]!;
     const error = errors[failed]!;
     const total = requests.reduce((n, r) => n + this.bucketSize(r.size), 0);
     const kind = isOutOfMemory(error) ? 'out of GPU memory' : 'the device refused a buffer';
     const err = new DeviceError(
       `${kind}: the ${request.label} buffer of ${request.size.toLocaleString('en-US')} bytes ` +
-        `(${buffer.size.toLocaleString('en-US')} allocated) for ${what} could not be created ` +
+        `(${this.bucketSize(request.size).toLocaleString('en-US')} with the pool's rounding) for ${what} could not be created ` +
         `(the call needs ${total.toLocaleString('en-US')} bytes of buffers in all): ${error.message}`,
       { cause: error },
     );

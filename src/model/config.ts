@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.ts';
+import { elmanParamSpecs } from './params.ts';
 
 /** Activation of the Elman cell, PyTorch's `nonlinearity`. */
 export type Nonlinearity = 'tanh' | 'relu';
@@ -41,6 +42,43 @@ export function checkSize(name: string, value: unknown, max = 1 << 24): number {
   return value;
 }
 
+/**
+ * The most parameters one model may have: 2^32. webrnn keeps parameters in typed arrays and puts a
+ * model's together in one (packed for WebGPU, flattened for training and per-series models); V8, in
+ * Node 20 and Chromium, holds at most 2^32 values in one typed array (a larger request is an
+ * untyped RangeError), and the WebGPU kernels index their bindings with 32-bit integers. A model
+ * below this can still be too large for a device: WebGPUBackend refuses weights beyond its binding
+ * limit with a DeviceError before any GPU work.
+ */
+export const MAX_PARAMETERS = 2 ** 32;
+
+/** A parameter tensor's name and shape, as far as {@link checkParameterCount} needs them. */
+export interface NamedShape {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+/**
+ * Throws a {@link ConfigError} when the parameters of `model` (the tensors `shapes`) number more
+ * than {@link MAX_PARAMETERS}, naming the largest tensor: before anything is allocated.
+ */
+export function checkParameterCount(model: string, shapes: readonly NamedShape[]): void {
+  let total = 0;
+  let largest: NamedShape | null = null;
+  let largestCount = 0;
+  for (const s of shapes) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    total += n;
+    if (n > largestCount) [largest, largestCount] = [s, n];
+  }
+  if (total <= MAX_PARAMETERS) return;
+  throw new ConfigError(
+    `${model} would have ${total.toLocaleString('en-US')} parameters (${largest!.name} [${largest!.shape.join(', ')}] alone ` +
+      `${largestCount.toLocaleString('en-US')}), more than webrnn holds: at most ${MAX_PARAMETERS.toLocaleString('en-US')} (2^32), ` +
+      'the most values one typed array holds; use smaller sizes',
+  );
+}
+
 /** Fills defaults and validates; throws {@link ConfigError} naming the bad field. */
 export function resolveElmanConfig(config: ElmanConfig): ResolvedElmanConfig {
   if (config === null || typeof config !== 'object') {
@@ -52,7 +90,7 @@ export function resolveElmanConfig(config: ElmanConfig): ResolvedElmanConfig {
       `unknown nonlinearity ${JSON.stringify(nonlinearity)}: expected one of ${NONLINEARITIES.join(', ')}`,
     );
   }
-  return {
+  const resolved: ResolvedElmanConfig = {
     cell: 'elman',
     inputSize: checkSize('inputSize', config.inputSize),
     hiddenSize: checkSize('hiddenSize', config.hiddenSize, 1 << 16),
@@ -60,4 +98,10 @@ export function resolveElmanConfig(config: ElmanConfig): ResolvedElmanConfig {
     numLayers: checkSize('numLayers', config.numLayers ?? 1, 256),
     nonlinearity,
   };
+  const { inputSize: I, hiddenSize: H, outputSize: O, numLayers: L } = resolved;
+  checkParameterCount(
+    `an Elman network (inputSize ${I}, hiddenSize ${H}, outputSize ${O}, numLayers ${L})`,
+    elmanParamSpecs(resolved).map((p) => ({ name: `${p.group}.${p.name}`, shape: p.shape })),
+  );
+  return resolved;
 }

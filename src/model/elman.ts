@@ -33,11 +33,18 @@ export class ElmanRNN {
    */
   constructor(config: ElmanConfig, init: ElmanStateDict | { seed: number } = { seed: 0 }) {
     this.config = resolveElmanConfig(config);
-    if (init !== null && typeof init === 'object' && 'seed' in init) {
-      if (!Number.isInteger(init.seed)) throw new ConfigError(`seed must be an integer, got ${init.seed}`);
-      this.weights = initElmanStateDict(this.config, init.seed);
-    } else {
-      this.weights = checkElmanStateDict(this.config, init as ElmanStateDict);
+    try {
+      if (init !== null && typeof init === 'object' && 'seed' in init) {
+        if (!Number.isInteger(init.seed)) throw new ConfigError(`seed must be an integer, got ${init.seed}`);
+        this.weights = initElmanStateDict(this.config, init.seed);
+      } else {
+        this.weights = checkElmanStateDict(this.config, init as ElmanStateDict);
+      }
+    } catch (err) {
+      // Within MAX_PARAMETERS the engine may still lack the memory (a browser refuses large buffers).
+      if (!(err instanceof RangeError)) throw err;
+      const floats = elmanParamSpecs(this.config).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+      throw new ConfigError(`the weights of this Elman network (${(4 * floats).toLocaleString('en-US')} bytes) could not be allocated: ${err.message}`);
     }
   }
 

@@ -1,7 +1,7 @@
 import { ConfigError, WeightError } from '../errors.ts';
 import { GATES, type CellType } from '../rnn/spec.ts';
 import type { Tensor } from '../tensor.ts';
-import { checkSize, type Nonlinearity } from './config.ts';
+import { checkParameterCount, checkSize, type Nonlinearity } from './config.ts';
 import { describe, isTensor } from './forward.ts';
 
 /**
@@ -325,7 +325,9 @@ export function resolveTorchModule(sd: Record<string, Tensor>, options: TorchRec
   }
   const notes: string[] = [];
   const config = options.cell !== undefined ? statedConfig(sd, options) : inferredConfig(sd, options, notes);
-  return { config, description: describeTorchModule(config), notes };
+  const description = describeTorchModule(config);
+  checkParameterCount(description, torchParamSpecs(config));
+  return { config, description, notes };
 }
 
 /**
