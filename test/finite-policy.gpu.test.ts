@@ -6,6 +6,7 @@ import { ElmanRNN } from '../src/model/elman.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
 import { recurrentLayerSpec, type CellType } from '../src/rnn/spec.ts';
 import { samples } from '../src/train/data.ts';
+import { Trainer } from '../src/train/trainer.ts';
 import { tensor } from '../src/tensor.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
 import { createGpuFixture, type GpuFixture } from './helpers/gpu.ts';
@@ -157,5 +158,49 @@ describe('malformed arguments to the backends are typed errors (found by the fuz
       new ShapeError('y must be a Float32Array or Float64Array, got null'),
     );
     expect(gpu.uncaptured).toEqual([]);
+  });
+});
+
+describe('training that leaves float32, one policy for both engines', () => {
+  it('stops at the first step whose loss float32 cannot hold, with a NumericError naming the step', async () => {
+    // Targets of 1e38 are finite float32 values, but their squared error (1e76) is not: the float64
+    // engine used to train on with losses of 1e76 and the GPU engine with Infinity, the error coming
+    // only later as a WeightError from trainer.model().
+    const data = samples({ x: Float32Array.of(0.5), y: Float32Array.of(1e38), count: 1, steps: 1, inputSize: 1, outputSize: 1 });
+    for (const [name, backend] of backends()) {
+      const net = RecurrentNet.create({ cell: 'rnn', inputSize: 1, hiddenSize: 1, outputSize: 1 }, { seed: 1 });
+      const trainer = await Trainer.create(net, { backend, loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr: 1e-3 }, batchSize: 1 });
+      try {
+        await expect(trainer.fit(data, { epochs: 3 }), name).rejects.toThrow(NumericError);
+        await expect(trainer.fit(data, { epochs: 3 }), name).rejects.toThrow(/^training step 1 \(epoch 1\): the loss is .*, beyond float32's range: the network diverged/);
+      } finally {
+        trainer.dispose();
+      }
+    }
+  });
+
+  it('refuses thresholds the GPU would read as "none": clip, Adam ε and gradient clipping below float32\'s smallest normal', async () => {
+    expect(() => recurrentLayerSpec({ cell: 'rnn', inputSize: 1, hiddenSize: 1, clip: 1e-300 })).toThrow(/clip must be a finite number ≥ 2⁻¹²⁶/);
+    expect(() => recurrentLayerSpec({ cell: 'rnn', inputSize: 1, hiddenSize: 1, clip: 2 ** -126 })).not.toThrow();
+    const net = RecurrentNet.create({ cell: 'rnn', inputSize: 1, hiddenSize: 1, outputSize: 1 });
+    const create = (o: Partial<Parameters<typeof Trainer.create>[1]>) => Trainer.create(net, { backend: cpuBackend, loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr: 0.1 }, batchSize: 1, ...o });
+    await expect(create({ optimizer: { kind: 'adam', lr: 0.01, eps: 0 } })).rejects.toThrow(/eps must be a finite number ≥ 1\.1754943508222875e-38, got 0/);
+    await expect(create({ clip: { kind: 'value', clipValue: 1e-320 } })).rejects.toThrow(/clipValue must be a finite number ≥/);
+    await expect(create({ clip: { kind: 'value', clipValue: 1e-30 } })).resolves.toBeInstanceOf(Trainer);
+    await expect(create({ clip: { kind: 'norm', maxNorm: 0 } })).rejects.toThrow(/maxNorm must be a finite number ≥/);
+  });
+
+  it("backend.recurrentLayer refuses X: null (only a stack's later layers are fed on the device)", async () => {
+    const spec = recurrentLayerSpec({ cell: 'rnn', inputSize: 1, hiddenSize: 1 });
+    const weights = { W: new Float32Array(1), R: new Float32Array(1), B: null, P: null };
+    for (const [name, backend] of backends()) {
+      await expect(backend.recurrentLayer(spec, weights, { X: null as never, batch: 1, steps: 1, sequenceLens: null, initialH: null, initialC: null }), name).rejects.toThrow(
+        new ShapeError('X must be a Float32Array or Float64Array, got null'),
+      );
+      await expect(
+        backend.recurrentForecast!(RecurrentNet.create({ cell: 'rnn', inputSize: 1, hiddenSize: 1, outputSize: 1 }).layers(), { history: [0] as never, batch: 1, steps: 1, horizon: 1, futureExog: null }),
+        name,
+      ).rejects.toThrow('history must be a Float32Array or Float64Array, got an array');
+    }
   });
 });

@@ -36,6 +36,7 @@ export function checkForecast(stack: RecurrentStack, x: ForecastInputs): void {
   const { batch: B, steps: T, horizon: H } = x;
   if (!stack.head) throw new ShapeError('recursive forecasting needs a head: its outputs are fed back as inputs');
   if (!Number.isInteger(H) || H < 1 || H > MAX_HORIZON) throw new ShapeError(`the horizon must be a positive integer up to ${MAX_HORIZON}, got ${H}`);
+  checkFloatArray('history', x.history);
   checkStack(stack, { X: x.history, batch: B, steps: T, sequenceLens: null, initialH: stack.layers.map(() => null), initialC: stack.layers.map(() => null) });
   if (stack.layers.some(({ spec }) => numDirections(spec) !== 1 || spec.direction === 'reverse')) {
     throw new ShapeError('recursive forecasting needs forward layers (a reverse direction reads the future)');

@@ -1,6 +1,6 @@
 import { ConfigError, ShapeError, WeightError } from '../errors.ts';
 import type { FloatArray } from '../tensor.ts';
-import { checkFiniteInput, checkFloatArray } from '../util/finite.ts';
+import { checkFiniteInput, checkFloatArray, FLOAT32_MIN_NORMAL } from '../util/finite.ts';
 import { activation, type Activation } from './activations.ts';
 
 /**
@@ -124,8 +124,9 @@ export function recurrentLayerSpec(o: RecurrentLayerOptions): RecurrentLayerSpec
   }
   const activations = names.map((a) => (typeof a === 'string' ? activation(a) : activation(a.name, a.alpha, a.beta)));
   const clip = o.clip ?? null;
-  if (clip !== null && !(typeof clip === 'number' && clip > 0 && Number.isFinite(clip))) {
-    throw new ConfigError(`clip must be a positive finite number, got ${String(clip)}`);
+  // The GPU holds clip in float32, where a value below the smallest normal may flush to 0 (no clip).
+  if (clip !== null && !(typeof clip === 'number' && clip >= FLOAT32_MIN_NORMAL && Number.isFinite(clip))) {
+    throw new ConfigError(`clip must be a finite number ≥ 2⁻¹²⁶ (float32's smallest normal), got ${String(clip)}`);
   }
   const layout = o.layout ?? 0;
   if (layout !== 0 && layout !== 1) throw new ConfigError(`layout must be 0 or 1, got ${String(layout)}`);
@@ -168,12 +169,12 @@ export function checkLayerWeights(s: RecurrentLayerSpec, w: RecurrentLayerWeight
 }
 
 /**
- * Checks one call's inputs against the spec ({@link ShapeError}). `X` may be left unchecked for a
- * layer fed on the device by the one before it.
+ * Checks one call's inputs against the spec ({@link ShapeError}). `X` is left unchecked (and may be
+ * null) only with `fedOnDevice`: a layer of a stack fed on the device by the one before it.
  */
-export function checkLayerInputs(s: RecurrentLayerSpec, x: Omit<RecurrentLayerInputs, 'X'> & { X: FloatArray | null }): void {
+export function checkLayerInputs(s: RecurrentLayerSpec, x: Omit<RecurrentLayerInputs, 'X'> & { X: FloatArray | null }, fedOnDevice = false): void {
   const { batch: B, steps: T } = x;
-  if (x.X !== null) checkFloatArray('X', x.X);
+  if (!fedOnDevice) checkFloatArray('X', x.X);
   if (x.initialH !== null) checkFloatArray('initial_h', x.initialH);
   if (x.initialC !== null) checkFloatArray('initial_c', x.initialC);
   if (x.sequenceLens !== null && !(x.sequenceLens instanceof Int32Array)) throw new ShapeError('sequence_lens must be an Int32Array or null');

@@ -67,7 +67,7 @@ export function checkStack(stack: RecurrentStack, inputs: RecurrentStackInputs):
       sequenceLens: inputs.sequenceLens,
       initialH: inputs.initialH[k]!,
       initialC: inputs.initialC[k]!,
-    });
+    }, k > 0);
   });
   const head = stack.head;
   if (head) {

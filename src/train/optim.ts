@@ -1,3 +1,4 @@
+import { FLOAT32_MIN_NORMAL } from '../util/finite.ts';
 import { ConfigError, ShapeError } from '../errors.ts';
 import type { FloatArray } from '../tensor.ts';
 
@@ -128,7 +129,7 @@ export function optimizerSpec(o: OptimizerOptions): OptimizerSpec {
       kind: o.kind,
       lr: finite('lr', o.lr, 0, 1e-3),
       betas: [betas[0]!, betas[1]!],
-      eps: finite('eps', o.eps, 0, 1e-8),
+      eps: finite('eps', o.eps, FLOAT32_MIN_NORMAL, 1e-8), // > 0: a zero gradient would step by 0/0
       weightDecay: finite('weightDecay', o.weightDecay, 0, o.kind === 'adamw' ? 1e-2 : 0),
     };
   }
@@ -150,8 +151,9 @@ export function scheduleSpec(o: ScheduleOptions = { kind: 'constant' }): Schedul
 export function gradClipSpec(o: GradClipOptions | null | undefined): GradClipSpec | null {
   if (o === null || o === undefined) return null;
   if (typeof o !== 'object') throw new ConfigError('gradient clipping must be an object { kind, … } or null');
-  if (o.kind === 'norm') return { kind: 'norm', maxNorm: finite('maxNorm', o.maxNorm, 0) };
-  if (o.kind === 'value') return { kind: 'value', clipValue: finite('clipValue', o.clipValue, 0) };
+  // At least float32's smallest normal: the GPU reads 0 as "no clipping", the CPU as "zero gradients".
+  if (o.kind === 'norm') return { kind: 'norm', maxNorm: finite('maxNorm', o.maxNorm, FLOAT32_MIN_NORMAL) };
+  if (o.kind === 'value') return { kind: 'value', clipValue: finite('clipValue', o.clipValue, FLOAT32_MIN_NORMAL) };
   throw new ConfigError(`unknown gradient clipping ${JSON.stringify((o as { kind: unknown }).kind)}: expected norm or value`);
 }
 

@@ -1,10 +1,11 @@
 import type { Backend } from '../backends/backend.ts';
-import { ConfigError, ModelError, ShapeError } from '../errors.ts';
+import { ConfigError, ModelError, NumericError, ShapeError } from '../errors.ts';
 import { floatTensors, readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import type { RecurrentNet } from '../model/recurrent.ts';
 import { torchToLayers } from '../model/torch-lowering.ts';
 import { checkTorchStateDict } from '../model/torch-modules.ts';
 import type { FloatArray, Tensor } from '../tensor.ts';
+import { firstOutside } from '../util/finite.ts';
 import type { Random } from '../util/rng.ts';
 import { epochBatches, gatherSamples, splitValidation, trainingRandom, type Samples } from './data.ts';
 import type { StackStates, TrainEngine } from './engine.ts';
@@ -62,6 +63,15 @@ export function trainSpec(o: TrainOptions): TrainSpec {
     seed,
     truncate: o.truncate === undefined || o.truncate === null ? null : positive('truncate', o.truncate),
   };
+}
+
+/**
+ * Refuses a loss that float32 cannot hold: the network diverged (or the targets are too large), and
+ * training on would only carry Infinity or NaN into the weights ({@link NumericError} naming where).
+ */
+function checkLosses(where: string, losses: ArrayLike<number>): void {
+  const m = firstOutside(losses);
+  if (m >= 0) throw new NumericError(`${where}: the loss${losses.length > 1 ? ` of model ${m}` : ''} is ${losses[m]}, beyond float32's range: the network diverged (lower the learning rate, clip gradients, or scale the targets)`);
 }
 
 /** Reported after every optimizer step (progress bars, live loss charts). */
@@ -207,6 +217,7 @@ export async function fitEngine(engine: TrainEngine, spec: TrainSpec, data: Samp
         const result = await engine.step(part, states);
         states = result.states;
         step++;
+        checkLosses(`training step ${step} (epoch ${epoch})`, result.loss);
         const loss = mean(result.loss);
         sum += loss;
         count++;
@@ -217,6 +228,7 @@ export async function fitEngine(engine: TrainEngine, spec: TrainSpec, data: Samp
       if (options.signal?.aborted) break;
     }
     const validationLosses = validation ? await engine.evaluate(foldLossSteps(validation, spec.loss)) : null;
+    if (validationLosses) checkLosses(`the validation after epoch ${epoch}`, validationLosses);
     const event: EpochEvent = {
       epoch,
       loss: count ? sum / count : NaN,
@@ -238,6 +250,11 @@ export async function fitEngine(engine: TrainEngine, spec: TrainSpec, data: Samp
     if (options.signal?.aborted) break;
   }
   if (bestParams) await engine.setParams(bestParams);
+  // The last update is not followed by a loss that would show it diverged: check the parameters.
+  (await engine.params()).forEach((p, m) => {
+    const bad = firstOutside(p);
+    if (bad >= 0) throw new NumericError(`training diverged: after step ${step} parameter ${bad} of model ${m} is ${p[bad]} (lower the learning rate, clip gradients, or scale the targets)`);
+  });
   history.bestEpoch = bestParams ? bestEpoch : history.epochs.length;
   return history;
 }

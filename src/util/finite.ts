@@ -17,6 +17,12 @@ import { unravel } from './compare.ts';
 /** float32's largest finite value, 2¹²⁸ − 2¹⁰⁴. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
 
+/**
+ * float32's smallest normal value, 2⁻¹²⁶: the least a threshold the GPU reads (a clip, an ε) may be,
+ * since GPUs may flush subnormals to 0 and the kernels read 0 as "none".
+ */
+export const FLOAT32_MIN_NORMAL = 2 ** -126;
+
 /** The index of the first value of `a` that is not finite or lies beyond ±`limit`; −1 when none. */
 export function firstOutside(a: ArrayLike<number>, limit = FLOAT32_MAX): number {
   for (let i = 0; i < a.length; i++) {
