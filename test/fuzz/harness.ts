@@ -129,10 +129,10 @@ export function show(value: unknown): string {
   return fc.stringify(value);
 }
 
-function failureMessage(p: FuzzProperty, details: fc.RunDetails<[unknown]>): string {
+function failureMessage(p: FuzzProperty, details: fc.RunDetails<[unknown]>, input = details.numRuns - 1): string {
   const error = details.errorInstance;
   return [
-    `${p.name}: failed at input ${details.numRuns} (${details.numShrinks} shrinks)`,
+    `${p.name}: failed at input ${input} (counting from 0; ${details.numShrinks} shrinks)`,
     `  ${error instanceof InvariantFailure ? error.message : describeError(error)}`,
     `  counterexample: ${show(details.counterexample?.[0])}`,
     `  replay: npm run fuzz -- --property ${p.name} --seed ${details.seed} --path ${details.counterexamplePath}`,
@@ -211,7 +211,7 @@ export async function surveyProperty(
     const shrunk = signature(details.errorInstance);
     if (printed.has(shrunk)) continue;
     printed.add(shrunk);
-    failures.push(failureMessage(p, details));
+    failures.push(failureMessage(p, details, i));
   }
   return { property: p.name, kind: p.kind, seed: run.seed, runs: index, failing, failures, tally, ms: Date.now() - started };
 }
