@@ -150,7 +150,7 @@ export async function runProperty(p: FuzzProperty, o: { runs: number; seed: numb
     fc.asyncProperty(p.arbitrary, (input) => p.check(input, tally)),
     { numRuns: o.runs, seed: o.seed, ...(o.path ? { path: o.path } : {}) },
   );
-  const failures = details.failed ? [failureMessage(p, details)] : [];
+  const failures = details.failed ? [failureMessage(p, details, o.path ? Number(o.path.split(':')[0]) : details.numRuns - 1)] : [];
   return { property: p.name, kind: p.kind, seed: details.seed, runs: details.numRuns, failing: failures.length, failures, tally, ms: Date.now() - started };
 }
 
