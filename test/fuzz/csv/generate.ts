@@ -83,7 +83,7 @@ const ID_BASES = ['s', 'store ', 'A,B', 'say "hi"', 'ü', '日本', '1', '-', '0
 
 const styleArb: fc.Arbitrary<StampStyle> = fc
   .record({
-    kind: fc.constantFrom<StampKind>('int', 'iso-date', 'iso-datetime', 'mdy', 'dmy', 'dmy-dot'),
+    kind: fc.constantFrom<StampKind>('int', 'iso-date', 'iso-datetime', 'mdy', 'dmy', 'dmy-dot', 'dmy-dash', 'ymd-slash', 'mon-year'),
     freqPick: fc.nat(2),
     step: fc.oneof({ weight: 5, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(2, 7, 10) }),
     pad: fc.boolean(),
@@ -227,7 +227,7 @@ export function renderCsv(plan: CsvPlan): CsvCase {
       reasons.push('a D.M.YYYY column whose days are all ≤ 12 (day-first by convention; refusing it is allowed)');
       return 'may-parse';
     }
-    reasons.push(`an ambiguous ${style.kind === 'mdy' ? 'M/D/YYYY' : 'D/M/YYYY'} column (every day ≤ 12, no format stated)`);
+    reasons.push(`an ambiguous ${{ mdy: 'M/D/YYYY', dmy: 'D/M/YYYY', 'dmy-dash': 'D-M-YYYY' }[style.kind as 'mdy']} column (every day ≤ 12, no format stated)`);
     return 'must-reject';
   };
 

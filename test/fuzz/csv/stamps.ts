@@ -5,7 +5,7 @@
  */
 
 /** How a column writes its stamps. */
-export type StampKind = 'int' | 'iso-date' | 'iso-datetime' | 'mdy' | 'dmy' | 'dmy-dot';
+export type StampKind = 'int' | 'iso-date' | 'iso-datetime' | 'mdy' | 'dmy' | 'dmy-dot' | 'dmy-dash' | 'ymd-slash' | 'mon-year';
 /** The grid's step: one unit (integers), hour, day, month or year. */
 export type Freq = 'unit' | 'hour' | 'day' | 'month' | 'year';
 
@@ -30,11 +30,17 @@ export const FREQS: Record<StampKind, Freq[]> = {
   mdy: ['day', 'month', 'year'],
   dmy: ['day', 'month', 'year'],
   'dmy-dot': ['day', 'month', 'year'],
+  'dmy-dash': ['day', 'month', 'year'],
+  'ymd-slash': ['day', 'month', 'year'],
+  'mon-year': ['month', 'year'],
 };
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** The instant of grid point k: the integer itself for 'int', else milliseconds since 1970 (UTC). */
 export function instantAt(s: StampStyle, k: number): number {
-  const o = s.origin;
+  // 'Jan 2020' names a month: its first day.
+  const o = s.kind === 'mon-year' ? { ...s.origin, day: 1 } : s.origin;
   switch (s.freq) {
     case 'unit':
       return o.int + k * s.step;
@@ -71,6 +77,12 @@ export function stampText(s: StampStyle, instant: number): string {
       return `${dd}/${mm}/${y}`;
     case 'dmy-dot':
       return `${dd}.${mm}.${y}`;
+    case 'dmy-dash':
+      return `${dd}-${mm}-${y}`;
+    case 'ymd-slash':
+      return `${y}/${two(m)}/${two(day)}`;
+    case 'mon-year':
+      return `${s.pad ? MONTHS[m - 1]!.toUpperCase() : MONTHS[m - 1]} ${y}`;
   }
 }
 
@@ -81,7 +93,7 @@ export function stampText(s: StampStyle, instant: number): string {
  * refused unless its format is stated (issue 12: "an ambiguous format is an error …, never a guess").
  */
 export function dayMonthAmbiguity(s: StampStyle, instants: readonly number[]): 'none' | 'same' | 'different' {
-  if (s.kind !== 'mdy' && s.kind !== 'dmy' && s.kind !== 'dmy-dot') return 'none';
+  if (s.kind !== 'mdy' && s.kind !== 'dmy' && s.kind !== 'dmy-dot' && s.kind !== 'dmy-dash') return 'none';
   const days = instants.map((t) => new Date(t));
   if (!days.every((d) => d.getUTCDate() <= 12)) return 'none';
   return days.some((d) => d.getUTCDate() !== d.getUTCMonth() + 1) ? 'different' : 'same';
@@ -102,6 +114,12 @@ export function formatPattern(s: StampStyle): string {
       return 'D/M/YYYY';
     case 'dmy-dot':
       return 'D.M.YYYY';
+    case 'dmy-dash':
+      return 'D-M-YYYY';
+    case 'ymd-slash':
+      return 'YYYY/MM/DD';
+    case 'mon-year':
+      return 'MMM YYYY';
   }
 }
 
@@ -119,6 +137,12 @@ export function invalidStamps(kind: StampKind): string[] {
       return [...common, '2/30/2020', '30/30/2020', '13/13/2020', '0/5/2020', '2/29/2021'];
     case 'dmy-dot':
       return [...common, '30.2.2020', '31.4.2020', '13.13.2020', '0.5.2020', '29.2.2021'];
+    case 'dmy-dash':
+      return [...common, '30-2-2020', '31-4-2020', '13-13-2020', '0-5-2020', '29-2-2021'];
+    case 'ymd-slash':
+      return [...common, '2020/02/30', '2020/13/01', '2021/02/29', '2020/00/10'];
+    case 'mon-year':
+      return [...common, 'Foo 2020', 'Jan 20', 'Janu 2020', '13 2020'];
   }
 }
 
@@ -146,8 +170,15 @@ export function parseStampAs(s: StampStyle, text: string): number | null {
   const t = text.trim();
   if (s.kind === 'int') return /^[+-]?\d+$/.test(t) ? Number(t) : null;
   if (s.kind === 'iso-date' || s.kind === 'iso-datetime') return instantOfParsed(s, t, new Map());
-  const m = /^(\d{1,2})([/.])(\d{1,2})\2(\d{4})$/.exec(t);
-  if (!m || (m[2] === '.') !== (s.kind === 'dmy-dot')) return null;
+  if (s.kind === 'ymd-slash') return instantOfParsed({ ...s, kind: 'iso-date' }, t.replace(/\//g, '-'), new Map());
+  if (s.kind === 'mon-year') {
+    const mm = /^([A-Za-z]{3}) (\d{4})$/.exec(t);
+    const month = mm ? MONTHS.findIndex((n) => n.toLowerCase() === mm[1]!.toLowerCase()) : -1;
+    return month < 0 ? null : Date.UTC(Number(mm![2]), month, 1);
+  }
+  const m = /^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$/.exec(t);
+  const separator = { mdy: '/', dmy: '/', 'dmy-dot': '.', 'dmy-dash': '-' }[s.kind];
+  if (!m || m[2] !== separator) return null;
   const [a, b, y] = [Number(m[1]), Number(m[3]), Number(m[4])];
   const [month, day] = s.kind === 'mdy' ? [a, b] : [b, a];
   const time = Date.UTC(y, month - 1, day);
