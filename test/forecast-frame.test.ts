@@ -145,6 +145,12 @@ describe('time stamps read as what they are', () => {
     const [s] = parseLong(`unique_id,ds,y\n${ends.map((d, k) => `m,${d},${k}`).reverse().join('\n')}\n`);
     expect(s).toMatchObject({ ds: ends, freq: { unit: 'month', step: 1 } });
     expect(forecastsCsv([s!], [{ id: 'm', values: Float64Array.of(1, 2, 3) }] as never)).toBe('unique_id,step,ds,yhat\nm,1,2020-05-31,1\nm,2,2020-06-30,2\nm,3,2020-07-31,3\n');
+    // Ids that hold a comma or a quote (legal in the input) are quoted, so every row has four fields
+    // (found by the fuzzing suite: `A,B1` made a row of five).
+    const odd = parseLong('unique_id,ds,y\n"A,B1",1,0\n"A,B1",2,0\n"say ""hi""",1,5\n"say ""hi""",2,6\n');
+    const csv = forecastsCsv(odd, [{ id: 'A,B1', values: Float64Array.of(1.5) }, { id: 'say "hi"', values: Float64Array.of(-2) }]);
+    expect(csv).toBe('unique_id,step,ds,yhat\n"A,B1",1,3,1.5\n"say ""hi""",1,3,-2\n');
+    expect(parseLong(csv, { y: 'yhat' }).map((x) => x.id)).toEqual(['A,B1', 'say "hi"']);
   });
 
   it('sorts the rows of a wide file by time', () => {

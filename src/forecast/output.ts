@@ -1,3 +1,4 @@
+import Papa from 'papaparse';
 import { ConfigError, DataError } from '../errors.ts';
 import type { Forecast } from './forecaster.ts';
 import type { Series } from './frame.ts';
@@ -10,19 +11,22 @@ import { frequencyOfStamps, nextTimes, readStamps, type Frequency } from './time
  *   unique_id,step,ds,yhat
  *   a,1,2024-01-01,12.5…
  *
+ * as RFC 4180 CSV: an id holding a comma, a double quote or a line break is quoted.
+ *
  * `ds` holds the future time stamps, written in the input's format (integers, ISO dates, M/D/YYYY…)
  * at the series' frequency; it is empty when the stamps are not evenly spaced times.
  *
  * Browser-safe (no Node modules): the app's worker and the command line both write with it.
  */
 export function forecastsCsv(series: readonly Series[], forecasts: readonly Forecast[]): string {
-  const lines = ['unique_id,step,ds,yhat'];
+  const rows: (string | number)[][] = [];
   forecasts.forEach((fc, k) => {
     const s = series[k]!;
     const stamps = nextStamps(s.ds, fc.values.length, { dsFormat: s.dsFormat, freq: s.freq });
-    fc.values.forEach((v, h) => lines.push(`${fc.id},${h + 1},${stamps?.[h] ?? ''},${v}`));
+    fc.values.forEach((v, h) => rows.push([fc.id, h + 1, stamps?.[h] ?? '', v]));
   });
-  return `${lines.join('\n')}\n`;
+  // papaparse quotes a field only where it must (an id holding a comma, a quote or a line break).
+  return `${Papa.unparse({ fields: ['unique_id', 'step', 'ds', 'yhat'], data: rows }, { newline: '\n' })}\n`;
 }
 
 /**
