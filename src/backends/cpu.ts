@@ -8,14 +8,8 @@ import { checkModels, checkStack, joinRows, joinStackOutputs, perModelRows, stac
 import { forecastReference } from '../reference/forecast.ts';
 import { checkForecastModels, forecastInputRows } from '../rnn/forecast.ts';
 import { CpuTrainEngine } from '../train/cpu-engine.ts';
-import { checkFiniteOutputs } from '../util/finite.ts';
+import { checkedOutputs as checked } from '../util/finite.ts';
 import type { Backend } from './backend.ts';
-
-/** `result`, after checking it holds only finite float32-range values (src/util/finite.ts). */
-function checked<R>(what: string, result: R): R {
-  checkFiniteOutputs(what, result);
-  return result;
-}
 
 /**
  * The float64 CPU reference behind the {@link Backend} interface. Results are Float64Array. Slow by

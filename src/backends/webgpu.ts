@@ -1,4 +1,5 @@
 import { DeviceError, ShapeError } from '../errors.ts';
+import { checkedOutputs as checked } from '../util/finite.ts';
 import { BufferPool, isOutOfMemoryError, markOutOfMemory, type BufferRequest } from '../gpu/buffers.ts';
 import { checkResultLength, footprint, planChunk, programBufferBytes, resultArray, type ChunkLimits, type ChunkWork } from '../gpu/chunks.ts';
 import { PassTimer, type GpuTiming } from '../gpu/timing.ts';
@@ -347,10 +348,10 @@ export class WebGPUBackend implements Backend {
       (y ??= resultArray(B * perSequence, 'the output')).set(out.y!, b0 * perSequence);
       batchScatter((hn ??= resultArray(L * B * H, 'hn')), out.hn!, L, B, H, b0, b1);
     });
-    return {
+    return checked('the Elman network', {
       output: { data: y!, shape: lastOnly ? [B, O] : [B, T, O] },
       hn: { data: hn!, shape: [L, B, H] },
-    };
+    });
   }
 
   async recurrentLayer(
@@ -400,7 +401,7 @@ export class WebGPUBackend implements Backend {
       if (lstm) batchScatter(final.subarray(stateCount), chunkFinal.subarray(D * n * H), outer(D), B, inner(H, D), b0, b1);
     });
     const Yh = final!.subarray(0, stateCount);
-    return { Y: Y!, Y_h: Yh, Y_c: lstm ? final!.subarray(stateCount) : null };
+    return checked(`the ${spec.cell.toUpperCase()} layer`, { Y: Y!, Y_h: Yh, Y_c: lstm ? final!.subarray(stateCount) : null });
   }
 
   async recurrentStack(models: StackModels, inputs: RecurrentStackInputs): Promise<RecurrentStackOutputs<Float32Array>> {
@@ -465,7 +466,7 @@ export class WebGPUBackend implements Backend {
         if (Yc) (Yc[k] ??= new Float32Array(B * w)).set(final.subarray(count, 2 * count), b0 * w);
       });
     });
-    return { Y: Y!, Y_h: Yh, Y_c: Yc };
+    return checked('the stack', { Y: Y!, Y_h: Yh, Y_c: Yc });
   }
 
   /**
@@ -519,7 +520,7 @@ export class WebGPUBackend implements Backend {
       if (b1 - b0 === B) forecast = out.forecast!;
       else (forecast ??= resultArray(B * H * O, 'the forecast')).set(out.forecast!, b0 * H * O);
     });
-    return forecast!;
+    return checked('the forecast', forecast!);
   }
 
   /**
@@ -643,7 +644,7 @@ export class WebGPUBackend implements Backend {
       inputs,
       dOut: outGrads.dY,
     });
-    return { outputs: { Y, Y_h: Yh[0]!, Y_c: Yc?.[0] ?? null }, grads: layers[0]! };
+    return checked(`the ${spec.cell.toUpperCase()} layer's backward pass`, { outputs: { Y, Y_h: Yh[0]!, Y_c: Yc?.[0] ?? null }, grads: layers[0]! });
   }
 
   async recurrentStackBackward(
@@ -684,13 +685,13 @@ export class WebGPUBackend implements Backend {
       inputs,
       dOut: dY,
     });
-    return {
+    return checked("the stack's backward pass", {
       outputs: { Y, Y_h: Yh, Y_c: Yc },
       grads: { layers, head },
       dX: layers[0]!.dX,
       dInitialH: layers.map((g) => g.dInitialH),
       dInitialC: layers.map((g) => g.dInitialC),
-    };
+    });
   }
 
   /**

@@ -76,3 +76,9 @@ export function checkFiniteOutputs(what: string, outputs: unknown, name = 'the o
     for (const [key, o] of Object.entries(outputs)) if (key !== 'shape') checkFiniteOutputs(what, o, key === 'data' ? name : key);
   }
 }
+
+/** `result`, after {@link checkFiniteOutputs}: how both backends return what they computed. */
+export function checkedOutputs<R>(what: string, result: R): R {
+  checkFiniteOutputs(what, result);
+  return result;
+}
