@@ -58,8 +58,9 @@ if (process.argv[2] === '--child') {
     clearInterval(watchdog);
     rmSync(dir, { recursive: true, force: true });
     if (hung) {
-      const [property, seed, index] = hung.split(' ');
-      console.error(`\nfuzz: input ${index} of ${property} started more than ${hangSeconds} s ago and has not finished (a hang); the run was stopped.`);
+      const [property, seed, index, shrinking] = hung.split(' ');
+      const what = shrinking ? `a shrinking step of input ${index} of ${property}` : `input ${index} of ${property}`;
+      console.error(`\nfuzz: ${what} started more than ${hangSeconds} s ago and has not finished (a hang); the run was stopped.`);
       console.error(`  replay: npm run fuzz -- --property ${property} --seed ${seed} --path ${index}`);
       process.exit(1);
     }

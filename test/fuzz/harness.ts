@@ -168,12 +168,12 @@ export function signature(err: unknown): string {
 /**
  * A long run: every one of `runs` inputs is checked (a failure does not stop the run), failing
  * inputs are counted and grouped by {@link signature}, and the first input of each group is then
- * replayed and shrunk. `onCase` hears of every input before it runs (scripts/fuzz.mjs watches for
- * a synchronous hang that way).
+ * replayed and shrunk. `onCase` hears of every input before it runs, and of every shrinking step
+ * (scripts/fuzz.mjs watches for a synchronous hang that way).
  */
 export async function surveyProperty(
   p: FuzzProperty,
-  o: { runs: number; seed: number; onCase?: (index: number) => void },
+  o: { runs: number; seed: number; onCase?: (index: number, shrinking?: boolean) => void },
 ): Promise<FuzzReport> {
   const tally = new Tally();
   const started = Date.now();
@@ -201,7 +201,11 @@ export async function surveyProperty(
   const printed = new Set<string>();
   for (const [sig, i] of groups) {
     const details = await fc.check(
-      fc.asyncProperty(p.arbitrary, (input) => p.check(input, new Tally())),
+      fc.asyncProperty(p.arbitrary, (input) => {
+        // Shrinking runs many inputs too: each is a sign of life for the watchdog.
+        o.onCase?.(i, true);
+        return p.check(input, new Tally());
+      }),
       { seed: run.seed, path: String(i) },
     );
     if (!details.failed) {

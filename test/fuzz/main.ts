@@ -79,9 +79,9 @@ for (const p of properties) {
     : await surveyProperty(p, {
         runs: share(p),
         seed,
-        onCase: (i) => {
-          if (progress) writeFileSync(progress, `${p.name} ${seed} ${i}\n`);
-          if (i > 0 && i % Math.max(1, Math.floor(share(p) / 10)) === 0) console.log(`  ${p.name}: ${i} inputs, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+        onCase: (i, shrinking) => {
+          if (progress) writeFileSync(progress, `${p.name} ${seed} ${i}${shrinking ? ' shrinking' : ''}\n`);
+          if (!shrinking && i > 0 && i % Math.max(1, Math.floor(share(p) / 10)) === 0) console.log(`  ${p.name}: ${i} inputs, ${((Date.now() - started) / 1000).toFixed(0)} s`);
         },
       });
   reports.push(report);

@@ -179,7 +179,12 @@ function writeRows(plan: CsvPlan, rows: string[][], raggedRows: Map<number, bool
     // Row k ≥ 1 is data row k − 1.
     const extra = k > 0 ? raggedRows.get(k - 1) : undefined;
     if (extra === true) out = [...out, 'x'];
-    if (extra === false) out = out.slice(0, -1);
+    if (extra === false) {
+      // Drop an empty field where there is one: a row left with empty fields only is a blank line
+      // (papaparse's skipEmptyLines: 'greedy'), which is no defect.
+      const empty = cells.map((c) => c.trim() === '').lastIndexOf(true);
+      out = out.filter((_, j) => j !== (empty >= 0 ? empty : out.length - 1));
+    }
     return out.join(',');
   });
   const withBlanks = plan.blankLines ? lines.flatMap((l, k) => (k > 0 && k % 3 === 0 ? ['', l] : [l])) : lines;
