@@ -127,7 +127,7 @@ describe('attribute values the recurrent operators reject', () => {
     await expect(runLstmWith(attribute.string('direction', 'sideways'))).rejects.toThrow(/attribute direction of LSTM node #0 is "sideways"/);
     await expect(runLstmWith(attribute.strings('activations', ['Swish', 'Tanh', 'Tanh']))).rejects.toThrow(/LSTM node #0: unknown activation "Swish"/);
     await expect(runLstmWith(attribute.strings('activations', ['Tanh']))).rejects.toThrow(/LSTM node #0: lstm takes 3 activation\(s\) per direction/);
-    await expect(runLstmWith(attribute.float('clip', -1))).rejects.toThrow(/LSTM node #0: clip must be a positive finite number/);
+    await expect(runLstmWith(attribute.float('clip', -1))).rejects.toThrow(/LSTM node #0: clip must be a finite number ≥ 2⁻¹²⁶ \(float32's smallest normal\), got -1/);
     await expect(runLstmWith(attribute.int('layout', 2))).rejects.toThrow(/LSTM node #0: layout must be 0 or 1/);
     await expect(runLstmWith(attribute.int('input_forget', 3))).rejects.toThrow(/attribute input_forget of LSTM node #0 must be 0 or 1, got 3/);
     await expect(runLstmWith(attribute.float('direction', 1))).rejects.toThrow(/attribute direction of LSTM node #0 must be STRING, got FLOAT/);
