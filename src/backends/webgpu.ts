@@ -96,10 +96,10 @@ export const MACS_PER_SUBMISSION = 2 ** 31;
 /**
  * Batch chunks keep at least this many steps of a recurrent layer in one submission where they can
  * (see {@link MIN_CHUNK_SEQUENCES}): a larger chunk would split T into shorter segments, each one
- * more pass over the state and the weights. Measured on SwiftShader (Elman H=32, T=5, B=65,536,
- * tiled kernel, GPU time of one call, scratch script, 2026-12-02): segments of 2 steps took
- * 22–31 s against 8–9 s for one segment of 5, which made a single chunk of 800k sequences
- * (3 segments) 4× slower than one of 400k (1 segment), as issue 12 found.
+ * more pass over the state and the weights. On SwiftShader's tiled kernel a 2-step segment costs
+ * about three times as much per step as a 5-step one: before chunks were bounded, one chunk of
+ * 800k Elman H=32 sequences (T = 5, three segments) took 3.1× the CPU time per sequence of
+ * B ≤ 400k (one segment), LSTM 4.1× at 400k (bench/big-batch.ts; bench/RESULTS.md, "Big batches").
  */
 export const MIN_SEGMENT_STEPS = 16;
 
