@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { MACS_PER_SUBMISSION, MIN_CHUNK_SEQUENCES, MIN_SEGMENT_STEPS, WebGPUBackend, type BackendTuning } from '../src/backends/webgpu.ts';
-import { ConfigError, DeviceError } from '../src/errors.ts';
+import { ConfigError, DeviceError, ShapeError } from '../src/errors.ts';
 import { BufferPool, bucketBytes } from '../src/gpu/buffers.ts';
 import { planChunk, type ChunkLimits, type ProgramFootprint } from '../src/gpu/chunks.ts';
 import type { GpuContext } from '../src/gpu/device.ts';
@@ -347,6 +347,19 @@ describe('sizes validated against what can be held (hiddenSize 65,536)', () => {
       expect(narrow.pool.liveBuffers).toBe(0);
     });
     expect((await elman.forward(x, { backend: cpuBackend })).output.data.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('results beyond one typed array', () => {
+  it('are a ShapeError before any GPU work, not a RangeError after it', async () => {
+    // No head, H = 1024, T = 1: B = 4.2M sequences give 4.3e9 output values (> 2^32).
+    const model = RecurrentNet.create({ cell: 'rnn', inputSize: 1, hiddenSize: 1024 }, { seed: 1 });
+    const B = 4_200_000;
+    const live = gpu.backend.pool.liveBuffers;
+    const err = await model.forward(tensor(new Float32Array(B), [B, 1, 1]), { backend: gpu.backend }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShapeError);
+    expect((err as Error).message).toMatch(/the output would hold 4300800000 values, more than one typed array holds \(4294967296\); split the batch/);
+    expect(gpu.backend.pool.liveBuffers).toBe(live);
   });
 });
 
