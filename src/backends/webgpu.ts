@@ -68,11 +68,6 @@ export interface WebGPUBackendOptions extends AcquireOptions {
    * For tests of the chunking, which otherwise needs gigabytes.
    */
   maxBindingBytes?: number;
-  /**
-   * Split batches so that the buffers a chunk reads back hold at most this many bytes together
-   * (default: the device's maxBufferSize, since they are copied into one buffer). For tests.
-   */
-  maxReadbackBytes?: number;
   /** Steps per dispatch of a recurrent layer (default: from {@link MACS_PER_SUBMISSION}). For tests. */
   maxStepsPerDispatch?: number;
   /**
@@ -838,9 +833,9 @@ export class WebGPUBackend implements Backend {
     return Math.min(maxStorageBufferBindingSize, maxBufferSize, this.options.maxBindingBytes ?? Infinity);
   }
 
-  /** The most bytes one chunk may read back (one buffer: the device's maxBufferSize, or the test override). */
+  /** The most bytes one chunk may read back: they are copied into one buffer, within maxBufferSize. */
   private readbackLimit(): number {
-    return Math.min(this.device.limits.maxBufferSize, this.options.maxReadbackBytes ?? Infinity);
+    return this.device.limits.maxBufferSize;
   }
 
   /** What a batch chunk may take on this device (src/gpu/chunks.ts). */
