@@ -37,3 +37,19 @@ export function tensor(data: FloatArray | readonly number[], shape: readonly num
   }
   return { data: array, shape: [...shape] };
 }
+
+/**
+ * The most elements a host array of results may have: V8 (Node 20, Chromium) holds at most 2^32
+ * elements in one typed array.
+ */
+export const MAX_ARRAY_ELEMENTS = 2 ** 32;
+
+/**
+ * Throws a {@link ShapeError} before any work (on either backend) when a result of `length` values could not be
+ * held in one typed array.
+ */
+export function checkResultLength(length: number, what: string): void {
+  if (length > MAX_ARRAY_ELEMENTS) {
+    throw new ShapeError(`${what} would hold ${length} values, more than one typed array holds (${MAX_ARRAY_ELEMENTS}); split the batch`);
+  }
+}

@@ -10,6 +10,7 @@ import { ElmanRNN } from '../src/model/elman.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
 import type { TorchRecurrentOptions } from '../src/model/torch-modules.ts';
 import type { CellType } from '../src/rnn/spec.ts';
+import { Trainer } from '../src/train/trainer.ts';
 import { tensor } from '../src/tensor.ts';
 import { FLOAT32_TOLERANCE, expectClose } from '../src/util/compare.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
@@ -324,6 +325,22 @@ describe('WebGPU out of memory (simulated)', () => {
   });
 });
 
+describe('training out of memory (simulated)', () => {
+  it('reports training buffers the device has no memory for as a DeviceError when the trainer is created; nothing is left', async () => {
+    const net = RecurrentNet.create({ cell: 'lstm', inputSize: 1, hiddenSize: 16, outputSize: 1 }, { seed: 3 });
+    // LSTM H=16: 1,216 parameters a block of 4,864 bytes; the forward buffers of a step stay smaller.
+    await withBackend({ capacity: 4096 }, {}, async (tight, uncaptured) => {
+      const create = Trainer.create(net, { backend: tight, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 1e-2 }, batchSize: 4 });
+      await expect(create).rejects.toThrow(DeviceError);
+      await expect(Trainer.create(net, { backend: tight, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 1e-2 }, batchSize: 4 })).rejects.toThrow(
+        /^out of GPU memory: the training buffers \(parameters, gradients and optimizer state of 1 model\(s\)\) could not be created: simulated: no memory for \d+ bytes/,
+      );
+      expect(uncaptured).toEqual([]);
+      expectNothingHeld(tight);
+    });
+  });
+});
+
 describe('sizes validated against what can be held (hiddenSize 65,536)', () => {
   it('refuses a model with more parameters than a typed array holds with a ConfigError, on either backend', async () => {
     const make = () => new ElmanRNN({ inputSize: 1, hiddenSize: 65_536, outputSize: 1 });
@@ -351,15 +368,21 @@ describe('sizes validated against what can be held (hiddenSize 65,536)', () => {
 });
 
 describe('results beyond one typed array', () => {
-  it('are a ShapeError before any GPU work, not a RangeError after it', async () => {
-    // No head, H = 1024, T = 1: B = 4.2M sequences give 4.3e9 output values (> 2^32).
+  it('are a ShapeError before any work, on both backends, not a RangeError after it', async () => {
+    // No head, H = 1024, T = 1: B = 4.2M sequences give 4.3e9 output values (> 2^32). The shared
+    // checks (src/rnn/spec.ts) refuse it for the CPU reference too, which threw a RangeError.
     const model = RecurrentNet.create({ cell: 'rnn', inputSize: 1, hiddenSize: 1024 }, { seed: 1 });
     const B = 4_200_000;
     const live = gpu.backend.pool.liveBuffers;
-    const err = await model.forward(tensor(new Float32Array(B), [B, 1, 1]), { backend: gpu.backend }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ShapeError);
-    expect((err as Error).message).toMatch(/the output would hold 4300800000 values, more than one typed array holds \(4294967296\); split the batch/);
+    for (const backend of [gpu.backend, cpuBackend]) {
+      const err = await model.forward(tensor(new Float32Array(B), [B, 1, 1]), { backend }).catch((e: unknown) => e);
+      expect(err, backend.name).toBeInstanceOf(ShapeError);
+      expect((err as Error).message).toMatch(/^Y would hold 4300800000 values, more than one typed array holds \(4294967296\); split the batch/);
+    }
     expect(gpu.backend.pool.liveBuffers).toBe(live);
+    // The Elman network's output and a head's output are checked alike.
+    const elman = new ElmanRNN({ inputSize: 1, hiddenSize: 1, outputSize: 1100 });
+    await expect(elman.forward(tensor(new Float32Array(4_000_000), [4_000_000, 1, 1]), { backend: cpuBackend })).rejects.toThrow(/^the output would hold 4400000000 values/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { DeviceError, ShapeError } from '../errors.ts';
 import { checkedOutputs as checked } from '../util/finite.ts';
 import { BufferPool, isOutOfMemoryError, markOutOfMemory, type BufferRequest } from '../gpu/buffers.ts';
-import { checkResultLength, footprint, planChunk, programBufferBytes, resultArray, type ChunkLimits, type ChunkWork } from '../gpu/chunks.ts';
+import { footprint, planChunk, programBufferBytes, resultArray, type ChunkLimits, type ChunkWork } from '../gpu/chunks.ts';
 import { PassTimer, type GpuTiming } from '../gpu/timing.ts';
 import { acquireGpu, type AcquireOptions, type GpuContext } from '../gpu/device.ts';
 import { headGrid, headParams, linearHeadPipeline, packHead } from '../gpu/kernels/linear-head.ts';
@@ -305,8 +305,6 @@ export class WebGPUBackend implements Backend {
     // Sizes first: packing weights that could never be bound would only spend memory.
     this.checkWeightsFit('the weights buffer', 4 * elmanPackedFloats(c));
     const perSequence = lastOnly ? O : T * O;
-    checkResultLength(B * perSequence, 'the output');
-    checkResultLength(L * B * H, 'hn');
     const weights = packElmanWeights(c, sd);
     const pipeline = elmanForwardPipeline(c);
     const maxGrid = this.device.limits.maxComputeWorkgroupsPerDimension;
@@ -363,7 +361,6 @@ export class WebGPUBackend implements Backend {
     const I = spec.inputSize;
     const lstm = spec.cell === 'lstm';
     this.checkWeightsFit('the weights buffer', 4 * packedFloats(spec));
-    checkResultLength(T * D * B * H, 'Y');
     const packed = packLayerWeights(spec, weights);
 
     // Layout 0 puts the batch in the middle ([T, B, I], [T, D, B, H], [D, B, H]); layout 1 first.
@@ -410,7 +407,6 @@ export class WebGPUBackend implements Backend {
     const lstm = stack.layers[0]!.spec.cell === 'lstm';
     const outFeatures = stack.head ? stack.head.outputSize : width(stack.layers.at(-1)!.spec);
     this.checkStackWeights(stack);
-    checkResultLength(B * T * outFeatures, 'the output');
     const weights = this.packModels(stacks);
 
     // All layout 1: a chunk of sequences is a contiguous slice of every per-sequence tensor.
@@ -480,7 +476,6 @@ export class WebGPUBackend implements Backend {
     const O = stack.head!.outputSize;
     const E = I - O;
     this.checkStackWeights(stack);
-    checkResultLength(B * H * O, 'the forecast');
     const weights = this.packModels(stacks);
     const maxGrid = this.device.limits.maxComputeWorkgroupsPerDimension;
     const program = (b0: number, b1: number): GpuProgram => {
@@ -716,7 +711,25 @@ export class WebGPUBackend implements Backend {
   /** The WebGPU training engine (src/train/gpu-engine.ts): parameters and optimizer state stay on this device. */
   async createTrainEngine(setup: EngineSetup): Promise<TrainEngine> {
     this.checkUsable();
-    return new GpuTrainEngine(this, setup);
+    // The engine creates its parameter, gradient and optimizer buffers (and uploads the weights) as
+    // it is constructed: inside error scopes, so a failed allocation is a DeviceError here, not an
+    // invalid buffer that every later step trips over.
+    const device = this.device;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let engine: GpuTrainEngine | null = null;
+    try {
+      engine = new GpuTrainEngine(this, setup);
+    } finally {
+      const validation = await device.popErrorScope();
+      const oom = await device.popErrorScope();
+      const error = oom ?? validation;
+      if (error) {
+        engine?.dispose();
+        throw new DeviceError(`${oom ? 'out of GPU memory: ' : ''}the training buffers (parameters, gradients and optimizer state of ${setup.models} model(s)) could not be created: ${error.message}`);
+      }
+    }
+    return engine;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { checkResultLength } from '../tensor.ts';
 import { DeviceError, ShapeError } from '../errors.ts';
 import type { GpuProgram, ProgramBuffer } from '../backends/webgpu.ts';
 
@@ -145,21 +146,6 @@ export function planChunk(
   return n;
 }
 
-/**
- * The most elements a host array of results may have: V8 (Node 20, Chromium) holds at most 2^32
- * elements in one typed array.
- */
-export const MAX_ARRAY_ELEMENTS = 2 ** 32;
-
-/**
- * Throws a {@link ShapeError} before any GPU work when a result of `length` values could not be
- * held in one typed array.
- */
-export function checkResultLength(length: number, what: string): void {
-  if (length > MAX_ARRAY_ELEMENTS) {
-    throw new ShapeError(`${what} would hold ${length} values, more than one typed array holds (${MAX_ARRAY_ELEMENTS}); split the batch`);
-  }
-}
 
 /**
  * A float32 result array of `length` elements for `what`, or a {@link ShapeError} when no typed

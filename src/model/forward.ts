@@ -1,5 +1,5 @@
 import { ConfigError, ShapeError } from '../errors.ts';
-import type { FloatArray, Tensor } from '../tensor.ts';
+import { checkResultLength, type FloatArray, type Tensor } from '../tensor.ts';
 import { checkFiniteInput } from '../util/finite.ts';
 import type { ResolvedElmanConfig } from './config.ts';
 
@@ -81,5 +81,7 @@ export function checkForwardArgs(c: ResolvedElmanConfig, x: Tensor, options: For
   if (outputs !== 'all' && outputs !== 'last') {
     throw new ConfigError(`outputs must be 'all' or 'last', got ${JSON.stringify(outputs)}`);
   }
+  checkResultLength(batch * (outputs === 'last' ? 1 : steps) * c.outputSize, 'the output');
+  checkResultLength(c.numLayers * batch * c.hiddenSize, 'hn');
   return { batch, steps, x: x.data, h0, lastOnly: outputs === 'last' };
 }

@@ -1,5 +1,5 @@
 import { ConfigError, ShapeError, WeightError } from '../errors.ts';
-import type { FloatArray } from '../tensor.ts';
+import { checkResultLength, type FloatArray } from '../tensor.ts';
 import { checkFiniteInput, checkFloatArray, FLOAT32_MIN_NORMAL } from '../util/finite.ts';
 import { activation, type Activation } from './activations.ts';
 
@@ -187,6 +187,7 @@ export function checkLayerInputs(s: RecurrentLayerSpec, x: Omit<RecurrentLayerIn
     throw new ShapeError(`X has ${x.X.length} values but shape [${xShape.join(', ')}] needs ${T * B * s.inputSize}`);
   }
   if (x.X !== null) checkFiniteInput('X', x.X, xShape);
+  checkResultLength(T * D * B * H, 'Y');
   const stateShape = s.layout === 0 ? [D, B, H] : [B, D, H];
   for (const [name, v] of [['initial_h', x.initialH], ['initial_c', x.initialC]] as const) {
     if (v === null) continue;

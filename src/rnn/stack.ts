@@ -1,6 +1,6 @@
 import { ShapeError } from '../errors.ts';
 import { checkFloatArray } from '../util/finite.ts';
-import type { FloatArray } from '../tensor.ts';
+import { checkResultLength, type FloatArray } from '../tensor.ts';
 import { checkLayerInputs, checkLayerWeights, numDirections, type RecurrentLayerSpec, type RecurrentLayerWeights } from './spec.ts';
 
 /**
@@ -74,6 +74,7 @@ export function checkStack(stack: RecurrentStack, inputs: RecurrentStackInputs):
     const last = stack.layers[L - 1]!.spec;
     const width = numDirections(last) * last.hiddenSize;
     if (head.inputSize !== width) throw new ShapeError(`the head reads ${head.inputSize} features but the last layer gives ${width}`);
+    checkResultLength(inputs.batch * inputs.steps * head.outputSize, 'the output');
   }
 }
 
