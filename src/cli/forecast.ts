@@ -6,7 +6,7 @@ import { ConfigError, DataError, ModelError } from '../errors.ts';
 import { Forecaster, type BacktestReport, type Forecast, type ForecasterOptions } from '../forecast/forecaster.ts';
 import { forecastsCsv } from '../forecast/output.ts';
 import { parseLong, parseWide, readTable, type Series } from '../forecast/frame.ts';
-import type { Metrics } from '../forecast/metrics.ts';
+import { nonFiniteMetric, type Metrics } from '../forecast/metrics.ts';
 import type { ScalingKind } from '../forecast/scaling.ts';
 import { stampFormat } from '../forecast/timestamps.ts';
 import type { CellType } from '../rnn/spec.ts';
@@ -244,9 +244,8 @@ function assertFinite(what: string, values: ArrayLike<number>): void {
 
 /** MASE alone may be null: it is undefined when the seasonal naive error it divides by is 0. */
 function assertFiniteMetrics(what: string, m: Metrics): void {
-  for (const [name, v] of Object.entries(m)) {
-    if (v !== null && !Number.isFinite(v)) throw new DataError(`${what}: ${name.toUpperCase()} is ${v}; nothing was written`);
-  }
+  const bad = nonFiniteMetric(m);
+  if (bad) throw new DataError(`${what}: ${bad[0].toUpperCase()} is ${bad[1]}; nothing was written`);
 }
 
 /** The forecasts CSV of `--out` (src/forecast/output.ts); a {@link DataError} naming the series if a value is not finite. */

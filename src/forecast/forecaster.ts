@@ -7,13 +7,14 @@ import { torchToLayers } from '../model/torch-lowering.ts';
 import { checkTorchStateDict } from '../model/torch-modules.ts';
 import type { FloatArray, Tensor } from '../tensor.ts';
 import type { CellType } from '../rnn/spec.ts';
+import { MAX_HORIZON } from '../rnn/forecast.ts';
 import type { StackModels } from '../rnn/stack.ts';
 import { samples, type Samples } from '../train/data.ts';
 import type { LossKind } from '../train/loss.ts';
 import type { GradClipOptions, OptimizerOptions, ScheduleOptions } from '../train/optim.ts';
 import { Trainer, type FitHistory, type FitOptions } from '../train/trainer.ts';
 import { checkSeries, type Series } from './frame.ts';
-import { metrics, overall, seasonalNaive, type Metrics } from './metrics.ts';
+import { metrics, nonFiniteMetric, overall, seasonalNaive, type Metrics } from './metrics.ts';
 import { fitScaler, scale, unscale, type Scaler, type ScalingKind } from './scaling.ts';
 
 /**
@@ -95,8 +96,8 @@ interface Resolved {
   seed: number;
 }
 
-/** The largest horizon, input size and season a forecaster takes (2²⁰ points). */
-const MAX_STEPS = 1 << 20;
+/** The largest horizon, input size and season a forecaster takes: the longest horizon the backends forecast (2²⁰ steps). */
+const MAX_STEPS = MAX_HORIZON;
 
 function positive(name: string, v: unknown, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
@@ -452,9 +453,8 @@ export class Forecaster {
    */
   private score(id: string, actual: Float64Array, forecast: Float64Array, history: Float64Array): Metrics {
     const m = metrics(actual, forecast, history, this.o.season);
-    for (const [name, v] of Object.entries(m)) {
-      if (v !== null && !Number.isFinite(v)) throw new DataError(`series ${id}: the forecast's ${name.toUpperCase()} is ${v}, beyond float64's range`);
-    }
+    const bad = nonFiniteMetric(m);
+    if (bad) throw new DataError(`series ${id}: the forecast's ${bad[0].toUpperCase()} is ${bad[1]}, beyond float64's range`);
     return m;
   }
 }

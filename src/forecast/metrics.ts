@@ -87,6 +87,17 @@ export function mase(actual: ArrayLike<number>, forecast: ArrayLike<number>, his
   return scale > 0 ? mae(actual, forecast) / p / scale : null;
 }
 
+/**
+ * The first metric of `m` that is not a finite number (MASE's null, "undefined", aside), as
+ * `[name, value]`, or null: what the forecaster and the command line refuse to report.
+ */
+export function nonFiniteMetric(m: Metrics): [keyof Metrics, number] | null {
+  for (const [name, v] of Object.entries(m) as [keyof Metrics, number | null][]) {
+    if (v !== null && !Number.isFinite(v)) return [name, v];
+  }
+  return null;
+}
+
 /** Every metric of one series' forecast. */
 export function metrics(actual: ArrayLike<number>, forecast: ArrayLike<number>, history: ArrayLike<number>, season: number): Metrics {
   return { mae: mae(actual, forecast), rmse: rmse(actual, forecast), smape: smape(actual, forecast), mase: mase(actual, forecast, history, season) };
