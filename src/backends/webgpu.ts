@@ -176,6 +176,19 @@ export interface GpuProgram {
   dispatches: ProgramDispatch[];
 }
 
+/** Options of {@link WebGPUBackend.runProgram}. */
+export interface RunProgramOptions {
+  /**
+   * Submit without waiting: no buffer may be marked `read` (results stay in `external` buffers, read
+   * later by a program that waits), the program's own buffers go back to the pool as soon as it is
+   * submitted (the queue runs later uploads into them after this work), and the WebGPU error check
+   * of the program is appended to this list, as a promise of the {@link DeviceError} it would have
+   * thrown (or null), for the caller to await when it next reads results. Nothing waits for the GPU,
+   * so a loop of programs keeps it busy. Not with the backend's `timing` option (it waits per call).
+   */
+  deferred?: Promise<DeviceError | null>[];
+}
+
 /** Weights of one or many models of one architecture: per layer (and head) `count` blocks `stride` floats apart. */
 interface PackedModels {
   count: number;
@@ -735,10 +748,11 @@ export class WebGPUBackend implements Backend {
   /**
    * Runs a caller-built {@link GpuProgram} (for a training loop built on the dispatches of
    * src/gpu/kernels/stack-grad.ts, with its parameters in device-resident `external` buffers).
+   * With `deferred`, it resolves as soon as the program is submitted (see {@link RunProgramOptions}).
    */
-  async runProgram(program: GpuProgram): Promise<Record<string, Float32Array>> {
+  async runProgram(program: GpuProgram, options: RunProgramOptions = {}): Promise<Record<string, Float32Array>> {
     this.checkUsable();
-    return this.run(program);
+    return this.run(program, options.deferred ?? null);
   }
 
   /**
@@ -1024,8 +1038,11 @@ export class WebGPUBackend implements Backend {
    * buffer and its size (src/gpu/buffers.ts), before any upload. After a failure every buffer of
    * the program is destroyed rather than pooled (its state is unknown), so nothing leaks or is reused.
    */
-  private async run(program: GpuProgram): Promise<Record<string, Float32Array>> {
+  private async run(program: GpuProgram, deferred: Promise<DeviceError | null>[] | null = null): Promise<Record<string, Float32Array>> {
     const entries = Object.entries(program.buffers);
+    if (deferred && (this.options.timing || entries.some(([, b]) => b.read))) {
+      throw new DeviceError(`${program.what}: a deferred program cannot read buffers back or be timed`);
+    }
     const bytesOf = programBufferBytes;
     const offsetOf = (name: string) => program.buffers[name]!.offset ?? 0;
     for (const [name, b] of entries) this.checkFits(`the ${name} buffer`, bytesOf(b));
@@ -1105,6 +1122,19 @@ export class WebGPUBackend implements Backend {
       }
       timer?.submitting();
       queue.submit([encoder.finish()]);
+      // Both scopes popped before anything is awaited: error scopes are a stack per device, and
+      // another call (a deferred training step beside a readback) may push its own in the meantime.
+      const scopes = Promise.all([device.popErrorScope(), device.popErrorScope()]).then(([validation, oom]) => {
+        if (validation) return new DeviceError(`WebGPU rejected ${program.what}: ${validation.message}`);
+        // An allocation inside the queue (a staging copy of an upload) found no memory.
+        if (oom) return markOutOfMemory(new DeviceError(`out of GPU memory while running ${program.what}: ${oom.message}`, { cause: oom }));
+        return null;
+      });
+      if (deferred) {
+        deferred.push(scopes.catch((err: unknown) => new DeviceError(`${program.what} failed on the GPU: ${(err as Error).message}`, { cause: err })));
+        failed = false;
+        return {};
+      }
       if (timer) {
         try {
           const t = await timer.finish();
@@ -1113,13 +1143,8 @@ export class WebGPUBackend implements Backend {
           timer.destroy();
         }
       }
-      const validation = await device.popErrorScope();
-      const oom = await device.popErrorScope();
-      if (validation) throw new DeviceError(`WebGPU rejected ${program.what}: ${validation.message}`);
-      if (oom) {
-        // An allocation inside the queue (a staging copy of an upload) found no memory.
-        throw markOutOfMemory(new DeviceError(`out of GPU memory while running ${program.what}: ${oom.message}`, { cause: oom }));
-      }
+      const scopeError = await scopes;
+      if (scopeError) throw scopeError;
 
       const results: Record<string, Float32Array> = {};
       if (readbackBytes > 0) {

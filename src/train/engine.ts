@@ -32,6 +32,22 @@ export interface TrainEngine {
   optimizerState(): Promise<OptimizerState[]>;
   /** Frees what the engine holds on its backend. */
   dispose(): void;
+  /**
+   * Optional, for engines where waiting for each step's loss costs more than the step (a GPU):
+   * {@link step} without the wait. The step (from zero states, no final states kept) is queued on
+   * the device and its loss stays there until {@link takeLosses}. Resolves to the learning rate
+   * used. At most {@link maxQueuedSteps} steps between two takeLosses.
+   */
+  queueStep?(batch: Samples): Promise<number>;
+  /**
+   * The losses of the steps queued since the last call, one array of each model's loss per step, in
+   * order, with the same values {@link step} would have returned. The steps queued after this call
+   * are not in it, so the caller can queue the next steps while it resolves (at most one pending).
+   * Rejects with the first device error of those steps.
+   */
+  takeLosses?(): Promise<Float64Array[]>;
+  /** Steps {@link queueStep} holds before {@link takeLosses} must be called. */
+  readonly maxQueuedSteps?: number;
 }
 
 /** Per layer, the hidden (and LSTM cell) states `[B, D, H]` of a batch, or null for zeros. */

@@ -1,5 +1,5 @@
 import type { GpuProgram, ProgramBuffer, ProgramDispatch, WebGPUBackend } from '../backends/webgpu.ts';
-import { ConfigError, ShapeError } from '../errors.ts';
+import { ConfigError, ShapeError, type DeviceError } from '../errors.ts';
 import { ONES_BUFFER, ONES_DATA } from '../gpu/kernels/grad-contract.ts';
 import { packLayerWeights } from '../gpu/kernels/recurrent-layer.ts';
 import { packHead } from '../gpu/kernels/linear-head.ts';
@@ -13,6 +13,12 @@ import { learningRateAt, optimizerSlots, type OptimizerState } from './optim.ts'
 import { flattenParams, paramCount, paramSlots, unflattenParams } from './params.ts';
 
 const STORAGE = 0x80;
+/**
+ * Steps whose losses one loss log holds ({@link GpuTrainEngine.maxQueuedSteps}): the most steps
+ * queued between two readbacks. Two logs alternate, so steps are queued into one while the other
+ * is read back.
+ */
+export const LOSS_LOG_STEPS = 256;
 /** Sequences per model per program when evaluating. */
 const EVAL_CHUNK = 512;
 const COPY_SRC = 0x04;
@@ -72,6 +78,14 @@ export class GpuTrainEngine implements TrainEngine {
   private readonly blocks: Block[];
   private steps: number;
   private disposed = false;
+  /** The two loss logs (created on first use): `LOSS_LOG_STEPS` steps × models floats each. */
+  private readonly logs: GPUBuffer[] = [];
+  /** The log queued steps write into, and how many steps it holds. */
+  private log = 0;
+  private queued = 0;
+  /** The error checks of the queued steps' programs (WebGPUBackend.runProgram's `deferred`). */
+  private checks: Promise<DeviceError | null>[] = [];
+  readonly maxQueuedSteps = LOSS_LOG_STEPS;
 
   constructor(backend: WebGPUBackend, setup: EngineSetup) {
     const stack = setup.stack;
@@ -275,7 +289,7 @@ export class GpuTrainEngine implements TrainEngine {
    * Runs the program of every group of models on its part of `batch` (grouped by model) and
    * gathers each model's loss and the final states.
    */
-  private async run(batch: Samples, states: StackStates | null, lr: number, update: boolean) {
+  private async run(batch: Samples, states: StackStates | null, lr: number, update: boolean, deferred: { log: GPUBuffer; slot: number } | null = null) {
     this.checkUsable();
     const per = batch.count / this.models;
     if (!Number.isInteger(per)) throw new ShapeError(`a batch of ${batch.count} does not split into ${this.models} models`);
@@ -293,7 +307,19 @@ export class GpuTrainEngine implements TrainEngine {
         x: batch.x.subarray(s0 * T * I, s1 * T * I), y: batch.y.subarray(s0 * T * O, s1 * T * O), mask: rows(batch.mask, T) as Float32Array | null,
       };
       const init = states && { h: states.h.map((a, k) => rows(a, width[k]!)), c: states.c.map((a, k) => rows(a, width[k]!)) };
-      const out = await this.backend.runProgram(this.program(g, part, init, lr, update));
+      const program = this.program(g, part, init, lr, update);
+      if (deferred) {
+        // Nothing comes back: the loss is copied into its place in the log after the last
+        // dispatch, the final states (zero-state steps need none) stay behind.
+        for (let k = 0; k < layers.length; k++) program.buffers[`final${k}`]!.read = false;
+        program.buffers.loss!.read = false;
+        program.buffers.log = { external: deferred.log, offset: 4 * (deferred.slot * this.models + g.first), bytes: 4 * g.count };
+        const last = program.dispatches.at(-1)!;
+        program.dispatches[program.dispatches.length - 1] = { ...last, copies: [...(last.copies ?? []), ['loss', 'log', 4 * g.count]] };
+        await this.backend.runProgram(program, { deferred: this.checks });
+        continue;
+      }
+      const out = await this.backend.runProgram(program);
       loss.set(out.loss!, g.first);
       layers.forEach(({ spec }, k) => {
         const final = out[`final${k}`]!;
@@ -311,6 +337,45 @@ export class GpuTrainEngine implements TrainEngine {
     const r = await this.run(batch, states, lr, true);
     this.steps++;
     return { loss: r.loss, lr, states: r.states };
+  }
+
+  /**
+   * {@link step} from zero states without waiting for it: the program is submitted and its loss
+   * copied into the current loss log at the next slot (see {@link takeLosses}).
+   */
+  async queueStep(batch: Samples): Promise<number> {
+    this.checkUsable();
+    if (this.queued >= LOSS_LOG_STEPS) throw new ConfigError(`${LOSS_LOG_STEPS} steps are queued: read their losses (takeLosses) before queueing more`);
+    const o = this.setup.optimization;
+    const lr = learningRateAt(o.schedule, o.optimizer.lr, this.steps);
+    this.logs[this.log] ??= this.create(this.backend.device, `loss log ${this.log}`, LOSS_LOG_STEPS * this.models);
+    const slot = this.queued++;
+    await this.run(batch, null, lr, true, { log: this.logs[this.log]!, slot });
+    this.steps++;
+    return lr;
+  }
+
+  /**
+   * The losses of the steps queued since the last call: the log they were written to is read back
+   * (one readback for all of them) while later steps go to the other log.
+   */
+  takeLosses(): Promise<Float64Array[]> {
+    const n = this.queued;
+    const log = this.logs[this.log];
+    const checks = this.checks;
+    this.queued = 0;
+    this.log ^= 1;
+    this.checks = [];
+    return (async () => {
+      const failure = (await Promise.all(checks)).find((e) => e !== null);
+      if (failure) throw failure;
+      if (n === 0 || !log) return [];
+      this.checkUsable();
+      const M = this.models;
+      const out = await this.backend.runProgram({ what: 'reading the training losses', buffers: { log: { external: log, bytes: 4 * n * M, read: true } }, dispatches: [] });
+      const values = out.log!;
+      return Array.from({ length: n }, (_, k) => Float64Array.from(values.subarray(k * M, (k + 1) * M)));
+    })();
   }
 
   async advance(batch: Samples, states: StackStates | null): Promise<StackStates> {

@@ -37,7 +37,17 @@ export interface TrainOptions {
    * optimizer step per window, the state carried forward between windows but not the gradient.
    */
   truncate?: number | null;
+  /**
+   * Steps between two readbacks of the loss on engines that can queue steps (WebGPU; default
+   * {@link DEFAULT_READBACK_EVERY}, at most the engine's maxQueuedSteps): the steps run without
+   * waiting for the device, and `onStep` fires for each, in order, with the same values, when their
+   * losses arrive. 1: read every step's loss before the next step (the CPU engine always does).
+   */
+  readbackEvery?: number;
 }
+
+/** Steps between loss readbacks by default (see {@link TrainOptions.readbackEvery}). */
+export const DEFAULT_READBACK_EVERY = 32;
 
 /** The checked form of {@link TrainOptions}. */
 export interface TrainSpec {
@@ -46,6 +56,7 @@ export interface TrainSpec {
   batchSize: number;
   seed: number;
   truncate: number | null;
+  readbackEvery: number;
 }
 
 export function trainSpec(o: TrainOptions): TrainSpec {
@@ -62,6 +73,7 @@ export function trainSpec(o: TrainOptions): TrainSpec {
     batchSize: positive('batchSize', o.batchSize),
     seed,
     truncate: o.truncate === undefined || o.truncate === null ? null : positive('truncate', o.truncate),
+    readbackEvery: positive('readbackEvery', o.readbackEvery ?? DEFAULT_READBACK_EVERY),
   };
 }
 
@@ -109,7 +121,12 @@ export interface FitOptions {
   earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
   onStep?: (e: StepEvent) => void | Promise<void>;
   onEpoch?: (e: EpochEvent) => void | Promise<void>;
-  /** Stops after the current step. */
+  /**
+   * Stops after the current step. With deferred loss readback (see
+   * {@link TrainOptions.readbackEvery}) an abort stops the queueing of steps; the steps queued
+   * before it (at most two readbacks' worth when the abort comes from `onStep`) still complete
+   * and are reported.
+   */
   signal?: AbortSignal;
 }
 
@@ -199,10 +216,21 @@ export async function fitEngine(engine: TrainEngine, spec: TrainSpec, data: Samp
   let bestEpoch = 0;
   let bestParams: FloatArray[] | null = null;
   let step = 0;
+  const deferred = queueing(engine, spec, train.steps);
   for (let epoch = 1; epoch <= epochs; epoch++) {
     let sum = 0;
     let count = 0;
-    for (const indices of epochBatches(train, spec.batchSize, rand)) {
+    const report = async (loss: Float64Array, at: number, lr: number) => {
+      checkLosses(`training step ${at} (epoch ${epoch})`, loss);
+      const m = mean(loss);
+      sum += m;
+      count++;
+      history.steps.push(m);
+      await options.onStep?.({ epoch, step: at, loss: m, losses: loss, lr });
+    };
+    if (deferred) {
+      step = await queuedEpoch(deferred, train, spec, rand, step, report, options.signal);
+    } else for (const indices of epochBatches(train, spec.batchSize, rand)) {
       const batch = foldLossSteps(gatherSamples(train, indices, train.series), spec.loss);
       const T = batch.steps;
       const k = spec.truncate ?? T;
@@ -217,12 +245,7 @@ export async function fitEngine(engine: TrainEngine, spec: TrainSpec, data: Samp
         const result = await engine.step(part, states);
         states = result.states;
         step++;
-        checkLosses(`training step ${step} (epoch ${epoch})`, result.loss);
-        const loss = mean(result.loss);
-        sum += loss;
-        count++;
-        history.steps.push(loss);
-        await options.onStep?.({ epoch, step, loss, losses: result.loss, lr: result.lr });
+        await report(result.loss, step, result.lr);
         if (options.signal?.aborted) break;
       }
       if (options.signal?.aborted) break;
@@ -259,6 +282,85 @@ export async function fitEngine(engine: TrainEngine, spec: TrainSpec, data: Samp
   return history;
 }
 
+/** An engine that queues steps, with how many to queue between readbacks. */
+interface Queueing {
+  engine: TrainEngine & Required<Pick<TrainEngine, 'queueStep' | 'takeLosses'>>;
+  every: number;
+}
+
+/**
+ * Whether `fitEngine` queues steps on `engine` (deferred loss readback): the engine can, the
+ * options allow it, and every step starts from zero states (no truncated BPTT windows).
+ */
+function queueing(engine: TrainEngine, spec: TrainSpec, steps: number): Queueing | null {
+  if (!engine.queueStep || !engine.takeLosses || spec.readbackEvery === 1) return null;
+  if (spec.truncate !== null && spec.truncate < steps) return null;
+  return { engine: engine as Queueing['engine'], every: Math.min(spec.readbackEvery, engine.maxQueuedSteps ?? 1) };
+}
+
+/**
+ * One epoch of queued steps: `every` steps are queued, their losses' readback started, the next
+ * `every` steps queued while it is under way, then those losses reported (`report`: the check for
+ * divergence, the history, onStep) in order; the last block at the end of the epoch. Returns the
+ * step count. A non-finite loss throws its NumericError when its block is read, `every` to
+ * 2·`every` steps later than per-step readback would.
+ */
+async function queuedEpoch(
+  q: Queueing,
+  train: Samples,
+  spec: TrainSpec,
+  rand: Random,
+  step: number,
+  report: (loss: Float64Array, step: number, lr: number) => Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const { engine, every } = q;
+  let block: { step: number; lr: number }[] = [];
+  let pending: Promise<void> | null = null;
+  // Reports the queued block once its losses are read. Called only once the previous block's
+  // reports are done, so reports stay in step order and one readback at most is under way.
+  const flush = () => {
+    const taken = block;
+    block = [];
+    const losses = engine.takeLosses();
+    const done = (async () => {
+      const values = await losses;
+      for (const [k, { step: at, lr }] of taken.entries()) await report(values[k]!, at, lr);
+    })();
+    done.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+    pending = done;
+  };
+  let failed = true;
+  try {
+    for (const indices of epochBatches(train, spec.batchSize, rand)) {
+      const batch = foldLossSteps(gatherSamples(train, indices, train.series), spec.loss);
+      // A batch whose mask hides every step is no optimizer step (as in the per-step loop).
+      if (!readsLoss(batch, 0, batch.steps)) continue;
+      const lr = await engine.queueStep(batch);
+      block.push({ step: ++step, lr });
+      if (block.length === every) {
+        // At most one readback under way: wait for the one before before starting this one.
+        if (pending) await pending;
+        flush();
+      }
+      if (signal?.aborted) break;
+    }
+    if (block.length) {
+      if (pending) await pending;
+      flush();
+    }
+    if (pending) await pending;
+    failed = false;
+  } finally {
+    // After a failure, the steps still queued are read and dropped, so a later fit starts clean.
+    if (failed) {
+      await (pending as Promise<void> | null)?.catch(() => {});
+      await engine.takeLosses().catch(() => {});
+    }
+  }
+  return step;
+}
+
 /** What {@link Trainer.create} takes besides the model. */
 export interface TrainerOptions extends TrainOptions {
   /** `cpuBackend` (float64, the oracle) or a `WebGPUBackend`. */
@@ -271,6 +373,11 @@ export interface TrainerOptions extends TrainOptions {
   series?: number;
   /** Resume: per model, an optimizer state from {@link Trainer.optimizerState}. */
   optimizerState?: readonly OptimizerState[];
+  /**
+   * Per model, the network it starts from instead of the trainer's model (same architecture): an
+   * ensemble of differently initialised networks trained side by side. `series` of them.
+   */
+  initial?: readonly RecurrentNet[];
 }
 
 /**
@@ -300,7 +407,13 @@ export class Trainer {
     if (!Number.isInteger(series) || series < 1) throw new ConfigError(`series must be a positive integer, got ${String(series)}`);
     const backend = options.backend;
     if (!backend || typeof backend.name !== 'string') throw new ConfigError('training needs { backend }: cpuBackend or a WebGPUBackend');
-    const setup = { stack: model.layers(), models: series, loss: engineLoss(spec.loss), optimization: spec.optimization, optimizerState: options.optimizerState };
+    if (options.initial && options.initial.length !== series) throw new ShapeError(`a starting network per model is needed (${series}), got ${options.initial.length}`);
+    const initial = options.initial?.map((net, m) => {
+      const flat = flattenParams(net.layers());
+      if (flat.length !== paramCount(model.layers())) throw new ShapeError(`starting network ${m} has ${flat.length} parameters, the model ${paramCount(model.layers())}`);
+      return flat;
+    });
+    const setup = { stack: model.layers(), models: series, loss: engineLoss(spec.loss), optimization: spec.optimization, optimizerState: options.optimizerState, ...(initial ? { initial } : {}) };
     if (options.optimizerState && options.optimizerState.length !== series) {
       throw new ShapeError(`an optimizer state per model is needed (${series}), got ${options.optimizerState.length}`);
     }
