@@ -1,0 +1,192 @@
+import { DataError, ShapeError } from '../errors.ts';
+import { firstOutside } from '../util/finite.ts';
+import type { Series } from './frame.ts';
+import { fitScaler, scale, type Scaler, type ScalingKind } from './scaling.ts';
+import { frequencyOfStamps } from './timestamps.ts';
+
+/**
+ * What the network reads and predicts, per window of a series: the model's inputs at each of T
+ * steps and its targets, in units where one window of one series looks like another's.
+ *
+ * Scaling `window` (the default) normalises each window by its own level, as ES-RNN, N-BEATS and
+ * DeepAR do, and each series by its scale:
+ *
+ *   z_t = (v_t − L_w) / c_s,   L_w = mean of the window's last min(season, T) values,
+ *                              c_s = mean |v_t − v_{t−m}| over the series' history (m = season,
+ *                                    or 1 when the history is shorter than two seasons)
+ *
+ * so a window's targets are its future relative to its recent level, in units of the series'
+ * typical seasonal change: the units MASE measures errors in, which puts every series on one footing
+ * whatever its size. v is the series itself, or its logarithm with the `log` transform (for
+ * multiplicative series: a percentage change is then the same at every level).
+ *
+ * The per-series scalings (`standard`, `minmax`, `robust`, `none`, src/forecast/scaling.ts) fit one
+ * scaler per series on its history instead, with L_w = 0 and c_s = 1.
+ *
+ * Calendar inputs: with `calendar` and a season above 1, two more inputs per step, sin and cos of
+ * 2π·p_t/season, where p_t is the step's position in the season read from its time stamp (month of
+ * the year for monthly data and season 12, quarter for quarterly and 4, day of the week for daily
+ * data and 7, hour of the day for hourly data and 24; otherwise the step's index from the first
+ * stamp), so that every series agrees on what January is. They are known for the future.
+ */
+export type WindowScaling = 'window' | ScalingKind;
+export type Transform = 'none' | 'log';
+
+export interface WindowOptions {
+  scaling: WindowScaling;
+  transform: Transform;
+  season: number;
+  /** Steps the model reads per window (T). */
+  inputSize: number;
+  horizon: number;
+  calendar: boolean;
+  exog: readonly string[];
+}
+
+/** One series made ready for windows: its values in model units before the window level, and its extra inputs. */
+export interface Prepared {
+  id: string;
+  /** The values the windows are cut from: the series, its log, or its per-series scaling; history only. */
+  v: Float64Array;
+  /** Whether v is the log of the series. */
+  log: boolean;
+  /** The per-series scaling applied to v (per-series kinds), or null (window scaling). */
+  scaler: Scaler | null;
+  /** c_s: the series' scale (1 for per-series kinds). */
+  scale: number;
+  /** Extra inputs per step, history and the `horizon` steps after it: calendar columns, then exogenous ones. */
+  extra: Float64Array[];
+  exogScalers: Scaler[];
+}
+
+/** The model's inputs per step: the value, then the calendar and exogenous columns. */
+export function inputWidth(o: WindowOptions): number {
+  return 1 + (o.calendar && o.season > 1 ? 2 : 0) + o.exog.length;
+}
+
+/** The in-sample mean absolute m-step change of `v` (m = season when the history holds two seasons, else 1). */
+export function seriesScale(v: ArrayLike<number>, season: number): number {
+  const m = v.length >= 2 * season ? season : 1;
+  let s = 0;
+  let n = 0;
+  for (let t = m; t < v.length; t++, n++) s += Math.abs(v[t]! - v[t - m]!);
+  let c = n ? s / n : 0;
+  if (!(c > 0) || !Number.isFinite(c)) {
+    // A constant (or periodic) history: fall back to its size, then to 1.
+    let a = 0;
+    for (let t = 0; t < v.length; t++) a += Math.abs(v[t]!) / v.length;
+    c = a > 0 && Number.isFinite(a) ? a * 1e-2 : 1;
+  }
+  return c;
+}
+
+/** Each step's position in the season (0 … season−1), for `count` steps from the series' first stamp. */
+export function seasonPositions(s: Pick<Series, 'ds' | 'dsFormat'>, season: number, count: number): Float64Array {
+  const read = s.ds.length >= 2 ? frequencyOfStamps(s.ds, s.dsFormat) : null;
+  let first = 0;
+  if (read && read.format.kind === 'calendar') {
+    const t0 = read.times[0]!;
+    const day = Math.floor(t0 / 86_400_000);
+    const date = new Date(t0);
+    const { unit, step } = read.freq;
+    if (step === 1 && unit === 'month' && season === 12) first = date.getUTCMonth();
+    else if (step === 1 && unit === 'quarter' && season === 4) first = Math.floor(date.getUTCMonth() / 3);
+    else if (step === 1 && unit === 'day' && season === 7) first = (((day + 3) % 7) + 7) % 7; // 1970-01-01 was a Thursday: Monday = 0
+    else if (step === 1 && unit === 'hour' && season === 24) first = date.getUTCHours();
+  } else if (read && read.format.kind === 'integer') {
+    first = (((read.times[0]! / read.freq.step) % season) + season) % season;
+  }
+  return Float64Array.from({ length: count }, (_, t) => (first + t) % season);
+}
+
+/**
+ * A series made ready for windows over its first `upTo` points (the history), with extra inputs
+ * for `horizon` steps beyond it. A log transform of a series with a value ≤ 0 in its history falls
+ * back to no transform (the caller can tell from `log`). Values that would leave float32 once scaled
+ * are a {@link DataError} naming the series.
+ */
+export function prepare(s: Series, upTo: number, o: WindowOptions): Prepared {
+  const history = s.y.subarray(0, upTo);
+  const log = o.transform === 'log' && history.every((v) => v > 0);
+  let v: Float64Array = log ? Float64Array.from(history, Math.log) : Float64Array.from(history);
+  let scaler: Scaler | null = null;
+  let c = 1;
+  if (o.scaling === 'window') {
+    c = seriesScale(v, o.season);
+  } else {
+    try {
+      scaler = fitScaler(o.scaling, v);
+    } catch (e) {
+      if (e instanceof ShapeError) throw new DataError(`series ${s.id}: ${e.message}`);
+      throw e;
+    }
+    v = scale(scaler, v);
+  }
+  const bad = firstOutside(Float64Array.from(v, (x) => x / c));
+  if (bad >= 0) {
+    throw new DataError(
+      `series ${s.id}: the value ${history[bad]} at index ${bad} scales (${o.scaling}) to ${v[bad]! / c}, beyond float32's range (±3.4e38) that the model computes in: use ${o.scaling === 'standard' || o.scaling === 'window' ? 'smaller units' : 'window scaling'}`,
+    );
+  }
+  const extra: Float64Array[] = [];
+  const steps = upTo + o.horizon;
+  if (o.calendar && o.season > 1) {
+    const p = seasonPositions(s, o.season, steps);
+    extra.push(p.map((q) => Math.sin((2 * Math.PI * q) / o.season)));
+    extra.push(p.map((q) => Math.cos((2 * Math.PI * q) / o.season)));
+  }
+  const exogScalers: Scaler[] = [];
+  for (const name of o.exog) {
+    const col = s.exog[name];
+    if (!col) throw new DataError(`series ${s.id} has no exogenous column ${name}`);
+    let sc: Scaler;
+    try {
+      sc = fitScaler('standard', col.subarray(0, upTo));
+    } catch (e) {
+      if (e instanceof ShapeError) throw new DataError(`series ${s.id} (exogenous ${name}): ${e.message}`);
+      throw e;
+    }
+    exogScalers.push(sc);
+    const z = new Float64Array(steps);
+    z.set(scale(sc, col.subarray(0, Math.min(col.length, steps))));
+    const zbad = firstOutside(z.subarray(0, upTo));
+    if (zbad >= 0) throw new DataError(`series ${s.id} (exogenous ${name}): the value ${col[zbad]} at index ${zbad} scales to ${z[zbad]}, beyond float32's range`);
+    extra.push(z);
+  }
+  return { id: s.id, v, log, scaler, scale: c, extra, exogScalers };
+}
+
+/** L_w: the level a window ending before `end` is measured from (0 for per-series scalings). */
+export function windowLevel(p: Prepared, end: number, o: WindowOptions): number {
+  if (o.scaling !== 'window') return 0;
+  const k = Math.min(o.season, o.inputSize, end);
+  let s = 0;
+  for (let t = end - k; t < end; t++) s += p.v[t]!;
+  return s / k;
+}
+
+/** Writes the model's inputs for the T steps before `end` (level `level`) at `into[at…]`. */
+export function writeInputs(p: Prepared, end: number, level: number, o: WindowOptions, into: Float32Array, at: number): void {
+  const T = o.inputSize;
+  const I = 1 + p.extra.length;
+  for (let t = 0; t < T; t++) {
+    const i = end - T + t;
+    into[at + t * I] = (p.v[i]! - level) / p.scale;
+    for (let k = 0; k < p.extra.length; k++) into[at + t * I + 1 + k] = p.extra[k]![i]!;
+  }
+}
+
+/** The extra inputs of the `horizon` steps after `end` (calendar, exogenous), `[H, I − 1]`, at `into[at…]`. */
+export function writeFutureExtra(p: Prepared, end: number, o: WindowOptions, into: Float32Array, at: number): void {
+  const E = p.extra.length;
+  for (let h = 0; h < o.horizon; h++) for (let k = 0; k < E; k++) into[at + h * E + k] = p.extra[k]![end + h]!;
+}
+
+/** Model outputs (window units) back to the series' units: v = L + c·z, undoing the per-series scaling and the log. */
+export function toSeriesUnits(p: Prepared, level: number, z: ArrayLike<number>): Float64Array {
+  return Float64Array.from({ length: z.length }, (_, h) => {
+    let v = level + p.scale * z[h]!;
+    if (p.scaler) v = v * p.scaler.scale + p.scaler.shift;
+    return p.log ? Math.exp(v) : v;
+  });
+}
