@@ -8,6 +8,12 @@ export interface BackendChoice {
   backend: Backend;
   name: 'webgpu' | 'cpu';
   detail: string;
+  /**
+   * WebGPU on a software adapter (SwiftShader, lavapipe, WARP: the shaders run on the CPU), as
+   * src/gpu/device.ts tells it from the adapter's vendor and architecture. The page says so:
+   * training is then far slower than on a GPU.
+   */
+  software: boolean;
 }
 
 /**
@@ -16,7 +22,7 @@ export interface BackendChoice {
  * the reason. The WebGPU backend is kept for the worker's lifetime once it qualifies.
  */
 export async function chooseBackend(): Promise<BackendChoice> {
-  const cpu = (why: string): BackendChoice => ({ backend: cpuBackend, name: 'cpu', detail: `CPU (float64 reference): ${why}` });
+  const cpu = (why: string): BackendChoice => ({ backend: cpuBackend, name: 'cpu', detail: `CPU (float64 reference): ${why}`, software: false });
   if (!('gpu' in navigator)) return cpu('this browser has no WebGPU');
   let gpu: WebGPUBackend;
   try {
@@ -30,10 +36,10 @@ export async function chooseBackend(): Promise<BackendChoice> {
     typeof can.createTrainEngine === 'function' ? null : 'train',
     typeof can.recurrentForecast === 'function' ? null : 'forecast',
   ].filter((m) => m !== null);
-  if (missing.length === 0) return { backend: gpu, name: 'webgpu', detail: `WebGPU: ${adapter}` };
+  if (missing.length === 0) return { backend: gpu, name: 'webgpu', detail: `WebGPU: ${adapter}`, software: gpu.gpu.summary.isSoftware };
   gpu.dispose();
   return cpu(`the WebGPU backend cannot ${missing.join(' or ')} yet (${adapter})`);
 }
 
 /** The CPU backend, when the person asked for it. */
-export const CPU_CHOICE: BackendChoice = { backend: cpuBackend, name: 'cpu', detail: 'CPU (float64 reference), as chosen' };
+export const CPU_CHOICE: BackendChoice = { backend: cpuBackend, name: 'cpu', detail: 'CPU (float64 reference), as chosen', software: false };

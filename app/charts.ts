@@ -2,6 +2,7 @@ import {
   CategoryScale,
   Chart,
   Decimation,
+  Filler,
   Legend,
   LinearScale,
   LineController,
@@ -10,9 +11,11 @@ import {
   Title,
   Tooltip,
 } from 'chart.js';
-import type { Phase, SeriesView } from './protocol.ts';
+import { BASELINE_LABELS, BASELINES, type BaselineName } from '../src/forecast/baselines/index.ts';
+import type { IntervalView, Phase, SeriesView } from './protocol.ts';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Decimation, Legend, Title, Tooltip);
+// Filler draws the prediction intervals: the area between a band's lower and upper datasets.
+Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Decimation, Filler, Legend, Title, Tooltip);
 
 const PHASE_LABEL: Record<Phase, string> = { backtest: 'backtest fit (history before the hold-out)', final: 'final fit (all of each series)' };
 const PHASE_COLOR: Record<Phase, string> = { backtest: '#8250df', final: '#0969da' };
@@ -77,14 +80,45 @@ export class LossChart {
   }
 }
 
+const BASELINE_COLOR: Record<BaselineName, string> = { snaive: '#bf8700', naive2: '#8c6d1f', ets: '#1a7f37', theta: '#8250df' };
+
+/** A colour `#rrggbb` at opacity `alpha`. */
+function translucent(hex: string, alpha: number): string {
+  const [r, g, b] = [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
+  return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+}
+
+/** What a band's lower-bound dataset is called: its band's label and this suffix (kept out of the legend). */
+const LOWER = ' (lower)';
+
+type Dataset = {
+  label: string;
+  data: (number | null)[];
+  borderColor: string;
+  backgroundColor?: string;
+  borderDash?: number[];
+  borderWidth?: number;
+  pointRadius?: number;
+  /** A band's upper bound fills down to the dataset before it, its lower bound. */
+  fill?: string | false;
+};
+
 /**
- * One series: its history (the hold-out, its last `horizon` points, drawn over it in black), the backtest's
- * forecast of the hold-out beside seasonal naive, and the forecast after the last point.
+ * One series: its history (the hold-out, its last `horizon` points, drawn over it in black), the
+ * backtest's forecast of the hold-out with its prediction intervals as bands beside the
+ * baselines' forecasts (seasonal naive, Naive2, ETS, Theta: dashed), and the forecast after the
+ * last point with its bands. A band is two datasets, the lower bound and then the upper bound
+ * filled down to it; the wider interval is paler, the narrower drawn over it.
  */
 export class SeriesChart {
   private readonly chart: Chart<'line', (number | null)[], string>;
 
-  /** The canvas carries `data-series` (the id shown) and `data-lines` (the lines drawn, comma-separated). */
+  /**
+   * The canvas carries `data-series` (the id shown), `data-lines` (the lines and bands drawn,
+   * comma-separated, lower bounds left out) and `data-bands`: JSON of the bands as handed to the
+   * chart, `[{ label, level, fill, lo, hi, line }]` with `fill` the upper dataset's fill setting
+   * and `lo`, `hi`, `line` the bounds and the forecast over the band's steps, for the page's tests.
+   */
   constructor(private readonly canvas: HTMLCanvasElement) {
     this.chart = new Chart(canvas, {
       type: 'line',
@@ -95,7 +129,11 @@ export class SeriesChart {
         spanGaps: false,
         interaction: { mode: 'index', intersect: false },
         scales: { x: { ticks: { maxTicksLimit: 12, autoSkip: true } } },
-        plugins: { legend: { position: 'bottom' }, title: { display: true, text: '' } },
+        plugins: {
+          legend: { position: 'bottom', labels: { filter: (item) => !item.text.endsWith(LOWER) } },
+          title: { display: true, text: '' },
+          filler: { propagate: false },
+        },
         elements: { point: { radius: 0 }, line: { borderWidth: 1.5 } },
       },
     });
@@ -108,20 +146,44 @@ export class SeriesChart {
     const pad = (values: readonly number[], at: number): (number | null)[] =>
       Array.from({ length: n + future }, (_, i) => (i >= at && i < at + values.length ? values[i - at]! : null));
     const h = view.holdout?.forecast.length ?? 0;
-    const datasets = [{ label: 'history', data: pad(view.y, 0), borderColor: '#8c959f' }];
+    const lines: Dataset[] = [{ label: 'history', data: pad(view.y, 0), borderColor: '#8c959f', pointRadius: 0 }];
+    const bands: Dataset[] = [];
+    const summary: { label: string; level: number; fill: string | false | undefined; lo: number[]; hi: number[]; line: number[] }[] = [];
+    /** A forecast's bands, widest first (drawn first, so the narrower one lies over it). */
+    const addBands = (name: string, color: string, intervals: readonly IntervalView[], line: readonly number[], at: number) => {
+      const sorted = [...intervals].sort((a, b) => b.level - a.level);
+      sorted.forEach((iv, k) => {
+        const label = `${name} ${iv.level}% interval`;
+        const fill = translucent(color, 0.12 + (0.12 * k) / Math.max(1, sorted.length - 1));
+        const lower: Dataset = { label: `${label}${LOWER}`, data: pad(iv.lo, at), borderColor: translucent(color, 0.35), borderWidth: 0.5, pointRadius: 0, fill: false };
+        const upper: Dataset = { label, data: pad(iv.hi, at), borderColor: translucent(color, 0.35), backgroundColor: fill, borderWidth: 0.5, pointRadius: 0, fill: '-1' };
+        bands.push(lower, upper);
+        summary.push({ label, level: iv.level, fill: upper.fill, lo: iv.lo, hi: iv.hi, line: [...line] });
+      });
+    };
     if (view.holdout) {
-      datasets.push(
+      const { forecast, intervals, baselines } = view.holdout;
+      lines.push(
         { label: 'hold-out (actual)', data: pad(view.y.slice(n - h), n - h), borderColor: '#1b1f24' },
-        { label: 'backtest forecast', data: pad(view.holdout.forecast, n - h), borderColor: '#cf222e' },
-        { label: 'seasonal naive', data: pad(view.holdout.baseline, n - h), borderColor: '#bf8700' },
+        { label: 'backtest forecast', data: pad(forecast, n - h), borderColor: '#cf222e' },
+        ...BASELINES.map((b) => ({ label: BASELINE_LABELS[b], data: pad(baselines[b], n - h), borderColor: BASELINE_COLOR[b], borderDash: [5, 3], borderWidth: 1.2 })),
       );
+      addBands('backtest', '#cf222e', intervals, forecast, n - h);
     }
-    if (view.future) datasets.push({ label: 'forecast', data: pad(view.future.values, n), borderColor: '#0969da' });
+    if (view.future) {
+      lines.push({ label: 'forecast', data: pad(view.future.values, n), borderColor: '#0969da' });
+      addBands('forecast', '#0969da', view.future.intervals, view.future.values, n);
+    }
     this.chart.data.labels = [...view.ds, ...futureLabels];
-    this.chart.data.datasets = datasets.map((d) => ({ ...d, backgroundColor: d.borderColor, pointRadius: d.label === 'history' ? 0 : 2 }));
+    // Lines first: Chart.js draws the first dataset on top, so the bands lie under every line.
+    this.chart.data.datasets = [
+      ...lines.map((d) => ({ ...d, backgroundColor: d.borderColor, pointRadius: d.pointRadius ?? 2 })),
+      ...bands,
+    ];
     this.chart.options.plugins!.title!.text = view.id;
     this.chart.update('none');
     this.canvas.dataset.series = view.id;
-    this.canvas.dataset.lines = datasets.map((d) => d.label).join(',');
+    this.canvas.dataset.lines = [...lines, ...bands].map((d) => d.label).filter((l) => !l.endsWith(LOWER)).join(',');
+    this.canvas.dataset.bands = JSON.stringify(summary);
   }
 }

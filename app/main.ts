@@ -3,6 +3,7 @@
 // back summaries, progress and one series at a time (protocol.ts).
 import { LossChart, SeriesChart } from './charts.ts';
 import { OptionsForm } from './options-form.ts';
+import { BASELINE_LABELS, BASELINES } from '../src/forecast/baselines/index.ts';
 import type { BuiltinName, ColumnMapping, ErrorInfo, Phase, Reply, Request } from './protocol.ts';
 import { beatsBaseline, SeriesTable } from './series-table.ts';
 
@@ -58,6 +59,8 @@ const downloadButton = $<HTMLButtonElement>('#download');
 const progress = $<HTMLProgressElement>('#progress');
 const sourceForms = ['#builtin-form', '#synthetic-form', '#file-form'].map((s) => $<HTMLFormElement>(s));
 let dataLoaded = false;
+/** The backtest's notes (series a baseline stood in for), shown until the next run with the final forecast's. */
+let backtestNotes: string[] = [];
 
 function setRunning(running: boolean) {
   options.disabled = running;
@@ -150,6 +153,7 @@ $<HTMLFormElement>('#options-form').addEventListener('submit', (e) => {
   lossChart.reset();
   progress.value = 0;
   downloadButton.disabled = true;
+  showNotes((backtestNotes = []));
   setRunning(true);
   setStatus('training', 'Backtesting: training on each series up to its last points…');
   send({ type: 'run', options: o });
@@ -161,24 +165,57 @@ for (const b of document.querySelectorAll<HTMLButtonElement>('.series-nav [data-
 const PHASE_TEXT: Record<Phase, string> = { backtest: 'backtest fit', final: 'final fit' };
 
 function showProgress(p: Extract<Reply, { type: 'progress' }>) {
-  const within = Math.min(1, ((p.epoch - 1) * p.stepsPerEpoch + Math.min(p.stepInEpoch, p.stepsPerEpoch)) / (p.epochs * p.stepsPerEpoch));
-  progress.value = (p.phase === 'backtest' ? 0 : 0.5) + within / 2;
+  // With early stopping the epochs to come are unknown: the bar then counts each phase's half as
+  // done when it ends, and the text says which epoch it is in.
+  const steps = p.stepsPerEpoch;
+  const inEpoch = steps ? Math.min(1, p.stepInEpoch / steps) : 0;
+  const within = p.epochs === null ? 0 : Math.min(1, (p.epoch - 1 + inEpoch) / p.epochs);
+  progress.value = Math.max(progress.value, (p.phase === 'backtest' ? 0 : 0.5) + within / 2);
   const loss = p.losses.at(-1)?.loss;
-  $('#progress-text').textContent = `${PHASE_TEXT[p.phase]}: epoch ${p.epoch}/${p.epochs}, step ${Math.min(p.stepInEpoch, p.stepsPerEpoch)}/${p.stepsPerEpoch}${loss === undefined ? '' : `, loss ${loss.toPrecision(4)}`}`;
+  const epoch = p.epochs === null ? `epoch ${p.epoch} (stops early)` : `epoch ${p.epoch}/${p.epochs}`;
+  const step = steps ? `step ${Math.min(p.stepInEpoch, steps)}/${steps}` : `step ${p.stepInEpoch}`;
+  $('#progress-text').textContent = `${PHASE_TEXT[p.phase]}: ${epoch}, ${step}${loss === undefined ? '' : `, loss ${loss.toPrecision(4)}`}`;
   lossChart.push(p.phase, p.losses);
 }
 
-function showVerdict({ model, baseline, rows, horizon }: Extract<Reply, { type: 'backtest' }>) {
-  const better = rows.filter((r) => r.model && r.baseline && beatsBaseline(r.model, r.baseline)).length;
-  const beats = beatsBaseline(model, baseline);
+/** A share (0–1) as a percentage. */
+const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
+
+/**
+ * The verdict: the model's mean MASE (or sMAPE where MASE is undefined) against each baseline's,
+ * OWA against Naive2, on how many series it beats seasonal naive, and its intervals' coverage.
+ * `data-beats`: `all`, `some` or `none` of the baselines beaten; `data-beaten`: their names.
+ */
+function showVerdict({ summary, rows, horizon }: Extract<Reply, { type: 'backtest' }>) {
+  const { model, baselines, owa, coverage, msis } = summary;
+  const beaten = BASELINES.filter((b) => beatsBaseline(model, baselines[b]));
+  const better = rows.filter((r) => r.model && r.baselines && beatsBaseline(r.model, r.baselines.snaive)).length;
   const verdict = $('#verdict');
-  verdict.dataset.beats = beats ? 'yes' : 'no';
+  verdict.dataset.beats = beaten.length === BASELINES.length ? 'all' : beaten.length ? 'some' : 'none';
+  verdict.dataset.beaten = beaten.join(' ');
+  const useMase = model.mase !== null && BASELINES.every((b) => baselines[b].mase !== null);
+  const score = (m: { mase: number | null; smape: number }) => (useMase ? m.mase!.toFixed(3) : `${m.smape.toFixed(2)}%`);
+  const against = BASELINES.map((b) => `${BASELINE_LABELS[b]} ${score(baselines[b])}`).join(', ');
+  const beats =
+    beaten.length === BASELINES.length ? 'beats every baseline' :
+    beaten.length === 0 ? 'beats none of the baselines' :
+    `beats ${beaten.map((b) => BASELINE_LABELS[b]).join(' and ')}, not ${BASELINES.filter((b) => !beaten.includes(b)).map((b) => BASELINE_LABELS[b]).join(' or ')}`;
+  const levels = Object.keys(coverage).map(Number).sort((a, b) => a - b);
   verdict.textContent =
-    `On the hold-out (the last ${horizon} points of each series) the model ${beats ? 'beats' : 'does not beat'} seasonal naive: ` +
-    `${model.mase === null || baseline.mase === null ? 'MASE undefined (a history without change)' : `mean MASE ${model.mase.toFixed(3)} against ${baseline.mase.toFixed(3)}`}, sMAPE ${model.smape.toFixed(2)}% against ${baseline.smape.toFixed(2)}%; ` +
-    `better on ${better.toLocaleString('en-US')} of ${rows.length.toLocaleString('en-US')} series.`;
+    `On the hold-out (the last ${horizon} points of each series) the model ${beats}: ` +
+    `mean ${useMase ? 'MASE' : 'sMAPE'} ${score(model)} against ${against}; ` +
+    `OWA ${owa === null ? 'undefined' : owa.toFixed(3)} (below 1 beats Naive2); ` +
+    `better than seasonal naive on ${better.toLocaleString('en-US')} of ${rows.length.toLocaleString('en-US')} series. ` +
+    (levels.length ? `Intervals: ${levels.map((l) => `${l}% hold ${percent(coverage[l]!)}`).join(', ')} of the points${msis === null ? '' : `; MSIS ${msis.toFixed(3)}`}.` : '');
 }
 
+/** The series a baseline stood in for, and why (the backtest's and the final forecast's). */
+function showNotes(notes: readonly string[]) {
+  const list = $('#notes');
+  list.replaceChildren(...notes.map((n) => Object.assign(document.createElement('li'), { textContent: n })));
+  list.hidden = notes.length === 0;
+  list.dataset.count = String(notes.length);
+}
 function download(text: string, name: string) {
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
   const a = Object.assign(document.createElement('a'), { href: url, download: name });
@@ -193,7 +230,9 @@ function onReply(reply: Reply) {
   switch (reply.type) {
     case 'backend':
       $('#backend').dataset.name = reply.name;
+      $('#backend').dataset.software = String(reply.software);
       $('#backend').textContent = `Runs on ${reply.detail}`;
+      $('#software-note').hidden = !reply.software;
       break;
     case 'header':
       fileForm.fill(reply.header, reply.mapping);
@@ -207,8 +246,10 @@ function onReply(reply: Reply) {
       $('#data-summary').textContent = `${reply.label}: ${reply.rows.length.toLocaleString('en-US')} series, ${reply.points.toLocaleString('en-US')} points.`;
       if (reply.season) options.suggestSeason(reply.season);
       table.setRows(reply.rows, null);
-      $('#verdict').textContent = 'Run a backtest to compare the model with seasonal naive.';
+      $('#verdict').textContent = 'Run a backtest to compare the model with seasonal naive, Naive2, ETS and Theta.';
       delete $('#verdict').dataset.beats;
+      delete $('#verdict').dataset.beaten;
+      showNotes((backtestNotes = []));
       downloadButton.disabled = true;
       if (table.selectedId) send({ type: 'series', id: table.selectedId });
       setRunning(false);
@@ -224,13 +265,15 @@ function onReply(reply: Reply) {
       showProgress(reply);
       break;
     case 'backtest':
-      table.setRows(reply.rows, { model: reply.model, baseline: reply.baseline });
+      table.setRows(reply.rows, reply.summary);
       showVerdict(reply);
+      showNotes((backtestNotes = reply.summary.notes.map((n) => `backtest: ${n}`)));
       if (table.selectedId) send({ type: 'series', id: table.selectedId });
       setStatus('backtested', 'Backtest done: fitting on all of each series to forecast…');
       break;
     case 'forecast':
       progress.value = 1;
+      showNotes([...backtestNotes, ...reply.notes.map((n) => `forecast: ${n}`)]);
       downloadButton.disabled = false;
       if (table.selectedId) send({ type: 'series', id: table.selectedId });
       setRunning(false);

@@ -1,16 +1,18 @@
+import { BASELINES, type BaselineName } from '../src/forecast/baselines/index.ts';
 import type { RunOptions } from './protocol.ts';
 
 /**
- * The options form: every forecaster and training option with a default that works on the
- * built-in data. The input size follows the horizon and season (max(2·season, 2·horizon, 8), the
- * forecaster's own default) until the person types one of their own.
+ * The options form: every forecaster and training option, with the forecaster's defaults. A
+ * number field left empty ("auto") is left to the forecaster, as a flag left off the command line
+ * is: the input size from the horizon and season (its placeholder shows the value), the batch size
+ * and learning rate from the data and the device, the epochs by early stopping, the hidden size
+ * and the ensemble's size from the recipe.
  */
 export class OptionsForm {
   constructor(private readonly form: HTMLFormElement) {
-    const inputSize = this.field('inputSize');
-    inputSize.addEventListener('input', () => (inputSize.dataset.auto = 'false'));
-    for (const name of ['horizon', 'season']) this.field(name).addEventListener('input', () => this.followInputSize());
-    this.followInputSize();
+    for (const name of ['horizon', 'season']) this.field(name).addEventListener('input', () => this.showInputSize());
+    this.field('levels').addEventListener('input', () => this.checkLevels());
+    this.showInputSize();
   }
 
   private field(name: string): HTMLInputElement | HTMLSelectElement {
@@ -19,37 +21,69 @@ export class OptionsForm {
     return el;
   }
 
-  private followInputSize(): void {
-    const inputSize = this.field('inputSize');
-    if (inputSize.dataset.auto === 'false') return;
+  /** The input size the forecaster picks when the field is empty: max(2·season, 2·horizon, 8). */
+  private showInputSize(): void {
     const horizon = Number(this.field('horizon').value) || 1;
     const season = Number(this.field('season').value) || 1;
-    inputSize.value = String(Math.max(2 * season, 2 * horizon, 8));
+    (this.field('inputSize') as HTMLInputElement).placeholder = `auto (${Math.max(2 * season, 2 * horizon, 8)})`;
   }
 
   /** Sets the season the loaded data suggests (12 for monthly data). */
   suggestSeason(season: number): void {
     this.field('season').value = String(season);
-    this.followInputSize();
+    this.showInputSize();
+  }
+
+  /**
+   * The interval levels typed (`80, 95`), ascending, or a message saying what is wrong: each a
+   * number strictly between 0 and 100, none twice, at least one.
+   */
+  static parseLevels(text: string): number[] | string {
+    const parts = text.split(',').map((p) => p.trim());
+    const levels = parts.map(Number);
+    if (parts.some((p) => !/^(\d+\.?\d*|\.\d+)$/.test(p)) || levels.some((l) => !(l > 0 && l < 100))) {
+      return 'levels are percentages between 0 and 100, comma-separated (e.g. 80, 95)';
+    }
+    const twice = levels.find((l, i) => levels.indexOf(l) !== i);
+    if (twice !== undefined) return `the level ${twice} is there twice`;
+    return levels.sort((a, b) => a - b);
+  }
+
+  private checkLevels(): void {
+    const input = this.field('levels') as HTMLInputElement;
+    const parsed = OptionsForm.parseLevels(input.value);
+    input.setCustomValidity(typeof parsed === 'string' ? parsed : '');
   }
 
   /** The options, or null after showing the browser's message on the first invalid field. */
   read(): RunOptions | null {
+    this.checkLevels();
     if (!this.form.reportValidity()) return null;
     const f = new FormData(this.form);
     const int = (name: string) => Number.parseInt(String(f.get(name)), 10);
+    /** A number field's value, or nothing when it is left empty (the forecaster's default). */
+    const auto = <K extends keyof RunOptions>(key: K, name: string, read: (text: string) => number) => {
+      const text = String(f.get(name) ?? '').trim();
+      return (text === '' ? {} : { [key]: read(text) }) as Partial<Pick<RunOptions, K>>;
+    };
+    const combine = f.getAll('combine').map(String).filter((n): n is BaselineName => (BASELINES as readonly string[]).includes(n));
     return {
       horizon: int('horizon'),
       season: int('season'),
-      inputSize: int('inputSize'),
+      ...auto('inputSize', 'inputSize', Number),
       cell: f.get('cell') as RunOptions['cell'],
-      hiddenSize: int('hiddenSize'),
+      ...auto('hiddenSize', 'hiddenSize', Number),
       numLayers: int('numLayers'),
-      epochs: int('epochs'),
-      lr: Number(f.get('lr')),
-      batchSize: int('batchSize'),
+      ...auto('epochs', 'epochs', Number),
+      ...auto('lr', 'lr', Number),
+      ...auto('batchSize', 'batchSize', Number),
       strategy: f.get('strategy') as RunOptions['strategy'],
       scaling: f.get('scaling') as RunOptions['scaling'],
+      transform: f.get('transform') as RunOptions['transform'],
+      calendar: f.get('calendar') === 'on',
+      ...auto('ensemble', 'ensemble', Number),
+      combine,
+      levels: OptionsForm.parseLevels(String(f.get('levels'))) as number[],
       perSeries: f.get('mode') === 'per-series',
       seed: int('seed'),
       device: f.get('device') as RunOptions['device'],

@@ -1,3 +1,4 @@
+import type { BaselineName } from '../src/forecast/baselines/index.ts';
 import type { Metrics } from '../src/forecast/metrics.ts';
 
 /**
@@ -24,19 +25,34 @@ export type Source =
   | { kind: 'synthetic'; count: number; length: number; season: number; seed: number }
   | { kind: 'file'; file: File; mapping: ColumnMapping };
 
-/** What the options form gives: the forecaster's options, the training loop's and where to run. */
+/**
+ * What the options form gives: the forecaster's options, the training loop's and where to run.
+ * An optional member left out (its field left empty, shown as "auto") is the forecaster's own
+ * default: the input size from the season and horizon, the batch size and learning rate from the
+ * data and the device, the epochs by early stopping on a validation window, the hidden size and
+ * the ensemble's size from the recipe.
+ */
 export interface RunOptions {
   horizon: number;
   season: number;
-  inputSize: number;
+  inputSize?: number;
   cell: 'lstm' | 'gru' | 'rnn';
-  hiddenSize: number;
+  hiddenSize?: number;
   numLayers: number;
-  epochs: number;
-  lr: number;
-  batchSize: number;
+  epochs?: number;
+  lr?: number;
+  batchSize?: number;
   strategy: 'recursive' | 'direct';
-  scaling: 'standard' | 'minmax' | 'robust' | 'none';
+  scaling: 'window' | 'standard' | 'minmax' | 'robust' | 'none';
+  transform: 'none' | 'log';
+  /** Season-position inputs from the time stamps (month of year, day of week…). */
+  calendar: boolean;
+  /** Networks trained together and combined by the median. */
+  ensemble?: number;
+  /** Statistical baselines the network's forecast is combined with (none: the network alone). */
+  combine: BaselineName[];
+  /** Prediction interval levels in percent, ascending. */
+  levels: number[];
   perSeries: boolean;
   seed: number;
   /** 'auto': WebGPU when its backend can train and forecast, else the CPU; 'cpu': always the CPU. */
@@ -52,28 +68,67 @@ export type Request =
   | { type: 'series'; id: string }
   | { type: 'download' };
 
-/** One series in the table: its size and, after a backtest, its metrics beside seasonal naive. */
+/** One series in the table: its size and, after a backtest, its metrics beside the baselines'. */
 export interface SeriesRow {
   id: string;
   points: number;
   first: string;
   last: string;
   model: Metrics | null;
-  baseline: Metrics | null;
+  /** Each baseline's metrics on the same hold-out (src/forecast/baselines: snaive, naive2, ets, theta). */
+  baselines: Record<BaselineName, Metrics> | null;
+  /** Share of the hold-out's points inside the model's interval, per level in percent. */
+  coverage: Record<number, number> | null;
+  /** What forecast the series: `webrnn`, `webrnn + ETS + Theta`, or a baseline it fell back to. */
+  method: string | null;
+  /** Why the series fell back to a baseline, or null. */
+  note: string | null;
+}
+
+/** A prediction interval as the chart draws it: bounds per step, level in percent. */
+export interface IntervalView {
+  level: number;
+  lo: number[];
+  hi: number[];
+}
+
+/** The backtest over all series (folds) as the verdict and the table's overall row show it. */
+export interface BacktestSummary {
+  model: Metrics;
+  baselines: Record<BaselineName, Metrics>;
+  /** The M4 competition's overall weighted average against Naive2 (below 1 beats it); null where undefined. */
+  owa: number | null;
+  coverage: Record<number, number>;
+  /** Mean scaled interval score at 95 %; null without a 95 % interval. */
+  msis: number | null;
+  /** One per series that fell back to a baseline, naming it and why. */
+  notes: string[];
 }
 
 /** The two trainings of a run: the backtest's (history before the hold-out) and the final one (all). */
 export type Phase = 'backtest' | 'final';
+
+/** A progress report: the steps since the last one, where the run stands. */
+export interface Progress {
+  phase: Phase;
+  epoch: number;
+  /** The epochs asked for; null when early stopping decides. */
+  epochs: number | null;
+  stepInEpoch: number;
+  /** Optimizer steps per epoch, once the first epoch has ended (the batch size may be the forecaster's choice). */
+  stepsPerEpoch: number | null;
+  losses: { step: number; loss: number }[];
+}
 
 /** Everything the chart of one series shows. */
 export interface SeriesView {
   id: string;
   ds: string[];
   y: number[];
-  /** The backtest: the model's and seasonal naive's forecasts of the last `horizon` points. */
-  holdout: { forecast: number[]; baseline: number[] } | null;
-  /** The forecast after the last point, with its time stamps when they can be extended. */
-  future: { ds: string[] | null; values: number[] } | null;
+  /** The backtest: the model's forecast of the last `horizon` points with its intervals, and the baselines'. */
+  holdout: { forecast: number[]; intervals: IntervalView[]; baselines: Record<BaselineName, number[]> } | null;
+  /** The forecast after the last point with its intervals and, when they can be extended, its time stamps. */
+  future: { ds: string[] | null; values: number[]; intervals: IntervalView[] } | null;
 }
 
 export interface ErrorInfo {
@@ -85,13 +140,13 @@ export interface ErrorInfo {
 
 /** Worker → page. */
 export type Reply =
-  | { type: 'backend'; name: 'webgpu' | 'cpu'; detail: string }
+  | { type: 'backend'; name: 'webgpu' | 'cpu'; detail: string; /** A software adapter: WebGPU computed on the CPU (SwiftShader, lavapipe…). */ software: boolean }
   | { type: 'header'; fileName: string; header: string[]; mapping: ColumnMapping }
   | { type: 'loaded'; label: string; rows: SeriesRow[]; points: number; season: number | null }
   | { type: 'load-error'; error: ErrorInfo }
-  | { type: 'progress'; phase: Phase; epoch: number; epochs: number; stepInEpoch: number; stepsPerEpoch: number; losses: { step: number; loss: number }[] }
-  | { type: 'backtest'; rows: SeriesRow[]; model: Metrics; baseline: Metrics; horizon: number }
-  | { type: 'forecast'; series: number; horizon: number; seconds: number }
+  | { type: 'progress' } & Progress
+  | { type: 'backtest'; rows: SeriesRow[]; summary: BacktestSummary; horizon: number }
+  | { type: 'forecast'; series: number; horizon: number; seconds: number; /** Why series fell back to a baseline in the final forecast. */ notes: string[] }
   | { type: 'run-error'; error: ErrorInfo }
   | { type: 'cancelled' }
   | { type: 'series'; view: SeriesView }

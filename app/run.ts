@@ -2,17 +2,22 @@ import type { Backend } from '../src/backends/backend.ts';
 import { Forecaster, type BacktestReport, type Forecast, type ForecasterOptions } from '../src/forecast/forecaster.ts';
 import type { Series } from '../src/forecast/frame.ts';
 import type { StepEvent } from '../src/train/trainer.ts';
-import type { Phase, RunOptions } from './protocol.ts';
+import type { Phase, Progress, RunOptions } from './protocol.ts';
 
 /**
  * One run of the app, in the worker: a backtest (fit on each series up to its last `horizon`
- * points, forecast them, score beside seasonal naive), then a fresh forecaster fitted on all of each
+ * points, forecast them, score beside the statistical baselines), then a fresh forecaster fitted on all of each
  * series and its forecast of the next `horizon` points, exactly as `webrnn forecast` does.
  */
 
-/** The forecaster options of a run, mapped as the CLI maps its flags (src/cli/forecast.ts). */
+/**
+ * The forecaster options of a run, mapped as the CLI maps its flags (src/cli/forecast.ts): an
+ * option left to the forecaster ("auto" in the form) is left out, so the forecaster's own default
+ * applies, exactly as when `webrnn forecast` is run without that flag.
+ */
 export function forecasterOptions(o: RunOptions, backend: Backend): ForecasterOptions {
-  return {
+  const training = given({ batchSize: o.batchSize, optimizer: o.lr === undefined ? undefined : ({ kind: 'adam', lr: o.lr } as const) });
+  return given({
     backend,
     horizon: o.horizon,
     season: o.season,
@@ -22,32 +27,23 @@ export function forecasterOptions(o: RunOptions, backend: Backend): ForecasterOp
     numLayers: o.numLayers,
     strategy: o.strategy,
     scaling: o.scaling,
+    transform: o.transform,
+    calendar: o.calendar,
+    ensemble: o.ensemble,
+    combine: o.combine,
+    levels: o.levels,
     perSeries: o.perSeries,
     seed: o.seed,
-    training: { batchSize: o.batchSize, optimizer: { kind: 'adam', lr: o.lr } },
-  };
+    training: Object.keys(training).length ? training : undefined,
+  });
 }
 
-/**
- * Optimizer steps per epoch when each series is read up to `upTo` points: the forecaster's windows
- * (input size plus one target, or plus `horizon` for direct forecasts) in batches; in per-series
- * mode every model takes the same number of windows, the fewest any series has.
- */
-export function stepsPerEpoch(series: readonly Series[], o: RunOptions, upTo: (s: Series) => number): number {
-  const windows = series.map((s) => Math.max(0, upTo(s) - o.inputSize - (o.strategy === 'direct' ? o.horizon : 1) + 1));
-  const per = o.perSeries ? Math.min(...windows) : windows.reduce((a, b) => a + b, 0);
-  return Math.max(1, Math.ceil(per / o.batchSize));
+/** `o` without its undefined members, so that the forecaster applies its defaults there. */
+function given<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** A progress report: the steps since the last one, where the run stands. */
-export interface Progress {
-  phase: Phase;
-  epoch: number;
-  epochs: number;
-  stepInEpoch: number;
-  stepsPerEpoch: number;
-  losses: { step: number; loss: number }[];
-}
+export type { Progress };
 
 export interface RunHooks {
   /** Called at most every `intervalMs` during training and at the end of every epoch. */
@@ -60,28 +56,38 @@ export interface RunHooks {
 /** Lets the worker's message queue run (a cancel, a request for a series) while training. */
 const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-/** Fit options that report progress, throttled, and give other messages a turn at each report. */
-function reporting(phase: Phase, o: RunOptions, steps: number, hooks: RunHooks) {
+/**
+ * Fit options that report progress, throttled, and give other messages a turn at each report.
+ * The steps per epoch are measured (the batch size may be the forecaster's choice, sized to the
+ * data and the device): unknown until the first epoch ends.
+ */
+function reporting(phase: Phase, o: RunOptions, hooks: RunHooks) {
   let pending: { step: number; loss: number }[] = [];
   let last = performance.now();
   let lastStep = 0;
+  let epochStart = 0;
+  let steps: number | null = null;
   const flush = (epoch: number, stepInEpoch: number) => {
-    hooks.progress({ phase, epoch, epochs: o.epochs, stepInEpoch, stepsPerEpoch: steps, losses: pending });
+    hooks.progress({ phase, epoch, epochs: o.epochs ?? null, stepInEpoch, stepsPerEpoch: steps, losses: pending });
     pending = [];
     last = performance.now();
   };
   return {
-    epochs: o.epochs,
+    ...(o.epochs === undefined ? {} : { epochs: o.epochs }),
     signal: hooks.signal,
     onStep: async (e: StepEvent) => {
       pending.push({ step: e.step, loss: e.loss });
+      // A fit that starts again (another network of the ensemble, another fold) counts from 0.
+      if (e.step < lastStep) epochStart = 0;
       lastStep = e.step;
       if (performance.now() - last < (hooks.intervalMs ?? 100)) return;
-      flush(e.epoch, e.step - (e.epoch - 1) * steps);
+      flush(e.epoch, e.step - epochStart);
       await yieldToEvents();
     },
     onEpoch: async (e: { epoch: number }) => {
-      flush(e.epoch, Math.min(steps, lastStep - (e.epoch - 1) * steps));
+      steps = lastStep - epochStart;
+      flush(e.epoch, steps);
+      epochStart = lastStep;
       await yieldToEvents();
     },
   };
@@ -95,13 +101,12 @@ export interface RunResult {
 /** The backtest, then the final fit and forecast; null when cancelled. */
 export async function runForecast(series: readonly Series[], o: RunOptions, backend: Backend, hooks: RunHooks): Promise<RunResult | null> {
   const options = forecasterOptions(o, backend);
-  const holdout = (s: Series) => s.y.length - o.horizon;
   const backtester = Forecaster.create(options);
-  const report = await backtester.backtest(series, reporting('backtest', o, stepsPerEpoch(series, o, holdout), hooks));
+  const report = await backtester.backtest(series, reporting('backtest', o, hooks));
   if (hooks.signal.aborted) return null;
   hooks.backtest(report);
   const final = Forecaster.create(options);
-  await final.fit(series, reporting('final', o, stepsPerEpoch(series, o, (s) => s.y.length), hooks));
+  await final.fit(series, reporting('final', o, hooks));
   if (hooks.signal.aborted) return null;
   return { report, forecasts: await final.predict(series) };
 }

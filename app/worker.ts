@@ -1,9 +1,10 @@
 /// <reference lib="webworker" />
 import { DataError } from '../src/errors.ts';
+import { BASELINES, type BaselineName, type Interval } from '../src/forecast/baselines/index.ts';
 import type { Series } from '../src/forecast/frame.ts';
 import { chooseBackend, CPU_CHOICE, type BackendChoice } from './backend-choice.ts';
 import { forecastsCsv, nextStamps } from '../src/forecast/output.ts';
-import type { ErrorInfo, Reply, Request, RunOptions, SeriesRow } from './protocol.ts';
+import type { ErrorInfo, IntervalView, Reply, Request, RunOptions, SeriesRow } from './protocol.ts';
 import { runForecast, type RunResult } from './run.ts';
 import { guessMapping, loadSource } from './sources.ts';
 
@@ -25,11 +26,26 @@ function errorInfo(e: unknown): ErrorInfo {
   return { message: e instanceof Error ? e.message : String(e), row: null, column: null };
 }
 
+/** Each baseline's `pick` of a backtest row (its metrics, its forecast as an array…). */
+function perBaseline<T>(pick: (b: BaselineName) => T): Record<BaselineName, T> {
+  return Object.fromEntries(BASELINES.map((b) => [b, pick(b)])) as Record<BaselineName, T>;
+}
+
+const intervalViews = (intervals: readonly Interval[]): IntervalView[] => intervals.map(({ level, lo, hi }) => ({ level, lo: Array.from(lo), hi: Array.from(hi) }));
+
+/** The table's rows: each series with its first fold's backtest (the hold-out the chart shows), if any. */
 function rows(withMetrics: RunResult['report'] | null): SeriesRow[] {
-  const scores = new Map(withMetrics?.rows.map((r) => [r.id, r]));
+  const scores = new Map(withMetrics?.rows.filter((r) => r.fold === 0).map((r) => [r.id, r]));
   return series.map((s) => {
     const r = scores.get(s.id);
-    return { id: s.id, points: s.y.length, first: s.ds[0] ?? '', last: s.ds.at(-1) ?? '', model: r?.metrics ?? null, baseline: r?.baselineMetrics ?? null };
+    return {
+      id: s.id, points: s.y.length, first: s.ds[0] ?? '', last: s.ds.at(-1) ?? '',
+      model: r?.metrics ?? null,
+      baselines: r ? perBaseline((b) => r.baselines[b].metrics) : null,
+      coverage: r?.coverage ?? null,
+      method: r?.method ?? null,
+      note: r?.note ?? null,
+    };
   });
 }
 
@@ -58,14 +74,15 @@ async function run(options: RunOptions) {
   const t0 = performance.now();
   try {
     const choice = options.device === 'cpu' ? CPU_CHOICE : await auto;
-    post({ type: 'backend', name: choice.name, detail: choice.detail });
+    post({ type: 'backend', name: choice.name, detail: choice.detail, software: choice.software });
     const data = series;
     const outcome = await runForecast(data, options, choice.backend, {
       signal: running.signal,
       progress: (p) => post({ type: 'progress', ...p }),
       backtest: (report) => {
         result = { options, run: { report, forecasts: [] } };
-        post({ type: 'backtest', rows: rows(report), model: report.model, baseline: report.baseline, horizon: options.horizon });
+        const { model, baselines, owa, coverage, msis, notes } = report;
+        post({ type: 'backtest', rows: rows(report), summary: { model, baselines, owa, coverage, msis, notes }, horizon: options.horizon });
       },
     });
     if (!outcome) {
@@ -73,7 +90,8 @@ async function run(options: RunOptions) {
       return;
     }
     result = { options, run: outcome };
-    post({ type: 'forecast', series: data.length, horizon: options.horizon, seconds: (performance.now() - t0) / 1000 });
+    const notes = outcome.forecasts.flatMap((f) => (f.note ? [f.note] : []));
+    post({ type: 'forecast', series: data.length, horizon: options.horizon, seconds: (performance.now() - t0) / 1000, notes });
   } catch (e) {
     post({ type: 'run-error', error: errorInfo(e) });
   } finally {
@@ -93,8 +111,10 @@ function view(id: string) {
       id,
       ds: s.ds,
       y: Array.from(s.y),
-      holdout: row ? { forecast: Array.from(row.forecast), baseline: Array.from(row.baseline) } : null,
-      future: forecast ? { ds: nextStamps(s.ds, forecast.values.length, { dsFormat: s.dsFormat, freq: s.freq }), values: Array.from(forecast.values) } : null,
+      holdout: row ? { forecast: Array.from(row.forecast), intervals: intervalViews(row.intervals), baselines: perBaseline((b) => Array.from(row.baselines[b].forecast)) } : null,
+      future: forecast
+        ? { ds: nextStamps(s.ds, forecast.values.length, { dsFormat: s.dsFormat, freq: s.freq }), values: Array.from(forecast.values), intervals: intervalViews(forecast.intervals) }
+        : null,
     },
   });
 }
@@ -123,4 +143,4 @@ scope.onmessage = (e: MessageEvent<Request>) => {
   }
 };
 
-void auto.then((choice) => post({ type: 'backend', name: choice.name, detail: choice.detail }));
+void auto.then((choice) => post({ type: 'backend', name: choice.name, detail: choice.detail, software: choice.software }));

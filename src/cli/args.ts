@@ -72,3 +72,31 @@ export function oneOf<T extends string>(flag: string, text: string, allowed: rea
   if (!(allowed as readonly string[]).includes(text)) throw got(flag, text, `one of ${allowed.join(', ')}`);
   return text as T;
 }
+
+/**
+ * Prediction interval levels in percent, comma-separated (`--levels 80,95`): each a number strictly
+ * between 0 and 100, none twice; returned in ascending order.
+ */
+export function percentLevels(flag: string, text: string): number[] {
+  const parts = text.split(',');
+  const levels = parts.map((p) => {
+    const x = Number(p);
+    if (!DECIMAL.test(p) || !(x > 0 && x < 100)) throw got(flag, text, `levels in percent between 0 and 100, comma-separated (e.g. 80,95)`);
+    return x;
+  });
+  const twice = levels.find((x, i) => levels.indexOf(x) !== i);
+  if (twice !== undefined) throw new UsageError(`--${flag} names ${twice} twice`);
+  return levels.sort((a, b) => a - b);
+}
+
+/** Names from `allowed`, comma-separated, none twice (`--combine ets,theta`); `none` is the empty list. */
+export function namesOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T[] {
+  if (text === 'none') return [];
+  const names = text.split(',').map((n) => {
+    if (!(allowed as readonly string[]).includes(n)) throw got(flag, text, `none or a comma-separated list of ${allowed.join(', ')}`);
+    return n as T;
+  });
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new UsageError(`--${flag} names ${twice} twice`);
+  return names;
+}

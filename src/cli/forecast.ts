@@ -3,15 +3,16 @@ import { cpuBackend } from '../backends/cpu.ts';
 import { WebGPUBackend } from '../backends/webgpu.ts';
 import { co2Monthly } from '../data/datasets.ts';
 import { ConfigError, DataError, ModelError } from '../errors.ts';
+import { BASELINE_LABELS, BASELINES, type BaselineName, type Interval } from '../forecast/baselines/index.ts';
 import { Forecaster, type BacktestReport, type Forecast, type ForecasterOptions } from '../forecast/forecaster.ts';
 import { forecastsCsv } from '../forecast/output.ts';
 import { parseLong, parseWide, readTable, type Series } from '../forecast/frame.ts';
 import { nonFiniteMetric, type Metrics } from '../forecast/metrics.ts';
-import type { ScalingKind } from '../forecast/scaling.ts';
 import { stampFormat } from '../forecast/timestamps.ts';
+import type { Transform, WindowScaling } from '../forecast/windows.ts';
 import type { CellType } from '../rnn/spec.ts';
 import type { EpochEvent } from '../train/trainer.ts';
-import { integer, oneOf, parseFlags, positiveInt, positiveNumber, UsageError } from './args.ts';
+import { integer, namesOf, oneOf, parseFlags, percentLevels, positiveInt, positiveNumber, UsageError } from './args.ts';
 import { checkOutput, readInput, writeOutput } from './files.ts';
 import type { CliIO } from './main.ts';
 
@@ -47,6 +48,11 @@ const OPTIONS = {
   lr: { type: 'string' },
   batch: { type: 'string' },
   seed: { type: 'string' },
+  levels: { type: 'string' },
+  ensemble: { type: 'string' },
+  'no-calendar': { type: 'boolean' },
+  transform: { type: 'string' },
+  combine: { type: 'string' },
   folds: { type: 'string' },
   id: { type: 'string' },
   ds: { type: 'string' },
@@ -70,13 +76,18 @@ const FLAG_HELP: Record<Flag, string> = {
   cell: '--cell rnn|gru|lstm   recurrent cell (default lstm)',
   hidden: '--hidden H            hidden size (default 32)',
   layers: '--layers L            stacked layers (default 1)',
-  strategy: '--strategy recursive|direct   one step fed back, or all N at once (default recursive)',
-  scaling: '--scaling standard|minmax|robust|none   per-series scaling (default standard)',
+  strategy: '--strategy recursive|direct   one step fed back, or all N at once (default direct)',
+  scaling: '--scaling window|standard|minmax|robust|none   each window by its level and the series by its scale, or one scaler per series (default window)',
   'per-series': '--per-series          one model per series instead of one for all',
-  epochs: '--epochs E            training epochs (default 30)',
+  epochs: '--epochs E            most training epochs; early stopping on the held-out last N points usually ends sooner (default 100)',
   lr: '--lr X                Adam learning rate (default 0.01)',
   batch: '--batch B             windows per training step (default 64)',
   seed: '--seed S              initialisation and shuffles (default 0)',
+  levels: '--levels L,…          prediction interval levels in percent, each in (0, 100) (default 80,95)',
+  ensemble: '--ensemble N          networks trained side by side from different seeds, combined by the median (default 5)',
+  'no-calendar': '--no-calendar         no season-position inputs from the time stamps (month of year, day of week…)',
+  transform: '--transform none|log  log for multiplicative series (default none)',
+  combine: '--combine ets,theta|none   baselines (snaive, naive2, ets, theta) averaged with the networks, or none (default ets,theta)',
   folds: '--folds K             rolling origins of the backtest (default 1)',
   id: '--id COL              series id column of a long CSV (default unique_id)',
   ds: '--ds COL              time stamp column (default ds; wide CSV: the first column)',
@@ -90,7 +101,10 @@ const FLAG_HELP: Record<Flag, string> = {
 };
 
 const READING: Flag[] = ['id', 'ds', 'y', 'ds-format'];
-const TRAINING: Flag[] = ['horizon', 'season', 'input-size', 'cell', 'hidden', 'layers', 'strategy', 'scaling', 'per-series', 'epochs', 'lr', 'batch', 'seed'];
+const TRAINING: Flag[] = [
+  'horizon', 'season', 'input-size', 'cell', 'hidden', 'layers', 'strategy', 'scaling', 'transform', 'no-calendar', 'per-series',
+  'ensemble', 'combine', 'levels', 'epochs', 'lr', 'batch', 'seed',
+];
 
 /** What each command does, and the flags it takes (any other is a usage error, not silently ignored). */
 const COMMANDS: Record<ForecastCommand, { synopsis: string; about: string; flags: Flag[] }> = {
@@ -111,7 +125,7 @@ const COMMANDS: Record<ForecastCommand, { synopsis: string; about: string; flags
   },
   backtest: {
     synopsis: 'backtest [FILE] --horizon N [--folds K] [options]',
-    about: 'score the model against the seasonal naive forecast on the last N points (K rolling origins)',
+    about: 'score the model against seasonal naive, Naive2, ETS and Theta on the last N points (K rolling origins), with its intervals\' coverage',
     flags: [...TRAINING, 'folds', ...READING, 'metrics', 'cpu', 'help'],
   },
 };
@@ -131,7 +145,8 @@ export function forecastUsage(command: ForecastCommand): string {
 
 const CELLS = ['rnn', 'gru', 'lstm'] as const satisfies readonly CellType[];
 const STRATEGIES = ['recursive', 'direct'] as const;
-const SCALINGS = ['standard', 'minmax', 'robust', 'none'] as const satisfies readonly ScalingKind[];
+const SCALINGS = ['window', 'standard', 'minmax', 'robust', 'none'] as const satisfies readonly WindowScaling[];
+const TRANSFORMS = ['none', 'log'] as const satisfies readonly Transform[];
 
 /** The flags and FILE of `args`, checked against what `command` takes; {@link UsageError} when they do not fit. */
 function parseCommand(command: ForecastCommand, args: string[]): { values: Values; file: string | undefined } {
@@ -150,8 +165,17 @@ function parseCommand(command: ForecastCommand, args: string[]): { values: Value
 /** Everything a training command reads from its flags, checked. */
 interface Training {
   options: Omit<ForecasterOptions, 'backend'>;
-  epochs: number;
+  /** Absent: the forecaster's early stopping picks the count. */
+  epochs: number | undefined;
   folds: number;
+}
+
+/**
+ * `o` without its undefined members: an option the person did not give is left out, so the
+ * forecaster applies its own default (and a saved forecaster records that default, not `undefined`).
+ */
+function given<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 function trainingFlags(values: Values): Training {
@@ -159,8 +183,12 @@ function trainingFlags(values: Values): Training {
     const v = values[flag];
     return typeof v === 'string' ? positiveInt(flag, v) : undefined;
   };
+  const training = given({
+    batchSize: count('batch'),
+    optimizer: values.lr === undefined ? undefined : ({ kind: 'adam', lr: positiveNumber('lr', values.lr) } as const),
+  });
   return {
-    options: {
+    options: given({
       horizon: positiveInt('horizon', values.horizon!),
       season: count('season'),
       inputSize: count('input-size'),
@@ -169,14 +197,16 @@ function trainingFlags(values: Values): Training {
       numLayers: count('layers'),
       strategy: values.strategy === undefined ? undefined : oneOf('strategy', values.strategy, STRATEGIES),
       scaling: values.scaling === undefined ? undefined : oneOf('scaling', values.scaling, SCALINGS),
+      transform: values.transform === undefined ? undefined : oneOf('transform', values.transform, TRANSFORMS),
+      calendar: values['no-calendar'] ? false : undefined,
       perSeries: values['per-series'],
+      ensemble: count('ensemble'),
+      combine: values.combine === undefined ? undefined : namesOf('combine', values.combine, BASELINES),
+      levels: values.levels === undefined ? undefined : percentLevels('levels', values.levels),
       seed: values.seed === undefined ? undefined : integer('seed', values.seed),
-      training: {
-        batchSize: count('batch'),
-        ...(values.lr !== undefined ? { optimizer: { kind: 'adam', lr: positiveNumber('lr', values.lr) } } : {}),
-      },
-    },
-    epochs: count('epochs') ?? 30,
+      training: Object.keys(training).length ? training : undefined,
+    }),
+    epochs: count('epochs'),
     folds: count('folds') ?? 1,
   };
 }
@@ -221,16 +251,52 @@ function loadForecaster(path: string, bytes: Uint8Array, backend: Backend): Fore
   }
 }
 
-/** One line per epoch: a bar, the loss, and the validation loss when there is one. */
-function progress(io: CliIO, epochs: number, label: string): (e: EpochEvent) => void {
+/**
+ * One line per epoch: the loss, and the validation loss when there is one; with `--epochs E` a bar
+ * of E (without it, early stopping decides how many there will be, so there is no bar to fill).
+ */
+function progress(io: CliIO, epochs: number | undefined, label: string): (e: EpochEvent) => void {
   return (e) => {
-    const done = Math.round((20 * e.epoch) / epochs);
-    io.err(`${label} [${'#'.repeat(done)}${'.'.repeat(20 - done)}] epoch ${e.epoch}/${epochs}  loss ${e.loss.toPrecision(4)}`);
+    const validation = e.validationLoss === null ? '' : `  validation ${e.validationLoss.toPrecision(4)}`;
+    if (epochs === undefined) {
+      io.err(`${label} epoch ${e.epoch}  loss ${e.loss.toPrecision(4)}${validation}`);
+      return;
+    }
+    const done = Math.min(20, Math.round((20 * e.epoch) / epochs));
+    io.err(`${label} [${'#'.repeat(done)}${'.'.repeat(20 - done)}] epoch ${e.epoch}/${epochs}  loss ${e.loss.toPrecision(4)}${validation}`);
   };
 }
 
+const LABEL_WIDTH = 16;
+
 function formatMetrics(name: string, m: Metrics): string {
-  return `${name.padEnd(15)} MAE ${m.mae.toPrecision(4).padStart(10)}  RMSE ${m.rmse.toPrecision(4).padStart(10)}  sMAPE ${m.smape.toFixed(2).padStart(7)}%  MASE ${(m.mase === null ? 'n/a' : m.mase.toFixed(3)).padStart(7)}`;
+  return `${name.padEnd(LABEL_WIDTH)} MAE ${m.mae.toPrecision(4).padStart(10)}  RMSE ${m.rmse.toPrecision(4).padStart(10)}  sMAPE ${m.smape.toFixed(2).padStart(7)}%  MASE ${(m.mase === null ? 'n/a' : m.mase.toFixed(3)).padStart(7)}`;
+}
+
+/** A share (0–1) as a percentage, `78.5%`. */
+const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
+
+/**
+ * The backtest as the terminal shows it: the model's metrics, one line per baseline, OWA against
+ * Naive2 (the M4 competition's score: below 1 beats Naive2), and the prediction intervals'
+ * coverage per level with MSIS (the M4 interval score at 95 %, lower is better).
+ */
+export function backtestLines(r: ReturnType<typeof backtestJson>, horizon: number): string[] {
+  const folds = new Set(r.series.map((s) => s.fold)).size;
+  const ids = new Set(r.series.map((s) => s.id)).size;
+  const methods = new Map<string, number>();
+  for (const row of r.series) methods.set(row.method, (methods.get(row.method) ?? 0) + 1);
+  const coverage = Object.entries(r.overall.coverage)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([level, share]) => `${level}%: ${percent(share)} inside`);
+  return [
+    `backtest over the last ${horizon} points (${ids} series × ${folds} fold${folds === 1 ? '' : 's'}):`,
+    formatMetrics('model', r.overall.model),
+    ...BASELINES.map((b) => formatMetrics(BASELINE_LABELS[b], r.overall.baselines[b])),
+    `${'OWA vs Naive2'.padEnd(LABEL_WIDTH)} ${r.overall.owa === null ? 'n/a' : r.overall.owa.toFixed(3)}`,
+    `${'intervals'.padEnd(LABEL_WIDTH)} ${coverage.length ? coverage.join(', ') : 'none'}; MSIS ${r.overall.msis === null ? 'n/a' : r.overall.msis.toFixed(3)}`,
+    `${'method'.padEnd(LABEL_WIDTH)} ${[...methods].map(([m, n]) => (methods.size === 1 ? m : `${m} (${n})`)).join(', ')}`,
+  ];
 }
 
 // A safety net under the forecaster's own checks: the files refuse a value that is not finite, since
@@ -242,42 +308,92 @@ function assertFinite(what: string, values: ArrayLike<number>): void {
   }
 }
 
+/** A score that may be null (undefined where it divides by 0) but never a non-finite number. */
+function assertFiniteScore(what: string, v: number | null): void {
+  if (v !== null && !Number.isFinite(v)) throw new DataError(`${what} is ${v}; nothing was written`);
+}
+
 /** MASE alone may be null: it is undefined when the seasonal naive error it divides by is 0. */
 function assertFiniteMetrics(what: string, m: Metrics): void {
   const bad = nonFiniteMetric(m);
   if (bad) throw new DataError(`${what}: ${bad[0].toUpperCase()} is ${bad[1]}; nothing was written`);
 }
 
+function assertFiniteIntervals(what: string, intervals: readonly Interval[]): void {
+  for (const { level, lo, hi } of intervals) {
+    assertFinite(`${what}'s ${level}% interval's lower bound`, lo);
+    assertFinite(`${what}'s ${level}% interval's upper bound`, hi);
+  }
+}
+
+function assertFiniteCoverage(what: string, coverage: Record<number, number>): void {
+  for (const [level, share] of Object.entries(coverage)) assertFiniteScore(`${what}: the ${level}% coverage`, share);
+}
+
 /** The forecasts CSV of `--out` (src/forecast/output.ts); a {@link DataError} naming the series if a value is not finite. */
 export function checkedForecastsCsv(series: readonly Series[], forecasts: readonly Forecast[]): string {
-  for (const f of forecasts) assertFinite(`the forecast of series ${f.id}`, f.values);
+  for (const f of forecasts) {
+    assertFinite(`the forecast of series ${f.id}`, f.values);
+    assertFiniteIntervals(`the forecast of series ${f.id}`, f.intervals);
+  }
   return forecastsCsv(series, forecasts);
 }
 
-/** The backtest as `--metrics` writes it (JSON); a {@link DataError} naming the series if a value is not finite. */
+const intervalsJson = (intervals: readonly Interval[]) => intervals.map(({ level, lo, hi }) => ({ level, lo: Array.from(lo), hi: Array.from(hi) }));
+
+/**
+ * The backtest as `--metrics` writes it (JSON): overall and per series and fold, the model's
+ * metrics and each baseline's (by the names of src/forecast/baselines: snaive, naive2, ets,
+ * theta), OWA, the intervals' coverage per level (share of points inside, keyed by the level in
+ * percent) and MSIS, and the notes of series that fell back to a baseline. A {@link DataError}
+ * naming the series if a value is not finite.
+ */
 export function backtestJson(r: BacktestReport) {
   assertFiniteMetrics('the overall metrics', r.model);
-  assertFiniteMetrics('the overall seasonal naive metrics', r.baseline);
+  for (const b of BASELINES) assertFiniteMetrics(`the overall ${BASELINE_LABELS[b]} metrics`, r.baselines[b]);
+  assertFiniteScore('the overall OWA', r.owa);
+  assertFiniteScore('the overall MSIS', r.msis);
+  assertFiniteCoverage('overall', r.coverage);
   for (const row of r.rows) {
     const name = `series ${row.id}, fold ${row.fold}:`;
     assertFinite(`${name} the actual values`, row.actual);
     assertFinite(`${name} the forecast`, row.forecast);
-    assertFinite(`${name} the seasonal naive forecast`, row.baseline);
+    assertFiniteIntervals(`${name} the forecast`, row.intervals);
     assertFiniteMetrics(`${name} the metrics`, row.metrics);
-    assertFiniteMetrics(`${name} the seasonal naive metrics`, row.baselineMetrics);
+    for (const b of BASELINES) {
+      assertFinite(`${name} the ${BASELINE_LABELS[b]} forecast`, row.baselines[b].forecast);
+      assertFiniteMetrics(`${name} the ${BASELINE_LABELS[b]} metrics`, row.baselines[b].metrics);
+    }
+    if (row.network) {
+      assertFinite(`${name} the networks' own forecast`, row.network.forecast);
+      assertFiniteMetrics(`${name} the networks' own metrics`, row.network.metrics);
+    }
+    assertFiniteCoverage(name, row.coverage);
+    assertFiniteScore(`${name} the MSIS`, row.msis);
   }
+  const baselines = <T>(f: (b: BaselineName) => T) => Object.fromEntries(BASELINES.map((b) => [b, f(b)])) as Record<BaselineName, T>;
   return {
-    overall: { model: r.model, seasonalNaive: r.baseline },
+    overall: { model: r.model, baselines: baselines((b) => r.baselines[b]), owa: r.owa, coverage: r.coverage, msis: r.msis },
+    notes: r.notes,
     series: r.rows.map((row) => ({
-      id: row.id, fold: row.fold, metrics: row.metrics, seasonalNaive: row.baselineMetrics,
-      actual: Array.from(row.actual), forecast: Array.from(row.forecast), baseline: Array.from(row.baseline),
+      id: row.id, fold: row.fold, method: row.method, note: row.note,
+      metrics: row.metrics, coverage: row.coverage, msis: row.msis,
+      actual: Array.from(row.actual), forecast: Array.from(row.forecast), intervals: intervalsJson(row.intervals),
+      baselines: baselines((b) => ({ metrics: row.baselines[b].metrics, forecast: Array.from(row.baselines[b].forecast) })),
+      network: row.network && { metrics: row.network.metrics, forecast: Array.from(row.network.forecast) },
     })),
   };
 }
 
-/** The forecasts CSV to --out, or stdout. */
+/** Why a series' forecast is a baseline's, on stderr: `webrnn: note: series x: …`. */
+function printNotes(io: CliIO, notes: readonly (string | null)[]): void {
+  for (const note of notes) if (note) io.err(`webrnn: note: ${note}`);
+}
+
+/** The forecasts CSV to --out, or stdout; the notes of series that fell back to a baseline on stderr. */
 function writeForecasts(io: CliIO, out: string | undefined, series: readonly Series[], forecasts: Forecast[]): void {
   const csv = checkedForecastsCsv(series, forecasts);
+  printNotes(io, forecasts.map((f) => f.note));
   if (out) {
     writeOutput('--out', out, csv);
     io.out(`wrote ${forecasts.length} forecast(s) of ${forecasts[0]?.values.length ?? 0} points to ${out}`);
@@ -305,6 +421,9 @@ export async function forecastCommand(command: ForecastCommand, args: string[], 
   const series = loadSeries(file, values);
   io.err(`${series.length} series, ${series.reduce((n, s) => n + s.y.length, 0)} points${file ? '' : ' (built-in: monthly CO2, vega-datasets)'}`);
   const backend: Backend = values.cpu ? cpuBackend : await WebGPUBackend.create({ log: (line) => io.err(line) });
+  if (backend instanceof WebGPUBackend && backend.gpu.summary.isSoftware) {
+    io.err('webrnn: note: this WebGPU adapter is a software one: its shaders run on the CPU, much slower than on a GPU');
+  }
   try {
     if (!training) {
       const f = loadForecaster(values.model!, modelBytes!, backend);
@@ -312,17 +431,18 @@ export async function forecastCommand(command: ForecastCommand, args: string[], 
       return 0;
     }
     const { options, epochs, folds } = training;
+    /** The fit options: the epoch count only where --epochs gave one (else the forecaster's early stopping decides). */
+    const fitOptions = (e: number | undefined, label: string) => ({ ...(e === undefined ? {} : { epochs: e }), onEpoch: progress(io, e, label) });
     if (command === 'backtest' || command === 'forecast') {
       const f = Forecaster.create({ ...options, backend });
-      const report = backtestJson(await f.backtest(series, { epochs, onEpoch: progress(io, epochs, 'backtest') }, { folds }));
-      io.out(`backtest over the last ${options.horizon} points (${report.series.length} series × folds):`);
-      io.out(formatMetrics('model', report.overall.model));
-      io.out(formatMetrics('seasonal naive', report.overall.seasonalNaive));
+      const report = backtestJson(await f.backtest(series, fitOptions(epochs, 'backtest'), { folds }));
+      printNotes(io, report.notes);
+      for (const line of backtestLines(report, options.horizon)) io.out(line);
       if (values.metrics) writeOutput('--metrics', values.metrics, JSON.stringify(report, null, 2));
       if (command === 'backtest') return 0;
     }
     const f = Forecaster.create({ ...options, backend });
-    await f.fit(series, { epochs, onEpoch: progress(io, epochs, 'fit') });
+    await f.fit(series, fitOptions(epochs, 'fit'));
     if (command === 'fit') {
       writeOutput('--model', values.model!, f.toSafetensors());
       io.out(`saved ${f.models().length} model(s) to ${values.model}`);
