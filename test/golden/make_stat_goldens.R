@@ -195,7 +195,10 @@ results <- lapply(cases, function(c) {
     alpha = unname(fit$par["alpha"]), level0 = unname(fit$par["l"]),
     # The SES criterion at R's optimum: ets's MSE (n >= 7) or HoltWintersZZ's SSE/n (n <= 6).
     mse = mean(num(fit$residuals)^2),
-    path = if (n <= 6) "HoltWintersZZ" else "ets"
+    path = if (n <= 6) "HoltWintersZZ" else "ets",
+    # R's own criterion with alpha fixed at its lower bound (the initial level still optimised): where
+    # it is below `mse`, R's Nelder-Mead stopped at a worse point than the bound (nottem).
+    mseAtAlphaLowerBound = if (n <= 6) NULL else ets(xa, "ANN", opt.crit = "mse", alpha = 1e-4)$mse
   )
 
   res$metrics <- list(
@@ -223,12 +226,15 @@ owa <- list(
 )
 owa$owa <- 0.5 * (owa$model$smape / owa$naive2$smape + owa$model$mase / owa$naive2$mase)
 
+# R's qnorm (AS 241) at a few probabilities, for the normal quantile the intervals use.
+qp <- c(1e-300, 1e-10, 0.01, 0.025, 0.05, 0.1, 0.3, 0.5 - 0.4, 0.5, 0.7, 0.9, 0.95, 0.975, 0.999999, 1 - 1e-12)
 golden <- list(
   generator = "test/golden/make_stat_goldens.R",
   r = R.version.string,
   forecast = as.character(packageVersion("forecast")),
   cases = results,
-  owa = owa
+  owa = owa,
+  qnorm = list(p = num(qp), q = num(qnorm(qp)))
 )
 json <- to_json(golden)
 back <- fromJSON(json, simplifyVector = TRUE)
