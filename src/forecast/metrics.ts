@@ -133,3 +133,78 @@ export function overall(perSeries: readonly Metrics[]): Metrics {
     mase: defined.length ? mean(defined) : null,
   };
 }
+
+/**
+ * The mean scaled interval score of the M4 competition (Makridakis, Spiliotis & Assimakopoulos, "The
+ * M4 Competition: 100,000 time series and 61 forecasting methods", IJF 36 (2020), and the M4
+ * competitor's guide), for the interval [lo, hi] at `level` percent over the horizon:
+ *
+ *   MSIS = (1/h) Σ [(U − L) + (2/a)(L − y)·1{y < L} + (2/a)(y − U)·1{y > U}]
+ *          / ((1/(m−s)) Σ_{t>s} |x_t − x_{t−s}|),      a = 1 − level/100
+ *
+ * (M4 scores 95 % intervals: a = 0.05). `level` is in percent, as thetaf's and statsforecast's
+ * levels, strictly between 0 and 100. The scale is MASE's (the in-sample seasonal naive MAE), and
+ * MSIS is null where that is undefined, as {@link mase}. Bounds with lo > hi are a
+ * {@link ShapeError}. Computed on values divided by one power of two (exact), as the other metrics.
+ */
+export function msis(actual: ArrayLike<number>, lo: ArrayLike<number>, hi: ArrayLike<number>, history: ArrayLike<number>, season: number, level: number): number | null {
+  if (typeof level !== 'number' || !(level > 0 && level < 100)) throw new ShapeError(`the interval level is a percentage between 0 and 100 (e.g. 95), got ${level}`);
+  checkInterval(actual, lo, hi);
+  const p = common(actual, lo, hi, history);
+  const scale = naiveScale(history, season, p);
+  if (!(scale > 0)) return null;
+  const a = 1 - level / 100;
+  let s = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const y = actual[i]! / p;
+    const l = lo[i]! / p;
+    const u = hi[i]! / p;
+    // Each term divided by h first, so the sum of terms near float64's maximum does not overflow.
+    let term = u - l;
+    if (y < l) term += (2 / a) * (l - y);
+    if (y > u) term += (2 / a) * (y - u);
+    s += term / actual.length;
+  }
+  return s / scale;
+}
+
+/**
+ * The fraction (0 to 1) of actual values inside their interval, bounds included:
+ * (1/h) Σ 1{lo ≤ y ≤ hi}. An 80 % interval should cover about 0.8.
+ */
+export function coverage(actual: ArrayLike<number>, lo: ArrayLike<number>, hi: ArrayLike<number>): number {
+  checkInterval(actual, lo, hi);
+  let inside = 0;
+  for (let i = 0; i < actual.length; i++) if (actual[i]! >= lo[i]! && actual[i]! <= hi[i]!) inside++;
+  return inside / actual.length;
+}
+
+/** Equal lengths, finite values and lo ≤ hi ({@link ShapeError} otherwise). */
+function checkInterval(actual: ArrayLike<number>, lo: ArrayLike<number>, hi: ArrayLike<number>): void {
+  if (lo.length !== actual.length || hi.length !== actual.length) throw new ShapeError(`${actual.length} actual values but ${lo.length} lower and ${hi.length} upper bounds`);
+  if (actual.length === 0) throw new ShapeError('no points to score');
+  for (const [name, a] of [['actual', actual], ['lower bound', lo], ['upper bound', hi]] as const) {
+    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new ShapeError(`the ${name} values hold a non-finite value (${a[i]}) at ${i}`);
+  }
+  for (let i = 0; i < lo.length; i++) if (lo[i]! > hi[i]!) throw new ShapeError(`the interval's lower bound ${lo[i]} is above its upper bound ${hi[i]} at ${i}`);
+}
+
+/**
+ * The M4 competition's overall weighted average, of a method against Naive2:
+ *
+ *   OWA = ½ (sMAPE / sMAPE_Naive2 + MASE / MASE_Naive2)
+ *
+ * where each sMAPE and MASE is the mean over the same series (as {@link overall} gives them;
+ * M4 computes OWA from these means, not per series). Below 1 is better than Naive2. Null where a
+ * MASE is null (undefined) or Naive2's sMAPE or MASE is 0 (a perfect Naive2 leaves nothing to
+ * compare with); a value that is negative or not finite is a {@link ShapeError}.
+ */
+export function owa(model: { smape: number; mase: number | null }, naive2: { smape: number; mase: number | null }): number | null {
+  for (const [who, m] of [['the model', model], ['Naive2', naive2]] as const) {
+    for (const [name, v] of [['sMAPE', m.smape], ['MASE', m.mase]] as const) {
+      if (v !== null && !(Number.isFinite(v) && v >= 0)) throw new ShapeError(`OWA needs ${who}'s mean ${name} as a finite number ≥ 0, got ${v}`);
+    }
+  }
+  if (model.mase === null || naive2.mase === null || naive2.smape === 0 || naive2.mase === 0) return null;
+  return 0.5 * (model.smape / naive2.smape + model.mase / naive2.mase);
+}
