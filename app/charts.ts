@@ -117,7 +117,8 @@ export class SeriesChart {
    * The canvas carries `data-series` (the id shown), `data-lines` (the lines and bands drawn,
    * comma-separated, lower bounds left out) and `data-bands`: JSON of the bands as handed to the
    * chart, `[{ label, level, fill, lo, hi, line }]` with `fill` the upper dataset's fill setting
-   * and `lo`, `hi`, `line` the bounds and the forecast over the band's steps, for the page's tests.
+   * and `lo`, `hi`, `line` the bounds and the forecast over the band's steps, for the page's tests;
+   * and the Chart.js instance itself as its `chart` property.
    */
   constructor(private readonly canvas: HTMLCanvasElement) {
     this.chart = new Chart(canvas, {
@@ -137,6 +138,8 @@ export class SeriesChart {
         elements: { point: { radius: 0 }, line: { borderWidth: 1.5 } },
       },
     });
+    // A test hook: the page's tests read the datasets and the scales (to find a band's pixels) here.
+    Object.defineProperty(canvas, 'chart', { value: this.chart });
   }
 
   show(view: SeriesView): void {
