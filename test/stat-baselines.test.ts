@@ -32,7 +32,7 @@ function expectClose(actual: ArrayLike<number>, expected: readonly (number | nul
   const bad: string[] = [];
   let worst = 0;
   for (let i = 0; i < expected.length; i++) {
-    const e = expected[i];
+    const e = expected[i] as number | null;
     const a = actual[i]!;
     if (e === null) {
       if (!Number.isNaN(a)) bad.push(`[${i}] ${a} vs NA`);
@@ -210,6 +210,19 @@ describe('statistical baselines on series with a known answer', () => {
     expect(f.fit.level0).toBe(3);
     // Levels 3, 4, 4; drift ½ · 0.5; (1 − 0.5³)/0.5 = 1.75: 4 + 0.25 · (k + 1.75), as R's thetaf gives.
     expectClose(f.point, [4.4375, 4.6875, 4.9375], 1e-9, 'points');
+  });
+
+  it('scale-free: the same forecasts, scaled, for values near 1e300 and 1e-300 (no overflow or underflow)', () => {
+    const x = golden.cases[0]!.history; // AirPassengers: seasonal, multiplicative
+    const f = theta(x, 18, 12);
+    const n2 = naive2(x, 18, 12);
+    for (const k of [2 ** 995, 2 ** -995]) {
+      const big = x.map((v) => v * k);
+      const g = theta(big, 18, 12);
+      expectClose(g.point, Array.from(f.point, (v) => v * k), 1e-12, `Theta × ${k}`);
+      expectClose(g.intervals[1]!.hi, Array.from(f.intervals[1]!.hi, (v) => v * k), 1e-12, `Theta hi95 × ${k}`);
+      expectClose(naive2(big, 18, 12), Array.from(n2, (v) => v * k), 1e-12, `Naive2 × ${k}`);
+    }
   });
 
   it('the 1-D minimiser: interior, bound and the lower of two minima', () => {

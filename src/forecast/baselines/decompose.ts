@@ -140,7 +140,7 @@ export function decomposeMultiplicative(x: ArrayLike<number>, season: number): D
   const sum = new Float64Array(m);
   const count = new Float64Array(m);
   for (let t = half; t < n - half; t++) {
-    sum[t % m] += x[t]! / trend[t]!;
+    sum[t % m]! += x[t]! / trend[t]!;
     count[t % m]! += 1;
   }
   const figure = new Float64Array(m);

@@ -26,7 +26,8 @@ import { minimizeOnGrid } from './minimize.ts';
  * smooth minimum and, at the bound 0.9999, stops short of it (R reports 0.99989…).
  *
  * The series is divided by a power of two near its largest magnitude first (exact), so squares of
- * values near 1.8e308 do not overflow; the results are scaled back.
+ * values near 1.8e308 do not overflow; the results are scaled back (`mse` and `sigma2`, squares,
+ * are Infinity for errors beyond about 1e154; `sigma`, which the intervals use, is not).
  */
 export interface SesFit {
   /** The smoothing parameter α. */
