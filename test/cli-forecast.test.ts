@@ -187,7 +187,7 @@ describe('webrnn forecasting commands', () => {
     const model = join(dir, 'model.safetensors');
     const fit = await run('fit', file, '--horizon', '3', ...quick, '--model', model);
     expect(fit.code, fit.err).toBe(0);
-    expect(fit.out).toMatch(/saved 1 model\(s\)/);
+    expect(fit.out).toMatch(/saved 2 model\(s\)/); // --ensemble 2
     const a = await run('predict', file, '--model', model, '--cpu');
     const b = await run('predict', file, '--model', model, '--cpu');
     expect(a.code, a.err).toBe(0);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { integer, oneOf, positiveInt, positiveNumber, UsageError } from '../src/cli/args.ts';
+import { integer, namesOf, oneOf, percentLevels, positiveInt, positiveNumber, UsageError } from '../src/cli/args.ts';
 import { main } from '../src/cli/main.ts';
 import { adapterTraits } from '../src/gpu/kernels/recurrent-layer.ts';
 
@@ -125,5 +125,26 @@ describe('CLI flag values', () => {
   it('choices are one of a list, named in the error', () => {
     expect(oneOf('cell', 'gru', ['rnn', 'gru', 'lstm'])).toBe('gru');
     rejects(() => oneOf('cell', 'GRU', ['rnn', 'gru', 'lstm']), '--cell must be one of rnn, gru, lstm, got "GRU"');
+  });
+
+  it('interval levels are percentages strictly between 0 and 100, comma-separated, none twice; returned ascending', () => {
+    expect(percentLevels('levels', '95,80')).toEqual([80, 95]);
+    expect(percentLevels('levels', '50')).toEqual([50]);
+    expect(percentLevels('levels', '99.5,0.5,8e1')).toEqual([0.5, 80, 99.5]);
+    const message = (text: string) => `--levels must be levels in percent between 0 and 100, comma-separated (e.g. 80,95), got ${JSON.stringify(text)}`;
+    for (const text of ['', '0', '100', '150', '-5', '80,', ',80', '80,,95', '80 95', ' 80', '80;95', 'NaN', 'Infinity', '0x50', '1e2', 'eighty']) {
+      rejects(() => percentLevels('levels', text), message(text));
+    }
+    rejects(() => percentLevels('levels', '80,95,80.0'), '--levels names 80 twice');
+  });
+
+  it('lists of names are checked one by one; none is the empty list', () => {
+    const baselines = ['snaive', 'naive2', 'ets', 'theta'] as const;
+    expect(namesOf('combine', 'ets,theta', baselines)).toEqual(['ets', 'theta']);
+    expect(namesOf('combine', 'naive2', baselines)).toEqual(['naive2']);
+    expect(namesOf('combine', 'none', baselines)).toEqual([]);
+    const message = (text: string) => `--combine must be none or a comma-separated list of snaive, naive2, ets, theta, got ${JSON.stringify(text)}`;
+    for (const text of ['', 'ETS', 'ets,', 'ets, theta', 'none,ets', 'arima']) rejects(() => namesOf('combine', text, baselines), message(text));
+    rejects(() => namesOf('combine', 'theta,ets,theta', baselines), '--combine names theta twice');
   });
 });
