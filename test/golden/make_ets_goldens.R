@@ -109,7 +109,19 @@ series <- list(
   list(name = "diff(USAccDeaths)", y = diff(USAccDeaths), h = 12,
        fixed = c("ANA", "AAdA")),
   list(name = "LakeHuron-579", y = LakeHuron - 579, h = 10,
-       fixed = c("ANN", "AAdN"))
+       fixed = c("ANN", "AAdN")),
+  # automatic choice only: more of R's monthly, quarterly and yearly series
+  list(name = "ldeaths", y = ldeaths, h = 24, fixed = character(0)),
+  list(name = "mdeaths", y = mdeaths, h = 24, fixed = character(0)),
+  list(name = "co2", y = co2, h = 24, fixed = character(0)),
+  list(name = "nottem", y = nottem, h = 24, fixed = character(0)),
+  list(name = "UKDriverDeaths", y = UKDriverDeaths, h = 24, fixed = character(0)),
+  list(name = "wineind", y = wineind, h = 24, fixed = character(0)),
+  list(name = "JohnsonJohnson", y = JohnsonJohnson, h = 8, fixed = character(0)),
+  list(name = "austres", y = austres, h = 8, fixed = character(0)),
+  list(name = "woolyrnq", y = woolyrnq, h = 8, fixed = character(0)),
+  list(name = "BJsales", y = BJsales, h = 10, fixed = character(0)),
+  list(name = "lynx", y = lynx, h = 10, fixed = character(0))
 )
 
 out <- lapply(series, function(s) {

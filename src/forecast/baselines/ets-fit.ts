@@ -86,7 +86,7 @@ export function admissible(spec: EtsSpec, m: number, par: EtsParams): boolean {
   // on the limit, where a test within 1e-10 of it is decided by rounding; R's root finder puts it
   // inside. Divide it out (synthetic division) and test the other roots.
   if (beta === 0 && phi === 1) {
-    for (let k = 1; k < c.length - 1; k++) c[k] += c[k - 1];
+    for (let k = 1; k < c.length - 1; k++) c[k] = c[k]! + c[k - 1]!;
     c.pop();
   }
   return rootsWithin(c, 1 + 1e-10);
@@ -102,16 +102,16 @@ export function rootsWithin(c: readonly number[], radius: number): boolean {
   const d = c.length - 1;
   // a[k] = coefficient of w^k of p(radius·w)
   let a = new Float64Array(d + 1);
-  for (let k = 0; k <= d; k++) a[k] = c[d - k] * radius ** k;
+  for (let k = 0; k <= d; k++) a[k] = c[d - k]! * radius ** k;
   for (let deg = d; deg >= 1; deg--) {
-    const lead = a[deg];
-    const tail = a[0];
+    const lead = a[deg]!;
+    const tail = a[0]!;
     if (!(Math.abs(tail) < Math.abs(lead))) return false;
     const next = new Float64Array(deg);
-    for (let k = 0; k < deg; k++) next[k] = lead * a[k + 1] - tail * a[deg - 1 - k];
+    for (let k = 0; k < deg; k++) next[k] = lead * a[k + 1]! - tail * a[deg - 1 - k]!;
     // rescale to a monic polynomial (same roots) so 25 reductions neither underflow nor overflow
-    const monic = next[deg - 1];
-    for (let k = 0; k < deg; k++) next[k] /= monic;
+    const monic = next[deg - 1]!;
+    for (let k = 0; k < deg; k++) next[k] = next[k]! / monic;
     a = next;
   }
   return true;
@@ -140,17 +140,17 @@ export function fitEtsModel(y: ArrayLike<number>, spec: EtsSpec, m: number): Ets
   const par: EtsParams = { alpha: 0, beta: 0, gamma: 0, phi: 1 };
   const unpack = (x: ArrayLike<number>): void => {
     let j = 0;
-    par.alpha = x[j++];
-    par.beta = spec.trend !== 'N' ? x[j++] : 0;
-    par.gamma = spec.season !== 'N' ? x[j++] : 0;
-    par.phi = spec.damped ? x[j++] : 1;
+    par.alpha = x[j++]!;
+    par.beta = spec.trend !== 'N' ? x[j++]! : 0;
+    par.gamma = spec.season !== 'N' ? x[j++]! : 0;
+    par.phi = spec.damped ? x[j++]! : 1;
     fillState(spec, mm, x, nPar, init);
   };
   const objective = (x: Float64Array): number => {
     unpack(x);
     if (!parametersAllowed(spec, mm, par)) return Infinity;
     if (spec.season === 'M') {
-      for (let i = spec.trend === 'N' ? 1 : 2; i < nStates; i++) if (init[i] < 0) return Infinity;
+      for (let i = spec.trend === 'N' ? 1 : 2; i < nStates; i++) if (init[i]! < 0) return Infinity;
     }
     const lik = etsFilter(y, spec, mm, par, init);
     if (Number.isNaN(lik)) return Infinity;
@@ -173,10 +173,10 @@ export function fitEtsModel(y: ArrayLike<number>, spec: EtsSpec, m: number): Ets
  */
 function fillState(spec: EtsSpec, m: number, x: ArrayLike<number>, offset: number, init: Float64Array): void {
   const free = init.length - (spec.season === 'N' ? 0 : 1);
-  for (let i = 0; i < free; i++) init[i] = x[offset + i];
+  for (let i = 0; i < free; i++) init[i] = x[offset + i]!;
   if (spec.season !== 'N') {
     let sum = 0;
-    for (let i = spec.trend === 'N' ? 1 : 2; i < free; i++) sum += x[offset + i];
+    for (let i = spec.trend === 'N' ? 1 : 2; i < free; i++) sum += x[offset + i]!;
     init[free] = (spec.season === 'M' ? m : 0) - sum;
   }
 }
@@ -198,7 +198,7 @@ export function finishFit(y: ArrayLike<number>, spec: EtsSpec, m: number, par: E
   const np = nSmoothing + freeStates + 1;
   const aic = lik + 2 * np;
   let sse = 0;
-  for (let i = 0; i < n; i++) sse += residuals[i] * residuals[i];
+  for (let i = 0; i < n; i++) sse += residuals[i]! * residuals[i]!;
   return {
     spec,
     m,

@@ -62,10 +62,10 @@ export function initialStates(y: ArrayLike<number>, spec: EtsSpec, m: number): n
     if (n < 4) throw new Error('not enough data for initial seasonal states');
     const seasonal = n < 3 * m ? regressionSeasonal(y, m, spec.season) : decomposeSeasonal(y, m, spec.season);
     // R: init.seas <- rev(y.d$seasonal[2:m]), the newest state first.
-    for (let j = m - 1; j >= 1; j--) seasons.push(seasonal[j]);
+    for (let j = m - 1; j >= 1; j--) seasons.push(seasonal[j]!);
     adjusted = new Float64Array(n);
     if (spec.season === 'A') {
-      for (let i = 0; i < n; i++) adjusted[i] = y[i] - seasonal[i];
+      for (let i = 0; i < n; i++) adjusted[i] = y[i]! - seasonal[i]!;
     } else {
       seasons = seasons.map((s) => Math.max(s, 0.01));
       let sum = 0;
@@ -75,7 +75,7 @@ export function initialStates(y: ArrayLike<number>, spec: EtsSpec, m: number): n
         for (const s of seasons) sumPlus += s + 0.01;
         seasons = seasons.map((s) => s / sumPlus);
       }
-      for (let i = 0; i < n; i++) adjusted[i] = y[i] / Math.max(seasonal[i], 0.01);
+      for (let i = 0; i < n; i++) adjusted[i] = y[i]! / Math.max(seasonal[i]!, 0.01);
     }
   } else {
     adjusted = Float64Array.from(y);
@@ -85,9 +85,9 @@ export function initialStates(y: ArrayLike<number>, spec: EtsSpec, m: number): n
   if (spec.trend === 'N') return [mean(adjusted, 0, maxn), ...seasons];
   // lsfit(1:maxn, y.sa[1:maxn])
   const t = Float64Array.from({ length: maxn }, (_, i) => i + 1);
-  const [intercept, slope] = leastSquares([new Float64Array(maxn).fill(1), t], adjusted.subarray(0, maxn));
-  let l0 = intercept;
-  let b0 = slope;
+  const line = leastSquares([new Float64Array(maxn).fill(1), t], adjusted.subarray(0, maxn));
+  let l0 = line[0]!;
+  let b0 = line[1]!;
   if (Math.abs(l0 + b0) < 1e-8) {
     l0 *= 1 + 0.001;
     b0 *= 1 - 0.001;
@@ -112,14 +112,14 @@ export function decomposeSeasonal(y: ArrayLike<number>, m: number, type: 'A' | '
   for (let i = shift; i + nf - 1 - shift < n; i++) {
     // R's filter(): z = Σ_j filter[j]·x[i + shift − j], in this order.
     let trend = 0;
-    for (let j = 0; j < nf; j++) trend += filter[j] * y[i + shift - j];
-    byPosition[i % m].push(type === 'A' ? y[i] - trend : y[i] / trend);
+    for (let j = 0; j < nf; j++) trend += filter[j]! * y[i + shift - j]!;
+    byPosition[i % m]!.push(type === 'A' ? y[i]! - trend : y[i]! / trend);
   }
   const figure = Float64Array.from(byPosition, (values) => mean(values, 0, values.length));
   const average = mean(figure, 0, m);
-  for (let j = 0; j < m; j++) figure[j] = type === 'A' ? figure[j] - average : figure[j] / average;
+  for (let j = 0; j < m; j++) figure[j] = type === 'A' ? figure[j]! - average : figure[j]! / average;
   const seasonal = new Float64Array(n);
-  for (let i = 0; i < n; i++) seasonal[i] = figure[i % m];
+  for (let i = 0; i < n; i++) seasonal[i] = figure[i % m]!;
   return seasonal;
 }
 
@@ -138,7 +138,7 @@ export function regressionSeasonal(y: ArrayLike<number>, m: number, type: 'A' | 
   const seasonal = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     // R: y - a - b*t (additive), y / (a + b*t) (multiplicative)
-    seasonal[i] = type === 'A' ? y[i] - coef[0] - coef[1] * (i + 1) : y[i] / (coef[0] + coef[1] * (i + 1));
+    seasonal[i] = type === 'A' ? y[i]! - coef[0]! - coef[1]! * (i + 1) : y[i]! / (coef[0]! + coef[1]! * (i + 1));
   }
   return seasonal;
 }
@@ -177,36 +177,36 @@ export function leastSquares(columns: Float64Array[], y: ArrayLike<number>): num
   // dqrdc2: reflect column l onto e_l; x[l][l…] keeps the Householder vector, qraux its first entry
   for (let l = 0; l < Math.min(n, p); l++) {
     if (l === n - 1) break;
-    const col = x[l];
+    const col = x[l]!;
     let norm = Math.sqrt(dot(col, col, l, n));
     if (norm === 0) continue;
-    if (col[l] !== 0) norm = col[l] < 0 ? -Math.abs(norm) : Math.abs(norm);
+    if (col[l]! !== 0) norm = col[l]! < 0 ? -Math.abs(norm) : Math.abs(norm);
     const inv = 1 / norm;
-    for (let i = l; i < n; i++) col[i] = inv * col[i];
-    col[l] = 1 + col[l];
+    for (let i = l; i < n; i++) col[i] = inv * col[i]!;
+    col[l] = 1 + col[l]!;
     for (let j = l + 1; j < p; j++) {
-      const t = -dot(col, x[j], l, n) / col[l];
-      for (let i = l; i < n; i++) x[j][i] = x[j][i] + t * col[i];
+      const t = -dot(col, x[j]!, l, n) / col[l]!;
+      for (let i = l; i < n; i++) x[j]![i] = x[j]![i]! + t * col[i]!;
     }
-    qraux[l] = col[l];
+    qraux[l] = col[l]!;
     col[l] = -norm;
   }
   // dqrsl: Qᵀy, then back substitution
   const qty = Float64Array.from(y);
   for (let j = 0; j < Math.min(p, n - 1); j++) {
-    if (qraux[j] === 0) continue;
-    const col = x[j];
-    const diagonal = col[j];
-    col[j] = qraux[j];
-    const t = -dot(col, qty, j, n) / col[j];
-    for (let i = j; i < n; i++) qty[i] = qty[i] + t * col[i];
+    if (qraux[j]! === 0) continue;
+    const col = x[j]!;
+    const diagonal = col[j]!;
+    col[j] = qraux[j]!;
+    const t = -dot(col, qty, j, n) / col[j]!;
+    for (let i = j; i < n; i++) qty[i] = qty[i]! + t * col[i]!;
     col[j] = diagonal;
   }
   const b = Array.from(qty.subarray(0, p));
   for (let j = p - 1; j >= 0; j--) {
-    b[j] = b[j] / x[j][j];
-    const t = -b[j];
-    for (let i = 0; i < j; i++) b[i] = b[i] + t * x[j][i];
+    b[j] = b[j]! / x[j]![j]!;
+    const t = -b[j]!;
+    for (let i = 0; i < j; i++) b[i] = b[i]! + t * x[j]![i]!;
   }
   return b;
 }
@@ -214,7 +214,7 @@ export function leastSquares(columns: Float64Array[], y: ArrayLike<number>): num
 /** Σ a[i]·b[i] for i in [from, to), in order (reference BLAS ddot and dnrm2 for mid-range values). */
 function dot(a: Float64Array, b: Float64Array, from: number, to: number): number {
   let s = 0;
-  for (let i = from; i < to; i++) s += a[i] * b[i];
+  for (let i = from; i < to; i++) s += a[i]! * b[i]!;
   return s;
 }
 
@@ -230,7 +230,7 @@ export function mean(x: ArrayLike<number>, from: number, to: number): number {
   let hi = 0;
   let lo = 0;
   for (let i = from; i < to; i++) {
-    const v = x[i];
+    const v = x[i]!;
     const t = hi + v;
     lo += Math.abs(hi) >= Math.abs(v) ? hi - t + v : v - t + hi;
     hi = t;

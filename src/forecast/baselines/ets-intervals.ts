@@ -43,7 +43,7 @@ interface Mat {
   a: Float64Array;
 }
 const mat = (rows: number, cols: number): Mat => ({ rows, cols, a: new Float64Array(rows * cols) });
-const at = (x: Mat, i: number, j: number): number => x.a[i * x.cols + j];
+const at = (x: Mat, i: number, j: number): number => x.a[i * x.cols + j]!;
 const set = (x: Mat, i: number, j: number, v: number): void => {
   x.a[i * x.cols + j] = v;
 };
@@ -79,7 +79,7 @@ function applyMat(F: Mat, v: Float64Array): Float64Array {
   const out = new Float64Array(F.rows);
   for (let i = 0; i < F.rows; i++) {
     let s = 0;
-    for (let j = 0; j < F.cols; j++) s += at(F, i, j) * v[j];
+    for (let j = 0; j < F.cols; j++) s += at(F, i, j) * v[j]!;
     out[i] = s;
   }
   return out;
@@ -87,7 +87,7 @@ function applyMat(F: Mat, v: Float64Array): Float64Array {
 
 function dot(a: Float64Array, b: Float64Array): number {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
 }
 
@@ -97,8 +97,8 @@ function class1(fit: EtsFit, horizon: number): ForecastMoments & { c: Float64Arr
   const { F, g, h } = linearSystem(fit.spec, fit.m, fit.par, p);
   const mean = new Float64Array(horizon);
   const c = new Float64Array(Math.max(horizon - 1, 0));
-  let x = Float64Array.from(fit.finalState);
-  let w = Float64Array.from(g);
+  let x: Float64Array = Float64Array.from(fit.finalState);
+  let w: Float64Array = Float64Array.from(g);
   for (let i = 0; i < horizon; i++) {
     mean[i] = dot(h, x);
     if (i < horizon - 1) {
@@ -111,7 +111,7 @@ function class1(fit: EtsFit, horizon: number): ForecastMoments & { c: Float64Arr
   let cum = 0;
   for (let i = 0; i < horizon; i++) {
     variance[i] = fit.sigma2 * (1 + cum);
-    if (i < horizon - 1) cum += c[i] * c[i];
+    if (i < horizon - 1) cum += c[i]! * c[i]!;
   }
   return { mean, variance, c };
 }
@@ -123,11 +123,11 @@ function class2(fit: EtsFit, horizon: number, linear: { mean: Float64Array; c: F
   const theta = new Float64Array(horizon);
   for (let j = 0; j < horizon; j++) {
     let s = 0;
-    for (let k = 0; k < j; k++) s += c[k] * c[k] * theta[j - 1 - k];
-    theta[j] = mean[j] * mean[j] + s2 * s;
+    for (let k = 0; k < j; k++) s += c[k]! * c[k]! * theta[j - 1 - k]!;
+    theta[j] = mean[j]! * mean[j]! + s2 * s;
   }
   const variance = new Float64Array(horizon);
-  for (let j = 0; j < horizon; j++) variance[j] = (1 + s2) * theta[j] - mean[j] * mean[j];
+  for (let j = 0; j < horizon; j++) variance[j] = (1 + s2) * theta[j]! - mean[j]! * mean[j]!;
   return { mean, variance };
 }
 
@@ -137,7 +137,7 @@ function matMul(x: Mat, y: Mat): Mat {
     for (let k = 0; k < x.cols; k++) {
       const v = at(x, i, k);
       if (v === 0) continue;
-      for (let j = 0; j < y.cols; j++) out.a[i * out.cols + j] += v * at(y, k, j);
+      for (let j = 0; j < y.cols; j++) out.a[i * out.cols + j] = out.a[i * out.cols + j]! + v * at(y, k, j);
     }
   }
   return out;
@@ -162,14 +162,14 @@ function kron(x: Mat, y: Mat): Mat {
 }
 
 function add(...xs: Mat[]): Mat {
-  const out = mat(xs[0].rows, xs[0].cols);
-  for (const x of xs) for (let i = 0; i < out.a.length; i++) out.a[i] += x.a[i];
+  const out = mat(xs[0]!.rows, xs[0]!.cols);
+  for (const x of xs) for (let i = 0; i < out.a.length; i++) out.a[i] = out.a[i]! + x.a[i]!;
   return out;
 }
 
 function scale(x: Mat, s: number): Mat {
   const out = mat(x.rows, x.cols);
-  for (let i = 0; i < out.a.length; i++) out.a[i] = s * x.a[i];
+  for (let i = 0; i < out.a.length; i++) out.a[i] = s * x.a[i]!;
   return out;
 }
 
@@ -208,7 +208,7 @@ function class3(fit: EtsFit, horizon: number): ForecastMoments {
   set(G2, 0, m - 1, par.gamma);
 
   let Mh = mat(q, m);
-  for (let i = 0; i < q; i++) for (let j = 0; j < m; j++) set(Mh, i, j, state[i] * state[q + j]);
+  for (let i = 0; i < q; i++) for (let j = 0; j < m; j++) set(Mh, i, j, state[i]! * state[q + j]!);
   const d = q * m;
   let Vh = mat(d, d);
   const H21 = kron(H2, H1);

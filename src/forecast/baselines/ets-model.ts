@@ -97,23 +97,23 @@ export function etsFilter(y: ArrayLike<number>, spec: EtsSpec, m: number, par: E
   const fitted = out?.fitted;
   const residuals = out?.residuals;
 
-  let l = init[0];
-  let b = hasTrend ? init[1] : 0;
+  let l = init[0]!;
+  let b = hasTrend ? init[1]! : 0;
   const first = hasTrend ? 2 : 1;
   const period = seasonKind === 0 ? 1 : m;
   // ring[k] is the oldest season (R's s[m-1]); the newest is ring[k-1].
   const ring = new Float64Array(period);
-  if (seasonKind !== 0) for (let j = 0; j < m; j++) ring[j] = init[first + m - 1 - j];
+  if (seasonKind !== 0) for (let j = 0; j < m; j++) ring[j] = init[first + m - 1 - j]!;
   let k = 0;
 
   let sse = 0;
   let logSum = 0;
   let absProduct = 1;
   for (let i = 0; i < n; i++) {
-    const yi = y[i];
+    const yi = y[i]!;
     const phib = hasTrend ? phi * b : 0;
     const q = l + phib; // level + damped trend: the forecast before the season
-    const sOld = ring[k];
+    const sOld = ring[k]!;
     const f = seasonKind === 0 ? q : seasonKind === 1 ? q + sOld : q * sOld;
     const e = multError ? (yi - f) / f : yi - f;
     if (fitted) fitted[i] = f;
@@ -149,7 +149,7 @@ export function etsFilter(y: ArrayLike<number>, spec: EtsSpec, m: number, par: E
     finalState[0] = l;
     if (hasTrend) finalState[1] = b;
     // newest first: s1 = ring[k-1], s2 = ring[k-2], …
-    if (seasonKind !== 0) for (let j = 0; j < m; j++) finalState[first + j] = ring[(k - 1 - j + 2 * m) % m];
+    if (seasonKind !== 0) for (let j = 0; j < m; j++) finalState[first + j] = ring[(k - 1 - j + 2 * m) % m]!;
   }
   let lik = n * Math.log(sse);
   if (multError) lik += 2 * logSum;
@@ -166,8 +166,8 @@ export function pointForecast(state: ArrayLike<number>, spec: EtsSpec, m: number
   const hasTrend = spec.trend === 'A';
   const phi = spec.damped ? phiIn : 1;
   const first = hasTrend ? 2 : 1;
-  const l = state[0];
-  const b = hasTrend ? state[1] : 0;
+  const l = state[0]!;
+  const b = hasTrend ? state[1]! : 0;
   const out = new Float64Array(horizon);
   let phiSum = 0;
   let phiPow = 1;
@@ -176,7 +176,7 @@ export function pointForecast(state: ArrayLike<number>, spec: EtsSpec, m: number
     phiSum += phiPow;
     let f = hasTrend ? l + phiSum * b : l;
     if (spec.season !== 'N') {
-      const s = state[first + m - 1 - (h % m)];
+      const s = state[first + m - 1 - (h % m)]!;
       f = spec.season === 'A' ? f + s : f * s;
     }
     out[h] = f;

@@ -37,20 +37,20 @@ export function nelderMead(fn: (x: Float64Array) => number, start: ArrayLike<num
   if (!Number.isFinite(value)) throw new Error('objective is not finite at the starting point');
   let evaluations = 1;
   const tolerance = relTol * (Math.abs(value) + relTol);
-  vertices[0].set(trial);
+  vertices[0]!.set(trial);
   values[0] = value;
 
   let step = 0;
-  for (let i = 0; i < n; i++) step = Math.max(step, 0.1 * Math.abs(trial[i]));
+  for (let i = 0; i < n; i++) step = Math.max(step, 0.1 * Math.abs(trial[i]!));
   if (step === 0) step = 0.1;
   let size = 0;
   for (let j = 1; j < n1; j++) {
-    const v = vertices[j];
+    const v = vertices[j]!;
     v.set(trial);
     // grow the step until it changes the coordinate (a huge coordinate can swallow a small step)
     let tryStep = step;
-    while (v[j - 1] === trial[j - 1]) {
-      v[j - 1] = trial[j - 1] + tryStep;
+    while (v[j - 1]! === trial[j - 1]!) {
+      v[j - 1] = trial[j - 1]! + tryStep;
       tryStep *= 10;
     }
     size += tryStep;
@@ -59,7 +59,7 @@ export function nelderMead(fn: (x: Float64Array) => number, start: ArrayLike<num
   let low = 0;
   let needValues = true;
   let code = 0;
-  const centroid = vertices[n1];
+  const centroid = vertices[n1]!;
 
   const evaluate = (x: Float64Array): number => {
     const f = fn(x);
@@ -69,15 +69,15 @@ export function nelderMead(fn: (x: Float64Array) => number, start: ArrayLike<num
 
   for (;;) {
     if (needValues) {
-      for (let j = 0; j < n1; j++) if (j !== low) values[j] = evaluate(vertices[j]);
+      for (let j = 0; j < n1; j++) if (j !== low) values[j] = evaluate(vertices[j]!);
       needValues = false;
     }
-    let vLow = values[low];
+    let vLow = values[low]!;
     let vHigh = vLow;
     let high = low;
     for (let j = 0; j < n1; j++) {
       if (j === low) continue;
-      const f = values[j];
+      const f = values[j]!;
       if (f < vLow) {
         low = j;
         vLow = f;
@@ -91,39 +91,39 @@ export function nelderMead(fn: (x: Float64Array) => number, start: ArrayLike<num
 
     // centroid of all vertices but the highest
     for (let i = 0; i < n; i++) {
-      let s = -vertices[high][i];
-      for (let j = 0; j < n1; j++) s += vertices[j][i];
+      let s = -vertices[high]![i]!;
+      for (let j = 0; j < n1; j++) s += vertices[j]![i]!;
       centroid[i] = s / n;
     }
     // reflect the highest through the centroid
-    for (let i = 0; i < n; i++) trial[i] = 2 * centroid[i] - vertices[high][i];
+    for (let i = 0; i < n; i++) trial[i] = 2 * centroid[i]! - vertices[high]![i]!;
     const vReflect = evaluate(trial);
     if (vReflect < vLow) {
       // expand further along the same line; keep the better of the two
       values[n1] = vReflect;
       for (let i = 0; i < n; i++) {
-        const expanded = 2 * trial[i] - centroid[i];
-        centroid[i] = trial[i];
+        const expanded = 2 * trial[i]! - centroid[i]!;
+        centroid[i] = trial[i]!;
         trial[i] = expanded;
       }
       const vExpand = evaluate(trial);
       if (vExpand < vReflect) {
-        vertices[high].set(trial);
+        vertices[high]!.set(trial);
         values[high] = vExpand;
       } else {
-        vertices[high].set(centroid);
+        vertices[high]!.set(centroid);
         values[high] = vReflect;
       }
     } else {
       if (vReflect < vHigh) {
-        vertices[high].set(trial);
+        vertices[high]!.set(trial);
         values[high] = vReflect;
       }
       // contract the (possibly replaced) highest halfway to the centroid
-      for (let i = 0; i < n; i++) trial[i] = 0.5 * vertices[high][i] + 0.5 * centroid[i];
+      for (let i = 0; i < n; i++) trial[i] = 0.5 * vertices[high]![i]! + 0.5 * centroid[i]!;
       const vContract = evaluate(trial);
-      if (vContract < values[high]) {
-        vertices[high].set(trial);
+      if (vContract < values[high]!) {
+        vertices[high]!.set(trial);
         values[high] = vContract;
       } else if (vReflect >= vHigh) {
         // nothing helped: shrink every vertex halfway towards the lowest
@@ -132,8 +132,8 @@ export function nelderMead(fn: (x: Float64Array) => number, start: ArrayLike<num
         for (let j = 0; j < n1; j++) {
           if (j === low) continue;
           for (let i = 0; i < n; i++) {
-            vertices[j][i] = 0.5 * (vertices[j][i] - vertices[low][i]) + vertices[low][i];
-            size += Math.abs(vertices[j][i] - vertices[low][i]);
+            vertices[j]![i] = 0.5 * (vertices[j]![i]! - vertices[low]![i]!) + vertices[low]![i]!;
+            size += Math.abs(vertices[j]![i]! - vertices[low]![i]!);
           }
         }
         if (size < oldSize) oldSize = size;
@@ -146,5 +146,5 @@ export function nelderMead(fn: (x: Float64Array) => number, start: ArrayLike<num
     if (evaluations > maxEval) break;
   }
   if (evaluations > maxEval) code = 1;
-  return { x: Float64Array.from(vertices[low]), value: values[low], evaluations, code };
+  return { x: Float64Array.from(vertices[low]!), value: values[low]!, evaluations, code };
 }

@@ -143,9 +143,9 @@ export function forecastFit(fit: EtsFit, horizon: number, levels: readonly numbe
     const lo = new Float64Array(horizon);
     const hi = new Float64Array(horizon);
     for (let h = 0; h < horizon; h++) {
-      const half = Math.sqrt(variance[h]) * z;
-      lo[h] = mean[h] - half;
-      hi[h] = mean[h] + half;
+      const half = Math.sqrt(variance[h]!) * z;
+      lo[h] = mean[h]! - half;
+      hi[h] = mean[h]! + half;
     }
     return { level, lo, hi };
   });
@@ -166,7 +166,7 @@ function checkArgs(history: ArrayLike<number>, horizon: number, season: number, 
   }
   if (history.length === 0) throw new DataError('ETS: the series is empty');
   for (let i = 0; i < history.length; i++) {
-    if (!Number.isFinite(history[i])) throw new DataError(`ETS: value ${i} of the series is ${history[i]}, not a finite number`);
+    if (!Number.isFinite(history[i]!)) throw new DataError(`ETS: value ${i} of the series is ${history[i]!}, not a finite number`);
   }
   return out;
 }
@@ -182,18 +182,18 @@ function parseModels(codes: string[]): EtsSpec[] {
 }
 
 function isConstant(y: Float64Array): boolean {
-  for (let i = 1; i < y.length; i++) if (y[i] !== y[0]) return false;
+  for (let i = 1; i < y.length; i++) if (y[i]! !== y[0]!) return false;
   return true;
 }
 
 /** R's answer for a constant series: simple exponential smoothing, α = 0.99999, start y[0]. */
 function constantForecast(y: Float64Array, horizon: number, levels: number[]): EtsForecast {
-  const point = new Float64Array(horizon).fill(y[0]);
+  const point = new Float64Array(horizon).fill(y[0]!);
   return {
     model: 'ETS(A,N,N)',
     point,
     intervals: levels.map((level) => ({ level, lo: point.slice(), hi: point.slice() })),
     aicc: Number.NaN,
-    params: { alpha: 0.99999, sigma2: 0, initialState: Float64Array.of(y[0]) },
+    params: { alpha: 0.99999, sigma2: 0, initialState: Float64Array.of(y[0]!) },
   };
 }
