@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.ts';
 import type { Series } from '../src/forecast/frame.ts';
-import { calibrate, checkLevels, conformalIntervals, coverageOf } from '../src/forecast/intervals.ts';
+import { calibrate, checkLevels, conformalIntervals } from '../src/forecast/intervals.ts';
+import { coverage } from '../src/forecast/metrics.ts';
 import { prepare, seasonPositions, seriesScale, toSeriesUnits, windowLevel, writeInputs, type WindowOptions } from '../src/forecast/windows.ts';
 import { mulberry32 } from '../src/util/rng.ts';
 
@@ -17,7 +18,9 @@ describe('window normalisation', () => {
     const pattern = [0, 3, 1, 2];
     const y = Array.from({ length: 40 }, (_, t) => 100 + t + pattern[t % 4]!);
     const p = prepare(series(y), 40, base);
-    expect(p.scale).toBe(4);
+    // The values are first divided by a power of two near their largest (143 → 128): exact.
+    expect(p.unit).toBe(128);
+    expect(p.scale * p.unit).toBe(4);
     const at = (end: number) => {
       const x = new Float32Array(8);
       writeInputs(p, end, windowLevel(p, end, base), base, x, 0);
@@ -26,9 +29,9 @@ describe('window normalisation', () => {
     // Windows one season apart, at levels 16 apart, read the same.
     expect(at(12)).toEqual(at(28));
     // The level is the mean of the last season: (y_8 … y_11) = 108 + 9, 108 + 1.5 + ... ⇒ mean 111.
-    expect(windowLevel(p, 12, base)).toBe((108 + 0 + 109 + 3 + 110 + 1 + 111 + 2) / 4);
+    expect(windowLevel(p, 12, base) * p.unit).toBe((108 + 0 + 109 + 3 + 110 + 1 + 111 + 2) / 4);
     // Model outputs map back exactly: z → level + c·z.
-    expect(Array.from(toSeriesUnits(p, 111, [0, 0.25, -1, 2]))).toEqual([111, 112, 107, 119]);
+    expect(Array.from(toSeriesUnits(p, 111 / 128, [0, 0.25, -1, 2]))).toEqual([111, 112, 107, 119]);
   });
 
   it('takes logs of a multiplicative series so that its windows look alike at every scale', () => {
@@ -52,10 +55,18 @@ describe('window normalisation', () => {
   it('follows a level shift: windows after the shift are measured from the new level', () => {
     const y = Array.from({ length: 40 }, (_, t) => (t < 20 ? 10 : 50) + (t % 4));
     const p = prepare(series(y), 40, base);
-    expect(windowLevel(p, 40, base)).toBe(51.5);
-    expect(windowLevel(p, 16, base)).toBe(11.5);
+    expect(windowLevel(p, 40, base) * p.unit).toBe(51.5);
+    expect(windowLevel(p, 16, base) * p.unit).toBe(11.5);
     // The scale counts the shift once among 36 seasonal changes of 0: (4 × 40) / 36.
-    expect(p.scale).toBeCloseTo((4 * 40) / 36, 12);
+    expect(p.scale * p.unit).toBeCloseTo((4 * 40) / 36, 12);
+  });
+
+  it('divides values near ±1.8e308 by a power of two first, so levels and scales stay finite and map back exactly', () => {
+    const y = Array.from({ length: 24 }, (_, t) => (t % 2 ? 1.7e308 : -1.7e308));
+    const p = prepare(series(y), 24, base);
+    expect(p.unit).toBe(2 ** 1023);
+    expect(Number.isFinite(p.scale)).toBe(true);
+    expect(toSeriesUnits(p, windowLevel(p, 24, base), [1])[0]).toBeCloseTo(p.scale * p.unit, -300);
   });
 
   it('falls back to a scale from the size of a constant series, and to 1 for zeros', () => {
@@ -99,7 +110,10 @@ describe('conformal intervals', () => {
     expect(cal.q[1]![0]).toBeLessThan(2.2);
     const test = draw();
     for (const [k, level] of [[0, 0.8], [1, 0.95]] as const) {
-      const cover = test.reduce((a, r) => a + coverageOf(r.actual, conformalIntervals(r.forecast, r.scale, cal)[k]!), 0) / test.length;
+      const cover = test.reduce((a, r) => {
+        const iv = conformalIntervals(r.forecast, r.scale, cal)[k]!;
+        return a + coverage(r.actual, iv.lo, iv.hi);
+      }, 0) / test.length;
       expect(Math.abs(cover - level), `coverage ${cover} at ${level}`).toBeLessThan(0.03);
     }
   });

@@ -26,29 +26,30 @@ const fit = { epochs: 15 };
 describe('Forecaster', () => {
   it('backtests a global recursive LSTM and beats seasonal naive on trending seasonal series', async () => {
     const series = synthetic(6, 96, 1);
-    const f = Forecaster.create({ backend: cpuBackend, horizon: 6, season: 12, inputSize: 24, cell: 'lstm', hiddenSize: 12, seed: 2 });
+    const f = Forecaster.create({ backend: cpuBackend, horizon: 6, season: 12, inputSize: 24, cell: 'lstm', hiddenSize: 12, seed: 2, strategy: 'recursive', ensemble: 1, combine: [] });
     const report = await f.backtest(series, fit);
     expect(report.rows).toHaveLength(6);
     expect(report.rows[0]!.forecast).toHaveLength(6);
-    expect(report.model.mase, `model MASE ${report.model.mase}, seasonal naive ${report.baseline.mase}`).toBeLessThan(report.baseline.mase!);
-    expect(report.model.smape).toBeLessThan(report.baseline.smape);
+    const snaive = report.baselines.snaive;
+    expect(report.model.mase, `model MASE ${report.model.mase}, seasonal naive ${snaive.mase}`).toBeLessThan(snaive.mase!);
+    expect(report.model.smape).toBeLessThan(snaive.smape);
   });
 
   it('forecasts directly, per series, and with rolling origins', async () => {
     const series = synthetic(3, 72, 3);
-    const direct = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 12, inputSize: 16, cell: 'gru', hiddenSize: 8, strategy: 'direct', seed: 1 });
+    const direct = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 12, inputSize: 16, cell: 'gru', hiddenSize: 8, strategy: 'direct', seed: 1, ensemble: 1, combine: [] });
     const r1 = await direct.backtest(series, fit, { folds: 2, step: 4 });
     expect(r1.rows.map((r) => [r.id, r.fold])).toEqual([['s0', 0], ['s1', 0], ['s2', 0], ['s0', 1], ['s1', 1], ['s2', 1]]);
     expect(direct.models()).toHaveLength(1);
-    expect(r1.model.mase).toBeLessThan(r1.baseline.mase!);
+    expect(r1.model.mase).toBeLessThan(r1.baselines.snaive.mase!);
     // One model per series, each on its own windows (8 a batch).
     const perSeries = Forecaster.create({
-      backend: cpuBackend, horizon: 4, season: 12, inputSize: 16, cell: 'gru', hiddenSize: 8, perSeries: true, seed: 1, training: { batchSize: 8 },
+      backend: cpuBackend, horizon: 4, season: 12, inputSize: 16, cell: 'gru', hiddenSize: 8, perSeries: true, seed: 1, ensemble: 1, combine: [], training: { batchSize: 8 },
     });
     const r2 = await perSeries.backtest(series, fit);
     expect(perSeries.models()).toHaveLength(3);
     expect(r2.rows.map((r) => r.id)).toEqual(['s0', 's1', 's2']);
-    expect(r2.model.mase, `per-series MASE ${r2.model.mase}, seasonal naive ${r2.baseline.mase}`).toBeLessThan(r2.baseline.mase!);
+    expect(r2.model.mase, `per-series MASE ${r2.model.mase}, seasonal naive ${r2.baselines.snaive.mase}`).toBeLessThan(r2.baselines.snaive.mase!);
     await expect(perSeries.predict([{ ...series[0]!, id: 'other' }])).rejects.toThrow(/series other has no model of its own/);
   });
 
@@ -64,12 +65,12 @@ describe('Forecaster', () => {
 
   it('reports MASE as null, not NaN, where it is undefined (a constant history), and the other metrics as numbers', async () => {
     const flat: Series = { id: 'flat', ds: Array.from({ length: 10 }, (_, t) => String(t + 1)), y: new Float64Array(10).fill(10), exog: {} };
-    const report = await Forecaster.create({ backend: cpuBackend, horizon: 1, season: 1, inputSize: 2, cell: 'rnn', hiddenSize: 1 }).backtest([flat], { epochs: 1 });
-    for (const m of [report.model, report.baseline, report.rows[0]!.metrics, report.rows[0]!.baselineMetrics]) {
+    const report = await Forecaster.create({ backend: cpuBackend, horizon: 1, season: 1, inputSize: 2, cell: 'rnn', hiddenSize: 1, ensemble: 1 }).backtest([flat], { epochs: 1 });
+    for (const m of [report.model, report.baselines.snaive, report.rows[0]!.metrics, report.rows[0]!.baselines.snaive.metrics]) {
       expect(m.mase).toBeNull();
       for (const v of [m.mae, m.rmse, m.smape]) expect(Number.isFinite(v)).toBe(true);
     }
-    expect(report.baseline.mae).toBe(0);
+    expect(report.baselines.snaive.mae).toBe(0);
   });
 
   it('rejects bad options and data with typed errors', async () => {
@@ -78,7 +79,12 @@ describe('Forecaster', () => {
     expect(() => Forecaster.create({ backend: cpuBackend, horizon: 2, strategy: 'mimo' as never })).toThrow(ConfigError);
     const f = Forecaster.create({ backend: cpuBackend, horizon: 2, inputSize: 10 });
     await expect(f.predict(synthetic(1, 20, 1))).rejects.toThrow(/fit the forecaster before predicting/);
-    await expect(f.fit(synthetic(1, 8, 1), fit)).rejects.toThrow(new DataError('series s0 has 8 points; a window needs 11'));
+    // A series too short for the network's windows is forecast by a baseline, and says so.
+    await f.fit(synthetic(1, 8, 1), fit);
+    const [fallback] = await f.predict(synthetic(1, 8, 1));
+    expect(fallback!.method).toMatch(/\(fallback\)$/);
+    expect(fallback!.note).toMatch(/^series s0 has 8 points; the network needs 14 \(input 10 \+ horizon 2 \+ a held-out horizon of 2\): forecast by (ETS|Theta|seasonal naive)$/);
+    expect(fallback!.values).toHaveLength(2);
     await expect(f.fit([], fit)).rejects.toThrow(DataError);
     // Series built by hand are checked as the CSV readers check theirs (issue 12): a ds shorter than
     // y, stamps out of order and a NaN value are DataErrors naming the series, in fit, predict and backtest.

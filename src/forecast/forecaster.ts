@@ -1,11 +1,10 @@
 import type { Backend } from '../backends/backend.ts';
-import { ConfigError, DataError, ModelError, ShapeError } from '../errors.ts';
-import { firstOutside } from '../util/finite.ts';
+import { ConfigError, DataError, ModelError } from '../errors.ts';
 import { floatTensors, readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import { RecurrentNet } from '../model/recurrent.ts';
 import { torchToLayers } from '../model/torch-lowering.ts';
 import { checkTorchStateDict } from '../model/torch-modules.ts';
-import type { FloatArray, Tensor } from '../tensor.ts';
+import type { Tensor } from '../tensor.ts';
 import type { CellType } from '../rnn/spec.ts';
 import { MAX_HORIZON } from '../rnn/forecast.ts';
 import type { StackModels } from '../rnn/stack.ts';
@@ -13,22 +12,39 @@ import { samples, type Samples } from '../train/data.ts';
 import type { LossKind } from '../train/loss.ts';
 import type { GradClipOptions, OptimizerOptions, ScheduleOptions } from '../train/optim.ts';
 import { Trainer, type FitHistory, type FitOptions } from '../train/trainer.ts';
+import { mulberry32 } from '../util/rng.ts';
+import { firstOutside } from '../util/finite.ts';
+import { BASELINE_LABELS, BASELINES, seriesBaseline, type BaselineForecast, type BaselineName, type Interval } from './baselines/index.ts';
 import { checkSeries, type Series } from './frame.ts';
-import { metrics, nonFiniteMetric, overall, seasonalNaive, type Metrics } from './metrics.ts';
-import { fitScaler, scale, unscale, type Scaler, type ScalingKind } from './scaling.ts';
+import { calibrate, checkLevels, conformalIntervals, type Calibration } from './intervals.ts';
+import { coverage, metrics, msis, nonFiniteMetric, overall, owa, type Metrics } from './metrics.ts';
+import { fitScaler } from './scaling.ts';
+import { inputWidth, prepare, seriesScale, toSeriesUnits, windowLevel, writeFutureExtra, writeInputs, type Prepared, type Transform, type WindowOptions, type WindowScaling } from './windows.ts';
 
 /**
- * A forecaster over many series: windows of each (scaled per series), a recurrent model trained on
- * them (one global model, or one per series), and forecasts of the next `horizon` points, either
- * recursively (a one-step model whose predictions are fed back, on the backend in one go) or
- * directly (a model whose head gives all `horizon` points at once).
+ * A forecaster over many series: a recurrent network (an ensemble of them) trained on windows of
+ * every series, combined with statistical baselines, with prediction intervals calibrated on a
+ * window the training held out.
  *
  * ```ts
- * const f = await Forecaster.create({ backend: gpu, horizon: 12, season: 12, cell: 'lstm', hiddenSize: 32 });
- * await f.fit(series, { epochs: 30, onStep: (e) => chart.push(e.loss) });
- * const forecasts = await f.predict(series);          // [{ id, values }]
- * const report = await f.backtest(series);            // metrics beside the seasonal-naive baseline
+ * const f = Forecaster.create({ backend: gpu, horizon: 12, season: 12 });
+ * await f.fit(series);                                // early stopping picks the epochs
+ * const forecasts = await f.predict(series);          // [{ id, values, intervals: [{ level: 80, lo, hi }, …] }]
+ * const report = await f.backtest(series);            // metrics beside seasonal naive, Naive2, ETS and Theta
  * ```
+ *
+ * What fit does (the default recipe; README "Forecasting" gives the benchmark behind each choice):
+ * 1. Each series' last `horizon` points are held out. K networks (`ensemble`, different seeds)
+ *    are trained side by side, in the same dispatches, on windows of the rest, normalised per
+ *    window (src/forecast/windows.ts), until their loss on the held-out windows stops improving.
+ * 2. Their forecasts of the held-out points, combined with the `combine` baselines fitted on the
+ *    same history, give the errors that calibrate the intervals (src/forecast/intervals.ts).
+ * 3. With `refit`, the networks are trained again on all of each series, for the epochs step 1
+ *    chose.
+ * A forecast is the median of the K networks' forecasts, then combined with the baselines' (the
+ * mean of the members: the M4 competition's lesson that combinations beat single methods).
+ * A series too short for the network's windows is forecast by a baseline instead, and the
+ * forecast says which and why ({@link Forecast.note}); nothing is dropped.
  */
 export interface ForecasterOptions {
   backend: Backend;
@@ -36,15 +52,19 @@ export interface ForecasterOptions {
   horizon: number;
   /** Steps of history the model reads per window (default: max(2·season, 2·horizon, 8)). */
   inputSize?: number;
-  /** Seasonal period, for the seasonal-naive baseline and MASE (default 1: naive). */
+  /** Seasonal period: calendar inputs, the baselines and MASE (default 1: none). */
   season?: number;
   cell?: CellType;
   hiddenSize?: number;
   numLayers?: number;
   nonlinearity?: 'tanh' | 'relu';
-  /** Per-series scaling, fitted on each series' history (default standard). */
-  scaling?: ScalingKind;
-  /** 'recursive' (default): a one-step model, predictions fed back; 'direct': all points at once. */
+  /** `window` (default): each window by its level and each series by its scale; or one scaler per series. */
+  scaling?: WindowScaling;
+  /** `log` for multiplicative series (applied to series whose history is positive), or `none`. */
+  transform?: Transform;
+  /** Sine and cosine of each step's position in the season, read from `ds`, as inputs (default true). */
+  calendar?: boolean;
+  /** 'direct' (default): all points at once from the model's head; 'recursive': one step, fed back. */
   strategy?: 'recursive' | 'direct';
   /** One model per series instead of one shared by all (every series then needs the same length). */
   perSeries?: boolean;
@@ -52,12 +72,24 @@ export interface ForecasterOptions {
   exog?: string[];
   /** Model initialisation and shuffles. */
   seed?: number;
+  /** Networks in the ensemble, trained side by side from different seeds and combined by the median. */
+  ensemble?: number;
+  /** Statistical baselines combined with the networks (the mean of the members); [] for the networks alone. */
+  combine?: BaselineName[];
+  /** Prediction interval levels in percent (default [80, 95]). */
+  levels?: number[];
+  /** Train again on all of each series after early stopping chose the epochs (default true). */
+  refit?: boolean;
   training?: {
     loss?: LossKind;
     optimizer?: OptimizerOptions;
     schedule?: ScheduleOptions;
     clip?: GradClipOptions | null;
     batchSize?: number;
+    /** Most epochs (default 100); early stopping on the held-out window usually ends sooner. */
+    epochs?: number;
+    /** Epochs without improvement on the held-out window before stopping (default 5). */
+    patience?: number;
   };
 }
 
@@ -65,6 +97,14 @@ export interface ForecasterOptions {
 export interface Forecast {
   id: string;
   values: Float64Array;
+  /** Prediction intervals at the forecaster's levels, ascending. */
+  intervals: Interval[];
+  /** What made it: `webrnn`, `webrnn + ETS + Theta`, or a baseline standing in (`ETS (fallback)`). */
+  method: string;
+  /** Why a baseline stood in for the network on this series, naming it; null otherwise. */
+  note: string | null;
+  /** The networks' own forecast (the ensemble's median) before the combination; null for a fallback. */
+  network: Float64Array | null;
 }
 
 /** One series and fold of a backtest. */
@@ -73,31 +113,53 @@ export interface BacktestRow {
   fold: number;
   actual: Float64Array;
   forecast: Float64Array;
-  baseline: Float64Array;
+  intervals: Interval[];
   metrics: Metrics;
-  baselineMetrics: Metrics;
+  baselines: Record<BaselineName, { forecast: Float64Array; metrics: Metrics }>;
+  /** Per level, the share of actual points inside the interval. */
+  coverage: Record<number, number>;
+  /** The mean scaled interval score of the 95 % interval (M4); null without one or when MASE's scale is 0. */
+  msis: number | null;
+  method: string;
+  note: string | null;
+  /** The networks' own forecast and its metrics, before the combination; null for a fallback. */
+  network: { forecast: Float64Array; metrics: Metrics } | null;
 }
 
 export interface BacktestReport {
   rows: BacktestRow[];
   /** Means over series and folds (src/forecast/metrics.ts `overall`). */
   model: Metrics;
-  baseline: Metrics;
+  baselines: Record<BaselineName, Metrics>;
+  /** The M4's overall weighted average: ½(sMAPE/sMAPE_Naive2 + MASE/MASE_Naive2) of the means; null when undefined. */
+  owa: number | null;
+  /** Per level, the share of all actual points inside the intervals. */
+  coverage: Record<number, number>;
+  /** The mean MSIS of the 95 % intervals over the rows where it is defined. */
+  msis: number | null;
+  /** One line per series a baseline stood in for, naming it and why. */
+  notes: string[];
 }
 
-interface Resolved {
-  horizon: number;
-  inputSize: number;
-  season: number;
-  scaling: ScalingKind;
+/** Fit settings: everything of the trainer's but the validation, which the forecaster holds out itself. */
+export type ForecastFitOptions = Omit<FitOptions, 'validation' | 'validationSplit' | 'earlyStopping' | 'epochs'> & { epochs?: number; patience?: number };
+
+interface Resolved extends WindowOptions {
   strategy: 'recursive' | 'direct';
   perSeries: boolean;
-  exog: string[];
   seed: number;
+  ensemble: number;
+  combine: BaselineName[];
+  levels: number[];
+  refit: boolean;
 }
 
 /** The largest horizon, input size and season a forecaster takes: the longest horizon the backends forecast (2²⁰ steps). */
 const MAX_STEPS = MAX_HORIZON;
+/** Windows one ensemble member trains on per fit at most: beyond, each member draws its own sample (bagging). */
+const MAX_WINDOWS_PER_MEMBER = 1 << 16;
+/** A network ensemble larger than this gains little (and costs K times the compute). */
+const MAX_ENSEMBLE = 64;
 
 function positive(name: string, v: unknown, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
@@ -114,20 +176,40 @@ function names(what: string, v: unknown): string[] {
   return v as string[];
 }
 
-/** A series scaled: its target and exogenous columns each with its own scaler fitted on `fitOn` points. */
-interface Scaled {
-  id: string;
-  z: Float64Array;
-  exog: Float64Array[];
-  scaler: Scaler;
-  exogScalers: Scaler[];
+function boolean(name: string, v: unknown, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** The median of `xs` (mean of the middle two for an even count). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** A window of the network: series `p`, inputs the T steps before `end`. */
+interface WindowRef {
+  p: Prepared;
+  end: number;
+}
+
+/** The network's part of a fit: its models and the epochs early stopping chose. */
+interface NetworkFit {
+  nets: RecurrentNet[];
+  history: FitHistory;
 }
 
 export class Forecaster {
   private readonly o: Resolved;
+  /** Models fitted so far: `ensemble` × (1, or one per series), member-major. */
   private nets: RecurrentNet[] = [];
-  /** The ids the models were fitted on, in order (per-series mode: model k is series k's). */
+  /** The ids the models were fitted on, in order (per-series mode: model g of each member is series g's). */
   private ids: string[] = [];
+  private calibration: Calibration | null = null;
+  /** Whether fit ran (or a saved forecaster was read): a fit where every series fell back to a baseline has no networks. */
+  private fitted = false;
 
   private constructor(
     private readonly options: ForecasterOptions,
@@ -141,26 +223,36 @@ export class Forecaster {
     if (!options.backend) throw new ConfigError('a forecaster needs { backend }: cpuBackend or a WebGPUBackend');
     const horizon = positive('horizon', options.horizon, MAX_STEPS);
     const season = positive('season', options.season ?? 1, MAX_STEPS);
-    const strategy = options.strategy ?? 'recursive';
+    const strategy = options.strategy ?? 'direct';
     if (strategy !== 'recursive' && strategy !== 'direct') throw new ConfigError(`strategy must be recursive or direct, got ${String(strategy)}`);
     const seed = options.seed ?? 0;
     if (!Number.isInteger(seed)) throw new ConfigError(`seed must be an integer, got ${String(seed)}`);
-    const perSeries = options.perSeries ?? false;
-    if (typeof perSeries !== 'boolean') throw new ConfigError(`perSeries must be true or false, got ${JSON.stringify(perSeries)}`);
-    fitScaler(options.scaling ?? 'standard', [0]); // validates the kind
+    const scaling = options.scaling ?? 'window';
+    if (scaling !== 'window') fitScaler(scaling, [0]); // validates the kind
+    const transform = options.transform ?? 'none';
+    if (transform !== 'none' && transform !== 'log') throw new ConfigError(`transform must be none or log, got ${JSON.stringify(transform)}`);
+    const combine = names('combine', options.combine ?? ['ets', 'theta']);
+    const unknown = combine.find((n) => !(BASELINES as readonly string[]).includes(n));
+    if (unknown !== undefined) throw new ConfigError(`combine names ${unknown}, not a baseline (${BASELINES.join(', ')})`);
     return new Forecaster(options, {
       horizon,
       inputSize: positive('inputSize', options.inputSize ?? Math.max(2 * season, 2 * horizon, 8), MAX_STEPS),
       season,
-      scaling: options.scaling ?? 'standard',
+      scaling,
+      transform,
+      calendar: boolean('calendar', options.calendar, true),
       strategy,
-      perSeries,
+      perSeries: boolean('perSeries', options.perSeries, false),
       exog: names('exog', options.exog ?? []),
       seed,
+      ensemble: positive('ensemble', options.ensemble ?? 5, MAX_ENSEMBLE),
+      combine: combine as BaselineName[],
+      levels: checkLevels(options.levels ?? [80, 95]),
+      refit: boolean('refit', options.refit, true),
     });
   }
 
-  /** Models fitted so far: one, or one per series. */
+  /** Models fitted so far: `ensemble` of them, or `ensemble` per series in per-series mode. */
   models(): readonly RecurrentNet[] {
     return this.nets;
   }
@@ -168,13 +260,14 @@ export class Forecaster {
   /** The options that define what a saved forecaster is (everything but the backend and training). */
   private savedOptions(): Omit<ForecasterOptions, 'backend' | 'training'> {
     const { backend: _backend, training: _training, ...rest } = this.options;
-    return { ...rest, ...this.o };
+    const { exog, combine, levels, ...resolved } = this.o;
+    return { ...rest, ...resolved, exog: [...exog], combine: [...combine], levels: [...levels] };
   }
 
   /**
    * The fitted models as one safetensors file: model k's state dict under `k.` (PyTorch names, e.g.
-   * `0.lstm.weight_ih_l0`), the forecaster's options and the series ids in the metadata.
-   * {@link Forecaster.fromSafetensors} reads it back.
+   * `0.lstm.weight_ih_l0`), the forecaster's options, the series ids and the interval calibration in
+   * the metadata. {@link Forecaster.fromSafetensors} reads it back.
    */
   toSafetensors(): Uint8Array {
     if (this.nets.length === 0) throw new ConfigError('fit the forecaster before saving it');
@@ -182,7 +275,8 @@ export class Forecaster {
     this.nets.forEach((net, k) => {
       for (const [name, t] of Object.entries(net.stateDict())) tensors[`${k}.${name}`] = t;
     });
-    return writeSafetensors(tensors, { webrnn: 'forecaster', options: JSON.stringify(this.savedOptions()), ids: JSON.stringify(this.ids) });
+    const calibration = this.calibration && { levels: this.calibration.levels, q: this.calibration.q.map((q) => Array.from(q)) };
+    return writeSafetensors(tensors, { webrnn: 'forecaster', options: JSON.stringify(this.savedOptions()), ids: JSON.stringify(this.ids), calibration: JSON.stringify(calibration) });
   }
 
   /** A forecaster saved by {@link toSafetensors}, ready to predict on `backend` ({@link ModelError} for another file). */
@@ -191,11 +285,13 @@ export class Forecaster {
     if (file.metadata?.webrnn !== 'forecaster') throw new ModelError('this safetensors file is not a saved webrnn forecaster (no webrnn=forecaster metadata)');
     let options: Omit<ForecasterOptions, 'backend'>;
     let ids: string[];
+    let calibration: { levels: number[]; q: number[][] } | null;
     try {
       options = JSON.parse(file.metadata.options ?? '');
       ids = JSON.parse(file.metadata.ids ?? '');
+      calibration = JSON.parse(file.metadata.calibration ?? 'null');
     } catch {
-      throw new ModelError('the forecaster file has unreadable options or ids in its metadata');
+      throw new ModelError('the forecaster file has unreadable options, ids or calibration in its metadata');
     }
     if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ModelError('the forecaster file\'s options are not an object');
     let f: Forecaster;
@@ -203,13 +299,23 @@ export class Forecaster {
     try {
       names('ids', ids);
       f = Forecaster.create({ ...options, backend, training });
-      template = f.newModel();
+      template = f.newModel(0);
     } catch (e) {
       if (e instanceof ConfigError) throw new ModelError(`the forecaster file's metadata is invalid: ${e.message}`, { cause: e });
       throw e;
     }
+    if (calibration !== null) {
+      const ok =
+        typeof calibration === 'object' &&
+        Array.isArray(calibration.levels) &&
+        Array.isArray(calibration.q) &&
+        calibration.levels.length === calibration.q.length &&
+        calibration.q.every((q) => Array.isArray(q) && q.length === f.o.horizon && q.every((v) => typeof v === 'number' && v >= 0 && Number.isFinite(v)));
+      if (!ok) throw new ModelError('the forecaster file\'s interval calibration is malformed');
+      f.calibration = { levels: calibration.levels, q: calibration.q.map((q) => Float64Array.from(q)) };
+    }
     const tensors = floatTensors(file);
-    const count = f.o.perSeries ? ids.length : 1;
+    const count = f.o.ensemble * (f.o.perSeries ? ids.length : 1);
     f.nets = Array.from({ length: count }, (_, k) => {
       const sd: Record<string, Tensor> = {};
       for (const name of Object.keys(template.stateDict())) {
@@ -220,231 +326,354 @@ export class Forecaster {
       return template.withLayers(torchToLayers(template.config, checkTorchStateDict(template.config, sd)));
     });
     f.ids = ids;
+    f.fitted = true;
     return f;
   }
 
-  /**
-   * A series scaled by scalers fitted on its first `upTo` points. A scaling that cannot be fitted
-   * (a spread beyond float64) or that leaves a value the model reads outside float32's range is a
-   * {@link DataError} naming the series, never an Infinity in the model's inputs.
-   */
-  private scaleSeries(s: Series, upTo = s.y.length): Scaled {
-    const fitted = (column: string, values: Float64Array) => {
-      let scaler: Scaler;
-      try {
-        scaler = fitScaler(this.o.scaling, values.subarray(0, upTo));
-      } catch (e) {
-        if (e instanceof ShapeError) throw new DataError(`series ${s.id}${column}: ${e.message}`);
-        throw e;
-      }
-      const z = scale(scaler, values);
-      const bad = firstOutside(z.subarray(0, upTo));
-      if (bad >= 0) {
-        throw new DataError(
-          `series ${s.id}${column}: the value ${values[bad]} at index ${bad} scales (${this.o.scaling}) to ${z[bad]}, beyond float32's range (±3.4e38) that the model computes in: use ${this.o.scaling === 'standard' ? 'smaller units' : 'standard scaling'}`,
-        );
-      }
-      return { scaler, z };
-    };
-    const exog = this.o.exog.map((name) => {
-      const col = s.exog[name];
-      if (!col) throw new DataError(`series ${s.id} has no exogenous column ${name}`);
-      return fitted(` (exogenous ${name})`, col);
-    });
-    const { scaler, z } = fitted('', s.y);
-    return { id: s.id, z, exog: exog.map((e) => e.z), scaler, exogScalers: exog.map((e) => e.scaler) };
-  }
-
-  /** The model's input at step t of a scaled series: [z_t, exog_t…]. */
-  private inputAt(s: Scaled, t: number, into: Float32Array, at: number): void {
-    into[at] = s.z[t]!;
-    s.exog.forEach((e, k) => (into[at + 1 + k] = e[t]!));
-  }
-
-  /** Training windows of each series (up to `upTo` points), the last `count` of each when given. */
-  private windows(series: Scaled[], upTo: (s: Scaled) => number, count?: number): Samples {
-    const T = this.o.inputSize;
-    const H = this.o.horizon;
-    const I = 1 + this.o.exog.length;
-    const direct = this.o.strategy === 'direct';
-    const O = direct ? H : 1;
-    const available = series.map((s) => upTo(s) - T - (direct ? H : 1) + 1);
-    series.forEach((s, k) => {
-      if (available[k]! < 1) throw new DataError(`series ${s.id} has ${upTo(s)} points; a window needs ${T + (direct ? H : 1)}`);
-    });
-    const per = available.map((a) => Math.min(a, count ?? a));
-    const N = per.reduce((a, b) => a + b, 0);
-    const x = new Float32Array(N * T * I);
-    const y = new Float32Array(N * T * O);
-    let n = 0;
-    series.forEach((s, k) => {
-      for (let w = available[k]! - per[k]!; w < available[k]!; w++, n++) {
-        for (let t = 0; t < T; t++) {
-          this.inputAt(s, w + t, x, (n * T + t) * I);
-          if (!direct) y[n * T + t] = s.z[w + t + 1]!;
-        }
-        if (direct) for (let h = 0; h < H; h++) y[(n * T + T - 1) * O + h] = s.z[w + T + h]!;
-      }
-    });
-    return samples({ x, y, count: N, steps: T, inputSize: I, outputSize: O, series: this.o.perSeries ? series.length : 1 });
-  }
-
-  private newModel(): RecurrentNet {
+  private newModel(member: number): RecurrentNet {
     const o = this.options;
     return RecurrentNet.create(
       {
         cell: o.cell ?? 'lstm',
-        inputSize: 1 + this.o.exog.length,
+        inputSize: inputWidth(this.o),
         hiddenSize: o.hiddenSize ?? 32,
         numLayers: o.numLayers ?? 1,
         outputSize: this.o.strategy === 'direct' ? this.o.horizon : 1,
         ...(o.cell === 'rnn' ? { nonlinearity: o.nonlinearity ?? 'tanh' } : {}),
       },
-      { seed: this.o.seed },
+      // Members start from different weights: seeds far apart in the generator's input.
+      { seed: this.o.seed + member * 7919 },
     );
   }
 
-  /**
-   * Trains on every series (up to `upTo` points of each, default all). Per-series mode trains one
-   * model per series on the same number of windows from each (the latest ones).
-   */
-  async fit(series: readonly Series[], options: Omit<FitOptions, 'validation'> & { epochs: number }, upTo?: (s: Series) => number): Promise<FitHistory> {
-    checkSeries(series);
-    return this.train(series, options, upTo);
+  /** Points a series needs for the network: a training window before the held-out `horizon`, and that window. */
+  private networkMinimum(): number {
+    return this.o.inputSize + (this.o.strategy === 'direct' ? this.o.horizon : 1) + this.o.horizon;
   }
 
-  /** {@link fit} on series already checked. */
-  private async train(series: readonly Series[], options: Omit<FitOptions, 'validation'> & { epochs: number }, upTo?: (s: Series) => number): Promise<FitHistory> {
-    const ends = series.map((s) => upTo?.(s) ?? s.y.length);
-    const scaled = series.map((s, k) => this.scaleSeries(s, ends[k]));
-    const at = new Map(scaled.map((s, k) => [s, ends[k]!]));
-    const length = (s: Scaled) => at.get(s)!;
-    const count = this.o.perSeries ? Math.min(...ends.map((n) => n - this.o.inputSize - (this.o.strategy === 'direct' ? this.o.horizon : 1) + 1)) : undefined;
-    const data = this.windows(scaled, length, count);
+  /** Why the network cannot take series `s` (a too-short history), or null. */
+  private tooShort(s: Series): string | null {
+    const need = this.networkMinimum();
+    if (s.y.length >= need) return null;
+    return `series ${s.id} has ${s.y.length} points; the network needs ${need} (input ${this.o.inputSize} + ${this.o.strategy === 'direct' ? `horizon ${this.o.horizon}` : '1'} + a held-out horizon of ${this.o.horizon})`;
+  }
+
+  /**
+   * Trains on every series: the last `horizon` points of each held out for early stopping and the
+   * interval calibration, then (with `refit`) again on all points. Per-series mode trains one model
+   * per series on the same number of windows from each (the latest ones). Series too short for the
+   * network are forecast by a baseline ({@link Forecast.note}).
+   */
+  async fit(series: readonly Series[], options: ForecastFitOptions = {}): Promise<FitHistory> {
+    checkSeries(series);
+    return this.train(series, options);
+  }
+
+  private windowsOf(p: Prepared, limit: number): number[] {
+    const T = this.o.inputSize;
+    const direct = this.o.strategy === 'direct';
+    // Direct: inputs [e−T, e), targets [e, e+H) before `limit`; recursive: targets [e−T+1, e].
+    const last = direct ? limit - this.o.horizon : limit - 1;
+    const ends: number[] = [];
+    for (let e = T; e <= last; e++) ends.push(e);
+    return ends;
+  }
+
+  /** Samples of windows, `groups` of equal size (one per model). */
+  private samplesOf(groups: WindowRef[][]): Samples {
+    const T = this.o.inputSize;
+    const H = this.o.horizon;
+    const I = inputWidth(this.o);
+    const direct = this.o.strategy === 'direct';
+    const O = direct ? H : 1;
+    const N = groups.reduce((a, g) => a + g.length, 0);
+    const x = new Float32Array(N * T * I);
+    const y = new Float32Array(N * T * O);
+    let n = 0;
+    for (const group of groups) {
+      for (const { p, end } of group) {
+        const level = windowLevel(p, end, this.o);
+        writeInputs(p, end, level, this.o, x, n * T * I);
+        if (direct) for (let h = 0; h < H; h++) y[(n * T + T - 1) * O + h] = (p.v[end + h]! - level) / p.scale;
+        else for (let t = 0; t < T; t++) y[n * T + t] = (p.v[end - T + t + 1]! - level) / p.scale;
+        n++;
+      }
+    }
+    return samples({ x, y, count: N, steps: T, inputSize: I, outputSize: O, series: groups.length });
+  }
+
+  /**
+   * The training windows of each model: member-major, then (per-series mode) series. A member
+   * whose windows exceed {@link MAX_WINDOWS_PER_MEMBER} draws its own sample of them.
+   */
+  private trainingGroups(prepared: Prepared[], limits: number[]): WindowRef[][] {
+    const all = prepared.map((p, k) => this.windowsOf(p, limits[k]!).map((end) => ({ p, end })));
+    const K = this.o.ensemble;
+    if (this.o.perSeries) {
+      const count = Math.min(...all.map((w) => w.length));
+      const latest = all.map((w) => w.slice(w.length - count));
+      return Array.from({ length: K }, () => latest).flat();
+    }
+    const pool = all.flat();
+    return Array.from({ length: K }, (_, k) => {
+      if (pool.length <= MAX_WINDOWS_PER_MEMBER) return pool;
+      const rand = mulberry32(this.o.seed * 31 + k + 1);
+      return Array.from({ length: MAX_WINDOWS_PER_MEMBER }, () => pool[Math.floor(rand() * pool.length)]!);
+    });
+  }
+
+  /** The held-out windows: per model, one per series whose targets are the last `horizon` points. */
+  private validationGroups(prepared: Prepared[]): WindowRef[][] {
+    const direct = this.o.strategy === 'direct';
+    const refs = prepared.map((p) => ({ p, end: direct ? p.v.length - this.o.horizon : p.v.length - 1 }));
+    const K = this.o.ensemble;
+    return this.o.perSeries ? Array.from({ length: K }, () => refs.map((r) => [r])).flat() : Array.from({ length: K }, () => refs);
+  }
+
+  private async trainNetworks(groups: WindowRef[][], validation: WindowRef[][] | null, options: ForecastFitOptions, epochs: number): Promise<NetworkFit> {
     const t = this.options.training ?? {};
-    const trainer = await Trainer.create(this.newModel(), {
+    const models = groups.length;
+    const G = models / this.o.ensemble;
+    const data = this.samplesOf(groups);
+    const trainer = await Trainer.create(this.newModel(0), {
       backend: this.options.backend,
-      loss: { kind: t.loss ?? 'mse', steps: this.o.strategy === 'direct' ? { last: 1 } : 'all' },
+      loss: { kind: t.loss ?? 'mae', steps: this.o.strategy === 'direct' ? { last: 1 } : 'all' },
       optimizer: t.optimizer ?? { kind: 'adam', lr: 1e-2 },
       schedule: t.schedule,
       clip: t.clip === undefined ? { kind: 'norm', maxNorm: 1 } : t.clip,
       batchSize: t.batchSize ?? 64,
       seed: this.o.seed,
-      series: this.o.perSeries ? series.length : 1,
+      series: models,
+      initial: Array.from({ length: models }, (_, m) => this.newModel(Math.floor(m / G))),
     });
     try {
-      const history = await trainer.fit(data, options);
-      this.nets = await trainer.allModels();
-      this.ids = series.map((s) => s.id);
-      return history;
+      const { epochs: _e, patience: _p, ...rest } = options;
+      const history = await trainer.fit(data, {
+        ...rest,
+        epochs,
+        ...(validation ? { validation: this.samplesOf(validation), earlyStopping: { patience: options.patience ?? t.patience ?? 5 } } : {}),
+      });
+      return { nets: await trainer.allModels(), history };
     } finally {
       trainer.dispose();
     }
   }
 
-  /**
-   * Forecasts `horizon` points after each series (after its first `upTo` points when given), in the
-   * series' units. Exogenous inputs need their future values: `futureExog[id][name]`, `horizon` each.
-   */
-  async predict(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>> = {}, upTo?: (s: Series) => number): Promise<Forecast[]> {
-    if (this.nets.length === 0) throw new ConfigError('fit the forecaster before predicting');
-    checkSeries(series);
-    return this.forecast(series, futureExog, upTo);
+  /** {@link fit} on series already checked: the held-out phase, the calibration, the refit. */
+  private async train(series: readonly Series[], options: ForecastFitOptions): Promise<FitHistory> {
+    const H = this.o.horizon;
+    const maxEpochs = positive('epochs', options.epochs ?? this.options.training?.epochs ?? 100);
+    const network = series.filter((s) => !this.tooShort(s));
+    if (this.o.perSeries && network.length !== series.length) throw new DataError(this.tooShort(series.find((s) => this.tooShort(s))!)!);
+    this.calibration = null;
+    this.nets = [];
+    this.ids = network.map((s) => s.id);
+    this.fitted = true;
+    const empty: FitHistory = { steps: [], epochs: [], bestEpoch: 0, stoppedEarly: false };
+    if (network.length === 0) return empty;
+    // 1. Hold out the last horizon: train until the held-out loss stops improving.
+    const held = network.map((s) => prepare(s, s.y.length - H, this.o));
+    const first = await this.trainNetworks(
+      this.trainingGroups(held, held.map((p) => p.v.length - H)),
+      this.validationGroups(held),
+      options,
+      maxEpochs,
+    );
+    // 2. Calibrate the intervals on the held-out forecasts of the whole method.
+    this.nets = first.nets;
+    const cut = network.map((s) => truncate(s, s.y.length - H));
+    const heldForecasts = await this.combined(cut, knownFuture(network, cut, this.o.exog, H), false);
+    this.calibration = calibrate(
+      network.map((s, k) => ({ actual: s.y.subarray(s.y.length - H), forecast: heldForecasts[k]!.values, scale: seriesScale(cut[k]!.y, this.o.season) })),
+      H,
+      this.o.levels,
+    );
+    if (!this.o.refit) return first.history;
+    // 3. Train again on everything, for the epochs the held-out window chose.
+    const all = network.map((s) => prepare(s, s.y.length, this.o));
+    const second = await this.trainNetworks(this.trainingGroups(all, all.map((p) => p.v.length)), null, options, Math.max(1, first.history.bestEpoch));
+    this.nets = second.nets;
+    return { ...first.history, steps: [...first.history.steps, ...second.history.steps] };
   }
 
-  /** {@link predict} of series already checked. */
-  private async forecast(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>>, upTo?: (s: Series) => number): Promise<Forecast[]> {
+  /**
+   * Forecasts `horizon` points after each series, in the series' units, with intervals. Exogenous
+   * inputs need their future values: `futureExog[id][name]`, `horizon` each.
+   */
+  async predict(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>> = {}): Promise<Forecast[]> {
+    if (!this.fitted) throw new ConfigError('fit the forecaster before predicting');
+    checkSeries(series);
+    return this.combined(series, futureExog, true);
+  }
+
+  /** The networks' forecasts of the series in `net` (the median of the ensemble's), in series units. */
+  private async networkForecasts(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>>): Promise<Float64Array[]> {
     const T = this.o.inputSize;
     const H = this.o.horizon;
-    const I = 1 + this.o.exog.length;
-    const ends = series.map((s) => upTo?.(s) ?? s.y.length);
-    const scaled = series.map((s, k) => this.scaleSeries(s, ends[k]));
-    const modelOf = new Map(this.ids.map((id, k) => [id, k]));
-    // Every series in one call: the global model for all, or per series its own model (the
-    // backend runs per-series models in the same dispatches).
-    const nets = this.o.perSeries
-      ? scaled.map((s) => {
-          const k = modelOf.get(s.id) ?? -1;
-          if (k < 0) throw new DataError(`series ${s.id} has no model of its own (per-series mode fits one per series)`);
-          return this.nets[k]!;
-        })
-      : [this.nets[0]!];
-    const B = scaled.length;
-    const history = new Float32Array(B * T * I);
-    const exogFuture = I > 1 ? new Float32Array(B * H * (I - 1)) : null;
-    scaled.forEach((s, b) => {
-      const end = ends[b]!;
-      if (end < T) throw new DataError(`series ${s.id} has ${end} points; the model reads ${T}`);
-      for (let t = 0; t < T; t++) this.inputAt(s, end - T + t, history, (b * T + t) * I);
+    const I = inputWidth(this.o);
+    const E = I - 1;
+    const K = this.o.ensemble;
+    const prepared = series.map((s) => {
+      const p = prepare(s, s.y.length, this.o);
+      const offset = p.extra.length - this.o.exog.length;
       this.o.exog.forEach((name, k) => {
         const future = futureExog[s.id]?.[name];
         if (!future || future.length < H) throw new DataError(`series ${s.id} needs ${H} future values of ${name}`);
-        const z = scale(s.exogScalers[k]!, Array.from({ length: H }, (_, h) => future[h]!));
-        const bad = firstOutside(z);
+        const col = p.extra[offset + k]!;
+        const sc = p.exogScalers[k]!;
+        for (let h = 0; h < H; h++) col[s.y.length + h] = (future[h]! - sc.shift) / sc.scale;
+        const bad = firstOutside(col.subarray(s.y.length));
         if (bad >= 0) throw new DataError(`series ${s.id}: the future value ${future[bad]} of ${name} at ${bad} is not finite or scales beyond float32's range`);
-        z.forEach((v, h) => (exogFuture![(b * H + h) * (I - 1) + k] = v));
       });
+      return p;
     });
-    const lowered = nets.map((n) => n.layers());
-    const stacks: StackModels = lowered.length === 1 ? lowered[0]! : lowered;
-    let z: Float32Array | Float64Array;
-    if (this.o.strategy === 'recursive') {
-      z = await this.recursive(stacks, { history, batch: B, steps: T, horizon: H, futureExog: exogFuture });
-    } else {
-      const none = lowered[0]!.layers.map(() => null);
-      const y = (await this.options.backend.recurrentStack(stacks, { X: history, batch: B, steps: T, sequenceLens: null, initialH: none, initialC: none })).Y;
-      z = Float64Array.from({ length: B * H }, (_, i) => y[(Math.floor(i / H) * T + T - 1) * H + (i % H)]!);
+    const modelOf = new Map(this.ids.map((id, k) => [id, k]));
+    const G = this.o.perSeries ? this.ids.length : 1;
+    // Every member and series in one call: member k's copy of the batch runs its model(s).
+    const stacks: StackModels = this.o.perSeries
+      ? Array.from({ length: K }, (_, k) =>
+          prepared.map((p) => {
+            const g = modelOf.get(p.id) ?? -1;
+            if (g < 0) throw new DataError(`series ${p.id} has no model of its own (per-series mode fits one per series)`);
+            return this.nets[k * G + g]!.layers();
+          }),
+        ).flat()
+      : this.nets.map((n) => n.layers());
+    const B = prepared.length;
+    const history = new Float32Array(K * B * T * I);
+    const exogFuture = E > 0 ? new Float32Array(K * B * H * E) : null;
+    const levels = prepared.map((p) => windowLevel(p, p.v.length, this.o));
+    for (let k = 0; k < K; k++) {
+      prepared.forEach((p, b) => {
+        if (p.v.length < T) throw new DataError(`series ${p.id} has ${p.v.length} points; the model reads ${T}`);
+        writeInputs(p, p.v.length, levels[b]!, this.o, history, (k * B + b) * T * I);
+        if (exogFuture) writeFutureExtra(p, p.v.length, this.o, exogFuture, (k * B + b) * H * E);
+      });
     }
-    return scaled.map((s, b) => {
-      const values = unscale(s.scaler, z.subarray(b * H, (b + 1) * H));
+    const backend = this.options.backend;
+    let z: ArrayLike<number>;
+    if (this.o.strategy === 'recursive') {
+      if (!backend.recurrentForecast) throw new ConfigError(`the ${backend.name} backend cannot forecast`);
+      z = await backend.recurrentForecast(stacks, { history, batch: K * B, steps: T, horizon: H, futureExog: exogFuture });
+    } else {
+      const none = this.nets[0]!.layers().layers.map(() => null);
+      const y = (await backend.recurrentStack(stacks, { X: history, batch: K * B, steps: T, sequenceLens: null, initialH: none, initialC: none })).Y;
+      z = Float64Array.from({ length: K * B * H }, (_, i) => y[(Math.floor(i / H) * T + T - 1) * H + (i % H)]!);
+    }
+    return prepared.map((p, b) => {
+      const members = Array.from({ length: K }, (_, k) => toSeriesUnits(p, levels[b]!, Array.from({ length: H }, (_, h) => z[(k * B + b) * H + h]!)));
+      const values = Float64Array.from({ length: H }, (_, h) => median(members.map((m) => m[h]!)));
       const bad = firstOutside(values, Number.MAX_VALUE);
-      if (bad >= 0) throw new DataError(`series ${s.id}: forecast ${bad + 1} is ${values[bad]} in the series' units (beyond float64's range); the model's output was ${z[b * H + bad]}`);
-      return { id: s.id, values };
+      if (bad >= 0) throw new DataError(`series ${p.id}: forecast ${bad + 1} is ${values[bad]} in the series' units (beyond float64's range)`);
+      return values;
     });
   }
 
-  private async recursive(stacks: StackModels, inputs: Parameters<NonNullable<Backend['recurrentForecast']>>[1]): Promise<FloatArray> {
-    const backend = this.options.backend;
-    if (!backend.recurrentForecast) throw new ConfigError(`the ${backend.name} backend cannot forecast`);
-    return backend.recurrentForecast(stacks, inputs);
+  /**
+   * Each series' forecast: the networks' combined with the `combine` baselines, or a baseline alone
+   * for a series too short for the network; with intervals when `withIntervals` and calibrated.
+   */
+  private async combined(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>>, withIntervals: boolean): Promise<Forecast[]> {
+    const H = this.o.horizon;
+    const known = new Set(this.ids);
+    if (this.o.perSeries) {
+      const other = series.find((s) => !known.has(s.id));
+      if (other) throw new DataError(`series ${other.id} has no model of its own (per-series mode fits one per series)`);
+    }
+    const byNetwork = series.filter((s) => known.has(s.id) || (this.nets.length > 0 && !this.tooShort(s)));
+    const netValues = byNetwork.length ? await this.networkForecasts(byNetwork, futureExog) : [];
+    const netOf = new Map(byNetwork.map((s, k) => [s.id, netValues[k]!]));
+    const levels = this.o.levels;
+    return series.map((s) => {
+      const net = netOf.get(s.id);
+      if (!net) return this.fallback(s, levels);
+      const members = [net, ...this.o.combine.map((name) => seriesBaseline(s.id, name, s.y, H, this.o.season).point)];
+      const values = Float64Array.from({ length: H }, (_, h) => members.reduce((a, m) => a + m[h]! / members.length, 0));
+      const intervals = withIntervals && this.calibration ? conformalIntervals(values, seriesScale(s.y, this.o.season), this.calibration) : [];
+      const method = ['webrnn', ...this.o.combine.map((n) => BASELINE_LABELS[n])].join(' + ');
+      return { id: s.id, values, intervals, method, note: null, network: net };
+    });
+  }
+
+  /** A baseline's forecast for a series the network cannot take: ETS, else Theta, else seasonal naive. */
+  private fallback(s: Series, levels: number[]): Forecast {
+    const why = this.tooShort(s) ?? `series ${s.id} was not among the series the network was fitted on`;
+    let last: unknown;
+    for (const name of ['ets', 'theta', 'snaive'] as BaselineName[]) {
+      let f: BaselineForecast;
+      try {
+        f = seriesBaseline(s.id, name, s.y, this.o.horizon, this.o.season, levels);
+      } catch (e) {
+        if (!(e instanceof DataError)) throw e;
+        last = e;
+        continue;
+      }
+      return { id: s.id, values: f.point, intervals: f.intervals, method: `${BASELINE_LABELS[name]} (fallback)`, note: `${why}: forecast by ${BASELINE_LABELS[name]}`, network: null };
+    }
+    throw new DataError(`${why}, and no baseline could forecast it either (${(last as Error).message})`);
   }
 
   /**
    * Backtests: for each of `folds` origins (the last at n − horizon, earlier ones `step` points apart,
    * default horizon), fits on the points before the origin, forecasts the next `horizon` and scores
-   * them beside the seasonal-naive forecast from the same history. Refits per fold.
+   * them beside seasonal naive, Naive2, ETS and Theta from the same history. Refits per fold.
    */
-  async backtest(series: readonly Series[], fit: Omit<FitOptions, 'validation'> & { epochs: number }, options: { folds?: number; step?: number } = {}): Promise<BacktestReport> {
+  async backtest(series: readonly Series[], fit: ForecastFitOptions = {}, options: { folds?: number; step?: number } = {}): Promise<BacktestReport> {
     const folds = positive('folds', options.folds ?? 1);
     const step = positive('step', options.step ?? this.o.horizon);
     const H = this.o.horizon;
+    const m = this.o.season;
     checkSeries(series);
     const rows: BacktestRow[] = [];
     for (let f = 0; f < folds; f++) {
       const back = H + (folds - 1 - f) * step;
-      const origin = (s: Series) => s.y.length - back;
       for (const s of series) {
-        if (origin(s) < 1) throw new DataError(`series ${s.id} has ${s.y.length} points, too few for ${folds} fold(s) of ${H}`);
+        if (s.y.length - back < 1) throw new DataError(`series ${s.id} has ${s.y.length} points, too few for ${folds} fold(s) of ${H}`);
       }
-      await this.train(series, fit, origin);
-      const futureExog = Object.fromEntries(series.map((s) => [s.id, Object.fromEntries(this.o.exog.map((n) => [n, s.exog[n]!.subarray(origin(s), origin(s) + H)]))]));
-      const forecasts = await this.forecast(series, futureExog, origin);
+      const cut = series.map((s) => truncate(s, s.y.length - back));
+      await this.train(cut, fit);
+      const forecasts = await this.combined(cut, knownFuture(series, cut, this.o.exog, H), true);
       series.forEach((s, k) => {
-        const history = s.y.subarray(0, origin(s));
-        const actual = s.y.slice(origin(s), origin(s) + H);
-        const baseline = seasonalNaive(history, H, Math.min(this.o.season, history.length));
+        const history = cut[k]!.y;
+        const actual = s.y.slice(history.length, history.length + H);
+        const fc = forecasts[k]!;
+        const baselines = Object.fromEntries(
+          BASELINES.map((name) => {
+            const b = baselineOrNaive(s.id, name, history, H, m);
+            return [name, { forecast: b, metrics: this.score(s.id, actual, b, history) }];
+          }),
+        ) as BacktestRow['baselines'];
+        const ninetyFive = fc.intervals.find((iv) => iv.level === 95);
         rows.push({
           id: s.id,
           fold: f,
           actual,
-          forecast: forecasts[k]!.values,
-          baseline,
-          metrics: this.score(s.id, actual, forecasts[k]!.values, history),
-          baselineMetrics: this.score(s.id, actual, baseline, history),
+          forecast: fc.values,
+          intervals: fc.intervals,
+          metrics: this.score(s.id, actual, fc.values, history),
+          baselines,
+          coverage: Object.fromEntries(fc.intervals.map((iv) => [iv.level, coverage(actual, iv.lo, iv.hi)])),
+          msis: ninetyFive ? msis(actual, ninetyFive.lo, ninetyFive.hi, history, m, 95) : null,
+          method: fc.method,
+          note: fc.note,
+          network: fc.network && { forecast: fc.network, metrics: this.score(s.id, actual, fc.network, history) },
         });
       });
     }
-    return { rows, model: overall(rows.map((r) => r.metrics)), baseline: overall(rows.map((r) => r.baselineMetrics)) };
+    const model = overall(rows.map((r) => r.metrics));
+    const baselines = Object.fromEntries(BASELINES.map((name) => [name, overall(rows.map((r) => r.baselines[name].metrics))])) as BacktestReport['baselines'];
+    const levels = [...new Set(rows.flatMap((r) => r.intervals.map((iv) => iv.level)))];
+    const intervalCoverage = Object.fromEntries(levels.map((l) => [l, mean(rows.flatMap((r) => (r.coverage[l] === undefined ? [] : [r.coverage[l]!])))]));
+    const msisValues = rows.flatMap((r) => (r.msis === null ? [] : [r.msis]));
+    return {
+      rows,
+      model,
+      baselines,
+      owa: owa(model, baselines.naive2),
+      coverage: intervalCoverage,
+      msis: msisValues.length ? mean(msisValues) : null,
+      notes: [...new Set(rows.flatMap((r) => (r.note ? [r.note] : [])))],
+    };
   }
 
   /**
@@ -456,5 +685,32 @@ export class Forecaster {
     const bad = nonFiniteMetric(m);
     if (bad) throw new DataError(`series ${id}: the forecast's ${bad[0].toUpperCase()} is ${bad[1]}, beyond float64's range`);
     return m;
+  }
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b / xs.length, 0);
+}
+
+/** The exogenous values of the `horizon` points after each cut series, from the whole series. */
+function knownFuture(series: readonly Series[], cut: readonly Series[], exog: readonly string[], horizon: number): Record<string, Record<string, Float64Array>> {
+  return Object.fromEntries(series.map((s, k) => [s.id, Object.fromEntries(exog.map((n) => [n, s.exog[n]!.subarray(cut[k]!.y.length, cut[k]!.y.length + horizon)]))]));
+}
+
+/** The first `n` points of a series (its time stamps and exogenous columns too). */
+function truncate(s: Series, n: number): Series {
+  return { ...s, ds: s.ds.slice(0, n), y: s.y.subarray(0, n), exog: Object.fromEntries(Object.entries(s.exog).map(([k, v]) => [k, v.subarray(0, n)])) };
+}
+
+/**
+ * A baseline's forecast for the backtest table; where the method cannot fit this history (too short
+ * for ETS's parameters, say) the naive forecast stands in, as the M4 benchmarks do.
+ */
+function baselineOrNaive(id: string, name: BaselineName, history: Float64Array, horizon: number, season: number): Float64Array {
+  try {
+    return seriesBaseline(id, name, history, horizon, season).point;
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    return seriesBaseline(id, 'snaive', history, horizon, 1).point;
   }
 }

@@ -73,10 +73,3 @@ export function conformalIntervals(point: ArrayLike<number>, scale: number, cal:
     hi: Float64Array.from({ length: point.length }, (_, h) => point[h]! + cal.q[k]![h]! * scale),
   }));
 }
-
-/** The share of `actual` inside [lo, hi]. */
-export function coverageOf(actual: ArrayLike<number>, iv: Interval): number {
-  let inside = 0;
-  for (let h = 0; h < actual.length; h++) if (actual[h]! >= iv.lo[h]! && actual[h]! <= iv.hi[h]!) inside++;
-  return inside / actual.length;
-}

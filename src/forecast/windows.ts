@@ -1,7 +1,7 @@
 import { DataError, ShapeError } from '../errors.ts';
 import { firstOutside } from '../util/finite.ts';
 import type { Series } from './frame.ts';
-import { fitScaler, scale, type Scaler, type ScalingKind } from './scaling.ts';
+import { fitScaler, magnitude, scale, type Scaler, type ScalingKind } from './scaling.ts';
 import { frequencyOfStamps } from './timestamps.ts';
 
 /**
@@ -54,6 +54,12 @@ export interface Prepared {
   scaler: Scaler | null;
   /** c_s: the series' scale (1 for per-series kinds). */
   scale: number;
+  /**
+   * A power of two the series was divided by before anything else (window scaling without a log):
+   * its largest magnitude, so that levels and differences of values near ±1.8e308 cannot overflow.
+   * Exact, and undone on the way back.
+   */
+  unit: number;
   /** Extra inputs per step, history and the `horizon` steps after it: calendar columns, then exogenous ones. */
   extra: Float64Array[];
   exogScalers: Scaler[];
@@ -100,22 +106,24 @@ export function seasonPositions(s: Pick<Series, 'ds' | 'dsFormat'>, season: numb
 }
 
 /**
- * A series made ready for windows over its first `upTo` points (the history), with extra inputs
- * for `horizon` steps beyond it. A log transform of a series with a value ≤ 0 in its history falls
- * back to no transform (the caller can tell from `log`). Values that would leave float32 once scaled
- * are a {@link DataError} naming the series.
+ * A series made ready for windows: every point of `s` (the caller cuts off what must not be seen),
+ * with the scale and scalers fitted on its first `upTo` points, and extra inputs for `horizon`
+ * steps beyond its end. A log transform of a series with a value ≤ 0 falls back to no transform
+ * (the caller can tell from `log`). Values that would leave float32 once scaled are a
+ * {@link DataError} naming the series.
  */
 export function prepare(s: Series, upTo: number, o: WindowOptions): Prepared {
   const history = s.y.subarray(0, upTo);
-  const log = o.transform === 'log' && history.every((v) => v > 0);
-  let v: Float64Array = log ? Float64Array.from(history, Math.log) : Float64Array.from(history);
+  const log = o.transform === 'log' && s.y.every((v) => v > 0);
+  const unit = o.scaling === 'window' && !log ? magnitude(history) : 1;
+  let v: Float64Array = log ? Float64Array.from(s.y, Math.log) : Float64Array.from(s.y, (x) => x / unit);
   let scaler: Scaler | null = null;
   let c = 1;
   if (o.scaling === 'window') {
-    c = seriesScale(v, o.season);
+    c = seriesScale(v.subarray(0, upTo), o.season);
   } else {
     try {
-      scaler = fitScaler(o.scaling, v);
+      scaler = fitScaler(o.scaling, v.subarray(0, upTo));
     } catch (e) {
       if (e instanceof ShapeError) throw new DataError(`series ${s.id}: ${e.message}`);
       throw e;
@@ -125,11 +133,11 @@ export function prepare(s: Series, upTo: number, o: WindowOptions): Prepared {
   const bad = firstOutside(Float64Array.from(v, (x) => x / c));
   if (bad >= 0) {
     throw new DataError(
-      `series ${s.id}: the value ${history[bad]} at index ${bad} scales (${o.scaling}) to ${v[bad]! / c}, beyond float32's range (±3.4e38) that the model computes in: use ${o.scaling === 'standard' || o.scaling === 'window' ? 'smaller units' : 'window scaling'}`,
+      `series ${s.id}: the value ${s.y[bad]} at index ${bad} scales (${o.scaling}) to ${v[bad]! / c}, beyond float32's range (±3.4e38) that the model computes in: use ${o.scaling === 'standard' ? 'smaller units' : 'window scaling'}`,
     );
   }
   const extra: Float64Array[] = [];
-  const steps = upTo + o.horizon;
+  const steps = s.y.length + o.horizon;
   if (o.calendar && o.season > 1) {
     const p = seasonPositions(s, o.season, steps);
     extra.push(p.map((q) => Math.sin((2 * Math.PI * q) / o.season)));
@@ -149,11 +157,11 @@ export function prepare(s: Series, upTo: number, o: WindowOptions): Prepared {
     exogScalers.push(sc);
     const z = new Float64Array(steps);
     z.set(scale(sc, col.subarray(0, Math.min(col.length, steps))));
-    const zbad = firstOutside(z.subarray(0, upTo));
+    const zbad = firstOutside(z.subarray(0, s.y.length));
     if (zbad >= 0) throw new DataError(`series ${s.id} (exogenous ${name}): the value ${col[zbad]} at index ${zbad} scales to ${z[zbad]}, beyond float32's range`);
     extra.push(z);
   }
-  return { id: s.id, v, log, scaler, scale: c, extra, exogScalers };
+  return { id: s.id, v, log, scaler, scale: c, unit, extra, exogScalers };
 }
 
 /** L_w: the level a window ending before `end` is measured from (0 for per-series scalings). */
@@ -187,6 +195,6 @@ export function toSeriesUnits(p: Prepared, level: number, z: ArrayLike<number>):
   return Float64Array.from({ length: z.length }, (_, h) => {
     let v = level + p.scale * z[h]!;
     if (p.scaler) v = v * p.scaler.scale + p.scaler.shift;
-    return p.log ? Math.exp(v) : v;
+    return p.log ? Math.exp(v) : v * p.unit;
   });
 }

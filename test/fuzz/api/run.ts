@@ -379,7 +379,7 @@ function forecaster(c: ForecasterCall, compare: boolean): Prepared {
       const reference = Forecaster.create({ ...options, backend: cpuBackend });
       if (c.backtest && !compare) {
         const report = await reference.backtest(series, { epochs: 1 }, { folds: f('folds', 2) });
-        return { forecasts: report.rows.map((r) => r.forecast), metrics: [report.model, report.baseline, ...report.rows.flatMap((r) => [r.metrics, r.baselineMetrics])] };
+        return { forecasts: report.rows.map((r) => r.forecast), metrics: [report.model, ...Object.values(report.baselines), ...report.rows.flatMap((r) => [r.metrics, ...Object.values(r.baselines).map((b) => b.metrics)])] };
       }
       await reference.fit(series, { epochs: 1 });
       const h = typeof horizon === 'number' && horizon > 0 && horizon < 100 ? horizon : c.horizon;

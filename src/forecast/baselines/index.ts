@@ -1,0 +1,87 @@
+import { DataError, ShapeError } from '../../errors.ts';
+import { seasonalNaive } from '../metrics.ts';
+import { magnitude } from '../scaling.ts';
+import { autoEts } from './ets.ts';
+import { naive2 } from './naive2.ts';
+import { theta } from './theta.ts';
+
+/**
+ * The statistical baselines every forecast is shown beside, by the names the reports use:
+ *
+ *   snaive  seasonal naive: each point the value one season earlier (src/forecast/metrics.ts)
+ *   naive2  the M4 competition's Naive2: naive on the seasonally adjusted series (./naive2.ts)
+ *   ets     automatic exponential smoothing, chosen by AICc as R's forecast::ets (./ets.ts)
+ *   theta   the M3 competition's Theta method, as R's forecast::thetaf (./theta.ts)
+ */
+export const BASELINES = ['snaive', 'naive2', 'ets', 'theta'] as const;
+export type BaselineName = (typeof BASELINES)[number];
+
+/** The readable name of each baseline (tables, the app, the command line). */
+export const BASELINE_LABELS: Record<BaselineName, string> = {
+  snaive: 'seasonal naive',
+  naive2: 'Naive2',
+  ets: 'ETS',
+  theta: 'Theta',
+};
+
+/** A prediction interval at `level` percent (e.g. 80): lower and upper bounds per forecast step. */
+export interface Interval {
+  level: number;
+  lo: Float64Array;
+  hi: Float64Array;
+}
+
+/** A baseline's forecast: points, intervals where the method gives them, and what was fitted. */
+export interface BaselineForecast {
+  point: Float64Array;
+  intervals: Interval[];
+  /** The fitted model, e.g. `ETS(M,Ad,M)`, or the method's name. */
+  model: string;
+}
+
+/**
+ * `name`'s forecast of `horizon` points after `history` with seasonal period `season`. ETS and
+ * Theta give prediction intervals at `levels` (percent); the naive methods give none.
+ * A history too short for the method is a {@link DataError}; callers name the series.
+ *
+ * Every method is equivariant to the series' unit, so each runs on the history divided by a power
+ * of two near its largest value (exact) and its forecast is multiplied back: sums of squares in
+ * the likelihoods cannot overflow for series near 1e200 or 1.8e308.
+ */
+export function baselineForecast(name: BaselineName, history: ArrayLike<number>, horizon: number, season: number, levels: readonly number[] = []): BaselineForecast {
+  const unit = magnitude(history);
+  if (unit === 1) return unitForecast(name, history, horizon, season, levels);
+  const f = unitForecast(name, Float64Array.from(history, (v) => v / unit), horizon, season, levels);
+  const back = (a: Float64Array) => a.map((v) => v * unit);
+  return { ...f, point: back(f.point), intervals: f.intervals.map((iv) => ({ level: iv.level, lo: back(iv.lo), hi: back(iv.hi) })) };
+}
+
+function unitForecast(name: BaselineName, history: ArrayLike<number>, horizon: number, season: number, levels: readonly number[]): BaselineForecast {
+  switch (name) {
+    case 'snaive':
+      if (history.length < season) return { point: seasonalNaive(history, horizon, 1), intervals: [], model: 'naive (shorter than one season)' };
+      return { point: seasonalNaive(history, horizon, season), intervals: [], model: 'seasonal naive' };
+    case 'naive2':
+      return { point: naive2(history, horizon, season), intervals: [], model: 'Naive2' };
+    case 'ets': {
+      const f = autoEts(history, horizon, season, { levels: [...levels] });
+      return { point: f.point, intervals: f.intervals, model: f.model };
+    }
+    case 'theta': {
+      const f = theta(history, horizon, season, { levels: [...levels] });
+      return { point: f.point, intervals: f.intervals, model: 'Theta' };
+    }
+    default:
+      throw new ShapeError(`unknown baseline ${JSON.stringify(name)}: expected ${BASELINES.join(', ')}`);
+  }
+}
+
+/** {@link baselineForecast} with a failure for this history as a {@link DataError} naming series `id`. */
+export function seriesBaseline(id: string, name: BaselineName, history: ArrayLike<number>, horizon: number, season: number, levels: readonly number[] = []): BaselineForecast {
+  try {
+    return baselineForecast(name, history, horizon, season, levels);
+  } catch (e) {
+    if (e instanceof ShapeError || e instanceof DataError) throw new DataError(`series ${id}: ${BASELINE_LABELS[name]}: ${e.message}`);
+    throw e;
+  }
+}
