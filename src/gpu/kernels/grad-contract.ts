@@ -80,27 +80,33 @@ const DIRECT_MAX_Q = 4;
 const pow2ceil = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
 /**
- * `main`'s workgroup shape: WG_P × WG_Q = 64 invocations of 4 × 4 outputs, shaped after the output
- * (halving the larger side while too many, then growing p while p needs it) so that few idle.
+ * Below this many rows per chunk the direct entry point runs whatever Q: `main` stages TILE_R rows
+ * at a time (8–32), so a chunk of a few rows (the head's dX: one row, the output features) would
+ * be mostly zeros and barriers. Measured on SwiftShader (bench/app-scale.ts's step, LSTM H = 8,
+ * B = 4096, T = 24, the head's dX P = 98,304, Q = 8, one row): 168 ms staged.
+ */
+const DIRECT_MAX_ROWS = 8;
+
+/**
+ * `main`'s workgroup shape: at most 64 invocations of 4 × 4 outputs, WG_P × WG_Q shaped after the
+ * output (halving the larger side while too many). It is never grown past what the output needs:
+ * a 1 × 8 head gradient in a 4 × 256 tile (64 invocations along q) did 128 times the work needed
+ * and took 0.8 s of a 1.65 s training step on SwiftShader (bench/app-scale.ts, B = 4096); a small
+ * workgroup costs a GPU idle lanes only in these small products.
  */
 function workgroupShape(P: number, Q: number): [number, number] {
-  const needP = pow2ceil(Math.ceil(P / 4));
-  let wp = Math.min(WORKGROUP_SIZE, needP);
+  let wp = Math.min(WORKGROUP_SIZE, pow2ceil(Math.ceil(P / 4)));
   let wq = Math.min(WORKGROUP_SIZE, pow2ceil(Math.ceil(Q / 4)));
   while (wp * wq > WORKGROUP_SIZE) {
     if (wp >= wq) wp /= 2;
     else wq /= 2;
   }
-  while (wp * wq < WORKGROUP_SIZE) {
-    if (wp < needP) wp *= 2;
-    else wq *= 2;
-  }
   return [wp, wq];
 }
 
 /** How one contraction is laid over the grid: the entry point, its constants and its work items per (c, z). */
-function layout(P: number, Q: number): { entryPoint: string; constants: Record<string, number>; blocksP: number; blocksQ: number; perWorkgroup: number } {
-  if (Q <= DIRECT_MAX_Q) {
+function layout(P: number, Q: number, rows: number): { entryPoint: string; constants: Record<string, number>; blocksP: number; blocksQ: number; perWorkgroup: number } {
+  if (Q <= DIRECT_MAX_Q || rows < DIRECT_MAX_ROWS) {
     const qBlock = Q === 1 ? 1 : 4;
     return {
       entryPoint: 'main_direct', constants: { WORKGROUP_SIZE, Q_BLOCK: qBlock },
@@ -111,25 +117,38 @@ function layout(P: number, Q: number): { entryPoint: string; constants: Record<s
   const tileR = Math.min(32, 2 ** Math.floor(Math.log2(STAGING_BYTES / ((wp + wq) * 16))));
   return {
     entryPoint: 'main',
-    constants: { WORKGROUP_SIZE, WG_Q: wq, TILE_R: tileR },
+    constants: { WORKGROUP_SIZE: wp * wq, WG_Q: wq, TILE_R: tileR },
     blocksP: Math.ceil(P / (4 * wp)),
     blocksQ: Math.ceil(Q / (4 * wq)),
     perWorkgroup: 1,
   };
 }
 
+/**
+ * Whether a contraction runs transposed (A and B swapped, out[q, p]): when Q is too wide for the
+ * direct entry point but P is not, the transposed product runs direct (the head's dWeight, P = the
+ * output features, Q = H) instead of staging a tile for a handful of outputs.
+ */
+function transposed(P: number, Q: number): boolean {
+  return Q > DIRECT_MAX_Q && P <= DIRECT_MAX_Q;
+}
+
 /** Workgroups per (chunk, z) of a contraction with P × Q outputs. */
 function workgroupsPerProduct(P: number, Q: number): number {
-  const l = layout(P, Q);
+  const l = transposed(P, Q) ? layout(Q, P, Infinity) : layout(P, Q, Infinity);
   return Math.ceil((l.blocksP * l.blocksQ) / l.perWorkgroup);
 }
 
 /** The dispatch of one contraction. */
-export function contractionDispatch(c: Contraction, maxWorkgroupsPerDimension: number): KernelDispatch {
+export function contractionDispatch(given: Contraction, maxWorkgroupsPerDimension: number): KernelDispatch {
+  // out[p, q] = Σ A[r, p]·B[r, q] is out[q, p] = Σ B[r, q]·A[r, p]: the same sums, other strides.
+  const c = transposed(given.p, given.q)
+    ? { ...given, a: given.b, b: given.a, p: given.q, q: given.p, out: { ...given.out, p: given.out.q, q: given.out.p } }
+    : given;
   const zs = c.zs ?? 1;
   const rowsPerChunk = c.rowsPerChunk ?? c.rows;
   const chunks = Math.ceil(c.rows / rowsPerChunk);
-  const l = layout(c.p, c.q);
+  const l = layout(c.p, c.q, rowsPerChunk);
   // main: one item per workgroup (a tile); main_direct: one per invocation (a block).
   const items = chunks * zs * l.blocksP * l.blocksQ;
   const { a, b, out } = c;
