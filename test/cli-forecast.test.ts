@@ -369,6 +369,12 @@ describe('webrnn forecasting commands: errors', () => {
     expect(JSON.parse(readFileSync(join(sub, 'm.json'), 'utf8')).series).toHaveLength(2);
   });
 
+  /** Keys of the --metrics JSON that may be null: no fallback note, no network forecast (a fallback), MASE, OWA or MSIS undefined. */
+  const NULLABLE = ['note', 'network', 'mase', 'owa', 'msis'];
+  /** The keys holding null anywhere in `v`. */
+  const nullKeys = (v: unknown, key = ''): string[] =>
+    v === null ? [key] : typeof v === 'object' ? Object.entries(v as object).flatMap(([k, x]) => nullKeys(x, Array.isArray(v) ? key : k)) : [];
+
   it('extreme values give finite forecasts or a one-line error (exit 1), never Infinity in a file', async () => {
     // 1e200 once made standard scaling overflow and `forecast` wrote Infinity with exit 0; near
     // float64's limit, or beyond float32's without scaling, the model cannot compute. Either way:
@@ -388,10 +394,14 @@ describe('webrnn forecasting commands: errors', () => {
       const r = await run('forecast', file, '--out', out, '--metrics', metrics, '--horizon', '3', '--cpu', '--epochs', '2', '--hidden', '4', '--input-size', '6', ...flags);
       expect(r.out, name).not.toMatch(/Infinity/);
       if (r.code === 0) {
-        const values = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[3]));
-        expect(values, name).toHaveLength(3);
-        for (const v of values) expect(Number.isFinite(v), `${name}: ${v}`).toBe(true);
-        expect(readFileSync(metrics, 'utf8'), name).not.toMatch(/null|Infinity|NaN/);
+        const rows = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(3).map(Number));
+        expect(rows, name).toHaveLength(3);
+        // The point forecast and every bound.
+        for (const v of rows.flat()) expect(Number.isFinite(v), `${name}: ${v}`).toBe(true);
+        const json = readFileSync(metrics, 'utf8');
+        expect(json, name).not.toMatch(/Infinity|NaN/);
+        // JSON writes a non-finite number as null: nulls only where the report means "none" or "undefined".
+        expect(nullKeys(JSON.parse(json)).filter((k) => !NULLABLE.includes(k)), name).toEqual([]);
       } else {
         expect(r.code, r.err).toBe(1);
         const last = r.err.split('\n').at(-1)!;
