@@ -6,6 +6,7 @@ import type { ForecastInputs } from '../rnn/forecast.ts';
 import type { RecurrentStack, RecurrentStackInputs, RecurrentStackOutputs, StackModels } from '../rnn/stack.ts';
 import type { RecurrentLayerInputs, RecurrentLayerOutputs, RecurrentLayerSpec, RecurrentLayerWeights } from '../rnn/spec.ts';
 import type { FloatArray } from '../tensor.ts';
+import type { BatchLimits } from '../train/batching.ts';
 import type { EngineSetup, TrainEngine } from '../train/engine.ts';
 
 /** A layer's forward outputs and the gradients of a loss with respect to its parameters and inputs. */
@@ -95,5 +96,13 @@ export interface Backend {
    * train through the float64 CPU engine when they are the CPU reference, and cannot otherwise.
    */
   createTrainEngine?(setup: EngineSetup): Promise<TrainEngine>;
+  /**
+   * What bounds the windows per optimizer step when training `stack` on windows of `steps` steps
+   * here, for src/train/batching.ts `autoBatchSize` (a backend without it: `batchLimits(null)`, the
+   * base batch).
+   */
+  trainingBatchLimits?(stack: RecurrentStack, steps: number): BatchLimits;
+  /** Whether the device runs its shaders on the CPU (src/gpu/device.ts isSoftwareAdapter); false for the CPU backend (no device). */
+  readonly software?: boolean;
   dispose(): void;
 }

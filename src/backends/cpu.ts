@@ -7,6 +7,7 @@ import { checkLayerInputs, checkLayerWeights } from '../rnn/spec.ts';
 import { checkModels, checkStack, joinRows, joinStackOutputs, perModelRows, stackInputRows } from '../rnn/stack.ts';
 import { forecastReference } from '../reference/forecast.ts';
 import { checkForecastModels, forecastInputRows } from '../rnn/forecast.ts';
+import { batchLimits } from '../train/batching.ts';
 import { CpuTrainEngine } from '../train/cpu-engine.ts';
 import { checkedOutputs as checked } from '../util/finite.ts';
 import type { Backend } from './backend.ts';
@@ -62,5 +63,10 @@ export const cpuBackend: Required<Backend> = {
   async createTrainEngine(setup) {
     return new CpuTrainEngine(setup);
   },
+  /** The float64 reference gains nothing from large batches: the base batch (src/train/batching.ts). */
+  trainingBatchLimits() {
+    return batchLimits(null);
+  },
+  software: false,
   dispose() {},
 };

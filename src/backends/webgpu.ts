@@ -24,7 +24,8 @@ import {
   type RecurrentLayerPlan,
 } from '../gpu/kernels/recurrent-layer.ts';
 import { ONES_BUFFER, ONES_DATA } from '../gpu/kernels/grad-contract.ts';
-import { packedFloats, stackGradProgram, type GradLayer, type GradProgramContext } from '../gpu/kernels/stack-grad.ts';
+import { gradFloatsPerSequence, packedFloats, stackGradProgram, type GradLayer, type GradProgramContext } from '../gpu/kernels/stack-grad.ts';
+import { batchLimits, type BatchLimits } from '../train/batching.ts';
 import type { EngineSetup, TrainEngine } from '../train/engine.ts';
 import { feedbackGrid, feedbackParams, feedbackPipeline } from '../gpu/kernels/forecast-feedback.ts';
 import { checkForecastModels, type ForecastInputs } from '../rnn/forecast.ts';
@@ -719,6 +720,27 @@ export class WebGPUBackend implements Backend {
       kernel: this.options.recurrentKernel ?? 'auto',
       stepsPerDispatch: (spec, batch) => this.stepsPerDispatch(spec, batch),
     };
+  }
+
+  /** Whether the adapter runs shaders on the CPU (SwiftShader, lavapipe, WARP…: src/gpu/device.ts isSoftwareAdapter). */
+  get software(): boolean {
+    return this.gpu.summary.isSoftware;
+  }
+
+  /**
+   * The batch limits of training `stack` on `steps`-step windows here (src/train/batching.ts
+   * batchLimits): the cap for this kind of adapter, and no more windows than one binding of the
+   * training program holds (what a window keeps: its saved states and gradients).
+   */
+  trainingBatchLimits(stack: RecurrentStack, steps: number): BatchLimits {
+    const perWindow = gradFloatsPerSequence({
+      layers: stack.layers.map(({ spec, weights }) => ({ spec, peepholes: weights.P !== null, hasH0: false, hasC0: false, hasDh: false, hasDc: false })),
+      head: stack.head,
+      steps,
+      hasLens: false,
+    });
+    const binding = this.bindingLimit();
+    return batchLimits({ maxStorageBufferBindingSize: binding, maxBufferSize: binding }, { software: this.software, bytesPerWindow: 4 * perWindow });
   }
 
   /** The WebGPU training engine (src/train/gpu-engine.ts): parameters and optimizer state stay on this device. */

@@ -76,10 +76,28 @@ function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 }
 
+/** The parts of a GPUAdapterInfo {@link isSoftwareAdapter} reads (all optional: older browsers lack some). */
+export interface AdapterInfoLike {
+  vendor?: string;
+  architecture?: string;
+  description?: string;
+  device?: string;
+  isFallbackAdapter?: boolean;
+}
+
+/**
+ * Whether an adapter runs its shaders on the CPU: the implementation says it is a fallback adapter
+ * (`isFallbackAdapter`), or its identity names a software rasteriser — Google's SwiftShader (Chrome's
+ * fallback), Mesa's llvmpipe and lavapipe, Microsoft's WARP / "Microsoft Basic Render Driver". The
+ * app and the benchmarks say so beside their times, and pick the paths that are faster there.
+ */
+export function isSoftwareAdapter(info: AdapterInfoLike): boolean {
+  const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''} ${info.device ?? ''}`.toLowerCase();
+  return info.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|\bwarp\b|basic render|software|\bcpu\b/.test(text);
+}
+
 function looksSoftware(info: GPUAdapterInfo): boolean {
-  const isFallback = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter;
-  const text = `${info.vendor} ${info.architecture} ${info.description} ${info.device}`.toLowerCase();
-  return isFallback === true || /swiftshader|llvmpipe|lavapipe|warp|software|cpu/.test(text);
+  return isSoftwareAdapter(info as AdapterInfoLike);
 }
 
 /** Summarises an adapter's identity. */

@@ -19,8 +19,13 @@ const STORAGE = 0x80;
  * is read back.
  */
 export const LOSS_LOG_STEPS = 256;
-/** Sequences per model per program when evaluating. */
+/** Sequences per model per program when evaluating, at least. */
 const EVAL_CHUNK = 512;
+/**
+ * Sequences per program when evaluating, all models together, where a model's share passes
+ * {@link EVAL_CHUNK}: a global model's validation set of 66,000 windows is 17 programs, not 129.
+ */
+const EVAL_SEQUENCES = 4096;
 const COPY_SRC = 0x04;
 const COPY_DST = 0x08;
 
@@ -177,18 +182,23 @@ export class GpuTrainEngine implements TrainEngine {
     return this.backend.gradProgramContext();
   }
 
-  /**
-   * The programs' groups of models for `perModel` sequences of `steps` steps per model: all of a
-   * page's models in one program while its largest binding fits the device, else as many as fit.
-   */
-  private groups(perModel: number, steps: number): ModelGroup[] {
+  /** Floats the training program's largest binding takes per sequence of `steps` steps. */
+  private perSequenceFloats(steps: number): number {
     const { layers, head } = this.setup.stack;
-    const perSequence = gradFloatsPerSequence({
+    return gradFloatsPerSequence({
       layers: layers.map(({ spec }) => ({ spec, peepholes: false, hasH0: false, hasC0: false, hasDh: false, hasDc: false })),
       head,
       steps,
       hasLens: false,
     });
+  }
+
+  /**
+   * The programs' groups of models for `perModel` sequences of `steps` steps per model: all of a
+   * page's models in one program while its largest binding fits the device, else as many as fit.
+   */
+  private groups(perModel: number, steps: number): ModelGroup[] {
+    const perSequence = this.perSequenceFloats(steps);
     const fit = Math.max(1, Math.floor(this.context().maxBindingBytes / (4 * perSequence * perModel)));
     const groups: ModelGroup[] = [];
     this.pages.forEach((_, page) => {
@@ -394,8 +404,11 @@ export class GpuTrainEngine implements TrainEngine {
     const { steps: T, outputSize: O } = samples;
     const sum = new Float64Array(S);
     const total = new Float64Array(S);
-    for (let k0 = 0; k0 < per; k0 += EVAL_CHUNK) {
-      const size = Math.min(EVAL_CHUNK, per - k0);
+    // Never more per model than one binding of the program holds (the forward's saved states).
+    const perSequence = 4 * this.perSequenceFloats(T);
+    const chunk = Math.max(1, Math.min(Math.max(EVAL_CHUNK, Math.floor(EVAL_SEQUENCES / S)), Math.floor(this.context().maxBindingBytes / perSequence)));
+    for (let k0 = 0; k0 < per; k0 += chunk) {
+      const size = Math.min(chunk, per - k0);
       const rows = Array.from({ length: S * size }, (_, i) => Math.floor(i / size) * per + k0 + (i % size));
       const part = gatherSamples(samples, rows, S);
       const { loss } = await this.run(part, null, 0, false);
