@@ -6,10 +6,11 @@
 // Part 1 (always): steps/s and the epoch time each batch size gives, from `--steps` optimizer steps of
 // the backtest's training set (each series up to its last `horizon` points, windows built as
 // src/forecast/forecaster.ts builds them), the epoch time extrapolated from the steps/s. Each batch
-// size runs twice: `deferred` (the trainer's default on WebGPU: losses read back every
-// `readbackEvery` steps) and `per-step` (readbackEvery 1: one readback per step, as before).
-// With --profile, one step's time split: CPU side (gather + program building + encoding/upload)
-// against waiting for the GPU.
+// size runs `deferred` (the trainer's default on WebGPU: losses read back every `readbackEvery`
+// steps) and, with --per-step, also `per-step` (readbackEvery 1: one readback per step, as before).
+// Times are wall clock and the process's CPU time (user + system, all threads): on a software
+// adapter the shaders run on this process's threads, so CPU time counts the work done even while
+// other processes share the cores and stretch the wall clock (as bench/big-batch.ts reports).
 //
 // Part 2 (--job): the whole app job as app/run.ts runs it — Forecaster.backtest then a fresh
 // Forecaster.fit + predict — at the batch size --job-batch (default: the auto batch), timed.
@@ -30,8 +31,8 @@ import { syntheticSeries, toSeries } from '../src/data/datasets.ts';
 import { Forecaster } from '../src/forecast/forecaster.ts';
 import { fitScaler, scale } from '../src/forecast/scaling.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
-import { autoBatchSize, batchLimits, scaledLearningRate } from '../src/train/batching.ts';
-import { samples, type Samples } from '../src/train/data.ts';
+import { autoBatchSize, scaledLearningRate } from '../src/train/batching.ts';
+import { gatherSamples, samples, type Samples } from '../src/train/data.ts';
 import { Trainer } from '../src/train/trainer.ts';
 
 const { values: args } = parseArgs({
@@ -43,7 +44,7 @@ const { values: args } = parseArgs({
     epochs: { type: 'string', default: '8' },
     job: { type: 'boolean', default: false },
     'job-batch': { type: 'string', default: 'auto' },
-    'per-step': { type: 'boolean', default: true },
+    'per-step': { type: 'boolean', default: false },
     json: { type: 'string', default: 'bench/out/app-scale.json' },
   },
 });
@@ -78,9 +79,9 @@ function backtestWindows(): Samples {
 }
 
 const gpu = await WebGPUBackend.create();
-const software = gpu.gpu.summary.isSoftware;
-const limits = batchLimits(gpu.device.limits, { software });
+const software = gpu.software;
 const data = backtestWindows();
+const limits = gpu.trainingBatchLimits(RecurrentNet.create({ cell: APP.cell, inputSize: 1, hiddenSize: APP.hiddenSize, numLayers: APP.numLayers, outputSize: 1 }).layers(), APP.inputSize);
 const auto = autoBatchSize(data.count, limits);
 console.log(`${count} series × ${length} points: ${data.count.toLocaleString('en-US')} training windows of ${APP.inputSize} steps; ` +
   `adapter ${gpu.gpu.summary.vendor} ${gpu.gpu.summary.architecture} (${software ? 'software' : 'hardware'}); auto batch ${auto}, lr ${scaledLearningRate(APP.lr, auto).toPrecision(3)}`);
@@ -92,6 +93,8 @@ interface Row {
   stepsPerSecond: number;
   stepsPerEpoch: number;
   epochSeconds: number;
+  /** Process CPU seconds per epoch (see the header). */
+  epochCpuSeconds: number;
   firstLoss: number;
   lastLoss: number;
 }
@@ -103,14 +106,12 @@ async function measure(batch: number, readbackEvery: number | undefined): Promis
     backend: gpu, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: scaledLearningRate(APP.lr, batch) }, clip: { kind: 'norm', maxNorm: 1 }, batchSize: batch, seed: 0, ...(readbackEvery ? { readbackEvery } : {}),
   });
   try {
-    // Warm-up: pipelines built and the pool filled outside the timed steps.
-    const warm = new AbortController();
-    await trainer.fit(data, { epochs: 1, signal: warm.signal, onStep: (e) => void (e.step >= 2 && warm.abort()) });
+    // Warm-up: two steps on a slice of the data build the pipelines and fill the pool outside the timed steps.
+    await trainer.fit(gatherSamples(data, Array.from({ length: Math.min(data.count, 2 * batch) }, (_, i) => i)), { epochs: 1 });
     const stop = new AbortController();
-    let t0 = 0;
     const losses: number[] = [];
-    const started = performance.now();
-    t0 = started;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
     await trainer.fit(data, {
       epochs: 1,
       signal: stop.signal,
@@ -120,9 +121,11 @@ async function measure(batch: number, readbackEvery: number | undefined): Promis
       },
     });
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const steps = losses.length;
     const stepsPerEpoch = Math.ceil(data.count / batch);
-    return { batch, readback: readbackEvery === 1 ? 'per-step' : 'deferred', steps, stepsPerSecond: steps / seconds, stepsPerEpoch, epochSeconds: (stepsPerEpoch * seconds) / steps, firstLoss: losses[0]!, lastLoss: losses.at(-1)! };
+    return { batch, readback: readbackEvery === 1 ? 'per-step' : 'deferred', steps, stepsPerSecond: steps / seconds, stepsPerEpoch, epochSeconds: (stepsPerEpoch * seconds) / steps, epochCpuSeconds: (stepsPerEpoch * cpuSeconds) / steps, firstLoss: losses[0]!, lastLoss: losses.at(-1)! };
   } finally {
     trainer.dispose();
   }
@@ -134,10 +137,10 @@ try {
     for (const every of args['per-step'] ? [undefined, 1] : [undefined]) {
       const row = await measure(batch, every);
       rows.push(row);
-      console.log(`batch ${String(batch).padStart(6)} ${row.readback.padEnd(8)}: ${row.stepsPerSecond.toFixed(2)} steps/s over ${row.steps} steps → ${row.stepsPerEpoch} steps/epoch, ${row.epochSeconds.toFixed(1)} s/epoch (loss ${row.firstLoss.toFixed(4)} → ${row.lastLoss.toFixed(4)})`);
+      console.log(`batch ${String(batch).padStart(6)} ${row.readback.padEnd(8)}: ${row.stepsPerSecond.toFixed(2)} steps/s over ${row.steps} steps → ${row.stepsPerEpoch} steps/epoch, ${row.epochSeconds.toFixed(1)} s/epoch wall, ${row.epochCpuSeconds.toFixed(1)} CPU s/epoch (loss ${row.firstLoss.toFixed(4)} → ${row.lastLoss.toFixed(4)})`);
     }
   }
-  let job: { batch: number; backtestSeconds: number; finalSeconds: number; totalSeconds: number; mase: number | null; baselineMase: number | null } | null = null;
+  let job: { batch: number; backtestSeconds: number; finalSeconds: number; totalSeconds: number; cpuSeconds: number; mase: number | null; baselineMase: number | null } | null = null;
   if (args.job) {
     const batch = args['job-batch'] === 'auto' ? auto : Number(args['job-batch']);
     const options = {
@@ -145,6 +148,7 @@ try {
       strategy: 'recursive' as const, scaling: 'standard' as const, perSeries: false, seed: 0,
       training: { batchSize: batch, optimizer: { kind: 'adam' as const, lr: scaledLearningRate(APP.lr, batch) } },
     };
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const report = await Forecaster.create(options).backtest(series, { epochs: APP.epochs, onEpoch: (e) => console.log(`  backtest epoch ${e.epoch}: loss ${e.loss.toFixed(4)} at ${((performance.now() - t0) / 1000).toFixed(1)} s`) });
     const t1 = performance.now();
@@ -152,8 +156,9 @@ try {
     await final.fit(series, { epochs: APP.epochs, onEpoch: (e) => console.log(`  final epoch ${e.epoch}: loss ${e.loss.toFixed(4)} at ${((performance.now() - t0) / 1000).toFixed(1)} s`) });
     await final.predict(series);
     const t2 = performance.now();
-    job = { batch, backtestSeconds: (t1 - t0) / 1000, finalSeconds: (t2 - t1) / 1000, totalSeconds: (t2 - t0) / 1000, mase: report.model.mase, baselineMase: report.baseline.mase };
-    console.log(`job at batch ${batch}: backtest ${job.backtestSeconds.toFixed(1)} s, fit + forecast ${job.finalSeconds.toFixed(1)} s, total ${job.totalSeconds.toFixed(1)} s; MASE ${job.mase?.toFixed(3)} (seasonal naive ${job.baselineMase?.toFixed(3)})`);
+    const cpu = process.cpuUsage(cpu0);
+    job = { batch, backtestSeconds: (t1 - t0) / 1000, finalSeconds: (t2 - t1) / 1000, totalSeconds: (t2 - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, mase: report.model.mase, baselineMase: report.baseline.mase };
+    console.log(`job at batch ${batch}: backtest ${job.backtestSeconds.toFixed(1)} s, fit + forecast ${job.finalSeconds.toFixed(1)} s, total ${job.totalSeconds.toFixed(1)} s (${job.cpuSeconds.toFixed(1)} CPU s); MASE ${job.mase?.toFixed(3)} (seasonal naive ${job.baselineMase?.toFixed(3)})`);
   }
   mkdirSync(dirname(args.json), { recursive: true });
   writeFileSync(args.json, JSON.stringify({ series: count, length, windows: data.count, adapter: gpu.gpu.summary, autoBatch: auto, limits, rows, job }, null, 2));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.ts';
 import { isSoftwareAdapter } from '../src/gpu/device.ts';
+import { defaultReadbackEvery, trainSpec } from '../src/train/trainer.ts';
 import { autoBatchSize, BASE_BATCH, batchLimits, HARDWARE_MAX_BATCH, scaledLearningRate, SOFTWARE_MAX_BATCH } from '../src/train/batching.ts';
 
 describe('autoBatchSize', () => {
@@ -96,5 +97,19 @@ describe('isSoftwareAdapter', () => {
     expect(isSoftwareAdapter({ vendor: 'apple', architecture: 'metal-3' })).toBe(false);
     expect(isSoftwareAdapter({ vendor: 'amd', architecture: 'rdna-3', description: 'Radeon RX 7900', isFallbackAdapter: false })).toBe(false);
     expect(isSoftwareAdapter({})).toBe(false);
+  });
+});
+
+describe('defaultReadbackEvery', () => {
+  it('reads the loss back every ~2048 windows, every 4 to 32 steps', () => {
+    expect(defaultReadbackEvery(1)).toBe(32);
+    expect(defaultReadbackEvery(64)).toBe(32);
+    expect(defaultReadbackEvery(256)).toBe(8);
+    expect(defaultReadbackEvery(4096)).toBe(4);
+    const spec = (o: { batchSize: number; readbackEvery?: number }) => trainSpec({ loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.01 }, ...o });
+    expect(spec({ batchSize: 512 }).readbackEvery).toBe(4);
+    expect(spec({ batchSize: 512, readbackEvery: 1 }).readbackEvery).toBe(1);
+    expect(() => spec({ batchSize: 64, readbackEvery: 0 })).toThrow(/readbackEvery/);
+    expect(() => spec({ batchSize: 0 })).toThrow(/batchSize/);
   });
 });

@@ -159,6 +159,6 @@ describe('the backends\' batch limits', () => {
     const small = WebGPUBackend.fromContext(gpu.backend.gpu, { maxBindingBytes: 2 ** 20 });
     expect(small.trainingBatchLimits(stack, 24).maxBatch).toBe(128);
     small.dispose();
-    expect(cpuBackend.trainingBatchLimits()).toEqual({ maxBatch: BASE_BATCH });
+    expect(cpuBackend.trainingBatchLimits(stack, 24)).toEqual({ maxBatch: BASE_BATCH });
   });
 });

@@ -233,6 +233,7 @@ export class GpuTrainEngine implements TrainEngine {
         steps: T,
         hasLens: false,
         models: M,
+        inputGrad: false,
       },
       this.context(),
     );

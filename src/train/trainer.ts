@@ -39,15 +39,24 @@ export interface TrainOptions {
   truncate?: number | null;
   /**
    * Steps between two readbacks of the loss on engines that can queue steps (WebGPU; default
-   * {@link DEFAULT_READBACK_EVERY}, at most the engine's maxQueuedSteps): the steps run without
+   * {@link defaultReadbackEvery}, at most the engine's maxQueuedSteps): the steps run without
    * waiting for the device, and `onStep` fires for each, in order, with the same values, when their
    * losses arrive. 1: read every step's loss before the next step (the CPU engine always does).
    */
   readbackEvery?: number;
 }
 
-/** Steps between loss readbacks by default (see {@link TrainOptions.readbackEvery}). */
-export const DEFAULT_READBACK_EVERY = 32;
+/**
+ * Steps between loss readbacks by default: about {@link READBACK_WINDOWS} windows' worth, from 4 to
+ * 32 steps. Small batches (64: 32 steps) are where a wait per step costs most; at large ones a step
+ * dwarfs the readback, and progress (onStep) should not lag by more than a few steps.
+ */
+export function defaultReadbackEvery(batchSize: number): number {
+  return Math.max(4, Math.min(32, Math.ceil(READBACK_WINDOWS / batchSize)));
+}
+
+/** Windows trained between two loss readbacks by default (see {@link defaultReadbackEvery}). */
+export const READBACK_WINDOWS = 2048;
 
 /** The checked form of {@link TrainOptions}. */
 export interface TrainSpec {
@@ -73,7 +82,7 @@ export function trainSpec(o: TrainOptions): TrainSpec {
     batchSize: positive('batchSize', o.batchSize),
     seed,
     truncate: o.truncate === undefined || o.truncate === null ? null : positive('truncate', o.truncate),
-    readbackEvery: positive('readbackEvery', o.readbackEvery ?? DEFAULT_READBACK_EVERY),
+    readbackEvery: o.readbackEvery === undefined ? defaultReadbackEvery(o.batchSize) : positive('readbackEvery', o.readbackEvery),
   };
 }
 

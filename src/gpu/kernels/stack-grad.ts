@@ -76,6 +76,11 @@ export interface GradProgramShape {
   hasLens: boolean;
   /** Per-series models side by side, batch / models sequences each (default 1: one model). */
   models?: number;
+  /**
+   * Whether to compute dX of layer 0 (`dx`; default true). A training step has no use for the
+   * gradient of its data: without it, one contraction over every row less.
+   */
+  inputGrad?: boolean;
 }
 
 /** What the program's kernels are planned from. */
@@ -233,13 +238,14 @@ export function stackGradProgram(shape: GradProgramShape, ctx: GradProgramContex
       });
     }
     const dx = k === 0 ? 'dx' : `dy${k - 1}`;
-    need(dx, 4 * rows * spec.inputSize);
+    const wantDx = k > 0 || shape.inputGrad !== false;
+    if (wantDx) need(dx, 4 * rows * spec.inputSize);
     const grads = layerGradContractions(spec, peepholes, n, T, {
       dg: `dg${k}`, fwd: `fwd${k}`, x: k === 0 ? 'x' : `fwd${k - 1}`, weights: `w${k}`, grads: `grads${k}`, dx,
     }, { count: M, weightStride: strides[k]! });
     need(`grads${k}`, 4 * M * strides[k]!);
     for (const c of grads.params) reduce(c, strides[k]!);
-    dispatches.push(contractionDispatch(grads.dx, maxGrid));
+    if (wantDx) dispatches.push(contractionDispatch(grads.dx, maxGrid));
   }
   return { buffers, dispatches };
 }
