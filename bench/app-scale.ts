@@ -16,7 +16,7 @@
 // Forecaster.fit + predict — at the batch size --job-batch (default: the auto batch), timed.
 //
 //   --series N --length N    default 10000, 96 (the app's generator defaults)
-//   --batches a,b,…|auto     batch sizes for part 1 (default 64,auto)
+//   --batches a,b,…|auto|none  batch sizes for part 1 (default 64,auto; none: only the job)
 //   --steps N                timed optimizer steps per measurement (default 60)
 //   --epochs N               epochs of the job (default 8, the app's)
 //   --json PATH              default bench/out/app-scale.json
@@ -131,7 +131,7 @@ async function measure(batch: number, readbackEvery: number | undefined): Promis
   }
 }
 
-const batches = args.batches.split(',').map((b) => (b === 'auto' ? auto : Number(b)));
+const batches = args.batches === 'none' ? [] : args.batches.split(',').map((b) => (b === 'auto' ? auto : Number(b)));
 try {
   for (const batch of batches) {
     for (const every of args['per-step'] ? [undefined, 1] : [undefined]) {

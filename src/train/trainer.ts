@@ -348,7 +348,7 @@ async function queuedEpoch(
       const lr = await engine.queueStep(batch);
       block.push({ step: ++step, lr });
       if (block.length === every) {
-        // At most one readback under way: wait for the one before before starting this one.
+        // At most one readback under way: the previous block is reported before this one is read.
         if (pending) await pending;
         flush();
       }
