@@ -9,7 +9,7 @@ import { mulberry32 } from '../src/util/rng.ts';
 // The forecaster's recipe pieces (src/forecast/windows.ts, src/forecast/intervals.ts) on series whose
 // right answer is known: a pure seasonal series, a multiplicative one, a level shift.
 
-const base: WindowOptions = { scaling: 'window', transform: 'none', season: 4, inputSize: 8, horizon: 4, calendar: false, exog: [] };
+const base: WindowOptions = { scaling: 'window', transform: 'none', season: 4, inputSize: 8, horizon: 4, calendar: false, exog: [], deseasonalize: false, level: 'season' };
 const series = (y: number[], ds?: string[]): Series => ({ id: 's', ds: ds ?? y.map((_, t) => String(t)), y: Float64Array.from(y), exog: {} });
 
 describe('window normalisation', () => {
@@ -50,6 +50,22 @@ describe('window normalisation', () => {
     expect(back).toBeCloseTo(Math.exp(y.slice(44).reduce((a, v) => a + Math.log(v), 0) / 4), 9);
     // A series with a value ≤ 0 cannot take logs: it is modelled as it is.
     expect(prepare(series([1, 2, 0, 3, ...y]), 52, o).log).toBe(false);
+  });
+
+  it('deseasonalises a multiplicative seasonal series so that a zero output is the Naive2 forecast: its exact continuation', () => {
+    const pattern = [0.8, 1.3, 1.1, 0.8];
+    const y = Array.from({ length: 40 }, (_, t) => 50 * pattern[t % 4]!);
+    const o: WindowOptions = { ...base, deseasonalize: true, level: 'last' };
+    const p = prepare(series(y), 40, o);
+    expect(p.seasonal).not.toBeNull();
+    const x = new Float32Array(8);
+    writeInputs(p, 40, windowLevel(p, 40, o), o, x, 0);
+    for (const v of x) expect(Math.abs(v)).toBeLessThan(1e-9);
+    const back = toSeriesUnits(p, windowLevel(p, 40, o), [0, 0, 0, 0]);
+    back.forEach((v, h) => expect(v).toBeCloseTo(y[h]!, 9));
+    // Not seasonal by the M4 test (noise: no autocorrelation at lag 4): left as it is.
+    const rand = mulberry32(7);
+    expect(prepare(series(Array.from({ length: 40 }, () => 10 + rand())), 40, o).seasonal).toBeNull();
   });
 
   it('follows a level shift: windows after the shift are measured from the new level', () => {

@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor.ts';
 import type { CellType } from '../rnn/spec.ts';
 import { MAX_HORIZON } from '../rnn/forecast.ts';
 import type { StackModels } from '../rnn/stack.ts';
+import { autoBatchSize, BASE_BATCH, scaledLearningRate } from '../train/batching.ts';
 import { samples, type Samples } from '../train/data.ts';
 import type { LossKind } from '../train/loss.ts';
 import type { GradClipOptions, OptimizerOptions, ScheduleOptions } from '../train/optim.ts';
@@ -17,7 +18,7 @@ import { firstOutside } from '../util/finite.ts';
 import { BASELINE_LABELS, BASELINES, seriesBaseline, type BaselineForecast, type BaselineName, type Interval } from './baselines/index.ts';
 import { checkSeries, type Series } from './frame.ts';
 import { calibrate, checkLevels, conformalIntervals, type Calibration } from './intervals.ts';
-import { coverage, metrics, msis, nonFiniteMetric, overall, owa, type Metrics } from './metrics.ts';
+import { coverage, mase, metrics, msis, nonFiniteMetric, overall, owa, type Metrics } from './metrics.ts';
 import { fitScaler } from './scaling.ts';
 import { inputWidth, prepare, seriesScale, toSeriesUnits, windowLevel, writeFutureExtra, writeInputs, type Prepared, type Transform, type WindowOptions, type WindowScaling } from './windows.ts';
 
@@ -64,6 +65,10 @@ export interface ForecasterOptions {
   transform?: Transform;
   /** Sine and cosine of each step's position in the season, read from `ds`, as inputs (default true). */
   calendar?: boolean;
+  /** Divide seasonal series by their multiplicative seasonal indices before the network (as Naive2 does). */
+  deseasonalize?: boolean;
+  /** Each window's level: its last (adjusted) value, so that 0 is the Naive2 forecast, or the mean of its last season. */
+  level?: 'last' | 'season';
   /** 'direct' (default): all points at once from the model's head; 'recursive': one step, fed back. */
   strategy?: 'recursive' | 'direct';
   /** One model per series instead of one shared by all (every series then needs the same length). */
@@ -74,8 +79,13 @@ export interface ForecasterOptions {
   seed?: number;
   /** Networks in the ensemble, trained side by side from different seeds and combined by the median. */
   ensemble?: number;
-  /** Statistical baselines combined with the networks (the mean of the members); [] for the networks alone. */
+  /** Statistical baselines combined with the networks; [] for the networks alone. */
   combine?: BaselineName[];
+  /**
+   * How the members are combined: `equal` weights, or `inverse-error` weights ∝ 1/MASE of each
+   * member on the held-out horizon (over all series; Bates & Granger 1969). Default inverse-error.
+   */
+  weighting?: 'equal' | 'inverse-error';
   /** Prediction interval levels in percent (default [80, 95]). */
   levels?: number[];
   /** Train again on all of each series after early stopping chose the epochs (default true). */
@@ -86,9 +96,9 @@ export interface ForecasterOptions {
     schedule?: ScheduleOptions;
     clip?: GradClipOptions | null;
     batchSize?: number;
-    /** Most epochs (default 100); early stopping on the held-out window usually ends sooner. */
+    /** Most epochs (default 30); early stopping on the held-out window usually ends sooner. */
     epochs?: number;
-    /** Epochs without improvement on the held-out window before stopping (default 5). */
+    /** Epochs without improvement on the held-out window before stopping (default 3). */
     patience?: number;
   };
 }
@@ -150,6 +160,7 @@ interface Resolved extends WindowOptions {
   seed: number;
   ensemble: number;
   combine: BaselineName[];
+  weighting: 'equal' | 'inverse-error';
   levels: number[];
   refit: boolean;
 }
@@ -174,6 +185,11 @@ function names(what: string, v: unknown): string[] {
   const repeated = v.find((n, i) => v.indexOf(n) !== i);
   if (repeated !== undefined) throw new ConfigError(`${what} names ${repeated} twice`);
   return v as string[];
+}
+
+function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(v as T)) throw new ConfigError(`${name} must be ${allowed.join(' or ')}, got ${JSON.stringify(v)}`);
+  return v as T;
 }
 
 function boolean(name: string, v: unknown, fallback: boolean): boolean {
@@ -208,6 +224,8 @@ export class Forecaster {
   /** The ids the models were fitted on, in order (per-series mode: model g of each member is series g's). */
   private ids: string[] = [];
   private calibration: Calibration | null = null;
+  /** The combination's weights: the network's, then each `combine` baseline's (summing to 1). */
+  private weights: number[] | null = null;
   /** Whether fit ran (or a saved forecaster was read): a fit where every series fell back to a baseline has no networks. */
   private fitted = false;
 
@@ -241,12 +259,15 @@ export class Forecaster {
       scaling,
       transform,
       calendar: boolean('calendar', options.calendar, true),
+      deseasonalize: boolean('deseasonalize', options.deseasonalize, true),
+      level: oneOf('level', options.level ?? 'last', ['last', 'season'] as const),
       strategy,
       perSeries: boolean('perSeries', options.perSeries, false),
       exog: names('exog', options.exog ?? []),
       seed,
       ensemble: positive('ensemble', options.ensemble ?? 5, MAX_ENSEMBLE),
       combine: combine as BaselineName[],
+      weighting: oneOf('weighting', options.weighting ?? 'inverse-error', ['equal', 'inverse-error'] as const),
       levels: checkLevels(options.levels ?? [80, 95]),
       refit: boolean('refit', options.refit, true),
     });
@@ -276,7 +297,13 @@ export class Forecaster {
       for (const [name, t] of Object.entries(net.stateDict())) tensors[`${k}.${name}`] = t;
     });
     const calibration = this.calibration && { levels: this.calibration.levels, q: this.calibration.q.map((q) => Array.from(q)) };
-    return writeSafetensors(tensors, { webrnn: 'forecaster', options: JSON.stringify(this.savedOptions()), ids: JSON.stringify(this.ids), calibration: JSON.stringify(calibration) });
+    return writeSafetensors(tensors, {
+      webrnn: 'forecaster',
+      options: JSON.stringify(this.savedOptions()),
+      ids: JSON.stringify(this.ids),
+      calibration: JSON.stringify(calibration),
+      weights: JSON.stringify(this.weights),
+    });
   }
 
   /** A forecaster saved by {@link toSafetensors}, ready to predict on `backend` ({@link ModelError} for another file). */
@@ -286,12 +313,14 @@ export class Forecaster {
     let options: Omit<ForecasterOptions, 'backend'>;
     let ids: string[];
     let calibration: { levels: number[]; q: number[][] } | null;
+    let weights: number[] | null;
     try {
       options = JSON.parse(file.metadata.options ?? '');
       ids = JSON.parse(file.metadata.ids ?? '');
       calibration = JSON.parse(file.metadata.calibration ?? 'null');
+      weights = JSON.parse(file.metadata.weights ?? 'null');
     } catch {
-      throw new ModelError('the forecaster file has unreadable options, ids or calibration in its metadata');
+      throw new ModelError('the forecaster file has unreadable options, ids, calibration or weights in its metadata');
     }
     if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ModelError('the forecaster file\'s options are not an object');
     let f: Forecaster;
@@ -313,6 +342,11 @@ export class Forecaster {
         calibration.q.every((q) => Array.isArray(q) && q.length === f.o.horizon && q.every((v) => typeof v === 'number' && v >= 0 && Number.isFinite(v)));
       if (!ok) throw new ModelError('the forecaster file\'s interval calibration is malformed');
       f.calibration = { levels: calibration.levels, q: calibration.q.map((q) => Float64Array.from(q)) };
+    }
+    if (weights !== null) {
+      const ok = Array.isArray(weights) && weights.length === 1 + f.o.combine.length && weights.every((w) => typeof w === 'number' && w >= 0 && w <= 1);
+      if (!ok) throw new ModelError(`the forecaster file's combination weights are malformed (${1 + f.o.combine.length} numbers in [0, 1] expected)`);
+      f.weights = weights;
     }
     const tensors = floatTensors(file);
     const count = f.o.ensemble * (f.o.perSeries ? ids.length : 1);
@@ -435,13 +469,19 @@ export class Forecaster {
     const models = groups.length;
     const G = models / this.o.ensemble;
     const data = this.samplesOf(groups);
-    const trainer = await Trainer.create(this.newModel(0), {
-      backend: this.options.backend,
+    const backend = this.options.backend;
+    const model = this.newModel(0);
+    // Windows per step sized to the data and the device (all models of a step share the device's
+    // limit), with Adam's rate grown as √batch (src/train/batching.ts).
+    const limits = backend.trainingBatchLimits?.(model.layers(), this.o.inputSize) ?? { maxBatch: BASE_BATCH };
+    const batchSize = t.batchSize ?? autoBatchSize(groups[0]!.length, { ...limits, maxBatch: Math.max(1, Math.floor(limits.maxBatch / models)) });
+    const trainer = await Trainer.create(model, {
+      backend,
       loss: { kind: t.loss ?? 'mae', steps: this.o.strategy === 'direct' ? { last: 1 } : 'all' },
-      optimizer: t.optimizer ?? { kind: 'adam', lr: 1e-2 },
+      optimizer: t.optimizer ?? { kind: 'adam', lr: scaledLearningRate(1e-2, batchSize) },
       schedule: t.schedule,
       clip: t.clip === undefined ? { kind: 'norm', maxNorm: 1 } : t.clip,
-      batchSize: t.batchSize ?? 64,
+      batchSize,
       seed: this.o.seed,
       series: models,
       initial: Array.from({ length: models }, (_, m) => this.newModel(Math.floor(m / G))),
@@ -451,7 +491,7 @@ export class Forecaster {
       const history = await trainer.fit(data, {
         ...rest,
         epochs,
-        ...(validation ? { validation: this.samplesOf(validation), earlyStopping: { patience: options.patience ?? t.patience ?? 5 } } : {}),
+        ...(validation ? { validation: this.samplesOf(validation), earlyStopping: { patience: options.patience ?? t.patience ?? 3 } } : {}),
       });
       return { nets: await trainer.allModels(), history };
     } finally {
@@ -462,10 +502,11 @@ export class Forecaster {
   /** {@link fit} on series already checked: the held-out phase, the calibration, the refit. */
   private async train(series: readonly Series[], options: ForecastFitOptions): Promise<FitHistory> {
     const H = this.o.horizon;
-    const maxEpochs = positive('epochs', options.epochs ?? this.options.training?.epochs ?? 100);
+    const maxEpochs = positive('epochs', options.epochs ?? this.options.training?.epochs ?? 30);
     const network = series.filter((s) => !this.tooShort(s));
     if (this.o.perSeries && network.length !== series.length) throw new DataError(this.tooShort(series.find((s) => this.tooShort(s))!)!);
     this.calibration = null;
+    this.weights = null;
     this.nets = [];
     this.ids = network.map((s) => s.id);
     this.fitted = true;
@@ -479,12 +520,14 @@ export class Forecaster {
       options,
       maxEpochs,
     );
-    // 2. Calibrate the intervals on the held-out forecasts of the whole method.
+    // 2. Weigh the members and calibrate the intervals on the held-out forecasts.
     this.nets = first.nets;
     const cut = network.map((s) => truncate(s, s.y.length - H));
-    const heldForecasts = await this.combined(cut, knownFuture(network, cut, this.o.exog, H), false);
+    const members = await this.memberForecasts(cut, knownFuture(network, cut, this.o.exog, H));
+    const actual = network.map((s) => s.y.subarray(s.y.length - H));
+    this.weights = this.o.weighting === 'equal' ? null : inverseErrorWeights(members, actual, cut, this.o.season);
     this.calibration = calibrate(
-      network.map((s, k) => ({ actual: s.y.subarray(s.y.length - H), forecast: heldForecasts[k]!.values, scale: seriesScale(cut[k]!.y, this.o.season) })),
+      network.map((s, k) => ({ actual: actual[k]!, forecast: this.combine(members[k]!), scale: seriesScale(cut[k]!.y, this.o.season) })),
       H,
       this.o.levels,
     );
@@ -503,7 +546,7 @@ export class Forecaster {
   async predict(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>> = {}): Promise<Forecast[]> {
     if (!this.fitted) throw new ConfigError('fit the forecaster before predicting');
     checkSeries(series);
-    return this.combined(series, futureExog, true);
+    return this.combined(series, futureExog);
   }
 
   /** The networks' forecasts of the series in `net` (the median of the ensemble's), in series units. */
@@ -570,11 +613,10 @@ export class Forecaster {
   }
 
   /**
-   * Each series' forecast: the networks' combined with the `combine` baselines, or a baseline alone
-   * for a series too short for the network; with intervals when `withIntervals` and calibrated.
+   * Each series' members: the networks' forecast, then each `combine` baseline's; null for a series
+   * the network cannot take (too short, or not fitted on).
    */
-  private async combined(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>>, withIntervals: boolean): Promise<Forecast[]> {
-    const H = this.o.horizon;
+  private async memberForecasts(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>>): Promise<(Float64Array[] | null)[]> {
     const known = new Set(this.ids);
     if (this.o.perSeries) {
       const other = series.find((s) => !known.has(s.id));
@@ -583,15 +625,31 @@ export class Forecaster {
     const byNetwork = series.filter((s) => known.has(s.id) || (this.nets.length > 0 && !this.tooShort(s)));
     const netValues = byNetwork.length ? await this.networkForecasts(byNetwork, futureExog) : [];
     const netOf = new Map(byNetwork.map((s, k) => [s.id, netValues[k]!]));
-    const levels = this.o.levels;
     return series.map((s) => {
       const net = netOf.get(s.id);
-      if (!net) return this.fallback(s, levels);
-      const members = [net, ...this.o.combine.map((name) => seriesBaseline(s.id, name, s.y, H, this.o.season).point)];
-      const values = Float64Array.from({ length: H }, (_, h) => members.reduce((a, m) => a + m[h]! / members.length, 0));
-      const intervals = withIntervals && this.calibration ? conformalIntervals(values, seriesScale(s.y, this.o.season), this.calibration) : [];
-      const method = ['webrnn', ...this.o.combine.map((n) => BASELINE_LABELS[n])].join(' + ');
-      return { id: s.id, values, intervals, method, note: null, network: net };
+      return net ? [net, ...this.o.combine.map((name) => seriesBaseline(s.id, name, s.y, this.o.horizon, this.o.season).point)] : null;
+    });
+  }
+
+  /** The combination of one series' members: weighted ({@link weights}) or equal. */
+  private combine(members: Float64Array[]): Float64Array {
+    const w = this.weights ?? members.map(() => 1 / members.length);
+    return Float64Array.from({ length: members[0]!.length }, (_, h) => members.reduce((a, m, j) => a + w[j]! * m[h]!, 0));
+  }
+
+  /**
+   * Each series' forecast: the networks' combined with the `combine` baselines, or a baseline alone
+   * for a series too short for the network; with intervals when calibrated.
+   */
+  private async combined(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>>): Promise<Forecast[]> {
+    const members = await this.memberForecasts(series, futureExog);
+    const method = ['webrnn', ...this.o.combine.map((n) => BASELINE_LABELS[n])].join(' + ');
+    return series.map((s, k) => {
+      const m = members[k];
+      if (!m) return this.fallback(s, this.o.levels);
+      const values = this.combine(m);
+      const intervals = this.calibration ? conformalIntervals(values, seriesScale(s.y, this.o.season), this.calibration) : [];
+      return { id: s.id, values, intervals, method, note: null, network: m[0]! };
     });
   }
 
@@ -632,7 +690,7 @@ export class Forecaster {
       }
       const cut = series.map((s) => truncate(s, s.y.length - back));
       await this.train(cut, fit);
-      const forecasts = await this.combined(cut, knownFuture(series, cut, this.o.exog, H), true);
+      const forecasts = await this.combined(cut, knownFuture(series, cut, this.o.exog, H));
       series.forEach((s, k) => {
         const history = cut[k]!.y;
         const actual = s.y.slice(history.length, history.length + H);
@@ -690,6 +748,27 @@ export class Forecaster {
 
 function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b / xs.length, 0);
+}
+
+/**
+ * Combination weights ∝ 1/MASE of each member on the held-out horizon, the mean over the series
+ * whose MASE is defined (all members equal when none is, or a member's error is 0).
+ */
+function inverseErrorWeights(members: readonly (Float64Array[] | null)[], actual: readonly Float64Array[], history: readonly Series[], season: number): number[] | null {
+  const J = members.find((m) => m)?.length ?? 0;
+  if (J === 0) return null;
+  const errors = Array.from({ length: J }, (_, j) => {
+    const values = members.flatMap((m, k) => {
+      if (!m) return [];
+      const e = mase(actual[k]!, m[j]!, history[k]!.y, season);
+      return e === null ? [] : [e];
+    });
+    return values.length ? mean(values) : NaN;
+  });
+  if (errors.some((e) => !(e > 0) || !Number.isFinite(e))) return null;
+  const inverse = errors.map((e) => 1 / e);
+  const total = inverse.reduce((a, b) => a + b, 0);
+  return inverse.map((v) => v / total);
 }
 
 /** The exogenous values of the `horizon` points after each cut series, from the whole series. */

@@ -2,6 +2,7 @@ import { DataError, ShapeError } from '../errors.ts';
 import { firstOutside } from '../util/finite.ts';
 import type { Series } from './frame.ts';
 import { fitScaler, magnitude, scale, type Scaler, type ScalingKind } from './scaling.ts';
+import { seasonalAdjustment } from './baselines/decompose.ts';
 import { frequencyOfStamps } from './timestamps.ts';
 
 /**
@@ -19,6 +20,13 @@ import { frequencyOfStamps } from './timestamps.ts';
  * typical seasonal change: the units MASE measures errors in, which puts every series on one footing
  * whatever its size. v is the series itself, or its logarithm with the `log` transform (for
  * multiplicative series: a percentage change is then the same at every level).
+ *
+ * With `deseasonalize`, a series the M4 seasonality test finds seasonal is first divided by its
+ * classical multiplicative seasonal indices (fitted on the history, continued over the horizon, as
+ * Naive2 and Theta do: src/forecast/baselines/decompose.ts), and the forecasts multiplied back.
+ * With level `last`, L_w is the window's last (adjusted) value: a model output of 0 is then
+ * exactly the Naive2 forecast, and the network learns what to add to it (the trend, a return
+ * towards the mean), the hybrid that made ES-RNN win the M4.
  *
  * The per-series scalings (`standard`, `minmax`, `robust`, `none`, src/forecast/scaling.ts) fit one
  * scaler per series on its history instead, with L_w = 0 and c_s = 1.
@@ -41,6 +49,10 @@ export interface WindowOptions {
   horizon: number;
   calendar: boolean;
   exog: readonly string[];
+  /** Divide seasonal series by their multiplicative seasonal indices first (window scaling). */
+  deseasonalize: boolean;
+  /** L_w: the mean of the window's last season (`season`) or its last value (`last`). */
+  level: 'season' | 'last';
 }
 
 /** One series made ready for windows: its values in model units before the window level, and its extra inputs. */
@@ -60,6 +72,8 @@ export interface Prepared {
    * Exact, and undone on the way back.
    */
   unit: number;
+  /** The seasonal index of each point and of the `horizon` steps after the series (deseasonalize), or null. */
+  seasonal: Float64Array | null;
   /** Extra inputs per step, history and the `horizon` steps after it: calendar columns, then exogenous ones. */
   extra: Float64Array[];
   exogScalers: Scaler[];
@@ -115,8 +129,11 @@ export function seasonPositions(s: Pick<Series, 'ds' | 'dsFormat'>, season: numb
 export function prepare(s: Series, upTo: number, o: WindowOptions): Prepared {
   const history = s.y.subarray(0, upTo);
   const log = o.transform === 'log' && s.y.every((v) => v > 0);
-  const unit = o.scaling === 'window' && !log ? magnitude(history) : 1;
-  let v: Float64Array = log ? Float64Array.from(s.y, Math.log) : Float64Array.from(s.y, (x) => x / unit);
+  const adjustment = o.scaling === 'window' && o.deseasonalize && o.season > 1 ? seasonalAdjustment(history, s.y.length - upTo + o.horizon, o.season, 'm4') : null;
+  const seasonal = adjustment && Float64Array.of(...adjustment.history, ...adjustment.horizon);
+  const y = seasonal ? s.y.map((x, t) => x / seasonal[t]!) : s.y;
+  const unit = o.scaling === 'window' && !log ? magnitude(y.subarray(0, upTo)) : 1;
+  let v: Float64Array = log ? Float64Array.from(y, Math.log) : Float64Array.from(y, (x) => x / unit);
   let scaler: Scaler | null = null;
   let c = 1;
   if (o.scaling === 'window') {
@@ -161,12 +178,13 @@ export function prepare(s: Series, upTo: number, o: WindowOptions): Prepared {
     if (zbad >= 0) throw new DataError(`series ${s.id} (exogenous ${name}): the value ${col[zbad]} at index ${zbad} scales to ${z[zbad]}, beyond float32's range`);
     extra.push(z);
   }
-  return { id: s.id, v, log, scaler, scale: c, unit, extra, exogScalers };
+  return { id: s.id, v, log, scaler, scale: c, unit, seasonal, extra, exogScalers };
 }
 
 /** L_w: the level a window ending before `end` is measured from (0 for per-series scalings). */
 export function windowLevel(p: Prepared, end: number, o: WindowOptions): number {
   if (o.scaling !== 'window') return 0;
+  if (o.level === 'last') return p.v[end - 1]!;
   const k = Math.min(o.season, o.inputSize, end);
   let s = 0;
   for (let t = end - k; t < end; t++) s += p.v[t]!;
@@ -190,11 +208,15 @@ export function writeFutureExtra(p: Prepared, end: number, o: WindowOptions, int
   for (let h = 0; h < o.horizon; h++) for (let k = 0; k < E; k++) into[at + h * E + k] = p.extra[k]![end + h]!;
 }
 
-/** Model outputs (window units) back to the series' units: v = L + c·z, undoing the per-series scaling and the log. */
-export function toSeriesUnits(p: Prepared, level: number, z: ArrayLike<number>): Float64Array {
+/**
+ * Model outputs (window units) for the steps from `end` back to the series' units: v = L + c·z,
+ * undoing the per-series scaling, the log and the seasonal adjustment.
+ */
+export function toSeriesUnits(p: Prepared, level: number, z: ArrayLike<number>, end = p.v.length): Float64Array {
   return Float64Array.from({ length: z.length }, (_, h) => {
     let v = level + p.scale * z[h]!;
     if (p.scaler) v = v * p.scaler.scale + p.scaler.shift;
-    return p.log ? Math.exp(v) : v * p.unit;
+    v = p.log ? Math.exp(v) : v * p.unit;
+    return p.seasonal ? v * p.seasonal[end + h]! : v;
   });
 }

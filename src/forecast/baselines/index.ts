@@ -49,6 +49,43 @@ export interface BaselineForecast {
  * the likelihoods cannot overflow for series near 1e200 or 1.8e308.
  */
 export function baselineForecast(name: BaselineName, history: ArrayLike<number>, horizon: number, season: number, levels: readonly number[] = []): BaselineForecast {
+  // A fit is a pure function of its arguments: a forecaster's held-out phase, its forecast and a
+  // backtest's table ask for the same ones (automatic ETS costs ~0.1 s a series), so recent fits are
+  // kept, keyed by the arguments and the history's bytes, and handed out as copies.
+  const key = `${name}|${horizon}|${season}|${levels.join(',')}|${history.length}|${fingerprint(history)}`;
+  const hit = recent.get(key);
+  if (hit) {
+    recent.delete(key);
+    recent.set(key, hit);
+    return copy(hit);
+  }
+  const f = scaledForecast(name, history, horizon, season, levels);
+  recent.set(key, copy(f));
+  if (recent.size > RECENT_FITS) recent.delete(recent.keys().next().value!);
+  return f;
+}
+
+/** Fits kept by {@link baselineForecast}: enough for every series of a large batch and its held-out twin. */
+const RECENT_FITS = 1 << 15;
+const recent = new Map<string, BaselineForecast>();
+
+function copy(f: BaselineForecast): BaselineForecast {
+  return { model: f.model, point: f.point.slice(), intervals: f.intervals.map((iv) => ({ level: iv.level, lo: iv.lo.slice(), hi: iv.hi.slice() })) };
+}
+
+/** Two 32-bit FNV-1a hashes of the history's float64 bytes (a 64-bit fingerprint). */
+function fingerprint(history: ArrayLike<number>): string {
+  const bytes = new Uint8Array(Float64Array.from(history).buffer);
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ bytes.length;
+  for (let i = 0; i < bytes.length; i++) {
+    a = Math.imul(a ^ bytes[i]!, 0x01000193);
+    b = Math.imul(b ^ bytes[bytes.length - 1 - i]!, 0x01000193);
+  }
+  return `${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}`;
+}
+
+function scaledForecast(name: BaselineName, history: ArrayLike<number>, horizon: number, season: number, levels: readonly number[]): BaselineForecast {
   const unit = magnitude(history);
   if (unit === 1) return unitForecast(name, history, horizon, season, levels);
   const f = unitForecast(name, Float64Array.from(history, (v) => v / unit), horizon, season, levels);
