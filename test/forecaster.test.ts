@@ -53,6 +53,56 @@ describe('Forecaster', () => {
     await expect(perSeries.predict([{ ...series[0]!, id: 'other' }])).rejects.toThrow(/series other has no model of its own/);
   });
 
+  it('with the default recipe, continues a multiplicative seasonal series and a level shift, with nested intervals, weights saved and fallbacks named', async () => {
+    // Known answers: a pure multiplicative season around a slow trend, and a series that shifts
+    // level once and stays there. Naive2, ETS and Theta all continue both nearly exactly; the
+    // deseasonalised windows make the network's zero output Naive2, so the combination must too.
+    const pattern = [0.7, 0.9, 1.3, 1.1];
+    const seasonalSeries = Array.from({ length: 4 }, (_, k): Series => {
+      const y = Float64Array.from({ length: 64 }, (_, t) => (20 + 5 * k) * (1 + 0.002 * t) * pattern[t % 4]!);
+      return { id: `m${k}`, ds: Array.from({ length: 64 }, (_, t) => String(t + 1)), y, exog: {} };
+    });
+    const shifted: Series = { id: 'shift', ds: Array.from({ length: 64 }, (_, t) => String(t + 1)), y: Float64Array.from({ length: 64 }, (_, t) => (t < 40 ? 10 : 30) * pattern[t % 4]!), exog: {} };
+    const short: Series = { id: 'short', ds: Array.from({ length: 12 }, (_, t) => String(t + 1)), y: Float64Array.from({ length: 12 }, (_, t) => 5 * pattern[t % 4]!), exog: {} };
+    const f = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 4, hiddenSize: 8, ensemble: 2, seed: 5 });
+    const report = await f.backtest([...seasonalSeries, shifted, short], { epochs: 3 });
+    // The shifted series: forecasts near the new level (30 times the pattern), at least three times
+    // closer to it than to the old one (10 times; the shift also bends the seasonal indices a little).
+    const shift = report.rows.find((r) => r.id === 'shift')!;
+    shift.forecast.forEach((v, h) => {
+      const p = pattern[(60 + h) % 4]!;
+      expect(3 * Math.abs(v - 30 * p), `shift step ${h + 1}: ${v}`).toBeLessThan(Math.abs(v - 10 * p));
+    });
+    for (const row of report.rows.filter((r) => r.id !== 'short')) {
+      if (row.id !== 'shift') expect(row.metrics.mase, `${row.id}: MASE ${row.metrics.mase}`).toBeLessThan(0.2);
+      expect(row.method).toBe('webrnn + ETS + Theta');
+      expect(row.network!.forecast).toHaveLength(4);
+      const [i80, i95] = row.intervals;
+      expect([i80!.level, i95!.level]).toEqual([80, 95]);
+      row.forecast.forEach((v, h) => {
+        expect(i95!.lo[h]).toBeLessThanOrEqual(i80!.lo[h]!);
+        expect(i80!.lo[h]).toBeLessThanOrEqual(v);
+        expect(v).toBeLessThanOrEqual(i80!.hi[h]!);
+        expect(i80!.hi[h]).toBeLessThanOrEqual(i95!.hi[h]!);
+      });
+    }
+    // 12 points cannot hold a window of 8, a horizon and a held-out horizon: a baseline stands in, named.
+    const fallback = report.rows.find((r) => r.id === 'short')!;
+    expect(fallback.method).toMatch(/\(fallback\)$/);
+    expect(report.notes).toEqual([fallback.note]);
+    expect(fallback.note).toMatch(/^series short has 8 points; the network needs 16 .*: forecast by (ETS|Theta|seasonal naive)$/);
+    expect(report.owa).toBeGreaterThan(0);
+    expect(Object.keys(report.baselines).sort()).toEqual(['ets', 'naive2', 'snaive', 'theta']);
+    // Saved and loaded, the forecaster gives the same forecasts and intervals.
+    await f.fit([...seasonalSeries, shifted], { epochs: 2 });
+    const want = await f.predict(seasonalSeries);
+    const got = await Forecaster.fromSafetensors(f.toSafetensors(), cpuBackend).predict(seasonalSeries);
+    got.forEach((g, k) => {
+      expect(Array.from(g.values)).toEqual(Array.from(want[k]!.values));
+      expect(Array.from(g.intervals[1]!.hi)).toEqual(Array.from(want[k]!.intervals[1]!.hi));
+    });
+  });
+
   it('reads exogenous inputs and needs their future values', async () => {
     const series = synthetic(2, 60, 4).map((s) => ({ ...s, exog: { month: Float64Array.from(s.y, (_, t) => t % 12) } }));
     const f = Forecaster.create({ backend: cpuBackend, horizon: 3, season: 12, inputSize: 12, hiddenSize: 6, exog: ['month'], seed: 1 });
