@@ -178,7 +178,7 @@ try {
   for (const d of datasets) {
     const r = await runDataset(d, backend);
     results.push(r);
-    console.log(`${d.name}: ${r.series} ${d.frequency} series, h=${d.horizon}, ${r.seconds.webrnn!.toFixed(1)} s`);
+    console.log(`${d.name}: ${r.series} ${d.frequency} series, h=${d.horizon}: webrnn backtest (fit, forecast, the baselines it combines and scores) ${r.seconds.webrnn!.toFixed(1)} s; fit + forecast of Naive2 ${r.seconds.naive2!.toFixed(2)} s, ETS ${r.seconds.ets!.toFixed(2)} s, Theta ${r.seconds.theta!.toFixed(2)} s`);
   }
 } finally {
   backend.dispose();
