@@ -15,7 +15,9 @@
 //   --set key=value              a forecaster option other than its default (repeatable; JSON values),
 //                                e.g. --set ensemble=1 --set combine=[] --set strategy='"recursive"'
 //   --json bench/out/accuracy.json
-import { mkdirSync, writeFileSync } from 'node:fs';
+//   --merge a.json,b.json        print and write the tables of earlier runs together (e.g. frequencies
+//                                run in two processes at once), running nothing
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,6 +37,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     json: { type: 'string', default: 'bench/out/accuracy.json' },
+    merge: { type: 'string' },
   },
 });
 
@@ -168,21 +171,33 @@ function print(title: string, rows: DatasetResult['rows'], seconds: Record<strin
   return s;
 }
 
-const datasets = accuracyDatasets().filter((d) => !args.only || args.only.split(',').some((o) => o === d.frequency || o === d.name));
-if (datasets.length === 0) fail(`--only ${args.only} matches no dataset`);
-const backend: Backend = args.backend === 'cpu' ? cpuBackend : await WebGPUBackend.create();
-const adapter = backend instanceof WebGPUBackend ? await adapterName(backend) : 'float64 CPU reference';
-console.log(`webrnn accuracy benchmark: split ${args.split}, backend ${args.backend} (${adapter}), options ${JSON.stringify(overrides)}`);
-const results: DatasetResult[] = [];
-try {
-  for (const d of datasets) {
-    const r = await runDataset(d, backend);
-    results.push(r);
-    console.log(`${d.name}: ${r.series} ${d.frequency} series, h=${d.horizon}: webrnn backtest (fit, forecast, the baselines it combines and scores) ${r.seconds.webrnn!.toFixed(1)} s; fit + forecast of Naive2 ${r.seconds.naive2!.toFixed(2)} s, ETS ${r.seconds.ets!.toFixed(2)} s, Theta ${r.seconds.theta!.toFixed(2)} s`);
+/** Runs the datasets `--only` names, or reads the results of earlier runs (`--merge`). */
+async function collect(): Promise<{ adapter: string; results: DatasetResult[] }> {
+  if (args.merge) {
+    const runs = args.merge.split(',').map((f) => JSON.parse(readFileSync(f.trim(), 'utf8')) as { split: string; adapter: string; options: unknown; results: DatasetResult[] });
+    if (runs.some((r) => r.split !== args.split || JSON.stringify(r.options) !== JSON.stringify(overrides))) fail('--merge: the runs differ in split or options from this command\'s');
+    console.log(`webrnn accuracy benchmark: split ${args.split}, merged from ${args.merge} (${runs[0]!.adapter}), options ${JSON.stringify(overrides)}`);
+    return { adapter: runs[0]!.adapter, results: runs.flatMap((r) => r.results) };
   }
-} finally {
-  backend.dispose();
+  const datasets = accuracyDatasets().filter((d) => !args.only || args.only.split(',').some((o) => o === d.frequency || o === d.name));
+  if (datasets.length === 0) fail(`--only ${args.only} matches no dataset`);
+  const backend: Backend = args.backend === 'cpu' ? cpuBackend : await WebGPUBackend.create();
+  const adapter = backend instanceof WebGPUBackend ? await adapterName(backend) : 'float64 CPU reference';
+  console.log(`webrnn accuracy benchmark: split ${args.split}, backend ${args.backend} (${adapter}), options ${JSON.stringify(overrides)}`);
+  const results: DatasetResult[] = [];
+  try {
+    for (const d of datasets) {
+      const r = await runDataset(d, backend);
+      results.push(r);
+      console.log(`${d.name}: ${r.series} ${d.frequency} series, h=${d.horizon}: webrnn backtest (fit, forecast, the baselines it combines and scores) ${r.seconds.webrnn!.toFixed(1)} s; fit + forecast of Naive2 ${r.seconds.naive2!.toFixed(2)} s, ETS ${r.seconds.ets!.toFixed(2)} s, Theta ${r.seconds.theta!.toFixed(2)} s`);
+    }
+  } finally {
+    backend.dispose();
+  }
+  return { adapter, results };
 }
+
+const { adapter, results } = await collect();
 const sum = (rs: DatasetResult[]) => Object.fromEntries(Object.keys(rs[0]!.seconds).map((k) => [k, rs.reduce((a, r) => a + r.seconds[k]!, 0)]));
 const frequencies = [...new Set(results.map((r) => r.frequency))];
 const summaries: Record<string, ReturnType<typeof summary>> = {};

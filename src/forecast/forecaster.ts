@@ -83,10 +83,11 @@ export interface ForecasterOptions {
   /** Statistical baselines combined with the networks; [] for the networks alone. */
   combine?: BaselineName[];
   /**
-   * How the members are combined: `equal` weights, or `inverse-error` weights ∝ 1/MASE of each
-   * member on the held-out horizon (over all series; Bates & Granger 1969). Default inverse-error.
+   * How the members are combined: `equal` weights, or weights ∝ 1/MASE (`inverse-error`) or
+   * 1/MASE² (`inverse-squared-error`) of each member on the held-out horizon, over all series
+   * (Bates & Granger 1969). Default inverse-error.
    */
-  weighting?: 'equal' | 'inverse-error';
+  weighting?: Weighting;
   /** Prediction interval levels in percent (default [80, 95]). */
   levels?: number[];
   /** Train again on all of each series after early stopping chose the epochs (default false: twice the training for no gain on the accuracy benchmark's validation windows). */
@@ -148,7 +149,7 @@ export interface BacktestReport {
   coverage: Record<number, number>;
   /** The mean MSIS of the 95 % intervals over the rows where it is defined. */
   msis: number | null;
-  /** One line per series a baseline stood in for, naming it and why. */
+  /** One line per series a baseline stood in for (or a naive forecast for a baseline that could not fit it), naming it and why. */
   notes: string[];
 }
 
@@ -161,7 +162,7 @@ interface Resolved extends WindowOptions {
   seed: number;
   ensemble: number;
   combine: BaselineName[];
-  weighting: 'equal' | 'inverse-error';
+  weighting: Weighting;
   levels: number[];
   refit: boolean;
 }
@@ -210,6 +211,9 @@ function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/** How a forecast's members are weighed ({@link ForecasterOptions.weighting}). */
+export type Weighting = 'equal' | 'inverse-error' | 'inverse-squared-error';
 
 /** A window of the network: series `p`, inputs the T steps before `end`. */
 interface WindowRef {
@@ -273,7 +277,7 @@ export class Forecaster {
       seed,
       ensemble: positive('ensemble', options.ensemble ?? 5, MAX_ENSEMBLE),
       combine: combine as BaselineName[],
-      weighting: oneOf('weighting', options.weighting ?? 'inverse-error', ['equal', 'inverse-error'] as const),
+      weighting: oneOf('weighting', options.weighting ?? 'inverse-error', ['equal', 'inverse-error', 'inverse-squared-error'] as const),
       levels: checkLevels(options.levels ?? [80, 95]),
       refit: boolean('refit', options.refit, false),
     });
@@ -531,7 +535,7 @@ export class Forecaster {
     const cut = network.map((s) => truncate(s, s.y.length - H));
     const members = await this.memberForecasts(cut, knownFuture(network, cut, this.o.exog, H));
     const actual = network.map((s) => s.y.subarray(s.y.length - H));
-    this.weights = this.o.weighting === 'equal' ? null : inverseErrorWeights(members, actual, cut, this.o.season);
+    this.weights = this.o.weighting === 'equal' ? null : inverseErrorWeights(members, actual, cut, this.o.season, this.o.weighting === 'inverse-squared-error' ? 2 : 1);
     this.calibration = calibrate(
       network.map((s, k) => ({ actual: actual[k]!, forecast: this.combine(members[k]!), scale: seriesScale(cut[k]!.y, this.o.season) })),
       H,
@@ -689,6 +693,7 @@ export class Forecaster {
     const m = this.o.season;
     checkSeries(series);
     const rows: BacktestRow[] = [];
+    const standIns: string[] = [];
     for (let f = 0; f < folds; f++) {
       const back = H + (folds - 1 - f) * step;
       for (const s of series) {
@@ -704,7 +709,8 @@ export class Forecaster {
         const baselines = Object.fromEntries(
           BASELINES.map((name) => {
             const b = baselineOrNaive(s.id, name, history, H, m);
-            return [name, { forecast: b, metrics: this.score(s.id, actual, b, history) }];
+            if (b.note) standIns.push(b.note);
+            return [name, { forecast: b.forecast, metrics: this.score(s.id, actual, b.forecast, history) }];
           }),
         ) as BacktestRow['baselines'];
         const ninetyFive = fc.intervals.find((iv) => iv.level === 95);
@@ -736,7 +742,7 @@ export class Forecaster {
       owa: owa(model, baselines.naive2),
       coverage: intervalCoverage,
       msis: msisValues.length ? mean(msisValues) : null,
-      notes: [...new Set(rows.flatMap((r) => (r.note ? [r.note] : [])))],
+      notes: [...new Set([...rows.flatMap((r) => (r.note ? [r.note] : [])), ...standIns])],
     };
   }
 
@@ -757,10 +763,10 @@ function mean(xs: number[]): number {
 }
 
 /**
- * Combination weights ∝ 1/MASE of each member on the held-out horizon, the mean over the series
+ * Combination weights ∝ MASE^−power of each member on the held-out horizon, the mean over the series
  * whose MASE is defined (all members equal when none is, or a member's error is 0).
  */
-function inverseErrorWeights(members: readonly (Float64Array[] | null)[], actual: readonly Float64Array[], history: readonly Series[], season: number): number[] | null {
+function inverseErrorWeights(members: readonly (Float64Array[] | null)[], actual: readonly Float64Array[], history: readonly Series[], season: number, power: number): number[] | null {
   const J = members.find((m) => m)?.length ?? 0;
   if (J === 0) return null;
   const errors = Array.from({ length: J }, (_, j) => {
@@ -772,7 +778,7 @@ function inverseErrorWeights(members: readonly (Float64Array[] | null)[], actual
     return values.length ? mean(values) : NaN;
   });
   if (errors.some((e) => !(e > 0) || !Number.isFinite(e))) return null;
-  const inverse = errors.map((e) => 1 / e);
+  const inverse = errors.map((e) => e ** -power);
   const total = inverse.reduce((a, b) => a + b, 0);
   return inverse.map((v) => v / total);
 }
@@ -789,13 +795,13 @@ function truncate(s: Series, n: number): Series {
 
 /**
  * A baseline's forecast for the backtest table; where the method cannot fit this history (too short
- * for ETS's parameters, say) the naive forecast stands in, as the M4 benchmarks do.
+ * for ETS's parameters, say) the naive forecast stands in, and the note says so.
  */
-function baselineOrNaive(id: string, name: BaselineName, history: Float64Array, horizon: number, season: number): Float64Array {
+function baselineOrNaive(id: string, name: BaselineName, history: Float64Array, horizon: number, season: number): { forecast: Float64Array; note: string | null } {
   try {
-    return seriesBaseline(id, name, history, horizon, season).point;
+    return { forecast: seriesBaseline(id, name, history, horizon, season).point, note: null };
   } catch (e) {
     if (!(e instanceof DataError)) throw e;
-    return seriesBaseline(id, 'snaive', history, horizon, 1).point;
+    return { forecast: seriesBaseline(id, 'snaive', history, horizon, 1).point, note: `${e.message}: the ${BASELINE_LABELS[name]} column shows the naive forecast for it` };
   }
 }
