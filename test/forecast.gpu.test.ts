@@ -84,13 +84,14 @@ describe('recursive forecasting on the GPU', () => {
         const y = Float64Array.from({ length: 40 }, (_, t) => 10 + k + 3 * Math.sin((2 * Math.PI * t) / 12 + k) + 0.2 * rand());
         return { id: `s${k}`, ds: Array.from({ length: 40 }, (_, t) => String(t)), y, exog: {} };
       });
-      const options = { horizon: 5, season: 12, inputSize: 12, cell: 'gru' as const, hiddenSize: 6, perSeries: true, strategy, seed: 3, training: { batchSize: 8 } };
+      const options = { horizon: 5, season: 12, inputSize: 12, cell: 'gru' as const, hiddenSize: 6, perSeries: true, strategy, seed: 3, ensemble: 1, combine: [], training: { batchSize: 8 } };
       const f = Forecaster.create({ backend: gpu.backend, ...options });
       const programs = vi.spyOn(gpu.backend, 'runProgram');
       try {
         await f.fit(series, { epochs: 2 });
-        // 40 − 12 − (1 or 5) + 1 = 28 (recursive) or 24 (direct) windows per series: 4 or 3 batches of at most 8.
-        const windows = 40 - 12 - (strategy === 'direct' ? 5 : 1) + 1;
+        // The last 5 points are held out: 35 − 12 − (1 or 5) + 1 = 23 (recursive) or 19 (direct)
+        // windows per series, 3 batches of at most 8 per epoch.
+        const windows = 35 - 12 - (strategy === 'direct' ? 5 : 1) + 1;
         expect(programs.mock.calls.filter(([p]) => p.what === 'a training step')).toHaveLength(2 * Math.ceil(windows / 8));
       } finally {
         programs.mockRestore();

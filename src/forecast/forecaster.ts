@@ -176,6 +176,8 @@ const MAX_STEPS = MAX_HORIZON;
  * 660,000, of which each of 5 members then reads a different 16,384.
  */
 const MAX_WINDOWS_PER_MEMBER = 1 << 14;
+/** Windows one series contributes at most (see {@link Forecaster.windowsOf}). */
+const MAX_WINDOWS_PER_SERIES = 256;
 /** A network ensemble larger than this gains little (and costs K times the compute). */
 const MAX_ENSEMBLE = 64;
 
@@ -418,9 +420,13 @@ export class Forecaster {
     const direct = this.o.strategy === 'direct';
     // Direct: inputs [e−T, e), targets [e, e+H) before `limit`; recursive: targets [e−T+1, e].
     const last = direct ? limit - this.o.horizon : limit - 1;
-    const ends: number[] = [];
-    for (let e = T; e <= last; e++) ends.push(e);
-    return ends;
+    const count = last - T + 1;
+    if (count <= 0) return [];
+    // A long series gives at most MAX_WINDOWS_PER_SERIES windows, evenly spaced and ending with its
+    // latest: consecutive windows share all but one point, so a daily series of four years keeps
+    // its information at a fifth of the training cost.
+    const n = Math.min(count, MAX_WINDOWS_PER_SERIES);
+    return Array.from({ length: n }, (_, k) => last - Math.round(((n - 1 - k) * (count - 1)) / Math.max(1, n - 1)));
   }
 
   /** Samples of windows, `groups` of equal size (one per model). */
