@@ -4,7 +4,7 @@ import { DataError, ShapeError } from '../src/errors.ts';
 import { autoEts, forecastFit } from '../src/forecast/baselines/ets.ts';
 import { admissible, finishFit, fitEtsModel, rootsWithin } from '../src/forecast/baselines/ets-fit.ts';
 import { decomposeSeasonal, leastSquares, mean } from '../src/forecast/baselines/ets-init.ts';
-import { normalQuantile } from '../src/forecast/baselines/ets-intervals.ts';
+import { normalQuantile } from '../src/forecast/baselines/normal.ts';
 import { type EtsSpec, etsName, parseEtsCode, pointForecast } from '../src/forecast/baselines/ets-model.ts';
 import { nelderMead } from '../src/forecast/baselines/ets-optim.ts';
 import { expectClose } from '../src/util/compare.ts';

@@ -27,7 +27,8 @@
 
 import { DataError, ShapeError } from '../../errors.ts';
 import { type EtsFit, fitEtsModel } from './ets-fit.ts';
-import { forecastMoments, normalQuantile } from './ets-intervals.ts';
+import { forecastMoments } from './ets-intervals.ts';
+import { normalQuantile } from './normal.ts';
 import { type EtsSpec, etsName, parseEtsCode } from './ets-model.ts';
 
 export type { EtsSpec } from './ets-model.ts';
