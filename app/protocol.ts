@@ -1,5 +1,6 @@
 import type { BaselineName } from '../src/forecast/baselines/index.ts';
 import type { Metrics } from '../src/forecast/metrics.ts';
+import type { BacktestReport } from '../src/forecast/forecaster.ts';
 
 /**
  * Messages between the forecasting page (main.ts) and its worker (worker.ts). The worker owns the
@@ -92,18 +93,8 @@ export interface IntervalView {
   hi: number[];
 }
 
-/** The backtest over all series (folds) as the verdict and the table's overall row show it. */
-export interface BacktestSummary {
-  model: Metrics;
-  baselines: Record<BaselineName, Metrics>;
-  /** The M4 competition's overall weighted average against Naive2 (below 1 beats it); null where undefined. */
-  owa: number | null;
-  coverage: Record<number, number>;
-  /** Mean scaled interval score at 95 %; null without a 95 % interval. */
-  msis: number | null;
-  /** One per series that fell back to a baseline, naming it and why. */
-  notes: string[];
-}
+/** The backtest over all series (folds) as the verdict and the table's overall row show it: the report without its rows. */
+export type BacktestSummary = Omit<BacktestReport, 'rows'>;
 
 /** The two trainings of a run: the backtest's (history before the hold-out) and the final one (all). */
 export type Phase = 'backtest' | 'final';
