@@ -9,6 +9,7 @@ import { seriesWindows, type Samples } from '../src/train/data.ts';
 import { flattenParams } from '../src/train/params.ts';
 import { Trainer, type TrainerOptions } from '../src/train/trainer.ts';
 import { expectClose } from '../src/util/compare.ts';
+import { sines } from './helpers/random.ts';
 import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
 
 // Training without a readback per step (issue 13, item 5): the WebGPU engine queues steps and keeps
@@ -22,10 +23,6 @@ beforeAll(async () => {
   gpu = await createGpuFixture();
 });
 afterAll(() => gpu?.backend.dispose());
-
-function sines(count: number, length: number): number[][] {
-  return Array.from({ length: count }, (_, s) => Array.from({ length }, (_, t) => Math.sin(t / (2 + s) + s) + 0.1 * Math.cos(3 * t)));
-}
 
 const net = (o: { cell?: 'lstm' | 'gru' | 'rnn'; hiddenSize?: number; outputSize?: number } = {}) =>
   RecurrentNet.create({ cell: o.cell ?? 'lstm', inputSize: 1, hiddenSize: o.hiddenSize ?? 6, outputSize: o.outputSize ?? 1 }, { seed: 3 });

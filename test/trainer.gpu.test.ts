@@ -8,6 +8,7 @@ import { seriesWindows, type Samples } from '../src/train/data.ts';
 import { flattenParams } from '../src/train/params.ts';
 import { Trainer, type TrainerOptions } from '../src/train/trainer.ts';
 import { expectClose } from '../src/util/compare.ts';
+import { sines } from './helpers/random.ts';
 import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
 
 // The WebGPU training engine (src/train/gpu-engine.ts: parameters and optimizer state on the
@@ -21,10 +22,6 @@ beforeAll(async () => {
   gpu = await createGpuFixture();
 });
 afterAll(() => gpu?.backend.dispose());
-
-function sines(count: number, length: number): number[][] {
-  return Array.from({ length: count }, (_, s) => Array.from({ length }, (_, t) => Math.sin(t / (2 + s) + s) + 0.1 * Math.cos(3 * t)));
-}
 
 type Options = Omit<TrainerOptions, 'backend'>;
 

@@ -125,3 +125,8 @@ export function randomLayerCase(seed: number, o: LayerCaseOptions = {}): RandomL
     `${sequenceLens ? ' lens' : ''}${states ? ' h0' : ''}`;
   return { spec, weights, inputs, name };
 }
+
+/** `count` deterministic series of `length` points: a sine of its own frequency and phase plus a faster cosine (the training tests' data). */
+export function sines(count: number, length: number): number[][] {
+  return Array.from({ length: count }, (_, s) => Array.from({ length }, (_, t) => Math.sin(t / (2 + s) + s) + 0.1 * Math.cos(3 * t)));
+}
