@@ -26,7 +26,7 @@ import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { BASELINES, BASELINE_LABELS, baselineForecast, type BaselineName } from '../src/forecast/baselines/index.ts';
 import { Forecaster, type BacktestReport, type ForecasterOptions } from '../src/forecast/forecaster.ts';
-import type { Series } from '../src/forecast/frame.ts';
+import { firstPoints, type Series } from '../src/forecast/frame.ts';
 import type { Metrics } from '../src/forecast/metrics.ts';
 import { accuracyDatasets, type AccuracyDataset } from './accuracy/data.ts';
 
@@ -61,8 +61,7 @@ for (const kv of args.set) {
 /** The series as the split sees them: all of each (test), or all but the test horizon (validation). */
 function splitSeries(d: AccuracyDataset): Series[] {
   if (args.split === 'test') return d.series;
-  const n = (s: Series) => s.y.length - d.horizon;
-  return d.series.map((s) => ({ ...s, ds: s.ds.slice(0, n(s)), y: s.y.subarray(0, n(s)) }));
+  return d.series.map((s) => firstPoints(s, s.y.length - d.horizon));
 }
 
 /** One method's scores on one series. */

@@ -16,10 +16,10 @@ import { Trainer, type FitHistory, type FitOptions } from '../train/trainer.ts';
 import { mulberry32 } from '../util/rng.ts';
 import { firstOutside } from '../util/finite.ts';
 import { BASELINE_LABELS, BASELINES, seriesBaseline, type BaselineForecast, type BaselineName, type Interval } from './baselines/index.ts';
-import { checkSeries, type Series } from './frame.ts';
+import { checkSeries, firstPoints, type Series } from './frame.ts';
 import { calibrate, checkLevels, conformalIntervals, type Calibration } from './intervals.ts';
 import { coverage, mase, metrics, msis, nonFiniteMetric, overall, owa, type Metrics } from './metrics.ts';
-import { fitScaler } from './scaling.ts';
+import { fitScaler, quantile } from './scaling.ts';
 import { inputWidth, prepare, seriesScale, toSeriesUnits, windowLevel, writeFutureExtra, writeInputs, type Prepared, type Transform, type WindowOptions, type WindowScaling } from './windows.ts';
 
 /**
@@ -38,13 +38,14 @@ import { inputWidth, prepare, seriesScale, toSeriesUnits, windowLevel, writeFutu
  * 1. Each series' last `horizon` points are held out. K networks (`ensemble`, different seeds)
  *    are trained side by side, in the same dispatches, on windows of the rest, normalised per
  *    window (src/forecast/windows.ts), until their loss on the held-out windows stops improving.
- * 2. Their forecasts of the held-out points, combined with the `combine` baselines fitted on the
- *    same history, give the errors that calibrate the intervals (src/forecast/intervals.ts).
+ * 2. Their forecasts of the held-out points and those of the `combine` baselines fitted on the
+ *    same history weigh the members (`weighting`), and the combination's errors there calibrate
+ *    the intervals (src/forecast/intervals.ts).
  * 3. With `refit`, the networks are trained again on all of each series, for the epochs step 1
  *    chose (off by default: the networks forecast from each series' end with the weights of step 1;
  *    their inputs, normalised by each window's last value, carry the latest points).
- * A forecast is the median of the K networks' forecasts, then combined with the baselines' (the
- * mean of the members: the M4 competition's lesson that combinations beat single methods).
+ * A forecast is the median of the K networks' forecasts, then combined with the baselines' by
+ * those weights (the M4 competition's lesson: combinations beat single methods).
  * A series too short for the network's windows is forecast by a baseline instead, and the
  * forecast says which and why ({@link Forecast.note}); nothing is dropped.
  */
@@ -205,13 +206,6 @@ function boolean(name: string, v: unknown, fallback: boolean): boolean {
   if (v === undefined) return fallback;
   if (typeof v !== 'boolean') throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(v)}`);
   return v;
-}
-
-/** The median of `xs` (mean of the middle two for an even count). */
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** How a forecast's members are weighed ({@link ForecasterOptions.weighting}). */
@@ -538,7 +532,7 @@ export class Forecaster {
     );
     // 2. Weigh the members and calibrate the intervals on the held-out forecasts.
     this.nets = first.nets;
-    const cut = network.map((s) => truncate(s, s.y.length - H));
+    const cut = network.map((s) => firstPoints(s, s.y.length - H));
     const members = await this.memberForecasts(cut, knownFuture(network, cut, this.o.exog, H));
     const actual = network.map((s) => s.y.subarray(s.y.length - H));
     this.weights = this.o.weighting === 'equal' ? null : inverseErrorWeights(members, actual, cut, this.o.season, this.o.weighting === 'inverse-squared-error' ? 2 : 1);
@@ -621,7 +615,7 @@ export class Forecaster {
     }
     return prepared.map((p, b) => {
       const members = Array.from({ length: K }, (_, k) => toSeriesUnits(p, levels[b]!, Array.from({ length: H }, (_, h) => z[(k * B + b) * H + h]!)));
-      const values = Float64Array.from({ length: H }, (_, h) => median(members.map((m) => m[h]!)));
+      const values = Float64Array.from({ length: H }, (_, h) => quantile(Float64Array.from(members, (m) => m[h]!).sort(), 0.5));
       const bad = firstOutside(values, Number.MAX_VALUE);
       if (bad >= 0) throw new DataError(`series ${p.id}: forecast ${bad + 1} is ${values[bad]} in the series' units (beyond float64's range)`);
       return values;
@@ -705,7 +699,7 @@ export class Forecaster {
       for (const s of series) {
         if (s.y.length - back < 1) throw new DataError(`series ${s.id} has ${s.y.length} points, too few for ${folds} fold(s) of ${H}`);
       }
-      const cut = series.map((s) => truncate(s, s.y.length - back));
+      const cut = series.map((s) => firstPoints(s, s.y.length - back));
       await this.train(cut, fit);
       const forecasts = await this.combined(cut, knownFuture(series, cut, this.o.exog, H));
       series.forEach((s, k) => {
@@ -794,10 +788,6 @@ function knownFuture(series: readonly Series[], cut: readonly Series[], exog: re
   return Object.fromEntries(series.map((s, k) => [s.id, Object.fromEntries(exog.map((n) => [n, s.exog[n]!.subarray(cut[k]!.y.length, cut[k]!.y.length + horizon)]))]));
 }
 
-/** The first `n` points of a series (its time stamps and exogenous columns too). */
-function truncate(s: Series, n: number): Series {
-  return { ...s, ds: s.ds.slice(0, n), y: s.y.subarray(0, n), exog: Object.fromEntries(Object.entries(s.exog).map(([k, v]) => [k, v.subarray(0, n)])) };
-}
 
 /**
  * A baseline's forecast for the backtest table; where the method cannot fit this history (too short

@@ -238,3 +238,8 @@ function finite(values: ArrayLike<unknown>, what: string) {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new DataError(`${what}[${i}] is ${String(v)}, not a finite number`);
   }
 }
+
+/** The first `n` points of a series: its time stamps and exogenous columns too (views, not copies). */
+export function firstPoints(s: Series, n: number): Series {
+  return { ...s, ds: s.ds.slice(0, n), y: s.y.subarray(0, n), exog: Object.fromEntries(Object.entries(s.exog).map(([k, v]) => [k, v.subarray(0, n)])) };
+}

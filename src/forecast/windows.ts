@@ -1,6 +1,7 @@
 import { DataError, ShapeError } from '../errors.ts';
 import { firstOutside } from '../util/finite.ts';
 import type { Series } from './frame.ts';
+import { seasonalNaiveScale } from './metrics.ts';
 import { fitScaler, magnitude, scale, type Scaler, type ScalingKind } from './scaling.ts';
 import { seasonalAdjustment } from './baselines/decompose.ts';
 import { frequencyOfStamps } from './timestamps.ts';
@@ -86,11 +87,8 @@ export function inputWidth(o: WindowOptions): number {
 
 /** The in-sample mean absolute m-step change of `v` (m = season when the history holds two seasons, else 1). */
 export function seriesScale(v: ArrayLike<number>, season: number): number {
-  const m = v.length >= 2 * season ? season : 1;
-  let s = 0;
-  let n = 0;
-  for (let t = m; t < v.length; t++, n++) s += Math.abs(v[t]! - v[t - m]!);
-  let c = n ? s / n : 0;
+  // MASE's own scale (src/forecast/metrics.ts), NaN for a history of one step.
+  let c = seasonalNaiveScale(v, v.length >= 2 * season ? season : 1);
   if (!(c > 0) || !Number.isFinite(c)) {
     // A constant (or periodic) history: fall back to its size, then to 1.
     let a = 0;
