@@ -22,6 +22,9 @@ describe('webrnn CLI', () => {
     expect(r.out).toMatch(/software\s+(yes|no)/);
     expect(r.out).toMatch(/maxStorageBufferBindingSize\s+\d+/);
     expect(r.out).toMatch(/maxComputeWorkgroupsPerDimension\s+\d+/);
+    // The software adapters here grant more workgroup storage than WebGPU's default.
+    expect(r.out).toMatch(/maxComputeWorkgroupStorageSize\s+\d+  \(WebGPU default 16384\)/);
+    expect(r.out).toMatch(/features granted\n  .*timestamp-query/);
     expect(r.out).toMatch(/simd lanes\s+(yes: hidden sizes from 32 run on the lanes kernel|no: hidden sizes above 4 run on the tiled kernel)/);
   });
 
@@ -30,6 +33,10 @@ describe('webrnn CLI', () => {
     const report = JSON.parse(r.out);
     expect(typeof report.adapter.isSoftware).toBe('boolean');
     expect(report.limits.maxComputeWorkgroupStorageSize).toBeGreaterThanOrEqual(16384);
+    expect(report.defaultLimits.maxComputeWorkgroupStorageSize).toBe(16384);
+    // The granted optional features are among the adapter's, and include the ones every adapter here has.
+    for (const f of report.granted) expect(report.features).toContain(f);
+    expect(report.granted).toContain('timestamp-query');
     expect(report.traits).toEqual({ simdLanes: adapterTraits(report.adapter).simdLanes });
   });
 

@@ -1,4 +1,4 @@
-import { acquireGpu, ENGINE_LIMITS, type GpuContext } from '../gpu/device.ts';
+import { acquireGpu, ENGINE_LIMITS, OPTIONAL_FEATURES, WEBGPU_DEFAULT_LIMITS, type GpuContext } from '../gpu/device.ts';
 import { adapterTraits, LANES_HIDDEN_MIN, SMALL_HIDDEN_MAX } from '../gpu/kernels/recurrent-layer.ts';
 import { WebRNNError } from '../errors.ts';
 import type { Backend } from '../backends/backend.ts';
@@ -59,8 +59,14 @@ const COMMAND_USAGE: Record<string, () => string> = {
 /** Everything `webrnn info` reports. */
 export interface InfoReport {
   adapter: GpuContext['summary'];
+  /** The limits the engine reads, as granted to its device (the adapter's own, not WebGPU's defaults). */
   limits: Record<string, number>;
+  /** WebGPU's default for each of those limits, to show what requesting the adapter's gained. */
+  defaultLimits: Record<string, number>;
+  /** Every feature the adapter offers. */
   features: string[];
+  /** The optional features the engine requested and was granted (OPTIONAL_FEATURES the adapter has). */
+  granted: string[];
   /** What the choice of recurrent kernel reads from the adapter (src/gpu/kernels/recurrent-layer.ts). */
   traits: { simdLanes: boolean };
 }
@@ -70,8 +76,19 @@ export async function collectInfo(): Promise<InfoReport> {
   const gpu = await acquireGpu({ log: false });
   try {
     const limits: Record<string, number> = {};
-    for (const name of ENGINE_LIMITS) limits[name] = gpu.device.limits[name];
-    return { adapter: gpu.summary, limits, features: [...gpu.adapter.features].sort(), traits: { simdLanes: adapterTraits(gpu.summary).simdLanes === true } };
+    const defaultLimits: Record<string, number> = {};
+    for (const name of ENGINE_LIMITS) {
+      limits[name] = gpu.device.limits[name];
+      defaultLimits[name] = WEBGPU_DEFAULT_LIMITS[name];
+    }
+    return {
+      adapter: gpu.summary,
+      limits,
+      defaultLimits,
+      features: [...gpu.adapter.features].sort(),
+      granted: gpu.features.filter((f) => (OPTIONAL_FEATURES as readonly string[]).includes(f)),
+      traits: { simdLanes: adapterTraits(gpu.summary).simdLanes === true },
+    };
   } finally {
     gpu.destroy();
   }
@@ -90,8 +107,13 @@ function formatInfo(r: InfoReport): string[] {
     `limits`,
   ];
   const width = Math.max(...Object.keys(r.limits).map((k) => k.length));
-  for (const [k, v] of Object.entries(r.limits)) lines.push(`  ${k.padEnd(width)}  ${v}`);
-  lines.push(`features`, `  ${r.features.join(', ') || '(none)'}`);
+  const valueWidth = Math.max(...Object.values(r.limits).map((v) => String(v).length));
+  for (const [k, v] of Object.entries(r.limits)) {
+    const d = r.defaultLimits[k];
+    lines.push(`  ${k.padEnd(width)}  ${String(v).padStart(valueWidth)}${d !== undefined && d !== v ? `  (WebGPU default ${d})` : ''}`);
+  }
+  lines.push(`features granted`, `  ${r.granted.join(', ') || '(none)'}`);
+  lines.push(`adapter features`, `  ${r.features.join(', ') || '(none)'}`);
   lines.push(
     `kernels`,
     `  simd lanes    ${r.traits.simdLanes ? `yes: hidden sizes from ${LANES_HIDDEN_MIN} run on the lanes kernel` : `no: hidden sizes above ${SMALL_HIDDEN_MAX} run on the tiled kernel while they fit a workgroup`}`,

@@ -26,6 +26,8 @@ export interface GpuContext {
   readonly adapter: GPUAdapter;
   readonly device: GPUDevice;
   readonly summary: AdapterSummary;
+  /** The optional features the device was granted (a subset of the adapter's), sorted. */
+  readonly features: string[];
   /** Destroys the device; buffers and pipelines made on it go with it. */
   destroy(): void;
 }
@@ -37,11 +39,29 @@ export interface AcquireOptions {
   /** `'high-performance'` (default) or `'low-power'`. */
   powerPreference?: GPUPowerPreference;
   /**
-   * Features to request when the adapter has them (e.g. `'timestamp-query'` for GPU timing);
-   * those it lacks are skipped, so check `device.features` before relying on one.
+   * Features to request when the adapter has them, beside {@link OPTIONAL_FEATURES} (requested by
+   * default); those it lacks are skipped, so check `device.features` before relying on one.
    */
   features?: GPUFeatureName[];
+  /**
+   * Node only: Dawn instance toggles, as `create()` of the `webgpu` package takes them (e.g.
+   * `'enable-dawn-features=vulkan_enable_f16_on_nvidia'`, without which Dawn withholds `shader-f16`
+   * on NVIDIA, or `'disable-dawn-features=timestamp_quantization'` for full-resolution GPU
+   * timestamps). Default: the comma-separated list in the environment variable
+   * {@link DAWN_FLAGS_ENV}, else none. Ignored in a browser.
+   */
+  dawnFlags?: string[];
 }
+
+/**
+ * Optional features requested whenever the adapter has them: `subgroups` and `shader-f16` for the
+ * kernels that can use them, `timestamp-query` for GPU timing. Requesting a feature costs nothing
+ * where no shader uses it.
+ */
+export const OPTIONAL_FEATURES: readonly GPUFeatureName[] = ['subgroups', 'shader-f16', 'timestamp-query'];
+
+/** The environment variable that gives Node's Dawn instance its toggles (comma-separated). */
+export const DAWN_FLAGS_ENV = 'WEBRNN_DAWN_FLAGS';
 
 /** The limits the engine relies on, in the order `webrnn info` prints them. */
 export const ENGINE_LIMITS = [
@@ -55,6 +75,22 @@ export const ENGINE_LIMITS = [
   'minStorageBufferOffsetAlignment',
   'minUniformBufferOffsetAlignment',
 ] as const;
+
+/**
+ * WebGPU's default for each of {@link ENGINE_LIMITS}: what a device gets unless it asks for more
+ * (the WebGPU specification's limits table).
+ */
+export const WEBGPU_DEFAULT_LIMITS: Record<(typeof ENGINE_LIMITS)[number], number> = {
+  maxStorageBufferBindingSize: 134_217_728,
+  maxBufferSize: 268_435_456,
+  maxStorageBuffersPerShaderStage: 8,
+  maxComputeWorkgroupsPerDimension: 65_535,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupStorageSize: 16_384,
+  minStorageBufferOffsetAlignment: 256,
+  minUniformBufferOffsetAlignment: 256,
+};
 
 /** Software Vulkan drivers to try in Node when the loader finds no usable one by itself. */
 const NODE_SOFTWARE_DRIVERS = [
@@ -132,7 +168,13 @@ interface NodeWebGPU {
   globals: Record<string, unknown>;
 }
 
-async function nodeAdapter(powerPreference: GPUPowerPreference): Promise<{ adapter: GPUAdapter; driverFile?: string }> {
+/** The Dawn toggles to create Node's instance with: the option, else {@link DAWN_FLAGS_ENV}. */
+export function dawnFlagsFrom(option: string[] | undefined, env: Record<string, string | undefined>): string[] {
+  if (option) return option;
+  return (env[DAWN_FLAGS_ENV] ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+}
+
+async function nodeAdapter(powerPreference: GPUPowerPreference, dawnFlags: string[] | undefined): Promise<{ adapter: GPUAdapter; driverFile?: string }> {
   const moduleName = 'webgpu';
   let mod: NodeWebGPU;
   try {
@@ -145,7 +187,7 @@ async function nodeAdapter(powerPreference: GPUPowerPreference): Promise<{ adapt
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
   const tryInstance = async (): Promise<GPUAdapter | null> => {
-    const gpu = mod.create([]);
+    const gpu = mod.create(dawnFlagsFrom(dawnFlags, process.env));
     nodeInstances.push(gpu);
     return pickAdapter(gpu, powerPreference);
   };
@@ -174,17 +216,15 @@ async function nodeAdapter(powerPreference: GPUPowerPreference): Promise<{ adapt
   );
 }
 
-/** Limits to ask the device for: the adapter's best for the ones that bound batch size. */
+/**
+ * Limits to ask the device for: the adapter's own for every limit the engine reads
+ * ({@link ENGINE_LIMITS}), not WebGPU's defaults (16 KiB of workgroup storage, 256 invocations,
+ * 128 MiB bindings). For the alignments (`min*`) the adapter's value is the smallest it allows.
+ */
 function requiredLimits(adapter: GPUAdapter): Record<string, number> {
-  const l = adapter.limits;
-  return {
-    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-    maxBufferSize: l.maxBufferSize,
-    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
-    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-  };
+  const limits: Record<string, number> = {};
+  for (const name of ENGINE_LIMITS) limits[name] = adapter.limits[name];
+  return limits;
 }
 
 /**
@@ -208,7 +248,7 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
     }
   } else if (isNode()) {
     runtime = 'node';
-    ({ adapter, driverFile } = await nodeAdapter(powerPreference));
+    ({ adapter, driverFile } = await nodeAdapter(powerPreference, options.dawnFlags));
   } else {
     throw new DeviceError('no WebGPU in this environment: navigator.gpu is undefined (needs a WebGPU-capable browser)');
   }
@@ -218,7 +258,7 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
     device = await adapter.requestDevice({
       label: 'webrnn',
       requiredLimits: requiredLimits(adapter),
-      requiredFeatures: (options.features ?? []).filter((f) => adapter.features.has(f)),
+      requiredFeatures: [...new Set([...OPTIONAL_FEATURES, ...(options.features ?? [])])].filter((f) => adapter.features.has(f)),
     });
   } catch (cause) {
     throw new DeviceError(`the adapter refused a device: ${(cause as Error).message}`, { cause });
@@ -230,6 +270,7 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
     adapter,
     device,
     summary,
+    features: [...device.features].sort(),
     destroy: () => device.destroy(),
   };
 }
