@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
-import { DeviceError, ShapeError, WeightError } from '../src/errors.ts';
+import { ConfigError, DeviceError, ShapeError, WeightError } from '../src/errors.ts';
 import { adapterTraits, planRecurrentLayer, SMALL_HIDDEN_MAX, timeSegments, type RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
 import { cachedPipelineCount } from '../src/gpu/pipelines.ts';
 import { numDirections, type RecurrentLayerSpec } from '../src/rnn/spec.ts';
@@ -121,6 +121,40 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
   smallCases.forEach((options, i) => {
     const c = randomLayerCase(3100 + i, options);
     it(`small H: ${c.name}`, () => checkAgainstReference(c));
+  });
+
+  // Tile shapes (invocations per workgroup), as the GPU kit's sweep runs them: from one group of four
+  // sequences a workgroup to the largest that fits, on cases whose batch fills some tiles partly.
+  for (const tileInvocations of [16, 64, 256, 1024]) {
+    it(`tile shape of ${tileInvocations} invocations matches the reference`, async () => {
+      const backend = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: 'tile', tileInvocations });
+      try {
+        for (const [i, options] of ([
+          { cell: 'lstm', hiddenSize: 16, inputSize: 3, batch: 75, steps: 4, lengths: 'random', initialStates: true },
+          { cell: 'gru', hiddenSize: 8, inputSize: 2, batch: 131, steps: 3, direction: 'bidirectional' },
+        ] as LayerCaseOptions[]).entries()) {
+          const c = randomLayerCase(3600 + 10 * i + Math.log2(tileInvocations), options);
+          await checkAgainstReference(c, [['tile', backend]]);
+        }
+      } finally {
+        backend.dispose();
+      }
+    });
+  }
+
+  it('rejects a tile shape that is not a power of two before acquiring a device', async () => {
+    await expect(WebGPUBackend.create({ tileInvocations: 48, log: false })).rejects.toThrow(/tileInvocations must be a power of two, got 48/);
+    expect(() => WebGPUBackend.fromContext(gpu.backend.gpu, { tileInvocations: 0 })).toThrow(ConfigError);
+  });
+
+  it('sizes the tile by tileInvocations: groups of four sequences = tileInvocations / H', () => {
+    const limits = gpu.backend.device.limits;
+    const c = randomLayerCase(3650, { cell: 'lstm', hiddenSize: 16 });
+    const groups = (t: number) => planRecurrentLayer(c.spec, 4096, limits, 'tile', 0, 1, { tileInvocations: t }).pipeline.constants!.GROUPS;
+    expect(groups(16)).toBe(1);
+    expect(groups(64)).toBe(4);
+    expect(groups(256)).toBe(16);
+    expect(planRecurrentLayer(c.spec, 4096, limits).pipeline.constants!.GROUPS).toBe(8);
   });
 
   it('picks the small kernel for H ≤ 4, the tiled one while H fits a workgroup, the sequential one beyond', async () => {

@@ -1,4 +1,4 @@
-import { DeviceError, ShapeError } from '../errors.ts';
+import { ConfigError, DeviceError, ShapeError } from '../errors.ts';
 import { checkedOutputs as checked } from '../util/finite.ts';
 import { BufferPool, isOutOfMemoryError, markOutOfMemory, type BufferRequest } from '../gpu/buffers.ts';
 import { footprint, planChunk, programBufferBytes, resultArray, type ChunkLimits, type ChunkWork } from '../gpu/chunks.ts';
@@ -65,6 +65,11 @@ export interface WebGPUBackendOptions extends AcquireOptions {
    */
   recurrentKernel?: RecurrentKernelChoice;
   /**
+   * The tiled kernel's shape: invocations per workgroup it aims at, a power of two from 1 to the
+   * device's limit (default 128: src/gpu/kernels/recurrent-layer.ts's TILE_INVOCATIONS). For benchmarks sweeping tile shapes.
+   */
+  tileInvocations?: number;
+  /**
    * Split batches so that no binding exceeds this many bytes (default: the device's binding limit).
    * For tests of the chunking, which otherwise needs gigabytes.
    */
@@ -81,6 +86,14 @@ export interface WebGPUBackendOptions extends AcquireOptions {
 
 /** The options that shape how a backend runs (everything but device acquisition). */
 export type BackendTuning = Omit<WebGPUBackendOptions, keyof AcquireOptions>;
+
+/** Throws a ConfigError for a tuning option no kernel can take, before any device is acquired. */
+function checkTuning(options: BackendTuning): void {
+  const tile = options.tileInvocations;
+  if (tile !== undefined && !(Number.isInteger(tile) && tile >= 1 && (tile & (tile - 1)) === 0)) {
+    throw new ConfigError(`tileInvocations must be a power of two, got ${tile}`);
+  }
+}
 
 /**
  * Multiply-adds one submission may hold before a recurrent layer is split into time segments. About
@@ -274,7 +287,8 @@ export class WebGPUBackend implements Backend {
     private readonly options: BackendTuning,
   ) {
     this.pool = new BufferPool(gpu.device);
-    this.traits = { ...adapterTraits(gpu.summary), maxBindingBytes: this.bindingLimit() };
+    const tile = options.tileInvocations;
+    this.traits = { ...adapterTraits(gpu.summary), maxBindingBytes: this.bindingLimit(), ...(tile ? { tileInvocations: tile } : {}) };
     gpu.device.lost.then((info) => {
       this.lostReason = `${info.reason}: ${info.message}`;
     });
@@ -282,11 +296,13 @@ export class WebGPUBackend implements Backend {
 
   /** Acquires a device (hardware first, software fallback) and wraps it. */
   static async create(options: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
+    checkTuning(options);
     return new WebGPUBackend(await acquireGpu(options), true, options);
   }
 
   /** Wraps a device the caller acquired; `dispose()` leaves that device alive. */
   static fromContext(gpu: GpuContext, options: BackendTuning = {}): WebGPUBackend {
+    checkTuning(options);
     return new WebGPUBackend(gpu, false, options);
   }
 

@@ -55,8 +55,8 @@ export const SMALL_HIDDEN_MAX = 4;
 /** Invocations per workgroup of the sequential kernel. */
 export const RECURRENT_WORKGROUP_SIZE = 64;
 
-/** The tiled kernel aims at about this many invocations per workgroup. */
-const TILE_INVOCATIONS = 128;
+/** The tiled kernel aims at about this many invocations per workgroup (unless {@link KernelTraits.tileInvocations} says otherwise). */
+export const TILE_INVOCATIONS = 128;
 
 /** Bytes of the `Params` uniform: twelve u32. */
 export const RECURRENT_PARAMS_BYTES = 48;
@@ -85,6 +85,12 @@ export interface KernelTraits {
    * when its packed copy of the weights would not fit, and forcing it then is a DeviceError.
    */
   maxBindingBytes?: number;
+  /**
+   * The tile shape: invocations per workgroup the tiled kernel aims at (a power of two; default
+   * {@link TILE_INVOCATIONS}). Its tiles hold 4 · tileInvocations / H sequences, bounded by the batch
+   * and the workgroup memory as always. For benchmarks that sweep tile shapes.
+   */
+  tileInvocations?: number;
 }
 
 /** The traits of an adapter, from what it reports about itself. */
@@ -196,7 +202,7 @@ export function planRecurrentLayer(
   if (tileFits && choice !== 'sequential') {
     const perModel = batch / models;
     const groups = Math.min(
-      largestPowerOfTwoAtMost(Math.min(TILE_INVOCATIONS, maxInvocations) / H),
+      largestPowerOfTwoAtMost(Math.min(traits.tileInvocations ?? TILE_INVOCATIONS, maxInvocations) / H),
       2 ** Math.ceil(Math.log2(Math.ceil(perModel / 4))),
       largestPowerOfTwoAtMost(limits.maxComputeWorkgroupStorageSize / tileBytes),
     );
