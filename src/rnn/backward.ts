@@ -22,7 +22,7 @@ export interface RecurrentLayerGrads<D extends FloatArray = FloatArray> {
   dW: D;
   /** [D, G·H, H] */
   dR: D;
-  /** [D, 2·G·H]: Wb's then Rb's (equal except for GRU's h gate with linear_before_reset). */
+  /** [D, 2·G·H], Wb's then Rb's (equal except for GRU's h gate with linear_before_reset). */
   dB: D;
   /** [D, 3·H] (LSTM with peepholes given), else null. */
   dP: D | null;
