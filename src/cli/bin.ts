@@ -2,7 +2,8 @@
 import { main, reportError, type CliIO } from './main.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
-const io: CliIO = { out: (l) => console.log(l), err: (l) => console.error(l) };
+// stderr as a stream too: on a terminal the training progress is one line redrawn in place.
+const io: CliIO = { out: (l) => console.log(l), err: (l) => console.error(l), stderr: process.stderr, now: () => performance.now() };
 
 // main() reports its own errors; these catch what escapes it (a callback of the GPU runtime, a
 // rejection nobody awaited) so that the user still sees one line and no Node stack trace.

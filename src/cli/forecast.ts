@@ -4,17 +4,19 @@ import { WebGPUBackend } from '../backends/webgpu.ts';
 import { co2Monthly } from '../data/datasets.ts';
 import { ConfigError, DataError, ModelError } from '../errors.ts';
 import { BASELINE_LABELS, BASELINES, type BaselineName, type Interval } from '../forecast/baselines/index.ts';
-import { Forecaster, type BacktestReport, type Forecast, type ForecasterOptions } from '../forecast/forecaster.ts';
+import { Forecaster, type BacktestReport, type Forecast, type ForecastFitOptions, type ForecasterOptions } from '../forecast/forecaster.ts';
 import { forecastsCsv } from '../forecast/output.ts';
 import { parseLong, parseWide, readTable, type Series } from '../forecast/frame.ts';
 import { nonFiniteMetric, type Metrics } from '../forecast/metrics.ts';
 import { stampFormat } from '../forecast/timestamps.ts';
 import type { Transform, WindowScaling } from '../forecast/windows.ts';
 import type { CellType } from '../rnn/spec.ts';
-import type { EpochEvent } from '../train/trainer.ts';
-import { integer, namesOf, oneOf, parseFlags, percentLevels, positiveInt, positiveNumber, UsageError } from './args.ts';
+import { integer, namesOf, oneOf, percentLevels, positiveInt, positiveNumber, UsageError } from './args.ts';
+import { COMMANDS, DEFAULT_EPOCHS, FORECAST_OPTIONS, forecastUsage, type ForecastCommand, type ForecastFlag } from './forecast-options.ts';
+import { parseOptions } from './options.ts';
 import { checkOutput, readInput, writeOutput } from './files.ts';
 import type { CliIO } from './main.ts';
+import { TrainingProgress } from './progress.ts';
 
 /**
  * `webrnn forecast | fit | predict | backtest`: the forecaster (src/forecast/forecaster.ts) headless.
@@ -32,116 +34,8 @@ import type { CliIO } from './main.ts';
  * (UsageError, exit 2), the output paths checked (FileError), the inputs read and parsed, and only
  * then a backend made and a model trained.
  */
-export type ForecastCommand = 'forecast' | 'fit' | 'predict' | 'backtest';
 
-const OPTIONS = {
-  horizon: { type: 'string' },
-  season: { type: 'string' },
-  'input-size': { type: 'string' },
-  cell: { type: 'string' },
-  hidden: { type: 'string' },
-  layers: { type: 'string' },
-  strategy: { type: 'string' },
-  scaling: { type: 'string' },
-  'per-series': { type: 'boolean' },
-  epochs: { type: 'string' },
-  lr: { type: 'string' },
-  batch: { type: 'string' },
-  seed: { type: 'string' },
-  levels: { type: 'string' },
-  ensemble: { type: 'string' },
-  'no-calendar': { type: 'boolean' },
-  transform: { type: 'string' },
-  combine: { type: 'string' },
-  folds: { type: 'string' },
-  id: { type: 'string' },
-  ds: { type: 'string' },
-  y: { type: 'string' },
-  'ds-format': { type: 'string' },
-  out: { type: 'string' },
-  metrics: { type: 'string' },
-  model: { type: 'string' },
-  cpu: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-type Flag = keyof typeof OPTIONS;
-type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>['values'];
-
-/** One help line per flag, in the order they are listed. */
-const FLAG_HELP: Record<Flag, string> = {
-  horizon: '--horizon N           points to forecast (required)',
-  season: '--season S            seasonal period: calendar inputs, deseasonalising, the baselines and MASE (default 1)',
-  'input-size': '--input-size L        past points the network reads (default max(2S, 2N, 8))',
-  cell: '--cell rnn|gru|lstm   recurrent cell (default lstm)',
-  hidden: '--hidden H            hidden size (default 32)',
-  layers: '--layers L            stacked layers (default 1)',
-  strategy: '--strategy recursive|direct   one step fed back, or all N at once (default direct)',
-  scaling: '--scaling window|standard|minmax|robust|none   each window by its level and the series by its scale, or one scaler per series (default window)',
-  'per-series': '--per-series          one model per series instead of one for all',
-  epochs: '--epochs E            most training epochs; early stopping on the held-out last N points usually ends sooner (default 30)',
-  lr: '--lr X                Adam learning rate (default 0.01 at 64 windows a step, grown as the square root of the batch)',
-  batch: '--batch B             windows per training step and model (default: sized to the data and the device, 64 for small data)',
-  seed: '--seed S              initialisation and shuffles (default 0)',
-  levels: '--levels L,…          prediction interval levels in percent, each in (0, 100) (default 80,95)',
-  ensemble: '--ensemble N          networks trained side by side from different seeds, combined by the median (default 5)',
-  'no-calendar': '--no-calendar         no season-position inputs from the time stamps (month of year, day of week…)',
-  transform: '--transform none|log  log for multiplicative series (default none)',
-  combine: '--combine ets,theta|none   baselines (snaive, naive2, ets, theta) combined with the networks, weighted by their held-out errors, or none (default ets,theta)',
-  folds: '--folds K             rolling origins of the backtest (default 1)',
-  id: '--id COL              series id column of a long CSV (default unique_id)',
-  ds: '--ds COL              time stamp column (default ds; wide CSV: the first column)',
-  y: '--y COL               value column of a long CSV (default y)',
-  'ds-format': '--ds-format FMT       how time stamps are written when it is ambiguous: M/D/YYYY, D/M/YYYY, YYYY-MM-DD…',
-  out: '--out PATH            the forecasts CSV (default: standard output)',
-  metrics: '--metrics PATH        the backtest per series and fold, as JSON',
-  model: '--model PATH          the models as safetensors',
-  cpu: '--cpu                 the float64 CPU reference instead of WebGPU',
-  help: '-h, --help            this text',
-};
-
-const READING: Flag[] = ['id', 'ds', 'y', 'ds-format'];
-const TRAINING: Flag[] = [
-  'horizon', 'season', 'input-size', 'cell', 'hidden', 'layers', 'strategy', 'scaling', 'transform', 'no-calendar', 'per-series',
-  'ensemble', 'combine', 'levels', 'epochs', 'lr', 'batch', 'seed',
-];
-
-/** What each command does, and the flags it takes (any other is a usage error, not silently ignored). */
-const COMMANDS: Record<ForecastCommand, { synopsis: string; about: string; flags: Flag[] }> = {
-  forecast: {
-    synopsis: 'forecast [FILE] --horizon N [options]',
-    about: 'backtest on the last N points of each series, then fit on all of it and write the next N points',
-    flags: [...TRAINING, 'folds', ...READING, 'out', 'metrics', 'model', 'cpu', 'help'],
-  },
-  fit: {
-    synopsis: 'fit FILE --horizon N --model PATH [options]',
-    about: 'fit on all of each series and save the models (safetensors)',
-    flags: [...TRAINING, ...READING, 'model', 'cpu', 'help'],
-  },
-  predict: {
-    synopsis: 'predict FILE --model PATH [--out PATH]',
-    about: 'forecast with models saved by fit or forecast --model',
-    flags: [...READING, 'model', 'out', 'cpu', 'help'],
-  },
-  backtest: {
-    synopsis: 'backtest [FILE] --horizon N [--folds K] [options]',
-    about: 'score the model against seasonal naive, Naive2, ETS and Theta on the last N points (K rolling origins), with its intervals\' coverage',
-    flags: [...TRAINING, 'folds', ...READING, 'metrics', 'cpu', 'help'],
-  },
-};
-
-const FILE_HELP = 'FILE: a CSV in long format (unique_id,ds,y) or wide format (ds, then one column per series); default: monthly CO2 from vega-datasets';
-
-/** The forecasting commands' lines in `webrnn help`. */
-export const FORECAST_USAGE = (Object.keys(COMMANDS) as ForecastCommand[])
-  .map((c) => `  ${COMMANDS[c].synopsis}\n                  ${COMMANDS[c].about}`)
-  .join('\n');
-
-/** `webrnn COMMAND --help`. */
-export function forecastUsage(command: ForecastCommand): string {
-  const { synopsis, about, flags } = COMMANDS[command];
-  return [`Usage: webrnn ${synopsis}`, '', about, FILE_HELP, '', 'Options:', ...flags.map((f) => `  ${FLAG_HELP[f]}`)].join('\n');
-}
+type Values = ReturnType<typeof parseOptions<typeof FORECAST_OPTIONS>>['values'];
 
 const CELLS = ['rnn', 'gru', 'lstm'] as const satisfies readonly CellType[];
 const STRATEGIES = ['recursive', 'direct'] as const;
@@ -149,10 +43,10 @@ const SCALINGS = ['window', 'standard', 'minmax', 'robust', 'none'] as const sat
 const TRANSFORMS = ['none', 'log'] as const satisfies readonly Transform[];
 
 /** The flags and FILE of `args`, checked against what `command` takes; {@link UsageError} when they do not fit. */
-function parseCommand(command: ForecastCommand, args: string[]): { values: Values; file: string | undefined } {
-  const { values, positionals } = parseFlags(args, OPTIONS);
+export function parseCommand(command: ForecastCommand, args: string[]): { values: Values; file: string | undefined } {
+  const { values, positionals } = parseOptions(args, FORECAST_OPTIONS);
   if (values.help) return { values, file: undefined };
-  const extra = (Object.keys(values) as Flag[]).find((f) => !COMMANDS[command].flags.includes(f));
+  const extra = (Object.keys(values) as ForecastFlag[]).find((f) => !COMMANDS[command].flags.includes(f));
   if (extra) throw new UsageError(`${command} does not take --${extra}`);
   if (positionals.length > 1) throw new UsageError(`one FILE at most, got ${positionals.length}: ${positionals.join(' ')}`);
   const file = positionals[0];
@@ -165,8 +59,8 @@ function parseCommand(command: ForecastCommand, args: string[]): { values: Value
 /** Everything a training command reads from its flags, checked. */
 interface Training {
   options: Omit<ForecasterOptions, 'backend'>;
-  /** Absent: the forecaster's early stopping picks the count. */
-  epochs: number | undefined;
+  /** Most epochs; the forecaster's early stopping usually ends sooner. */
+  epochs: number;
   folds: number;
 }
 
@@ -179,7 +73,7 @@ function given<T extends object>(o: T): T {
 }
 
 function trainingFlags(values: Values): Training {
-  const count = (flag: Flag & keyof Values) => {
+  const count = (flag: ForecastFlag & keyof Values) => {
     const v = values[flag];
     return typeof v === 'string' ? positiveInt(flag, v) : undefined;
   };
@@ -206,7 +100,7 @@ function trainingFlags(values: Values): Training {
       seed: values.seed === undefined ? undefined : integer('seed', values.seed),
       training: Object.keys(training).length ? training : undefined,
     }),
-    epochs: count('epochs'),
+    epochs: count('epochs') ?? DEFAULT_EPOCHS,
     folds: count('folds') ?? 1,
   };
 }
@@ -249,22 +143,6 @@ function loadForecaster(path: string, bytes: Uint8Array, backend: Backend): Fore
     if (e instanceof ModelError) throw new ModelError(`--model ${path}: ${e.message}`, { cause: e });
     throw e;
   }
-}
-
-/**
- * One line per epoch: the loss, and the validation loss when there is one; with `--epochs E` a bar
- * of E (without it, early stopping decides how many there will be, so there is no bar to fill).
- */
-function progress(io: CliIO, epochs: number | undefined, label: string): (e: EpochEvent) => void {
-  return (e) => {
-    const validation = e.validationLoss === null ? '' : `  validation ${e.validationLoss.toPrecision(4)}`;
-    if (epochs === undefined) {
-      io.err(`${label} epoch ${e.epoch}  loss ${e.loss.toPrecision(4)}${validation}`);
-      return;
-    }
-    const done = Math.min(20, Math.round((20 * e.epoch) / epochs));
-    io.err(`${label} [${'#'.repeat(done)}${'.'.repeat(20 - done)}] epoch ${e.epoch}/${epochs}  loss ${e.loss.toPrecision(4)}${validation}`);
-  };
 }
 
 const LABEL_WIDTH = 16;
@@ -419,10 +297,12 @@ export async function forecastCommand(command: ForecastCommand, args: string[], 
 
   const modelBytes = command === 'predict' ? readInput(values.model!, `--model ${values.model}`) : undefined;
   const series = loadSeries(file, values);
-  io.err(`${series.length} series, ${series.reduce((n, s) => n + s.y.length, 0)} points${file ? '' : ' (built-in: monthly CO2, vega-datasets)'}`);
-  const backend: Backend = values.cpu ? cpuBackend : await WebGPUBackend.create({ log: (line) => io.err(line) });
+  // --quiet: what is only progress (the data read, the adapter, the bars) is not printed.
+  const info = values.quiet ? () => {} : io.err;
+  info(`${series.length} series, ${series.reduce((n, s) => n + s.y.length, 0)} points${file ? '' : ' (built-in: monthly CO2, vega-datasets)'}`);
+  const backend: Backend = values.cpu ? cpuBackend : await WebGPUBackend.create({ log: values.quiet ? false : info });
   if (backend instanceof WebGPUBackend && backend.gpu.summary.isSoftware) {
-    io.err('webrnn: note: this WebGPU adapter is a software one: its shaders run on the CPU, much slower than on a GPU');
+    info('webrnn: note: this WebGPU adapter is a software one: its shaders run on the CPU, much slower than on a GPU');
   }
   try {
     if (!training) {
@@ -431,18 +311,26 @@ export async function forecastCommand(command: ForecastCommand, args: string[], 
       return 0;
     }
     const { options, epochs, folds } = training;
-    /** The fit options: the epoch count only where --epochs gave one (else the forecaster's early stopping decides). */
-    const fitOptions = (e: number | undefined, label: string) => ({ ...(e === undefined ? {} : { epochs: e }), onEpoch: progress(io, e, label) });
+    /** Runs a training (fit or backtest) with its progress shown, unless --quiet. */
+    const train = async <T>(label: string, run: (fit: ForecastFitOptions) => Promise<T>): Promise<T> => {
+      if (values.quiet) return run({ epochs });
+      const bar = new TrainingProgress({ label, epochs, stream: io.stderr, line: io.err, now: io.now ?? (() => performance.now()) });
+      try {
+        return await run({ epochs, onStep: bar.onStep, onEpoch: bar.onEpoch });
+      } finally {
+        bar.end();
+      }
+    };
     if (command === 'backtest' || command === 'forecast') {
       const f = Forecaster.create({ ...options, backend });
-      const report = backtestJson(await f.backtest(series, fitOptions(epochs, 'backtest'), { folds }));
+      const report = backtestJson(await train('backtest', (fit) => f.backtest(series, fit, { folds })));
       printNotes(io, report.notes);
       for (const line of backtestLines(report, options.horizon)) io.out(line);
       if (values.metrics) writeOutput('--metrics', values.metrics, JSON.stringify(report, null, 2));
       if (command === 'backtest') return 0;
     }
     const f = Forecaster.create({ ...options, backend });
-    await f.fit(series, fitOptions(epochs, 'fit'));
+    await train('fit', (fit) => f.fit(series, fit));
     if (command === 'fit') {
       writeOutput('--model', values.model!, f.toSafetensors());
       io.out(`saved ${f.models().length} model(s) to ${values.model}`);

@@ -6,46 +6,81 @@ import { cpuBackend } from '../backends/cpu.ts';
 import { WebGPUBackend } from '../backends/webgpu.ts';
 import { formatBackendTestResult, summarizeBackendTests } from '../onnx/backend-test.ts';
 import { runBackendTestDirs } from '../onnx/backend-test-files.ts';
-import { parseFlags, UsageError } from './args.ts';
-import { FORECAST_USAGE, forecastCommand, forecastUsage } from './forecast.ts';
+import { UsageError } from './args.ts';
+import { forecastCommand } from './forecast.ts';
+import { FORECAST_COMMAND_LIST, forecastUsage } from './forecast-options.ts';
+import { paragraph, parseOptions, twoColumns, usage, type OptionSpec } from './options.ts';
+import type { ProgressStream } from './progress.ts';
 
 /** Where the CLI writes; injectable so tests can capture it. */
 export interface CliIO {
+  /** One line of results (standard output). */
   out: (line: string) => void;
+  /** One line of errors, notes and progress (standard error). */
   err: (line: string) => void;
+  /**
+   * Standard error as a stream, for the progress bar to redraw in place when it is a terminal;
+   * without it (or when it is not a terminal) progress is a line per epoch through `err`.
+   */
+  stderr?: ProgressStream;
+  /** A monotonic clock in milliseconds for the progress' elapsed time and ETA (default performance.now). */
+  now?: () => number;
 }
 
-const USAGE = `Usage: webrnn <command> [options]
+/**
+ * The exit statuses, as `webrnn help` and the README state them; {@link reportError} and the
+ * commands return them.
+ */
+const EXIT_STATUS: Array<[string, string]> = [
+  ['0', 'done (onnx-test: every case passed)'],
+  [
+    '1',
+    'a file, data, model or device error (a file that cannot be read or written, a CSV that does not parse, a corrupt model, no WebGPU adapter), an onnx-test case that failed, or an internal error',
+  ],
+  ['2', 'bad usage: an unknown command or option, a missing or malformed value, an option the command does not take'],
+];
 
-Commands:
-  info [--json]   the WebGPU adapter webrnn would use and the limits that matter to it
-  onnx-test [--cpu] DIR...
-                  run ONNX backend-test cases on the GPU, or on the float64 CPU reference with --cpu
-${FORECAST_USAGE}
-  help [COMMAND]  this text, or a command's options (also: webrnn COMMAND --help)
-  version         the package version
+const USAGE = [
+  'Usage: webrnn <command> [options]',
+  '',
+  'Commands:',
+  ...twoColumns([
+    ['info [--json]', 'the WebGPU adapter webrnn would use and the limits that matter to it'],
+    ['onnx-test [--cpu] DIR...', 'run ONNX backend-test cases on the GPU, or on the float64 CPU reference with --cpu'],
+    ...FORECAST_COMMAND_LIST,
+    ['help [COMMAND]', "this text, or a command's options with their defaults (also: webrnn COMMAND --help)"],
+    ['version', 'the package version'],
+  ]),
+  '',
+  'Exit status:',
+  ...twoColumns(EXIT_STATUS),
+  '',
+  paragraph('Errors are one line on standard error, "webrnn: …"; WEBRNN_DEBUG=1 adds the stack trace of an internal error.'),
+].join('\n');
 
-Errors are one line on standard error, and the exit status says whose: 2 for the command line
-(unknown option, missing or malformed flag), 1 for files, data, models and the device.
-WEBRNN_DEBUG=1 adds the stack trace of an internal error.`;
+const INFO_OPTIONS = {
+  json: { type: 'boolean', default: 'text', about: 'the same as JSON' },
+} as const satisfies Record<string, OptionSpec>;
 
-const INFO_USAGE = `Usage: webrnn info [--json]
+const INFO_USAGE = usage({
+  synopsis: 'info [--json]',
+  about: [
+    'The WebGPU adapter webrnn would use (vendor, architecture, software or not), the limits that matter to it (beside WebGPU\'s defaults), the optional features granted and the recurrent kernel its hidden sizes get.',
+  ],
+  options: INFO_OPTIONS,
+});
 
-The WebGPU adapter webrnn would use (vendor, architecture, software or not), the limits that
-matter to it and the recurrent kernel its hidden sizes get.
+const ONNX_TEST_OPTIONS = {
+  cpu: { type: 'boolean', default: 'WebGPU', about: 'the float64 CPU reference instead of WebGPU' },
+} as const satisfies Record<string, OptionSpec>;
 
-Options:
-  --json       the same as JSON
-  -h, --help   this text`;
-
-const ONNX_TEST_USAGE = `Usage: webrnn onnx-test [--cpu] DIR...
-
-Runs ONNX backend-test cases: each DIR holds model.onnx and test_data_set_*/, or is a folder of
-such cases. One line per case, then "N passed, M failed"; exit status 1 when any case fails.
-
-Options:
-  --cpu        the float64 CPU reference instead of WebGPU
-  -h, --help   this text`;
+const ONNX_TEST_USAGE = usage({
+  synopsis: 'onnx-test [--cpu] DIR...',
+  about: [
+    'Runs ONNX backend-test cases: each DIR holds model.onnx and test_data_set_*/, or is a folder of such cases. One line per case, then "N passed, M failed"; exit status 1 when any case fails.',
+  ],
+  options: ONNX_TEST_OPTIONS,
+});
 
 const COMMAND_USAGE: Record<string, () => string> = {
   info: () => INFO_USAGE,
@@ -123,7 +158,7 @@ function formatInfo(r: InfoReport): string[] {
 
 /** `webrnn info [--json]`. */
 async function info(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const { values, positionals } = parseOptions(args, INFO_OPTIONS);
   if (values.help) {
     io.out(INFO_USAGE);
     return 0;
@@ -140,7 +175,7 @@ async function info(args: string[], io: CliIO): Promise<number> {
  * any case fails or cannot run.
  */
 async function onnxTest(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals: dirs } = parseFlags(args, { cpu: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const { values, positionals: dirs } = parseOptions(args, ONNX_TEST_OPTIONS);
   if (values.help) {
     io.out(ONNX_TEST_USAGE);
     return 0;
