@@ -1,4 +1,4 @@
-import { usage, type OptionSpec, type OptionTable } from './options.ts';
+import { CPU_OPTION, usage, type OptionSpec, type OptionTable } from './options.ts';
 
 /**
  * The options of `webrnn forecast | fit | predict | backtest` and which command takes which: the
@@ -52,7 +52,7 @@ export const FORECAST_OPTIONS = {
   out: { type: 'string', value: 'PATH', default: 'standard output', about: 'the forecasts CSV' },
   metrics: { type: 'string', value: 'PATH', default: 'not written', about: 'the backtest per series and fold, as JSON' },
   model: { type: 'string', value: 'PATH', default: 'not saved', about: 'the models as safetensors' },
-  cpu: { type: 'boolean', default: 'WebGPU', about: 'the float64 CPU reference instead of WebGPU' },
+  cpu: CPU_OPTION,
   quiet: {
     type: 'boolean', short: 'q', default: 'progress on standard error',
     about: 'no progress, series count or adapter lines; results, notes and errors still go out',

@@ -9,7 +9,7 @@ import { runBackendTestDirs } from '../onnx/backend-test-files.ts';
 import { UsageError } from './args.ts';
 import { forecastCommand } from './forecast.ts';
 import { FORECAST_COMMAND_LIST, forecastUsage } from './forecast-options.ts';
-import { paragraph, parseOptions, twoColumns, usage, type OptionSpec } from './options.ts';
+import { CPU_OPTION, paragraph, parseOptions, twoColumns, usage, type OptionSpec } from './options.ts';
 import type { ProgressStream } from './progress.ts';
 
 /** Where the CLI writes; injectable so tests can capture it. */
@@ -71,7 +71,7 @@ const INFO_USAGE = usage({
 });
 
 const ONNX_TEST_OPTIONS = {
-  cpu: { type: 'boolean', default: 'WebGPU', about: 'the float64 CPU reference instead of WebGPU' },
+  cpu: CPU_OPTION,
 } as const satisfies Record<string, OptionSpec>;
 
 const ONNX_TEST_USAGE = usage({

@@ -27,6 +27,9 @@ export interface OptionSpec {
 /** A command's options by long name. */
 export type OptionTable = Readonly<Record<string, OptionSpec>>;
 
+/** `--cpu`, shared by the commands that run a model. */
+export const CPU_OPTION = { type: 'boolean', default: 'WebGPU', about: 'the float64 CPU reference instead of WebGPU' } as const satisfies OptionSpec;
+
 /** `-h, --help`, which every command takes: the parser and the help add it to each table. */
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 const HELP_LINE = ['-h, --help', 'this text'] as const;
