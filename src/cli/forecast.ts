@@ -51,8 +51,10 @@ export function parseCommand(command: ForecastCommand, args: string[]): { values
   if (positionals.length > 1) throw new UsageError(`one FILE at most, got ${positionals.length}: ${positionals.join(' ')}`);
   const file = positionals[0];
   if ((command === 'fit' || command === 'predict') && !file) throw new UsageError(`${command} needs a FILE`);
-  if ((command === 'fit' || command === 'predict') && !values.model) throw new UsageError(`${command} needs --model PATH`);
-  if (command !== 'predict' && values.horizon === undefined) throw new UsageError('--horizon N is required');
+  // What the help marks (required), from the same list.
+  const { required } = COMMANDS[command];
+  if (required.includes('model') && !values.model) throw new UsageError(`${command} needs --model PATH`);
+  if (required.includes('horizon') && values.horizon === undefined) throw new UsageError('--horizon N is required');
   return { values, file };
 }
 
