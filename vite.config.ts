@@ -3,6 +3,7 @@ import { playwright } from '@vitest/browser-playwright';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { chromiumArgs, chromiumPath } from './test/helpers/chromium.ts';
+import pkg from './package.json' with { type: 'json' };
 
 /**
  * One config for the three things Vite does here:
@@ -12,6 +13,22 @@ import { chromiumArgs, chromiumPath } from './test/helpers/chromium.ts';
  */
 
 const executablePath = chromiumPath();
+
+/** What the library imports at run time rather than inlines: its dependencies and peers (webgpu). */
+const packageDependencies = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
+
+/**
+ * Where a module of the library build goes in dist/: sources as in src/ (Rolldown names them relative
+ * to `preserveModulesRoot`), the shaders and package.json under their path in the repository, and
+ * inlined dependencies under vendor/ (npm never packs a folder named node_modules). Rolldown names a
+ * module outside src/ by its absolute path without the leading slash.
+ */
+function libFileName(name: string): string {
+  const vendored = name.split('node_modules/');
+  if (vendored.length > 1) return `vendor/${vendored.at(-1)}`;
+  const root = fileURLToPath(new URL('.', import.meta.url)).slice(1);
+  return name.startsWith(root) ? name.slice(root.length) : name;
+}
 
 export default defineConfig({
   // vega-datasets exports only its index (which fetches from a CDN); its files are imported from
@@ -23,15 +40,27 @@ export default defineConfig({
   // Vite's dependency scan does not follow `new Worker(new URL(...))`, so name them, or the first
   // visit reloads the page mid-run.
   optimizeDeps: { entries: ['*.html', 'bench/page/worker.ts', 'app/worker.ts'] },
+  // The library: one file per source module (dist/ mirrors src/), so a consumer's bundler keeps only
+  // the modules an app reaches (package.json's `sideEffects` lets it drop the rest); unminified, so
+  // class names (`DeviceError`, `ElmanRNN`) and stack traces read as in the sources. Entries:
+  // index (browsers, the default), node (adds Dawn's adapter), onnx/index (`webrnn/onnx`), cli/bin.
+  // Dependencies (papaparse, protobufjs) and the peer webgpu stay imports; the vega-datasets files
+  // (data, from a 42 MB package) are inlined under dist/vendor/.
   build: {
     target: 'es2022',
     sourcemap: true,
+    minify: false,
     lib: {
-      entry: { webrnn: 'src/index.ts', cli: 'src/cli/bin.ts' },
+      entry: ['src/index.ts', 'src/node.ts', 'src/onnx/index.ts', 'src/cli/bin.ts'],
       formats: ['es'],
     },
     rollupOptions: {
-      external: ['webgpu', /^node:/],
+      external: [/^node:/, ...packageDependencies.map((name) => new RegExp(`^${name}(/|$)`))],
+      output: {
+        preserveModules: true,
+        preserveModulesRoot: 'src',
+        entryFileNames: (chunk) => `${libFileName(chunk.name)}.js`,
+      },
     },
   },
   test: {
@@ -43,6 +72,7 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
+          setupFiles: ['test/helpers/node-gpu.ts'],
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.browser.test.ts'],
         },

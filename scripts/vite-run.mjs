@@ -12,6 +12,9 @@ if (!entry) {
 process.argv = [process.argv[0], resolve(entry), ...args];
 const server = await createServer({ logLevel: 'error', server: { middlewareMode: true, hmr: false }, appType: 'custom' });
 try {
+  // In Node, devices come from Dawn's `webgpu` package, as the package's `node` entry arranges.
+  const { installNodeGpu } = await server.ssrLoadModule('/src/gpu/node-adapter.ts');
+  installNodeGpu();
   await server.ssrLoadModule(resolve(entry));
 } finally {
   await server.close();

@@ -1,5 +1,7 @@
 /**
  * webrnn: recurrent networks over thousands of independent sequences on the GPU through WebGPU.
+ * ONNX models load through the `webrnn/onnx` entry (./onnx/index.ts), so apps that do not use them
+ * do not ship protobufjs and the graph interpreter.
  * @packageDocumentation
  */
 export { ConfigError, DataError, DeviceError, ModelError, NumericError, ShapeError, WebRNNError, WeightError } from './errors.ts';
@@ -44,7 +46,6 @@ export {
 } from './rnn/spec.ts';
 export { activation, ACTIVATION_NAMES, type Activation, type ActivationName } from './rnn/activations.ts';
 export { recurrentLayerReference } from './reference/recurrent-layer.ts';
-export * from './onnx/index.ts';
 export type { Backend } from './backends/backend.ts';
 export { cpuBackend } from './backends/cpu.ts';
 export { WebGPUBackend, type WebGPUBackendOptions } from './backends/webgpu.ts';

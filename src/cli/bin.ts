@@ -1,6 +1,10 @@
-// Entry point of the `webrnn` command (built to dist/cli.js).
+// Entry point of the `webrnn` command (built to dist/cli/bin.js).
 import { main, reportError, type CliIO } from './main.ts';
+import { installNodeGpu } from '../gpu/node-adapter.ts';
 import pkg from '../../package.json' with { type: 'json' };
+
+// The command runs in Node: devices come from Dawn's `webgpu` package.
+installNodeGpu();
 
 // stderr as a stream too: on a terminal the training progress is one line redrawn in place.
 const io: CliIO = { out: (l) => console.log(l), err: (l) => console.error(l), stderr: process.stderr, now: () => performance.now() };

@@ -4,7 +4,8 @@ import { DeviceError } from '../errors.ts';
  * Device acquisition, in one place for the browser (`navigator.gpu`) and Node (Dawn's `webgpu`
  * package). Order: a hardware adapter first; then a software (fallback) adapter; in Node, when the
  * Vulkan loader finds no usable driver, the software Vulkan drivers known on Debian are tried one by
- * one (Mesa's lavapipe, then Chromium's SwiftShader).
+ * one (Mesa's lavapipe, then Chromium's SwiftShader). Node's part is ./node-adapter.ts, reached only
+ * from the package's `node` entry (see {@link useNodeAdapterSource}).
  */
 
 /** What the engine reports about the adapter it runs on. */
@@ -92,22 +93,6 @@ export const WEBGPU_DEFAULT_LIMITS: Record<(typeof ENGINE_LIMITS)[number], numbe
   minUniformBufferOffsetAlignment: 256,
 };
 
-/** Software Vulkan drivers to try in Node when the loader finds no usable one by itself. */
-const NODE_SOFTWARE_DRIVERS = [
-  '/usr/share/vulkan/icd.d/lvp_icd.json',
-  '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json',
-  '/usr/lib/chromium/vk_swiftshader_icd.json',
-  '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
-];
-
-/**
- * Every GPU object Dawn's `create()` returned. Dawn's event pump dereferences the instance while any
- * device from it lives; if V8 collected it the process would die at random (futex errors, segfaults).
- * Holding them here, in a module-level array that live code reads, keeps them reachable for the life
- * of the process.
- */
-const nodeInstances: GPU[] = [];
-
 function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 }
@@ -159,13 +144,8 @@ export function describeAdapter(s: AdapterSummary): string {
 }
 
 /** Hardware first (the preference), then any adapter the implementation calls a fallback. */
-async function pickAdapter(gpu: GPU, powerPreference: GPUPowerPreference): Promise<GPUAdapter | null> {
+export async function pickAdapter(gpu: GPU, powerPreference: GPUPowerPreference): Promise<GPUAdapter | null> {
   return (await gpu.requestAdapter({ powerPreference })) ?? (await gpu.requestAdapter({ forceFallbackAdapter: true }));
-}
-
-interface NodeWebGPU {
-  create(flags: string[]): GPU;
-  globals: Record<string, unknown>;
 }
 
 /** The Dawn toggles to create Node's instance with: the option, else {@link DAWN_FLAGS_ENV}. */
@@ -174,46 +154,22 @@ export function dawnFlagsFrom(option: string[] | undefined, env: Record<string, 
   return (env[DAWN_FLAGS_ENV] ?? '').split(',').map((f) => f.trim()).filter(Boolean);
 }
 
-async function nodeAdapter(powerPreference: GPUPowerPreference, dawnFlags: string[] | undefined): Promise<{ adapter: GPUAdapter; driverFile?: string }> {
-  const moduleName = 'webgpu';
-  let mod: NodeWebGPU;
-  try {
-    mod = (await import(/* @vite-ignore */ moduleName)) as NodeWebGPU;
-  } catch (cause) {
-    throw new DeviceError("Node has no WebGPU: install Dawn's bindings with `npm install webgpu`", { cause });
-  }
-  // Dawn's GPU* classes and constants (GPUBufferUsage…) as globals, as in a browser.
-  for (const [k, v] of Object.entries(mod.globals)) {
-    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  }
-  const tryInstance = async (): Promise<GPUAdapter | null> => {
-    const gpu = mod.create(dawnFlagsFrom(dawnFlags, process.env));
-    nodeInstances.push(gpu);
-    return pickAdapter(gpu, powerPreference);
-  };
+/** How Node finds an adapter: {@link acquireGpu}'s Node path, given the power preference and the Dawn toggles. */
+export type NodeAdapterSource = (
+  powerPreference: GPUPowerPreference,
+  dawnFlags: string[],
+) => Promise<{ adapter: GPUAdapter; driverFile?: string }>;
 
-  const adapter = await tryInstance();
-  if (adapter) return { adapter };
-  const env = process.env;
-  if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES) {
-    throw new DeviceError(
-      `no WebGPU adapter from the Vulkan driver(s) named by VK_ICD_FILENAMES/VK_DRIVER_FILES ` +
-        `(${env.VK_ICD_FILENAMES ?? env.VK_DRIVER_FILES})`,
-    );
-  }
-  const { existsSync } = await import(/* @vite-ignore */ 'node:fs');
-  for (const file of NODE_SOFTWARE_DRIVERS) {
-    if (!existsSync(file)) continue;
-    // The Vulkan loader reads this when Dawn creates its next instance.
-    env.VK_ICD_FILENAMES = file;
-    const fallback = await tryInstance();
-    if (fallback) return { adapter: fallback, driverFile: file };
-    delete env.VK_ICD_FILENAMES;
-  }
-  throw new DeviceError(
-    'no WebGPU adapter: no Vulkan driver worked. Install a GPU driver, or a software one ' +
-      '(Debian: apt-get install chromium, for SwiftShader), and the Vulkan loader (libvulkan1)',
-  );
+/**
+ * Node's adapter source, set by {@link useNodeAdapterSource}. It lives in its own module
+ * (./node-adapter.ts, which imports Dawn's `webgpu` package and `node:fs`) that only the package's
+ * `node` entry reaches, so no browser bundle contains those imports.
+ */
+let nodeAdapterSource: NodeAdapterSource | undefined;
+
+/** Sets how {@link acquireGpu} finds an adapter in Node (the `node` entry calls it on import). */
+export function useNodeAdapterSource(source: NodeAdapterSource): void {
+  nodeAdapterSource = source;
 }
 
 /**
@@ -248,7 +204,13 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
     }
   } else if (isNode()) {
     runtime = 'node';
-    ({ adapter, driverFile } = await nodeAdapter(powerPreference, options.dawnFlags));
+    if (!nodeAdapterSource) {
+      throw new DeviceError(
+        "no WebGPU in Node from webrnn's browser build: import 'webrnn' through Node's own resolution " +
+          "(the package's `node` export, which loads Dawn's `webgpu` package), not a bundle made for browsers",
+      );
+    }
+    ({ adapter, driverFile } = await nodeAdapterSource(powerPreference, dawnFlagsFrom(options.dawnFlags, process.env)));
   } else {
     throw new DeviceError('no WebGPU in this environment: navigator.gpu is undefined (needs a WebGPU-capable browser)');
   }

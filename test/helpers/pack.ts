@@ -7,11 +7,13 @@
  *   working tree's dist/. The tarball is cached in node_modules/.cache/webrnn-pack/ under a hash of
  *   those files; test files running in parallel wait on one lock, so a test run packs at most once
  *   (and not at all when nothing changed since the last run).
- * - {@link makeProject} makes a temporary project of one kind (`node`, `ts` or `vite`), installs the
- *   tarball with `npm install --offline` (webrnn has no runtime dependencies, so nothing is fetched)
- *   and links the tools the kind needs (webgpu, typescript, vite) from the repository's
- *   node_modules, so a project is ready in a few seconds and works in CI's clean clone after
- *   `npm ci`. Call `cleanup()` when done (in `afterAll`): it removes the folder.
+ * - {@link makeProject} makes a temporary project of one kind (`node`, `ts` or `vite`) and installs
+ *   the tarball as npm would lay it out, without the registry: unpacked into node_modules/webrnn, its
+ *   `bin` linked into node_modules/.bin, its `dependencies` and the tools the kind needs (webgpu,
+ *   typescript, vite) linked from the repository's node_modules (the versions package-lock.json
+ *   pins, which satisfy the package's ranges). So a project is ready in about a second, offline,
+ *   and works in CI's clean clone after `npm ci`. Call `cleanup()` when done (in `afterAll`): it
+ *   removes the folder.
  *
  * Usage:
  * ```ts
@@ -78,7 +80,7 @@ async function packInStaging(files: string[], out: string): Promise<void> {
       cwd: staging,
       maxBuffer: 64 << 20,
     });
-    const [{ filename }] = JSON.parse(stdout.slice(stdout.indexOf('['))) as { filename: string }[];
+    const [{ filename }] = JSON.parse(stdout.slice(stdout.indexOf('['))) as [{ filename: string }];
     await rename(join(staging, filename), out);
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -133,6 +135,23 @@ export function packTarball(): Promise<string> {
   return packed;
 }
 
+/**
+ * Unpacks the tarball into `modules`/webrnn and links its `bin` entries into `modules`/.bin, as
+ * `npm install` does; returns the package's dependencies, for the caller to link.
+ */
+async function unpack(tarball: string, modules: string): Promise<string[]> {
+  const target = join(modules, 'webrnn');
+  await mkdir(target, { recursive: true });
+  await run('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
+  const pkg = JSON.parse(await readFile(join(target, 'package.json'), 'utf8')) as {
+    bin?: Record<string, string>;
+    dependencies?: Record<string, string>;
+  };
+  await mkdir(join(modules, '.bin'), { recursive: true });
+  for (const [name, file] of Object.entries(pkg.bin ?? {})) await symlink(join('..', 'webrnn', file), join(modules, '.bin', name));
+  return Object.keys(pkg.dependencies ?? {});
+}
+
 /** The kinds of consumer project {@link makeProject} makes. */
 export type ProjectKind = 'node' | 'ts' | 'vite';
 
@@ -169,9 +188,10 @@ export interface TempProject {
 
 /**
  * Makes a temporary project of `kind` with the packed webrnn installed from {@link packTarball}'s
- * tarball, as a user's `npm install webrnn-x.y.z.tgz` would, plus the kind's tools linked from the
- * repository: `node` links webgpu (webrnn's optional peer), `ts` typescript and @types/node, `vite`
- * vite. Links are made after `npm install`, which would otherwise prune them as extraneous.
+ * tarball, laid out as a user's `npm install webrnn-x.y.z.tgz` would, plus the kind's tools linked
+ * from the repository: `node` links webgpu (webrnn's optional peer), `ts` typescript and
+ * @types/node, `vite` vite. A package.json copied in keeps its dependencies unresolved: link what it
+ * needs with `options.link`.
  */
 export async function makeProject(kind: ProjectKind, options: ProjectOptions = {}): Promise<TempProject> {
   const tarball = options.skipInstall ? undefined : await packTarball();
@@ -194,8 +214,9 @@ export async function makeProject(kind: ProjectKind, options: ProjectOptions = {
       await mkdir(dirname(join(dir, path)), { recursive: true });
       await writeFile(join(dir, path), text);
     }
-    if (tarball) await exec('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-save', tarball]);
-    for (const name of [...KIND_LINKS[kind], ...(options.link ?? [])]) {
+    const links = [...KIND_LINKS[kind], ...(options.link ?? [])];
+    if (tarball) links.push(...(await unpack(tarball, join(dir, 'node_modules'))));
+    for (const name of new Set(links)) {
       const target = join(dir, 'node_modules', name);
       if (await exists(target)) continue;
       await mkdir(dirname(target), { recursive: true });
