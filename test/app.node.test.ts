@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import { compare, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
 import { guessMapping, parseSeries } from '../app/sources.ts';
+import { setOptions, streamText, waitForStatus } from './helpers/app-page.ts';
 import { startPageServer, type PageServer } from './helpers/page-server.ts';
 
 // The forecasting app `npm start` opens (index.html), driven in Chromium as a person would use it:
@@ -35,34 +36,6 @@ async function openApp(): Promise<{ page: Page; errors: string[] }> {
   return { page, errors };
 }
 
-/** Waits until #status is in one of `states` (or error), and checks it is not an error. */
-async function waitForStatus(page: Page, states: string[], timeout = 120_000): Promise<void> {
-  const selector = [...states, 'error'].map((s) => `#status[data-state="${s}"]`).join(', ');
-  await page.locator(selector).waitFor({ timeout });
-  expect(await page.locator('#status').getAttribute('data-state'), (await page.locator('#status').textContent()) ?? '').not.toBe('error');
-}
-
-/**
- * Fills the options form: inputs by value, selects by option value, the `calendar` box by `on` or
- * `off`, the `combine` boxes by a comma-separated list of baselines (`ets,theta`, or `` for none).
- */
-async function setOptions(page: Page, options: Record<string, string>): Promise<void> {
-  for (const [name, value] of Object.entries(options)) {
-    if (name === 'combine') {
-      const chosen = value.split(',').filter(Boolean);
-      for (const box of await page.locator('#options-form [name="combine"]').all()) await box.setChecked(chosen.includes((await box.getAttribute('value'))!));
-      continue;
-    }
-    if (name === 'calendar') {
-      await page.locator('#options-form [name="calendar"]').setChecked(value === 'on');
-      continue;
-    }
-    const field = page.locator(`#options-form [name="${name}"]`);
-    if ((await field.evaluate((el) => el.tagName)) === 'SELECT') await field.selectOption(value);
-    else await field.fill(value);
-  }
-}
-
 /** The numbers of one column of the visible table rows (`data-value` of cells keyed `key`). */
 async function column(page: Page, key: string): Promise<number[]> {
   return (await page.locator(`#rows td[data-key="${key}"]`).evaluateAll((tds) => tds.map((td) => (td as HTMLElement).dataset.value!))).map(Number);
@@ -79,12 +52,6 @@ interface Band {
   lo: number[];
   hi: number[];
   line: number[];
-}
-
-async function streamText(stream: NodeJS.ReadableStream): Promise<string> {
-  let text = '';
-  for await (const chunk of stream) text += chunk.toString();
-  return text;
 }
 
 /** Three stores' monthly units (trend, yearly cycle, a little deterministic wobble) and prices, long format. */

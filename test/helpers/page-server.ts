@@ -1,6 +1,6 @@
-import { chromium, type Browser } from 'playwright';
+import type { Browser } from 'playwright';
 import { createServer, type ViteDevServer } from 'vite';
-import { chromiumArgs, chromiumPath } from './chromium.ts';
+import { launchChromium } from './chromium.ts';
 
 /** The Vite dev server of `npm start` on a free port, and the system Chromium to open its pages. */
 export interface PageServer {
@@ -25,8 +25,7 @@ export async function startPageServer(): Promise<PageServer> {
     optimizeDeps: { entries: SCAN_ENTRIES },
   });
   await server.listen();
-  const executablePath = chromiumPath();
-  const browser = await chromium.launch({ ...(executablePath ? { executablePath } : {}), args: chromiumArgs });
+  const browser = await launchChromium();
   return {
     url: (path = '') => new URL(path, server.resolvedUrls!.local[0]!).href,
     browser,
