@@ -1,10 +1,9 @@
 import copySource from '../shaders/bench_copy.wgsl?raw';
 import matmulSource from '../shaders/bench_matmul.wgsl?raw';
-import { describeAdapter } from '../src/gpu/device.ts';
 import { workgroupGrid } from '../src/gpu/grid.ts';
 import { getPipeline } from '../src/gpu/pipelines.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
-import { acquireTimedGpu, createGpuTimer, type GpuTimer, type TimedEncoder, type Timing, type TimingMethod } from './gpu-timer.ts';
+import { createGpuTimer, type GpuTimer, type TimedEncoder, type Timing, type TimingMethod } from './gpu-timer.ts';
 
 /**
  * The adapter's own ceilings, measured on the device the benchmark runs on, so that webrnn's kernels
@@ -13,7 +12,10 @@ import { acquireTimedGpu, createGpuTimer, type GpuTimer, type TimedEncoder, type
  * exactly, the product against a float64 CPU product), then warmed up; the figure is the median of
  * several runs, timed with GPU timestamps when the device has them (bench/gpu-timer.ts).
  *
- *     node scripts/vite-run.mjs bench/ceilings.ts      # on a device of its own, with timestamps
+ *     node scripts/vite-run.mjs bench/kit.ts --sections info,ceilings   # this adapter's, alone
+ *
+ * (No `if main` block here: the GPU kit bundles this module into one file with others, where such a
+ * check would fire for every module.)
  */
 
 /**
@@ -222,12 +224,12 @@ async function scoped<T>(device: GPUDevice, what: string, fn: () => Promise<T>):
   return result as T;
 }
 
-/** Encodes one dispatch of `pipeline` over `grid` workgroups in its own compute pass. */
-function dispatch(enc: TimedEncoder, label: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, grid: readonly number[]) {
+/** Encodes `times` dispatches of `pipeline` over `grid` workgroups in one compute pass of their own. */
+function dispatch(enc: TimedEncoder, label: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, grid: readonly number[], times = 1) {
   const pass = enc.beginComputePass({ label });
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bindGroup);
-  pass.dispatchWorkgroups(grid[0]!, grid[1] ?? 1);
+  for (let i = 0; i < times; i++) pass.dispatchWorkgroups(grid[0]!, grid[1] ?? 1);
   pass.end();
 }
 
@@ -276,6 +278,11 @@ export class CopyKernel {
 
   /** Records one copy, in a compute pass of its own (for {@link GpuTimer.time}). */
   encode = (enc: TimedEncoder): void => dispatch(enc, 'bench_copy', this.pipeline, this.bindGroup, this.grid);
+
+  /** Records `times` copies back to back in one compute pass: what a dispatch costs beyond its work. */
+  encodeRepeated(enc: TimedEncoder, times: number): void {
+    dispatch(enc, 'bench_copy ×' + times, this.pipeline, this.bindGroup, this.grid, times);
+  }
 
   destroy(): void {
     this.src.destroy();
@@ -506,6 +513,53 @@ async function measureMatmuls(device: GPUDevice, timer: GpuTimer, sizes: MatmulS
   return results;
 }
 
+/** What one dispatch and one submission cost on the adapter, beyond the work they carry. */
+export interface DispatchCost {
+  /** Microseconds each extra dispatch of a one-workgroup kernel adds inside one compute pass. */
+  perDispatchUs: number;
+  /** Microseconds from `queue.submit` of one such dispatch to `onSubmittedWorkDone` (a round trip). */
+  submitRoundTripUs: number;
+  /** How the in-pass time was measured. */
+  method: TimingMethod;
+}
+
+/**
+ * The per-dispatch and per-submission overheads, from a copy of one workgroup's worth of floats:
+ * (time of {@link DISPATCHES} dispatches in one pass − time of one) / (DISPATCHES − 1), and the
+ * median wall round trip of submitting one dispatch and waiting for it. Medians of `runs`.
+ */
+export async function measureDispatchCost(device: GPUDevice, runs = 5): Promise<DispatchCost> {
+  const timer = createGpuTimer(device);
+  const kernel = await CopyKernel.create(device, 4 * COPY_WORKGROUP);
+  try {
+    return await scoped(device, 'dispatch cost', async () => {
+      kernel.write(new Float32Array(4 * COPY_WORKGROUP).fill(1));
+      const timeOf = (times: number) => medianTime(device, timer, (enc) => kernel.encodeRepeated(enc, times), runs);
+      const one = await timeOf(1);
+      const many = await timeOf(DISPATCHES);
+      const roundTrips: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        await device.queue.onSubmittedWorkDone();
+        const t0 = performance.now();
+        await submit(device, kernel.encode);
+        roundTrips.push(performance.now() - t0);
+      }
+      roundTrips.sort((x, y) => x - y);
+      return {
+        perDispatchUs: (1000 * Math.max(0, many.ms - one.ms)) / (DISPATCHES - 1),
+        submitRoundTripUs: 1000 * roundTrips[Math.floor((runs - 1) / 2)]!,
+        method: many.method === 'wall' || one.method === 'wall' ? 'wall' : 'timestamp',
+      };
+    });
+  } finally {
+    kernel.destroy();
+    timer.destroy();
+  }
+}
+
+/** Dispatches in the pass {@link measureDispatchCost} times against a pass of one. */
+export const DISPATCHES = 1000;
+
 /**
  * Measures the copy and matmul ceilings of `device`; see the module comment and
  * {@link CeilingsOptions} for the sizes. Every buffer it creates is destroyed before it returns.
@@ -526,18 +580,5 @@ export async function measureCeilings(device: GPUDevice, options: CeilingsOption
     return { copy, matmul, copyGBs: copy.gbps, matmulGflops: Math.max(...matmul.map((r) => r.gflops)) };
   } finally {
     timer.destroy();
-  }
-}
-
-// `node scripts/vite-run.mjs bench/ceilings.ts`: the ceilings of this machine's adapter.
-const isMain = typeof process !== 'undefined' && process.argv?.[1] !== undefined && import.meta.url === `file://${process.argv[1]}`;
-if (isMain) {
-  const gpu = await acquireTimedGpu();
-  try {
-    console.log(describeAdapter(gpu.summary));
-    const c = await measureCeilings(gpu.device, { log: (line) => console.log(line) });
-    console.log(`ceilings: copy ${c.copyGBs.toFixed(2)} GB/s, matmul ${c.matmulGflops.toFixed(2)} GFLOP/s`);
-  } finally {
-    gpu.destroy();
   }
 }

@@ -32,22 +32,31 @@ function forwardRun(backend: Backend, w: Workload, model: RecurrentNet, x: Float
 /**
  * webrnn's forward pass on WebGPU: one `WebGPUBackend` (one device) for the whole benchmark run,
  * acquired by `available()` and destroyed by `dispose()`. `kernel` forces a recurrent kernel for A/B
- * comparisons (default: picked by shape).
+ * comparisons (default: picked by shape); `tileInvocations` the tiled kernel's shape and `dawnFlags`
+ * Node's Dawn toggles for this contender's device (the GPU kit's sweeps).
  */
-export function webrnnContender(kernel: RecurrentKernelChoice = 'auto'): Contender & { settings(): { recurrentKernel: string; kernels?: string } } {
+export function webrnnContender(
+  kernel: RecurrentKernelChoice = 'auto',
+  options: { tileInvocations?: number; dawnFlags?: string[] } = {},
+): Contender & { settings(): { recurrentKernel: string; kernels?: string; tileInvocations?: number; dawnFlags?: string } } {
   let backend: WebGPUBackend | null = null;
   let failure: string | null = null;
   // The kernel of each layer of the workload prepared last (the harness reads settings after a cell).
   let kernels: string | null = null;
   return {
     name: WEBRNN,
-    settings: () => ({ recurrentKernel: kernel, ...(kernels ? { kernels } : {}) }),
+    settings: () => ({
+      recurrentKernel: kernel,
+      ...(options.tileInvocations ? { tileInvocations: options.tileInvocations } : {}),
+      ...(options.dawnFlags ? { dawnFlags: options.dawnFlags.join(',') } : {}),
+      ...(kernels ? { kernels } : {}),
+    }),
     async available() {
       if (backend) return true;
       if (failure) return failure;
       try {
         // GPU time of every run beside its wall time: timestamp queries where the adapter has them.
-        backend = await WebGPUBackend.create({ log: false, recurrentKernel: kernel, timing: true, features: ['timestamp-query'] });
+        backend = await WebGPUBackend.create({ log: false, recurrentKernel: kernel, ...options, timing: true, features: ['timestamp-query'] });
         return true;
       } catch (e) {
         return (failure = (e as Error).message);

@@ -1,4 +1,4 @@
-import { acquireGpu, summarizeAdapter, type AdapterSummary } from '../src/gpu/device.ts';
+import { acquireGpu, type GpuContext } from '../src/gpu/device.ts';
 
 /**
  * Timing of GPU work on one device. With the device's `timestamp-query` feature the compute passes
@@ -134,47 +134,9 @@ function timestampTimer(device: GPUDevice, maxPasses: number): GpuTimer {
 }
 
 /** A device acquired for timing, with the adapter it came from. */
-export interface TimedGpu {
-  readonly device: GPUDevice;
-  readonly summary: AdapterSummary;
-  destroy(): void;
-}
+export type TimedGpu = Pick<GpuContext, 'device' | 'summary' | 'destroy'>;
 
-/** Dawn's instances, held for the life of the process (see `nodeInstances` in src/gpu/device.ts). */
-const nodeInstances: GPU[] = [];
-
-/**
- * A device with `timestamp-query` when the adapter has it (and the adapter's binding limits).
- *
- * Stopgap until `acquireGpu` can be asked for features: `acquireGpu` picks the adapter and, in Node,
- * the Vulkan driver (it leaves `VK_ICD_FILENAMES` set when it had to choose one); its device is given
- * back, and the same adapter is requested again from a fresh `navigator.gpu` or Dawn instance, this
- * time with the feature. (An adapter gives one device only, so the first cannot be reused.)
- */
-export async function acquireTimedGpu(): Promise<TimedGpu> {
-  const probe = await acquireGpu({ log: false });
-  const { runtime, driverFile } = probe.summary;
-  probe.destroy();
-  let gpu = (globalThis as { navigator?: Navigator }).navigator?.gpu;
-  if (runtime === 'node') {
-    const moduleName = 'webgpu';
-    const dawn = (await import(/* @vite-ignore */ moduleName)) as { create(flags: string[]): GPU };
-    nodeInstances.push((gpu = dawn.create([])));
-  }
-  const adapter =
-    (await gpu!.requestAdapter({ powerPreference: 'high-performance' })) ??
-    (await gpu!.requestAdapter({ forceFallbackAdapter: true }));
-  if (!adapter) throw new Error('acquireTimedGpu: the adapter acquireGpu found is gone');
-  const l = adapter.limits;
-  const device = await adapter.requestDevice({
-    label: 'webrnn timing',
-    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
-    requiredLimits: {
-      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-      maxBufferSize: l.maxBufferSize,
-      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-    },
-  });
-  return { device, summary: summarizeAdapter(adapter, runtime, driverFile), destroy: () => device.destroy() };
+/** A device with `timestamp-query` where the adapter has it (acquireGpu requests it by default). */
+export function acquireTimedGpu(): Promise<TimedGpu> {
+  return acquireGpu({ log: false, features: ['timestamp-query'] });
 }

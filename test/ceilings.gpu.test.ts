@@ -7,7 +7,9 @@ import {
   gpuMatmul,
   MATMUL_VARIANTS,
   measureCeilings,
+  measureDispatchCost,
   variantName,
+  type DispatchCost,
 } from '../bench/ceilings.ts';
 import { acquireTimedGpu, createGpuTimer, type TimedGpu } from '../bench/gpu-timer.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
@@ -168,6 +170,18 @@ describe('measureCeilings', () => {
     }
     expect(result.copyGBs).toBe(copy.gbps);
     expect(result.matmulGflops).toBe(Math.max(...matmul.map((r) => r.gflops)));
+  });
+
+  it('measures the dispatch and submission overheads, and cleans up', async () => {
+    let cost!: DispatchCost;
+    const leaked = await liveBuffersAfter(timed.device, async () => {
+      cost = await measureDispatchCost(timed.device, 3);
+    });
+    expect(leaked).toBe(0);
+    // A dispatch costs something, but far less than a submission's round trip through the queue.
+    expect(cost.perDispatchUs).toBeGreaterThan(0);
+    expect(cost.submitRoundTripUs).toBeGreaterThan(cost.perDispatchUs);
+    expect(['timestamp', 'wall']).toContain(cost.method);
   });
 
   it('raised no uncaptured WebGPU error', () => {

@@ -1,0 +1,298 @@
+// The GPU run kit's benchmark (issue 14): `npm run gpu-kit` bundles this file into the kit's
+// kit.mjs, and the kit's run.sh runs it on a machine with a GPU and no Node.js (see bench/kit/).
+// Here it runs as any benchmark does: `node scripts/vite-run.mjs bench/kit.ts --quick --out DIR`.
+//
+// Sections, in order, each written to DIR/results.json as soon as it is measured (a run cut short
+// keeps what it finished):
+//   info      the adapter, every limit it offers and what the device was granted, its features
+//   ceilings  a plain copy (GB/s) and the best WGSL matmul (GFLOP/s) on this adapter; the cost of a
+//             dispatch and of a submission round trip
+//   standard  every model of bench/workloads.ts at B = 4,096, T = 64 and 256
+//   batch     Elman ReLU H=32 and LSTM H=32 from B = 16,384 to 10⁶ (T = 64), and B = 10⁶ at T = 256
+//             for Elman H=1 (copy-bound) and LSTM H=32
+//   hidden    LSTM and Elman tanh at H = 32, 64, 128, 256 (B = 16,384, T = 64)
+//   kernels   webrnn alone, every recurrent kernel and tile shape that fits, on four shapes
+//   toggles   webrnn alone on two shapes with Dawn's bounds checks and workgroup zeroing switched off
+//             (`disable_robustness`, `disable_workgroup_init`), against the defaults
+// Contenders: webrnn (kernel by shape), PyTorch on CUDA with TF32 off and on where the machine's
+// python3 has CUDA (bench/peers/pytorch.ts), all validated against the float64 CPU reference before
+// they are timed (bench/harness.ts).
+//
+//   --out DIR        where results.json goes (default kit-out)
+//   --quick          tiny shapes, for checking the kit on a software adapter (the kit's test)
+//   --budget-s N     stop starting workloads after N seconds (default 300); what was left is listed
+//   --sections a,b   only these sections (default all)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { arch, cpus, platform, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { installNodeGpu } from '../src/gpu/node-adapter.ts';
+import { acquireGpu, DAWN_FLAGS_ENV, dawnFlagsFrom, type AdapterSummary } from '../src/gpu/device.ts';
+import { planRecurrentLayer, SMALL_HIDDEN_MAX, type KernelLimits, type RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
+import { measureCeilings, measureDispatchCost, type Ceilings, type DispatchCost } from './ceilings.ts';
+import type { Contender } from './contender.ts';
+import { contenderSet, webrnnContender } from './contenders.ts';
+import { buildModel, formatTable, runHarness, tableRows, workloadLabel, type BenchRecord, type Budget } from './harness.ts';
+import { MODELS, type Workload } from './workloads.ts';
+
+export const KIT_SECTIONS = ['info', 'ceilings', 'standard', 'batch', 'hidden', 'kernels', 'toggles'] as const;
+export type KitSection = (typeof KIT_SECTIONS)[number];
+
+/** A kernel-sweep or toggles record: which kernel and tile shape, or which Dawn toggles, ran. */
+export interface KernelRecord extends BenchRecord {
+  variant: string;
+}
+
+/** What results.json holds. */
+export interface KitReport {
+  date: string;
+  command: string;
+  environment: string;
+  /** Dawn instance toggles in force (WEBRNN_DAWN_FLAGS). */
+  dawnFlags: string[];
+  adapter: AdapterSummary | null;
+  /** Every limit the adapter offers, and what the engine's device was granted. */
+  limits: { adapter: Record<string, number>; device: Record<string, number> } | null;
+  features: { adapter: string[]; granted: string[] } | null;
+  ceilings: Ceilings | null;
+  dispatch: DispatchCost | null;
+  /** Records per section (standard, batch, hidden: every contender; kernels: webrnn per variant). */
+  records: { standard: BenchRecord[]; batch: BenchRecord[]; hidden: BenchRecord[]; kernels: KernelRecord[]; toggles: KernelRecord[] };
+  /** Workloads not started because the time budget ran out, by section. */
+  skipped: string[];
+  /** Sections that failed, with the error. */
+  errors: string[];
+  /** Seconds the whole run took. */
+  seconds: number | null;
+}
+
+const { values: args } = parseArgs({
+  options: {
+    out: { type: 'string', default: 'kit-out' },
+    quick: { type: 'boolean', default: false },
+    'budget-s': { type: 'string', default: '300' },
+    sections: { type: 'string', default: KIT_SECTIONS.join(',') },
+  },
+});
+
+function fail(message: string): never {
+  console.error(`kit: ${message}`);
+  process.exit(2);
+}
+
+const budgetS = Number(args['budget-s']);
+if (!(budgetS > 0)) fail(`--budget-s must be a positive number of seconds, got ${args['budget-s']}`);
+const sections = args.sections.split(',').map((s) => s.trim());
+for (const s of sections) if (!(KIT_SECTIONS as readonly string[]).includes(s)) fail(`unknown section ${s}; one of ${KIT_SECTIONS.join(', ')}`);
+const wants = (s: KitSection) => sections.includes(s);
+
+const w = (name: string, batch: number, steps: number, model: Partial<Workload> = {}): Workload => ({ name, ...MODELS[name]!, batch, steps, ...model });
+/** A model of bench/workloads.ts at another hidden size (named like the others). */
+const hidden = (cell: 'lstm' | 'rnn', H: number, batch: number, steps: number): Workload => {
+  const name = cell === 'lstm' ? `lstm-h${H}` : `elman-tanh-h${H}`;
+  return { name, cell, ...(cell === 'rnn' ? { nonlinearity: 'tanh' as const } : {}), inputSize: 1, hiddenSize: H, outputSize: 1, numLayers: 1, batch, steps };
+};
+
+/** The workloads of each section: on a GPU, and tiny ones (--quick) for a software adapter. */
+const PLAN: Record<'standard' | 'batch' | 'hidden' | 'kernels' | 'toggles', Workload[]> = args.quick
+  ? {
+      standard: [w('elman-relu-h1', 64, 8), w('lstm-h32', 64, 8)],
+      batch: [w('lstm-h32', 16, 8), w('lstm-h32', 256, 8)],
+      hidden: [hidden('lstm', 8, 32, 4), hidden('rnn', 16, 32, 4)],
+      kernels: [w('elman-relu-h1', 64, 4), hidden('lstm', 16, 64, 4)],
+      toggles: [hidden('lstm', 16, 64, 4)],
+    }
+  : {
+      standard: [64, 256].flatMap((T) => Object.keys(MODELS).map((m) => w(m, 4096, T))),
+      batch: [
+        ...['elman-relu-h32', 'lstm-h32'].flatMap((m) => [16_384, 65_536, 262_144, 1_000_000].map((B) => w(m, B, 64))),
+        w('elman-relu-h1', 1_000_000, 256),
+        w('lstm-h32', 1_000_000, 256),
+      ],
+      hidden: (['lstm', 'rnn'] as const).flatMap((cell) => [32, 64, 128, 256].map((H) => hidden(cell, H, 16_384, 64))),
+      kernels: [w('elman-relu-h1', 65_536, 64), w('lstm-h32', 65_536, 64), w('gru-h24-i4', 65_536, 64), w('lstm-h128', 16_384, 64)],
+      toggles: [w('elman-relu-h1', 65_536, 64), w('lstm-h32', 65_536, 64)],
+    };
+
+/** Dawn toggles the `toggles` section adds to the run's own (each alone, then both). */
+const TOGGLES: Array<[name: string, flags: string[]]> = [
+  ['defaults', []],
+  ['no robustness', ['enable-dawn-features=disable_robustness']],
+  ['no workgroup init', ['enable-dawn-features=disable_workgroup_init']],
+  ['neither', ['enable-dawn-features=disable_robustness,disable_workgroup_init']],
+];
+
+/** Short runs: the kit has minutes for everything, and validates every cell before timing it. */
+const BUDGET: Partial<Budget> = args.quick
+  ? { minRuns: 2, maxRuns: 3, cellMs: 0, warmupMs: 0, runLimitMs: 10_000, referenceMs: 5_000 }
+  : { minRuns: 3, maxRuns: 10, cellMs: 1_500, warmupMs: 200, runLimitMs: 8_000, referenceMs: 3_000, hostBytes: 48 * 2 ** 30 };
+
+/** Tile shapes (invocations per workgroup) the sweep tries. */
+const TILE_SHAPES = [16, 32, 64, 128, 256, 512, 1024];
+
+/**
+ * Every kernel and tile shape that takes the workload's layer on this device, once each: a tile
+ * shape that plans the same pipeline as a smaller one (the batch or the memory bounds it) is left out.
+ */
+export function kernelVariants(wl: Workload, limits: KernelLimits): Array<{ name: string; kernel: RecurrentKernelChoice; tileInvocations?: number }> {
+  const spec = buildModel(wl).layers().layers[0]!.spec;
+  const seen = new Set<string>();
+  const variants: Array<{ name: string; kernel: RecurrentKernelChoice; tileInvocations?: number }> = [];
+  const candidates: Array<{ kernel: RecurrentKernelChoice; tileInvocations?: number }> = [
+    ...(spec.hiddenSize <= SMALL_HIDDEN_MAX ? [{ kernel: 'small' as const }] : []),
+    ...TILE_SHAPES.map((tileInvocations) => ({ kernel: 'tile' as const, tileInvocations })),
+    { kernel: 'sequential' },
+    { kernel: 'lanes' },
+  ];
+  for (const c of candidates) {
+    let key: string;
+    try {
+      const plan = planRecurrentLayer(spec, wl.batch, limits, c.kernel, 0, 1, c.tileInvocations ? { tileInvocations: c.tileInvocations } : {});
+      key = `${plan.kernel} ${JSON.stringify(plan.pipeline.constants)}`;
+    } catch {
+      continue; // does not fit this device
+    }
+    if (seen.has(key)) continue;
+    seen.add(key);
+    variants.push({ ...c, name: c.tileInvocations ? `${c.kernel}/${c.tileInvocations}` : c.kernel });
+  }
+  return variants;
+}
+
+async function main(): Promise<void> {
+  installNodeGpu();
+  const started = performance.now();
+  const deadline = started + budgetS * 1000;
+  const cpu = cpus();
+  const report: KitReport = {
+    date: new Date().toISOString(),
+    command: ['kit', ...process.argv.slice(2)].join(' '),
+    environment: `Node ${process.version}, ${platform()} ${arch()}, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    dawnFlags: dawnFlagsFrom(undefined, process.env),
+    adapter: null,
+    limits: null,
+    features: null,
+    ceilings: null,
+    dispatch: null,
+    records: { standard: [], batch: [], hidden: [], kernels: [], toggles: [] },
+    skipped: [],
+    errors: [],
+    seconds: null,
+  };
+  mkdirSync(args.out, { recursive: true });
+  const file = join(args.out, 'results.json');
+  const save = () => writeFileSync(file, JSON.stringify(report, null, 2));
+  const log = (line: string) => console.log(line);
+  log(`kit: ${report.environment}; ${DAWN_FLAGS_ENV}=${report.dawnFlags.join(',') || '(none)'}`);
+
+  // The adapter, its limits and features, and its ceilings, on a device of their own.
+  const gpu = await acquireGpu({ log });
+  let limits: KernelLimits;
+  try {
+    const all = (l: GPUSupportedLimits) => {
+      const out: Record<string, number> = {};
+      // Dawn's limits are getters on the prototype: for…in sees them, Object.keys does not.
+      for (const k in l) if (typeof (l as unknown as Record<string, unknown>)[k] === 'number') out[k] = (l as unknown as Record<string, number>)[k]!;
+      return out;
+    };
+    report.adapter = gpu.summary;
+    report.limits = { adapter: all(gpu.adapter.limits), device: all(gpu.device.limits) };
+    report.features = { adapter: [...gpu.adapter.features].sort(), granted: gpu.features };
+    limits = { ...(report.limits.device as unknown as KernelLimits) };
+    log(`limits granted: ${JSON.stringify(report.limits.device)}`);
+    log(`features granted: ${gpu.features.join(', ')}`);
+    save();
+    if (wants('ceilings')) {
+      try {
+        report.ceilings = await measureCeilings(gpu.device, { log: (l) => log(`  ${l}`), ...(args.quick ? { copyBytes: 1 << 20, matmulSizes: [128] } : {}) });
+        report.dispatch = await measureDispatchCost(gpu.device);
+        log(`dispatch: ${report.dispatch.perDispatchUs.toFixed(2)} µs each in a pass, submit round trip ${report.dispatch.submitRoundTripUs.toFixed(0)} µs (${report.dispatch.method})`);
+      } catch (e) {
+        report.errors.push(`ceilings: ${(e as Error).message}`);
+      }
+      save();
+    }
+  } finally {
+    gpu.destroy();
+  }
+
+  const earlier: BenchRecord[] = [];
+  const { all, reference } = contenderSet('node');
+  const webrnn = webrnnContender();
+  const cuda = all.filter((c) => c.name.startsWith('pytorch-cuda'));
+  const contenders: Contender[] = [webrnn, ...cuda];
+  const timed = async (section: keyof KitReport['records'], wl: Workload, run: () => Promise<BenchRecord[]>) => {
+    if (performance.now() > deadline) {
+      report.skipped.push(`${section}: ${workloadLabel(wl)}`);
+      return [];
+    }
+    try {
+      const records = await run();
+      earlier.push(...records);
+      return records;
+    } catch (e) {
+      report.errors.push(`${section} ${workloadLabel(wl)}: ${(e as Error).message}`);
+      return [];
+    } finally {
+      save();
+    }
+  };
+  try {
+    for (const section of ['standard', 'batch', 'hidden'] as const) {
+      if (!wants(section)) continue;
+      log(`\n${section}`);
+      for (const wl of PLAN[section]) {
+        const records = await timed(section, wl, () =>
+          runHarness({ workloads: [wl], contenders, reference, adapter: report.adapter, ceilings: report.ceilings, budget: BUDGET, earlier, log: (l) => log(`  ${l}`) }),
+        );
+        report.records[section].push(...records);
+      }
+    }
+    // webrnn alone per variant (a device of its own each), validated like the rest.
+    const sweep = async (section: 'kernels' | 'toggles', wl: Workload, name: string, variant: ReturnType<typeof webrnnContender>) => {
+      try {
+        const records = await timed(section, wl, () =>
+          runHarness({ workloads: [wl], contenders: [variant], reference, adapter: report.adapter, ceilings: report.ceilings, budget: BUDGET, log: (l) => log(`  ${name}: ${l}`) }),
+        );
+        report.records[section].push(...records.map((r) => ({ ...r, variant: name })));
+      } finally {
+        await variant.dispose();
+      }
+    };
+    if (wants('kernels')) {
+      log('\nkernels');
+      for (const wl of PLAN.kernels) {
+        for (const v of kernelVariants(wl, limits)) {
+          await sweep('kernels', wl, v.name, webrnnContender(v.kernel, v.tileInvocations ? { tileInvocations: v.tileInvocations } : {}));
+        }
+      }
+    }
+    if (wants('toggles')) {
+      log('\ntoggles');
+      for (const wl of PLAN.toggles) {
+        for (const [name, flags] of TOGGLES) await sweep('toggles', wl, name, webrnnContender('auto', { dawnFlags: [...report.dawnFlags, ...flags] }));
+      }
+    }
+  } finally {
+    for (const c of new Set([...contenders, reference])) await c.dispose();
+    report.seconds = (performance.now() - started) / 1000;
+    save();
+  }
+
+  log(`\n${report.command}: ${report.seconds.toFixed(0)} s on ${report.adapter?.vendor} ${report.adapter?.architecture} (${report.adapter?.description})`);
+  for (const line of formatTable(tableRows([...report.records.standard, ...report.records.batch, ...report.records.hidden]))) log(line);
+  for (const section of ['kernels', 'toggles'] as const) {
+    if (!report.records[section].length) continue;
+    log(`\n${section === 'kernels' ? 'kernel sweep' : 'Dawn toggles'} (webrnn alone):`);
+    for (const r of report.records[section]) {
+      const label = workloadLabel({ name: r.workload, batch: r.batch, steps: r.steps }).padEnd(28);
+      const cell = r.status === 'ok' ? `${r.medianMs!.toFixed(2)} ms, GPU ${r.gpuMedianMs?.toFixed(2) ?? '–'} ms, ${r.gflops?.toPrecision(3)} GFLOP/s` : r.status;
+      log(`  ${label} ${r.variant.padEnd(18)} ${cell}`);
+    }
+  }
+  if (report.skipped.length) log(`\nnot started (time budget of ${budgetS} s): ${report.skipped.join('; ')}`);
+  if (report.errors.length) log(`\nerrors: ${report.errors.join('; ')}`);
+  log(`\nwrote ${file}`);
+}
+
+await main();
