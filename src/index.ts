@@ -2,7 +2,7 @@
  * webrnn: recurrent networks over thousands of independent sequences on the GPU through WebGPU.
  * ONNX models load through the `webrnn/onnx` entry (./onnx/index.ts), so apps that do not use them
  * do not ship protobufjs and the graph interpreter.
- * @packageDocumentation
+ * @module webrnn
  */
 export { ConfigError, DataError, DeviceError, ModelError, NumericError, ShapeError, WebRNNError, WeightError } from './errors.ts';
 export { checkFiniteInput, checkFiniteOutputs, FLOAT32_MAX } from './util/finite.ts';

@@ -74,7 +74,7 @@ export interface WebGPUBackendOptions extends AcquireOptions {
    * For tests of the chunking, which otherwise needs gigabytes.
    */
   maxBindingBytes?: number;
-  /** Steps per dispatch of a recurrent layer (default: from {@link MACS_PER_SUBMISSION}). For tests. */
+  /** Steps per dispatch of a recurrent layer (default: as many as keep a submission under 2³¹ multiply-adds). For tests. */
   maxStepsPerDispatch?: number;
   /**
    * Time every call's GPU work (src/gpu/timing.ts: timestamp queries when the device has
@@ -268,7 +268,10 @@ function asFloat32(a: FloatArray): Float32Array {
  */
 export class WebGPUBackend implements Backend {
   readonly name = 'webgpu';
-  /** Buffers this backend allocated; public so tests can check that nothing leaks. */
+  /**
+   * Buffers this backend allocated; public so tests can check that nothing leaks.
+   * @internal
+   */
   readonly pool: BufferPool;
   private lostReason: string | null = null;
   private disposed = false;
@@ -728,7 +731,10 @@ export class WebGPUBackend implements Backend {
     return planRecurrentLayer(spec, batch, this.device.limits, this.options.recurrentKernel, headOutputs, models, this.traits);
   }
 
-  /** What src/gpu/kernels/stack-grad.ts plans a training program from, on this device and with this backend's tuning. */
+  /**
+   * What src/gpu/kernels/stack-grad.ts plans a training program from, on this device and with this backend's tuning.
+   * @internal
+   */
   gradProgramContext(): GradProgramContext {
     return {
       limits: this.device.limits,
@@ -787,6 +793,7 @@ export class WebGPUBackend implements Backend {
    * Runs a caller-built {@link GpuProgram} (for a training loop built on the dispatches of
    * src/gpu/kernels/stack-grad.ts, with its parameters in device-resident `external` buffers).
    * With `deferred`, it resolves as soon as the program is submitted (see {@link RunProgramOptions}).
+   * @internal
    */
   async runProgram(program: GpuProgram, options: RunProgramOptions = {}): Promise<Record<string, Float32Array>> {
     this.checkUsable();

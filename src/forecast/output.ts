@@ -44,7 +44,7 @@ export function intervalColumns(levels: readonly number[]): { name: string; leve
  * at the series' frequency; it is empty when the stamps are not evenly spaced times.
  *
  * The interval columns are named as statsforecast names them (`<model>-lo-<level>`,
- * `<model>-hi-<level>`, see {@link intervalColumns}), one pair per level any forecast has; a series
+ * `<model>-hi-<level>`, nested: lows from the widest level in, highs back out), one pair per level any forecast has; a series
  * whose forecast lacks a level (none of the forecasts here do, but a caller may mix them) has
  * empty cells there rather than a number that was never computed. Forecasts without intervals
  * write the four columns alone.

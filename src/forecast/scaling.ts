@@ -43,7 +43,7 @@ export function magnitude(values: ArrayLike<number>): number {
 /**
  * Fits a scaler on `history` ({@link ShapeError} when it is empty or not finite). Every value of a
  * finite history gives a finite shift and scale: means and deviations are taken of the history
- * divided by its {@link magnitude}, so 1e200 or ±1e308 do not overflow. Only a spread that float64
+ * divided by its magnitude (a power of two near its largest value), so 1e200 or ±1e308 do not overflow. Only a spread that float64
  * cannot hold (max − min or the IQR beyond 1.8e308, for minmax and robust) is a {@link ShapeError}.
  */
 export function fitScaler(kind: ScalingKind, history: ArrayLike<number>): Scaler {

@@ -40,8 +40,9 @@ export interface AcquireOptions {
   /** `'high-performance'` (default) or `'low-power'`. */
   powerPreference?: GPUPowerPreference;
   /**
-   * Features to request when the adapter has them, beside {@link OPTIONAL_FEATURES} (requested by
-   * default); those it lacks are skipped, so check `device.features` before relying on one.
+   * Features to request when the adapter has them, beside `subgroups`, `shader-f16` and
+   * `timestamp-query` (requested by default); those it lacks are skipped, so check
+   * `device.features` before relying on one.
    */
   features?: GPUFeatureName[];
   /**
@@ -49,7 +50,7 @@ export interface AcquireOptions {
    * `'enable-dawn-features=vulkan_enable_f16_on_nvidia'`, without which Dawn withholds `shader-f16`
    * on NVIDIA, or `'disable-dawn-features=timestamp_quantization'` for full-resolution GPU
    * timestamps). Default: the comma-separated list in the environment variable
-   * {@link DAWN_FLAGS_ENV}, else none. Ignored in a browser.
+   * `WEBRNN_DAWN_FLAGS`, else none. Ignored in a browser.
    */
   dawnFlags?: string[];
 }

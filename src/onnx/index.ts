@@ -3,6 +3,7 @@
  * backend (WebGPU or the CPU reference) and the small operators around them on the CPU, and run
  * cases in the ONNX backend-test layout. Browser-safe; the directory reader for backend tests is
  * `./backend-test-files.ts` (Node only) and is not re-exported here.
+ * @module webrnn/onnx
  */
 export { loadOnnxModel, OnnxModel, MIN_OPSET, MAX_OPSET, type OnnxRunOptions, type OnnxValueInfo } from './graph.ts';
 export {

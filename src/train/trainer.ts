@@ -38,8 +38,8 @@ export interface TrainOptions {
    */
   truncate?: number | null;
   /**
-   * Steps between two readbacks of the loss on engines that can queue steps (WebGPU; default
-   * {@link defaultReadbackEvery}, at most the engine's maxQueuedSteps): the steps run without
+   * Steps between two readbacks of the loss on engines that can queue steps (WebGPU; default:
+   * about 2048 windows' worth, from 4 to 32 steps, at most the engine's maxQueuedSteps): the steps run without
    * waiting for the device, and `onStep` fires for each, in order, with the same values, when their
    * losses arrive. 1: read every step's loss before the next step (the CPU engine always does).
    */
