@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuReferenceContender } from '../bench/contenders.ts';
 import { runHarness } from '../bench/harness.ts';
-import { DEFAULT_PYTHON, PYTHON_ENV, pytorchCpu, startTorch, TorchPeerError } from '../bench/peers/pytorch.ts';
+import { DEFAULT_PYTHON, encodeFrame, FrameReader, PYTHON_ENV, pytorchCpu, startTorch, TorchPeerError } from '../bench/peers/pytorch.ts';
 import { MODELS, type Workload } from '../bench/workloads.ts';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
@@ -61,6 +61,36 @@ const CASES = await Promise.all(MODELS_UNDER_TEST.flatMap((m) => [makeCase(m, 1,
 
 const peer = pytorchCpu();
 afterAll(() => peer.dispose());
+
+describe('the frames between Node and the PyTorch process', () => {
+  /** The bytes of one frame, as torch_peer.py writes them (the same layout as a request). */
+  const frameBytes = (header: Record<string, unknown>, values: number[]) =>
+    Buffer.concat(encodeFrame(header, values.length ? [{ name: 'v', shape: [values.length], data: Float32Array.from(values) }] : []));
+
+  it('reassembles frames however the pipe splits them: a header cut in two, two frames in one read', () => {
+    const bytes = Buffer.concat([frameBytes({ ok: true, n: 1 }, [1.5, -2, 3]), frameBytes({ ok: true, n: 2 }, [])]);
+    for (const cuts of [[5], [12, 13], [1, 2, 3, 30, 31], [bytes.length - 1]]) {
+      const reader = new FrameReader();
+      const ends = [...cuts, bytes.length];
+      const pieces = ends.map((end, i) => bytes.subarray(i ? ends[i - 1] : 0, end));
+      const replies = pieces.flatMap((p) => reader.push(p));
+      expect(replies.map((r) => r.header.n), `cut at ${cuts.join(', ')}`).toEqual([1, 2]);
+      expect(Array.from(replies[0]!.tensors.get('v')!)).toEqual([1.5, -2, 3]);
+    }
+  });
+
+  it('joins a large reply once, not at every pipe read (64 MiB in 64 KiB reads: 30 s when it joined at each)', () => {
+    const small = frameBytes({ ok: true }, []);
+    const big = Buffer.concat(encodeFrame({ ok: true }, [{ name: 'v', shape: [2 ** 24], data: new Float32Array(2 ** 24) }]));
+    const reader = new FrameReader();
+    const start = performance.now();
+    let replies = 0;
+    for (let i = 0; i < big.length; i += 2 ** 16) replies += reader.push(big.subarray(i, i + 2 ** 16)).length;
+    replies += reader.push(small).length;
+    expect(replies).toBe(2);
+    expect(performance.now() - start).toBeLessThan(5_000);
+  });
+});
 
 describe('pytorch-cpu', () => {
   withTorch(`is available where ${PYTHON} imports torch, on every logical core`, async () => {

@@ -46,7 +46,7 @@ export interface TorchReply {
 const FRAME_BYTES = 12; // u32 header length, u64 payload length
 
 /** One frame: the header (with the tensors' names and shapes) and the payload of their float32 values. */
-function encodeFrame(header: Record<string, unknown>, tensors: readonly WireTensor[]): Buffer[] {
+export function encodeFrame(header: Record<string, unknown>, tensors: readonly WireTensor[]): Buffer[] {
   const described = tensors.map(({ name, shape, data }) => {
     const n = shape.reduce((a, b) => a * b, 1);
     if (data.length !== n) throw new TorchPeerError(`tensor ${name} has ${data.length} values but shape [${shape.join(', ')}] needs ${n}`);
@@ -63,8 +63,12 @@ function encodeFrame(header: Record<string, unknown>, tensors: readonly WireTens
   return [prefix, body, ...blobs];
 }
 
-/** Splits the bytes a process writes into frames. */
-class FrameReader {
+/**
+ * Splits the bytes a process writes into frames. The chunks of a frame are joined once, when the
+ * whole frame is in: a reply of a gigabyte comes in tens of thousands of pipe reads, and joining at
+ * every read would copy terabytes (64 MiB already took 30 s that way).
+ */
+export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
@@ -74,12 +78,13 @@ class FrameReader {
     const frames: TorchReply[] = [];
     for (;;) {
       if (this.buffered < FRAME_BYTES) return frames;
-      const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-      this.chunks = [all];
-      const h = all.readUInt32LE(0);
-      const p = Number(all.readBigUInt64LE(4));
+      if (this.chunks[0]!.length < FRAME_BYTES) this.chunks = [Buffer.concat(this.chunks)];
+      const head = this.chunks[0]!;
+      const h = head.readUInt32LE(0);
+      const p = Number(head.readBigUInt64LE(4));
       const end = FRAME_BYTES + h + p;
       if (this.buffered < end) return frames;
+      const all = this.chunks.length === 1 ? head : Buffer.concat(this.chunks);
       frames.push(decodeFrame(all.subarray(FRAME_BYTES, FRAME_BYTES + h), all.subarray(FRAME_BYTES + h, end)));
       const rest = all.subarray(end);
       this.chunks = rest.length ? [rest] : [];
