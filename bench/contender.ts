@@ -31,7 +31,8 @@ export interface PreparedRun {
   timedRun?(): Promise<TimedOutput>;
   /**
    * The GPU time of the last run (kernels only: timestamp queries where the adapter has them, else
-   * submit-to-completion), recorded beside the cell's time; webrnn's contender has it.
+   * submit-to-completion), recorded beside the cell's time, with `timedRun` too; webrnn's contender
+   * has it, and PyTorch's on CUDA (the forward alone by CUDA events).
    */
   gpuTime?(): { ms: number; method: 'timestamp' | 'wall' } | null;
   dispose(): Promise<void> | void;

@@ -50,8 +50,9 @@ export interface CellRecord {
   /** The harness's wall clock over the same runs (equal to medianMs for `wall` timing). */
   wallMedianMs: number | null;
   /**
-   * The contender's GPU time over the same runs (webrnn: its kernels only, no upload or readback),
-   * by `gpuTiming`: `timestamp` queries, or `wall` from submit to completion without them.
+   * The contender's GPU time over the same runs (webrnn: its kernels only, no upload or readback;
+   * pytorch-cuda-*: the forward alone, its input already on the GPU), by `gpuTiming`: the GPU's own
+   * timestamps (WebGPU timestamp queries, CUDA events), or `wall` from submit to completion without them.
    */
   gpuMedianMs: number | null;
   gpuTiming: 'timestamp' | 'wall' | null;
@@ -201,7 +202,7 @@ async function runOnce(prepared: PreparedRun): Promise<Run> {
   const t0 = performance.now();
   if (prepared.timedRun) {
     const { output, ms } = await prepared.timedRun();
-    return { output, ms, wallMs: performance.now() - t0, timing: 'in-process', gpu: null };
+    return { output, ms, wallMs: performance.now() - t0, timing: 'in-process', gpu: prepared.gpuTime?.() ?? null };
   }
   const output = await prepared.run();
   const wallMs = performance.now() - t0;
@@ -428,7 +429,7 @@ class HarnessRun {
           : null,
     });
     const gpu = cell.gpuMs.length ? ` (GPU ${median(cell.gpuMs).toFixed(2)} ms by ${cell.gpuMethod === 'timestamp' ? 'timestamps' : 'submit-to-done'})` : '';
-    const clock = cell.timing === 'in-process' ? ` (in-process; ${wallMs.toFixed(2)} ms wall)` : gpu;
+    const clock = cell.timing === 'in-process' ? ` (in-process; ${wallMs.toFixed(2)} ms wall)${gpu}` : gpu;
     this.log(`${label} ${c.name}: ${ms.toFixed(2)} ms median of ${cell.runsMs.length}${clock}`);
   }
 

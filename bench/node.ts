@@ -4,11 +4,18 @@
 //   --quick                STANDARD only, 2–3 timed runs a cell, nothing but webrnn over 10 s a run
 //   --sweep batch|steps    only a sweep (bench/workloads.ts) of --model (default elman-relu-h32)
 //   --only SUBSTRING       workloads whose label (`lstm-h32 B=1024 T=64`) contains it
-//   --contenders a,b       only these contenders (names as in the table)
+//   --contenders a,b       only these contenders (names as in the table), e.g. webrnn against cuDNN on a GPU
+//                          machine: --contenders webrnn-webgpu,pytorch-cuda-fp32,pytorch-cuda-tf32
 //   --kernel small|tile|sequential|lanes|auto   webrnn's recurrent kernel (default auto)
 //   --json PATH            where the report goes (default bench/out/results.json)
 // Without --quick or --sweep: STANDARD (runs up to 20 s), then the batch sweep of --model (up to 10 s a
 // run): about 10 minutes on 2 cores with SwiftShader. bench/RESULTS.md holds the latest such run.
+//
+// PyTorch runs as three contenders (bench/peers/pytorch.ts), each unavailable with its reason where
+// python3, torch or CUDA is missing: pytorch-cpu; pytorch-cuda-fp32, cuDNN with TF32 off (fp32 against
+// fp32); pytorch-cuda-tf32, TF32 on. The CUDA ones are timed by CUDA events from the input's upload to
+// the output's readback (webrnn's median covers both too); their GPU ms is the forward alone. The
+// interpreter is $WEBRNN_BENCH_PYTHON, else /usr/bin/python3, else python3 on PATH.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
 import { dirname } from 'node:path';
@@ -107,14 +114,16 @@ for (const line of formatTable(tableRows(records))) console.log(line);
 if (records.some((r) => r.gpuMedianMs !== null)) {
   console.log(
     '\nGPU ms: webrnn\'s kernels alone over the same runs, from the first pass\'s start to the last pass\'s end by GPU timestamp\n' +
-      'queries (* where the adapter has none: submit to completion); median ms includes upload and readback.',
+      'queries (* where the adapter has none: submit to completion); median ms includes upload and readback. pytorch-cuda-*:\n' +
+      'the forward alone by CUDA events, its input already on the GPU; their median ms includes upload and readback too.',
   );
 }
 if (records.some((r) => r.timing === 'in-process')) {
   console.log(
     "\ntiming: wall = the harness's clock around each run (upload, compute, readback); in-process = the contender's own\n" +
-      "clock (pytorch-cpu: time.perf_counter() around the forward in Python, without the pipe to Node; the JSON keeps\n" +
-      'the wall time of the same runs as wallMedianMs)',
+      "clock (pytorch-cpu: time.perf_counter() around the forward in Python; pytorch-cuda-*: CUDA events from the input's\n" +
+      "upload to the output's readback; both without the pipe to Node; the JSON keeps the wall time of the same runs as\n" +
+      'wallMedianMs)',
   );
 }
 const shares = records.filter((r) => r.ceilingShare);

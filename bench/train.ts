@@ -9,6 +9,8 @@
 //   --last H               MSE over the last H steps of each window instead of all of them
 //   --json PATH            where the report goes (default bench/out/train-results.json)
 // Without flags: the five models of bench/workloads.ts at B = 256, T = 64, 4 Adam steps an epoch.
+// PyTorch trains as pytorch-cpu, pytorch-cuda-fp32 and pytorch-cuda-tf32 (bench/peers/train-pytorch.ts),
+// each unavailable with its reason where python3, torch or CUDA is missing.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
 import { dirname } from 'node:path';
@@ -16,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { describeAdapter, type AdapterSummary } from '../src/gpu/device.ts';
 import { probeAdapter } from './contenders.ts';
 import { formatTable } from './harness.ts';
+import { TORCH_CUDA_FP32, TORCH_CUDA_TF32 } from './peers/pytorch.ts';
 import { pytorchTrainPeer } from './peers/train-pytorch.ts';
 import { tfjsTrainPeer } from './peers/train-tfjs.ts';
 import type { TrainContender } from './train-contender.ts';
@@ -62,7 +65,16 @@ if (workloads.length === 0) fail(`no workload matches --only ${args.only}`);
 
 /** The training contenders in Node: webrnn, the float64 reference, then the peers. */
 const reference = trainReferenceContender();
-const every: TrainContender[] = [webrnnTrainContender(), reference, pytorchTrainPeer(), tfjsTrainPeer('wasm'), tfjsTrainPeer('cpu'), tfjsTrainPeer('webgpu')];
+const every: TrainContender[] = [
+  webrnnTrainContender(),
+  reference,
+  pytorchTrainPeer(),
+  pytorchTrainPeer(TORCH_CUDA_FP32),
+  pytorchTrainPeer(TORCH_CUDA_TF32),
+  tfjsTrainPeer('wasm'),
+  tfjsTrainPeer('cpu'),
+  tfjsTrainPeer('webgpu'),
+];
 const names = args.contenders?.split(',').map((s) => s.trim());
 const unknown = names?.filter((n) => !every.some((c) => c.name === n)) ?? [];
 if (unknown.length) fail(`unknown contender ${unknown.join(', ')}; there are ${every.map((c) => c.name).join(', ')}`);
@@ -107,7 +119,8 @@ for (const line of formatTable(trainTableRows(records))) console.log(line);
 console.log(
   `\nms/epoch: median of the timed epochs (${budget.minRuns}–${budget.maxRuns}, after a warm-up epoch), ${workloads[0]!.stepsPerEpoch} Adam steps of ${batch} windows; ` +
     'loss err / weight err: largest difference from the float64 reference over the validation run (validatedAgainst in the JSON).\n' +
-    "timing: wall = the harness's clock around each epoch; in-process = the contender's own (pytorch-cpu: time.perf_counter() in Python, without the pipe).",
+    "timing: wall = the harness's clock around each epoch; in-process = the contender's own (pytorch-cpu: time.perf_counter() in Python; " +
+      'pytorch-cuda-*: CUDA events, the data already on the GPU; both without the pipe).',
 );
 mkdirSync(dirname(args.json), { recursive: true });
 writeFileSync(args.json, JSON.stringify(report, null, 2));

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuReferenceContender } from '../bench/contenders.ts';
 import { runHarness } from '../bench/harness.ts';
-import { DEFAULT_PYTHON, encodeFrame, FrameReader, PYTHON_ENV, pytorchCpu, startTorch, TorchPeerError } from '../bench/peers/pytorch.ts';
+import { encodeFrame, FrameReader, PYTHON_ENV, pytorchCpu, resolvePython, startTorch, TorchPeerError } from '../bench/peers/pytorch.ts';
 import { MODELS, type Workload } from '../bench/workloads.ts';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
@@ -16,11 +16,13 @@ import { mulberry32, uniformArray } from '../src/util/rng.ts';
 
 // PyTorch on the CPU as a benchmark peer (bench/peers/pytorch.ts, a Python subprocess): it must
 // compute webrnn's model before it is timed, and the harness must time it by its in-process clock.
-// It needs Debian's python3-torch, which is not an npm package: where /usr/bin/python3 cannot import
-// torch, the tests that run PyTorch are skipped (the reason is printed; on the development machine
-// and in CI it is installed). The unavailable paths are tested everywhere with stand-in interpreters.
+// It needs Debian's python3-torch, which is not an npm package: where the peer's interpreter
+// (WEBRNN_BENCH_PYTHON, else /usr/bin/python3, else python3 on PATH) cannot import torch, the tests
+// that run PyTorch are skipped (the reason is printed; on the development machine and in CI it is
+// installed). The unavailable paths are tested everywhere with stand-in interpreters. The CUDA
+// contenders are tested in torch-peer-cuda.test.ts.
 
-const PYTHON = process.env[PYTHON_ENV] || DEFAULT_PYTHON;
+const PYTHON = resolvePython(process.env, existsSync) ?? 'python3';
 
 /** Why PyTorch cannot run here, checked without the peer; null when `python -c 'import torch'` works. */
 function torchMissing(): string | null {

@@ -1,6 +1,6 @@
 import { onnxRuntimeNode, onnxRuntimeWeb } from './onnxruntime.ts';
 import { currentRuntime, type PeerContender, type Runtime } from './peer.ts';
-import { pytorchCpu } from './pytorch.ts';
+import { pytorchCpu, pytorchCuda } from './pytorch.ts';
 import { tfjsPeer } from './tfjs.ts';
 
 /**
@@ -20,19 +20,21 @@ export function peerContenders(runtime: Runtime = currentRuntime()): PeerContend
 /**
  * Peers that need software outside npm, reported unavailable (with the reason) where it is missing:
  *
- *   Node:    pytorch-cpu (Debian's /usr/bin/python3 with python3-torch; bench/peers/pytorch.ts)
+ *   Node:    pytorch-cpu (Debian's /usr/bin/python3 with python3-torch, or WEBRNN_BENCH_PYTHON's),
+ *            pytorch-cuda-fp32 and pytorch-cuda-tf32 (cuDNN with TF32 off and on: a python3 whose torch
+ *            sees CUDA; bench/peers/pytorch.ts)
  *   browser: none
  *
  * They are contenders of `npm run bench` like the others; unlike {@link peerContenders}, which the
  * peer tests require on every machine, a machine without them still runs the benchmark and the tests.
  */
 export function systemPeerContenders(runtime: Runtime = currentRuntime()): PeerContender[] {
-  return runtime === 'node' ? [pytorchCpu()] : [];
+  return runtime === 'node' ? [pytorchCpu(), pytorchCuda(false), pytorchCuda(true)] : [];
 }
 
 export { buildOnnxModel, ONNX_INPUT, ONNX_OUTPUT } from './onnx-model.ts';
 export { buildTfjsModel, kerasWeights, type KerasLayerWeights, type Tfjs } from './tfjs-model.ts';
 export { onnxRuntimeNode, onnxRuntimeWeb } from './onnxruntime.ts';
 export { tfjsPeer, type TfjsBackend } from './tfjs.ts';
-export { pytorchCpu, TorchPeerError } from './pytorch.ts';
+export { pytorchCpu, pytorchCuda, pytorchPeer, PYTHON_ENV, TORCH_PEER_SCRIPT_ENV, TorchPeerError } from './pytorch.ts';
 export type { PeerContender, PeerSettings, Runtime } from './peer.ts';

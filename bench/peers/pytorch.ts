@@ -5,16 +5,30 @@ import type { PreparedRun } from '../contender.ts';
 import { hardwareThreads, LazySetup, onlyIn, type PeerContender, type PeerSettings } from './peer.ts';
 
 /**
- * PyTorch on the CPU as a benchmark peer: a long-lived Python process (bench/peers/torch_peer.py,
- * Debian's `/usr/bin/python3` with `python3-torch`, or the interpreter named by WEBRNN_BENCH_PYTHON)
- * builds the workload's nn.RNN / nn.LSTM / nn.GRU + nn.Linear from `model.stateDict()` and runs it
- * in float32 on `torch.set_num_threads(logical cores)`. The frames of the protocol are described
- * in torch_peer.py: a JSON header, then the tensors as raw float32.
+ * PyTorch as a benchmark peer: a long-lived Python process (bench/peers/torch_peer.py) builds the
+ * workload's nn.RNN / nn.LSTM / nn.GRU + nn.Linear from `model.stateDict()` and runs it in float32,
+ * on the CPU (`torch.set_num_threads(logical cores)`) or on CUDA (cuDNN). The frames of the protocol
+ * are described in torch_peer.py: a JSON header, then the tensors as raw float32. Three contenders,
+ * one process each (a process chooses its device and TF32 setting once):
  *
- * A run's time is the peer's own: `time.perf_counter()` around the forward in Python, reported
- * through {@link PreparedRun.timedRun}, because a PyTorch user pays no pipe to another process; the
- * harness records that the cell used in-process timing. Node only; where python3 or torch is
- * missing, `available()` says which.
+ *   pytorch-cpu        the CPU
+ *   pytorch-cuda-fp32  CUDA with torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+ *                      off: cuDNN in fp32 against webrnn's fp32
+ *   pytorch-cuda-tf32  CUDA with both on (cuDNN's default): fp32 storage, TF32 tensor-core math
+ *
+ * The interpreter is $WEBRNN_BENCH_PYTHON ({@link PYTHON_ENV}; a bare name is looked up on PATH), else
+ * Debian's `/usr/bin/python3` (with `python3-torch`) where it exists, else the first `python3` on
+ * PATH (on the GPU machine, a virtual environment's with CUDA PyTorch). The script is torch_peer.py
+ * beside this module, or $WEBRNN_TORCH_PEER_SCRIPT ({@link TORCH_PEER_SCRIPT_ENV}) where this module
+ * was bundled away from it.
+ *
+ * A run's time is the peer's own, reported through {@link PreparedRun.timedRun}, because a PyTorch
+ * user pays no pipe to another process; the harness records that the cell used in-process timing.
+ * On the CPU it is `time.perf_counter()` around the forward. On CUDA it is torch.cuda.Event pairs
+ * around the input's upload, the forward and the output's readback, since webrnn's time includes its
+ * upload and readback; the forward alone (its input already on the GPU) is the cell's GPU time
+ * ({@link PreparedRun.gpuTime}), beside webrnn's kernels-only GPU time. Node only; where python3,
+ * torch or CUDA is missing, `available()` says which ("torch.cuda.is_available() is False").
  *
  * The process runs with `OMP_WAIT_POLICY=PASSIVE` unless the environment sets it: with libgomp's
  * default (threads spin while they wait), 2 threads on 2 cores shared with other processes ran an
@@ -22,8 +36,55 @@ import { hardwareThreads, LazySetup, onlyIn, type PeerContender, type PeerSettin
  * passive waiting kept 2 threads at least as fast as 1. Which policy ran is in `settings()`.
  */
 
+/** The environment variable naming the Python interpreter (a path, or a name looked up on PATH). */
 export const PYTHON_ENV = 'WEBRNN_BENCH_PYTHON';
+/** The interpreter when {@link PYTHON_ENV} is unset, where it exists (Debian's python3 with python3-torch). */
 export const DEFAULT_PYTHON = '/usr/bin/python3';
+/** The environment variable naming torch_peer.py, for a bundle that ships it somewhere else. */
+export const TORCH_PEER_SCRIPT_ENV = 'WEBRNN_TORCH_PEER_SCRIPT';
+
+/** Where a PyTorch process computes, and whether cuDNN and cuBLAS may use TF32 there. */
+export interface TorchDevice {
+  device: 'cpu' | 'cuda';
+  /** torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32, set on either device (no effect on the CPU). */
+  tf32: boolean;
+}
+
+export const TORCH_CPU: TorchDevice = { device: 'cpu', tf32: false };
+export const TORCH_CUDA_FP32: TorchDevice = { device: 'cuda', tf32: false };
+export const TORCH_CUDA_TF32: TorchDevice = { device: 'cuda', tf32: true };
+
+/** The contender's name, in the forward and the training benchmark alike: `pytorch-cpu`, `pytorch-cuda-fp32`, `pytorch-cuda-tf32`. */
+export function torchContenderName(d: TorchDevice): string {
+  return d.device === 'cpu' ? 'pytorch-cpu' : `pytorch-cuda-${d.tf32 ? 'tf32' : 'fp32'}`;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The first `name` in a directory of PATH (empty entries, the current directory, are skipped). */
+function onPath(name: string, env: Env, exists: (path: string) => boolean): string | null {
+  for (const dir of (env.PATH ?? '').split(':')) {
+    if (dir && exists(`${dir}/${name}`)) return `${dir}/${name}`;
+  }
+  return null;
+}
+
+/**
+ * The interpreter to start: {@link PYTHON_ENV} when set (a name without a slash looked up on PATH),
+ * else {@link DEFAULT_PYTHON} where it exists, else the first `python3` on PATH; null when there is
+ * none. An interpreter named in the environment is returned even where it does not exist, so that
+ * the error names it.
+ */
+export function resolvePython(env: Env, exists: (path: string) => boolean): string | null {
+  const named = env[PYTHON_ENV];
+  if (named) return named.includes('/') ? named : (onPath(named, env, exists) ?? named);
+  return exists(DEFAULT_PYTHON) ? DEFAULT_PYTHON : onPath('python3', env, exists);
+}
+
+/** torch_peer.py: {@link TORCH_PEER_SCRIPT_ENV} when set, else `beside` (the script next to this module). */
+export function resolveTorchScript(env: Env, beside: string): string {
+  return env[TORCH_PEER_SCRIPT_ENV] || beside;
+}
 
 /** A failed request to the PyTorch process, or the process itself failing (the message says which). */
 export class TorchPeerError extends Error {
@@ -140,10 +201,11 @@ export class TorchProcess {
   }
 
   /**
-   * Starts `python torch_peer.py`, sets the threads and resolves to the process with the versions it
-   * reported; throws {@link TorchPeerError} saying what is missing.
+   * Starts `python torch_peer.py` (see the module comment for which interpreter and script), sets its
+   * threads, device and TF32 flags and resolves to the process with what it reported; throws
+   * {@link TorchPeerError} saying what is missing.
    */
-  static async start(python: string, threads: number): Promise<{ process: TorchProcess; hello: Record<string, unknown> }> {
+  static async start(threads: number, d: TorchDevice): Promise<{ process: TorchProcess; hello: Record<string, unknown> }> {
     // Variables, so that bundlers for the browser leave Node's modules alone.
     const [childProcess, fs, url] = ['node:child_process', 'node:fs', 'node:url'];
     const [{ spawn }, { existsSync }, { fileURLToPath }] = await Promise.all([
@@ -151,21 +213,26 @@ export class TorchProcess {
       import(/* @vite-ignore */ fs) as Promise<typeof import('node:fs')>,
       import(/* @vite-ignore */ url) as Promise<typeof import('node:url')>,
     ]);
-    if (!existsSync(python)) {
-      throw new TorchPeerError(`${python} not found: install Debian's python3 and python3-torch, or name an interpreter with torch in ${PYTHON_ENV}`);
-    }
+    const python = resolvePython(process.env, existsSync);
+    const install = `install Debian's python3 and python3-torch, or name an interpreter with torch in ${PYTHON_ENV}`;
+    if (python === null) throw new TorchPeerError(`no Python: ${DEFAULT_PYTHON} not found and no python3 on PATH: ${install}`);
+    if (!existsSync(python)) throw new TorchPeerError(`${python} not found: ${install}`);
     const scriptName = 'torch_peer.py'; // a variable, so bundlers do not copy the script as an asset
-    const script = fileURLToPath(new URL(scriptName, import.meta.url));
+    const script = resolveTorchScript(process.env, fileURLToPath(new URL(scriptName, import.meta.url)));
+    if (!existsSync(script)) throw new TorchPeerError(`${script} not found: the PyTorch peer's script; name torch_peer.py in ${TORCH_PEER_SCRIPT_ENV}`);
     const env = { ...process.env, PYTHONUNBUFFERED: '1', OMP_WAIT_POLICY: ompWaitPolicy() };
     const child = spawn(python, ['-u', script], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const proc = new TorchProcess(child, python);
     try {
-      const { header } = await proc.request('hello', { threads });
+      const { header } = await proc.request('hello', { threads, device: d.device, tf32: d.tf32 });
       return { process: proc, hello: header };
     } catch (e) {
       proc.close();
       if (e instanceof TorchPeerError && /No module named|import/i.test(e.message)) {
         throw new TorchPeerError(`PyTorch is not importable by ${python} (${e.message}): apt-get install python3-torch, or set ${PYTHON_ENV}`);
+      }
+      if (e instanceof TorchPeerError && /torch\.cuda\.is_available\(\) is False/.test(e.message)) {
+        throw new TorchPeerError(`no CUDA for ${python}: ${e.message.replace(/^hello: /, '')}`);
       }
       throw e;
     }
@@ -248,55 +315,94 @@ export function stateDictTensors(sd: Record<string, { data: FloatArray; shape: r
   return { params, tensors: params.map((name) => ({ name, shape: sd[name]!.shape, data: sd[name]!.data })) };
 }
 
-/** The process and what it runs with, for `settings()`. */
+/** The process, what it runs with (for `settings()`) and its `hello` reply as it came. */
 export interface TorchSetup {
   process: TorchProcess;
   settings: PeerSettings;
+  hello: Record<string, unknown>;
 }
 
-/** Starts the process for a contender (Node only); throws the reason it cannot. */
-export async function startTorch(): Promise<TorchSetup> {
+/** Starts the process for a contender on `d` (Node only); throws the reason it cannot. */
+export async function startTorch(d: TorchDevice = TORCH_CPU): Promise<TorchSetup> {
   const where = onlyIn('node', 'a Python subprocess');
   if (where !== true) throw new TorchPeerError(where);
-  const python = (typeof process !== 'undefined' && process.env[PYTHON_ENV]) || DEFAULT_PYTHON;
-  const { process: proc, hello } = await TorchProcess.start(python, await hardwareThreads());
+  const { process: proc, hello } = await TorchProcess.start(await hardwareThreads(), d);
+  return { process: proc, settings: torchSettings(proc.python, hello, d), hello };
+}
+
+/** What a process runs with, from its `hello`: versions, threads and BLAS; on CUDA the GPU, CUDA, cuDNN and both TF32 flags as torch reports them. */
+function torchSettings(python: string, hello: Record<string, unknown>, d: TorchDevice): PeerSettings {
+  const common: PeerSettings = {
+    library: `PyTorch ${String(hello.torch)}`,
+    device: d.device,
+    threads: Number(hello.threads),
+    dtype: 'float32',
+    python: `${python} (${String(hello.python)})`,
+    blas: String(hello.blas),
+    ompWaitPolicy: ompWaitPolicy(),
+  };
+  if (d.device === 'cpu') return { ...common, timing: 'in-process: time.perf_counter() in Python, without the pipe to Node' };
+  const precision: PeerSettings = typeof hello.cudnnRnnFp32Precision === 'string' ? { cudnnRnnFp32Precision: hello.cudnnRnnFp32Precision } : {};
   return {
-    process: proc,
-    settings: {
-      library: `PyTorch ${String(hello.torch)}`,
-      device: 'cpu',
-      threads: Number(hello.threads),
-      dtype: 'float32',
-      python: `${python} (${String(hello.python)})`,
-      blas: String(hello.blas),
-      ompWaitPolicy: ompWaitPolicy(),
-      timing: 'in-process: time.perf_counter() in Python, without the pipe to Node',
-    },
+    ...common,
+    gpu: String(hello.gpu),
+    computeCapability: String(hello.computeCapability),
+    multiprocessors: Number(hello.multiprocessors),
+    cuda: String(hello.cuda),
+    cudnn: String(hello.cudnn),
+    cudnnEnabled: hello.cudnnEnabled === true,
+    tf32: d.tf32,
+    cudnnAllowTf32: hello.cudnnAllowTf32 === true,
+    matmulAllowTf32: hello.matmulAllowTf32 === true,
+    ...precision,
+    timing:
+      "in-process, CUDA events: the input's upload, the forward and the output's readback (what webrnn's wall time covers), " +
+      'without the pipe to Node; GPU ms: the forward alone, its input already on the GPU',
   };
 }
 
-/** `pytorch-cpu`: the forward pass under torch.no_grad(), timed in the Python process. */
-export function pytorchCpu(): PeerContender {
-  const lazy = new LazySetup(startTorch);
+/** The cuDNN algorithm a `forward.prepare` or `train.prepare` reply expects PyTorch to pick; null on the CPU. */
+export function cudnnAlgoOf(header: Record<string, unknown>): string | null {
+  return typeof header.cudnnAlgo === 'string' ? header.cudnnAlgo : null;
+}
+
+/** A forward.run reply's times: the cell's (CUDA: upload, forward and readback; CPU: the forward) and, on CUDA, the forward alone as its GPU time. */
+export function forwardTimes(header: Record<string, unknown>): { ms: number; gpu: { ms: number; method: 'timestamp' } | null } {
+  const forwardMs = Number(header.forwardMs);
+  if (header.roundTripMs === null || header.roundTripMs === undefined) return { ms: forwardMs, gpu: null };
+  // CUDA events are the GPU's own timestamps, as WebGPU's timestamp queries are webrnn's.
+  return { ms: Number(header.roundTripMs), gpu: { ms: forwardMs, method: 'timestamp' } };
+}
+
+/** `pytorch-cpu` (no argument), `pytorch-cuda-fp32` or `pytorch-cuda-tf32`: the forward pass under torch.no_grad(), timed in the Python process. */
+export function pytorchPeer(d: TorchDevice = TORCH_CPU): PeerContender {
+  const lazy = new LazySetup(() => startTorch(d));
+  // The cuDNN algorithm PyTorch is expected to pick for the workload prepared last (the harness reads settings after a cell).
+  let cudnnAlgo: string | null = null;
   return {
-    name: 'pytorch-cpu',
-    settings: () => lazy.settings(),
+    name: torchContenderName(d),
+    settings: () => ({ ...lazy.settings(), ...(cudnnAlgo ? { cudnnAlgo } : {}) }),
     available: () => lazy.available(),
     async prepare(w, model, x): Promise<PreparedRun> {
       const { process: proc } = await lazy.load();
       const handle = proc.nextHandle();
       const { params, tensors } = stateDictTensors(model.stateDict());
       const input: WireTensor = { name: 'x', shape: [w.batch, w.steps, w.inputSize], data: x };
-      await proc.request('forward.prepare', { handle, module: torchModuleOf(model), params }, [...tensors, input]);
+      const ready = await proc.request('forward.prepare', { handle, module: torchModuleOf(model), params }, [...tensors, input]);
+      cudnnAlgo = cudnnAlgoOf(ready.header);
+      let gpu: ReturnType<typeof forwardTimes>['gpu'] = null;
       const timedRun = async () => {
         const reply = await proc.request('forward.run', { handle });
         const output = reply.tensors.get('output');
         if (!output) throw new TorchPeerError('forward.run replied without an output');
-        return { output, ms: Number(reply.header.ms) };
+        const times = forwardTimes(reply.header);
+        gpu = times.gpu;
+        return { output, ms: times.ms };
       };
       return {
         run: async () => (await timedRun()).output,
         timedRun,
+        gpuTime: () => gpu,
         dispose: async () => {
           if (proc.alive) await proc.request('release', { handle });
         },
@@ -306,4 +412,14 @@ export function pytorchCpu(): PeerContender {
       (await lazy.reset())?.process.close();
     },
   };
+}
+
+/** `pytorch-cpu`: {@link pytorchPeer} on the CPU. */
+export function pytorchCpu(): PeerContender {
+  return pytorchPeer(TORCH_CPU);
+}
+
+/** `pytorch-cuda-fp32` (TF32 off) or `pytorch-cuda-tf32` (TF32 on): {@link pytorchPeer} on CUDA. */
+export function pytorchCuda(tf32: boolean): PeerContender {
+  return pytorchPeer(tf32 ? TORCH_CUDA_TF32 : TORCH_CUDA_FP32);
 }

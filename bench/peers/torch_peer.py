@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch on the CPU as a peer of webrnn's benchmarks (bench/peers/pytorch.ts starts it).
+"""PyTorch on the CPU or on CUDA as a peer of webrnn's benchmarks (bench/peers/pytorch.ts starts it).
 
 One long-lived process serves requests from Node, one at a time, over stdin/stdout. Every message,
 either way, is one frame:
@@ -8,23 +8,37 @@ either way, is one frame:
 
 The header names the payload's tensors in order, `"tensors": [{"name": ..., "shape": [...]}]`; the
 payload is their float32 little-endian values back to back (no float array is ever JSON). Replies
-carry `"ok": true`, or `"ok": false` with `"error"` (the exception's type and message). Nothing else
-is written to stdout: print() goes to stderr.
+carry `"ok": true`, or `"ok": false` with `"error"` (what this peer refuses, or an exception's type
+and message). Nothing else is written to stdout: print() goes to stderr.
 
 Requests (`op`):
-  hello           {threads}: torch.set_num_threads(threads); replies with the versions, the threads and
-                  the BLAS libraries loaded.
-                  If `import torch` failed, this is where the reply says why.
-  forward.prepare {handle, module, tensors: the state dict by PyTorch name, then `x` [B, T, I]}
-  forward.run     {handle}: the forward pass under torch.no_grad(); replies `output` [B, T, O] and
-                  `ms`, time.perf_counter() around the forward alone (no IPC, no copies).
+  hello           {threads, device: "cpu" | "cuda", tf32}: the process's device, for good (one process
+                  per device and TF32 setting). Sets torch.set_num_threads(threads) and, on either
+                  device, torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32 to
+                  `tf32`; replies with the versions, the threads, the BLAS libraries loaded, both TF32
+                  flags as read back from torch, and on CUDA the GPU, CUDA and cuDNN versions.
+                  If `import torch` failed, or CUDA was asked for and torch.cuda.is_available() is
+                  False, this is where the reply says why.
+  forward.prepare {handle, module, tensors: the state dict by PyTorch name, then `x` [B, T, I]}: the
+                  module and the input are moved to the device and stay there. Replies `cudnnAlgo` on
+                  CUDA (see expected_cudnn_algo).
+  forward.run     {handle}: the forward pass under torch.no_grad(); replies `output` [B, T, O] (float32,
+                  on the host) and its times by `clock`:
+                    forwardMs    the forward alone, its input already on the device (no IPC, no copies)
+                    roundTripMs  CUDA only (null on the CPU): the input copied from the host into the
+                                 device's resident tensor, the forward, and the output read back to the
+                                 host, which is what webrnn's wall time covers
+                  `clock` is "perf_counter" on the CPU; on CUDA "cuda-events", torch.cuda.Event pairs
+                  recorded on the stream after a torch.cuda.synchronize() (kernel launches return
+                  before the GPU is done, so a host clock around them would measure the launches).
   train.prepare   {handle, module, batch, stepsPerEpoch, loss, optimizer, tensors: state dict, `x`
-                  [N, T, I], `y` [N, T, O]} with N = batch * stepsPerEpoch.
+                  [N, T, I], `y` [N, T, O]} with N = batch * stepsPerEpoch; module, optimizer and data
+                  stay on the device. Replies `cudnnAlgo` on CUDA (forward and backward).
   train.epoch     {handle}: stepsPerEpoch Adam steps, step k on samples k*batch ... (k+1)*batch - 1
                   (zero_grad, forward, loss, backward, step, loss.item()); replies `losses` (each
-                  step's loss, before its update), `ms` (perf_counter around the whole loop) and the
+                  step's loss, before its update), `ms` (the whole loop, by `clock` as above) and the
                   weights after the last step, by name.
-  release         {handle}: forgets a prepared model.
+  release         {handle}: forgets a prepared model (on CUDA, also hands its cached memory back).
 End of input ends the process.
 """
 import json
@@ -97,7 +111,7 @@ def write_frame(header, tensors=()):
     blobs = []
     described = []
     for name, t in tensors:
-        a = t.detach().to(torch.float32).contiguous().numpy()
+        a = t.detach().to("cpu", torch.float32).contiguous().numpy()
         described.append({"name": name, "shape": list(a.shape)})
         blobs.append(a.astype("<f4", copy=False).tobytes())
     if described:
@@ -154,6 +168,12 @@ class Net:
             m.train(mode)
         return self
 
+    def to(self, device):
+        """Moves the weights to `device` (on CUDA, nn.RNN also flattens them into cuDNN's one buffer)."""
+        for m in self.modules():
+            m.to(device)
+        return self
+
     def __call__(self, x):
         y, _ = self.rnn(x)
         return y if self.head is None else self.head(y)
@@ -179,29 +199,85 @@ def state_of(tensors, names):
     return {n: tensors[n] for n in names}
 
 
+class Device:
+    """Where the process computes (chosen once, by `hello`) and the clock it is timed by."""
+
+    def __init__(self, name):
+        if name not in ("cpu", "cuda"):
+            raise PeerError(f"device {name!r}: this peer runs on cpu or cuda")
+        if name == "cuda" and not torch.cuda.is_available():
+            built = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "built without CUDA"
+            raise PeerError(f"torch.cuda.is_available() is False (PyTorch {torch.__version__}, {built})")
+        self.name = name
+        self.cuda = name == "cuda"
+        self.clock = "cuda-events" if self.cuda else "perf_counter"
+
+    def settle(self):
+        """Waits until the GPU is idle, so that nothing queued earlier is charged to what is timed next."""
+        if self.cuda:
+            torch.cuda.synchronize()
+
+    def mark(self):
+        """Now: a CUDA event recorded on the current stream (the GPU's own time), or perf_counter()."""
+        if not self.cuda:
+            return time.perf_counter()
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
+
+    def ms(self, start, end):
+        """Milliseconds between two marks; on CUDA it first waits for the GPU to reach `end`."""
+        if not self.cuda:
+            return (end - start) * 1000
+        end.synchronize()
+        return start.elapsed_time(end)
+
+    def release(self):
+        """Hands the allocator's cached blocks back to the GPU (webrnn and the other processes share it)."""
+        if self.cuda:
+            torch.cuda.empty_cache()
+
+
 class Forward:
-    def __init__(self, header, tensors):
-        self.net = Net(header["module"], state_of(tensors, header["params"])).train(False)
+    def __init__(self, header, tensors, device):
+        self.device = device
+        self.net = Net(header["module"], state_of(tensors, header["params"])).to(device.name).train(False)
         if "x" not in tensors:
             raise PeerError("forward.prepare needs the input x")
-        self.x = tensors["x"]
+        self.host_x = tensors["x"]
+        # Resident on the device (on the CPU this is host_x itself); a CUDA run uploads host_x into it again.
+        self.x = self.host_x.to(device.name)
+        self.algo = expected_cudnn_algo(header["module"], forward=True) if device.cuda else None
 
     def run(self):
+        d = self.device
         with torch.no_grad():
-            start = time.perf_counter()
+            if not d.cuda:
+                start = d.mark()
+                out = self.net(self.x)
+                end = d.mark()
+                return {"clock": d.clock, "forwardMs": d.ms(start, end), "roundTripMs": None}, [("output", out)]
+            d.settle()
+            upload = d.mark()
+            self.x.copy_(self.host_x)
+            start = d.mark()
             out = self.net(self.x)
-            ms = (time.perf_counter() - start) * 1000
-        return {"ms": ms}, [("output", out)]
+            end = d.mark()
+            host = out.to("cpu")  # waits for the forward and the copy
+            back = d.mark()
+            return {"clock": d.clock, "forwardMs": d.ms(start, end), "roundTripMs": d.ms(upload, back)}, [("output", host)]
 
 
 class Training:
-    def __init__(self, header, tensors):
+    def __init__(self, header, tensors, device):
+        self.device = device
         self.names = header["params"]
-        self.net = Net(header["module"], state_of(tensors, self.names)).train()
+        self.net = Net(header["module"], state_of(tensors, self.names)).to(device.name).train()
         self.batch = header["batch"]
         self.steps = header["stepsPerEpoch"]
-        self.x = tensors["x"]
-        self.y = tensors["y"]
+        # The epoch's samples stay on the device: a training loop uploads its data once, not every epoch.
+        self.x = tensors["x"].to(device.name)
+        self.y = tensors["y"].to(device.name)
         if self.x.shape[0] != self.batch * self.steps or self.y.shape[0] != self.x.shape[0]:
             raise PeerError(f"x and y must hold batch * stepsPerEpoch = {self.batch * self.steps} samples, got {self.x.shape[0]} and {self.y.shape[0]}")
         loss = header["loss"]
@@ -212,10 +288,14 @@ class Training:
             raise PeerError(f"optimizer {o['kind']!r}: this peer runs adam and adamw")
         optim = torch.optim.Adam if o["kind"] == "adam" else torch.optim.AdamW
         self.opt = optim(self.net.parameters(), lr=o["lr"], betas=tuple(o["betas"]), eps=o["eps"], weight_decay=o["weightDecay"])
+        m = header["module"]
+        self.algo = f"forward {expected_cudnn_algo(m, True)}, backward {expected_cudnn_algo(m, False)}" if device.cuda else None
 
     def epoch(self):
+        d = self.device
         losses = []
-        start = time.perf_counter()
+        d.settle()
+        start = d.mark()
         for k in range(self.steps):
             rows = slice(k * self.batch, (k + 1) * self.batch)
             self.opt.zero_grad(set_to_none=True)
@@ -224,18 +304,92 @@ class Training:
             loss.backward()
             self.opt.step()
             losses.append(loss.item())
-        ms = (time.perf_counter() - start) * 1000
-        return {"ms": ms, "losses": losses}, self.net.named_weights(self.names)
+        end = d.mark()
+        return {"clock": d.clock, "ms": d.ms(start, end), "losses": losses}, self.net.named_weights(self.names)
+
+
+def expected_cudnn_algo(m, forward):
+    """
+    The cuDNN RNN algorithm PyTorch's get_algo (aten/src/ATen/native/cudnn/RNN.cpp, PyTorch >= 1.12 with
+    cuDNN >= 8.2.1) picks for float32, unpacked input on this GPU: the persistent small-hidden kernel
+    when the hidden size is small enough (forward: Elman H <= 384, LSTM and GRU H <= 192; backward: 256
+    and 128), else the standard per-step one. PyTorch's rule, not read back from cuDNN.
+    """
+    if not torch.backends.cudnn.is_available() or not torch.backends.cudnn.enabled:
+        return "none: cuDNN is absent or disabled (PyTorch's own CUDA kernels)"
+    elman = m["cell"] == "rnn"
+    limit = (384 if elman else 192) if forward else (256 if elman else 128)
+    major, minor = torch.cuda.get_device_capability()
+    if major < 6:
+        return f"CUDNN_RNN_ALGO_STANDARD (compute capability {major}.{minor} < 6)"
+    if torch.backends.cudnn.version() < 8201:
+        return "CUDNN_RNN_ALGO_STANDARD (cuDNN < 8.2.1)"
+    if m["hiddenSize"] > limit:
+        return f"CUDNN_RNN_ALGO_STANDARD (H > {limit})"
+    return f"CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H (H <= {limit})"
+
+
+def hello(header):
+    """Sets the process up (threads, device, TF32) and says what it runs with; see the module comment."""
+    tf32 = bool(header.get("tf32", False))
+    # Set on both devices, so that a test on the CPU sees them set as asked. The legacy flags also set
+    # the newer per-op precisions consistently; the RNN's own one is set too where it exists (PyTorch >= 2.9).
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    rnn_precision = getattr(torch.backends.cudnn, "rnn", None)
+    if rnn_precision is not None and hasattr(rnn_precision, "fp32_precision"):
+        rnn_precision.fp32_precision = "tf32" if tf32 else "ieee"
+    device = Device(header.get("device", "cpu"))
+    torch.set_num_threads(int(header["threads"]))
+    fields = {
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": sys.version.split()[0],
+        "threads": torch.get_num_threads(),
+        "blas": blas_libraries(),
+        "device": device.name,
+        "clock": device.clock,
+        "cudnnAllowTf32": torch.backends.cudnn.allow_tf32,
+        "matmulAllowTf32": torch.backends.cuda.matmul.allow_tf32,
+    }
+    if rnn_precision is not None and hasattr(rnn_precision, "fp32_precision"):
+        fields["cudnnRnnFp32Precision"] = rnn_precision.fp32_precision
+    if device.cuda:
+        props = torch.cuda.get_device_properties(torch.cuda.current_device())
+        fields.update(
+            gpu=props.name,
+            computeCapability=f"{props.major}.{props.minor}",
+            multiprocessors=props.multi_processor_count,
+            cuda=torch.version.cuda,
+            cudnn=cudnn_version(),
+            cudnnEnabled=torch.backends.cudnn.enabled,
+        )
+    return device, fields
+
+
+def cudnn_version():
+    """cuDNN's version as x.y.z (torch reports 8.9.7 as 8907 and 9.1.0 as 90100); None without cuDNN."""
+    v = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    if v is None:
+        return None
+    major, rest = (v // 10000, v % 10000) if v >= 90000 else (v // 1000, v % 1000)
+    return f"{major}.{rest // 100}.{rest % 100}"
 
 
 def serve():
     prepared = {}
+    device = None
 
     def lookup(header, kind):
         p = prepared.get(header.get("handle"))
         if not isinstance(p, kind):
             raise PeerError(f"no {kind.__name__.lower()} model prepared under handle {header.get('handle')}")
         return p
+
+    def ready():
+        if device is None:
+            raise PeerError("the first request must be hello (it chooses the device)")
+        return device
 
     while True:
         frame = read_frame()
@@ -245,38 +399,31 @@ def serve():
         op = header.get("op")
         try:
             tensors = tensors_of(header, payload) if IMPORT_ERROR is None else {}
-            if op == "hello":
-                if IMPORT_ERROR is not None:
-                    write_frame({"ok": False, "error": IMPORT_ERROR})
-                    continue
-                torch.set_num_threads(int(header["threads"]))
-                write_frame({
-                    "ok": True,
-                    "torch": torch.__version__,
-                    "numpy": np.__version__,
-                    "python": sys.version.split()[0],
-                    "threads": torch.get_num_threads(),
-                    "blas": blas_libraries(),
-                })
-            elif IMPORT_ERROR is not None:
+            if IMPORT_ERROR is not None:
                 raise PeerError(IMPORT_ERROR)
+            elif op == "hello":
+                if device is not None:
+                    raise PeerError(f"hello again: this process already runs on {device.name}")
+                device, fields = hello(header)
+                reply(fields, [])
             elif op == "forward.prepare":
-                prepared[header["handle"]] = Forward(header, tensors)
-                write_frame({"ok": True})
+                prepared[header["handle"]] = f = Forward(header, tensors, ready())
+                reply({"cudnnAlgo": f.algo}, [])
             elif op == "forward.run":
                 reply(*lookup(header, Forward).run())
             elif op == "train.prepare":
-                prepared[header["handle"]] = Training(header, tensors)
-                write_frame({"ok": True})
+                prepared[header["handle"]] = t = Training(header, tensors, ready())
+                reply({"cudnnAlgo": t.algo}, [])
             elif op == "train.epoch":
                 reply(*lookup(header, Training).epoch())
             elif op == "release":
-                prepared.pop(header.get("handle"), None)
+                if prepared.pop(header.get("handle"), None) is not None:
+                    ready().release()
                 write_frame({"ok": True})
             else:
                 raise PeerError(f"unknown op {op!r}")
         except Exception as e:  # the request fails, the process serves the next one
-            write_frame({"ok": False, "error": f"{type(e).__name__}: {e}"})
+            write_frame({"ok": False, "error": str(e) if isinstance(e, PeerError) else f"{type(e).__name__}: {e}"})
 
 
 def blas_libraries():

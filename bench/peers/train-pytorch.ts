@@ -2,20 +2,30 @@ import type { FloatArray } from '../../src/tensor.ts';
 import { checkEpochData, type PreparedTraining, type TrainContender } from '../train-contender.ts';
 import { modelFromWeights } from '../train-workloads.ts';
 import { LazySetup } from './peer.ts';
-import { startTorch, stateDictTensors, torchModuleOf, TorchPeerError } from './pytorch.ts';
+import { cudnnAlgoOf, startTorch, stateDictTensors, TORCH_CPU, torchContenderName, torchModuleOf, TorchPeerError, type TorchDevice } from './pytorch.ts';
 
 /**
- * PyTorch on the CPU as a training peer, in the same long-lived Python process as the forward peer
+ * PyTorch as a training peer, in a long-lived Python process like the forward peer's
  * (bench/peers/torch_peer.py, `train.prepare` and `train.epoch`): the workload's nn.RNN / nn.LSTM /
  * nn.GRU + nn.Linear from the initial state dict, torch.optim.Adam over their parameters, and per
  * step `zero_grad`, forward, `mse_loss` (or `l1_loss`) over the workload's steps, `backward`, `step`,
- * `loss.item()`. The epoch's time is the process's own (time.perf_counter around the loop).
+ * `loss.item()`. On the CPU by default (`pytorch-cpu`), or on CUDA with TF32 off or on
+ * (`pytorch-cuda-fp32`, `pytorch-cuda-tf32`; bench/peers/pytorch.ts), where model, optimizer and the
+ * epoch's data stay on the GPU. The epoch's time is the process's own: time.perf_counter, or CUDA
+ * events, around the loop.
  */
-export function pytorchTrainPeer(): TrainContender {
-  const lazy = new LazySetup(startTorch);
+export function pytorchTrainPeer(d: TorchDevice = TORCH_CPU): TrainContender {
+  const lazy = new LazySetup(() => startTorch(d));
+  const clock = d.device === 'cpu' ? 'time.perf_counter()' : 'CUDA events (the data already on the GPU)';
+  // The cuDNN algorithms PyTorch is expected to pick for the workload prepared last.
+  let cudnnAlgo: string | null = null;
   return {
-    name: 'pytorch-cpu',
-    settings: () => ({ ...lazy.settings(), timing: 'in-process: time.perf_counter() around the epoch loop in Python, without the pipe to Node' }),
+    name: torchContenderName(d),
+    settings: () => ({
+      ...lazy.settings(),
+      ...(cudnnAlgo ? { cudnnAlgo } : {}),
+      timing: `in-process: ${clock} around the epoch loop in Python, without the pipe to Node`,
+    }),
     available: () => lazy.available(),
     async prepare(w, initial, data): Promise<PreparedTraining> {
       checkEpochData(w, data);
@@ -24,11 +34,12 @@ export function pytorchTrainPeer(): TrainContender {
       const handle = proc.nextHandle();
       const { params, tensors } = stateDictTensors(initial);
       const { count: N, steps: T, inputSize: I, outputSize: O } = data;
-      await proc.request(
+      const ready = await proc.request(
         'train.prepare',
         { handle, module, params, batch: w.batch, stepsPerEpoch: w.stepsPerEpoch, loss: w.loss, optimizer: w.optimizer },
         [...tensors, { name: 'x', shape: [N, T, I], data: data.x }, { name: 'y', shape: [N, T, O], data: data.y }],
       );
+      cudnnAlgo = cudnnAlgoOf(ready.header);
       return {
         async runEpoch() {
           const reply = await proc.request('train.epoch', { handle });
