@@ -1,5 +1,6 @@
 import type { RecurrentNet } from '../src/model/recurrent.ts';
 import type { FloatArray } from '../src/tensor.ts';
+import type { Tolerance } from '../src/util/compare.ts';
 import type { Workload } from './workloads.ts';
 
 /**
@@ -14,6 +15,12 @@ export interface Contender {
   readonly name: string;
   /** Whether this contender can run here (package installed, backend available); a reason when not. */
   available(): Promise<true | string>;
+  /**
+   * The tolerance its outputs are validated with, when its arithmetic is documented to be coarser
+   * than float32 (PyTorch with TF32 tensor-core math); default `FLOAT32_TOLERANCE`. A record
+   * validated with another tolerance says so in `validatedAgainst`.
+   */
+  readonly tolerance?: Tolerance;
   prepare(w: Workload, model: RecurrentNet, x: Float32Array): Promise<PreparedRun>;
   /** Frees what the contender holds across workloads (devices, sessions). */
   dispose(): Promise<void> | void;

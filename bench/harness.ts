@@ -2,7 +2,7 @@ import type { AdapterSummary } from '../src/gpu/device.ts';
 import type { Ceilings } from './ceilings.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
 import type { FloatArray } from '../src/tensor.ts';
-import { compare, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
+import { compare, FLOAT32_TOLERANCE, type Tolerance } from '../src/util/compare.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
 import type { Contender, PreparedRun, Timing } from './contender.ts';
 import { forwardBytes, forwardFlops, type Workload } from './workloads.ts';
@@ -226,19 +226,28 @@ interface Validation {
   message: string | null;
 }
 
-function validate(out: FloatArray, w: Workload, expected: Expected, referenceName: string, isBaseline: boolean, baselineName: string): Validation {
+function validate(
+  out: FloatArray,
+  w: Workload,
+  expected: Expected,
+  referenceName: string,
+  isBaseline: boolean,
+  baselineName: string,
+  tolerance: Tolerance = FLOAT32_TOLERANCE,
+): Validation {
   const perSequence = w.steps * w.outputSize;
   if (out.length !== w.batch * perSequence) {
     return { ok: false, maxAbsError: Infinity, against: referenceName, message: `output has ${out.length} values, expected ${w.batch * perSequence}` };
   }
   const full = expected.sequences === w.batch;
   const shape = [expected.sequences, w.steps, w.outputSize];
-  const ref = compare(full ? out : out.subarray(0, expected.sequences * perSequence), expected.reference, FLOAT32_TOLERANCE, shape);
-  const against = full ? referenceName : `${referenceName} on ${expected.sequences} of ${w.batch.toLocaleString('en-US')} sequences`;
+  const ref = compare(full ? out : out.subarray(0, expected.sequences * perSequence), expected.reference, tolerance, shape);
+  const within = tolerance === FLOAT32_TOLERANCE ? '' : ` (within atol ${tolerance.atol}, rtol ${tolerance.rtol})`;
+  const against = (full ? referenceName : `${referenceName} on ${expected.sequences} of ${w.batch.toLocaleString('en-US')} sequences`) + within;
   if (!ref.ok || full) return { ok: ref.ok, maxAbsError: ref.maxAbsError, against, message: ref.ok ? null : `vs ${against}: ${ref.message}` };
   if (isBaseline) return { ok: true, maxAbsError: ref.maxAbsError, against: `${against} (reference too slow for the whole batch)`, message: null };
   if (!expected.baseline) return { ok: true, maxAbsError: ref.maxAbsError, against: `${against} only (no valid ${baselineName} output)`, message: null };
-  const base = compare(out, expected.baseline, FLOAT32_TOLERANCE, [w.batch, w.steps, w.outputSize]);
+  const base = compare(out, expected.baseline, tolerance, [w.batch, w.steps, w.outputSize]);
   const both = `${against}; ${baselineName} on all`;
   return {
     ok: base.ok,
@@ -385,7 +394,7 @@ class HarnessRun {
     // last guard. The baseline's first run of a shape compiles pipelines, and is measured anyway.
     const limitMs = isBaseline ? Infinity : this.budget.runLimitMs;
     const cell = await measure(c, w, wr.model, wr.x, this.budget, reuse, (out) => {
-      const v = validate(out, w, wr.expected, this.opts.reference.name, isBaseline, this.baselineName);
+      const v = validate(out, w, wr.expected, this.opts.reference.name, isBaseline, this.baselineName, c.tolerance);
       if (v.ok && isBaseline) wr.expected.baseline = out;
       return v;
     }, limitMs);
@@ -476,7 +485,7 @@ class HarnessRun {
       const k = Math.min(n, expected.sequences);
       const size = k * w.steps * w.outputSize;
       const first: Expected = { reference: expected.reference.subarray(0, size), sequences: k, baseline: null };
-      const v = validate(out.subarray(0, size), { ...w, batch: k }, first, this.opts.reference.name, false, this.baselineName);
+      const v = validate(out.subarray(0, size), { ...w, batch: k }, first, this.opts.reference.name, false, this.baselineName, c.tolerance);
       return v.ok ? ms : { ...v, against: `${this.opts.reference.name} on ${k} of ${w.batch.toLocaleString('en-US')} sequences (a probe)` };
     } catch (e) {
       return { ok: false, maxAbsError: Infinity, against: this.opts.reference.name, message: `threw: ${(e as Error).message}` };

@@ -19,6 +19,7 @@ import {
   startTorch,
   TORCH_CUDA_FP32,
   TORCH_CUDA_TF32,
+  TF32_TOLERANCE,
   TORCH_PEER_SCRIPT_ENV,
 } from '../bench/peers/pytorch.ts';
 import { pytorchTrainPeer } from '../bench/peers/train-pytorch.ts';
@@ -135,6 +136,33 @@ describe('the PyTorch CUDA contenders, without CUDA', () => {
     expect(r, r.message ?? '').toMatchObject({ status: 'ok', timing: 'in-process', runsMs: [4, 6, 8], medianMs: 6, gpuMedianMs: 3, gpuTiming: 'timestamp' });
   });
 
+  it("validates a contender with its own tolerance (TF32's) and says so, while others keep float32's", async () => {
+    expect(pytorchCuda(true).tolerance).toBe(TF32_TOLERANCE);
+    expect(pytorchCuda(false).tolerance).toBeUndefined();
+    const reference = cpuReferenceContender();
+    // The reference's output with an error of 1e-3 on every value: within TF32's tolerance, far outside float32's.
+    const off = (name: string, tolerance?: Tolerance): Contender => ({
+      name,
+      ...(tolerance ? { tolerance } : {}),
+      available: async () => true,
+      async prepare(w, model, x) {
+        const inner = await reference.prepare(w, model, x);
+        return { run: async () => Float32Array.from(await inner.run(), (v) => v + 1e-3), dispose: () => inner.dispose() };
+      },
+      dispose() {},
+    });
+    const w: Workload = { name: 'lstm-h32', ...MODELS['lstm-h32']!, batch: 3, steps: 4 };
+    const budget = { minRuns: 2, maxRuns: 2, cellMs: 0, warmupMs: 0 };
+    const contenders = [reference, off('coarse', TF32_TOLERANCE), off('strict')];
+    const records = await runHarness({ workloads: [w], contenders, reference, baseline: reference.name, adapter: null, budget });
+    const coarse = records.find((r) => r.contender === 'coarse')!;
+    expect(coarse.status, coarse.message ?? '').toBe('ok');
+    expect(coarse.validatedAgainst).toBe('cpu-reference (within atol 0.002, rtol 0.01)');
+    expect(coarse.maxAbsError).toBeCloseTo(1e-3, 4);
+    const strict = records.find((r) => r.contender === 'strict')!;
+    expect(strict.status).toBe('failed');
+  });
+
   it.skipIf(NO_TORCH)(`sets both TF32 flags as asked, on the CPU too${NO_TORCH ? ` (skipped: ${TORCH.why})` : ''}`, async () => {
     for (const tf32 of [true, false]) {
       const { process: proc, hello } = await startTorch({ device: 'cpu', tf32 });
@@ -215,12 +243,6 @@ async function makeCase(m: (typeof CELLS)[number], numLayers: number, bidirectio
   const workload: Workload = { name: title, ...m, inputSize: I, hiddenSize: H, outputSize: O, numLayers, batch: B, steps: T };
   return { title, workload, model, x, reference };
 }
-
-/**
- * TF32 rounds every matmul operand to 10 mantissa bits (unit roundoff 2^-11 ≈ 4.9e-4, against
- * float32's 2^-24): over these sums of at most 8 terms and 5 steps, errors reach about 1e-3.
- */
-const TF32_TOLERANCE: Tolerance = { atol: 2e-3, rtol: 1e-2 };
 
 describe('the PyTorch CUDA contenders, on CUDA', () => {
   const fp32 = pytorchCuda(false);
