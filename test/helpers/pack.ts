@@ -15,6 +15,8 @@
  *   and works in CI's clean clone after `npm ci`. Call `cleanup()` when done (in `afterAll`): it
  *   removes the folder.
  *
+ * WEBRNN_TARBALL=path/to/webrnn-x.y.z.tgz tests that tarball instead of packing the working tree.
+ *
  * Usage:
  * ```ts
  * const project = await makeProject('node', { files: { 'main.mjs': "import { tensor } from 'webrnn'; …" } });
@@ -29,9 +31,10 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { parseAst } from 'vite';
 
 const run = promisify(execFile);
 
@@ -104,6 +107,8 @@ let packed: Promise<string> | undefined;
  * packed at most once per content and shared by every test file of a run.
  */
 export function packTarball(): Promise<string> {
+  // A tarball made elsewhere (a release candidate, an older version) can be tested instead.
+  if (process.env.WEBRNN_TARBALL) return Promise.resolve(resolve(process.env.WEBRNN_TARBALL));
   packed ??= (async () => {
     const files = await sourceFiles();
     const tarball = join(CACHE, `webrnn-${await contentHash(files)}.tgz`);
@@ -227,4 +232,24 @@ export async function makeProject(kind: ProjectKind, options: ProjectOptions = {
     throw error;
   }
   return { dir, exec, cleanup };
+}
+
+/**
+ * Every module specifier an ES module's code names: import and export declarations, and `import()`
+ * of a literal (parsed, so comments and strings that look like imports do not count).
+ */
+export function moduleSpecifiers(code: string): string[] {
+  const found: string[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const child of node) visit(child);
+    } else if (node && typeof node === 'object') {
+      const n = node as { type?: string; source?: { value?: unknown } };
+      const isImport = /^(ImportDeclaration|ExportAllDeclaration|ExportNamedDeclaration|ImportExpression)$/.test(n.type ?? '');
+      if (isImport && typeof n.source?.value === 'string') found.push(n.source.value);
+      for (const child of Object.values(node)) visit(child);
+    }
+  };
+  visit(parseAst(code));
+  return found;
 }
