@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { DeviceError } from '../errors.ts';
+import { FileTuneStore } from '../tune/file-store.ts';
+import { useNodeTuneStore } from '../tune/stores.ts';
 import { pickAdapter, useNodeAdapterSource, type NodeAdapterSource } from './device.ts';
 
 /**
@@ -75,7 +77,11 @@ export const nodeAdapter: NodeAdapterSource = async (powerPreference, dawnFlags)
   );
 };
 
-/** Makes `acquireGpu` use Dawn in Node. Idempotent; the `node` entry and the CLI call it. */
+/**
+ * Makes `acquireGpu` use Dawn in Node, and the autotuner keep its choices in a file under the user's
+ * cache folder (src/tune/file-store.ts). Idempotent; the `node` entry and the CLI call it.
+ */
 export function installNodeGpu(): void {
   useNodeAdapterSource(nodeAdapter);
+  useNodeTuneStore(() => new FileTuneStore());
 }
