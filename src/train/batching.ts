@@ -27,13 +27,13 @@ export const SOFTWARE_MAX_BATCH = 4096;
 /** The largest batch on a hardware adapter: enough to fill a large GPU with small recurrent models. */
 export const HARDWARE_MAX_BATCH = 16384;
 
-/** What bounds {@link autoBatchSize}. */
+/** What bounds the batch size chosen for the data (`autoBatchSize` in src/train/batching.ts). */
 export interface BatchLimits {
   /** The largest batch the device takes in one step (memory, bindings, a program's duration). */
   maxBatch: number;
-  /** The smallest batch, used for small data (default {@link BASE_BATCH}). */
+  /** The smallest batch, used for small data (default 64). */
   minBatch?: number;
-  /** Steps per epoch to aim at (default {@link TARGET_STEPS_PER_EPOCH}). */
+  /** Steps per epoch to aim at (default 200). */
   targetSteps?: number;
 }
 
