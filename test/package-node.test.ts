@@ -155,6 +155,16 @@ describe('the installed package in Node', () => {
     expect(browser.device).toMatch(/^DeviceError: no WebGPU in Node from webrnn's browser build/);
   });
 
+  it("imports without webrnn's optional peer webgpu; asking for a device then says to install it", async () => {
+    const bare = await makeProject('node', { omit: ['webgpu'], files: { 'resolve.mjs': RESOLVE_SCRIPT } });
+    try {
+      const { device } = JSON.parse((await bare.exec('node', ['resolve.mjs'])).stdout) as { device: string };
+      expect(device).toBe("DeviceError: Node has no WebGPU: install Dawn's bindings with `npm install webgpu`");
+    } finally {
+      await bare.cleanup();
+    }
+  });
+
   it('installs the webrnn command', async () => {
     const { stdout } = await project.exec('webrnn', ['--version']);
     expect(stdout.trim()).toBe(pkg.version);

@@ -84,12 +84,20 @@ async function runPage(url: string): Promise<{ result: PageResult; scripts: Map<
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   const bodies: Promise<[string, string]>[] = [];
+  // A script the server fails to deliver (the dev server's 500 for an import it cannot resolve)
+  // means the page never finishes: end the wait then rather than at the timeout.
+  let failed: (reason: Error) => void = () => {};
+  const scriptFailed = new Promise<never>((_, reject) => (failed = reject));
+  scriptFailed.catch(() => {}); // read by the race below; a failure after it settled is not news
   page.on('response', (r) => {
-    if (r.request().resourceType() === 'script') bodies.push(r.text().then((t) => [r.url(), t]));
+    if (r.request().resourceType() !== 'script') return;
+    if (r.status() >= 400) failed(new Error(`${r.url()}: HTTP ${r.status()}`));
+    else bodies.push(r.text().then((t) => [r.url(), t]));
   });
   try {
     await page.goto(url);
-    const handle = await page.waitForFunction(() => (window as { __result?: unknown }).__result, null, { timeout: 120_000 });
+    const finished = page.waitForFunction(() => (window as { __result?: unknown }).__result, null, { timeout: 120_000 });
+    const handle = await Promise.race([finished, scriptFailed]);
     const result = (await handle.jsonValue()) as PageResult;
     return { result, scripts: new Map(await Promise.all(bodies)), errors };
   } finally {

@@ -177,6 +177,8 @@ export interface ProjectOptions {
   packageJson?: Record<string, unknown>;
   /** More packages to link from the repository's node_modules, beside the kind's own. */
   link?: string[];
+  /** Packages of the kind's own not to link (e.g. `webgpu`, to run without the optional peer). */
+  omit?: string[];
   /** Skip installing the tarball (to see what a project without webrnn does). */
   skipInstall?: boolean;
 }
@@ -192,6 +194,24 @@ export interface TempProject {
 }
 
 /**
+ * A folder for temporary projects with no node_modules in any folder above it: Node and Vite look
+ * for packages in every ancestor's node_modules, so one there (a /tmp/node_modules, say) would let
+ * a project import what it never installed. The system's temporary folder, else /var/tmp.
+ */
+async function isolatedBase(): Promise<string> {
+  for (const base of [tmpdir(), '/var/tmp']) {
+    const ancestors = [];
+    for (let dir = resolve(base); ; dir = dirname(dir)) {
+      ancestors.push(dir);
+      if (dirname(dir) === dir) break;
+    }
+    const found = await Promise.all(ancestors.map((dir) => exists(join(dir, 'node_modules'))));
+    if (!found.includes(true)) return base;
+  }
+  throw new Error(`makeProject: every temporary folder has a node_modules above it (${tmpdir()}, /var/tmp); set TMPDIR to one without`);
+}
+
+/**
  * Makes a temporary project of `kind` with the packed webrnn installed from {@link packTarball}'s
  * tarball, laid out as a user's `npm install webrnn-x.y.z.tgz` would, plus the kind's tools linked
  * from the repository: `node` links webgpu (webrnn's optional peer), `ts` typescript and
@@ -200,7 +220,7 @@ export interface TempProject {
  */
 export async function makeProject(kind: ProjectKind, options: ProjectOptions = {}): Promise<TempProject> {
   const tarball = options.skipInstall ? undefined : await packTarball();
-  const dir = await mkdtemp(join(tmpdir(), `webrnn-${kind}-`));
+  const dir = await mkdtemp(join(await isolatedBase(), `webrnn-${kind}-`));
   const exec: TempProject['exec'] = (command, args, opts = {}) =>
     run(command, args, {
       cwd: dir,
@@ -219,7 +239,7 @@ export async function makeProject(kind: ProjectKind, options: ProjectOptions = {
       await mkdir(dirname(join(dir, path)), { recursive: true });
       await writeFile(join(dir, path), text);
     }
-    const links = [...KIND_LINKS[kind], ...(options.link ?? [])];
+    const links = [...KIND_LINKS[kind].filter((name) => !options.omit?.includes(name)), ...(options.link ?? [])];
     if (tarball) links.push(...(await unpack(tarball, join(dir, 'node_modules'))));
     for (const name of new Set(links)) {
       const target = join(dir, 'node_modules', name);
