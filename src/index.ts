@@ -136,3 +136,14 @@ export { mae, rmse, smape, mase, metrics, overall, seasonalNaive, seasonalNaiveS
 export { fitScaler, scale, unscale, quantile, type Scaler, type ScalingKind } from './forecast/scaling.ts';
 export { co2Monthly, parseCsv, type DatedSeries } from './data/datasets.ts';
 export { forecastsCsv, nextStamps } from './forecast/output.ts';
+export type { RecurrentLayerBackwardResult, RecurrentStackBackwardResult } from './backends/backend.ts';
+export type { BackendTuning } from './backends/webgpu.ts';
+export type { StackLayer, RecurrentStack, RecurrentStackInputs, RecurrentStackOutputs, StackModels } from './rnn/stack.ts';
+export type { ForecastFitOptions, Weighting } from './forecast/forecaster.ts';
+export { BASELINES, type BaselineName, type Interval } from './forecast/baselines/index.ts';
+export type { WindowScaling, Transform } from './forecast/windows.ts';
+export type { CsvForecast } from './forecast/output.ts';
+export type { RecurrentKernelChoice } from './gpu/kernels/recurrent-layer.ts';
+export type { GpuTiming, TimingMethod } from './gpu/timing.ts';
+export type { BatchLimits } from './train/batching.ts';
+export type { ForwardArgs } from './model/forward.ts';

@@ -1,3 +1,4 @@
+import type { RecurrentStackStateGrads } from '../reference/recurrent-stack-backward.ts';
 import type { ResolvedElmanConfig } from '../model/config.ts';
 import type { ForwardArgs, ForwardResult } from '../model/forward.ts';
 import type { ElmanStateDict } from '../model/params.ts';
@@ -31,11 +32,7 @@ export interface RecurrentStackBackwardResult<D extends FloatArray = FloatArray>
   dInitialC: (D | null)[];
 }
 
-/** Gradients of a loss with respect to a stack's final states, per layer (`[B, D, H]` each, null where unread). */
-export interface RecurrentStackStateGrads {
-  dY_h?: readonly (FloatArray | null)[];
-  dY_c?: readonly (FloatArray | null)[];
-}
+export type { RecurrentStackStateGrads } from '../reference/recurrent-stack-backward.ts';
 
 /**
  * Where a model runs. Two implementations share this interface: the float64 CPU reference (the

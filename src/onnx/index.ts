@@ -15,6 +15,8 @@ export {
   type OnnxTensor,
 } from './tensor.ts';
 export { OPERATORS } from './ops/index.ts';
+export type { OpContext, OpDef } from './ops/op.ts';
+export type { NodeAttributes } from './attributes.ts';
 export {
   formatBackendTestResult,
   runBackendTest,
