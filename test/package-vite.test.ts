@@ -152,14 +152,23 @@ describe('the packed package in a Vite app', () => {
     }
   });
 
-  it('ships only what an app imports: `tensor` alone is a few kB', async () => {
+  it('ships only what an app imports: `tensor` alone is a few kB; webrnn/onnx brings protobufjs and no Node import', async () => {
     const tiny = await makeProject('vite', {
-      files: { 'index.html': PAGE, 'main.js': "import { tensor } from 'webrnn';\nconsole.log(tensor(new Float32Array(4), [2, 2]));\n" },
+      files: {
+        'index.html': PAGE,
+        'main.js': "import { tensor } from 'webrnn';\nconsole.log(tensor(new Float32Array(4), [2, 2]));\n",
+        'onnx/index.html': PAGE,
+        'onnx/main.js': "import { loadOnnxModel } from 'webrnn/onnx';\nconsole.log(loadOnnxModel);\n",
+      },
     });
     try {
       await tiny.exec('vite', ['build', '--logLevel', 'error']);
-      const bytes = [...(await builtScripts(tiny.dir)).values()].reduce((n, code) => n + code.length, 0);
-      expect(bytes).toBeLessThan(4_000);
+      const tensorOnly = [...(await builtScripts(tiny.dir)).values()].reduce((n, code) => n + code.length, 0);
+      expect(tensorOnly).toBeLessThan(4_000);
+      await tiny.exec('vite', ['build', 'onnx', '--logLevel', 'error']);
+      const onnx = [...(await builtScripts(join(tiny.dir, 'onnx'))).values()].join('\n');
+      expect(nodeOnlyImports(onnx)).toEqual([]);
+      expect(onnx).toContain('ModelProto');
     } finally {
       await tiny.cleanup();
     }
