@@ -18,10 +18,19 @@
 // python3 has CUDA (bench/peers/pytorch.ts), all validated against the float64 CPU reference before
 // they are timed (bench/harness.ts).
 //
+// Issue 18's sections, not in the default run (a second invocation, see bench/kit/run.sh):
+//   train       training against PyTorch cuDNN fp32 and TF32 (bench/kit-train.ts, bench/train-harness.ts)
+//   per-series  1,000 and 10,000 small models trained side by side, against PyTorch's batched and
+//               vmap ways and one model at a time (bench/kit-train.ts)
+//   forecast    the forecasting job timed per phase: the real datasets, 100,000 synthetic series with
+//               the networks alone, 10,000 with the default combination (bench/kit-forecast.ts)
+// Each of these gets a share of the time left when it starts (train 35 %, per-series 25 %, forecast
+// 40 % of the budget when all three run) and stops starting workloads at its share's end.
+//
 //   --out DIR        where results.json goes (default kit-out)
 //   --quick          tiny shapes, for checking the kit on a software adapter (the kit's test)
 //   --budget-s N     stop starting workloads after N seconds (default 300); what was left is listed
-//   --sections a,b   only these sections (default all)
+//   --sections a,b   only these sections (default info … toggles: issue 14's)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -29,13 +38,23 @@ import { parseArgs } from 'node:util';
 import { installNodeGpu } from '../src/gpu/node-adapter.ts';
 import { acquireGpu, DAWN_FLAGS_ENV, dawnFlagsFrom, type AdapterSummary } from '../src/gpu/device.ts';
 import { planRecurrentLayer, SMALL_HIDDEN_MAX, type KernelLimits, type RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
+import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { measureCeilings, measureDispatchCost, type Ceilings, type DispatchCost } from './ceilings.ts';
 import type { Contender } from './contender.ts';
 import { contenderSet, webrnnContender } from './contenders.ts';
 import { buildModel, formatTable, runHarness, tableRows, workloadLabel, type BenchRecord, type Budget } from './harness.ts';
+import { JOB_PHASES, runForecastJob, type ForecastJobRecord } from './forecast-job.ts';
+import { forecastPlan } from './kit-forecast.ts';
+import { trainBudget, trainContenders, trainPlan } from './kit-train.ts';
+import { runTrainHarness, trainTableRows, type TrainRecord } from './train-harness.ts';
+import { trainWorkloadLabel } from './train-workloads.ts';
 import { MODELS, type Workload } from './workloads.ts';
 
-export const KIT_SECTIONS = ['info', 'ceilings', 'standard', 'batch', 'hidden', 'kernels', 'toggles'] as const;
+/** Issue 14's sections: the default run. */
+export const DEFAULT_SECTIONS = ['info', 'ceilings', 'standard', 'batch', 'hidden', 'kernels', 'toggles'] as const;
+/** Issue 18's sections, each with its share of the time budget when they run together. */
+export const TRAINING_SECTIONS = { train: 0.35, 'per-series': 0.25, forecast: 0.4 } as const;
+export const KIT_SECTIONS = [...DEFAULT_SECTIONS, ...(Object.keys(TRAINING_SECTIONS) as Array<keyof typeof TRAINING_SECTIONS>)] as const;
 export type KitSection = (typeof KIT_SECTIONS)[number];
 
 /** A kernel-sweep or toggles record: which kernel and tile shape, or which Dawn toggles, ran. */
@@ -56,8 +75,20 @@ export interface KitReport {
   features: { adapter: string[]; granted: string[] } | null;
   ceilings: Ceilings | null;
   dispatch: DispatchCost | null;
-  /** Records per section (standard, batch, hidden: every contender; kernels: webrnn per variant). */
-  records: { standard: BenchRecord[]; batch: BenchRecord[]; hidden: BenchRecord[]; kernels: KernelRecord[]; toggles: KernelRecord[] };
+  /**
+   * Records per section (standard, batch, hidden: every contender; kernels: webrnn per variant;
+   * train, perSeries: every training contender; forecast: one per job).
+   */
+  records: {
+    standard: BenchRecord[];
+    batch: BenchRecord[];
+    hidden: BenchRecord[];
+    kernels: KernelRecord[];
+    toggles: KernelRecord[];
+    train: TrainRecord[];
+    perSeries: TrainRecord[];
+    forecast: ForecastJobRecord[];
+  };
   /** Workloads not started because the time budget ran out, by section. */
   skipped: string[];
   /** Sections that failed, with the error. */
@@ -71,7 +102,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'kit-out' },
     quick: { type: 'boolean', default: false },
     'budget-s': { type: 'string', default: '300' },
-    sections: { type: 'string', default: KIT_SECTIONS.join(',') },
+    sections: { type: 'string', default: DEFAULT_SECTIONS.join(',') },
   },
 });
 
@@ -175,7 +206,7 @@ async function main(): Promise<void> {
     features: null,
     ceilings: null,
     dispatch: null,
-    records: { standard: [], batch: [], hidden: [], kernels: [], toggles: [] },
+    records: { standard: [], batch: [], hidden: [], kernels: [], toggles: [], train: [], perSeries: [], forecast: [] },
     skipped: [],
     errors: [],
     seconds: null,
@@ -277,12 +308,18 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const c of new Set([...contenders, reference])) await c.dispose();
+    save();
+  }
+  try {
+    await trainingSections(report, deadline, save, log);
+  } finally {
     report.seconds = (performance.now() - started) / 1000;
     save();
   }
 
   log(`\n${report.command}: ${report.seconds.toFixed(0)} s on ${report.adapter?.vendor} ${report.adapter?.architecture} (${report.adapter?.description})`);
-  for (const line of formatTable(tableRows([...report.records.standard, ...report.records.batch, ...report.records.hidden]))) log(line);
+  const forward = [...report.records.standard, ...report.records.batch, ...report.records.hidden];
+  if (forward.length) for (const line of formatTable(tableRows(forward))) log(line);
   for (const section of ['kernels', 'toggles'] as const) {
     if (!report.records[section].length) continue;
     log(`\n${section === 'kernels' ? 'kernel sweep' : 'Dawn toggles'} (webrnn alone):`);
@@ -292,9 +329,95 @@ async function main(): Promise<void> {
       log(`  ${label} ${r.variant.padEnd(18)} ${cell}`);
     }
   }
+  if (report.records.train.length || report.records.perSeries.length) {
+    log('\ntraining (ms per epoch; × webrnn above 1: webrnn is faster):');
+    for (const line of formatTable(trainTableRows([...report.records.train, ...report.records.perSeries]))) log(line);
+  }
+  if (report.records.forecast.length) {
+    log('\nforecasting job (seconds per phase; backend: time inside the backend\'s calls):');
+    for (const line of formatTable(forecastRows(report.records.forecast))) log(line);
+  }
   if (report.skipped.length) log(`\nnot started (time budget of ${budgetS} s): ${report.skipped.join('; ')}`);
   if (report.errors.length) log(`\nerrors: ${report.errors.join('; ')}`);
   log(`\nwrote ${file}`);
+}
+
+/**
+ * Issue 18's sections, in order (see the header): each stops starting workloads at the end of its
+ * share of the time left when it starts, and none after the run's deadline.
+ */
+async function trainingSections(report: KitReport, deadline: number, save: () => void, log: (line: string) => void): Promise<void> {
+  const requested = (Object.keys(TRAINING_SECTIONS) as Array<keyof typeof TRAINING_SECTIONS>).filter((s) => wants(s));
+  const sectionDeadline = (section: keyof typeof TRAINING_SECTIONS) => {
+    const left = requested.slice(requested.indexOf(section));
+    const share = TRAINING_SECTIONS[section] / left.reduce((a, s) => a + TRAINING_SECTIONS[s], 0);
+    return performance.now() + Math.max(0, deadline - performance.now()) * share;
+  };
+  /** Runs `step` for one workload unless the section's time is up (then it is listed as skipped); errors are recorded. */
+  const attempt = async (section: string, until: number, label: string, step: () => Promise<void>) => {
+    if (performance.now() > until) {
+      report.skipped.push(`${section}: ${label}`);
+      return;
+    }
+    try {
+      await step();
+    } catch (e) {
+      report.errors.push(`${section} ${label}: ${(e as Error).message}`);
+    } finally {
+      save();
+    }
+  };
+  const plan = trainPlan(args.quick);
+  for (const [section, key] of [['train', 'train'], ['per-series', 'perSeries']] as const) {
+    if (!wants(section)) continue;
+    log(`\n${section}`);
+    const until = sectionDeadline(section);
+    const { reference, ...sets } = trainContenders(args.quick);
+    const contenders = sets[key];
+    try {
+      for (const w of plan[key]) {
+        await attempt(section, until, trainWorkloadLabel(w), async () => {
+          const records = await runTrainHarness({ workloads: [w], contenders, reference, adapter: report.adapter, budget: trainBudget(args.quick), log: (l) => log(`  ${l}`) });
+          report.records[key].push(...records);
+        });
+      }
+    } finally {
+      for (const c of new Set([...contenders, reference])) await c.dispose();
+    }
+  }
+  if (wants('forecast')) {
+    log('\nforecast');
+    const until = sectionDeadline('forecast');
+    const backend = await WebGPUBackend.create({ log: false });
+    try {
+      for (const job of forecastPlan(args.quick)) {
+        await attempt('forecast', until, job.name, async () => {
+          report.records.forecast.push(await runForecastJob(job, backend, (l) => log(`  ${l}`)));
+        });
+      }
+    } finally {
+      backend.dispose();
+    }
+  }
+}
+
+/** The forecasting jobs as table rows: a header, then seconds per phase and the backend's share. */
+function forecastRows(records: ForecastJobRecord[]): string[][] {
+  const header = ['job', 'series', 'steps', 'seconds', ...JOB_PHASES, 'other', 'backend', 'share', 'CPU s', 'status'];
+  return [
+    header,
+    ...records.map((r) => [
+      r.job,
+      r.series.toLocaleString('en-US'),
+      r.steps,
+      r.seconds.toFixed(1),
+      ...[...JOB_PHASES, 'other' as const].map((p) => r.phases[p].toFixed(r.phases[p] < 10 ? 2 : 1)),
+      r.backendSeconds.toFixed(1),
+      `${(100 * r.backendShare).toFixed(0)} %`,
+      r.cpuSeconds.toFixed(0),
+      r.status === 'ok' ? 'ok' : `failed: ${r.message}`,
+    ]),
+  ];
 }
 
 await main();

@@ -1,18 +1,19 @@
 import type { AdapterSummary } from '../src/gpu/device.ts';
 import type { FloatArray } from '../src/tensor.ts';
-import { compare, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
+import { compare, FLOAT32_TOLERANCE, type Tolerance } from '../src/util/compare.ts';
 import type { Timing } from './contender.ts';
 import { ContenderLineup, WEBRNN, type CellRecord, type Status } from './harness.ts';
 import type { EpochResult, PreparedTraining, TrainContender } from './train-contender.ts';
 import {
   describeLoss,
   describeOptimizer,
-  firstSamples,
   initialModel,
   samplesPerEpoch,
+  seriesOf,
   trainData,
   trainFlops,
   trainWorkloadLabel,
+  validationSamples,
   type StateDict,
   type TrainWorkload,
 } from './train-workloads.ts';
@@ -22,8 +23,10 @@ import type { Samples } from '../src/train/data.ts';
  * The training benchmark's harness (`npm run bench:train`, bench/train.ts). For each workload: the
  * model's initial weights (seeded PyTorch initialisation) and one epoch of seeded data; the float64
  * reference (bench/train-reference.ts) trains a validation run — the first `validationSteps` steps
- * on batches of at most `validationBatch` samples — and every contender must match its loss after
- * each of those steps and its weights after the last (FLOAT32_TOLERANCE) before it is timed. Then,
+ * on batches of at most `validationBatch` samples (per-series workloads: of the first
+ * `validationSeries` series, at the workload's batch per series) — and every contender must match
+ * its loss after each of those steps and its weights after the last (FLOAT32_TOLERANCE, or the
+ * contender's own documented tolerance, which the record names) before it is timed. Then,
  * on the workload's own batch: an estimate keeps each epoch within the limit, the first epoch warms
  * up, and the median of several epochs is reported as ms per epoch, ms per sample, samples/s and
  * GFLOP/s (bench/train-workloads.ts's count), with the ratio to webrnn's epoch when webrnn ran.
@@ -44,6 +47,8 @@ export interface TrainBudget {
   validationBatch: number;
   /** Steps in the validation run (at most the workload's steps per epoch). */
   validationSteps: number;
+  /** Series (models) in the validation run of a per-series workload (at most the workload's). */
+  validationSeries: number;
 }
 
 export const DEFAULT_TRAIN_BUDGET: TrainBudget = {
@@ -53,14 +58,17 @@ export const DEFAULT_TRAIN_BUDGET: TrainBudget = {
   epochLimitMs: 30_000,
   validationBatch: 16,
   validationSteps: 3,
+  validationSeries: 4,
 };
 
 /**
  * One workload × contender, with the workload's parameters. Times are of one epoch (stepsPerEpoch
  * optimizer steps); `validatedAgainst` is e.g. `cpu-reference (float64): 3 steps of 16 samples`.
  */
-export interface TrainRecord extends Omit<TrainWorkload, 'name' | 'nonlinearity' | 'loss' | 'optimizer'>, CellRecord {
+export interface TrainRecord extends Omit<TrainWorkload, 'name' | 'nonlinearity' | 'loss' | 'optimizer' | 'series'>, CellRecord {
   workload: string;
+  /** Models trained side by side (1: one global model); `batch` is then per series. */
+  series: number;
   nonlinearity: TrainWorkload['nonlinearity'] | null;
   samplesPerEpoch: number;
   /** `mse` or `mse(last h)`. */
@@ -71,7 +79,7 @@ export interface TrainRecord extends Omit<TrainWorkload, 'name' | 'nonlinearity'
   flops: number;
   msPerSample: number | null;
   samplesPerSecond: number | null;
-  /** The loss of the last timed step: training went on through the timed epochs. */
+  /** The loss of the last timed step (per-series: the mean over the models): training went on through the timed epochs. */
   lastLoss: number | null;
   /** Largest |contender − reference| over the validation run's losses, and over its final weights. */
   maxLossError: number | null;
@@ -114,19 +122,19 @@ interface TimedEpoch {
   timing: Timing;
 }
 
-async function runEpoch(p: PreparedTraining): Promise<TimedEpoch> {
+async function runEpoch(p: PreparedTraining, weights = false): Promise<TimedEpoch> {
   const t0 = performance.now();
-  const result = await p.runEpoch();
+  const result = await p.runEpoch({ weights });
   const wallMs = performance.now() - t0;
   return result.ms === undefined ? { result, ms: wallMs, wallMs, timing: 'wall' } : { result, ms: result.ms, wallMs, timing: 'in-process' };
 }
 
-/** Prepares, runs `epochs` epochs and disposes; resolves to every epoch. */
+/** Prepares, runs `epochs` epochs (the first with its weights) and disposes; resolves to every epoch. */
 async function runEpochs(c: TrainContender, w: TrainWorkload, initial: StateDict, data: Samples, epochs: number): Promise<TimedEpoch[]> {
   const prepared = await c.prepare(w, initial, data);
   try {
     const out: TimedEpoch[] = [];
-    for (let e = 0; e < epochs; e++) out.push(await runEpoch(prepared));
+    for (let e = 0; e < epochs; e++) out.push(await runEpoch(prepared, e === 0));
     return out;
   } finally {
     await prepared.dispose();
@@ -141,9 +149,12 @@ interface TrainValidation {
   maxWeightError: number;
 }
 
-/** Losses step by step, then every weight tensor by name, against the reference's; the first mismatch is the message. */
-export function validateEpoch(got: EpochResult, expected: EpochResult, shapes: StateDict): TrainValidation {
-  const losses = compare(got.losses, expected.losses, FLOAT32_TOLERANCE, [expected.losses.length]);
+/**
+ * Losses step by step, then every weight tensor by name, against the reference's, within `tolerance`;
+ * the first mismatch is the message. Per-series (`series` > 1) the weights are `[series, ...shape]`.
+ */
+export function validateEpoch(got: EpochResult, expected: EpochResult, shapes: StateDict, tolerance: Tolerance = FLOAT32_TOLERANCE, series = 1): TrainValidation {
+  const losses = compare(got.losses, expected.losses, tolerance, [expected.losses.length]);
   let maxWeightError = 0;
   let message = losses.ok ? null : `losses per step ${JSON.stringify(got.losses)} vs ${JSON.stringify(expected.losses)}: ${losses.message}`;
   for (const [name, want] of Object.entries(expected.weights)) {
@@ -153,7 +164,8 @@ export function validateEpoch(got: EpochResult, expected: EpochResult, shapes: S
       maxWeightError = Infinity;
       continue;
     }
-    const r = compare(have, want, FLOAT32_TOLERANCE, shapes[name]?.shape);
+    const shape = shapes[name]?.shape;
+    const r = compare(have, want, tolerance, shape && series > 1 ? [series, ...shape] : shape);
     maxWeightError = Math.max(maxWeightError, r.maxAbsError);
     if (!r.ok) message ??= `weight ${name} after the last step: ${r.message}`;
   }
@@ -213,13 +225,17 @@ class TrainHarnessRun {
     const seed = this.opts.seed ?? 1;
     const initial = initialModel(w, seed).stateDict();
     const data = trainData(w, seed + 1);
-    const vb = Math.min(w.batch, this.budget.validationBatch);
+    // Per-series workloads keep their batch per series and validate on fewer series instead.
+    const S = seriesOf(w);
+    const vb = S > 1 ? w.batch : Math.min(w.batch, this.budget.validationBatch);
     const vs = Math.min(w.stepsPerEpoch, this.budget.validationSteps);
-    const vw: TrainWorkload = { ...w, batch: vb, stepsPerEpoch: vs };
-    const vdata = firstSamples(data, vb * vs);
-    this.log(`${label}: the reference trains ${vs} step${vs > 1 ? 's' : ''} of ${vb} samples…`);
+    const vS = Math.min(S, this.budget.validationSeries);
+    const vw: TrainWorkload = { ...w, batch: vb, stepsPerEpoch: vs, ...(S > 1 ? { series: vS } : {}) };
+    const vdata = validationSamples(data, w, vw);
+    const ofSeries = S > 1 ? ` of each of ${vS} series (models)` : '';
+    this.log(`${label}: the reference trains ${vs} step${vs > 1 ? 's' : ''} of ${vb} samples${ofSeries}…`);
     const [reference] = await runEpochs(this.opts.reference, vw, initial, vdata, 1);
-    const against = `${this.opts.reference.name} (float64): ${vs} step${vs > 1 ? 's' : ''} of ${vb} sample${vb > 1 ? 's' : ''}`;
+    const against = `${this.opts.reference.name} (float64): ${vs} step${vs > 1 ? 's' : ''} of ${vb} sample${vb > 1 ? 's' : ''}${ofSeries}`;
     const wr: WorkloadRun = { w, label, initial, data, vw, vdata, expected: reference!.result, referenceMs: reference!.wallMs, against, baselineMs: null };
     for (const c of this.lineup.ordered) await this.cell(wr, c);
   }
@@ -242,14 +258,15 @@ class TrainHarnessRun {
         this.log(`${label} ${c.name}: validating…`);
         // Two epochs: the first is validated, the second (warm) gives the time of a step.
         const [first, second] = await runEpochs(c, wr.vw, wr.initial, wr.vdata, 2);
-        validation = validateEpoch(first!.result, wr.expected, wr.initial);
+        validation = validateEpoch(first!.result, wr.expected, wr.initial, c.tolerance, seriesOf(wr.vw));
         stepMs = second!.wallMs / wr.vw.stepsPerEpoch;
       }
     } catch (e) {
       this.fail(wr, c, `threw: ${(e as Error).message}`);
       return;
     }
-    const validated = { validatedAgainst: isReference ? `${c.name} (itself)` : wr.against, maxLossError: validation.maxLossError, maxWeightError: validation.maxWeightError };
+    const within = c.tolerance && c.tolerance !== FLOAT32_TOLERANCE ? ` (within atol ${c.tolerance.atol}, rtol ${c.tolerance.rtol})` : '';
+    const validated = { validatedAgainst: isReference ? `${c.name} (itself)` : wr.against + within, maxLossError: validation.maxLossError, maxWeightError: validation.maxWeightError };
     if (!validation.ok) {
       this.fail(wr, c, validation.message!, validated);
       return;
@@ -270,8 +287,9 @@ class TrainHarnessRun {
 
   /**
    * Why an epoch of the workload would pass the limit, or null. From a warm step of the validation
-   * run (batch b ≤ B): B/b times it per step is an upper bound (no library is slower per sample on
-   * a larger batch) and the step itself a lower bound (none is faster on a larger one). Between the
+   * run (b ≤ B samples a step, all series together): B/b times it per step is an upper bound (no
+   * library is slower per sample on a larger batch) and the step itself a lower bound (none is
+   * faster on a larger one). Between the
    * two, one step on the full batch is measured (a second, warm one when the first is over). The reference's cost is
    * linear in the batch: the upper bound is its estimate.
    */
@@ -279,13 +297,14 @@ class TrainHarnessRun {
     const { w } = wr;
     const limit = this.budget.epochLimitMs;
     const lower = stepMs * w.stepsPerEpoch;
-    const upper = lower * (w.batch / wr.vw.batch);
+    const upper = lower * (samplesPerEpoch(w) / w.stepsPerEpoch / (samplesPerEpoch(wr.vw) / wr.vw.stepsPerEpoch));
     const why = (ms: number, how: string) => `an epoch would take ${how} ${seconds(ms)} here (limit ${seconds(limit)})`;
     if (linear) return upper > limit ? why(upper, 'about') : null;
     if (lower > limit) return why(lower, 'at least');
     if (upper <= limit) return null;
     this.log(`${wr.label} ${c.name}: probing one step of ${w.batch} samples…`);
-    const prepared = await c.prepare({ ...w, stepsPerEpoch: 1 }, wr.initial, firstSamples(wr.data, w.batch));
+    const one: TrainWorkload = { ...w, stepsPerEpoch: 1 };
+    const prepared = await c.prepare(one, wr.initial, validationSamples(wr.data, w, one));
     try {
       // A cold step within the limit is enough; over it, a warm one decides.
       const cold = await runEpoch(prepared);
@@ -340,6 +359,8 @@ class TrainHarnessRun {
     if (c.name === this.baselineName) wr.baselineMs = ms;
     const n = samplesPerEpoch(w);
     const timing = timed.at(-1)!.timing;
+    const S = seriesOf(w);
+    const lastLosses = timed.at(-1)!.result.losses.slice(-S);
     this.emit(w, c, 'ok', {
       ...validated,
       medianMs: ms,
@@ -349,7 +370,7 @@ class TrainHarnessRun {
       msPerSample: ms / n,
       samplesPerSecond: (n / ms) * 1000,
       gflops: trainFlops(w) / (ms * 1e6),
-      lastLoss: timed.at(-1)!.result.losses.at(-1)!,
+      lastLoss: lastLosses.reduce((a, b) => a + b, 0) / S,
       ratioToWebrnn: wr.baselineMs === null ? null : ms / wr.baselineMs,
     });
     const clock = timing === 'in-process' ? ` (in-process; ${wallMs.toFixed(1)} ms wall)` : '';
@@ -362,6 +383,7 @@ function recordBase(w: TrainWorkload, adapter: AdapterSummary | null): TrainReco
   return {
     workload: name,
     ...parameters,
+    series: seriesOf(w),
     nonlinearity: w.cell === 'rnn' ? (nonlinearity ?? 'tanh') : null,
     samplesPerEpoch: samplesPerEpoch(w),
     loss: describeLoss(loss),
@@ -394,7 +416,7 @@ export function trainTableRows(records: TrainRecord[]): string[][] {
   const header = ['workload', 'contender', 'ms/epoch', 'ms/sample', 'samples/s', 'GFLOP/s', 'loss err', 'weight err', '× webrnn', 'timing'];
   const digits = (v: number) => v.toFixed(v < 1 ? 3 : v < 10 ? 2 : v < 100 ? 1 : 0);
   const rows = records.map((r) => {
-    const cells = [`${r.workload} ${r.batch}×${r.steps} ×${r.stepsPerEpoch} ${r.loss}`, r.contender];
+    const cells = [`${r.workload}${r.series > 1 ? ` S=${r.series.toLocaleString('en-US')}` : ''} ${r.batch}×${r.steps} ×${r.stepsPerEpoch} ${r.loss}`, r.contender];
     if (r.status !== 'ok') {
       const why = r.status === 'failed' ? `failed: ${r.message ?? ''}` : r.status;
       return [...cells, why.length > 110 ? `${why.slice(0, 109)}…` : why, '', '', '', '', '', '', ''];

@@ -8,8 +8,8 @@ import type { RecurrentStack, RecurrentStackInputs } from '../src/rnn/stack.ts';
 import type { Samples } from '../src/train/data.ts';
 import { lossReference } from '../src/train/loss.ts';
 import { createOptimizerState, optimizationSpec } from '../src/train/optim.ts';
-import { checkEpochData, type PreparedTraining, type TrainContender } from './train-contender.ts';
-import { modelFromWeights, type StateDict, type TrainWorkload } from './train-workloads.ts';
+import { checkEpochData, oneModelAtATime, seriesParts, type PreparedTraining, type TrainContender } from './train-contender.ts';
+import { modelFromWeights, seriesOf, type StateDict, type TrainWorkload } from './train-workloads.ts';
 
 /**
  * The float64 reference of a training epoch, the oracle of the training benchmark and one of its
@@ -131,9 +131,17 @@ function float64Stack(lowered: LoweredModule, flat: Float64Array): RecurrentStac
   return { layers, head };
 }
 
-/** Training in float64 from `initial`: see the module comment. Each `runEpoch` continues from the last. */
+/**
+ * Training in float64 from `initial`: see the module comment. Each `runEpoch` continues from the
+ * last. Per-series workloads train their models one after another (they are independent), see
+ * bench/train-contender.ts's oneModelAtATime.
+ */
 export function referenceTraining(w: TrainWorkload, initial: StateDict, data: Samples): PreparedTraining {
-  checkEpochData(w, data);
+  checkEpochData(w, data, { perSeries: true });
+  if (seriesOf(w) > 1) {
+    const { one, parts } = seriesParts(w, data);
+    return oneModelAtATime(w, parts.map((part) => referenceTraining(one, initial, part)));
+  }
   const model = modelFromWeights(w, initial);
   const lowered = model.layers();
   const layout = new TorchLayout(model.config, lowered);

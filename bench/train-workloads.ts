@@ -1,6 +1,6 @@
 import { RecurrentNet } from '../src/model/recurrent.ts';
 import type { Tensor } from '../src/tensor.ts';
-import { samples, type Samples } from '../src/train/data.ts';
+import { gatherSamples, samples, type Samples } from '../src/train/data.ts';
 import { lossSpec, type LossSpec, type LossSteps } from '../src/train/loss.ts';
 import { optimizerSpec, type OptimizerSpec } from '../src/train/optim.ts';
 import { mulberry32 } from '../src/util/rng.ts';
@@ -19,6 +19,12 @@ export interface TrainWorkload extends Workload {
   loss: LossSpec;
   /** Adam (PyTorch's torch.optim.Adam; TF.js's tf.train.adam has the same update), or AdamW. */
   optimizer: AdamSpec;
+  /**
+   * Per-series training: this many independent models (one per series, each with its own weights
+   * and optimizer state, all starting from the same weights) trained side by side; `batch` is then
+   * windows per series and step. Absent: one global model.
+   */
+  series?: number;
 }
 
 /** Adam or AdamW with every option filled in (src/train/optim.ts). */
@@ -58,9 +64,44 @@ export function trainStandard(loss: LossSteps = 'all'): TrainWorkload[] {
   return Object.keys(MODELS).map((m) => trainWorkload(m, { loss }));
 }
 
-/** `lstm-h32 B=256 T=64 ×4 mse(last 8)`: how training workloads are named in tables, logs and `--only`. */
-export function trainWorkloadLabel(w: Pick<TrainWorkload, 'name' | 'batch' | 'steps' | 'stepsPerEpoch' | 'loss'>): string {
-  return `${w.name} B=${w.batch} T=${w.steps} ×${w.stepsPerEpoch} ${describeLoss(w.loss)}`;
+/**
+ * `lstm-h32 B=256 T=64 ×4 mse(last 8)`: how training workloads are named in tables, logs and
+ * `--only`; per-series ones add the number of models, `lstm-h8 S=1000 B=16 T=24 ×4 mse`.
+ */
+export function trainWorkloadLabel(w: Pick<TrainWorkload, 'name' | 'batch' | 'steps' | 'stepsPerEpoch' | 'loss' | 'series'>): string {
+  return `${w.name}${seriesOf(w) > 1 ? ` S=${seriesOf(w)}` : ''} B=${w.batch} T=${w.steps} ×${w.stepsPerEpoch} ${describeLoss(w.loss)}`;
+}
+
+/** The number of models a workload trains side by side (1: one global model). */
+export function seriesOf(w: Pick<TrainWorkload, 'series'>): number {
+  return w.series ?? 1;
+}
+
+/**
+ * A one-layer model of `cell` (1 input, 1 output, tanh for the Elman cell) trained with MSE over
+ * every step and Adam as {@link ADAM}, named like the forward benchmark's models (`lstm-h32`,
+ * `elman-tanh-h16`); with `series`, that many per-series models (`batch` windows of each a step).
+ */
+export function cellWorkload(
+  cell: 'rnn' | 'lstm' | 'gru',
+  hiddenSize: number,
+  options: { batch: number; steps: number; stepsPerEpoch: number; series?: number },
+): TrainWorkload {
+  return {
+    name: `${cell === 'rnn' ? 'elman-tanh' : cell}-h${hiddenSize}`,
+    cell,
+    ...(cell === 'rnn' ? { nonlinearity: 'tanh' as const } : {}),
+    inputSize: 1,
+    hiddenSize,
+    outputSize: 1,
+    numLayers: 1,
+    batch: options.batch,
+    steps: options.steps,
+    stepsPerEpoch: options.stepsPerEpoch,
+    loss: lossSpec({ kind: 'mse', steps: 'all' }),
+    optimizer: ADAM,
+    ...(options.series ? { series: options.series } : {}),
+  };
 }
 
 /** `mse` or `mse(last 8)`. */
@@ -74,9 +115,22 @@ export function describeOptimizer(o: TrainWorkload['optimizer']): string {
   return `${o.kind}(lr=${o.lr}, betas=(${o.betas.join(', ')}), eps=${o.eps}${decay})`;
 }
 
-/** Samples one epoch reads. */
-export function samplesPerEpoch(w: Pick<TrainWorkload, 'batch' | 'stepsPerEpoch'>): number {
-  return w.batch * w.stepsPerEpoch;
+/** Samples one epoch reads (of every series). */
+export function samplesPerEpoch(w: Pick<TrainWorkload, 'batch' | 'stepsPerEpoch' | 'series'>): number {
+  return w.batch * w.stepsPerEpoch * seriesOf(w);
+}
+
+/**
+ * The samples optimizer step k reads, in order: samples k·batch … (k+1)·batch − 1 of one global
+ * model's epoch; per-series, the same `batch` positions of every series' group (group s holds
+ * `batch × stepsPerEpoch` consecutive samples), so group s of the step feeds model s.
+ */
+export function stepSamples(w: Pick<TrainWorkload, 'batch' | 'stepsPerEpoch' | 'series'>, k: number): Uint32Array {
+  const S = seriesOf(w);
+  const per = w.batch * w.stepsPerEpoch;
+  const out = new Uint32Array(S * w.batch);
+  for (let s = 0; s < S; s++) for (let i = 0; i < w.batch; i++) out[s * w.batch + i] = s * per + k * w.batch + i;
+  return out;
 }
 
 /**
@@ -86,7 +140,7 @@ export function samplesPerEpoch(w: Pick<TrainWorkload, 'batch' | 'stepsPerEpoch'
  * are not counted.
  */
 export function trainFlops(w: TrainWorkload): number {
-  return 3 * forwardFlops(w) * w.stepsPerEpoch;
+  return 3 * forwardFlops(w) * w.stepsPerEpoch * seriesOf(w);
 }
 
 /** The workload's model with its initial weights: PyTorch's default initialisation from `seed` (as bench/harness.ts's buildModel). */
@@ -118,7 +172,8 @@ export function modelFromWeights(w: TrainWorkload, weights: StateDict): Recurren
  *
  * Input feature i at step t is s(t − i) (the value and I − 1 lags), target o is s(t + 1 + o): the
  * next values, a forecasting task every model here can learn. Samples are independent, so the order
- * of the batches is the order of the samples.
+ * of the batches is the order of the samples; per-series, each model's group is `batch ×
+ * stepsPerEpoch` consecutive samples ({@link stepSamples}).
  */
 export function trainData(w: TrainWorkload, seed = 2): Samples {
   const { steps: T, inputSize: I, outputSize: O } = w;
@@ -137,7 +192,21 @@ export function trainData(w: TrainWorkload, seed = 2): Samples {
       for (let o = 0; o < O; o++) y[(n * T + t) * O + o] = s[u + 1 + o]!;
     }
   }
-  return samples({ x, y, count: N, steps: T, inputSize: I, outputSize: O });
+  return samples({ x, y, count: N, steps: T, inputSize: I, outputSize: O, series: seriesOf(w) });
+}
+
+/**
+ * The data of a validation run `v` (fewer steps, a smaller batch, fewer series) cut from the data of
+ * `w`: per series kept, the samples its first `v.stepsPerEpoch` steps read (the validation run's
+ * batches are the first ones of the epoch). One global model: the first samples.
+ */
+export function validationSamples(d: Samples, w: TrainWorkload, v: TrainWorkload): Samples {
+  if (seriesOf(w) === 1) return firstSamples(d, samplesPerEpoch(v));
+  if (v.batch !== w.batch) throw new RangeError('a per-series validation run keeps the batch per series (it cuts series and steps)');
+  const per = w.batch * w.stepsPerEpoch;
+  const keep = v.batch * v.stepsPerEpoch;
+  const indices = Array.from({ length: seriesOf(v) * keep }, (_, i) => Math.floor(i / keep) * per + (i % keep));
+  return gatherSamples(d, indices, seriesOf(v));
 }
 
 /** The first `count` samples (a validation run's data: its batches are the first ones of the epoch, smaller). */

@@ -68,6 +68,9 @@ await build({
     },
   },
   ssr: { noExternal: true, target: 'node' },
+  // The forecasting job reads the accuracy benchmark's files, bundled as strings (as vite.config.ts
+  // resolves them: vega-datasets exports only its index).
+  resolve: { alias: { 'vega-datasets/data': join(root, 'node_modules/vega-datasets/data') } },
 });
 copyFileSync(join(bundleDir, 'kit.mjs'), join(out, 'kit.mjs'));
 rmSync(bundleDir, { recursive: true, force: true });

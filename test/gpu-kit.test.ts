@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelRecord, KitReport } from '../bench/kit.ts';
+import type { TrainRecord } from '../bench/train-harness.ts';
 
 // The GPU run kit (issue 14): `npm run gpu-kit` writes a folder that runs the benchmark on a machine
 // with no Node.js and no node_modules. Built here with --fast (xz level 1), copied nowhere else, and
@@ -112,5 +113,67 @@ describe('the GPU run kit', () => {
     const again = spawnSync('bash', [join(kit, 'run.sh'), '--quick', '--sections', 'info'], { env, encoding: 'utf8', timeout: 60_000 });
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).not.toMatch(/unpack: node\.xz/);
+  });
+
+  it("runs issue 18's sections (training, per-series models, the forecasting job) as their own invocation, each cell validated", () => {
+    const out = join(dir, 'out-training');
+    const run = spawnSync('bash', [join(kit, 'run.sh'), '--quick', '--sections', 'train,per-series,forecast'], { env: { ...env, OUT: out }, encoding: 'utf8', timeout: 240_000 });
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as KitReport;
+    expect(report.errors).toEqual([]);
+    expect(report.skipped).toEqual([]);
+    expect(report.records.standard).toEqual([]);
+
+    // Training: webrnn validated step by step against the float64 reference and timed; PyTorch on
+    // CUDA a contender that says why it cannot run here.
+    const byContender = (records: TrainRecord[], name: string) => records.filter((r) => r.contender === name);
+    for (const [section, records] of [['train', report.records.train], ['per-series', report.records.perSeries]] as const) {
+      const webrnn = byContender(records, 'webrnn-webgpu');
+      expect(webrnn.length, section).toBeGreaterThan(0);
+      for (const r of webrnn) {
+        expect(r.status, `${section} ${r.workload}: ${r.message}`).toBe('ok');
+        expect(r.validatedAgainst).toMatch(/^cpu-reference \(float64\)/);
+        expect(r.maxWeightError).toBeLessThan(1e-4);
+        expect(r.medianMs).toBeGreaterThan(0);
+      }
+      const cuda = records.filter((r) => r.contender.startsWith('pytorch-cuda'));
+      expect(cuda.length, section).toBeGreaterThanOrEqual(2 * webrnn.length);
+      for (const r of cuda) expect(r.status).toMatch(/^unavailable: .*cuda/i);
+    }
+    expect(report.records.train.map((r) => r.contender)).toEqual(expect.arrayContaining(['pytorch-cuda-fp32', 'pytorch-cuda-tf32']));
+
+    // Per-series: S models trained side by side, one at a time, and PyTorch's three ways (on the
+    // CPU here, through the kit's own torch_peer.py), every one matching the reference's S models.
+    for (const r of report.records.perSeries) expect(r.series).toBe(12);
+    for (const name of ['webrnn-webgpu-1by1', 'pytorch-cpu-batched', 'pytorch-cpu-vmap', 'pytorch-cpu-loop']) {
+      const [r] = byContender(report.records.perSeries, name);
+      expect(r?.status, `${name}: ${r?.message}`).toBe('ok');
+      expect(r!.validatedAgainst).toMatch(/of each of 3 series/);
+      expect(r!.maxWeightError).toBeLessThan(1e-4);
+    }
+
+    // The forecasting job: every job ran, its phases add up to at most its wall time, and the
+    // backend's share is a share; the networks-alone job fits no baseline, the others do.
+    const jobs = report.records.forecast;
+    expect(jobs.map((j) => j.job)).toEqual(['real', 'network', 'full']);
+    for (const j of jobs) {
+      expect(j.status, `${j.job}: ${j.message}`).toBe('ok');
+      const phases = Object.values(j.phases).reduce((a, b) => a + b, 0);
+      expect(phases).toBeCloseTo(j.seconds, 3);
+      for (const p of ['parse', 'scale', 'windows', 'train', 'forecast', 'output'] as const) expect(j.phases[p], `${j.job} ${p}`).toBeGreaterThan(0);
+      expect(j.backendShare).toBeGreaterThan(0);
+      expect(j.backendShare).toBeLessThanOrEqual(1);
+      expect(j.backendSeconds).toBeGreaterThanOrEqual(j.phases.train * 0.5);
+    }
+    const [real, network, full] = jobs;
+    expect(network!.phases.baselines).toBe(0);
+    for (const j of [real!, full!]) {
+      expect(j.phases.baselines).toBeGreaterThan(0);
+      expect(j.datasets[0]!.accuracy!.mase).toBeGreaterThan(0);
+      expect(j.datasets[0]!.epochs.backtest).toBe(1);
+    }
+    expect(real!.datasets.map((d) => d.name)).toEqual(['stocks']);
+    expect(network!.series).toBe(64);
+    expect(full!.series).toBe(8);
   });
 });

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PYTHON, PYTHON_ENV } from '../bench/peers/pytorch.ts';
-import { pytorchTrainPeer } from '../bench/peers/train-pytorch.ts';
+import { DEFAULT_PYTHON, PYTHON_ENV, TF32_TOLERANCE, TORCH_CUDA_FP32, TORCH_CUDA_TF32 } from '../bench/peers/pytorch.ts';
+import { pytorchTrainPeer, type TorchPerSeriesMode } from '../bench/peers/train-pytorch.ts';
 import { tfjsTrainPeer } from '../bench/peers/train-tfjs.ts';
-import type { TrainContender } from '../bench/train-contender.ts';
+import type { EpochResult, TrainContender } from '../bench/train-contender.ts';
 import { runTrainHarness, trainTableRows, validateEpoch, type TrainBudget } from '../bench/train-harness.ts';
 import { referenceTraining, trainReferenceContender } from '../bench/train-reference.ts';
-import { ADAM, initialModel, trainData, trainWorkload, type TrainWorkload } from '../bench/train-workloads.ts';
+import { ADAM, cellWorkload, initialModel, trainData, trainWorkload, type TrainWorkload } from '../bench/train-workloads.ts';
 import { lossSpec } from '../src/train/loss.ts';
 
 // The training benchmark's peers (bench/peers/train-*.ts) must train webrnn's models exactly as the
@@ -130,4 +130,106 @@ describe('the training harness', () => {
     const [r] = await runTrainHarness({ workloads: [w], contenders: [reference], reference, budget: { ...FAST, epochLimitMs: 0 } });
     expect(r!.status).toMatch(/^unavailable: an epoch would take about .* \(limit 0\.0 s\)$/);
   });
+});
+
+describe('validation with a contender\'s own tolerance', () => {
+  const w = trainWorkload('elman-relu-h1', { batch: 4, steps: 6, stepsPerEpoch: 2 });
+  const initial = initialModel(w).stateDict();
+  /** The reference's epoch with every loss and weight moved by 5e-4 relative: a TF32-sized error. */
+  const tf32ish = (e: EpochResult): EpochResult => ({
+    losses: e.losses.map((l) => l * (1 + 5e-4)),
+    weights: Object.fromEntries(Object.entries(e.weights).map(([k, v]) => [k, v.map((x) => x * (1 + 5e-4))])),
+  });
+
+  it('fails a TF32-sized error at float32\'s tolerance and passes it at TF32_TOLERANCE', async () => {
+    const expected = await referenceTraining(w, initial, trainData(w)).runEpoch();
+    expect(validateEpoch(tf32ish(expected), expected, initial).ok).toBe(false);
+    expect(validateEpoch(tf32ish(expected), expected, initial, TF32_TOLERANCE).ok).toBe(true);
+  });
+
+  it('is what pytorch-cuda-tf32 (and only it) is validated with, and the record says so', async () => {
+    expect(pytorchTrainPeer(TORCH_CUDA_TF32).tolerance).toBe(TF32_TOLERANCE);
+    expect(pytorchTrainPeer(TORCH_CUDA_TF32, { perSeries: 'batched' }).tolerance).toBe(TF32_TOLERANCE);
+    expect(pytorchTrainPeer(TORCH_CUDA_FP32).tolerance).toBeUndefined();
+    const reference = trainReferenceContender();
+    const coarse: TrainContender = {
+      name: 'coarse',
+      tolerance: TF32_TOLERANCE,
+      available: async () => true,
+      prepare: async (w2, init, data) => {
+        const p = referenceTraining(w2, init, data);
+        return { runEpoch: async (o) => tf32ish(await p.runEpoch(o)), dispose: () => p.dispose() };
+      },
+      dispose() {},
+    };
+    const [r] = await runTrainHarness({ workloads: [w], contenders: [coarse], reference, budget: { minRuns: 1, maxRuns: 1, cellMs: 0 } });
+    expect(r, r!.message ?? '').toMatchObject({ status: 'ok', validatedAgainst: 'cpu-reference (float64): 2 steps of 4 samples (within atol 0.002, rtol 0.01)' });
+  });
+});
+
+describe('the harness reads weights only where it validates them', () => {
+  it('asks for them in the validation epoch, not in the epochs it times', async () => {
+    const w = trainWorkload('elman-relu-h1', { batch: 4, steps: 6, stepsPerEpoch: 2 });
+    const asked: boolean[] = [];
+    const counting: TrainContender = {
+      name: 'counting',
+      available: async () => true,
+      prepare: async (w2, init, data) => {
+        const p = referenceTraining(w2, init, data);
+        return {
+          runEpoch: (o) => (asked.push(o?.weights !== false), p.runEpoch(o)),
+          dispose: () => p.dispose(),
+        };
+      },
+      dispose() {},
+    };
+    const [r] = await runTrainHarness({ workloads: [w], contenders: [counting], reference: trainReferenceContender(), budget: { minRuns: 2, maxRuns: 2, cellMs: 0 } });
+    expect(r!.status).toBe('ok');
+    // Validation: the checked epoch, then a warm one; timing: a warm-up and two timed epochs.
+    expect(asked).toEqual([true, false, false, false, false]);
+  });
+});
+
+// Per-series workloads: S independent models side by side. The float64 reference trains them one
+// after another; PyTorch's three ways (one stacked model, torch.func's vmap, one module at a time)
+// must match it model by model, for every cell and a loss over the last steps.
+const PER_SERIES: TrainWorkload[] = [
+  cellWorkload('lstm', 5, { batch: 3, steps: 6, stepsPerEpoch: 2, series: 5 }),
+  { ...cellWorkload('gru', 4, { batch: 3, steps: 6, stepsPerEpoch: 2, series: 4 }), loss: lossSpec({ kind: 'mse', steps: { last: 2 } }) },
+  { ...cellWorkload('rnn', 3, { batch: 2, steps: 5, stepsPerEpoch: 3, series: 3 }), inputSize: 2, outputSize: 2 },
+];
+
+describe.each((['batched', 'vmap', 'loop'] as TorchPerSeriesMode[]).map((m) => [m]))('per-series training with PyTorch (%s)', (mode) => {
+  const peer = pytorchTrainPeer(undefined, { perSeries: mode });
+  afterAll(() => peer.dispose());
+  (TORCH_MISSING ? it.skip : it)('trains S models that each match the float64 reference, two epochs in a row', async () => {
+    expect(peer.name).toBe(`pytorch-cpu-${mode}`);
+    for (const w of PER_SERIES) {
+      const initial = initialModel(w, 3).stateDict();
+      const data = trainData(w, 4);
+      const ref = referenceTraining(w, initial, data);
+      const prepared = await peer.prepare(w, initial, data);
+      try {
+        for (let e = 0; e < 2; e++) {
+          const expected = await ref.runEpoch();
+          const got = await prepared.runEpoch();
+          expect(got.losses).toHaveLength(w.stepsPerEpoch * w.series!);
+          const v = validateEpoch(got, expected, initial, undefined, w.series);
+          expect(v.ok, `${mode}, ${w.name} S=${w.series}, epoch ${e + 1}: ${v.message}`).toBe(true);
+        }
+        // Models differ (their series do): a mix-up of models would not match the reference above.
+        const name = Object.keys(initial)[0]!;
+        const size = initial[name]!.data.length;
+        const weights = (await prepared.runEpoch()).weights[name]!;
+        expect(weights.subarray(0, size)).not.toEqual(weights.subarray(size, 2 * size));
+      } finally {
+        await prepared.dispose();
+      }
+    }
+  });
+});
+
+it('a global-model contender refuses a per-series workload', async () => {
+  const w = PER_SERIES[0]!;
+  await expect(tfjsTrainPeer('cpu').prepare(w, initialModel(w).stateDict(), trainData(w))).rejects.toThrow(/trains one global model, not 5 per-series models/);
 });

@@ -4,6 +4,14 @@
 #
 #   ./run.sh [kit.mjs flags: --quick, --budget-s N, --sections a,b]
 #
+# The H200 plan (a session has 15 minutes of device time, at most 10 a command; bench/RESULTS.md):
+#   1. bash run.sh                      issue 14's sections (info … toggles), about 6 minutes
+#   2. OUT=$OUT/training bash run.sh --sections train,per-series,forecast --budget-s 240
+#                                       issue 18's: training against PyTorch cuDNN, per-series
+#                                       models, the forecasting job per phase; about 5 minutes
+# Each stops starting workloads at its budget (in-flight ones finish), so each fits a 10-minute call
+# with room, and either can be repeated once.
+#
 # Results go to $OUT (default ./out): results.json (adapter, limits, features, ceilings, every
 # record), log.txt (everything printed), env.txt (the driver, the GPU, python3's torch).
 # It needs bash, python3 (its standard library unpacks node, Dawn and the Vulkan loader: no xz or
@@ -59,7 +67,8 @@ export WEBRNN_TORCH_PEER_SCRIPT="$kit/torch_peer.py"
 cat "$out/env.txt"
 
 set +e
-"$work/node" "$work/kit.mjs" --out "$out" "$@" 2>&1 | tee "$out/log.txt"
+# The forecasting job holds 100,000 series and their windows: more heap than Node's default.
+"$work/node" --max-old-space-size=16384 "$work/kit.mjs" --out "$out" "$@" 2>&1 | tee "$out/log.txt"
 status=${PIPESTATUS[0]}
 echo "kit: exit $status; results in $out" | tee -a "$out/log.txt"
 exit "$status"

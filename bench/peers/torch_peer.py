@@ -34,10 +34,14 @@ Requests (`op`):
   train.prepare   {handle, module, batch, stepsPerEpoch, loss, optimizer, tensors: state dict, `x`
                   [N, T, I], `y` [N, T, O]} with N = batch * stepsPerEpoch; module, optimizer and data
                   stay on the device. Replies `cudnnAlgo` on CUDA (forward and backward).
-  train.epoch     {handle}: stepsPerEpoch Adam steps, step k on samples k*batch ... (k+1)*batch - 1
+                  With `perSeries: {series: S, mode}`: S independent models (see PerSeriesTraining),
+                  each starting from the state dict; x and y hold S groups of batch * stepsPerEpoch
+                  samples, group s for model s.
+  train.epoch     {handle, weights}: stepsPerEpoch Adam steps, step k on samples k*batch ... (k+1)*batch - 1
                   (zero_grad, forward, loss, backward, step, loss.item()); replies `losses` (each
-                  step's loss, before its update), `ms` (the whole loop, by `clock` as above) and the
-                  weights after the last step, by name.
+                  step's loss, before its update; per-series: step k's S losses in model order),
+                  `ms` (the whole loop, by `clock` as above) and, unless `weights` is false, the
+                  weights after the last step, by name (per-series: the S models' stacked, [S, ...]).
   release         {handle}: forgets a prepared model (on CUDA, also hands its cached memory back).
 End of input ends the process.
 """
@@ -58,6 +62,11 @@ try:
     import numpy as np
     import torch
     from torch import nn
+
+    try:  # PyTorch >= 2.0; 1.13 ships the same transforms as functorch
+        from torch.func import grad_and_value, vmap
+    except ImportError:
+        from functorch import grad_and_value, vmap
 
     IMPORT_ERROR = None
 except Exception as e:  # reported by `hello`, so Node can say why the peer is unavailable
@@ -283,15 +292,11 @@ class Training:
         loss = header["loss"]
         self.first = 0 if loss["steps"] == "all" else self.x.shape[1] - loss["steps"]["last"]
         self.loss = {"mse": nn.functional.mse_loss, "mae": nn.functional.l1_loss}[loss["kind"]]
-        o = header["optimizer"]
-        if o["kind"] not in ("adam", "adamw"):
-            raise PeerError(f"optimizer {o['kind']!r}: this peer runs adam and adamw")
-        optim = torch.optim.Adam if o["kind"] == "adam" else torch.optim.AdamW
-        self.opt = optim(self.net.parameters(), lr=o["lr"], betas=tuple(o["betas"]), eps=o["eps"], weight_decay=o["weightDecay"])
+        self.opt = optimizer_of(header["optimizer"], self.net.parameters())
         m = header["module"]
         self.algo = f"forward {expected_cudnn_algo(m, True)}, backward {expected_cudnn_algo(m, False)}" if device.cuda else None
 
-    def epoch(self):
+    def epoch(self, weights=True):
         d = self.device
         losses = []
         d.settle()
@@ -305,7 +310,174 @@ class Training:
             self.opt.step()
             losses.append(loss.item())
         end = d.mark()
-        return {"clock": d.clock, "ms": d.ms(start, end), "losses": losses}, self.net.named_weights(self.names)
+        return {"clock": d.clock, "ms": d.ms(start, end), "losses": losses}, self.net.named_weights(self.names) if weights else []
+
+
+def optimizer_of(o, params):
+    """torch.optim.Adam or AdamW over `params`, as the request's optimizer says."""
+    if o["kind"] not in ("adam", "adamw"):
+        raise PeerError(f"optimizer {o['kind']!r}: this peer runs adam and adamw")
+    optim = torch.optim.Adam if o["kind"] == "adam" else torch.optim.AdamW
+    return optim(params, lr=o["lr"], betas=tuple(o["betas"]), eps=o["eps"], weight_decay=o["weightDecay"])
+
+
+def stacked_forward(cell, nonlinearity, p, x):
+    """
+    One recurrent layer and its Linear head, written out with matmuls that broadcast over leading
+    dimensions: x [..., b, T, I] and p's tensors [..., *shape] (nn.RNN/LSTM/GRU's layout and gate
+    order: LSTM i, f, g, o; GRU r, z, n). With S stacked models the leading dimension is S and every
+    matmul is one batched matmul over the models; under vmap there is none (one model's view).
+    Returns [..., b, T, O] (or the hidden states without a head).
+    """
+    H = p["w_hh"].shape[-1]
+    # Every step's input projection at once (as cuDNN does), then the recurrence step by step.
+    xi = x @ p["w_ih"].transpose(-1, -2).unsqueeze(-3)
+    if "b_ih" in p:
+        xi = xi + p["b_ih"].unsqueeze(-2).unsqueeze(-2)
+    w_hh = p["w_hh"].transpose(-1, -2)
+    b_hh = p["b_hh"].unsqueeze(-2) if "b_hh" in p else None
+    h = x.new_zeros(x.shape[:-2] + (H,))
+    c = h
+    hs = []
+    for t in range(x.shape[-2]):
+        gh = h @ w_hh
+        if b_hh is not None:
+            gh = gh + b_hh
+        gx = xi[..., t, :]
+        if cell == "lstm":
+            i, f, g, o = (gx + gh).chunk(4, dim=-1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+        elif cell == "gru":
+            rx, zx, nx = gx.chunk(3, dim=-1)
+            rh, zh, nh = gh.chunk(3, dim=-1)
+            r = torch.sigmoid(rx + rh)
+            z = torch.sigmoid(zx + zh)
+            n = torch.tanh(nx + r * nh)
+            h = (1 - z) * n + z * h
+        else:
+            h = torch.tanh(gx + gh) if nonlinearity == "tanh" else torch.relu(gx + gh)
+        hs.append(h)
+    y = torch.stack(hs, dim=-2)
+    if "head_w" not in p:
+        return y
+    y = y @ p["head_w"].transpose(-1, -2).unsqueeze(-3)
+    return y + p["head_b"].unsqueeze(-2).unsqueeze(-2) if "head_b" in p else y
+
+
+class PerSeriesTraining:
+    """
+    S independent models (one per series, each with its own weights and Adam state, all starting from
+    the same state dict) trained on their own groups of samples, one of three ways:
+
+      batched  the S models as one stacked model: every parameter a [S, ...] tensor, the forward
+               written with batched matmuls (stacked_forward), the loss the sum of the S models'
+               losses (so each model's gradient is its own loss's), one backward and one Adam step
+               over the stacked tensors (Adam is elementwise: each model's update is its own)
+      vmap     the model-ensembling recipe of torch.func: vmap(grad_and_value(one model's loss)) over
+               the stacked parameters, then the same Adam step on the stacked tensors
+      loop     S nn.RNN/LSTM/GRU + nn.Linear modules (cuDNN on CUDA), each with its own Adam, trained
+               one after another: what one model at a time costs
+    """
+
+    MODES = ("batched", "vmap", "loop")
+
+    def __init__(self, header, tensors, device):
+        self.device = device
+        self.names = header["params"]
+        m = header["module"]
+        ps = header["perSeries"]
+        self.mode = ps["mode"]
+        self.S = int(ps["series"])
+        if self.mode not in self.MODES:
+            raise PeerError(f"per-series mode {self.mode!r}: one of {', '.join(self.MODES)}")
+        self.batch = header["batch"]
+        self.steps = header["stepsPerEpoch"]
+        x, y = tensors["x"], tensors["y"]
+        per = self.batch * self.steps
+        if x.shape[0] != self.S * per or y.shape[0] != x.shape[0]:
+            raise PeerError(f"x and y must hold series * batch * stepsPerEpoch = {self.S * per} samples, got {x.shape[0]} and {y.shape[0]}")
+        self.x = x.reshape(self.S, per, *x.shape[1:]).to(device.name)
+        self.y = y.reshape(self.S, per, *y.shape[1:]).to(device.name)
+        loss = header["loss"]
+        self.first = 0 if loss["steps"] == "all" else x.shape[1] - loss["steps"]["last"]
+        self.kind = loss["kind"]
+        if self.kind not in ("mse", "mae"):
+            raise PeerError(f"loss {self.kind!r}: this peer runs mse and mae")
+        state = state_of(tensors, self.names)
+        if self.mode == "loop":
+            self.nets = [Net(m, state).to(device.name).train() for _ in range(self.S)]
+            self.opts = [optimizer_of(header["optimizer"], n.parameters()) for n in self.nets]
+            self.loss = {"mse": nn.functional.mse_loss, "mae": nn.functional.l1_loss}[self.kind]
+            self.algo = f"forward {expected_cudnn_algo(m, True)}, backward {expected_cudnn_algo(m, False)}" if device.cuda else None
+            return
+        if m["numLayers"] != 1 or m["bidirectional"]:
+            raise PeerError("the stacked per-series model has one unidirectional layer")
+        self.cell = m["cell"]
+        if self.cell not in CELLS:
+            raise PeerError(f"unknown cell {self.cell!r}")
+        self.nonlinearity = m.get("nonlinearity") or "tanh"
+        pre = f"{m['prefix']}." if m["prefix"] else ""
+        keys = {"w_ih": f"{pre}weight_ih_l0", "w_hh": f"{pre}weight_hh_l0", "b_ih": f"{pre}bias_ih_l0", "b_hh": f"{pre}bias_hh_l0"}
+        if m["outputSize"] is not None:
+            keys.update(head_w=f"{m['headPrefix']}.weight", head_b=f"{m['headPrefix']}.bias")
+        self.keys = {k: n for k, n in keys.items() if n in state}
+        unknown = [n for n in self.names if n not in self.keys.values()]
+        if unknown:
+            raise PeerError(f"the stacked per-series model has no parameter {unknown[0]}")
+        # Every model starts from the same weights: S copies, stacked.
+        self.params = {k: state[n].to(device.name).unsqueeze(0).repeat(self.S, *([1] * state[n].dim())).requires_grad_() for k, n in self.keys.items()}
+        self.opt = optimizer_of(header["optimizer"], list(self.params.values()))
+        self.per_model_grads = vmap(grad_and_value(self.model_loss))
+        self.algo = None
+
+    def model_loss(self, params, x, y):
+        """Each model's loss (mean over its batch, steps and outputs): [...] for [..., b, T, *] inputs."""
+        out = stacked_forward(self.cell, self.nonlinearity, params, x)
+        d = out[..., self.first:, :] - y[..., self.first:, :]
+        return (d * d if self.kind == "mse" else d.abs()).mean(dim=(-3, -2, -1))
+
+    def epoch(self, weights=True):
+        d = self.device
+        losses = []
+        d.settle()
+        start = d.mark()
+        if self.mode == "loop":
+            per_model = torch.empty(self.S, self.steps)
+            for s, (net, opt) in enumerate(zip(self.nets, self.opts)):
+                for k in range(self.steps):
+                    rows = slice(k * self.batch, (k + 1) * self.batch)
+                    opt.zero_grad(set_to_none=True)
+                    out = net(self.x[s, rows])
+                    loss = self.loss(out[:, self.first:], self.y[s, rows, self.first:])
+                    loss.backward()
+                    opt.step()
+                    per_model[s, k] = loss.item()
+            losses = per_model.t().reshape(-1).tolist()
+        else:
+            for k in range(self.steps):
+                rows = slice(k * self.batch, (k + 1) * self.batch)
+                xb, yb = self.x[:, rows], self.y[:, rows]
+                self.opt.zero_grad(set_to_none=True)
+                if self.mode == "batched":
+                    per = self.model_loss(self.params, xb, yb)
+                    per.sum().backward()
+                else:
+                    grads, per = self.per_model_grads({name: p.detach() for name, p in self.params.items()}, xb, yb)
+                    for name, p in self.params.items():
+                        p.grad = grads[name]
+                self.opt.step()
+                losses.extend(per.detach().to("cpu").tolist())  # waits for the step, as loss.item() does
+        end = d.mark()
+        return {"clock": d.clock, "ms": d.ms(start, end), "losses": losses}, self.weights() if weights else []
+
+    def weights(self):
+        """The S models' weights by name, stacked [S, ...], in the order of the request's params."""
+        if self.mode == "loop":
+            per_model = [dict(net.named_weights(self.names)) for net in self.nets]
+            return [(n, torch.stack([w[n] for w in per_model])) for n in self.names]
+        by_name = {n: self.params[k] for k, n in self.keys.items()}
+        return [(n, by_name[n]) for n in self.names]
 
 
 def expected_cudnn_algo(m, forward):
@@ -412,10 +584,14 @@ def serve():
             elif op == "forward.run":
                 reply(*lookup(header, Forward).run())
             elif op == "train.prepare":
-                prepared[header["handle"]] = t = Training(header, tensors, ready())
+                kind = PerSeriesTraining if header.get("perSeries") else Training
+                prepared[header["handle"]] = t = kind(header, tensors, ready())
                 reply({"cudnnAlgo": t.algo}, [])
             elif op == "train.epoch":
-                reply(*lookup(header, Training).epoch())
+                p = prepared.get(header.get("handle"))
+                if not isinstance(p, (Training, PerSeriesTraining)):
+                    raise PeerError(f"no training model prepared under handle {header.get('handle')}")
+                reply(*p.epoch(bool(header.get("weights", True))))
             elif op == "release":
                 if prepared.pop(header.get("handle"), None) is not None:
                     ready().release()

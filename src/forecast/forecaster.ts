@@ -15,12 +15,17 @@ import type { GradClipOptions, OptimizerOptions, ScheduleOptions } from '../trai
 import { Trainer, type FitHistory, type FitOptions } from '../train/trainer.ts';
 import { mulberry32 } from '../util/rng.ts';
 import { firstOutside } from '../util/finite.ts';
-import { BASELINE_LABELS, BASELINES, seriesBaseline, type BaselineForecast, type BaselineName, type Interval } from './baselines/index.ts';
+import { BASELINE_LABELS, BASELINES, seriesBaseline as fitBaseline, type BaselineForecast, type BaselineName, type Interval } from './baselines/index.ts';
 import { checkSeries, firstPoints, type Series } from './frame.ts';
 import { calibrate, checkLevels, conformalIntervals, type Calibration } from './intervals.ts';
 import { coverage, mase, metrics, msis, nonFiniteMetric, overall, owa, type Metrics } from './metrics.ts';
 import { fitScaler, quantile } from './scaling.ts';
-import { inputWidth, prepare, seriesScale, toSeriesUnits, windowLevel, writeFutureExtra, writeInputs, type Prepared, type Transform, type WindowOptions, type WindowScaling } from './windows.ts';
+import { timed } from './phases.ts';
+import { inputWidth, prepare as prepareSeries, seriesScale, toSeriesUnits, windowLevel, writeFutureExtra, writeInputs, type Prepared, type Transform, type WindowOptions, type WindowScaling } from './windows.ts';
+
+// The forecaster's steps report to a phase clock where a benchmark set one (./phases.ts).
+const prepare: typeof prepareSeries = (...a) => timed('scale', () => prepareSeries(...a));
+const seriesBaseline: typeof fitBaseline = (...a) => timed('baselines', () => fitBaseline(...a));
 
 /**
  * A forecaster over many series: a recurrent network (an ensemble of them) trained on windows of
@@ -478,7 +483,7 @@ export class Forecaster {
     const t = this.options.training ?? {};
     const models = groups.length;
     const G = models / this.o.ensemble;
-    const data = this.samplesOf(groups);
+    const data = timed('windows', () => this.samplesOf(groups));
     const backend = this.options.backend;
     const model = this.newModel(0);
     // Windows per step sized to the data and the device (all models of a step share the device's
@@ -501,7 +506,7 @@ export class Forecaster {
       const history = await trainer.fit(data, {
         ...rest,
         epochs,
-        ...(validation ? { validation: this.samplesOf(validation), earlyStopping: { patience: options.patience ?? t.patience ?? 3 } } : {}),
+        ...(validation ? { validation: timed('windows', () => this.samplesOf(validation)), earlyStopping: { patience: options.patience ?? t.patience ?? 3 } } : {}),
       });
       return { nets: await trainer.allModels(), history };
     } finally {
@@ -524,27 +529,33 @@ export class Forecaster {
     if (network.length === 0) return empty;
     // 1. Hold out the last horizon: train until the held-out loss stops improving.
     const held = network.map((s) => prepare(s, s.y.length - H, this.o));
-    const first = await this.trainNetworks(
-      this.trainingGroups(held, held.map((p) => p.v.length - H)),
-      this.validationGroups(held),
-      options,
-      maxEpochs,
+    const first = await timed('train', () =>
+      this.trainNetworks(
+        timed('windows', () => this.trainingGroups(held, held.map((p) => p.v.length - H))),
+        timed('windows', () => this.validationGroups(held)),
+        options,
+        maxEpochs,
+      ),
     );
     // 2. Weigh the members and calibrate the intervals on the held-out forecasts.
     this.nets = first.nets;
     const cut = network.map((s) => firstPoints(s, s.y.length - H));
     const members = await this.memberForecasts(cut, knownFuture(network, cut, this.o.exog, H));
     const actual = network.map((s) => s.y.subarray(s.y.length - H));
-    this.weights = this.o.weighting === 'equal' ? null : inverseErrorWeights(members, actual, cut, this.o.season, this.o.weighting === 'inverse-squared-error' ? 2 : 1);
-    this.calibration = calibrate(
-      network.map((s, k) => ({ actual: actual[k]!, forecast: this.combine(members[k]!), scale: seriesScale(cut[k]!.y, this.o.season) })),
-      H,
-      this.o.levels,
-    );
+    timed('metrics', () => {
+      this.weights = this.o.weighting === 'equal' ? null : inverseErrorWeights(members, actual, cut, this.o.season, this.o.weighting === 'inverse-squared-error' ? 2 : 1);
+      this.calibration = calibrate(
+        network.map((s, k) => ({ actual: actual[k]!, forecast: this.combine(members[k]!), scale: seriesScale(cut[k]!.y, this.o.season) })),
+        H,
+        this.o.levels,
+      );
+    });
     if (!this.o.refit) return first.history;
     // 3. Train again on everything, for the epochs the held-out window chose.
     const all = network.map((s) => prepare(s, s.y.length, this.o));
-    const second = await this.trainNetworks(this.trainingGroups(all, all.map((p) => p.v.length)), null, options, Math.max(1, first.history.bestEpoch));
+    const second = await timed('train', () =>
+      this.trainNetworks(timed('windows', () => this.trainingGroups(all, all.map((p) => p.v.length))), null, options, Math.max(1, first.history.bestEpoch)),
+    );
     this.nets = second.nets;
     return { ...first.history, steps: [...first.history.steps, ...second.history.steps] };
   }
@@ -633,7 +644,7 @@ export class Forecaster {
       if (other) throw new DataError(`series ${other.id} has no model of its own (per-series mode fits one per series)`);
     }
     const byNetwork = series.filter((s) => known.has(s.id) || (this.nets.length > 0 && !this.tooShort(s)));
-    const netValues = byNetwork.length ? await this.networkForecasts(byNetwork, futureExog) : [];
+    const netValues = byNetwork.length ? await timed('forecast', () => this.networkForecasts(byNetwork, futureExog)) : [];
     const netOf = new Map(byNetwork.map((s, k) => [s.id, netValues[k]!]));
     return series.map((s) => {
       const net = netOf.get(s.id);
@@ -702,7 +713,8 @@ export class Forecaster {
       const cut = series.map((s) => firstPoints(s, s.y.length - back));
       await this.train(cut, fit);
       const forecasts = await this.combined(cut, knownFuture(series, cut, this.o.exog, H));
-      series.forEach((s, k) => {
+      // The scores beside every baseline's (whose fits are their own phase, inside this one).
+      timed('metrics', () => series.forEach((s, k) => {
         const history = cut[k]!.y;
         const actual = s.y.slice(history.length, history.length + H);
         const fc = forecasts[k]!;
@@ -728,8 +740,13 @@ export class Forecaster {
           note: fc.note,
           network: fc.network && { forecast: fc.network, metrics: this.score(s.id, actual, fc.network, history) },
         });
-      });
+      }));
     }
+    return timed('metrics', () => this.summary(rows, standIns));
+  }
+
+  /** A backtest's means over its rows, OWA, coverage and MSIS, and its notes. */
+  private summary(rows: BacktestRow[], standIns: string[]): BacktestReport {
     const model = overall(rows.map((r) => r.metrics));
     const baselines = Object.fromEntries(BASELINES.map((name) => [name, overall(rows.map((r) => r.baselines[name].metrics))])) as BacktestReport['baselines'];
     const levels = [...new Set(rows.flatMap((r) => r.intervals.map((iv) => iv.level)))];
