@@ -1,9 +1,11 @@
 import type { Backend } from '../backends/backend.ts';
 import { ConfigError } from '../errors.ts';
+import type { RecurrentStack } from '../rnn/stack.ts';
 import type { Tensor } from '../tensor.ts';
 import { resolveElmanConfig, type ElmanConfig, type ResolvedElmanConfig } from './config.ts';
 import { checkForwardArgs, type ForwardOptions, type ForwardResult } from './forward.ts';
 import { checkElmanStateDict, elmanParamSpecs, initElmanStateDict, type ElmanStateDict, type ParamSpec } from './params.ts';
+import { torchToLayers } from './torch-lowering.ts';
 
 /** Options of {@link ElmanRNN.forward}: where to run, plus the per-call options. */
 export interface RunOptions extends ForwardOptions {
@@ -77,4 +79,21 @@ export class ElmanRNN {
     const args = checkForwardArgs(this.config, input, options);
     return backend.elmanForward(this.config, this.weights, args);
   }
+}
+
+/**
+ * The Elman network as the stack it is: `nn.RNN(num_layers=L)` lowered to L ONNX RNN layers
+ * (batch-major, W = weight_ih, R = weight_hh, B = bias_ih ‖ bias_hh) and the readout as the stack's
+ * nn.Linear head, through the same lowering as {@link RecurrentNet} (src/model/torch-lowering.ts).
+ */
+export function elmanStack(c: ResolvedElmanConfig, sd: ElmanStateDict): RecurrentStack {
+  const params: Record<string, Float32Array> = { 'readout.weight': sd.readout.weight, 'readout.bias': sd.readout.bias };
+  for (const [name, value] of Object.entries(sd.rnn)) params[`rnn.${name}`] = value;
+  return torchToLayers(
+    {
+      cell: 'rnn', inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bidirectional: false, nonlinearity: c.nonlinearity,
+      bias: true, batchFirst: true, outputSize: c.outputSize, headBias: true, prefix: 'rnn', headPrefix: 'readout',
+    },
+    params,
+  );
 }
