@@ -1,10 +1,11 @@
 /**
  * ElmanRNN on its own kernel (shaders/elman_forward.wgsl, `backend.elmanForward`) against the same
  * network lowered onto the general stack (`elmanStack`: nn.RNN layers on the recurrent kernels, the
- * readout as the stack's head, `backend.recurrentStack`), for ElmanRNN's shapes. Each shape is first
- * validated (both paths against the float64 reference, within float32's tolerance), then timed:
- * median of 7 alternating calls, wall time of the whole call (upload, dispatches, readback) and GPU
- * time (the backend's timer).
+ * readout as the stack's head, `backend.recurrentStack`), for ElmanRNN's shapes: with the kernel
+ * picked by shape, and with the sequential kernel forced (one invocation per sequence, as
+ * elman_forward). Each shape is first validated (every path against the float64 reference, within
+ * float32's tolerance), then timed: median of 9 alternating calls, wall time of the whole call
+ * (upload, dispatches, readback) and GPU time (the backend's timer).
  *
  *   node scripts/vite-run.mjs bench/elman-paths.ts
  */
@@ -33,13 +34,15 @@ const SHAPES: Shape[] = [
   { H: 8, L: 1, nonlinearity: 'tanh', B: 16_384, T: 64, I: 1, O: 1 },
   { H: 1, L: 1, nonlinearity: 'relu', B: 65_536, T: 64, I: 1, O: 1 },
   { H: 32, L: 2, nonlinearity: 'tanh', B: 1024, T: 64, I: 2, O: 3 },
+  { H: 8, L: 2, nonlinearity: 'relu', B: 4096, T: 64, I: 1, O: 1 },
   { H: 64, L: 1, nonlinearity: 'relu', B: 256, T: 256, I: 1, O: 1 },
 ];
-const RUNS = 7;
+const RUNS = 9;
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 
 const backend = await WebGPUBackend.create({ log: false, timing: true });
+const sequential = WebGPUBackend.fromContext(backend.gpu, { timing: true, recurrentKernel: 'sequential' });
 console.log(`adapter: ${backend.gpu.summary.description || backend.gpu.summary.architecture}`);
 console.log('shape | path | kernel | wall ms | GPU ms | max |Δ| vs float64');
 try {
@@ -53,7 +56,9 @@ try {
     const paths = {
       special: async () => (await backend.elmanForward(model.config, sd, args)).output.data,
       general: async () => (await backend.recurrentStack(stack, inputs)).Y,
+      'general, sequential': async () => (await sequential.recurrentStack(stack, inputs)).Y,
     };
+    const backendOf = (name: string) => (name === 'general, sequential' ? sequential : backend);
     const want = (await cpuBackend.recurrentStack(stack, inputs)).Y;
     const label = `H=${s.H} L=${s.L} ${s.nonlinearity} I=${s.I} O=${s.O} B=${s.B} T=${s.T}`;
     const error: Record<string, number> = {};
@@ -62,23 +67,28 @@ try {
       if (!c.ok) throw new Error(`${label} ${name}: ${c.message}`);
       error[name] = c.maxAbsError;
     }
-    const wall: Record<string, number[]> = { special: [], general: [] };
-    const gpu: Record<string, number[]> = { special: [], general: [] };
+    const wall: Record<string, number[]> = {};
+    const gpu: Record<string, number[]> = {};
     for (let r = 0; r < RUNS; r++) {
       for (const [name, run] of Object.entries(paths)) {
-        backend.lastTiming = null;
+        const b = backendOf(name);
+        b.lastTiming = null;
         const t0 = performance.now();
         await run();
-        wall[name]!.push(performance.now() - t0);
-        gpu[name]!.push(backend.lastTiming!.ms);
+        (wall[name] ??= []).push(performance.now() - t0);
+        (gpu[name] ??= []).push(b.lastTiming!.ms);
       }
     }
-    const kernel = stack.layers.map(({ spec }) => backend.recurrentKernelFor(spec, s.B)).join('+');
-    for (const name of ['special', 'general']) {
-      const k = name === 'special' ? 'elman_forward' : `${kernel} + head`;
+    for (const name of Object.keys(paths)) {
+      const b = backendOf(name);
+      const kernels = stack.layers.map(({ spec }) => b.recurrentKernelFor(spec, s.B));
+      // The small kernel runs a one-layer stack's head inside.
+      const head = kernels.length === 1 && kernels[0] === 'small' ? ' (head fused)' : ' + head';
+      const k = name === 'special' ? 'elman_forward' : `${kernels.join('+')}${head}`;
       console.log(`${label} | ${name} | ${k} | ${median(wall[name]!).toFixed(1)} | ${median(gpu[name]!).toFixed(1)} | ${error[name]!.toExponential(2)}`);
     }
   }
 } finally {
+  sequential.dispose();
   backend.dispose();
 }
