@@ -2,9 +2,11 @@ import type { Backend } from '../src/backends/backend.ts';
 import { syntheticSeries, type DatedSeries } from '../src/data/datasets.ts';
 import { Forecaster, type ForecasterOptions, type ForecastFitOptions } from '../src/forecast/forecaster.ts';
 import { parseWide, type Series } from '../src/forecast/frame.ts';
+import { forgetBaselineFits, setBaselineFitter } from '../src/forecast/baselines/index.ts';
 import { forecastsCsv } from '../src/forecast/output.ts';
 import { setPhaseClock, type ForecastPhase, type PhaseClock } from '../src/forecast/phases.ts';
 import { accuracyDatasets } from './accuracy/data.ts';
+import type { BaselinePool } from './baseline-pool.ts';
 
 /**
  * The forecasting job at scale (issue 18), as the app and `webrnn forecast` run it: the series read
@@ -22,6 +24,9 @@ import { accuracyDatasets } from './accuracy/data.ts';
  * and, beside the phases, the time the host spent inside the backend's calls (the union of the
  * intervals during which a backend or training-engine call was pending: encoding, uploads, the GPU
  * work waited on, readbacks): the share of the wall time the job was bound by the device.
+ *
+ * Every job starts with no baseline fit remembered from an earlier one. With a pool
+ * (bench/baseline-pool.ts) the forecaster's baselines are fitted on its threads, batch by batch.
  */
 
 /** The job's phases: the forecaster's and the bench's own (parse, output). */
@@ -85,6 +90,8 @@ export interface ForecastJobRecord {
   backendShare: number;
   /** The process's CPU seconds (user + system, all threads) over the job. */
   cpuSeconds: number;
+  /** Threads the baselines were fitted on (1: the main thread). */
+  baselineThreads: number;
   datasets: JobDatasetRecord[];
 }
 
@@ -161,7 +168,7 @@ export function meteredBackend(backend: Backend): { backend: Backend; seconds: (
 }
 
 /** Runs the job on `backend`; a failure is recorded with what was measured until then. */
-export async function runForecastJob(job: ForecastJob, backend: Backend, log: (line: string) => void = () => {}): Promise<ForecastJobRecord> {
+export async function runForecastJob(job: ForecastJob, backend: Backend, log: (line: string) => void = () => {}, pool: BaselinePool | null = null): Promise<ForecastJobRecord> {
   const timer = new PhaseTimer();
   const metered = meteredBackend(backend);
   const record: ForecastJobRecord = {
@@ -177,9 +184,12 @@ export async function runForecastJob(job: ForecastJob, backend: Backend, log: (l
     backendSeconds: 0,
     backendShare: 0,
     cpuSeconds: 0,
+    baselineThreads: pool?.threads ?? 1,
     datasets: [],
   };
   const read = job.input();
+  forgetBaselineFits();
+  const previousFitter = setBaselineFitter(pool?.fitter ?? null);
   const previous = setPhaseClock(timer);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -216,6 +226,7 @@ export async function runForecastJob(job: ForecastJob, backend: Backend, log: (l
     log(`${job.name}: FAILED ${record.message}`);
   } finally {
     setPhaseClock(previous);
+    setBaselineFitter(previousFitter);
     record.seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     record.cpuSeconds = (cpu.user + cpu.system) / 1e6;

@@ -22,27 +22,29 @@
 //   train       training against PyTorch cuDNN fp32 and TF32 (bench/kit-train.ts, bench/train-harness.ts)
 //   per-series  1,000 and 10,000 small models trained side by side, against PyTorch's batched and
 //               vmap ways and one model at a time (bench/kit-train.ts)
-//   forecast    the forecasting job timed per phase: the real datasets, 100,000 synthetic series with
-//               the networks alone, 10,000 with the default combination (bench/kit-forecast.ts)
-// Each of these gets a share of the time left when it starts (train 35 %, per-series 25 %, forecast
-// 40 % of the budget when all three run) and stops starting workloads at its share's end.
+//   forecast    the forecasting job timed per phase: 100,000 synthetic series with the networks alone,
+//               the real datasets and 2,000 synthetic series with the default combination, the
+//               baselines on a thread per core (bench/kit-forecast.ts, bench/baseline-pool.ts)
+// Each of these gets a share of the time left when it starts (train 30 %, per-series 20 %, forecast
+// 50 % of the budget when all three run) and stops starting workloads at its share's end.
 //
 //   --out DIR        where results.json goes (default kit-out)
 //   --quick          tiny shapes, for checking the kit on a software adapter (the kit's test)
 //   --budget-s N     stop starting workloads after N seconds (default 300); what was left is listed
 //   --sections a,b   only these sections (default info … toggles: issue 14's)
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { arch, cpus, platform, totalmem } from 'node:os';
+import { arch, availableParallelism, cpus, platform, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installNodeGpu } from '../src/gpu/node-adapter.ts';
 import { acquireGpu, DAWN_FLAGS_ENV, dawnFlagsFrom, type AdapterSummary } from '../src/gpu/device.ts';
-import { planRecurrentLayer, SMALL_HIDDEN_MAX, type KernelLimits, type RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
+import { planRecurrentLayer, SMALL_HIDDEN_MAX, type KernelLimits, type RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { measureCeilings, measureDispatchCost, type Ceilings, type DispatchCost } from './ceilings.ts';
 import type { Contender } from './contender.ts';
 import { contenderSet, webrnnContender } from './contenders.ts';
 import { buildModel, formatTable, runHarness, tableRows, workloadLabel, type BenchRecord, type Budget } from './harness.ts';
+import { startBaselinePool } from './baseline-pool.ts';
 import { JOB_PHASES, runForecastJob, type ForecastJobRecord } from './forecast-job.ts';
 import { forecastPlan } from './kit-forecast.ts';
 import { trainBudget, trainContenders, trainPlan } from './kit-train.ts';
@@ -53,7 +55,7 @@ import { MODELS, type Workload } from './workloads.ts';
 /** Issue 14's sections: the default run. */
 export const DEFAULT_SECTIONS = ['info', 'ceilings', 'standard', 'batch', 'hidden', 'kernels', 'toggles'] as const;
 /** Issue 18's sections, each with its share of the time budget when they run together. */
-export const TRAINING_SECTIONS = { train: 0.35, 'per-series': 0.25, forecast: 0.4 } as const;
+export const TRAINING_SECTIONS = { train: 0.3, 'per-series': 0.2, forecast: 0.5 } as const;
 export const KIT_SECTIONS = [...DEFAULT_SECTIONS, ...(Object.keys(TRAINING_SECTIONS) as Array<keyof typeof TRAINING_SECTIONS>)] as const;
 export type KitSection = (typeof KIT_SECTIONS)[number];
 
@@ -389,13 +391,16 @@ async function trainingSections(report: KitReport, deadline: number, save: () =>
     log('\nforecast');
     const until = sectionDeadline('forecast');
     const backend = await WebGPUBackend.create({ log: false });
+    // The baselines on every core (bench/baseline-pool.ts): the same fits, threads × faster.
+    const pool = await startBaselinePool(availableParallelism());
     try {
       for (const job of forecastPlan(args.quick)) {
         await attempt('forecast', until, job.name, async () => {
-          report.records.forecast.push(await runForecastJob(job, backend, (l) => log(`  ${l}`)));
+          report.records.forecast.push(await runForecastJob(job, backend, (l) => log(`  ${l}`), pool));
         });
       }
     } finally {
+      await pool.close();
       backend.dispose();
     }
   }
@@ -403,7 +408,7 @@ async function trainingSections(report: KitReport, deadline: number, save: () =>
 
 /** The forecasting jobs as table rows: a header, then seconds per phase and the backend's share. */
 function forecastRows(records: ForecastJobRecord[]): string[][] {
-  const header = ['job', 'series', 'steps', 'seconds', ...JOB_PHASES, 'other', 'backend', 'share', 'CPU s', 'status'];
+  const header = ['job', 'series', 'steps', 'seconds', ...JOB_PHASES, 'other', 'backend', 'share', 'CPU s', 'threads', 'status'];
   return [
     header,
     ...records.map((r) => [
@@ -415,6 +420,7 @@ function forecastRows(records: ForecastJobRecord[]): string[][] {
       r.backendSeconds.toFixed(1),
       `${(100 * r.backendShare).toFixed(0)} %`,
       r.cpuSeconds.toFixed(0),
+      String(r.baselineThreads),
       r.status === 'ok' ? 'ok' : `failed: ${r.message}`,
     ]),
   ];

@@ -5,6 +5,7 @@
 //
 //   run.sh, unpack.py        bench/kit/: unpack, find the GPU's Vulkan driver, run, write $OUT
 //   kit.mjs                  bench/kit.ts and everything it imports, bundled into one file
+//   baseline-worker.mjs      bench/baseline-worker.ts bundled: a thread of the forecasting job's baseline pool
 //   node.xz                  this Node.js binary, xz-compressed
 //   dawn.node.xz             Dawn's Node bindings for linux-x64 (the `webgpu` package), xz-compressed
 //   webgpu/                  that package's index.js and package.json
@@ -48,31 +49,17 @@ function xz(from, to) {
 
 // 1. The benchmark, bundled into one ES module for Node: WGSL inlined, every dependency inlined but
 //    Dawn's bindings (carried beside it) and Node's own modules. The peers that need npm packages
-//    the kit does not carry (TF.js, ONNX Runtime) stay external: the kit never runs them.
-const { build } = await import('vite');
+//    the kit does not carry (TF.js, ONNX Runtime) stay external: the kit never runs them. Beside it,
+//    the worker of the forecasting job's baseline pool (bench/baseline-pool.ts).
+const { bundleForNode } = await import('./bundle-node.mjs');
 const bundleDir = join(out, '.bundle');
-await build({
-  root,
-  configFile: false,
-  logLevel: 'warn',
-  build: {
-    ssr: join(root, 'bench/kit.ts'),
-    outDir: bundleDir,
-    emptyOutDir: true,
-    target: 'node20',
-    minify: false,
-    sourcemap: false,
-    rollupOptions: {
-      external: ['webgpu', /^node:/, /^@tensorflow\//, /^onnxruntime-/],
-      output: { entryFileNames: 'kit.mjs', codeSplitting: false },
-    },
-  },
-  ssr: { noExternal: true, target: 'node' },
-  // The forecasting job reads the accuracy benchmark's files, bundled as strings (as vite.config.ts
-  // resolves them: vega-datasets exports only its index).
-  resolve: { alias: { 'vega-datasets/data': join(root, 'node_modules/vega-datasets/data') } },
-});
-copyFileSync(join(bundleDir, 'kit.mjs'), join(out, 'kit.mjs'));
+for (const [entry, fileName] of [
+  ['bench/kit.ts', 'kit.mjs'],
+  ['bench/baseline-worker.ts', 'baseline-worker.mjs'],
+]) {
+  await bundleForNode({ root, entry, outDir: bundleDir, fileName, external: ['webgpu', /^@tensorflow\//, /^onnxruntime-/] });
+  copyFileSync(join(bundleDir, fileName), join(out, fileName));
+}
 rmSync(bundleDir, { recursive: true, force: true });
 
 // 2. Node.js and Dawn.

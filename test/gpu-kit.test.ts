@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelRecord, KitReport } from '../bench/kit.ts';
@@ -39,13 +39,15 @@ describe('the GPU run kit', () => {
     const manifest = JSON.parse(readFileSync(join(kit, 'manifest.json'), 'utf8'));
     expect(manifest.totalBytes).toBeLessThan(40 * 2 ** 20);
     const files = manifest.files.map((f: { file: string }) => f.file);
-    for (const f of ['run.sh', 'unpack.py', 'kit.mjs', 'node.xz', 'dawn.node.xz', 'webgpu/index.js', 'webgpu/package.json', 'torch_peer.py']) expect(files).toContain(f);
+    for (const f of ['run.sh', 'unpack.py', 'kit.mjs', 'baseline-worker.mjs', 'node.xz', 'dawn.node.xz', 'webgpu/index.js', 'webgpu/package.json', 'torch_peer.py']) expect(files).toContain(f);
     expect(files.some((f: string) => /^libvulkan1_.*\.deb$/.test(f))).toBe(true);
     expect(readdirSync(kit)).not.toContain('node_modules');
-    // The bundle imports nothing but Dawn's package and Node's own modules.
-    const bundle = readFileSync(join(kit, 'kit.mjs'), 'utf8');
-    const imports = [...bundle.matchAll(/^import .* from ["']([^"']+)["']/gm)].map((m) => m[1]!);
-    for (const spec of imports) expect(spec === 'webgpu' || spec.startsWith('node:'), spec).toBe(true);
+    // The bundles import nothing but Dawn's package and Node's own modules.
+    for (const file of ['kit.mjs', 'baseline-worker.mjs']) {
+      const bundle = readFileSync(join(kit, file), 'utf8');
+      const imports = [...bundle.matchAll(/^import .* from ["']([^"']+)["']/gm)].map((m) => m[1]!);
+      for (const spec of imports) expect(spec === 'webgpu' || spec.startsWith('node:'), `${file}: ${spec}`).toBe(true);
+    }
   });
 
   it('runs from a clean environment with no node on PATH, on the software adapter, and writes validated JSON', () => {
@@ -155,7 +157,7 @@ describe('the GPU run kit', () => {
     // The forecasting job: every job ran, its phases add up to at most its wall time, and the
     // backend's share is a share; the networks-alone job fits no baseline, the others do.
     const jobs = report.records.forecast;
-    expect(jobs.map((j) => j.job)).toEqual(['real', 'network', 'full']);
+    expect(jobs.map((j) => j.job)).toEqual(['network', 'real', 'full']);
     for (const j of jobs) {
       expect(j.status, `${j.job}: ${j.message}`).toBe('ok');
       const phases = Object.values(j.phases).reduce((a, b) => a + b, 0);
@@ -165,7 +167,9 @@ describe('the GPU run kit', () => {
       expect(j.backendShare).toBeLessThanOrEqual(1);
       expect(j.backendSeconds).toBeGreaterThanOrEqual(j.phases.train * 0.5);
     }
-    const [real, network, full] = jobs;
+    const [network, real, full] = jobs;
+    // The baselines ran on the kit's pool, one thread per core.
+    for (const j of jobs) expect(j.baselineThreads).toBe(availableParallelism());
     expect(network!.phases.baselines).toBe(0);
     for (const j of [real!, full!]) {
       expect(j.phases.baselines).toBeGreaterThan(0);

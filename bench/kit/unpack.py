@@ -5,10 +5,10 @@
 
 KIT_DIR holds what `npm run gpu-kit` wrote: node.xz (the Node.js binary), dawn.node.xz (Dawn's
 bindings), webgpu/ (the `webgpu` package's index.js and package.json), kit.mjs (the benchmark, one
-bundled file) and libvulkan1_*.deb (the Vulkan loader). WORK_DIR receives:
+bundled file) and baseline-worker.mjs (its baseline pool's thread), and libvulkan1_*.deb (the Vulkan loader). WORK_DIR receives:
 
     node                                       the Node.js binary, executable
-    kit.mjs
+    kit.mjs, baseline-worker.mjs
     node_modules/webgpu/index.js, package.json
     node_modules/webgpu/dist/linux-x64/dawn.node
     vulkan/usr/lib/x86_64-linux-gnu/libvulkan.so.1 ...   the .deb's files
@@ -78,6 +78,7 @@ def main():
         ("webgpu/index.js", os.path.join(webgpu, "index.js"), "copy"),
         ("webgpu/package.json", os.path.join(webgpu, "package.json"), "copy"),
         ("kit.mjs", os.path.join(work, "kit.mjs"), "copy"),
+        ("baseline-worker.mjs", os.path.join(work, "baseline-worker.mjs"), "copy"),
         (os.path.relpath(debs[-1], kit), os.path.join(work, "vulkan"), "deb"),
     ]
     for source, target, how in steps:

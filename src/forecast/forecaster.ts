@@ -15,7 +15,7 @@ import type { GradClipOptions, OptimizerOptions, ScheduleOptions } from '../trai
 import { Trainer, type FitHistory, type FitOptions } from '../train/trainer.ts';
 import { mulberry32 } from '../util/rng.ts';
 import { firstOutside } from '../util/finite.ts';
-import { BASELINE_LABELS, BASELINES, seriesBaseline as fitBaseline, type BaselineForecast, type BaselineName, type Interval } from './baselines/index.ts';
+import { BASELINE_LABELS, BASELINES, prefitBaselines, seriesBaseline as fitBaseline, type BaselineForecast, type BaselineName, type Interval } from './baselines/index.ts';
 import { checkSeries, firstPoints, type Series } from './frame.ts';
 import { calibrate, checkLevels, conformalIntervals, type Calibration } from './intervals.ts';
 import { coverage, mase, metrics, msis, nonFiniteMetric, overall, owa, type Metrics } from './metrics.ts';
@@ -646,6 +646,8 @@ export class Forecaster {
     const byNetwork = series.filter((s) => known.has(s.id) || (this.nets.length > 0 && !this.tooShort(s)));
     const netValues = byNetwork.length ? await timed('forecast', () => this.networkForecasts(byNetwork, futureExog)) : [];
     const netOf = new Map(byNetwork.map((s, k) => [s.id, netValues[k]!]));
+    const { horizon, season } = this.o;
+    if (this.o.combine.length) await timed('baselines', () => prefitBaselines(byNetwork.flatMap((s) => this.o.combine.map((name) => ({ name, history: s.y, horizon, season, levels: [] })))));
     return series.map((s) => {
       const net = netOf.get(s.id);
       return net ? [net, ...this.o.combine.map((name) => seriesBaseline(s.id, name, s.y, this.o.horizon, this.o.season).point)] : null;
@@ -713,6 +715,7 @@ export class Forecaster {
       const cut = series.map((s) => firstPoints(s, s.y.length - back));
       await this.train(cut, fit);
       const forecasts = await this.combined(cut, knownFuture(series, cut, this.o.exog, H));
+      await timed('baselines', () => prefitBaselines(cut.flatMap((c) => BASELINES.map((name) => ({ name, history: c.y, horizon: H, season: m, levels: [] })))));
       // The scores beside every baseline's (whose fits are their own phase, inside this one).
       timed('metrics', () => series.forEach((s, k) => {
         const history = cut[k]!.y;

@@ -52,8 +52,8 @@ export function baselineForecast(name: BaselineName, history: ArrayLike<number>,
   // A fit is a pure function of its arguments: a forecaster's held-out phase, its forecast and a
   // backtest's table ask for the same ones (automatic ETS costs ~0.1 s a series), so recent fits are
   // kept, keyed by the arguments and the history's bytes, and handed out as copies.
-  const key = `${name}|${horizon}|${season}|${levels.join(',')}|${history.length}|${fingerprint(history)}`;
-  const hit = recent.get(key);
+  const key = fitKey(name, history, horizon, season, levels);
+  const hit = recent.get(key) ?? ahead.get(key);
   if (hit) {
     recent.delete(key);
     recent.set(key, hit);
@@ -68,6 +68,74 @@ export function baselineForecast(name: BaselineName, history: ArrayLike<number>,
 /** Fits kept by {@link baselineForecast}: enough for every series of a large batch and its held-out twin. */
 const RECENT_FITS = 1 << 15;
 const recent = new Map<string, BaselineForecast>();
+
+function fitKey(name: BaselineName, history: ArrayLike<number>, horizon: number, season: number, levels: readonly number[]): string {
+  return `${name}|${horizon}|${season}|${levels.join(',')}|${history.length}|${fingerprint(history)}`;
+}
+
+/** One fit of {@link baselineForecast}'s, by its arguments. */
+export interface BaselineRequest {
+  name: BaselineName;
+  history: Float64Array;
+  horizon: number;
+  season: number;
+  levels: readonly number[];
+}
+
+/**
+ * Fits many requests at once (bench/baseline-pool.ts: on a pool of Node worker threads, each running
+ * {@link baselineForecast}), resolving to each one's forecast, or null where the method cannot fit
+ * that history (the caller then fits it itself and reports the error as usual).
+ */
+export type BaselineFitter = (requests: readonly BaselineRequest[]) => Promise<(BaselineForecast | null)[]>;
+
+let fitter: BaselineFitter | null = null;
+/** The fits of the last {@link prefitBaselines} batch, which {@link baselineForecast} hands out. */
+let ahead = new Map<string, BaselineForecast>();
+
+/**
+ * Forgets every fit kept so far, so that the next ones are made from cold: for benchmarks that time
+ * a job's fits (bench/forecast-job.ts) and tests that compare two ways of making them.
+ * @internal
+ */
+export function forgetBaselineFits(): void {
+  recent.clear();
+  ahead = new Map();
+}
+
+/** Sets the fitter {@link prefitBaselines} uses (null: none, the default); returns the one it replaces. */
+export function setBaselineFitter(next: BaselineFitter | null): BaselineFitter | null {
+  const previous = fitter;
+  fitter = next;
+  ahead = new Map();
+  return previous;
+}
+
+/**
+ * Fits the baselines a caller is about to ask {@link baselineForecast} for, all at once with the
+ * fitter where one is set (nothing happens without one). They are kept until the next batch, beside
+ * the recent fits: a forecaster asks for a batch of series' fits, then one at a time. A fit is a
+ * pure function of its arguments, so where it ran changes nothing in the result.
+ */
+export async function prefitBaselines(requests: readonly BaselineRequest[]): Promise<void> {
+  if (!fitter) return;
+  const next = new Map<string, BaselineForecast>();
+  const missing: BaselineRequest[] = [];
+  const keys = new Set<string>();
+  for (const r of requests) {
+    const key = fitKey(r.name, r.history, r.horizon, r.season, r.levels);
+    const known = ahead.get(key) ?? recent.get(key);
+    if (known) next.set(key, known);
+    else if (!keys.has(key)) missing.push(r);
+    keys.add(key);
+  }
+  const fits = missing.length ? await fitter(missing) : [];
+  missing.forEach((r, i) => {
+    const f = fits[i];
+    if (f) next.set(fitKey(r.name, r.history, r.horizon, r.season, r.levels), f);
+  });
+  ahead = next;
+}
 
 function copy(f: BaselineForecast): BaselineForecast {
   return { model: f.model, point: f.point.slice(), intervals: f.intervals.map((iv) => ({ level: iv.level, lo: iv.lo.slice(), hi: iv.hi.slice() })) };

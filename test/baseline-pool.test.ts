@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBaselinePool, type BaselinePool } from '../bench/baseline-pool.ts';
+import { cpuBackend } from '../src/backends/cpu.ts';
+import { syntheticSeries, toSeries } from '../src/data/datasets.ts';
+import { BASELINES, baselineForecast, forgetBaselineFits, setBaselineFitter, type BaselineFitter, type BaselineRequest } from '../src/forecast/baselines/index.ts';
+import { Forecaster } from '../src/forecast/forecaster.ts';
+
+// The forecasting job's baselines on a pool of worker threads (bench/baseline-pool.ts) and the
+// forecaster's hook for it (src/forecast/baselines/index.ts setBaselineFitter / prefitBaselines):
+// the pool's fits are the library's own, bit for bit, and the forecaster uses what was fitted ahead
+// instead of fitting again.
+
+let pool: BaselinePool;
+beforeAll(async () => {
+  pool = await startBaselinePool(2);
+}, 60_000);
+afterAll(async () => {
+  setBaselineFitter(null);
+  await pool?.close();
+});
+
+const series = syntheticSeries({ count: 6, length: 48, season: 4, seed: 7 }).map(toSeries);
+
+describe('the baseline pool', () => {
+  it('fits every baseline exactly as baselineForecast does in this thread, and null where the method cannot', async () => {
+    const requests: BaselineRequest[] = [
+      ...series.flatMap((s) => BASELINES.map((name) => ({ name, history: s.y, horizon: 4, season: 4, levels: name === 'ets' || name === 'theta' ? [80, 95] : [] }))),
+      { name: 'ets', history: Float64Array.of(1, 2), horizon: 3, season: 4, levels: [] },
+    ];
+    const fits = await pool.fitter(requests);
+    expect(fits).toHaveLength(requests.length);
+    requests.slice(0, -1).forEach((r, i) => {
+      const here = baselineForecast(r.name, r.history, r.horizon, r.season, r.levels);
+      expect(fits[i], `${r.name} of series ${Math.floor(i / BASELINES.length)}`).toEqual(here);
+    });
+    expect(() => baselineForecast('ets', Float64Array.of(1, 2), 3, 4)).toThrow();
+    expect(fits.at(-1)).toBeNull();
+  });
+
+  it('gives a backtest the same report as fitting in this thread', async () => {
+    const backtest = async () => {
+      const f = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 4, ensemble: 1, hiddenSize: 3, combine: ['ets', 'theta'] });
+      const r = await f.backtest(series, { epochs: 1 });
+      return r.rows.map((row) => ({ forecast: Array.from(row.forecast), baselines: BASELINES.map((n) => Array.from(row.baselines[n].forecast)) }));
+    };
+    setBaselineFitter(null);
+    forgetBaselineFits();
+    const here = await backtest();
+    let asked = 0;
+    forgetBaselineFits();
+    setBaselineFitter((requests) => ((asked += requests.length), pool.fitter(requests)));
+    try {
+      expect(await backtest()).toEqual(here);
+    } finally {
+      setBaselineFitter(null);
+    }
+    // Every ETS and Theta fit of the job went to the pool: the held-out members, the backtest's
+    // forecasts and its table (the table's ETS and Theta were the forecasts' own, fitted once).
+    expect(asked).toBe(series.length * (2 + 2 + 2));
+  });
+});
+
+it('a forecaster takes the fits made ahead instead of fitting again', async () => {
+  // A fitter whose "ETS" forecasts 42 everywhere: where the forecaster shows 42, it used the batch.
+  const fake: BaselineFitter = async (requests) =>
+    requests.map((r) => (r.name === 'ets' ? { point: new Float64Array(r.horizon).fill(42), intervals: [], model: 'fake' } : null));
+  forgetBaselineFits();
+  setBaselineFitter(fake);
+  try {
+    const f = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 4, ensemble: 1, hiddenSize: 3, combine: ['ets'], weighting: 'equal' });
+    const report = await f.backtest(series.slice(0, 2), { epochs: 1 });
+    for (const row of report.rows) {
+      expect(Array.from(row.baselines.ets.forecast)).toEqual([42, 42, 42, 42]);
+      // The combination (equal weights) is the network's and 42's mean.
+      row.forecast.forEach((v, h) => expect(v).toBeCloseTo((row.network!.forecast[h]! + 42) / 2, 9));
+    }
+  } finally {
+    setBaselineFitter(null);
+    forgetBaselineFits();
+  }
+});
