@@ -271,3 +271,23 @@ export function accuracyInput(only?: readonly string[]): ForecastJob['input'] {
       .filter((d) => !only || only.includes(d.name))
       .map((d) => ({ name: d.name, horizon: d.horizon, season: d.season, series: d.series }));
 }
+
+/** Jobs as table rows: a header, then seconds per phase, the backend's time and share, CPU seconds, baseline threads. */
+export function forecastRows(records: readonly ForecastJobRecord[]): string[][] {
+  const header = ['job', 'series', 'steps', 'seconds', ...JOB_PHASES, 'other', 'backend', 'share', 'CPU s', 'threads', 'status'];
+  return [
+    header,
+    ...records.map((r) => [
+      r.job,
+      r.series.toLocaleString('en-US'),
+      r.steps,
+      r.seconds.toFixed(1),
+      ...[...JOB_PHASES, 'other' as const].map((p) => r.phases[p].toFixed(r.phases[p] < 10 ? 2 : 1)),
+      r.backendSeconds.toFixed(1),
+      `${(100 * r.backendShare).toFixed(0)} %`,
+      r.cpuSeconds.toFixed(0),
+      String(r.baselineThreads),
+      r.status === 'ok' ? 'ok' : `failed: ${r.message}`,
+    ]),
+  ];
+}

@@ -45,7 +45,7 @@ import type { Contender } from './contender.ts';
 import { contenderSet, webrnnContender } from './contenders.ts';
 import { buildModel, formatTable, runHarness, tableRows, workloadLabel, type BenchRecord, type Budget } from './harness.ts';
 import { startBaselinePool } from './baseline-pool.ts';
-import { JOB_PHASES, runForecastJob, type ForecastJobRecord } from './forecast-job.ts';
+import { forecastRows, runForecastJob, type ForecastJobRecord } from './forecast-job.ts';
 import { forecastPlan } from './kit-forecast.ts';
 import { trainBudget, trainContenders, trainPlan } from './kit-train.ts';
 import { runTrainHarness, trainTableRows, type TrainRecord } from './train-harness.ts';
@@ -379,7 +379,7 @@ async function trainingSections(report: KitReport, deadline: number, save: () =>
     try {
       for (const w of plan[key]) {
         await attempt(section, until, trainWorkloadLabel(w), async () => {
-          const records = await runTrainHarness({ workloads: [w], contenders, reference, adapter: report.adapter, budget: trainBudget(args.quick), log: (l) => log(`  ${l}`) });
+          const records = await runTrainHarness({ workloads: [w], contenders, reference, adapter: report.adapter, budget: trainBudget(args.quick, key), log: (l) => log(`  ${l}`) });
           report.records[key].push(...records);
         });
       }
@@ -404,26 +404,6 @@ async function trainingSections(report: KitReport, deadline: number, save: () =>
       backend.dispose();
     }
   }
-}
-
-/** The forecasting jobs as table rows: a header, then seconds per phase and the backend's share. */
-function forecastRows(records: ForecastJobRecord[]): string[][] {
-  const header = ['job', 'series', 'steps', 'seconds', ...JOB_PHASES, 'other', 'backend', 'share', 'CPU s', 'threads', 'status'];
-  return [
-    header,
-    ...records.map((r) => [
-      r.job,
-      r.series.toLocaleString('en-US'),
-      r.steps,
-      r.seconds.toFixed(1),
-      ...[...JOB_PHASES, 'other' as const].map((p) => r.phases[p].toFixed(r.phases[p] < 10 ? 2 : 1)),
-      r.backendSeconds.toFixed(1),
-      `${(100 * r.backendShare).toFixed(0)} %`,
-      r.cpuSeconds.toFixed(0),
-      String(r.baselineThreads),
-      r.status === 'ok' ? 'ok' : `failed: ${r.message}`,
-    ]),
-  ];
 }
 
 await main();

@@ -33,6 +33,11 @@ export interface TrainContender {
    * record's `validatedAgainst` names any other.
    */
   readonly tolerance?: Tolerance;
+  /**
+   * Its epoch's time grows in proportion to the samples (one model at a time): the harness then
+   * takes the validation run's time, scaled, as its estimate instead of measuring a full-size step.
+   */
+  readonly scalesLinearly?: boolean;
   prepare(w: TrainWorkload, initial: StateDict, data: Samples): Promise<PreparedTraining>;
   /** Frees what it holds across workloads (processes, devices). */
   dispose(): Promise<void> | void;

@@ -84,6 +84,8 @@ export interface TrainRecord extends Omit<TrainWorkload, 'name' | 'nonlinearity'
   /** Largest |contender − reference| over the validation run's losses, and over its final weights. */
   maxLossError: number | null;
   maxWeightError: number | null;
+  /** A cell not timed because its epoch would pass the limit: the epoch's estimated milliseconds (null: not estimated). */
+  estimatedMs: number | null;
 }
 
 export interface TrainReport {
@@ -271,10 +273,10 @@ class TrainHarnessRun {
       this.fail(wr, c, validation.message!, validated);
       return;
     }
-    const over = await this.overLimit(wr, c, stepMs, isReference);
+    const over = await this.overLimit(wr, c, stepMs, isReference || c.scalesLinearly === true);
     if (over) {
-      this.log(`${label} ${c.name}: skipped, ${over}`);
-      this.emit(w, c, `unavailable: ${over}`, validated);
+      this.log(`${label} ${c.name}: skipped, ${over.why}`);
+      this.emit(w, c, `unavailable: ${over.why}`, { ...validated, estimatedMs: over.estimatedMs });
       return;
     }
     await this.time(wr, c, validated);
@@ -290,15 +292,17 @@ class TrainHarnessRun {
    * run (b ≤ B samples a step, all series together): B/b times it per step is an upper bound (no
    * library is slower per sample on a larger batch) and the step itself a lower bound (none is
    * faster on a larger one). Between the
-   * two, one step on the full batch is measured (a second, warm one when the first is over). The reference's cost is
-   * linear in the batch: the upper bound is its estimate.
+   * two, one step on the full batch is measured (a second, warm one when the first is over). The
+   * cost of the reference, and of a contender that {@link TrainContender.scalesLinearly}, is linear
+   * in the samples: the upper bound is its estimate. `estimatedMs`: the epoch's estimated time, null
+   * where only its lower bound is known.
    */
-  private async overLimit(wr: WorkloadRun, c: TrainContender, stepMs: number, linear: boolean): Promise<string | null> {
+  private async overLimit(wr: WorkloadRun, c: TrainContender, stepMs: number, linear: boolean): Promise<{ why: string; estimatedMs: number | null } | null> {
     const { w } = wr;
     const limit = this.budget.epochLimitMs;
     const lower = stepMs * w.stepsPerEpoch;
     const upper = lower * (samplesPerEpoch(w) / w.stepsPerEpoch / (samplesPerEpoch(wr.vw) / wr.vw.stepsPerEpoch));
-    const why = (ms: number, how: string) => `an epoch would take ${how} ${seconds(ms)} here (limit ${seconds(limit)})`;
+    const why = (ms: number, how: 'about' | 'at least') => ({ why: `an epoch would take ${how} ${seconds(ms)} here (limit ${seconds(limit)})`, estimatedMs: how === 'about' ? ms : null });
     if (linear) return upper > limit ? why(upper, 'about') : null;
     if (lower > limit) return why(lower, 'at least');
     if (upper <= limit) return null;
@@ -407,6 +411,7 @@ function recordBase(w: TrainWorkload, adapter: AdapterSummary | null): TrainReco
     validatedAgainst: null,
     maxLossError: null,
     maxWeightError: null,
+    estimatedMs: null,
     ratioToWebrnn: null,
   };
 }

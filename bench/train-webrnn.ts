@@ -65,6 +65,7 @@ export function webrnnTrainContender(options: { oneByOne?: boolean } = {}): Trai
 
   return {
     name: options.oneByOne ? 'webrnn-webgpu-1by1' : 'webrnn-webgpu',
+    ...(options.oneByOne ? { scalesLinearly: true } : {}),
     settings: () => settings,
     async available() {
       try {

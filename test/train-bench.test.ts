@@ -233,3 +233,28 @@ it('a global-model contender refuses a per-series workload', async () => {
   const w = PER_SERIES[0]!;
   await expect(tfjsTrainPeer('cpu').prepare(w, initialModel(w).stateDict(), trainData(w))).rejects.toThrow(/trains one global model, not 5 per-series models/);
 });
+
+describe('a contender whose cost grows with the samples (one model at a time)', () => {
+  it('is estimated from its validation run, scaled, instead of probed on the full workload', async () => {
+    const w = cellWorkload('lstm', 3, { batch: 2, steps: 4, stepsPerEpoch: 2, series: 400 });
+    const prepared: number[] = [];
+    const slow: TrainContender = {
+      name: 'slow-1by1',
+      scalesLinearly: true,
+      available: async () => true,
+      prepare: async (w2, init, data) => {
+        prepared.push(w2.series ?? 1);
+        const p = referenceTraining(w2, init, data);
+        // 2 ms a model and step: the validation run (3 models) is quick, the workload's 400 are not.
+        return { runEpoch: async (o) => (await new Promise((r) => setTimeout(r, 2 * (w2.series ?? 1) * w2.stepsPerEpoch)), p.runEpoch(o)), dispose: () => p.dispose() };
+      },
+      dispose() {},
+    };
+    const [r] = await runTrainHarness({ workloads: [w], contenders: [slow], reference: trainReferenceContender(), budget: { minRuns: 1, maxRuns: 1, cellMs: 0, epochLimitMs: 500, validationSeries: 3 } });
+    expect(r!.status).toMatch(/^unavailable: an epoch would take about \d/);
+    expect(r!.validatedAgainst).toMatch(/of each of 3 series/);
+    // 400 models × 2 steps × 2 ms = 1.6 s at least, scaled from the 3 models' warm epoch.
+    expect(r!.estimatedMs).toBeGreaterThan(1_500);
+    expect(prepared).toEqual([3]);
+  });
+});

@@ -35,6 +35,7 @@ export function pytorchTrainPeer(d: TorchDevice = TORCH_CPU, options: { perSerie
   return {
     name: mode ? `${torchContenderName(d)}-${mode}` : torchContenderName(d),
     ...(d.tf32 ? { tolerance: TF32_TOLERANCE } : {}),
+    ...(mode === 'loop' ? { scalesLinearly: true } : {}),
     settings: () => ({
       ...lazy.settings(),
       ...(cudnnAlgo ? { cudnnAlgo } : {}),
