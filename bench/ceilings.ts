@@ -1,16 +1,17 @@
-import copySource from '../shaders/bench_copy.wgsl?raw';
-import matmulSource from '../shaders/bench_matmul.wgsl?raw';
+import copySource from '../shaders/benchmark/bench_copy.wgsl?raw';
+import matmulSource from '../shaders/benchmark/bench_matmul.wgsl?raw';
 import { workgroupGrid } from '../src/gpu/grid.ts';
 import { getPipeline } from '../src/gpu/pipelines.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
-import { createGpuTimer, type GpuTimer, type TimedEncoder, type Timing, type TimingMethod } from './gpu-timer.ts';
+import { createGpuTimer, type GpuTimer, type TimedEncoder, type GpuTiming as Timing, type TimingMethod } from '../src/gpu/timer.ts';
+import { USAGE_FLAGS } from '../src/gpu/usage.ts';
 
 /**
  * The adapter's own ceilings, measured on the device the benchmark runs on, so that webrnn's kernels
  * can be given as a share of them: a plain copy (GB/s, bytes read + bytes written per second) and a
  * tiled matrix multiply (GFLOP/s, 2·M·N·K per second). Each kernel is validated first (the copy
  * exactly, the product against a float64 CPU product), then warmed up; the figure is the median of
- * several runs, timed with GPU timestamps when the device has them (bench/gpu-timer.ts).
+ * several runs, timed with GPU timestamps when the device has them (src/gpu/timer.ts).
  *
  *     node scripts/vite-run.mjs bench/kit.ts --sections info,ceilings   # this adapter's, alone
  *
@@ -19,7 +20,7 @@ import { createGpuTimer, type GpuTimer, type TimedEncoder, type Timing, type Tim
  */
 
 /**
- * One kernel of shaders/bench_matmul.wgsl: `tiled` (entry point `main`, A and B tiles staged in
+ * One kernel of shaders/benchmark/bench_matmul.wgsl: `tiled` (entry point `main`, A and B tiles staged in
  * workgroup memory) or `direct` (`main_direct`, no workgroup memory); invocations per workgroup
  * along n (x) and m (y); the depth of one K step of the tiled kernel (a multiple of 4). Each
  * invocation computes a 4 × 4 block of C.
@@ -106,11 +107,7 @@ const MATMUL_LADDER = [256, 512, 1024, 2048, 4096];
 const COPY_BYTES = { first: 16 * 2 ** 20, last: 256 * 2 ** 20 };
 const COPY_WORKGROUP = 256;
 
-const STORAGE = 0x80;
-const UNIFORM = 0x40;
-const COPY_DST = 0x08;
-const COPY_SRC = 0x04;
-const MAP_READ = 0x01;
+const { STORAGE, UNIFORM, COPY_DST, COPY_SRC, MAP_READ } = USAGE_FLAGS;
 
 // ---------------------------------------------------------------------------------------------
 // Reference and checks
@@ -236,7 +233,7 @@ function dispatch(enc: TimedEncoder, label: string, pipeline: GPUComputePipeline
 // ---------------------------------------------------------------------------------------------
 // Kernels
 
-/** shaders/bench_copy.wgsl over `floats` floats: source and destination, ready to dispatch. */
+/** shaders/benchmark/bench_copy.wgsl over `floats` floats: source and destination, ready to dispatch. */
 export class CopyKernel {
   private constructor(
     private readonly device: GPUDevice,
@@ -290,7 +287,7 @@ export class CopyKernel {
   }
 }
 
-/** The matrices of C[m, n] = A[m, k] · B[k, n] on the device, and the kernels of shaders/bench_matmul.wgsl over them. */
+/** The matrices of C[m, n] = A[m, k] · B[k, n] on the device, and the kernels of shaders/benchmark/bench_matmul.wgsl over them. */
 export class MatmulKernel {
   private constructor(
     private readonly device: GPUDevice,

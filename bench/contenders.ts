@@ -2,7 +2,7 @@ import type { Backend } from '../src/backends/backend.ts';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { acquireGpu, type AdapterSummary } from '../src/gpu/device.ts';
-import type { RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
+import type { RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
 import type { RecurrentNet } from '../src/model/recurrent.ts';
 import { tensor } from '../src/tensor.ts';
 import { measureCeilings, type Ceilings } from './ceilings.ts';

@@ -21,7 +21,7 @@ import { cpus, platform, arch } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeAdapter } from '../src/gpu/device.ts';
-import type { RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
+import type { RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
 import { contenderSet, probeAdapter } from './contenders.ts';
 import { DEFAULT_BUDGET, formatTable, runHarness, tableRows, workloadLabel, type BenchRecord, type BenchReport, type Budget } from './harness.ts';
 import { batchSweep, MODELS, STANDARD, stepSweep, type Workload } from './workloads.ts';

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
-import { MACS_PER_SUBMISSION, MIN_CHUNK_SEQUENCES, MIN_SEGMENT_STEPS, WebGPUBackend, type BackendTuning } from '../src/backends/webgpu.ts';
+import { WebGPUBackend, type BackendTuning } from '../src/backends/webgpu.ts';
 import { ConfigError, DeviceError, ShapeError } from '../src/errors.ts';
 import { BufferPool, bucketBytes } from '../src/gpu/buffers.ts';
-import { planChunk, type ChunkLimits, type ProgramFootprint } from '../src/gpu/chunks.ts';
+import { MACS_PER_SUBMISSION, MIN_CHUNK_SEQUENCES, MIN_SEGMENT_STEPS, planChunk, type ChunkLimits, type ProgramFootprint } from '../src/gpu/chunks.ts';
 import type { GpuContext } from '../src/gpu/device.ts';
 import { MAX_PARAMETERS } from '../src/model/config.ts';
 import { ElmanRNN } from '../src/model/elman.ts';

@@ -11,20 +11,22 @@ import {
   variantName,
   type DispatchCost,
 } from '../bench/ceilings.ts';
-import { acquireTimedGpu, createGpuTimer, type TimedGpu } from '../bench/gpu-timer.ts';
+import { acquireGpu, type GpuContext } from '../src/gpu/device.ts';
+import { createGpuTimer } from '../src/gpu/timer.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
 import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
 
-// The benchmark's ceiling kernels (bench/ceilings.ts, shaders/bench_*.wgsl) and its GPU timer
-// (bench/gpu-timer.ts). Runs in Node (Dawn) and in Chromium.
+// The benchmark's ceiling kernels (bench/ceilings.ts, shaders/benchmark/bench_*.wgsl) and the GPU
+// timer it shares with the library (src/gpu/timer.ts). Runs in Node (Dawn) and in Chromium.
 
 let gpu: GpuFixture;
-let timed: TimedGpu;
+let timed: GpuContext;
 const timedErrors: string[] = [];
 
 beforeAll(async () => {
   gpu = await createGpuFixture();
-  timed = await acquireTimedGpu();
+  // A device of its own with GPU timestamps where the adapter has them.
+  timed = await acquireGpu({ log: false, features: ['timestamp-query'] });
   timed.device.addEventListener('uncapturederror', (e) => timedErrors.push((e as GPUUncapturedErrorEvent).error.message));
 });
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { integer, namesOf, oneOf, percentLevels, positiveInt, positiveNumber, UsageError } from '../src/cli/args.ts';
 import { main } from '../src/cli/main.ts';
-import { adapterTraits } from '../src/gpu/kernels/recurrent-layer.ts';
+import { adapterTraits } from '../src/gpu/kernels/forward/plan.ts';
 
 // `webrnn` command, called in-process (bin/webrnn.js runs the same main() from the built bundle).
 

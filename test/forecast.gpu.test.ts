@@ -96,7 +96,7 @@ describe('recursive forecasting on the GPU', () => {
       } finally {
         programs.mockRestore();
       }
-      const run = vi.spyOn(gpu.backend as unknown as { run: (p: { what: string }) => Promise<unknown> }, 'run');
+      const run = vi.spyOn(gpu.backend.executor as unknown as { run: (p: { what: string }) => Promise<unknown> }, 'run');
       let got;
       try {
         got = await withErrorScope(gpu.backend.device, () => f.predict(series));

@@ -3,9 +3,9 @@ import type { RecurrentLayerBackwardResult, RecurrentStackBackwardResult } from 
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { ShapeError, WeightError } from '../src/errors.ts';
-import { contractionDispatch, ONES_BUFFER, ONES_DATA, rowReduction, type Contraction } from '../src/gpu/kernels/grad-contract.ts';
-import { planRecurrentBackward } from '../src/gpu/kernels/recurrent-backward.ts';
-import type { RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
+import { contractionDispatch, ONES_BUFFER, ONES_DATA, rowReduction, type Contraction } from '../src/gpu/kernels/backward/grad-contract.ts';
+import { planRecurrentBackward } from '../src/gpu/kernels/backward/plan.ts';
+import type { RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
 import type { TorchRecurrentOptions } from '../src/model/torch-modules.ts';
 import type { RecurrentLayerGrads, RecurrentLayerOutputGrads } from '../src/rnn/backward.ts';
@@ -17,8 +17,8 @@ import { mulberry32, uniformArray } from '../src/util/rng.ts';
 import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
 import { randomLayerCase, type LayerCaseOptions, type RandomLayerCase } from './helpers/random.ts';
 
-// Backpropagation through time on the GPU (forward with saving, shaders/recurrent_backward*.wgsl,
-// the reductions of shaders/grad_contract.wgsl) against the float64 reference
+// Backpropagation through time on the GPU (forward with saving, shaders/backward/recurrent_backward_*.wgsl,
+// the reductions of shaders/backward/grad_contract.wgsl) against the float64 reference
 // (src/reference/recurrent-layer-backward.ts, recurrent-stack-backward.ts), on seeded random
 // configurations: every cell × direction, lengths including 0, initial states, gradients into the
 // final states, activations with alpha/beta, clip, linear_before_reset both ways, input_forget,
@@ -256,7 +256,7 @@ describe('GPU backpropagation through time of a stack and its head (one program)
   });
 });
 
-describe('the gradient contraction (shaders/grad_contract.wgsl)', () => {
+describe('the gradient contraction (shaders/backward/grad_contract.wgsl)', () => {
   // out[p, q] = Σ_rows A[row, p]·B[row, q] over S sequences of T rows, A and B strided inside wider
   // rows: summed over everything (partial sums per chunk of 3 sequences, then their sum), and per
   // sequence (a chunk of one sequence each, no final sum: the per-series mode).

@@ -2,14 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { ConfigError, DeviceError, ShapeError, WeightError } from '../src/errors.ts';
-import { adapterTraits, planRecurrentLayer, SMALL_HIDDEN_MAX, timeSegments, type RecurrentKernelChoice } from '../src/gpu/kernels/recurrent-layer.ts';
+import { adapterTraits, planRecurrentLayer, SMALL_HIDDEN_MAX, type RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
+import { timeSegments } from '../src/gpu/programs/segments.ts';
 import { cachedPipelineCount } from '../src/gpu/pipelines.ts';
 import { numDirections, type RecurrentLayerSpec } from '../src/rnn/spec.ts';
 import { FLOAT32_TOLERANCE, expectClose } from '../src/util/compare.ts';
 import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
 import { randomLayerCase, type LayerCaseOptions, type RandomLayerCase } from './helpers/random.ts';
 
-// The ONNX-semantics recurrent layer kernels (shaders/recurrent_{small,tile,layer,lanes}.wgsl) against the float64
+// The ONNX-semantics recurrent layer kernels (shaders/forward/recurrent_{small,tile,sequential,lanes}.wgsl) against the float64
 // reference (src/reference/recurrent-layer.ts), on seeded random configurations covering every
 // option: cell, direction, layout, lengths (including 0 and T), initial states, activations with
 // alpha/beta, clip, linear_before_reset, input_forget, peepholes, absent bias. Runs in Node (Dawn)
@@ -150,11 +151,11 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
   it('sizes the tile by tileInvocations: groups of four sequences = tileInvocations / H', () => {
     const limits = gpu.backend.device.limits;
     const c = randomLayerCase(3650, { cell: 'lstm', hiddenSize: 16 });
-    const groups = (t: number) => planRecurrentLayer(c.spec, 4096, limits, 'tile', 0, 1, { tileInvocations: t }).pipeline.constants!.GROUPS;
+    const groups = (t: number) => planRecurrentLayer(c.spec, 4096, limits, 'tile', 0, 1, { tileInvocations: t }).pipeline.constants.GROUPS;
     expect(groups(16)).toBe(1);
     expect(groups(64)).toBe(4);
     expect(groups(256)).toBe(16);
-    expect(planRecurrentLayer(c.spec, 4096, limits).pipeline.constants!.GROUPS).toBe(8);
+    expect(planRecurrentLayer(c.spec, 4096, limits).pipeline.constants.GROUPS).toBe(8);
   });
 
   it('picks the small kernel for H ≤ 4, the tiled one while H fits a workgroup, the sequential one beyond', async () => {
@@ -183,8 +184,8 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     const narrow = randomLayerCase(3504, { cell: 'gru', hiddenSize: 16 });
     expect(planRecurrentLayer(narrow.spec, 1024, limits, 'auto', 0, 1, lanes).kernel).toBe('tile');
     const plan = planRecurrentLayer(mid.spec, 1024, limits, 'lanes');
-    expect(plan.pack?.pipeline.entryPoint).toBe('pack');
-    expect(plan.scratch[0]![0]).toBe('packed weights');
+    expect(plan.pack?.kernel.entryPoint).toBe('pack');
+    expect(plan.pipeline.kernel.bindings).toContain('packed');
     const tiny = {
       maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupsPerDimension: 65535, maxComputeWorkgroupStorageSize: 1024,
     };
@@ -192,11 +193,11 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     expect(planRecurrentLayer(mid.spec, 1024, tiny, 'auto', 0, 1, lanes).kernel).toBe('sequential');
     // Its packed weights must fit one binding: LSTM H=32 I=4 packs 8·(4·32 + 4·4 + 4 + 4) vec4s.
     const packed = 16 * 8 * (4 * 32 + 4 * 4 + 4 + 4);
-    expect(plan.scratch[0]![1]).toBe(packed);
+    expect(plan.scratchBytes).toBe(packed);
     expect(planRecurrentLayer(mid.spec, 1024, limits, 'auto', 0, 1, { simdLanes: true, maxBindingBytes: packed }).kernel).toBe('lanes');
     expect(planRecurrentLayer(mid.spec, 1024, limits, 'auto', 0, 1, { simdLanes: true, maxBindingBytes: packed - 1 }).kernel).toBe('tile');
     expect(() => planRecurrentLayer(mid.spec, 1024, limits, 'lanes', 0, 1, { maxBindingBytes: packed - 1 })).toThrow(/packed weights need \d+ bytes, more than this device binds at once/);
-    expect(planRecurrentLayer(mid.spec, 1024, limits, 'lanes', 0, 3).scratch[0]![1]).toBe(3 * packed);
+    expect(planRecurrentLayer(mid.spec, 1024, limits, 'lanes', 0, 3).scratchBytes).toBe(3 * packed);
     // The backend says which kernel it runs: by its adapter under auto, the forced one otherwise.
     expect(gpu.backend.recurrentKernelFor(mid.spec, 1024)).toBe(adapterTraits(gpu.backend.gpu.summary).simdLanes ? 'lanes' : 'tile');
     for (const [kernel, backend] of kernels) {

@@ -15,7 +15,7 @@ import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu
 // output feeding layer k+1 on the device, the head as a kernel — against the float64 reference,
 // directly and split (3000-byte bindings: every case runs as 2–3 batch chunks; 2 steps per
 // dispatch), each also with the lanes kernel forced (it packs every layer's weights, of every
-// model, into one scratch buffer before the layer runs: shaders/recurrent_lanes.wgsl). Runs in
+// model, into one scratch buffer before the layer runs: shaders/forward/recurrent_lanes.wgsl). Runs in
 // Node and in Chromium.
 
 let gpu: GpuFixture;

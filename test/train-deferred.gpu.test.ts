@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { NumericError } from '../src/errors.ts';
-import { contractionDispatch } from '../src/gpu/kernels/grad-contract.ts';
+import { contractionDispatch } from '../src/gpu/kernels/backward/grad-contract.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
 import { autoBatchSize, BASE_BATCH, SOFTWARE_MAX_BATCH } from '../src/train/batching.ts';
 import { seriesWindows, type Samples } from '../src/train/data.ts';
@@ -127,22 +127,22 @@ describe('contraction layouts', () => {
   it('runs a product with few p and many q transposed on the direct entry point', () => {
     // The head's dWeight [O = 1, H = 8] over 98,304 rows: out[p, q] at p·8 + q.
     const d = contractionDispatch({ a: { buffer: 'dout', row: 1, col: 1 }, b: { buffer: 'h', row: 8, col: 1 }, out: { buffer: 'g', p: 8, q: 1 }, p: 1, q: 8, rows: 98304 }, grid);
-    expect(d.pipeline.entryPoint).toBe('main_direct');
-    expect(d.bind).toEqual(['h', 'dout', 'g']); // operands swapped
-    expect(Array.from(d.params.slice(0, 2))).toEqual([8, 1]); // P and Q swapped
-    expect(Array.from(d.params.slice(21, 23))).toEqual([1, 8]); // and the output's strides
+    expect(d.kernel.entryPoint).toBe('main_direct');
+    expect(d.bind).toEqual({ a: 'h', b: 'dout', out: 'g' }); // operands swapped
+    expect([d.uniforms.p_size, d.uniforms.q_size]).toEqual([8, 1]); // P and Q swapped
+    expect([d.uniforms.o_p, d.uniforms.o_q]).toEqual([1, 8]); // and the output's strides
   });
 
   it('keeps the staged workgroup no larger than the output needs', () => {
     // dR of an LSTM H = 8: P = 32, Q = 8 → 8 × 2 invocations of 4 × 4 outputs, not 8 × 8.
     const d = contractionDispatch({ a: { buffer: 'dg', row: 32, col: 1 }, b: { buffer: 'h', row: 8, col: 1 }, out: { buffer: 'g', p: 8, q: 1 }, p: 32, q: 8, rows: 4096 }, grid);
-    expect(d.pipeline.entryPoint).toBe('main');
-    expect(d.pipeline.constants).toMatchObject({ WORKGROUP_SIZE: 16, WG_Q: 2 });
+    expect(d.kernel.entryPoint).toBe('main');
+    expect(d.constants).toMatchObject({ WORKGROUP_SIZE: 16, WG_Q: 2 });
   });
 
   it('sums chunks of a few rows directly', () => {
     const d = contractionDispatch({ a: { buffer: 'dout', row: 1, col: 1 }, b: { buffer: 'w', row: 8, col: 1 }, out: { buffer: 'dy', p: 8, q: 1 }, p: 98304, q: 8, rows: 1 }, grid);
-    expect(d.pipeline.entryPoint).toBe('main_direct');
+    expect(d.kernel.entryPoint).toBe('main_direct');
   });
 });
 

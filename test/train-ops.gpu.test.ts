@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getPipeline } from '../src/gpu/pipelines.ts';
-import {
-  inverseCounts,
-  lossDispatch,
-  optimizerDispatches,
-  segmentSumPasses,
-  type ParamBuffer,
-  type TrainDispatch,
-} from '../src/gpu/kernels/train-ops.ts';
+import { inverseCounts, lossDispatch } from '../src/gpu/kernels/training/loss.ts';
+import { optimizerDispatches, type ParamBuffer } from '../src/gpu/kernels/training/optimizer.ts';
+import { segmentSumPasses } from '../src/gpu/kernels/training/segment-sum.ts';
+import type { Dispatch, ProgramBuffer } from '../src/gpu/program.ts';
 import { optimizerStepReference } from '../src/reference/optim.ts';
 import { lossReference, lossSpec, firstLossStep, type LossOptions } from '../src/train/loss.ts';
 import { createOptimizerState, learningRateAt, optimizationSpec, type OptimizationOptions } from '../src/train/optim.ts';
@@ -15,7 +10,7 @@ import { expectClose, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
 import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
 
-// The training step's loss, per-model sums and optimizer kernels (src/gpu/kernels/train-ops.ts)
+// The training step's loss, per-model sums and optimizer kernels (src/gpu/kernels/training/)
 // against the float64 references of src/train/loss.ts and src/reference/optim.ts, on one global
 // model and on many models at once (per-series mode: every model its own loss mean, its own
 // gradient norm, its own optimizer state). Runs in Node and in Chromium.
@@ -27,62 +22,19 @@ beforeAll(async () => {
 afterAll(() => gpu?.backend.dispose());
 
 /**
- * Runs dispatches on named buffers (uploaded from `inputs`, or zero-filled `sizes` in floats) and
- * reads `read` back; destroys everything it made.
+ * Runs dispatches on named buffers (uploaded from `inputs`, or zero-filled `sizes` in floats) through
+ * the backend's program executor and reads `read` back; the executor gives every buffer back.
  */
 async function runDispatches(
-  dispatches: TrainDispatch[],
+  dispatches: Dispatch[],
   inputs: Record<string, Float32Array>,
   sizes: Record<string, number>,
   read: string[],
 ): Promise<Record<string, Float32Array>> {
-  const device = gpu.backend.device;
-  const made: GPUBuffer[] = [];
-  const buffers = new Map<string, GPUBuffer>();
-  const make = (name: string, floats: number) => {
-    const b = device.createBuffer({ label: name, size: Math.max(4, 4 * floats), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    made.push(b);
-    buffers.set(name, b);
-    return b;
-  };
-  try {
-    return await withErrorScope(device, async () => {
-      for (const [name, data] of Object.entries(inputs)) device.queue.writeBuffer(make(name, data.length), 0, data);
-      for (const [name, n] of Object.entries(sizes)) make(name, n);
-      const encoder = device.createCommandEncoder();
-      for (const d of dispatches) {
-        const pipeline = await getPipeline(device, d.pipeline);
-        const params = device.createBuffer({ size: d.params.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-        made.push(params);
-        device.queue.writeBuffer(params, 0, d.params);
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, device.createBindGroup({
-          layout: pipeline.getBindGroupLayout(0),
-          entries: [{ binding: 0, resource: { buffer: params } }, ...d.bind.map((name, i) => ({ binding: i + 1, resource: { buffer: buffers.get(name)! } }))],
-        }));
-        pass.dispatchWorkgroups(...d.grid);
-        pass.end();
-      }
-      const staging = read.map((name) => {
-        const src = buffers.get(name)!;
-        const dst = device.createBuffer({ size: src.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-        made.push(dst);
-        encoder.copyBufferToBuffer(src, 0, dst, 0, src.size);
-        return dst;
-      });
-      device.queue.submit([encoder.finish()]);
-      const out: Record<string, Float32Array> = {};
-      for (const [i, name] of read.entries()) {
-        await staging[i]!.mapAsync(GPUMapMode.READ);
-        out[name] = new Float32Array(staging[i]!.getMappedRange().slice(0));
-        staging[i]!.unmap();
-      }
-      return out;
-    });
-  } finally {
-    for (const b of made) b.destroy();
-  }
+  const buffers: Record<string, ProgramBuffer> = {};
+  for (const [name, data] of Object.entries(inputs)) buffers[name] = { data, read: read.includes(name) };
+  for (const [name, n] of Object.entries(sizes)) buffers[name] = { data: new Float32Array(Math.max(1, n)), read: read.includes(name) };
+  return withErrorScope(gpu.backend.device, () => gpu.backend.runProgram({ what: 'the training kernels', buffers, dispatches }));
 }
 
 const maxPerDimension = () => gpu.backend.device.limits.maxComputeWorkgroupsPerDimension;

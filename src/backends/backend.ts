@@ -36,13 +36,14 @@ export type { RecurrentStackStateGrads } from '../reference/recurrent-stack-back
 
 /**
  * Where a model runs. Two implementations share this interface: the float64 CPU reference (the
- * oracle) and WebGPU (the fast path). Both receive arguments that were already validated. The
- * backward passes are optional members (a backend may run inference only); both of these have them.
+ * oracle) and WebGPU (the fast path). Each validates a call once, before any work, with the checks
+ * both share (src/backends/validate.ts), so a bad call fails alike on either. The backward passes
+ * are optional members (a backend may run inference only); both of these have them.
  */
 export interface Backend {
   /** `'cpu'` or `'webgpu'`. */
   readonly name: string;
-  /** Runs the Elman network over every sequence of the batch. */
+  /** Runs the Elman network over every sequence of the batch (arguments checked by ElmanRNN.forward). */
   elmanForward(config: ResolvedElmanConfig, weights: ElmanStateDict, args: ForwardArgs): Promise<ForwardResult>;
   /**
    * Runs one recurrent layer with ONNX RNN/GRU/LSTM semantics (see src/rnn/spec.ts) over every
@@ -81,7 +82,6 @@ export interface Backend {
     dY: FloatArray,
     stateGrads?: RecurrentStackStateGrads,
   ): Promise<RecurrentStackBackwardResult>;
-  /** Frees what the backend holds (GPU buffers, the device it created). */
   /**
    * Recursive multi-step forecasting (src/rnn/forecast.ts): the stack over each history, then
    * `horizon` steps each fed its own previous prediction; `[B, horizon, O]`. On the GPU the whole
@@ -101,5 +101,6 @@ export interface Backend {
   trainingBatchLimits?(stack: RecurrentStack, steps: number): BatchLimits;
   /** Whether the device runs its shaders on the CPU (src/gpu/device.ts isSoftwareAdapter); false for the CPU backend (no device). */
   readonly software?: boolean;
+  /** Frees what the backend holds (GPU buffers, the device it created). */
   dispose(): void;
 }

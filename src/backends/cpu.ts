@@ -3,14 +3,14 @@ import { recurrentLayerBackwardReference } from '../reference/recurrent-layer-ba
 import { recurrentLayerReference } from '../reference/recurrent-layer.ts';
 import { recurrentStackBackwardReference } from '../reference/recurrent-stack-backward.ts';
 import { recurrentStackReference } from '../reference/recurrent-stack.ts';
-import { checkLayerInputs, checkLayerWeights } from '../rnn/spec.ts';
-import { checkModels, checkStack, joinRows, joinStackOutputs, perModelRows, stackInputRows } from '../rnn/stack.ts';
+import { joinRows, joinStackOutputs, perModelRows, stackInputRows } from '../rnn/stack.ts';
 import { forecastReference } from '../reference/forecast.ts';
-import { checkForecastModels, forecastInputRows } from '../rnn/forecast.ts';
+import { forecastInputRows } from '../rnn/forecast.ts';
 import { batchLimits } from '../train/batching.ts';
 import { CpuTrainEngine } from '../train/cpu-engine.ts';
 import { checkedOutputs as checked } from '../util/finite.ts';
 import type { Backend } from './backend.ts';
+import { checkForecastCall, checkLayerBackwardCall, checkLayerCall, checkStackBackwardCall, checkStackCall } from './validate.ts';
 
 /**
  * The float64 CPU reference behind the {@link Backend} interface. Results are Float64Array. Slow by
@@ -23,14 +23,12 @@ export const cpuBackend: Required<Backend> = {
     return checked('the Elman network', elmanForwardReference(config, weights, args));
   },
   async recurrentLayer(spec, weights, inputs) {
-    checkLayerWeights(spec, weights);
-    checkLayerInputs(spec, inputs);
+    checkLayerCall(spec, weights, inputs);
     return checked(`the ${spec.cell.toUpperCase()} layer`, recurrentLayerReference(spec, weights, inputs));
   },
   // Per-series models run one after another, each on its own rows.
   async recurrentStack(models, inputs) {
-    const stacks = checkModels(models, inputs.batch);
-    for (const stack of stacks) checkStack(stack, inputs);
+    const stacks = checkStackCall(models, inputs);
     const outputs =
       stacks.length === 1
         ? recurrentStackReference(stacks[0]!, inputs)
@@ -40,20 +38,19 @@ export const cpuBackend: Required<Backend> = {
   // The backward passes run the forward reference for the outputs, then the backward reference
   // (which replays the forward pass itself, keeping its tape).
   async recurrentLayerBackward(spec, weights, inputs, outGrads) {
-    checkLayerWeights(spec, weights);
-    checkLayerInputs(spec, inputs);
+    checkLayerBackwardCall(spec, weights, inputs, outGrads);
     return checked(`the ${spec.cell.toUpperCase()} layer's backward pass`, {
       outputs: recurrentLayerReference(spec, weights, inputs),
       grads: recurrentLayerBackwardReference(spec, weights, inputs, outGrads),
     });
   },
-  async recurrentStackBackward(stack, inputs, dY, stateGrads) {
-    checkStack(stack, inputs);
+  async recurrentStackBackward(stack, inputs, dY, stateGrads = {}) {
+    checkStackBackwardCall(stack, inputs, dY, stateGrads);
     const back = recurrentStackBackwardReference(stack, inputs, dY, stateGrads);
     return checked("the stack's backward pass", { outputs: recurrentStackReference(stack, inputs), ...back });
   },
   async recurrentForecast(models, inputs) {
-    const stacks = checkForecastModels(models, inputs);
+    const stacks = checkForecastCall(models, inputs);
     const forecast =
       stacks.length === 1
         ? forecastReference(stacks[0]!, inputs)

@@ -15,7 +15,7 @@ import { integer, namesOf, oneOf, percentLevels, positiveInt, positiveNumber, Us
 import { COMMANDS, DEFAULT_EPOCHS, FORECAST_OPTIONS, forecastUsage, type ForecastCommand, type ForecastFlag } from './forecast-options.ts';
 import { parseOptions } from './options.ts';
 import { checkOutput, readInput, writeOutput } from './files.ts';
-import type { CliIO } from './main.ts';
+import type { CliIO } from './io.ts';
 import { TrainingProgress } from './progress.ts';
 
 /**

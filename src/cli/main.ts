@@ -1,5 +1,5 @@
 import { acquireGpu, ENGINE_LIMITS, OPTIONAL_FEATURES, WEBGPU_DEFAULT_LIMITS, type GpuContext } from '../gpu/device.ts';
-import { adapterTraits, LANES_HIDDEN_MIN, SMALL_HIDDEN_MAX } from '../gpu/kernels/recurrent-layer.ts';
+import { adapterTraits, LANES_HIDDEN_MIN, SMALL_HIDDEN_MAX } from '../gpu/kernels/forward/plan.ts';
 import { WebRNNError } from '../errors.ts';
 import type { Backend } from '../backends/backend.ts';
 import { cpuBackend } from '../backends/cpu.ts';
@@ -10,22 +10,9 @@ import { UsageError } from './args.ts';
 import { forecastCommand } from './forecast.ts';
 import { FORECAST_COMMAND_LIST, forecastUsage } from './forecast-options.ts';
 import { CPU_OPTION, paragraph, parseOptions, twoColumns, usage, type OptionSpec } from './options.ts';
-import type { ProgressStream } from './progress.ts';
+import type { CliIO } from './io.ts';
 
-/** Where the CLI writes; injectable so tests can capture it. */
-export interface CliIO {
-  /** One line of results (standard output). */
-  out: (line: string) => void;
-  /** One line of errors, notes and progress (standard error). */
-  err: (line: string) => void;
-  /**
-   * Standard error as a stream, for the progress bar to redraw in place when it is a terminal;
-   * without it (or when it is not a terminal) progress is a line per epoch through `err`.
-   */
-  stderr?: ProgressStream;
-  /** A monotonic clock in milliseconds for the progress' elapsed time and ETA (default performance.now). */
-  now?: () => number;
-}
+export type { CliIO } from './io.ts';
 
 /**
  * The exit statuses, as `webrnn help` and the README state them; {@link reportError} and the
@@ -102,7 +89,7 @@ export interface InfoReport {
   features: string[];
   /** The optional features the engine requested and was granted (OPTIONAL_FEATURES the adapter has). */
   granted: string[];
-  /** What the choice of recurrent kernel reads from the adapter (src/gpu/kernels/recurrent-layer.ts). */
+  /** What the choice of recurrent kernel reads from the adapter (src/gpu/kernels/forward/plan.ts). */
   traits: { simdLanes: boolean };
 }
 

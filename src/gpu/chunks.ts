@@ -1,6 +1,6 @@
 import { checkResultLength } from '../tensor.ts';
 import { DeviceError, ShapeError } from '../errors.ts';
-import type { GpuProgram, ProgramBuffer } from '../backends/webgpu.ts';
+import { programBufferBytes, type Program } from './program.ts';
 
 /**
  * How many sequences of a batch one GPU program (a "chunk") takes. Every chunk must fit the device:
@@ -16,6 +16,33 @@ import type { GpuProgram, ProgramBuffer } from '../backends/webgpu.ts';
  * layers, sized by the largest, may grow faster beyond the first sizes).
  */
 
+/**
+ * Multiply-adds one submission may hold before a recurrent layer is split into time segments. About
+ * a second of work for the tiled kernel on a software adapter and a few milliseconds on a discrete
+ * GPU: far from the seconds after which browsers and drivers reset a device that does not answer.
+ */
+export const MACS_PER_SUBMISSION = 2 ** 31;
+
+/**
+ * Batch chunks keep at least this many steps of a recurrent layer in one submission where they can
+ * (see {@link MIN_CHUNK_SEQUENCES}): a larger chunk would split T into shorter segments, each one
+ * more pass over the state and the weights. On SwiftShader's tiled kernel a 2-step segment costs
+ * about three times as much per step as a 5-step one: before chunks were bounded, one chunk of
+ * 800k Elman H=32 sequences (T = 5, three segments) took 3.1× the CPU time per sequence of
+ * B ≤ 400k (one segment), LSTM 4.1× at 400k (bench/big-batch.ts; bench/RESULTS.md, "Big batches").
+ */
+export const MIN_SEGMENT_STEPS = 16;
+
+/**
+ * Bytes one batch chunk aims to allocate at most, its buffers and readback together: memory stays
+ * bounded whatever B, chunks of a large batch are all alike (time linear in B), and the pool keeps
+ * a chunk's buffers for the next (it retains 256 MiB).
+ */
+export const CHUNK_BYTES = 128 * 2 ** 20;
+
+/** Sequences a chunk keeps whatever the targets above say, where the device's limits allow: enough to fill a GPU. */
+export const MIN_CHUNK_SEQUENCES = 4096;
+
 /** What a chunk may take. Byte counts are per device; see {@link planChunk}. */
 export interface ChunkLimits {
   /** Most bytes one binding may hold (hard). */
@@ -24,7 +51,7 @@ export interface ChunkLimits {
   readbackBytes: number;
   /** Bytes a chunk should allocate at most, buffers and readback together (a target). */
   chunkBytes: number;
-  /** Multiply-adds one submission should hold at most (a target; see MACS_PER_SUBMISSION). */
+  /** Multiply-adds one submission should hold at most (a target; see {@link MACS_PER_SUBMISSION}). */
   macsPerSubmission: number;
   /** Sequences a chunk keeps even when the targets ask for fewer (enough to fill a GPU). */
   minSequences: number;
@@ -50,13 +77,8 @@ export interface ProgramFootprint {
   total: number;
 }
 
-/** The bytes of a program buffer as WebGPUBackend.run allocates it (absent inputs: 4-byte placeholders). */
-export function programBufferBytes(b: ProgramBuffer): number {
-  return b.data?.byteLength ?? b.bytes ?? (b.external ? b.external.size - (b.offset ?? 0) : 4);
-}
-
 /** What a program allocates: see {@link ProgramFootprint}. */
-export function footprint(program: Pick<GpuProgram, 'what' | 'buffers'>): ProgramFootprint {
+export function footprint(program: Pick<Program, 'what' | 'buffers'>): ProgramFootprint {
   const buffers = new Map<string, number>();
   let readback = 0;
   for (const [name, b] of Object.entries(program.buffers)) {

@@ -1,6 +1,5 @@
 import { WeightError } from '../errors.ts';
 import { mulberry32 } from '../util/rng.ts';
-import type { ResolvedElmanConfig } from './config.ts';
 
 /**
  * Parameters of an Elman network, named and laid out exactly as PyTorch's state dicts, so weights
@@ -17,6 +16,17 @@ export interface ElmanStateDict {
   readout: { weight: Float32Array; bias: Float32Array };
 }
 
+/**
+ * The sizes the parameters depend on (a ResolvedElmanConfig has them; named here so this module
+ * does not import the configuration's, which checks a network's size with these specs).
+ */
+export interface ElmanSizes {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly outputSize: number;
+  readonly numLayers: number;
+}
+
 /** Name and shape of one parameter tensor. */
 export interface ParamSpec {
   readonly group: 'rnn' | 'readout';
@@ -25,7 +35,7 @@ export interface ParamSpec {
 }
 
 /** Every parameter the configuration needs, in PyTorch's state-dict order. */
-export function elmanParamSpecs(c: ResolvedElmanConfig): ParamSpec[] {
+export function elmanParamSpecs(c: ElmanSizes): ParamSpec[] {
   const specs: ParamSpec[] = [];
   const H = c.hiddenSize;
   for (let k = 0; k < c.numLayers; k++) {
@@ -49,7 +59,7 @@ function lookup(sd: ElmanStateDict, spec: ParamSpec): unknown {
  * Checks a state dict against the configuration and returns a defensive float32 copy. Throws
  * {@link WeightError} for a missing, unexpected, wrongly sized or non-finite tensor, naming it.
  */
-export function checkElmanStateDict(c: ResolvedElmanConfig, sd: ElmanStateDict): ElmanStateDict {
+export function checkElmanStateDict(c: ElmanSizes, sd: ElmanStateDict): ElmanStateDict {
   if (sd === null || typeof sd !== 'object' || typeof sd.rnn !== 'object' || typeof sd.readout !== 'object') {
     throw new WeightError('weights must be an object { rnn: {...}, readout: { weight, bias } }');
   }
@@ -95,7 +105,7 @@ export function checkElmanStateDict(c: ResolvedElmanConfig, sd: ElmanStateDict):
  * PyTorch's default initialisation, seeded: every nn.RNN parameter uniform in ±1/√H, and the
  * nn.Linear readout uniform in ±1/√H (its fan-in is H).
  */
-export function initElmanStateDict(c: ResolvedElmanConfig, seed = 0): ElmanStateDict {
+export function initElmanStateDict(c: ElmanSizes, seed = 0): ElmanStateDict {
   const rand = mulberry32(seed);
   const bound = 1 / Math.sqrt(c.hiddenSize);
   const sd: ElmanStateDict = { rnn: {}, readout: { weight: new Float32Array(), bias: new Float32Array() } };

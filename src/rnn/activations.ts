@@ -33,7 +33,7 @@ const DEFAULTS: Partial<Record<ActivationName, [number, number]>> = {
   Elu: [1, 0],
 };
 
-/** Index of each activation in the GPU kernels' switch (kept in sync with shaders/recurrent_layer.wgsl). */
+/** Index of each activation in the GPU kernels' switch (kept in sync with `apply4` in shaders/forward/recurrent_common.wgsl). */
 export function activationCode(name: ActivationName): number {
   return ACTIVATION_NAMES.indexOf(name);
 }

@@ -77,7 +77,7 @@ export interface DeviceBatchFacts {
  * The {@link BatchLimits} of a device: {@link SOFTWARE_MAX_BATCH} on a software adapter,
  * {@link HARDWARE_MAX_BATCH} on a GPU, and never more windows than one binding holds at
  * `bytesPerWindow` (what a training step keeps per window on the device: its saved states and
- * gradients; e.g. 4 × src/gpu/kernels/stack-grad.ts gradFloatsPerSequence). Without a device (the
+ * gradients; e.g. 4 × src/gpu/programs/gradients.ts gradFloatsPerSequence). Without a device (the
  * CPU backend) pass null: the float64 reference gains nothing from large batches, so {@link BASE_BATCH}.
  */
 export function batchLimits(device: DeviceBatchFacts | null, options: { software?: boolean; bytesPerWindow?: number } = {}): BatchLimits {

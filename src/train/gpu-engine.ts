@@ -1,10 +1,12 @@
-import type { GpuProgram, ProgramBuffer, ProgramDispatch, WebGPUBackend } from '../backends/webgpu.ts';
-import { ConfigError, ShapeError, type DeviceError } from '../errors.ts';
-import { ONES_BUFFER, ONES_DATA } from '../gpu/kernels/grad-contract.ts';
-import { packLayerWeights } from '../gpu/kernels/recurrent-layer.ts';
-import { packHead } from '../gpu/kernels/linear-head.ts';
-import { gradFloatsPerSequence, modelStride, packedFloats, stackGradProgram, type GradProgramContext } from '../gpu/kernels/stack-grad.ts';
-import { inverseCounts, lossDispatch, optimizerDispatches, segmentSumPasses, type ParamBuffer } from '../gpu/kernels/train-ops.ts';
+import { ConfigError, DeviceError, ShapeError } from '../errors.ts';
+import { packLayerWeights, packedFloats } from '../gpu/kernels/forward/recurrent-common.ts';
+import { packHead } from '../gpu/kernels/head/linear-head.ts';
+import { inverseCounts, lossDispatch } from '../gpu/kernels/training/loss.ts';
+import { optimizerDispatches, type ParamBuffer } from '../gpu/kernels/training/optimizer.ts';
+import { segmentSumPasses } from '../gpu/kernels/training/segment-sum.ts';
+import type { Dispatch, Program, ProgramBuffer, ProgramRunner } from '../gpu/program.ts';
+import { gradFloatsPerSequence, gradientProgram, modelStride, type GradProgramContext } from '../gpu/programs/gradients.ts';
+import { BUFFER_USAGE } from '../gpu/usage.ts';
 import { numDirections } from '../rnn/spec.ts';
 import type { FloatArray } from '../tensor.ts';
 import { gatherSamples, type Samples } from './data.ts';
@@ -12,7 +14,6 @@ import type { EngineSetup, StackStates, StepResult, TrainEngine } from './engine
 import { learningRateAt, optimizerSlots, type OptimizerState } from './optim.ts';
 import { flattenParams, paramCount, paramSlots, unflattenParams } from './params.ts';
 
-const STORAGE = 0x80;
 /**
  * Steps whose losses one loss log holds ({@link GpuTrainEngine.maxQueuedSteps}): the most steps
  * queued between two readbacks. Two logs alternate, so steps are queued into one while the other
@@ -26,8 +27,6 @@ const EVAL_CHUNK = 512;
  * {@link EVAL_CHUNK}: a global model's validation set of 66,000 windows is 17 programs, not 129.
  */
 const EVAL_SEQUENCES = 4096;
-const COPY_SRC = 0x04;
-const COPY_DST = 0x08;
 
 /** One packed parameter block of a model (a layer's W | R | B | P, or the head's weight | bias). */
 interface Block {
@@ -37,7 +36,7 @@ interface Block {
   trained: number;
   /** Where the trained prefix sits in the flat parameters (src/train/params.ts order). */
   offset: number;
-  /** Floats from one model's block to the next's in a page (stack-grad.ts modelStride). */
+  /** Floats from one model's block to the next's in a page (src/gpu/programs/gradients.ts modelStride). */
   stride: number;
 }
 
@@ -50,12 +49,12 @@ interface ModelGroup {
 
 /**
  * The WebGPU training engine: every model's parameters, gradients and optimizer state live on the
- * device for the whole run, and one optimizer step is one GPU program (src/gpu/kernels/stack-grad.ts
- * with the loss and the update spliced in):
+ * device for the whole run, and one optimizer step is one GPU program: the gradient program of
+ * src/gpu/programs/gradients.ts, its forward half, the loss, its backward half, the update:
  *
- *   forward with saving → head → loss and d loss / d out (shaders/loss.wgsl) → head backward →
+ *   forward with saving → head → loss and d loss / d out (shaders/training/loss.wgsl) → head backward →
  *   each layer's backward → parameter gradients → per-model squared norms (with norm clipping) →
- *   the optimizer update of every parameter buffer (shaders/optimizer.wgsl)
+ *   the optimizer update of every parameter buffer (shaders/training/optimizer.wgsl)
  *
  * Only the batch goes up and only the loss (and the final states, for truncated BPTT) comes back.
  * Parameters are the kernels' packed buffers: per layer W | R | B | P, the head's weight | bias; the
@@ -66,16 +65,18 @@ interface ModelGroup {
  *
  * Per-series models train in the same dispatches: each parameter, gradient and optimizer buffer
  * holds the blocks of many models side by side (model m's at m·stride), the batch's group m feeds
- * model m, and every kernel of the program picks each sequence's model (stack-grad.ts), so a step
+ * model m, and every kernel of the program picks each sequence's model (gradients.ts), so a step
  * of S models is one program, not S. Only when one program's largest binding would pass the
  * device's limit are the models split into groups of programs (models × batch × steps × what a
  * sequence keeps); the buffers are pages of as many models as one binding holds, and a group binds
  * its range of a page at an offset.
+ *
+ * The engine needs no backend: a {@link ProgramRunner} (its device, and the executor that runs its
+ * programs) and the context its gradient programs are planned in.
  */
 export class GpuTrainEngine implements TrainEngine {
   readonly models: number;
   private readonly setup: EngineSetup;
-  private readonly backend: WebGPUBackend;
   private readonly made: GPUBuffer[] = [];
   /** Per page of {@link pageModels} models: its parameter, gradient and optimizer buffers by program name. */
   private readonly pages: Record<string, GPUBuffer>[];
@@ -88,17 +89,49 @@ export class GpuTrainEngine implements TrainEngine {
   /** The log queued steps write into, and how many steps it holds. */
   private log = 0;
   private queued = 0;
-  /** The error checks of the queued steps' programs (WebGPUBackend.runProgram's `deferred`). */
+  /** The error checks of the queued steps' programs (the runner's `deferred`). */
   private checks: Promise<DeviceError | null>[] = [];
   readonly maxQueuedSteps = LOSS_LOG_STEPS;
 
-  constructor(backend: WebGPUBackend, setup: EngineSetup) {
+  /**
+   * The engine, its parameter, gradient and optimizer buffers created (and the weights uploaded)
+   * inside error scopes: a failed allocation is a {@link DeviceError} here, not an invalid buffer
+   * that every later step trips over.
+   */
+  static async create(runner: ProgramRunner, context: GradProgramContext, setup: EngineSetup): Promise<GpuTrainEngine> {
+    const device = runner.device;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let engine: GpuTrainEngine | null = null;
+    let failure: unknown = null;
+    try {
+      engine = new GpuTrainEngine(runner, context, setup);
+    } catch (err) {
+      failure = err;
+    }
+    const validation = await device.popErrorScope();
+    const oom = await device.popErrorScope();
+    const error = oom ?? validation;
+    if (error) {
+      engine?.dispose();
+      throw new DeviceError(
+        `${oom ? 'out of GPU memory: ' : ''}the training buffers (parameters, gradients and optimizer state of ${setup.models} model(s)) could not be created: ${error.message}`,
+      );
+    }
+    if (failure) throw failure;
+    return engine!;
+  }
+
+  private constructor(
+    private readonly runner: ProgramRunner,
+    private readonly context: GradProgramContext,
+    setup: EngineSetup,
+  ) {
     const stack = setup.stack;
     if (!stack.head) throw new ConfigError('GPU training needs a model with a head (nn.Linear) to take the loss on');
     if (stack.layers.some(({ spec, weights }) => spec.layout !== 1 || weights.P !== null)) {
       throw new ConfigError('GPU training takes batch-major stacks without peepholes (what PyTorch modules lower to)');
     }
-    this.backend = backend;
     this.setup = setup;
     const S = setup.models;
     this.models = S;
@@ -119,9 +152,9 @@ export class GpuTrainEngine implements TrainEngine {
     this.blocks.push({ name: 'head', floats: headFloats, trained: headTrained, offset, stride: modelStride(headFloats, S) });
     if (offset + headTrained !== slots.reduce((n, s) => n + s.length, 0)) throw new Error('packed blocks do not cover the parameters');
 
-    const limit = this.context().maxBindingBytes;
+    const limit = context.maxBindingBytes;
     this.pageModels = Math.max(1, Math.min(S, Math.floor(limit / (4 * Math.max(...this.blocks.map((b) => b.stride))))));
-    const device = backend.device;
+    const device = runner.device;
     this.pages = Array.from({ length: Math.ceil(S / this.pageModels) }, (_, p) => {
       const count = this.modelsOfPage(p);
       const own: Record<string, GPUBuffer> = {};
@@ -145,7 +178,7 @@ export class GpuTrainEngine implements TrainEngine {
   }
 
   private create(device: GPUDevice, label: string, floats: number): GPUBuffer {
-    const b = device.createBuffer({ label: `train ${label}`, size: 4 * Math.max(1, floats), usage: STORAGE | COPY_SRC | COPY_DST });
+    const b = device.createBuffer({ label: `train ${label}`, size: 4 * Math.max(1, floats), usage: BUFFER_USAGE.storage });
     this.made.push(b);
     return b;
   }
@@ -157,7 +190,7 @@ export class GpuTrainEngine implements TrainEngine {
     const packed = [...values.layers.map(({ spec, weights }) => packLayerWeights(spec, weights)), packHead(values.head!)];
     const page = this.pages[Math.floor(s / this.pageModels)]!;
     const at = s % this.pageModels;
-    this.blocks.forEach((b, k) => this.backend.device.queue.writeBuffer(page[prefix + b.name]!, 4 * at * b.stride, packed[k]!));
+    this.blocks.forEach((b, k) => this.runner.device.queue.writeBuffer(page[prefix + b.name]!, 4 * at * b.stride, packed[k]!));
   }
 
   /**
@@ -168,7 +201,7 @@ export class GpuTrainEngine implements TrainEngine {
     const flats = Array.from({ length: this.models }, () => new Float32Array(paramCount(this.setup.stack)));
     for (const [p, page] of this.pages.entries()) {
       for (const b of this.blocks) {
-        const out = await this.backend.runProgram({ what: 'reading training buffers', buffers: { [b.name]: { external: page[prefix + b.name]!, read: true } }, dispatches: [] });
+        const out = await this.runner.runProgram({ what: 'reading training buffers', buffers: { [b.name]: { external: page[prefix + b.name]!, read: true } }, dispatches: [] });
         const values = out[b.name]!;
         for (let at = 0; at < this.modelsOfPage(p); at++) {
           flats[p * this.pageModels + at]!.set(values.subarray(at * b.stride, at * b.stride + b.trained), b.offset);
@@ -176,10 +209,6 @@ export class GpuTrainEngine implements TrainEngine {
       }
     }
     return flats;
-  }
-
-  private context(): GradProgramContext {
-    return this.backend.gradProgramContext();
   }
 
   /** Floats the training program's largest binding takes per sequence of `steps` steps. */
@@ -199,7 +228,7 @@ export class GpuTrainEngine implements TrainEngine {
    */
   private groups(perModel: number, steps: number): ModelGroup[] {
     const perSequence = this.perSequenceFloats(steps);
-    const fit = Math.max(1, Math.floor(this.context().maxBindingBytes / (4 * perSequence * perModel)));
+    const fit = Math.max(1, Math.floor(this.context.maxBindingBytes / (4 * perSequence * perModel)));
     const groups: ModelGroup[] = [];
     this.pages.forEach((_, page) => {
       const end = Math.min(this.models, (page + 1) * this.pageModels);
@@ -219,13 +248,13 @@ export class GpuTrainEngine implements TrainEngine {
    * grouped by model; `init`: their initial states per layer), with the update when `update`, else
    * the forward pass and the loss only (see the class comment).
    */
-  private program(g: ModelGroup, part: Samples, init: StackStates | null, lr: number, update: boolean): GpuProgram {
+  private program(g: ModelGroup, part: Samples, init: StackStates | null, lr: number, update: boolean): Program {
     const stack = this.setup.stack;
     const L = stack.layers.length;
     const { count: n, steps: T } = part;
     const M = g.count;
     const head = stack.head!;
-    const program = stackGradProgram(
+    const program = gradientProgram(
       {
         layers: stack.layers.map(({ spec }, k) => ({ spec, peepholes: false, hasH0: !!init?.h[k], hasC0: !!init?.c[k], hasDh: false, hasDc: false })),
         head,
@@ -235,17 +264,15 @@ export class GpuTrainEngine implements TrainEngine {
         models: M,
         inputGrad: false,
       },
-      this.context(),
+      this.context,
     );
-    const maxGrid = this.backend.device.limits.maxComputeWorkgroupsPerDimension;
-    const buffers: Record<string, ProgramBuffer> = {};
-    for (const [name, { bytes, zeros }] of Object.entries(program.buffers)) buffers[name] = zeros ? { data: new Float32Array(bytes / 4) } : { bytes };
+    const maxGrid = this.runner.device.limits.maxComputeWorkgroupsPerDimension;
+    const buffers: Record<string, ProgramBuffer> = program.buffers;
     for (const b of this.blocks) {
       buffers[b.name] = this.slab(g, '', b);
       buffers[b.name === 'head' ? 'headgrads' : `grads${b.name.slice(1)}`] = this.slab(g, 'grad ', b);
     }
     buffers.x = { data: part.x };
-    buffers[ONES_BUFFER] = { data: ONES_DATA };
     stack.layers.forEach(({ spec }, k) => {
       const h = init?.h[k] ?? null;
       const c = init?.c[k] ?? null;
@@ -258,8 +285,8 @@ export class GpuTrainEngine implements TrainEngine {
     });
     for (let k = 0; k < L; k++) buffers[`final${k}`]!.read = true;
 
-    // The loss right after the head's forward dispatch (the one that writes `out`): each model's
-    // mean over its own sequences.
+    // The loss between the forward half (which ends with the head writing `out`) and the backward
+    // half: each model's mean over its own sequences.
     const O = head.outputSize;
     buffers.target = { data: part.y };
     buffers.mask = { data: part.mask ?? new Float32Array(1) };
@@ -268,16 +295,14 @@ export class GpuTrainEngine implements TrainEngine {
     buffers.loss = { bytes: 4 * M, read: true };
     const sums = segmentSumPasses('term', 'loss', { segments: M, length: (n / M) * T * O }, false, maxGrid);
     for (const [name, floats] of Object.entries(sums.scratch)) buffers[name] = { bytes: 4 * floats };
-    const loss: ProgramDispatch[] = [
+    const loss: Dispatch[] = [
       lossDispatch(this.setup.loss, { y: 'out', target: 'target', mask: 'mask', invN: 'invN', dy: 'dout', term: 'term' },
         { batch: n, steps: T, outputs: O, first: 0, perModel: n / M, hasMask: part.mask !== null }, maxGrid),
       ...sums.dispatches,
     ];
-    const at = program.dispatches.findIndex((d) => d.bind.at(-1) === 'out' && d.bind.includes('head'));
-    const dispatches: ProgramDispatch[] = [...program.dispatches.slice(0, at + 1), ...loss, ...program.dispatches.slice(at + 1)];
     if (!update) {
       // Evaluation: the forward pass and the loss only.
-      return { what: 'the training loss', buffers, dispatches: dispatches.slice(0, at + 1 + loss.length) };
+      return { what: 'the training loss', buffers, dispatches: [...program.forward, ...loss] };
     }
     const params: ParamBuffer[] = this.blocks.map((b) => ({
       p: b.name, g: b.name === 'head' ? 'headgrads' : `grads${b.name.slice(1)}`, m: `m ${b.name}`, v: `v ${b.name}`, trained: b.trained, stride: b.stride,
@@ -289,7 +314,7 @@ export class GpuTrainEngine implements TrainEngine {
     buffers.sumsq = { bytes: 4 * this.blocks.length * M };
     const update_ = optimizerDispatches(this.setup.optimization, params, 'sumsq', M, this.steps, lr, maxGrid);
     for (const [name, floats] of Object.entries(update_.scratch)) buffers[name] = { bytes: Math.max(buffers[name]?.bytes ?? 0, 4 * floats) };
-    return { what: 'a training step', buffers, dispatches: [...dispatches, ...update_.dispatches] };
+    return { what: 'a training step', buffers, dispatches: [...program.forward, ...loss, ...program.backward, ...update_.dispatches] };
   }
 
   private checkUsable(): void {
@@ -327,10 +352,10 @@ export class GpuTrainEngine implements TrainEngine {
         program.buffers.log = { external: deferred.log, offset: 4 * (deferred.slot * this.models + g.first), bytes: 4 * g.count };
         const last = program.dispatches.at(-1)!;
         program.dispatches[program.dispatches.length - 1] = { ...last, copies: [...(last.copies ?? []), ['loss', 'log', 4 * g.count]] };
-        await this.backend.runProgram(program, { deferred: this.checks });
+        await this.runner.runProgram(program, { deferred: this.checks });
         continue;
       }
-      const out = await this.backend.runProgram(program);
+      const out = await this.runner.runProgram(program);
       loss.set(out.loss!, g.first);
       layers.forEach(({ spec }, k) => {
         const final = out[`final${k}`]!;
@@ -359,7 +384,7 @@ export class GpuTrainEngine implements TrainEngine {
     if (this.queued >= LOSS_LOG_STEPS) throw new ConfigError(`${LOSS_LOG_STEPS} steps are queued: read their losses (takeLosses) before queueing more`);
     const o = this.setup.optimization;
     const lr = learningRateAt(o.schedule, o.optimizer.lr, this.steps);
-    this.logs[this.log] ??= this.create(this.backend.device, `loss log ${this.log}`, LOSS_LOG_STEPS * this.models);
+    this.logs[this.log] ??= this.create(this.runner.device, `loss log ${this.log}`, LOSS_LOG_STEPS * this.models);
     const slot = this.queued++;
     await this.run(batch, null, lr, true, { log: this.logs[this.log]!, slot });
     this.steps++;
@@ -383,7 +408,7 @@ export class GpuTrainEngine implements TrainEngine {
       if (n === 0 || !log) return [];
       this.checkUsable();
       const M = this.models;
-      const out = await this.backend.runProgram({ what: 'reading the training losses', buffers: { log: { external: log, bytes: 4 * n * M, read: true } }, dispatches: [] });
+      const out = await this.runner.runProgram({ what: 'reading the training losses', buffers: { log: { external: log, bytes: 4 * n * M, read: true } }, dispatches: [] });
       const values = out.log!;
       return Array.from({ length: n }, (_, k) => Float64Array.from(values.subarray(k * M, (k + 1) * M)));
     })();
@@ -407,7 +432,7 @@ export class GpuTrainEngine implements TrainEngine {
     const total = new Float64Array(S);
     // Never more per model than one binding of the program holds (the forward's saved states).
     const perSequence = 4 * this.perSequenceFloats(T);
-    const chunk = Math.max(1, Math.min(Math.max(EVAL_CHUNK, Math.floor(EVAL_SEQUENCES / S)), Math.floor(this.context().maxBindingBytes / perSequence)));
+    const chunk = Math.max(1, Math.min(Math.max(EVAL_CHUNK, Math.floor(EVAL_SEQUENCES / S)), Math.floor(this.context.maxBindingBytes / perSequence)));
     for (let k0 = 0; k0 < per; k0 += chunk) {
       const size = Math.min(chunk, per - k0);
       const rows = Array.from({ length: S * size }, (_, i) => Math.floor(i / size) * per + k0 + (i % size));

@@ -1,0 +1,152 @@
+/**
+ * Every variant behind webrnn's kernel choices, each validated against a float64 reference and then
+ * timed on this adapter, in the manner of llm.c's dev/cuda programs: the numbers the choices in
+ * src/gpu/kernels/forward/plan.ts and src/gpu/kernels/backward/grad-contract.ts cite.
+ *
+ *   node scripts/vite-run.mjs bench/kernels.ts [--layers] [--contractions] [--runs N]
+ *
+ * --layers        one batch-major layer (backend.recurrentLayer, B = 1024, T = 64) on each kernel that
+ *                 takes its shape: small (H ≤ 4), tile, sequential, lanes
+ * --contractions  the gradient contractions a training step is made of, on both entry points of
+ *                 grad_contract (`main`, staged; `main_direct`): a GRU H=24 I=4 layer's dW
+ *                 (P = 72, Q = 4) and dR (P = 48, Q = 24) over 65,536 rows, and a head's dX over
+ *                 one row (P = 98,304, Q = 8)
+ *
+ * Neither flag: both. Times are medians of `--runs` calls (default 3) after the validating one:
+ * the wall time of the call and its GPU time (timestamps where the adapter has them).
+ */
+import { parseArgs } from 'node:util';
+import { cpuBackend } from '../src/backends/cpu.ts';
+import { WebGPUBackend } from '../src/backends/webgpu.ts';
+import { acquireGpu, type GpuContext } from '../src/gpu/device.ts';
+import { contractionDispatch, type Contraction } from '../src/gpu/kernels/backward/grad-contract.ts';
+import type { RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
+import { GATES, recurrentLayerSpec, type CellType } from '../src/rnn/spec.ts';
+import { compare, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
+import { mulberry32, uniformArray } from '../src/util/rng.ts';
+
+const { values: args } = parseArgs({
+  options: { layers: { type: 'boolean', default: false }, contractions: { type: 'boolean', default: false }, runs: { type: 'string', default: '3' } },
+});
+const RUNS = Number(args.runs);
+const both = !args.layers && !args.contractions;
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+
+/** Runs `run` once (its result validated by `check`), then RUNS times, timed; the median wall and GPU ms. */
+async function timed(backend: WebGPUBackend, run: () => Promise<void>): Promise<{ wall: number; gpu: number; method: string }> {
+  await run();
+  const wall: number[] = [];
+  const gpu: number[] = [];
+  let method = '';
+  for (let r = 0; r < RUNS; r++) {
+    backend.lastTiming = null;
+    const t0 = performance.now();
+    await run();
+    wall.push(performance.now() - t0);
+    gpu.push(backend.lastTiming!.ms);
+    method = backend.lastTiming!.method;
+  }
+  return { wall: median(wall), gpu: median(gpu), method };
+}
+
+const LAYERS: Array<{ name: string; cell: CellType; H: number; I: number; activation?: string }> = [
+  { name: 'Elman ReLU H=1', cell: 'rnn', H: 1, I: 1, activation: 'Relu' },
+  { name: 'Elman ReLU H=32', cell: 'rnn', H: 32, I: 1, activation: 'Relu' },
+  { name: 'GRU H=24 I=4', cell: 'gru', H: 24, I: 4 },
+  { name: 'LSTM H=32', cell: 'lstm', H: 32, I: 1 },
+  { name: 'LSTM H=128', cell: 'lstm', H: 128, I: 1 },
+];
+
+async function layers(gpu: GpuContext): Promise<void> {
+  const B = 1024;
+  const T = 64;
+  console.log(`\none layer, B = ${B}, T = ${T} | kernel | wall ms | GPU ms | max |Δ| vs float64`);
+  for (const l of LAYERS) {
+    const spec = recurrentLayerSpec({ cell: l.cell, inputSize: l.I, hiddenSize: l.H, layout: 1, ...(l.activation ? { activations: [l.activation] } : {}), linearBeforeReset: l.cell === 'gru' });
+    const G = GATES[l.cell];
+    const bound = 1 / Math.sqrt(l.H);
+    const rand = mulberry32(l.H * 31 + G);
+    const weights = { W: uniformArray(rand, G * l.H * l.I, -bound, bound), R: uniformArray(rand, G * l.H * l.H, -bound, bound), B: uniformArray(rand, 2 * G * l.H, -bound, bound), P: null };
+    const inputs = { X: uniformArray(rand, B * T * l.I, -1, 1), batch: B, steps: T, sequenceLens: null, initialH: null, initialC: null };
+    const want = await cpuBackend.recurrentLayer(spec, weights, inputs);
+    const kernels: RecurrentKernelChoice[] = l.H <= 4 ? ['small', 'tile', 'sequential', 'lanes'] : ['tile', 'sequential', 'lanes'];
+    for (const kernel of kernels) {
+      const backend = WebGPUBackend.fromContext(gpu, { recurrentKernel: kernel, timing: true });
+      try {
+        let error = 0;
+        const t = await timed(backend, async () => {
+          const got = await backend.recurrentLayer(spec, weights, inputs);
+          const c = compare(got.Y, want.Y, FLOAT32_TOLERANCE);
+          if (!c.ok) throw new Error(`${l.name} on ${kernel}: ${c.message}`);
+          error = c.maxAbsError;
+        });
+        console.log(`${l.name} | ${kernel} | ${t.wall.toFixed(1)} | ${t.gpu.toFixed(1)} (${t.method}) | ${error.toExponential(2)}`);
+      } catch (e) {
+        console.log(`${l.name} | ${kernel} | unavailable: ${(e as Error).message}`);
+      } finally {
+        backend.dispose();
+      }
+    }
+  }
+}
+
+const CONTRACTIONS: Array<{ name: string; p: number; q: number; rows: number }> = [
+  { name: 'GRU H=24 I=4 dW', p: 72, q: 4, rows: 65_536 },
+  { name: 'GRU H=24 I=4 dR', p: 48, q: 24, rows: 65_536 },
+  { name: "a head's dX (one row)", p: 98_304, q: 8, rows: 1 },
+];
+
+async function contractions(gpu: GpuContext): Promise<void> {
+  console.log('\ncontraction out[p, q] = Σ_r A[r, p]·B[r, q] | entry point | wall ms | GPU ms | max |Δ| vs float64');
+  const backend = WebGPUBackend.fromContext(gpu, { timing: true });
+  try {
+    for (const c of CONTRACTIONS) {
+      const rand = mulberry32(c.p + c.q);
+      const A = uniformArray(rand, c.rows * c.p, -1, 1);
+      const Bm = uniformArray(rand, c.rows * c.q, -1, 1);
+      // float64 sums, and the bound of a float32 recursive sum: rows · 2⁻²⁴ · Σ |a·b| per output.
+      const want = new Float64Array(c.p * c.q);
+      const bound = new Float64Array(c.p * c.q);
+      for (let r = 0; r < c.rows; r++) {
+        for (let p = 0; p < c.p; p++) {
+          const a = A[r * c.p + p]!;
+          for (let q = 0; q < c.q; q++) {
+            want[p * c.q + q]! += a * Bm[r * c.q + q]!;
+            bound[p * c.q + q]! += Math.abs(a * Bm[r * c.q + q]!);
+          }
+        }
+      }
+      const contraction: Contraction = { a: { buffer: 'a', row: c.p, col: 1 }, b: { buffer: 'b', row: c.q, col: 1 }, out: { buffer: 'out', p: c.q, q: 1 }, p: c.p, q: c.q, rows: c.rows };
+      const maxGrid = gpu.device.limits.maxComputeWorkgroupsPerDimension;
+      for (const entryPoint of ['main', 'main_direct'] as const) {
+        let error = 0;
+        const t = await timed(backend, async () => {
+          const out = await backend.runProgram({
+            what: `${c.name} on ${entryPoint}`,
+            buffers: { a: { data: A }, b: { data: Bm }, out: { bytes: 4 * c.p * c.q, read: true } },
+            dispatches: [contractionDispatch(contraction, maxGrid, entryPoint)],
+          });
+          error = 0;
+          out.out!.forEach((v, i) => {
+            const d = Math.abs(v - want[i]!);
+            if (!(d <= Math.max(1e-6, c.rows * 2 ** -24 * bound[i]!))) throw new Error(`${c.name} on ${entryPoint}: output ${i} is ${v}, want ${want[i]}`);
+            error = Math.max(error, d);
+          });
+        });
+        console.log(`${c.name} (P = ${c.p}, Q = ${c.q}, ${c.rows} rows) | ${entryPoint} | ${t.wall.toFixed(1)} | ${t.gpu.toFixed(1)} (${t.method}) | ${error.toExponential(2)}`);
+      }
+    }
+  } finally {
+    backend.dispose();
+  }
+}
+
+const gpu = await acquireGpu({ log: false, features: ['timestamp-query'] });
+try {
+  console.log(`adapter: ${gpu.summary.description || gpu.summary.architecture}; ${RUNS} timed runs a cell`);
+  if (both || args.layers) await layers(gpu);
+  if (both || args.contractions) await contractions(gpu);
+} finally {
+  gpu.destroy();
+}
