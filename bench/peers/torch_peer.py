@@ -336,7 +336,8 @@ def stacked_forward(cell, nonlinearity, p, x):
         xi = xi + p["b_ih"].unsqueeze(-2).unsqueeze(-2)
     w_hh = p["w_hh"].transpose(-1, -2)
     b_hh = p["b_hh"].unsqueeze(-2) if "b_hh" in p else None
-    h = x.new_zeros(x.shape[:-2] + (H,))
+    # A plain factory (not x.new_zeros): under vmap x's shape is one model's and the zeros unbatched.
+    h = torch.zeros(x.shape[:-2] + (H,), dtype=x.dtype, device=x.device)
     c = h
     hs = []
     for t in range(x.shape[-2]):
