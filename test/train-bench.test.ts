@@ -229,6 +229,29 @@ describe.each((['batched', 'vmap', 'loop'] as TorchPerSeriesMode[]).map((m) => [
   });
 });
 
+// The same on CUDA (the kit's per-series contenders), where this machine's python3 has it: fp32 within
+// float32's tolerance, TF32 within TF32_TOLERANCE. Skipped elsewhere, with the reason in the name.
+const CUDA = TORCH_MISSING ?? (spawnSync(PYTHON, ['-c', 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 3)']).status === 0 ? null : `torch.cuda.is_available() is False for ${PYTHON}`);
+describe.each([
+  ...(['batched', 'vmap', 'loop'] as TorchPerSeriesMode[]).map((m) => pytorchTrainPeer(TORCH_CUDA_FP32, { perSeries: m })),
+  pytorchTrainPeer(TORCH_CUDA_TF32, { perSeries: 'batched' }),
+].map((p) => [p.name, p] as const))('per-series training with %s', (name, peer) => {
+  afterAll(() => peer.dispose());
+  it.skipIf(CUDA !== null)(`matches the float64 reference model by model${CUDA ? ` (skipped: ${CUDA})` : ''}`, async () => {
+    for (const w of PER_SERIES) {
+      const initial = initialModel(w, 3).stateDict();
+      const data = trainData(w, 4);
+      const prepared = await peer.prepare(w, initial, data);
+      try {
+        const v = validateEpoch(await prepared.runEpoch(), await referenceTraining(w, initial, data).runEpoch(), initial, peer.tolerance, w.series);
+        expect(v.ok, `${name}, ${w.name} S=${w.series}: ${v.message}`).toBe(true);
+      } finally {
+        await prepared.dispose();
+      }
+    }
+  });
+});
+
 it('a global-model contender refuses a per-series workload', async () => {
   const w = PER_SERIES[0]!;
   await expect(tfjsTrainPeer('cpu').prepare(w, initialModel(w).stateDict(), trainData(w))).rejects.toThrow(/trains one global model, not 5 per-series models/);

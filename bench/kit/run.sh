@@ -5,12 +5,13 @@
 #   ./run.sh [kit.mjs flags: --quick, --budget-s N, --sections a,b]
 #
 # The H200 plan (a session has 15 minutes of device time, at most 10 a command; bench/RESULTS.md):
-#   1. bash run.sh                      issue 14's sections (info … toggles), about 6 minutes
-#   2. OUT=$OUT/training bash run.sh --sections train,per-series,forecast --budget-s 240
-#                                       issue 18's: training against PyTorch cuDNN, per-series
-#                                       models, the forecasting job per phase; about 5 minutes
-# Each stops starting workloads at its budget (in-flight ones finish), so each fits a 10-minute call
-# with room, and either can be repeated once.
+#   1. KIT_WORK=/tmp/webrnn-kit bash run.sh
+#        issue 14's sections (info … toggles), about 6 minutes
+#   2. KIT_WORK=/tmp/webrnn-kit OUT=$OUT/training bash run.sh --sections train,per-series,forecast --budget-s 240
+#        issue 18's: training against PyTorch cuDNN, per-series models, the forecasting job per
+#        phase; about 5 minutes
+# Each stops starting workloads at its budget (in-flight ones finish), so each fits a 10-minute
+# call with room; KIT_WORK outside the kit keeps the unpacked files from one call to the next.
 #
 # Results go to $OUT (default ./out): results.json (adapter, limits, features, ceilings, every
 # record), log.txt (everything printed), env.txt (the driver, the GPU, python3's torch).
