@@ -68,9 +68,9 @@ const TARGET_WORKGROUPS = 256;
 
 /**
  * Up to this many columns the direct entry point runs (a single block along q, so each value of B is
- * loaded once per block of p); beyond, the staged one (GRU H = 24, I = 4: dW with Q = 4 direct, dR
- * with Q = 24 staged). Both entry points on the training workloads: `node scripts/vite-run.mjs
- * bench/kernels.ts --contractions` (bench/RESULTS.md, "Kernel choices").
+ * loaded once per block of p); beyond, the staged one. `node scripts/vite-run.mjs bench/kernels.ts
+ * --contractions` (bench/RESULTS.md, "Kernel choices") times both on a GRU H = 24, I = 4 layer's
+ * gradients: dR (Q = 24) is about 3× faster staged, dW (Q = 4) as fast either way.
  */
 const DIRECT_MAX_Q = 4;
 
@@ -79,8 +79,8 @@ const pow2ceil = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 /**
  * Below this many rows per chunk the direct entry point runs whatever Q: `main` stages TILE_R rows
  * at a time (8–32), so a chunk of a few rows (the head's dX: one row, the output features) would
- * be mostly zeros and barriers (bench/app-scale.ts's training step, LSTM H = 8, B = 4096, T = 24:
- * `node scripts/vite-run.mjs bench/app-scale.ts`).
+ * be mostly zeros and barriers: `node scripts/vite-run.mjs bench/kernels.ts --contractions` times a
+ * head's dX (one row, P = 98,304, Q = 8) about 9× faster direct.
  */
 const DIRECT_MAX_ROWS = 8;
 
@@ -88,7 +88,7 @@ const DIRECT_MAX_ROWS = 8;
  * `main`'s workgroup shape: at most 64 invocations of 4 × 4 outputs, WG_P × WG_Q shaped after the
  * output (halving the larger side while too many). It is never grown past what the output needs:
  * a 1 × 8 head gradient in a 4 × 256 tile (64 invocations along q) did 128 times the work needed
- * and took 0.8 s of a 1.65 s training step on SwiftShader (bench/app-scale.ts, B = 4096); a small
+ * in the training step of `node scripts/vite-run.mjs bench/app-scale.ts` (B = 4096); a small
  * workgroup costs a GPU idle lanes only in these small products.
  */
 function workgroupShape(P: number, Q: number): [number, number] {

@@ -11,8 +11,8 @@ import { dispatch, type Dispatch } from '../../program.ts';
  * layers on the recurrent kernels, the readout as their head: src/model/elman.ts elmanStack) is
  * faster for H ≤ 4 and for one layer of H = 32–64, but slower for two layers and for H = 8 at
  * large B on a software adapter, so ElmanRNN keeps this kernel until the stack is not slower for
- * its shapes: `git show ccf0ee1:bench/elman-paths.ts` (bench/RESULTS.md, "ElmanRNN: its own kernel
- * against the general stack").
+ * its shapes: `node scripts/vite-run.mjs bench/elman-paths.ts` (bench/RESULTS.md, "ElmanRNN: its
+ * own kernel against the general stack").
  */
 export const elmanForward = defineKernel('elman_forward', source, ['x', 'weights', 'h0', 'y', 'hn', 'state']);
 

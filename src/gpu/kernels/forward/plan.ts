@@ -20,15 +20,15 @@ export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
  * - `small` (shaders/forward/recurrent_small.wgsl) for H ≤ {@link SMALL_HIDDEN_MAX}: one invocation
  *   per (direction, sequence), everything in registers; a step is too little work to share across a
  *   workgroup, so the tile's barriers would only cost. After a one-direction batch-major layer the
- *   stack's nn.Linear head runs inside it. `npm run bench -- --quick --only elman-relu-h1
- *   --contenders webrnn-webgpu --kernel small` against `--kernel tile` and `--kernel sequential`
- *   (RESULTS.md, "Kernel choices").
+ *   stack's nn.Linear head runs inside it. `node scripts/vite-run.mjs bench/kernels.ts --layers`
+ *   (one layer on each kernel; RESULTS.md, "Kernel choices"); on whole models `npm run bench --
+ *   --only elman-relu-h1 --contenders webrnn-webgpu --kernel small` against `--kernel tile`.
  * - `tile` (shaders/forward/recurrent_tile.wgsl) whenever H fits one workgroup: a workgroup per
  *   direction and tile of sequences, the step's matrix-vector work shared by the workgroup, the state
- *   in workgroup memory and R beside it when it fits (src/gpu/kernels/tile.ts). `npm run bench --
- *   --quick --only "B=1024 T=64" --contenders webrnn-webgpu --kernel tile` against `--kernel
- *   sequential` (RESULTS.md, "Kernel choices"); tile shapes on a GPU: the GPU kit's kernel sweep
- *   (`node scripts/vite-run.mjs bench/kit.ts --sections kernels`).
+ *   in workgroup memory and R beside it when it fits (src/gpu/kernels/tile.ts). `node
+ *   scripts/vite-run.mjs bench/kernels.ts --layers` against the sequential kernel (RESULTS.md,
+ *   "Kernel choices"); tile shapes on a GPU: the GPU kit's kernel sweep (`node
+ *   scripts/vite-run.mjs bench/kit.ts --sections kernels`).
  * - `sequential` (shaders/forward/recurrent_sequential.wgsl), the fallback for H beyond the
  *   workgroup size limit: one invocation per (direction, sequence), its state in storage scratch.
  * - `lanes` (shaders/forward/recurrent_lanes.wgsl) for H ≥ {@link LANES_HIDDEN_MIN} on adapters that
@@ -36,9 +36,10 @@ export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
  *   workgroup of one model's sequences reads every weight at one address (one load for all lanes),
  *   from a copy packed in the order a step reads it. On lavapipe `npm run bench -- --only "B=1024
  *   T=64" --contenders webrnn-webgpu --kernel tile` against the default (RESULTS.md, "Standard
- *   workloads on lavapipe"); on SwiftShader, which loads per lane whatever the address, it loses to
- *   the tiled kernel, so `auto` never picks it there or on a GPU, where it is unmeasured. Inference
- *   only.
+ *   workloads on lavapipe"). `auto` picks it on llvmpipe only: on a GPU it is unmeasured, and on
+ *   SwiftShader a prototype lost to the tiled kernel but `bench/kernels.ts --layers` (RESULTS.md,
+ *   "Kernel choices") found it faster on a loaded machine: a choice for the autotuner (src/tune)
+ *   to make per adapter, left as it was here. Inference only.
  */
 
 /** On a {@link KernelTraits.simdLanes} adapter, `auto` picks the lanes kernel from this hidden size. */
