@@ -10,7 +10,7 @@ export { tensor, sizeOf, type Tensor, type FloatArray } from './tensor.ts';
 export { ElmanRNN, type RunOptions } from './model/elman.ts';
 export type { ElmanConfig, ResolvedElmanConfig, Nonlinearity } from './model/config.ts';
 export type { ForwardOptions, ForwardResult } from './model/forward.ts';
-export { elmanParamSpecs, type ElmanStateDict, type ParamSpec } from './model/params.ts';
+export { elmanParamSpecs, type ElmanSizes, type ElmanStateDict, type ParamSpec } from './model/params.ts';
 export { RecurrentNet, type RecurrentRunOptions } from './model/recurrent.ts';
 export type { RecurrentForwardOptions, RecurrentForwardResult } from './model/recurrent-forward.ts';
 export {

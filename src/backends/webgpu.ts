@@ -43,7 +43,10 @@ const WEIGHTS_ADVICE = 'the model is too large for this device (run it on the CP
  */
 export class WebGPUBackend implements Backend {
   readonly name = 'webgpu';
-  /** @internal The executor of every program: pool, pipelines, limits. */
+  /**
+   * The executor of every program: pool, pipelines, limits.
+   * @internal
+   */
   readonly executor: ProgramExecutor;
   /** What the adapter is like for the choice of recurrent kernel. */
   private readonly traits: KernelTraits;
