@@ -22,7 +22,12 @@ export interface BackendChoice {
  * the reason. The WebGPU backend is kept for the worker's lifetime once it qualifies.
  */
 export async function chooseBackend(): Promise<BackendChoice> {
-  const cpu = (why: string): BackendChoice => ({ backend: cpuBackend, name: 'cpu', detail: `CPU (float64 reference): ${why}`, software: false });
+  const cpu = (why: string): BackendChoice => ({
+    backend: cpuBackend,
+    name: 'cpu',
+    detail: `CPU (float64 reference): ${why}`,
+    software: false,
+  });
   if (!('gpu' in navigator)) return cpu('this browser has no WebGPU');
   let gpu: WebGPUBackend;
   try {
@@ -42,4 +47,9 @@ export async function chooseBackend(): Promise<BackendChoice> {
 }
 
 /** The CPU backend, when the person asked for it. */
-export const CPU_CHOICE: BackendChoice = { backend: cpuBackend, name: 'cpu', detail: 'CPU (float64 reference), as chosen', software: false };
+export const CPU_CHOICE: BackendChoice = {
+  backend: cpuBackend,
+  name: 'cpu',
+  detail: 'CPU (float64 reference), as chosen',
+  software: false,
+};

@@ -17,7 +17,10 @@ import type { IntervalView, Phase, SeriesView } from './protocol.ts';
 // Filler draws the prediction intervals: the area between a band's lower and upper datasets.
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Decimation, Filler, Legend, Title, Tooltip);
 
-const PHASE_LABEL: Record<Phase, string> = { backtest: 'backtest fit (history before the hold-out)', final: 'final fit (all of each series)' };
+const PHASE_LABEL: Record<Phase, string> = {
+  backtest: 'backtest fit (history before the hold-out)',
+  final: 'final fit (all of each series)',
+};
 const PHASE_COLOR: Record<Phase, string> = { backtest: '#8250df', final: '#0969da' };
 
 /**
@@ -158,8 +161,23 @@ export class SeriesChart {
       sorted.forEach((iv, k) => {
         const label = `${name} ${iv.level}% interval`;
         const fill = translucent(color, 0.12 + (0.12 * k) / Math.max(1, sorted.length - 1));
-        const lower: Dataset = { label: `${label}${LOWER}`, data: pad(iv.lo, at), borderColor: translucent(color, 0.35), borderWidth: 0.5, pointRadius: 0, fill: false };
-        const upper: Dataset = { label, data: pad(iv.hi, at), borderColor: translucent(color, 0.35), backgroundColor: fill, borderWidth: 0.5, pointRadius: 0, fill: '-1' };
+        const lower: Dataset = {
+          label: `${label}${LOWER}`,
+          data: pad(iv.lo, at),
+          borderColor: translucent(color, 0.35),
+          borderWidth: 0.5,
+          pointRadius: 0,
+          fill: false,
+        };
+        const upper: Dataset = {
+          label,
+          data: pad(iv.hi, at),
+          borderColor: translucent(color, 0.35),
+          backgroundColor: fill,
+          borderWidth: 0.5,
+          pointRadius: 0,
+          fill: '-1',
+        };
         bands.push(lower, upper);
         summary.push({ label, level: iv.level, fill: upper.fill, lo: iv.lo, hi: iv.hi, line: [...line] });
       });
@@ -169,7 +187,13 @@ export class SeriesChart {
       lines.push(
         { label: 'hold-out (actual)', data: pad(view.y.slice(n - h), n - h), borderColor: '#1b1f24' },
         { label: 'backtest forecast', data: pad(forecast, n - h), borderColor: '#cf222e' },
-        ...BASELINES.map((b) => ({ label: BASELINE_LABELS[b], data: pad(baselines[b], n - h), borderColor: BASELINE_COLOR[b], borderDash: [5, 3], borderWidth: 1.2 })),
+        ...BASELINES.map((b) => ({
+          label: BASELINE_LABELS[b],
+          data: pad(baselines[b], n - h),
+          borderColor: BASELINE_COLOR[b],
+          borderDash: [5, 3],
+          borderWidth: 1.2,
+        })),
       );
       addBands('backtest', '#cf222e', intervals, forecast, n - h);
     }
@@ -179,14 +203,14 @@ export class SeriesChart {
     }
     this.chart.data.labels = [...view.ds, ...futureLabels];
     // Lines first: Chart.js draws the first dataset on top, so the bands lie under every line.
-    this.chart.data.datasets = [
-      ...lines.map((d) => ({ ...d, backgroundColor: d.borderColor, pointRadius: d.pointRadius ?? 2 })),
-      ...bands,
-    ];
+    this.chart.data.datasets = [...lines.map((d) => ({ ...d, backgroundColor: d.borderColor, pointRadius: d.pointRadius ?? 2 })), ...bands];
     this.chart.options.plugins!.title!.text = view.id;
     this.chart.update('none');
     this.canvas.dataset.series = view.id;
-    this.canvas.dataset.lines = [...lines, ...bands].map((d) => d.label).filter((l) => !l.endsWith(LOWER)).join(',');
+    this.canvas.dataset.lines = [...lines, ...bands]
+      .map((d) => d.label)
+      .filter((l) => !l.endsWith(LOWER))
+      .join(',');
     this.canvas.dataset.bands = JSON.stringify(summary);
   }
 }

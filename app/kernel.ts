@@ -81,7 +81,13 @@ async function start() {
     button.disabled = true;
     setStatus('running', 'Running on the GPU and on the CPU reference…');
     try {
-      const ok = await randomBatch(gpu, Number(f.get('batch')), Number(f.get('steps')), Number(f.get('hidden')), f.get('nonlinearity') as Nonlinearity);
+      const ok = await randomBatch(
+        gpu,
+        Number(f.get('batch')),
+        Number(f.get('steps')),
+        Number(f.get('hidden')),
+        f.get('nonlinearity') as Nonlinearity,
+      );
       setStatus(ok ? 'done' : 'error', ok ? 'Done: the GPU matches the float64 reference.' : 'The GPU result differs from the reference.');
     } catch (e) {
       setStatus('error', `Error: ${(e as Error).message}`);

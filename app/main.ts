@@ -52,7 +52,9 @@ function cancel() {
 const options = new OptionsForm($<HTMLFormElement>('#options-form'));
 const lossChart = new LossChart($<HTMLCanvasElement>('#loss-chart'));
 const seriesChart = new SeriesChart($<HTMLCanvasElement>('#series-chart'));
-const table = new SeriesTable($<HTMLTableElement>('#series-table'), $('#pager'), $<HTMLInputElement>('#filter'), (id) => send({ type: 'series', id }));
+const table = new SeriesTable($<HTMLTableElement>('#series-table'), $('#pager'), $<HTMLInputElement>('#filter'), (id) =>
+  send({ type: 'series', id }),
+);
 const runButton = $<HTMLButtonElement>('#run');
 const cancelButton = $<HTMLButtonElement>('#cancel');
 const downloadButton = $<HTMLButtonElement>('#download');
@@ -66,7 +68,8 @@ function setRunning(running: boolean) {
   options.disabled = running;
   runButton.disabled = running || !dataLoaded;
   cancelButton.disabled = !running;
-  for (const form of sourceForms) for (const b of form.querySelectorAll('button')) b.disabled = running || (form.id === 'file-form' && !fileForm.file);
+  for (const form of sourceForms)
+    for (const b of form.querySelectorAll('button')) b.disabled = running || (form.id === 'file-form' && !fileForm.file);
 }
 
 function showError(error: ErrorInfo | null) {
@@ -112,7 +115,13 @@ const fileForm = {
   },
   mapping(): ColumnMapping {
     const dsFormat = this.dsFormat().value.trim();
-    return { format: this.select('format').value as ColumnMapping['format'], id: this.select('id').value, ds: this.select('ds').value, y: this.select('y').value, ...(dsFormat ? { dsFormat } : {}) };
+    return {
+      format: this.select('format').value as ColumnMapping['format'],
+      id: this.select('id').value,
+      ds: this.select('ds').value,
+      y: this.select('y').value,
+      ...(dsFormat ? { dsFormat } : {}),
+    };
   },
   submit() {
     if (this.file) load({ type: 'load', source: { kind: 'file', file: this.file, mapping: this.mapping() } }, this.file.name);
@@ -128,7 +137,12 @@ $<HTMLFormElement>('#builtin-form').addEventListener('submit', (e) => {
 $<HTMLFormElement>('#synthetic-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const f = new FormData(e.target as HTMLFormElement);
-  const [count, length, season, seed] = ['count', 'length', 'season', 'seed'].map((k) => Number(f.get(k))) as [number, number, number, number];
+  const [count, length, season, seed] = ['count', 'length', 'season', 'seed'].map((k) => Number(f.get(k))) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   load({ type: 'load', source: { kind: 'synthetic', count, length, season, seed } }, `${count.toLocaleString('en-US')} synthetic series`);
 });
 
@@ -160,7 +174,8 @@ $<HTMLFormElement>('#options-form').addEventListener('submit', (e) => {
 });
 cancelButton.addEventListener('click', cancel);
 downloadButton.addEventListener('click', () => send({ type: 'download' }));
-for (const b of document.querySelectorAll<HTMLButtonElement>('.series-nav [data-step]')) b.addEventListener('click', () => table.step(Number(b.dataset.step)));
+for (const b of document.querySelectorAll<HTMLButtonElement>('.series-nav [data-step]'))
+  b.addEventListener('click', () => table.step(Number(b.dataset.step)));
 
 const PHASE_TEXT: Record<Phase, string> = { backtest: 'backtest fit', final: 'final fit' };
 
@@ -197,16 +212,24 @@ function showVerdict({ summary, rows, horizon }: Extract<Reply, { type: 'backtes
   const score = (m: { mase: number | null; smape: number }) => (useMase ? m.mase!.toFixed(3) : `${m.smape.toFixed(2)}%`);
   const against = BASELINES.map((b) => `${BASELINE_LABELS[b]} ${score(baselines[b])}`).join(', ');
   const beats =
-    beaten.length === BASELINES.length ? 'beats every baseline' :
-    beaten.length === 0 ? 'beats none of the baselines' :
-    `beats ${beaten.map((b) => BASELINE_LABELS[b]).join(' and ')}, not ${BASELINES.filter((b) => !beaten.includes(b)).map((b) => BASELINE_LABELS[b]).join(' or ')}`;
-  const levels = Object.keys(coverage).map(Number).sort((a, b) => a - b);
+    beaten.length === BASELINES.length
+      ? 'beats every baseline'
+      : beaten.length === 0
+        ? 'beats none of the baselines'
+        : `beats ${beaten.map((b) => BASELINE_LABELS[b]).join(' and ')}, not ${BASELINES.filter((b) => !beaten.includes(b))
+            .map((b) => BASELINE_LABELS[b])
+            .join(' or ')}`;
+  const levels = Object.keys(coverage)
+    .map(Number)
+    .sort((a, b) => a - b);
   verdict.textContent =
     `On the hold-out (the last ${horizon} points of each series) the model ${beats}: ` +
     `mean ${useMase ? 'MASE' : 'sMAPE'} ${score(model)} against ${against}; ` +
     `OWA ${owa === null ? 'undefined' : owa.toFixed(3)} (below 1 beats Naive2); ` +
     `better than seasonal naive on ${better.toLocaleString('en-US')} of ${rows.length.toLocaleString('en-US')} series. ` +
-    (levels.length ? `Intervals: ${levels.map((l) => `${l}% hold ${percent(coverage[l]!)}`).join(', ')} of the points${msis === null ? '' : `; MSIS ${msis.toFixed(3)}`}.` : '');
+    (levels.length
+      ? `Intervals: ${levels.map((l) => `${l}% hold ${percent(coverage[l]!)}`).join(', ')} of the points${msis === null ? '' : `; MSIS ${msis.toFixed(3)}`}.`
+      : '');
 }
 
 /** The series a baseline stood in for, and why (the backtest's and the final forecast's). */
@@ -243,7 +266,8 @@ function onReply(reply: Reply) {
       showError(null);
       $('#data-summary').dataset.state = 'loaded';
       $('#data-summary').dataset.series = String(reply.rows.length);
-      $('#data-summary').textContent = `${reply.label}: ${reply.rows.length.toLocaleString('en-US')} series, ${reply.points.toLocaleString('en-US')} points.`;
+      $('#data-summary').textContent =
+        `${reply.label}: ${reply.rows.length.toLocaleString('en-US')} series, ${reply.points.toLocaleString('en-US')} points.`;
       if (reply.season) options.suggestSeason(reply.season);
       table.setRows(reply.rows, null);
       $('#verdict').textContent = 'Run a backtest to compare the model with seasonal naive, Naive2, ETS and Theta.';
@@ -277,7 +301,10 @@ function onReply(reply: Reply) {
       downloadButton.disabled = false;
       if (table.selectedId) send({ type: 'series', id: table.selectedId });
       setRunning(false);
-      setStatus('done', `Forecast ready: ${reply.series.toLocaleString('en-US')} series × ${reply.horizon} points, ${reply.seconds.toFixed(1)} s in all.`);
+      setStatus(
+        'done',
+        `Forecast ready: ${reply.series.toLocaleString('en-US')} series × ${reply.horizon} points, ${reply.seconds.toFixed(1)} s in all.`,
+      );
       break;
     case 'run-error':
       setRunning(false);

@@ -66,7 +66,10 @@ export class OptionsForm {
       const text = String(f.get(name) ?? '').trim();
       return (text === '' ? {} : { [key]: read(text) }) as Partial<Pick<RunOptions, K>>;
     };
-    const combine = f.getAll('combine').map(String).filter((n): n is BaselineName => (BASELINES as readonly string[]).includes(n));
+    const combine = f
+      .getAll('combine')
+      .map(String)
+      .filter((n): n is BaselineName => (BASELINES as readonly string[]).includes(n));
     return {
       horizon: int('horizon'),
       season: int('season'),

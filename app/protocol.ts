@@ -131,13 +131,24 @@ export interface ErrorInfo {
 
 /** Worker → page. */
 export type Reply =
-  | { type: 'backend'; name: 'webgpu' | 'cpu'; detail: string; /** A software adapter: WebGPU computed on the CPU (SwiftShader, lavapipe…). */ software: boolean }
+  | {
+      type: 'backend';
+      name: 'webgpu' | 'cpu';
+      detail: string /** A software adapter: WebGPU computed on the CPU (SwiftShader, lavapipe…). */;
+      software: boolean;
+    }
   | { type: 'header'; fileName: string; header: string[]; mapping: ColumnMapping }
   | { type: 'loaded'; label: string; rows: SeriesRow[]; points: number; season: number | null }
   | { type: 'load-error'; error: ErrorInfo }
-  | { type: 'progress' } & Progress
+  | ({ type: 'progress' } & Progress)
   | { type: 'backtest'; rows: SeriesRow[]; summary: BacktestSummary; horizon: number }
-  | { type: 'forecast'; series: number; horizon: number; seconds: number; /** Why series fell back to a baseline in the final forecast. */ notes: string[] }
+  | {
+      type: 'forecast';
+      series: number;
+      horizon: number;
+      seconds: number /** Why series fell back to a baseline in the final forecast. */;
+      notes: string[];
+    }
   | { type: 'run-error'; error: ErrorInfo }
   | { type: 'cancelled' }
   | { type: 'series'; view: SeriesView }

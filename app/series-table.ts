@@ -151,7 +151,11 @@ export class SeriesTable {
       for (const side of SIDES) sortable(sub, `${side}.${key}`, SIDE_LABEL[side]);
     }
     if (this.levels.length) {
-      group('interval coverage %', this.levels.length, 'share of the hold-out inside the model\'s prediction interval, per level (an 80% interval should hold about 80%)');
+      group(
+        'interval coverage %',
+        this.levels.length,
+        "share of the hold-out inside the model's prediction interval, per level (an 80% interval should hold about 80%)",
+      );
       for (const level of this.levels) sortable(sub, `coverage.${level}`, `${level}%`);
     }
   }
@@ -168,7 +172,11 @@ export class SeriesTable {
   /** New rows (a new dataset, or the same series with their backtest metrics and its summary). */
   setRows(rows: SeriesRow[], overall: BacktestSummary | null): void {
     this.rows = rows;
-    const levels = overall ? Object.keys(overall.coverage).map(Number).sort((a, b) => a - b) : [];
+    const levels = overall
+      ? Object.keys(overall.coverage)
+          .map(Number)
+          .sort((a, b) => a - b)
+      : [];
     if (levels.join() !== this.levels.join()) {
       this.levels = levels;
       if (this.sort.key.startsWith('coverage.') && !levels.includes(Number(this.sort.key.slice(9)))) this.sort = { key: 'order', dir: 1 };
@@ -179,7 +187,12 @@ export class SeriesTable {
       const tr = this.overallBody.insertRow();
       tr.className = 'overall';
       tr.dataset.beats = beatsBaseline(overall.model, overall.baselines.snaive) ? 'yes' : 'no';
-      tr.append(cell(`overall (mean of ${rows.length.toLocaleString('en-US')})`), cell(''), ...metricCells(overall.model, overall.baselines), ...coverageCells(this.levels, overall.coverage));
+      tr.append(
+        cell(`overall (mean of ${rows.length.toLocaleString('en-US')})`),
+        cell(''),
+        ...metricCells(overall.model, overall.baselines),
+        ...coverageCells(this.levels, overall.coverage),
+      );
     }
     if (!rows.some((r) => r.id === this.selected)) this.selected = rows[0]?.id ?? null;
     this.refresh(this.page);
@@ -212,13 +225,20 @@ export class SeriesTable {
           id.title = r.note;
           id.classList.add('fallback');
         }
-        tr.append(id, cell(r.points.toLocaleString('en-US'), { key: 'points', value: String(r.points) }), ...metricCells(r.model, r.baselines), ...coverageCells(this.levels, r.coverage));
+        tr.append(
+          id,
+          cell(r.points.toLocaleString('en-US'), { key: 'points', value: String(r.points) }),
+          ...metricCells(r.model, r.baselines),
+          ...coverageCells(this.levels, r.coverage),
+        );
         return tr;
       }),
     );
     const info = this.pager.querySelector('[data-role="info"]')!;
     const total = this.shown.length.toLocaleString('en-US');
-    info.textContent = rows.length ? `${(from + 1).toLocaleString('en-US')}–${(from + rows.length).toLocaleString('en-US')} of ${total}` : `0 of ${total}`;
+    info.textContent = rows.length
+      ? `${(from + 1).toLocaleString('en-US')}–${(from + rows.length).toLocaleString('en-US')} of ${total}`
+      : `0 of ${total}`;
   }
 
   /** Picks a series: highlights its row and tells the page. */

@@ -13,8 +13,14 @@ export interface Loaded {
 }
 
 export const BUILTIN: Record<BuiltinName, { label: string; load: () => Series[] }> = {
-  unemployment: { label: 'Unemployment across 14 US industries, monthly 2000–2010 (vega-datasets, long)', load: () => unemploymentAcrossIndustries().map(toSeries) },
-  'us-employment': { label: 'US employment by industry, monthly 2006–2015 (vega-datasets, wide)', load: () => usEmployment().map(toSeries) },
+  unemployment: {
+    label: 'Unemployment across 14 US industries, monthly 2000–2010 (vega-datasets, long)',
+    load: () => unemploymentAcrossIndustries().map(toSeries),
+  },
+  'us-employment': {
+    label: 'US employment by industry, monthly 2006–2015 (vega-datasets, wide)',
+    load: () => usEmployment().map(toSeries),
+  },
   co2: { label: 'CO2 at Mauna Loa, monthly 1958–2020 (vega-datasets)', load: () => [toSeries(co2Monthly())] },
 };
 
@@ -40,7 +46,11 @@ export async function loadSource(source: Source): Promise<Loaded> {
     case 'synthetic': {
       const { count, length, season, seed } = source;
       const series = syntheticSeries({ count, length, season, seed }).map(toSeries);
-      return { label: `${count.toLocaleString('en-US')} synthetic series of ${length} points, season ${season}, seed ${seed}`, series, season };
+      return {
+        label: `${count.toLocaleString('en-US')} synthetic series of ${length} points, season ${season}, seed ${seed}`,
+        series,
+        season,
+      };
     }
     case 'file': {
       const text = await source.file.text();
@@ -53,7 +63,9 @@ export async function loadSource(source: Source): Promise<Loaded> {
 /** Series of a CSV text read with the chosen mapping (DataError naming row and column when it is malformed). */
 export function parseSeries(text: string, mapping: ColumnMapping): Series[] {
   const dsFormat = mapping.dsFormat?.trim() || undefined;
-  return mapping.format === 'long' ? parseLong(text, { id: mapping.id, ds: mapping.ds, y: mapping.y, dsFormat }) : parseWide(text, { ds: mapping.ds, dsFormat });
+  return mapping.format === 'long'
+    ? parseLong(text, { id: mapping.id, ds: mapping.ds, y: mapping.y, dsFormat })
+    : parseWide(text, { ds: mapping.ds, dsFormat });
 }
 
 const isNumber = (cell: string) => isDecimal(cell) && Number.isFinite(Number(cell));

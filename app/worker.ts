@@ -31,7 +31,8 @@ function perBaseline<T>(pick: (b: BaselineName) => T): Record<BaselineName, T> {
   return Object.fromEntries(BASELINES.map((b) => [b, pick(b)])) as Record<BaselineName, T>;
 }
 
-const intervalViews = (intervals: readonly Interval[]): IntervalView[] => intervals.map(({ level, lo, hi }) => ({ level, lo: Array.from(lo), hi: Array.from(hi) }));
+const intervalViews = (intervals: readonly Interval[]): IntervalView[] =>
+  intervals.map(({ level, lo, hi }) => ({ level, lo: Array.from(lo), hi: Array.from(hi) }));
 
 /** The table's rows: each series with its first fold's backtest (the hold-out the chart shows), if any. */
 function rows(withMetrics: RunResult['report'] | null): SeriesRow[] {
@@ -39,7 +40,10 @@ function rows(withMetrics: RunResult['report'] | null): SeriesRow[] {
   return series.map((s) => {
     const r = scores.get(s.id);
     return {
-      id: s.id, points: s.y.length, first: s.ds[0] ?? '', last: s.ds.at(-1) ?? '',
+      id: s.id,
+      points: s.y.length,
+      first: s.ds[0] ?? '',
+      last: s.ds.at(-1) ?? '',
       model: r?.metrics ?? null,
       baselines: r ? perBaseline((b) => r.baselines[b].metrics) : null,
       coverage: r?.coverage ?? null,
@@ -63,7 +67,13 @@ async function load(request: Extract<Request, { type: 'load' }>) {
     const loaded = await loadSource(request.source);
     series = loaded.series;
     result = null;
-    post({ type: 'loaded', label: loaded.label, rows: rows(null), points: series.reduce((n, s) => n + s.y.length, 0), season: loaded.season });
+    post({
+      type: 'loaded',
+      label: loaded.label,
+      rows: rows(null),
+      points: series.reduce((n, s) => n + s.y.length, 0),
+      season: loaded.season,
+    });
   } catch (e) {
     post({ type: 'load-error', error: errorInfo(e) });
   }
@@ -111,9 +121,19 @@ function view(id: string) {
       id,
       ds: s.ds,
       y: Array.from(s.y),
-      holdout: row ? { forecast: Array.from(row.forecast), intervals: intervalViews(row.intervals), baselines: perBaseline((b) => Array.from(row.baselines[b].forecast)) } : null,
+      holdout: row
+        ? {
+            forecast: Array.from(row.forecast),
+            intervals: intervalViews(row.intervals),
+            baselines: perBaseline((b) => Array.from(row.baselines[b].forecast)),
+          }
+        : null,
       future: forecast
-        ? { ds: nextStamps(s.ds, forecast.values.length, { dsFormat: s.dsFormat, freq: s.freq }), values: Array.from(forecast.values), intervals: intervalViews(forecast.intervals) }
+        ? {
+            ds: nextStamps(s.ds, forecast.values.length, { dsFormat: s.dsFormat, freq: s.freq }),
+            values: Array.from(forecast.values),
+            intervals: intervalViews(forecast.intervals),
+          }
         : null,
     },
   });

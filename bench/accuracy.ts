@@ -145,9 +145,18 @@ function summary(rows: DatasetResult['rows']) {
     const owa = (smape(m) / smape('naive2') + mase(m) / mase('naive2')) / 2;
     const comparable = of(m).filter((r) => r.scores[m]!.mase !== null && r.scores.snaive!.mase !== null);
     const better = comparable.filter((r) => r.scores[m]!.mase! < r.scores.snaive!.mase!).length;
-    return { method: m, series: of(m).length, smape: smape(m), mase: mase(m), owa, betterThanSnaive: comparable.length ? better / comparable.length : NaN };
+    return {
+      method: m,
+      series: of(m).length,
+      smape: smape(m),
+      mase: mase(m),
+      owa,
+      betterThanSnaive: comparable.length ? better / comparable.length : NaN,
+    };
   });
-  const coverage = Object.fromEntries([80, 95].map((l) => [l, mean(rows.flatMap((r) => (r.coverage[l] === undefined ? [] : [r.coverage[l]!])))]));
+  const coverage = Object.fromEntries(
+    [80, 95].map((l) => [l, mean(rows.flatMap((r) => (r.coverage[l] === undefined ? [] : [r.coverage[l]!])))]),
+  );
   const msis = mean(rows.flatMap((r) => (r.msis === null ? [] : [r.msis])));
   return { table, coverage, msis };
 }
@@ -166,16 +175,25 @@ function print(title: string, rows: DatasetResult['rows'], seconds: Record<strin
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   for (const r of [head, ...body]) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
-  console.log(`intervals: 80 % cover ${(100 * s.coverage[80]!).toFixed(1)} %, 95 % cover ${(100 * s.coverage[95]!).toFixed(1)} %, MSIS (95 %) ${s.msis.toFixed(2)}`);
+  console.log(
+    `intervals: 80 % cover ${(100 * s.coverage[80]!).toFixed(1)} %, 95 % cover ${(100 * s.coverage[95]!).toFixed(1)} %, MSIS (95 %) ${s.msis.toFixed(2)}`,
+  );
   return s;
 }
 
 /** Runs the datasets `--only` names, or reads the results of earlier runs (`--merge`). */
 async function collect(): Promise<{ adapter: string; results: DatasetResult[] }> {
   if (args.merge) {
-    const runs = args.merge.split(',').map((f) => JSON.parse(readFileSync(f.trim(), 'utf8')) as { split: string; adapter: string; options: unknown; results: DatasetResult[] });
-    if (runs.some((r) => r.split !== args.split || JSON.stringify(r.options) !== JSON.stringify(overrides))) fail('--merge: the runs differ in split or options from this command\'s');
-    console.log(`webrnn accuracy benchmark: split ${args.split}, merged from ${args.merge} (${runs[0]!.adapter}), options ${JSON.stringify(overrides)}`);
+    const runs = args.merge
+      .split(',')
+      .map(
+        (f) => JSON.parse(readFileSync(f.trim(), 'utf8')) as { split: string; adapter: string; options: unknown; results: DatasetResult[] },
+      );
+    if (runs.some((r) => r.split !== args.split || JSON.stringify(r.options) !== JSON.stringify(overrides)))
+      fail("--merge: the runs differ in split or options from this command's");
+    console.log(
+      `webrnn accuracy benchmark: split ${args.split}, merged from ${args.merge} (${runs[0]!.adapter}), options ${JSON.stringify(overrides)}`,
+    );
     return { adapter: runs[0]!.adapter, results: runs.flatMap((r) => r.results) };
   }
   const datasets = accuracyDatasets().filter((d) => !args.only || args.only.split(',').some((o) => o === d.frequency || o === d.name));
@@ -188,7 +206,9 @@ async function collect(): Promise<{ adapter: string; results: DatasetResult[] }>
     for (const d of datasets) {
       const r = await runDataset(d, backend);
       results.push(r);
-      console.log(`${d.name}: ${r.series} ${d.frequency} series, h=${d.horizon}: webrnn backtest (fit, forecast, the baselines it combines and scores) ${r.seconds.webrnn!.toFixed(1)} s; fit + forecast of Naive2 ${r.seconds.naive2!.toFixed(2)} s, ETS ${r.seconds.ets!.toFixed(2)} s, Theta ${r.seconds.theta!.toFixed(2)} s`);
+      console.log(
+        `${d.name}: ${r.series} ${d.frequency} series, h=${d.horizon}: webrnn backtest (fit, forecast, the baselines it combines and scores) ${r.seconds.webrnn!.toFixed(1)} s; fit + forecast of Naive2 ${r.seconds.naive2!.toFixed(2)} s, ETS ${r.seconds.ets!.toFixed(2)} s, Theta ${r.seconds.theta!.toFixed(2)} s`,
+      );
     }
   } finally {
     backend.dispose();
@@ -197,21 +217,39 @@ async function collect(): Promise<{ adapter: string; results: DatasetResult[] }>
 }
 
 const { adapter, results } = await collect();
-const sum = (rs: DatasetResult[]) => Object.fromEntries(Object.keys(rs[0]!.seconds).map((k) => [k, rs.reduce((a, r) => a + r.seconds[k]!, 0)]));
+const sum = (rs: DatasetResult[]) =>
+  Object.fromEntries(Object.keys(rs[0]!.seconds).map((k) => [k, rs.reduce((a, r) => a + r.seconds[k]!, 0)]));
 const frequencies = [...new Set(results.map((r) => r.frequency))];
 const summaries: Record<string, ReturnType<typeof summary>> = {};
 for (const f of frequencies) {
   const rs = results.filter((r) => r.frequency === f);
-  summaries[f] = print(`${f} (h=${rs[0]!.horizon}, season ${rs[0]!.season})`, rs.flatMap((r) => r.rows), sum(rs));
+  summaries[f] = print(
+    `${f} (h=${rs[0]!.horizon}, season ${rs[0]!.season})`,
+    rs.flatMap((r) => r.rows),
+    sum(rs),
+  );
 }
-summaries.overall = print('overall', results.flatMap((r) => r.rows), sum(results));
+summaries.overall = print(
+  'overall',
+  results.flatMap((r) => r.rows),
+  sum(results),
+);
 const notes = results.flatMap((r) => r.rows.flatMap((row) => (row.note ? [row.note] : [])));
 if (notes.length) console.log(`\nnotes:\n${notes.map((n) => `  ${n}`).join('\n')}`);
 mkdirSync(dirname(args.json), { recursive: true });
 writeFileSync(
   args.json,
   JSON.stringify(
-    { split: args.split, backend: args.backend, adapter, options: overrides, machine: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model, cores: cpus().length }, date: new Date().toISOString(), summaries, results },
+    {
+      split: args.split,
+      backend: args.backend,
+      adapter,
+      options: overrides,
+      machine: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model, cores: cpus().length },
+      date: new Date().toISOString(),
+      summaries,
+      results,
+    },
     null,
     1,
   ),
@@ -220,5 +258,7 @@ console.log(`\nwrote ${args.json}`);
 
 async function adapterName(b: WebGPUBackend): Promise<string> {
   const info = (b as unknown as { gpu?: { adapter?: GPUAdapter } }).gpu?.adapter?.info;
-  return info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter' : 'unknown adapter';
+  return info
+    ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter'
+    : 'unknown adapter';
 }

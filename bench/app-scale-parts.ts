@@ -17,7 +17,9 @@ const etsMs = (performance.now() - t0) / 100;
 let t = performance.now();
 for (const s of series) baselineForecast('theta', s.y.subarray(0, 96 - 2 * H), H, 12);
 const thetaS = (performance.now() - t) / 1000;
-console.log(`ETS ${etsMs.toFixed(1)} ms a series: ${((etsMs * 10000) / 60000).toFixed(1)} min for 10,000; Theta ${thetaS.toFixed(1)} s for 10,000`);
+console.log(
+  `ETS ${etsMs.toFixed(1)} ms a series: ${((etsMs * 10000) / 60000).toFixed(1)} min for 10,000; Theta ${thetaS.toFixed(1)} s for 10,000`,
+);
 const backend = await WebGPUBackend.create();
 const f = Forecaster.create({ backend, horizon: H, season: 12, combine: [] });
 const epochs: number[] = [];
@@ -29,5 +31,7 @@ const cpu = process.cpuUsage(cpu0);
 t = performance.now();
 await f.predict(series);
 const predictS = (performance.now() - t) / 1000;
-console.log(`network (combine none), 3 epochs at most: fit ${fitS.toFixed(1)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s), epochs ended at ${epochs.map((e) => ((e - t0) / 1000).toFixed(1)).join(', ')} s; predict ${predictS.toFixed(1)} s`);
+console.log(
+  `network (combine none), 3 epochs at most: fit ${fitS.toFixed(1)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s), epochs ended at ${epochs.map((e) => ((e - t0) / 1000).toFixed(1)).join(', ')} s; predict ${predictS.toFixed(1)} s`,
+);
 backend.dispose();

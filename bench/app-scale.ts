@@ -54,7 +54,17 @@ const { values: args } = parseArgs({
 });
 
 // The app's defaults (app/index.html's form values, app/run.ts forecasterOptions).
-const APP = { horizon: 6, season: 12, inputSize: 24, cell: 'lstm' as const, hiddenSize: 8, numLayers: 1, epochs: Number(args.epochs), lr: 0.02, batchSize: 64 };
+const APP = {
+  horizon: 6,
+  season: 12,
+  inputSize: 24,
+  cell: 'lstm' as const,
+  hiddenSize: 8,
+  numLayers: 1,
+  epochs: Number(args.epochs),
+  lr: 0.02,
+  batchSize: 64,
+};
 const count = Number(args.series);
 const length = Number(args.length);
 const timedSteps = Number(args.steps);
@@ -85,10 +95,15 @@ function backtestWindows(): Samples {
 const gpu = await WebGPUBackend.create();
 const software = gpu.software;
 const data = backtestWindows();
-const limits = gpu.trainingBatchLimits(RecurrentNet.create({ cell: APP.cell, inputSize: 1, hiddenSize: APP.hiddenSize, numLayers: APP.numLayers, outputSize: 1 }).layers(), APP.inputSize);
+const limits = gpu.trainingBatchLimits(
+  RecurrentNet.create({ cell: APP.cell, inputSize: 1, hiddenSize: APP.hiddenSize, numLayers: APP.numLayers, outputSize: 1 }).layers(),
+  APP.inputSize,
+);
 const auto = autoBatchSize(data.count, limits);
-console.log(`${count} series × ${length} points: ${data.count.toLocaleString('en-US')} training windows of ${APP.inputSize} steps; ` +
-  `adapter ${gpu.gpu.summary.vendor} ${gpu.gpu.summary.architecture} (${software ? 'software' : 'hardware'}); auto batch ${auto}, lr ${scaledLearningRate(APP.lr, auto).toPrecision(3)}`);
+console.log(
+  `${count} series × ${length} points: ${data.count.toLocaleString('en-US')} training windows of ${APP.inputSize} steps; ` +
+    `adapter ${gpu.gpu.summary.vendor} ${gpu.gpu.summary.architecture} (${software ? 'software' : 'hardware'}); auto batch ${auto}, lr ${scaledLearningRate(APP.lr, auto).toPrecision(3)}`,
+);
 
 interface Row {
   batch: number;
@@ -105,13 +120,28 @@ interface Row {
 const rows: Row[] = [];
 
 async function measure(batch: number, readbackEvery: number | undefined): Promise<Row> {
-  const model = RecurrentNet.create({ cell: APP.cell, inputSize: 1, hiddenSize: APP.hiddenSize, numLayers: APP.numLayers, outputSize: 1 }, { seed: 0 });
+  const model = RecurrentNet.create(
+    { cell: APP.cell, inputSize: 1, hiddenSize: APP.hiddenSize, numLayers: APP.numLayers, outputSize: 1 },
+    { seed: 0 },
+  );
   const trainer = await Trainer.create(model, {
-    backend: gpu, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: scaledLearningRate(APP.lr, batch) }, clip: { kind: 'norm', maxNorm: 1 }, batchSize: batch, seed: 0, ...(readbackEvery ? { readbackEvery } : {}),
+    backend: gpu,
+    loss: { kind: 'mse' },
+    optimizer: { kind: 'adam', lr: scaledLearningRate(APP.lr, batch) },
+    clip: { kind: 'norm', maxNorm: 1 },
+    batchSize: batch,
+    seed: 0,
+    ...(readbackEvery ? { readbackEvery } : {}),
   });
   try {
     // Warm-up: two steps on a slice of the data build the pipelines and fill the pool outside the timed steps.
-    await trainer.fit(gatherSamples(data, Array.from({ length: Math.min(data.count, 2 * batch) }, (_, i) => i)), { epochs: 1 });
+    await trainer.fit(
+      gatherSamples(
+        data,
+        Array.from({ length: Math.min(data.count, 2 * batch) }, (_, i) => i),
+      ),
+      { epochs: 1 },
+    );
     const stop = new AbortController();
     const losses: number[] = [];
     const cpu0 = process.cpuUsage();
@@ -129,7 +159,17 @@ async function measure(batch: number, readbackEvery: number | undefined): Promis
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const steps = losses.length;
     const stepsPerEpoch = Math.ceil(data.count / batch);
-    return { batch, readback: readbackEvery === 1 ? 'per-step' : 'deferred', steps, stepsPerSecond: steps / seconds, stepsPerEpoch, epochSeconds: (stepsPerEpoch * seconds) / steps, epochCpuSeconds: (stepsPerEpoch * cpuSeconds) / steps, firstLoss: losses[0]!, lastLoss: losses.at(-1)! };
+    return {
+      batch,
+      readback: readbackEvery === 1 ? 'per-step' : 'deferred',
+      steps,
+      stepsPerSecond: steps / seconds,
+      stepsPerEpoch,
+      epochSeconds: (stepsPerEpoch * seconds) / steps,
+      epochCpuSeconds: (stepsPerEpoch * cpuSeconds) / steps,
+      firstLoss: losses[0]!,
+      lastLoss: losses.at(-1)!,
+    };
   } finally {
     trainer.dispose();
   }
@@ -141,31 +181,71 @@ try {
     for (const every of args['per-step'] ? [undefined, 1] : [undefined]) {
       const row = await measure(batch, every);
       rows.push(row);
-      console.log(`batch ${String(batch).padStart(6)} ${row.readback.padEnd(8)}: ${row.stepsPerSecond.toFixed(2)} steps/s over ${row.steps} steps → ${row.stepsPerEpoch} steps/epoch, ${row.epochSeconds.toFixed(1)} s/epoch wall, ${row.epochCpuSeconds.toFixed(1)} CPU s/epoch (loss ${row.firstLoss.toFixed(4)} → ${row.lastLoss.toFixed(4)})`);
+      console.log(
+        `batch ${String(batch).padStart(6)} ${row.readback.padEnd(8)}: ${row.stepsPerSecond.toFixed(2)} steps/s over ${row.steps} steps → ${row.stepsPerEpoch} steps/epoch, ${row.epochSeconds.toFixed(1)} s/epoch wall, ${row.epochCpuSeconds.toFixed(1)} CPU s/epoch (loss ${row.firstLoss.toFixed(4)} → ${row.lastLoss.toFixed(4)})`,
+      );
     }
   }
-  let job: { batch: number; backtestSeconds: number; finalSeconds: number; totalSeconds: number; cpuSeconds: number; mase: number | null; baselineMase: number | null } | null = null;
+  let job: {
+    batch: number;
+    backtestSeconds: number;
+    finalSeconds: number;
+    totalSeconds: number;
+    cpuSeconds: number;
+    mase: number | null;
+    baselineMase: number | null;
+  } | null = null;
   if (args.job) {
     const batch = args['job-batch'] === 'auto' ? auto : Number(args['job-batch']);
     const options = {
-      backend: gpu, horizon: APP.horizon, season: APP.season, inputSize: APP.inputSize, cell: APP.cell, hiddenSize: APP.hiddenSize, numLayers: APP.numLayers,
-      strategy: 'recursive' as const, scaling: 'standard' as const, perSeries: false, seed: 0,
+      backend: gpu,
+      horizon: APP.horizon,
+      season: APP.season,
+      inputSize: APP.inputSize,
+      cell: APP.cell,
+      hiddenSize: APP.hiddenSize,
+      numLayers: APP.numLayers,
+      strategy: 'recursive' as const,
+      scaling: 'standard' as const,
+      perSeries: false,
+      seed: 0,
       training: { batchSize: batch, optimizer: { kind: 'adam' as const, lr: scaledLearningRate(APP.lr, batch) } },
     };
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const report = await Forecaster.create(options).backtest(series, { epochs: APP.epochs, onEpoch: (e) => console.log(`  backtest epoch ${e.epoch}: loss ${e.loss.toFixed(4)} at ${((performance.now() - t0) / 1000).toFixed(1)} s`) });
+    const report = await Forecaster.create(options).backtest(series, {
+      epochs: APP.epochs,
+      onEpoch: (e) =>
+        console.log(`  backtest epoch ${e.epoch}: loss ${e.loss.toFixed(4)} at ${((performance.now() - t0) / 1000).toFixed(1)} s`),
+    });
     const t1 = performance.now();
     const final = Forecaster.create(options);
-    await final.fit(series, { epochs: APP.epochs, onEpoch: (e) => console.log(`  final epoch ${e.epoch}: loss ${e.loss.toFixed(4)} at ${((performance.now() - t0) / 1000).toFixed(1)} s`) });
+    await final.fit(series, {
+      epochs: APP.epochs,
+      onEpoch: (e) =>
+        console.log(`  final epoch ${e.epoch}: loss ${e.loss.toFixed(4)} at ${((performance.now() - t0) / 1000).toFixed(1)} s`),
+    });
     await final.predict(series);
     const t2 = performance.now();
     const cpu = process.cpuUsage(cpu0);
-    job = { batch, backtestSeconds: (t1 - t0) / 1000, finalSeconds: (t2 - t1) / 1000, totalSeconds: (t2 - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, mase: report.model.mase, baselineMase: report.baselines.snaive.mase };
-    console.log(`job at batch ${batch}: backtest ${job.backtestSeconds.toFixed(1)} s, fit + forecast ${job.finalSeconds.toFixed(1)} s, total ${job.totalSeconds.toFixed(1)} s (${job.cpuSeconds.toFixed(1)} CPU s); MASE ${job.mase?.toFixed(3)} (seasonal naive ${job.baselineMase?.toFixed(3)})`);
+    job = {
+      batch,
+      backtestSeconds: (t1 - t0) / 1000,
+      finalSeconds: (t2 - t1) / 1000,
+      totalSeconds: (t2 - t0) / 1000,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      mase: report.model.mase,
+      baselineMase: report.baselines.snaive.mase,
+    };
+    console.log(
+      `job at batch ${batch}: backtest ${job.backtestSeconds.toFixed(1)} s, fit + forecast ${job.finalSeconds.toFixed(1)} s, total ${job.totalSeconds.toFixed(1)} s (${job.cpuSeconds.toFixed(1)} CPU s); MASE ${job.mase?.toFixed(3)} (seasonal naive ${job.baselineMase?.toFixed(3)})`,
+    );
   }
   mkdirSync(dirname(args.json), { recursive: true });
-  writeFileSync(args.json, JSON.stringify({ series: count, length, windows: data.count, adapter: gpu.gpu.summary, autoBatch: auto, limits, rows, job }, null, 2));
+  writeFileSync(
+    args.json,
+    JSON.stringify({ series: count, length, windows: data.count, adapter: gpu.gpu.summary, autoBatch: auto, limits, rows, job }, null, 2),
+  );
 } finally {
   gpu.dispose();
 }

@@ -39,16 +39,29 @@ export async function baselineWorkerFile(): Promise<string> {
     bundleForNode(o: { root: string; entry: string; outDir: string; fileName: string }): Promise<string>;
   };
   const root = fileURLToPath(new URL('..', import.meta.url));
-  return bundleForNode({ root, entry: 'bench/baseline-worker.ts', outDir: mkdtempSync(join(tmpdir(), 'webrnn-baseline-worker-')), fileName: BASELINE_WORKER });
+  return bundleForNode({
+    root,
+    entry: 'bench/baseline-worker.ts',
+    outDir: mkdtempSync(join(tmpdir(), 'webrnn-baseline-worker-')),
+    fileName: BASELINE_WORKER,
+  });
 }
 
 /** Starts `threads` workers running `workerFile`. */
 export async function startBaselinePool(threads: number, workerFile?: string): Promise<BaselinePool> {
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`a baseline pool needs a positive whole number of threads, got ${threads}`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new RangeError(`a baseline pool needs a positive whole number of threads, got ${threads}`);
   const file = workerFile ?? (await baselineWorkerFile());
   const workers = Array.from({ length: threads }, () => new Worker(file));
   let failure: Error | null = null;
-  let batch: { chunks: BaselineRequest[][]; next: number; done: number; results: (BaselineForecast | null)[][]; resolve: () => void; reject: (e: Error) => void } | null = null;
+  let batch: {
+    chunks: BaselineRequest[][];
+    next: number;
+    done: number;
+    results: (BaselineForecast | null)[][];
+    resolve: () => void;
+    reject: (e: Error) => void;
+  } | null = null;
 
   const send = (w: Worker) => {
     if (!batch || batch.next >= batch.chunks.length) return;

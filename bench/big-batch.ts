@@ -47,7 +47,13 @@ const runs = Number(args.runs);
 const batches = args.batches.split(',').map(Number);
 
 const model = RecurrentNet.create(
-  { cell, inputSize: 1, hiddenSize: H, ...(cell === 'rnn' ? { nonlinearity: 'relu' as const } : {}), ...(args.head ? { outputSize: 1 } : {}) },
+  {
+    cell,
+    inputSize: 1,
+    hiddenSize: H,
+    ...(cell === 'rnn' ? { nonlinearity: 'relu' as const } : {}),
+    ...(args.head ? { outputSize: 1 } : {}),
+  },
   { seed: 1 },
 );
 const outPerSequence = T * (args.head ? 1 : H);
@@ -108,8 +114,12 @@ try {
     }
     row.rssGiB = process.memoryUsage().rss / 2 ** 30;
     rows.push(row);
-    const t = row.runsMs.length ? `wall ${(row.runsMs.at(-1)! / 1000).toFixed(1)} s (GPU ${(row.gpuMs.at(-1)! / 1000).toFixed(1)} s), CPU ${(row.cpuMs.at(-1)! / 1000).toFixed(1)} s` : '';
-    console.log(`B=${B}: ${row.status === 'ok' ? `${t}, ${row.usPerSequence!.toFixed(1)} CPU µs/seq, ×${row.ratioToFirst!.toFixed(2)} the first B's` : row.status}, RSS ${row.rssGiB.toFixed(2)} GiB`);
+    const t = row.runsMs.length
+      ? `wall ${(row.runsMs.at(-1)! / 1000).toFixed(1)} s (GPU ${(row.gpuMs.at(-1)! / 1000).toFixed(1)} s), CPU ${(row.cpuMs.at(-1)! / 1000).toFixed(1)} s`
+      : '';
+    console.log(
+      `B=${B}: ${row.status === 'ok' ? `${t}, ${row.usPerSequence!.toFixed(1)} CPU µs/seq, ×${row.ratioToFirst!.toFixed(2)} the first B's` : row.status}, RSS ${row.rssGiB.toFixed(2)} GiB`,
+    );
   }
 } finally {
   gpu.dispose();
@@ -127,8 +137,9 @@ mkdirSync(dirname(args.json), { recursive: true });
 writeFileSync(args.json, JSON.stringify(report, null, 2));
 console.log(`\n| B | wall s (GPU s) | CPU s | CPU µs / sequence | × first B |\n|---|---|---|---|---|`);
 for (const r of rows) {
-  const cells = r.status === 'ok'
-    ? `${(r.runsMs.at(-1)! / 1000).toFixed(1)} (${(r.gpuMs.at(-1)! / 1000).toFixed(1)}) | ${(r.cpuMs.at(-1)! / 1000).toFixed(1)} | ${r.usPerSequence!.toFixed(1)} | ${r.ratioToFirst!.toFixed(2)}`
-    : `${r.status} | | | `;
+  const cells =
+    r.status === 'ok'
+      ? `${(r.runsMs.at(-1)! / 1000).toFixed(1)} (${(r.gpuMs.at(-1)! / 1000).toFixed(1)}) | ${(r.cpuMs.at(-1)! / 1000).toFixed(1)} | ${r.usPerSequence!.toFixed(1)} | ${r.ratioToFirst!.toFixed(2)}`
+      : `${r.status} | | | `;
   console.log(`| ${r.batch.toLocaleString('en-US')} | ${cells} |`);
 }

@@ -33,12 +33,19 @@ const hashes: Record<string, string> = {};
 function record(name: string, data: FloatArray | null | undefined): void {
   if (!data) return;
   const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
-  hashes[name] = createHash('sha256').update(new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength)).digest('hex').slice(0, 16);
+  hashes[name] = createHash('sha256')
+    .update(new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 const random = (seed: number, n: number, lo = -1, hi = 1) => uniformArray(mulberry32(seed), n, lo, hi);
 
-async function withBackend(gpu: GpuContext, options: Omit<WebGPUBackendOptions, 'log'>, run: (b: WebGPUBackend) => Promise<void>): Promise<void> {
+async function withBackend(
+  gpu: GpuContext,
+  options: Omit<WebGPUBackendOptions, 'log'>,
+  run: (b: WebGPUBackend) => Promise<void>,
+): Promise<void> {
   const backend = WebGPUBackend.fromContext(gpu, options);
   try {
     await run(backend);
@@ -53,7 +60,17 @@ async function standard(gpu: GpuContext): Promise<void> {
     await withBackend(gpu, { recurrentKernel: kernel }, async (backend) => {
       for (const w of STANDARD) {
         if (kernel === 'sequential' && w.hiddenSize > 32) continue; // minutes on a software adapter
-        const model = RecurrentNet.create({ cell: w.cell, inputSize: w.inputSize, hiddenSize: w.hiddenSize, outputSize: w.outputSize, numLayers: w.numLayers, ...(w.nonlinearity ? { nonlinearity: w.nonlinearity } : {}) }, { seed: 1 });
+        const model = RecurrentNet.create(
+          {
+            cell: w.cell,
+            inputSize: w.inputSize,
+            hiddenSize: w.hiddenSize,
+            outputSize: w.outputSize,
+            numLayers: w.numLayers,
+            ...(w.nonlinearity ? { nonlinearity: w.nonlinearity } : {}),
+          },
+          { seed: 1 },
+        );
         const x = random(7, w.batch * w.steps * w.inputSize);
         const out = await model.forward(tensor(x, [w.batch, w.steps, w.inputSize]), { backend });
         record(`${w.name}/${kernel}/output`, out.output.data);
@@ -74,16 +91,29 @@ async function layers(gpu: GpuContext): Promise<void> {
         for (const layout of [0, 1] as const) {
           const H = 5;
           const I = 3;
-          const spec = recurrentLayerSpec({ cell, inputSize: I, hiddenSize: H, direction: 'bidirectional', layout, ...(cell === 'gru' ? { linearBeforeReset: true } : {}) });
+          const spec = recurrentLayerSpec({
+            cell,
+            inputSize: I,
+            hiddenSize: H,
+            direction: 'bidirectional',
+            layout,
+            ...(cell === 'gru' ? { linearBeforeReset: true } : {}),
+          });
           const G = { rnn: 1, gru: 3, lstm: 4 }[cell];
           const weights: RecurrentLayerWeights = {
-            W: random(1, 2 * G * H * I, -0.5, 0.5), R: random(2, 2 * G * H * H, -0.5, 0.5), B: random(3, 2 * 2 * G * H, -0.5, 0.5),
+            W: random(1, 2 * G * H * I, -0.5, 0.5),
+            R: random(2, 2 * G * H * H, -0.5, 0.5),
+            B: random(3, 2 * 2 * G * H, -0.5, 0.5),
             P: cell === 'lstm' ? random(4, 2 * 3 * H, -0.5, 0.5) : null,
           };
           const lens = Int32Array.from({ length: B }, (_, b) => (b * 7) % (T + 1));
           const out = await backend.recurrentLayer(spec, weights, {
-            X: random(5, B * T * I), batch: B, steps: T, sequenceLens: lens,
-            initialH: random(6, 2 * B * H, -0.5, 0.5), initialC: cell === 'lstm' ? random(8, 2 * B * H, -0.5, 0.5) : null,
+            X: random(5, B * T * I),
+            batch: B,
+            steps: T,
+            sequenceLens: lens,
+            initialH: random(6, 2 * B * H, -0.5, 0.5),
+            initialC: cell === 'lstm' ? random(8, 2 * B * H, -0.5, 0.5) : null,
           });
           const name = `layer/${cell}/layout${layout}/${options.maxStepsPerDispatch ? 'split' : 'whole'}`;
           record(`${name}/Y`, out.Y);
@@ -104,7 +134,12 @@ async function stacks(gpu: GpuContext): Promise<void> {
       const B = 3 * 16;
       const T = 9;
       const out = await backend.recurrentStack(models, {
-        X: random(9, B * T * 2), batch: B, steps: T, sequenceLens: null, initialH: [null, null], initialC: [null, null],
+        X: random(9, B * T * 2),
+        batch: B,
+        steps: T,
+        sequenceLens: null,
+        initialH: [null, null],
+        initialC: [null, null],
       });
       record(`per-series/${cell}/Y`, out.Y);
       out.Y_h.forEach((h, k) => record(`per-series/${cell}/Y_h${k}`, h));
@@ -124,7 +159,13 @@ async function stacks(gpu: GpuContext): Promise<void> {
       record(`backward/${cell}/dHead`, back.grads.head?.dWeight);
       record(`backward/${cell}/dHeadBias`, back.grads.head?.dBias);
 
-      const forecast = await backend.recurrentForecast(models, { history: random(12, B * T * 2), batch: B, steps: T, horizon: 7, futureExog: null });
+      const forecast = await backend.recurrentForecast(models, {
+        history: random(12, B * T * 2),
+        batch: B,
+        steps: T,
+        horizon: 7,
+        futureExog: null,
+      });
       record(`forecast/${cell}`, forecast);
     }
   });
@@ -138,7 +179,13 @@ async function training(gpu: GpuContext): Promise<void> {
     await withBackend(gpu, {}, async (backend) => {
       const model = RecurrentNet.create({ cell: 'lstm', inputSize: 1, hiddenSize: 6, outputSize: 1 }, { seed: 3 });
       const trainer = await Trainer.create(model, {
-        backend, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.03 }, clip: { kind: 'norm', maxNorm: 0.5 }, batchSize: 8, seed: 2, readbackEvery,
+        backend,
+        loss: { kind: 'mse' },
+        optimizer: { kind: 'adam', lr: 0.03 },
+        clip: { kind: 'norm', maxNorm: 0.5 },
+        batchSize: 8,
+        seed: 2,
+        readbackEvery,
       });
       const history = await trainer.fit(data, { epochs: 2, validationSplit: 0.2 });
       record(`train/lstm/readback${readbackEvery}/loss`, Float64Array.from(history.epochs.map((e) => e.loss)));
@@ -150,7 +197,13 @@ async function training(gpu: GpuContext): Promise<void> {
     const model = RecurrentNet.create({ cell: 'gru', inputSize: 1, hiddenSize: 5, outputSize: 1, numLayers: 2 }, { seed: 4 });
     const perSeries = seriesWindows(series, 8, { perSeries: true });
     const trainer = await Trainer.create(model, {
-      backend, loss: { kind: 'mae' }, optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9 }, clip: { kind: 'value', clipValue: 0.2 }, batchSize: 4, seed: 5, series: 4,
+      backend,
+      loss: { kind: 'mae' },
+      optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9 },
+      clip: { kind: 'value', clipValue: 0.2 },
+      batchSize: 4,
+      seed: 5,
+      series: 4,
     });
     await trainer.fit(perSeries, { epochs: 2 });
     (await trainer.allModels()).forEach((m, s) => record(`train/gru-per-series/params${s}`, flattenParams(m.layers())));
@@ -161,7 +214,10 @@ async function training(gpu: GpuContext): Promise<void> {
 /** ElmanRNN: all outputs and the last only, with h0, one and two layers. */
 async function elman(gpu: GpuContext): Promise<void> {
   await withBackend(gpu, {}, async (backend) => {
-    for (const [L, nonlinearity] of [[1, 'relu'], [2, 'tanh']] as const) {
+    for (const [L, nonlinearity] of [
+      [1, 'relu'],
+      [2, 'tanh'],
+    ] as const) {
       const model = new ElmanRNN({ inputSize: 2, hiddenSize: 32, outputSize: 3, numLayers: L, nonlinearity }, { seed: 5 });
       const B = 300;
       const T = 20;

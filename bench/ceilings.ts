@@ -134,7 +134,13 @@ function referenceRows(a: Float32Array, b: Float32Array, n: number, k: number, r
 
 /** The float64 product A·B, row-major `[m, n]`. */
 export function cpuMatmul(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float64Array {
-  return referenceRows(a, b, n, k, Array.from({ length: m }, (_, i) => i)).value;
+  return referenceRows(
+    a,
+    b,
+    n,
+    k,
+    Array.from({ length: m }, (_, i) => i),
+  ).value;
 }
 
 /** Result of {@link checkMatmul}. */
@@ -165,7 +171,11 @@ export function checkMatmul(
     const err = Math.abs(got[e]! - value[e]!);
     if (!(err <= 1e-5 * scale[e]!)) {
       const where = `C[${rows[Math.floor(e / n)]}, ${e % n}]`;
-      return { ok: false, maxAbsError: Number.isNaN(err) ? NaN : Math.max(maxAbsError, err), message: `${where} = ${got[e]}, expected ${value[e]}` };
+      return {
+        ok: false,
+        maxAbsError: Number.isNaN(err) ? NaN : Math.max(maxAbsError, err),
+        message: `${where} = ${got[e]}, expected ${value[e]}`,
+      };
     }
     maxAbsError = Math.max(maxAbsError, err);
   }
@@ -222,7 +232,14 @@ async function scoped<T>(device: GPUDevice, what: string, fn: () => Promise<T>):
 }
 
 /** Encodes `times` dispatches of `pipeline` over `grid` workgroups in one compute pass of their own. */
-function dispatch(enc: TimedEncoder, label: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, grid: readonly number[], times = 1) {
+function dispatch(
+  enc: TimedEncoder,
+  label: string,
+  pipeline: GPUComputePipeline,
+  bindGroup: GPUBindGroup,
+  grid: readonly number[],
+  times = 1,
+) {
   const pass = enc.beginComputePass({ label });
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bindGroup);
@@ -303,11 +320,18 @@ export class MatmulKernel {
     const bStart = Math.ceil((m * k) / 4) * 4;
     const dims = device.createBuffer({ label: 'bench_matmul dims', size: 16, usage: UNIFORM | COPY_DST });
     device.queue.writeBuffer(dims, 0, new Uint32Array([m, n, k, bStart]));
-    return new MatmulKernel(device, m, n, k, {
-      dims,
-      ab: floatBuffer(device, 'bench_matmul A|B', bStart + k * n, STORAGE | COPY_DST),
-      c: floatBuffer(device, 'bench_matmul C', m * n, STORAGE | COPY_SRC),
-    }, bStart);
+    return new MatmulKernel(
+      device,
+      m,
+      n,
+      k,
+      {
+        dims,
+        ab: floatBuffer(device, 'bench_matmul A|B', bStart + k * n, STORAGE | COPY_DST),
+        c: floatBuffer(device, 'bench_matmul C', m * n, STORAGE | COPY_SRC),
+      },
+      bStart,
+    );
   }
 
   /** Floating-point operations of one product. */
@@ -464,7 +488,13 @@ async function validateMatmul(device: GPUDevice): Promise<void> {
 }
 
 /** Picks the fastest variant at `size`, spot-checks rows of its C against float64, then times it. */
-async function measureMatmul(device: GPUDevice, timer: GpuTimer, size: [number, number, number], runs: number, seed: number): Promise<MatmulCeiling> {
+async function measureMatmul(
+  device: GPUDevice,
+  timer: GpuTimer,
+  size: [number, number, number],
+  runs: number,
+  seed: number,
+): Promise<MatmulCeiling> {
   const [m, n, k] = size;
   const rand = mulberry32(seed);
   const a = uniformArray(rand, m * k, -1, 1);
@@ -493,7 +523,13 @@ async function measureMatmul(device: GPUDevice, timer: GpuTimer, size: [number, 
 }
 
 /** The given sizes, or the ladder for as long as the previous size predicts a run within budget. */
-async function measureMatmuls(device: GPUDevice, timer: GpuTimer, sizes: MatmulSize[] | undefined, runs: number, log: (line: string) => void) {
+async function measureMatmuls(
+  device: GPUDevice,
+  timer: GpuTimer,
+  sizes: MatmulSize[] | undefined,
+  runs: number,
+  log: (line: string) => void,
+) {
   await validateMatmul(device);
   const results: MatmulCeiling[] = [];
   const cube = (s: MatmulSize): [number, number, number] => (typeof s === 'number' ? [s, s, s] : s);
@@ -569,7 +605,10 @@ export async function measureCeilings(device: GPUDevice, options: CeilingsOption
   const timer = createGpuTimer(device);
   try {
     const copy = await scoped(device, 'copy ceiling', async () => {
-      const bytes = options.copyBytes !== undefined ? Math.min(options.copyBytes, cap) : await pickCopyBytes(device, timer, Math.min(COPY_BYTES.last, cap));
+      const bytes =
+        options.copyBytes !== undefined
+          ? Math.min(options.copyBytes, cap)
+          : await pickCopyBytes(device, timer, Math.min(COPY_BYTES.last, cap));
       return measureCopy(device, timer, bytes, runs);
     });
     log(`copy ${(copy.bytes / 2 ** 20).toFixed(1)} MiB: ${copy.gbps.toFixed(2)} GB/s (${copy.ms.toFixed(2)} ms, ${copy.method})`);

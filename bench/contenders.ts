@@ -56,7 +56,13 @@ export function webrnnContender(
       if (failure) return failure;
       try {
         // GPU time of every run beside its wall time: timestamp queries where the adapter has them.
-        backend = await WebGPUBackend.create({ log: false, recurrentKernel: kernel, ...options, timing: true, features: ['timestamp-query'] });
+        backend = await WebGPUBackend.create({
+          log: false,
+          recurrentKernel: kernel,
+          ...options,
+          timing: true,
+          features: ['timestamp-query'],
+        });
         return true;
       } catch (e) {
         return (failure = (e as Error).message);
@@ -64,7 +70,10 @@ export function webrnnContender(
     },
     async prepare(w, model, x) {
       if (!backend) throw new Error('webrnn: available() was not called or failed');
-      kernels = model.layers().layers.map(({ spec }) => backend!.recurrentKernelFor(spec, w.batch)).join(',');
+      kernels = model
+        .layers()
+        .layers.map(({ spec }) => backend!.recurrentKernelFor(spec, w.batch))
+        .join(',');
       const run = forwardRun(backend, w, model, x);
       const b = backend;
       return {

@@ -47,12 +47,22 @@ console.log(`adapter: ${backend.gpu.summary.description || backend.gpu.summary.a
 console.log('shape | path | kernel | wall ms | GPU ms | max |Δ| vs float64');
 try {
   for (const s of SHAPES) {
-    const model = new ElmanRNN({ inputSize: s.I, hiddenSize: s.H, outputSize: s.O, numLayers: s.L, nonlinearity: s.nonlinearity }, { seed: 1 });
+    const model = new ElmanRNN(
+      { inputSize: s.I, hiddenSize: s.H, outputSize: s.O, numLayers: s.L, nonlinearity: s.nonlinearity },
+      { seed: 1 },
+    );
     const x = tensor(uniformArray(mulberry32(2), s.B * s.T * s.I, -1, 1), [s.B, s.T, s.I]);
     const args = checkForwardArgs(model.config, x);
     const sd = model.stateDict();
     const stack = elmanStack(model.config, sd);
-    const inputs = { X: x.data, batch: s.B, steps: s.T, sequenceLens: null, initialH: stack.layers.map(() => null), initialC: stack.layers.map(() => null) };
+    const inputs = {
+      X: x.data,
+      batch: s.B,
+      steps: s.T,
+      sequenceLens: null,
+      initialH: stack.layers.map(() => null),
+      initialC: stack.layers.map(() => null),
+    };
     const paths = {
       special: async () => (await backend.elmanForward(model.config, sd, args)).output.data,
       general: async () => (await backend.recurrentStack(stack, inputs)).Y,
@@ -85,7 +95,9 @@ try {
       // The small kernel runs a one-layer stack's head inside.
       const head = kernels.length === 1 && kernels[0] === 'small' ? ' (head fused)' : ' + head';
       const k = name === 'special' ? 'elman_forward' : `${kernels.join('+')}${head}`;
-      console.log(`${label} | ${name} | ${k} | ${median(wall[name]!).toFixed(1)} | ${median(gpu[name]!).toFixed(1)} | ${error[name]!.toExponential(2)}`);
+      console.log(
+        `${label} | ${name} | ${k} | ${median(wall[name]!).toFixed(1)} | ${median(gpu[name]!).toFixed(1)} | ${error[name]!.toExponential(2)}`,
+      );
     }
   }
 } finally {

@@ -168,7 +168,12 @@ export function meteredBackend(backend: Backend): { backend: Backend; seconds: (
 }
 
 /** Runs the job on `backend`; a failure is recorded with what was measured until then. */
-export async function runForecastJob(job: ForecastJob, backend: Backend, log: (line: string) => void = () => {}, pool: BaselinePool | null = null): Promise<ForecastJobRecord> {
+export async function runForecastJob(
+  job: ForecastJob,
+  backend: Backend,
+  log: (line: string) => void = () => {},
+  pool: BaselinePool | null = null,
+): Promise<ForecastJobRecord> {
   const timer = new PhaseTimer();
   const metered = meteredBackend(backend);
   const record: ForecastJobRecord = {
@@ -207,7 +212,11 @@ export async function runForecastJob(job: ForecastJob, backend: Backend, log: (l
         let epochs = 0;
         const report = await Forecaster.create(options).backtest(series, { ...job.fit, onEpoch: () => void epochs++ });
         backtestEpochs = epochs;
-        accuracy = { mase: report.model.mase, owa: report.owa, baselines: Object.fromEntries(Object.entries(report.baselines).map(([k, m]) => [k, m.mase])) };
+        accuracy = {
+          mase: report.model.mase,
+          owa: report.owa,
+          baselines: Object.fromEntries(Object.entries(report.baselines).map(([k, m]) => [k, m.mase])),
+        };
       }
       let fitEpochs = 0;
       const final = Forecaster.create(options);
@@ -217,8 +226,19 @@ export async function runForecastJob(job: ForecastJob, backend: Backend, log: (l
       record.series += series.length;
       record.points += points;
       const seconds = (performance.now() - d0) / 1000;
-      record.datasets.push({ name: d.name, series: series.length, points, horizon: d.horizon, season: d.season, seconds, epochs: { backtest: backtestEpochs, fit: fitEpochs }, accuracy });
-      log(`${job.name}: ${d.name} done in ${seconds.toFixed(1)} s${accuracy ? ` (MASE ${accuracy.mase?.toFixed(3)}, OWA ${accuracy.owa?.toFixed(3)})` : ''}`);
+      record.datasets.push({
+        name: d.name,
+        series: series.length,
+        points,
+        horizon: d.horizon,
+        season: d.season,
+        seconds,
+        epochs: { backtest: backtestEpochs, fit: fitEpochs },
+        accuracy,
+      });
+      log(
+        `${job.name}: ${d.name} done in ${seconds.toFixed(1)} s${accuracy ? ` (MASE ${accuracy.mase?.toFixed(3)}, OWA ${accuracy.owa?.toFixed(3)})` : ''}`,
+      );
     }
   } catch (e) {
     record.status = 'failed';

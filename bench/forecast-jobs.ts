@@ -17,7 +17,15 @@ import { parseArgs } from 'node:util';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { BASELINES, type BaselineName } from '../src/forecast/baselines/index.ts';
 import { startBaselinePool } from './baseline-pool.ts';
-import { accuracyInput, forecastRows, runForecastJob, syntheticInput, type ForecastJob, type ForecastJobRecord, type JobSteps } from './forecast-job.ts';
+import {
+  accuracyInput,
+  forecastRows,
+  runForecastJob,
+  syntheticInput,
+  type ForecastJob,
+  type ForecastJobRecord,
+  type JobSteps,
+} from './forecast-job.ts';
 import { formatTable } from './harness.ts';
 
 const { values: args } = parseArgs({
@@ -47,9 +55,11 @@ const positive = (flag: string, v: string) => {
   return n;
 };
 const steps = args.steps as JobSteps;
-if (steps !== 'backtest+fit+forecast' && steps !== 'fit+forecast') fail(`--steps must be backtest+fit+forecast or fit+forecast, got ${args.steps}`);
+if (steps !== 'backtest+fit+forecast' && steps !== 'fit+forecast')
+  fail(`--steps must be backtest+fit+forecast or fit+forecast, got ${args.steps}`);
 const combine = args.combine === undefined ? undefined : args.combine === 'none' ? [] : (args.combine.split(',') as BaselineName[]);
-for (const name of combine ?? []) if (!(BASELINES as readonly string[]).includes(name)) fail(`--combine: ${name} is not one of ${BASELINES.join(', ')}`);
+for (const name of combine ?? [])
+  if (!(BASELINES as readonly string[]).includes(name)) fail(`--combine: ${name} is not one of ${BASELINES.join(', ')}`);
 const options = {
   ...(combine ? { combine } : {}),
   ...(args.ensemble ? { ensemble: positive('ensemble', args.ensemble) } : {}),
@@ -60,7 +70,12 @@ const job: ForecastJob = {
   name: args.real ? 'real' : 'synthetic',
   input: args.real
     ? accuracyInput(args.real === 'all' ? undefined : args.real.split(','))
-    : syntheticInput(positive('series', args.series), positive('length', args.length), positive('horizon', args.horizon), positive('season', args.season)),
+    : syntheticInput(
+        positive('series', args.series),
+        positive('length', args.length),
+        positive('horizon', args.horizon),
+        positive('season', args.season),
+      ),
   steps,
   options,
   ...(args.epochs ? { fit: { epochs: positive('epochs', args.epochs) } } : {}),
@@ -84,9 +99,13 @@ const command = ['node scripts/vite-run.mjs bench/forecast-jobs.ts', ...process.
 const cpu = cpus();
 const adapter = backend.gpu.summary;
 console.log(`\n${command}: ${new Date().toISOString()}`);
-console.log(`Node ${process.version}, ${platform()} ${arch()}, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}; adapter ${adapter.vendor} ${adapter.architecture} (${adapter.description})\n`);
+console.log(
+  `Node ${process.version}, ${platform()} ${arch()}, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}; adapter ${adapter.vendor} ${adapter.architecture} (${adapter.description})\n`,
+);
 for (const line of formatTable(forecastRows(records))) console.log(line);
-console.log('\nseconds per phase, each without the phases inside it; backend: seconds with a backend call pending (share of the wall time); threads: the baseline pool');
+console.log(
+  '\nseconds per phase, each without the phases inside it; backend: seconds with a backend call pending (share of the wall time); threads: the baseline pool',
+);
 mkdirSync(dirname(args.json), { recursive: true });
 writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), command, adapter, records }, null, 2));
 console.log(`\nwrote ${args.json}`);

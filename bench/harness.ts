@@ -237,16 +237,25 @@ function validate(
 ): Validation {
   const perSequence = w.steps * w.outputSize;
   if (out.length !== w.batch * perSequence) {
-    return { ok: false, maxAbsError: Infinity, against: referenceName, message: `output has ${out.length} values, expected ${w.batch * perSequence}` };
+    return {
+      ok: false,
+      maxAbsError: Infinity,
+      against: referenceName,
+      message: `output has ${out.length} values, expected ${w.batch * perSequence}`,
+    };
   }
   const full = expected.sequences === w.batch;
   const shape = [expected.sequences, w.steps, w.outputSize];
   const ref = compare(full ? out : out.subarray(0, expected.sequences * perSequence), expected.reference, tolerance, shape);
   const within = tolerance === FLOAT32_TOLERANCE ? '' : ` (within atol ${tolerance.atol}, rtol ${tolerance.rtol})`;
-  const against = (full ? referenceName : `${referenceName} on ${expected.sequences} of ${w.batch.toLocaleString('en-US')} sequences`) + within;
-  if (!ref.ok || full) return { ok: ref.ok, maxAbsError: ref.maxAbsError, against, message: ref.ok ? null : `vs ${against}: ${ref.message}` };
-  if (isBaseline) return { ok: true, maxAbsError: ref.maxAbsError, against: `${against} (reference too slow for the whole batch)`, message: null };
-  if (!expected.baseline) return { ok: true, maxAbsError: ref.maxAbsError, against: `${against} only (no valid ${baselineName} output)`, message: null };
+  const against =
+    (full ? referenceName : `${referenceName} on ${expected.sequences} of ${w.batch.toLocaleString('en-US')} sequences`) + within;
+  if (!ref.ok || full)
+    return { ok: ref.ok, maxAbsError: ref.maxAbsError, against, message: ref.ok ? null : `vs ${against}: ${ref.message}` };
+  if (isBaseline)
+    return { ok: true, maxAbsError: ref.maxAbsError, against: `${against} (reference too slow for the whole batch)`, message: null };
+  if (!expected.baseline)
+    return { ok: true, maxAbsError: ref.maxAbsError, against: `${against} only (no valid ${baselineName} output)`, message: null };
   const base = compare(out, expected.baseline, tolerance, [w.batch, w.steps, w.outputSize]);
   const both = `${against}; ${baselineName} on all`;
   return {
@@ -311,7 +320,10 @@ export class ContenderLineup<C extends { readonly name: string; available(): Pro
   readonly ordered: readonly C[];
   private readonly answers = new Map<C, true | string>();
 
-  constructor(contenders: readonly C[], readonly baselineName: string) {
+  constructor(
+    contenders: readonly C[],
+    readonly baselineName: string,
+  ) {
     const isBaseline = (c: C) => Number(c.name === baselineName);
     this.ordered = [...contenders].sort((a, b) => isBaseline(b) - isBaseline(a));
   }
@@ -393,11 +405,20 @@ class HarnessRun {
     // A peer's estimate can be far off (libraries that compile per shape): its validating run is the
     // last guard. The baseline's first run of a shape compiles pipelines, and is measured anyway.
     const limitMs = isBaseline ? Infinity : this.budget.runLimitMs;
-    const cell = await measure(c, w, wr.model, wr.x, this.budget, reuse, (out) => {
-      const v = validate(out, w, wr.expected, this.opts.reference.name, isBaseline, this.baselineName, c.tolerance);
-      if (v.ok && isBaseline) wr.expected.baseline = out;
-      return v;
-    }, limitMs);
+    const cell = await measure(
+      c,
+      w,
+      wr.model,
+      wr.x,
+      this.budget,
+      reuse,
+      (out) => {
+        const v = validate(out, w, wr.expected, this.opts.reference.name, isBaseline, this.baselineName, c.tolerance);
+        if (v.ok && isBaseline) wr.expected.baseline = out;
+        return v;
+      },
+      limitMs,
+    );
     if (cell.status === 'over') {
       this.note(c, w, [forwardFlops(w), cell.firstMs!]);
       const why = `its validated run took ${seconds(cell.firstMs!)} (limit ${seconds(limitMs)}); no more were made`;
@@ -407,7 +428,11 @@ class HarnessRun {
     }
     if (cell.status !== 'ok') {
       this.log(`${label} ${c.name}: FAILED ${cell.message}`);
-      this.emit(wr, c, 'failed', { message: cell.message, maxAbsError: cell.validation?.maxAbsError ?? null, validatedAgainst: cell.validation?.against ?? null });
+      this.emit(wr, c, 'failed', {
+        message: cell.message,
+        maxAbsError: cell.validation?.maxAbsError ?? null,
+        validatedAgainst: cell.validation?.against ?? null,
+      });
       return;
     }
     const ms = median(cell.runsMs);
@@ -437,7 +462,9 @@ class HarnessRun {
           ? { matmul: gflops / ceilings.matmulGflops, copy: w.hiddenSize <= 4 ? gbps / ceilings.copyGBs : null }
           : null,
     });
-    const gpu = cell.gpuMs.length ? ` (GPU ${median(cell.gpuMs).toFixed(2)} ms by ${cell.gpuMethod === 'timestamp' ? 'timestamps' : 'submit-to-done'})` : '';
+    const gpu = cell.gpuMs.length
+      ? ` (GPU ${median(cell.gpuMs).toFixed(2)} ms by ${cell.gpuMethod === 'timestamp' ? 'timestamps' : 'submit-to-done'})`
+      : '';
     const clock = cell.timing === 'in-process' ? ` (in-process; ${wallMs.toFixed(2)} ms wall)${gpu}` : gpu;
     this.log(`${label} ${c.name}: ${ms.toFixed(2)} ms median of ${cell.runsMs.length}${clock}`);
   }
@@ -543,7 +570,14 @@ interface ReferenceRun {
  * the first run is quick (under a second); resolves to the last output and its wall time (what
  * budgets go by).
  */
-async function runPrefix(c: Contender, w: Workload, model: RecurrentNet, x: Float32Array, n: number, times = 1): Promise<[FloatArray, number]> {
+async function runPrefix(
+  c: Contender,
+  w: Workload,
+  model: RecurrentNet,
+  x: Float32Array,
+  n: number,
+  times = 1,
+): Promise<[FloatArray, number]> {
   const part: Workload = { ...w, batch: n };
   const prepared = await c.prepare(part, model, x.subarray(0, n * w.steps * w.inputSize));
   try {

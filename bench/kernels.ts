@@ -26,7 +26,11 @@ import { compare, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
 
 const { values: args } = parseArgs({
-  options: { layers: { type: 'boolean', default: false }, contractions: { type: 'boolean', default: false }, runs: { type: 'string', default: '3' } },
+  options: {
+    layers: { type: 'boolean', default: false },
+    contractions: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '3' },
+  },
 });
 const RUNS = Number(args.runs);
 const both = !args.layers && !args.contractions;
@@ -63,11 +67,23 @@ async function layers(gpu: GpuContext): Promise<void> {
   const T = 64;
   console.log(`\none layer, B = ${B}, T = ${T} | kernel | wall ms | GPU ms | max |Δ| vs float64`);
   for (const l of LAYERS) {
-    const spec = recurrentLayerSpec({ cell: l.cell, inputSize: l.I, hiddenSize: l.H, layout: 1, ...(l.activation ? { activations: [l.activation] } : {}), linearBeforeReset: l.cell === 'gru' });
+    const spec = recurrentLayerSpec({
+      cell: l.cell,
+      inputSize: l.I,
+      hiddenSize: l.H,
+      layout: 1,
+      ...(l.activation ? { activations: [l.activation] } : {}),
+      linearBeforeReset: l.cell === 'gru',
+    });
     const G = GATES[l.cell];
     const bound = 1 / Math.sqrt(l.H);
     const rand = mulberry32(l.H * 31 + G);
-    const weights = { W: uniformArray(rand, G * l.H * l.I, -bound, bound), R: uniformArray(rand, G * l.H * l.H, -bound, bound), B: uniformArray(rand, 2 * G * l.H, -bound, bound), P: null };
+    const weights = {
+      W: uniformArray(rand, G * l.H * l.I, -bound, bound),
+      R: uniformArray(rand, G * l.H * l.H, -bound, bound),
+      B: uniformArray(rand, 2 * G * l.H, -bound, bound),
+      P: null,
+    };
     const inputs = { X: uniformArray(rand, B * T * l.I, -1, 1), batch: B, steps: T, sequenceLens: null, initialH: null, initialC: null };
     const want = await cpuBackend.recurrentLayer(spec, weights, inputs);
     const kernels: RecurrentKernelChoice[] = l.H <= 4 ? ['small', 'tile', 'sequential', 'lanes'] : ['tile', 'sequential', 'lanes'];
@@ -117,7 +133,14 @@ async function contractions(gpu: GpuContext): Promise<void> {
           }
         }
       }
-      const contraction: Contraction = { a: { buffer: 'a', row: c.p, col: 1 }, b: { buffer: 'b', row: c.q, col: 1 }, out: { buffer: 'out', p: c.q, q: 1 }, p: c.p, q: c.q, rows: c.rows };
+      const contraction: Contraction = {
+        a: { buffer: 'a', row: c.p, col: 1 },
+        b: { buffer: 'b', row: c.q, col: 1 },
+        out: { buffer: 'out', p: c.q, q: 1 },
+        p: c.p,
+        q: c.q,
+        rows: c.rows,
+      };
       const maxGrid = gpu.device.limits.maxComputeWorkgroupsPerDimension;
       for (const entryPoint of ['main', 'main_direct'] as const) {
         let error = 0;
@@ -130,11 +153,14 @@ async function contractions(gpu: GpuContext): Promise<void> {
           error = 0;
           out.out!.forEach((v, i) => {
             const d = Math.abs(v - want[i]!);
-            if (!(d <= Math.max(1e-6, c.rows * 2 ** -24 * bound[i]!))) throw new Error(`${c.name} on ${entryPoint}: output ${i} is ${v}, want ${want[i]}`);
+            if (!(d <= Math.max(1e-6, c.rows * 2 ** -24 * bound[i]!)))
+              throw new Error(`${c.name} on ${entryPoint}: output ${i} is ${v}, want ${want[i]}`);
             error = Math.max(error, d);
           });
         });
-        console.log(`${c.name} (P = ${c.p}, Q = ${c.q}, ${c.rows} rows) | ${entryPoint} | ${t.wall.toFixed(1)} | ${t.gpu.toFixed(1)} (${t.method}) | ${error.toExponential(2)}`);
+        console.log(
+          `${c.name} (P = ${c.p}, Q = ${c.q}, ${c.rows} rows) | ${entryPoint} | ${t.wall.toFixed(1)} | ${t.gpu.toFixed(1)} (${t.method}) | ${error.toExponential(2)}`,
+        );
       }
     }
   } finally {

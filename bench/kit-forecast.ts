@@ -21,7 +21,13 @@ export function forecastPlan(quick: boolean): ForecastJob[] {
   if (quick) {
     const small = { ensemble: 2, hiddenSize: 8 };
     return [
-      { name: 'network', input: syntheticInput(64, 120, 12), steps: 'fit+forecast', options: { ...small, combine: [] }, fit: { epochs: 1 } },
+      {
+        name: 'network',
+        input: syntheticInput(64, 120, 12),
+        steps: 'fit+forecast',
+        options: { ...small, combine: [] },
+        fit: { epochs: 1 },
+      },
       { name: 'real', input: accuracyInput(['stocks']), steps: 'backtest+fit+forecast', options: small, fit: { epochs: 1 } },
       { name: 'full', input: syntheticInput(8, 120, 12), steps: 'backtest+fit+forecast', options: small, fit: { epochs: 1 } },
     ];

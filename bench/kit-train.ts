@@ -27,13 +27,17 @@ import { cellWorkload, type TrainWorkload } from './train-workloads.ts';
  */
 
 const train = (cell: 'rnn' | 'lstm' | 'gru', H: number, batch: number) => cellWorkload(cell, H, { batch, steps: 64, stepsPerEpoch: 4 });
-const perSeries = (cell: 'rnn' | 'lstm' | 'gru', H: number, series: number) => cellWorkload(cell, H, { batch: 16, steps: 24, stepsPerEpoch: 4, series });
+const perSeries = (cell: 'rnn' | 'lstm' | 'gru', H: number, series: number) =>
+  cellWorkload(cell, H, { batch: 16, steps: 24, stepsPerEpoch: 4, series });
 
 /** The workloads of each section on a GPU, and tiny ones (--quick) for a software adapter. */
 export function trainPlan(quick: boolean): { train: TrainWorkload[]; perSeries: TrainWorkload[] } {
   if (quick) {
     return {
-      train: [cellWorkload('lstm', 8, { batch: 32, steps: 8, stepsPerEpoch: 2 }), cellWorkload('gru', 6, { batch: 64, steps: 6, stepsPerEpoch: 2 })],
+      train: [
+        cellWorkload('lstm', 8, { batch: 32, steps: 8, stepsPerEpoch: 2 }),
+        cellWorkload('gru', 6, { batch: 64, steps: 6, stepsPerEpoch: 2 }),
+      ],
       perSeries: [cellWorkload('lstm', 8, { batch: 4, steps: 8, stepsPerEpoch: 2, series: 12 })],
     };
   }
@@ -47,7 +51,13 @@ export function trainPlan(quick: boolean): { train: TrainWorkload[]; perSeries: 
       ...cells.map((cell) => train(cell, 128, 16_384)),
     ],
     // S = 10,000 first (the goal), then 1,000.
-    perSeries: [perSeries('lstm', 32, 10_000), perSeries('lstm', 8, 10_000), perSeries('gru', 16, 10_000), perSeries('lstm', 8, 1_000), perSeries('lstm', 32, 1_000)],
+    perSeries: [
+      perSeries('lstm', 32, 10_000),
+      perSeries('lstm', 8, 10_000),
+      perSeries('gru', 16, 10_000),
+      perSeries('lstm', 8, 1_000),
+      perSeries('lstm', 32, 1_000),
+    ],
   };
 }
 
@@ -56,7 +66,8 @@ export function trainPlan(quick: boolean): { train: TrainWorkload[]; perSeries: 
  * a time is estimated from its validation run (4 models, scaled) once an epoch would pass 4 s.
  */
 export function trainBudget(quick: boolean, section: 'train' | 'perSeries'): Partial<TrainBudget> {
-  if (quick) return { minRuns: 2, maxRuns: 2, cellMs: 0, epochLimitMs: 10_000, validationBatch: 8, validationSteps: 2, validationSeries: 3 };
+  if (quick)
+    return { minRuns: 2, maxRuns: 2, cellMs: 0, epochLimitMs: 10_000, validationBatch: 8, validationSteps: 2, validationSeries: 3 };
   return section === 'train'
     ? { minRuns: 3, maxRuns: 5, cellMs: 1_500, epochLimitMs: 8_000, validationBatch: 16, validationSteps: 2 }
     : { minRuns: 2, maxRuns: 3, cellMs: 1_000, epochLimitMs: 4_000, validationSteps: 2, validationSeries: 4 };

@@ -116,14 +116,31 @@ function fail(message: string): never {
 const budgetS = Number(args['budget-s']);
 if (!(budgetS > 0)) fail(`--budget-s must be a positive number of seconds, got ${args['budget-s']}`);
 const sections = args.sections.split(',').map((s) => s.trim());
-for (const s of sections) if (!(KIT_SECTIONS as readonly string[]).includes(s)) fail(`unknown section ${s}; one of ${KIT_SECTIONS.join(', ')}`);
+for (const s of sections)
+  if (!(KIT_SECTIONS as readonly string[]).includes(s)) fail(`unknown section ${s}; one of ${KIT_SECTIONS.join(', ')}`);
 const wants = (s: KitSection) => sections.includes(s);
 
-const w = (name: string, batch: number, steps: number, model: Partial<Workload> = {}): Workload => ({ name, ...MODELS[name]!, batch, steps, ...model });
+const w = (name: string, batch: number, steps: number, model: Partial<Workload> = {}): Workload => ({
+  name,
+  ...MODELS[name]!,
+  batch,
+  steps,
+  ...model,
+});
 /** A model of bench/workloads.ts at another hidden size (named like the others). */
 const hidden = (cell: 'lstm' | 'rnn', H: number, batch: number, steps: number): Workload => {
   const name = cell === 'lstm' ? `lstm-h${H}` : `elman-tanh-h${H}`;
-  return { name, cell, ...(cell === 'rnn' ? { nonlinearity: 'tanh' as const } : {}), inputSize: 1, hiddenSize: H, outputSize: 1, numLayers: 1, batch, steps };
+  return {
+    name,
+    cell,
+    ...(cell === 'rnn' ? { nonlinearity: 'tanh' as const } : {}),
+    inputSize: 1,
+    hiddenSize: H,
+    outputSize: 1,
+    numLayers: 1,
+    batch,
+    steps,
+  };
 };
 
 /** The workloads of each section: on a GPU, and tiny ones (--quick) for a software adapter. */
@@ -168,7 +185,10 @@ const TILE_SHAPES = [16, 32, 64, 128, 256, 512, 1024];
  * Every kernel and tile shape that takes the workload's layer on this device, once each: a tile
  * shape that plans the same pipeline as a smaller one (the batch or the memory bounds it) is left out.
  */
-export function kernelVariants(wl: Workload, limits: KernelLimits): Array<{ name: string; kernel: RecurrentKernelChoice; tileInvocations?: number }> {
+export function kernelVariants(
+  wl: Workload,
+  limits: KernelLimits,
+): Array<{ name: string; kernel: RecurrentKernelChoice; tileInvocations?: number }> {
   const spec = buildModel(wl).layers().layers[0]!.spec;
   const seen = new Set<string>();
   const variants: Array<{ name: string; kernel: RecurrentKernelChoice; tileInvocations?: number }> = [];
@@ -181,7 +201,15 @@ export function kernelVariants(wl: Workload, limits: KernelLimits): Array<{ name
   for (const c of candidates) {
     let key: string;
     try {
-      const plan = planRecurrentLayer(spec, wl.batch, limits, c.kernel, 0, 1, c.tileInvocations ? { tileInvocations: c.tileInvocations } : {});
+      const plan = planRecurrentLayer(
+        spec,
+        wl.batch,
+        limits,
+        c.kernel,
+        0,
+        1,
+        c.tileInvocations ? { tileInvocations: c.tileInvocations } : {},
+      );
       key = `${plan.kernel} ${JSON.stringify(plan.pipeline.constants)}`;
     } catch {
       continue; // does not fit this device
@@ -226,7 +254,8 @@ async function main(): Promise<void> {
     const all = (l: GPUSupportedLimits) => {
       const out: Record<string, number> = {};
       // Dawn's limits are getters on the prototype: for…in sees them, Object.keys does not.
-      for (const k in l) if (typeof (l as unknown as Record<string, unknown>)[k] === 'number') out[k] = (l as unknown as Record<string, number>)[k]!;
+      for (const k in l)
+        if (typeof (l as unknown as Record<string, unknown>)[k] === 'number') out[k] = (l as unknown as Record<string, number>)[k]!;
       return out;
     };
     report.adapter = gpu.summary;
@@ -238,9 +267,14 @@ async function main(): Promise<void> {
     save();
     if (wants('ceilings')) {
       try {
-        report.ceilings = await measureCeilings(gpu.device, { log: (l) => log(`  ${l}`), ...(args.quick ? { copyBytes: 1 << 20, matmulSizes: [128] } : {}) });
+        report.ceilings = await measureCeilings(gpu.device, {
+          log: (l) => log(`  ${l}`),
+          ...(args.quick ? { copyBytes: 1 << 20, matmulSizes: [128] } : {}),
+        });
         report.dispatch = await measureDispatchCost(gpu.device);
-        log(`dispatch: ${report.dispatch.perDispatchUs.toFixed(2)} µs each in a pass, submit round trip ${report.dispatch.submitRoundTripUs.toFixed(0)} µs (${report.dispatch.method})`);
+        log(
+          `dispatch: ${report.dispatch.perDispatchUs.toFixed(2)} µs each in a pass, submit round trip ${report.dispatch.submitRoundTripUs.toFixed(0)} µs (${report.dispatch.method})`,
+        );
       } catch (e) {
         report.errors.push(`ceilings: ${(e as Error).message}`);
       }
@@ -277,7 +311,16 @@ async function main(): Promise<void> {
       log(`\n${section}`);
       for (const wl of PLAN[section]) {
         const records = await timed(section, wl, () =>
-          runHarness({ workloads: [wl], contenders, reference, adapter: report.adapter, ceilings: report.ceilings, budget: BUDGET, earlier, log: (l) => log(`  ${l}`) }),
+          runHarness({
+            workloads: [wl],
+            contenders,
+            reference,
+            adapter: report.adapter,
+            ceilings: report.ceilings,
+            budget: BUDGET,
+            earlier,
+            log: (l) => log(`  ${l}`),
+          }),
         );
         report.records[section].push(...records);
       }
@@ -285,8 +328,19 @@ async function main(): Promise<void> {
     // webrnn alone per variant (a device of its own each), validated like the rest.
     const sweep = async (section: 'kernels' | 'toggles', wl: Workload, name: string, variant: ReturnType<typeof webrnnContender>) => {
       try {
-        const records = await timed(section, wl, () =>
-          runHarness({ workloads: [wl], contenders: [variant], reference, adapter: report.adapter, ceilings: report.ceilings, budget: BUDGET, log: (l) => log(`  ${name}: ${l}`) }),
+        const records = await timed(
+          section,
+          wl,
+          () =>
+            runHarness({
+              workloads: [wl],
+              contenders: [variant],
+              reference,
+              adapter: report.adapter,
+              ceilings: report.ceilings,
+              budget: BUDGET,
+              log: (l) => log(`  ${name}: ${l}`),
+            }),
           name,
         );
         report.records[section].push(...records.map((r) => ({ ...r, variant: name })));
@@ -305,7 +359,8 @@ async function main(): Promise<void> {
     if (wants('toggles')) {
       log('\ntoggles');
       for (const wl of PLAN.toggles) {
-        for (const [name, flags] of TOGGLES) await sweep('toggles', wl, name, webrnnContender('auto', { dawnFlags: [...report.dawnFlags, ...flags] }));
+        for (const [name, flags] of TOGGLES)
+          await sweep('toggles', wl, name, webrnnContender('auto', { dawnFlags: [...report.dawnFlags, ...flags] }));
       }
     }
   } finally {
@@ -319,7 +374,9 @@ async function main(): Promise<void> {
     save();
   }
 
-  log(`\n${report.command}: ${report.seconds.toFixed(0)} s on ${report.adapter?.vendor} ${report.adapter?.architecture} (${report.adapter?.description})`);
+  log(
+    `\n${report.command}: ${report.seconds.toFixed(0)} s on ${report.adapter?.vendor} ${report.adapter?.architecture} (${report.adapter?.description})`,
+  );
   const forward = [...report.records.standard, ...report.records.batch, ...report.records.hidden];
   if (forward.length) for (const line of formatTable(tableRows(forward))) log(line);
   for (const section of ['kernels', 'toggles'] as const) {
@@ -327,7 +384,10 @@ async function main(): Promise<void> {
     log(`\n${section === 'kernels' ? 'kernel sweep' : 'Dawn toggles'} (webrnn alone):`);
     for (const r of report.records[section]) {
       const label = workloadLabel({ name: r.workload, batch: r.batch, steps: r.steps }).padEnd(28);
-      const cell = r.status === 'ok' ? `${r.medianMs!.toFixed(2)} ms, GPU ${r.gpuMedianMs?.toFixed(2) ?? '–'} ms, ${r.gflops?.toPrecision(3)} GFLOP/s` : r.status;
+      const cell =
+        r.status === 'ok'
+          ? `${r.medianMs!.toFixed(2)} ms, GPU ${r.gpuMedianMs?.toFixed(2) ?? '–'} ms, ${r.gflops?.toPrecision(3)} GFLOP/s`
+          : r.status;
       log(`  ${label} ${r.variant.padEnd(18)} ${cell}`);
     }
   }
@@ -336,7 +396,7 @@ async function main(): Promise<void> {
     for (const line of formatTable(trainTableRows([...report.records.train, ...report.records.perSeries]))) log(line);
   }
   if (report.records.forecast.length) {
-    log('\nforecasting job (seconds per phase; backend: time inside the backend\'s calls):');
+    log("\nforecasting job (seconds per phase; backend: time inside the backend's calls):");
     for (const line of formatTable(forecastRows(report.records.forecast))) log(line);
   }
   if (report.skipped.length) log(`\nnot started (time budget of ${budgetS} s): ${report.skipped.join('; ')}`);
@@ -370,7 +430,10 @@ async function trainingSections(report: KitReport, deadline: number, save: () =>
     }
   };
   const plan = trainPlan(args.quick);
-  for (const [section, key] of [['train', 'train'], ['per-series', 'perSeries']] as const) {
+  for (const [section, key] of [
+    ['train', 'train'],
+    ['per-series', 'perSeries'],
+  ] as const) {
     if (!wants(section)) continue;
     log(`\n${section}`);
     const until = sectionDeadline(section);
@@ -379,7 +442,14 @@ async function trainingSections(report: KitReport, deadline: number, save: () =>
     try {
       for (const w of plan[key]) {
         await attempt(section, until, trainWorkloadLabel(w), async () => {
-          const records = await runTrainHarness({ workloads: [w], contenders, reference, adapter: report.adapter, budget: trainBudget(args.quick, key), log: (l) => log(`  ${l}`) });
+          const records = await runTrainHarness({
+            workloads: [w],
+            contenders,
+            reference,
+            adapter: report.adapter,
+            budget: trainBudget(args.quick, key),
+            log: (l) => log(`  ${l}`),
+          });
           report.records[key].push(...records);
         });
       }

@@ -23,7 +23,16 @@ import { parseArgs } from 'node:util';
 import { describeAdapter } from '../src/gpu/device.ts';
 import type { RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
 import { contenderSet, probeAdapter } from './contenders.ts';
-import { DEFAULT_BUDGET, formatTable, runHarness, tableRows, workloadLabel, type BenchRecord, type BenchReport, type Budget } from './harness.ts';
+import {
+  DEFAULT_BUDGET,
+  formatTable,
+  runHarness,
+  tableRows,
+  workloadLabel,
+  type BenchRecord,
+  type BenchReport,
+  type Budget,
+} from './harness.ts';
 import { batchSweep, MODELS, STANDARD, stepSweep, type Workload } from './workloads.ts';
 
 const { values: args } = parseArgs({
@@ -44,7 +53,8 @@ function fail(message: string): never {
 }
 
 if (!(args.model in MODELS)) fail(`unknown --model ${args.model}; one of ${Object.keys(MODELS).join(', ')}`);
-if (!['auto', 'small', 'tile', 'sequential', 'lanes'].includes(args.kernel)) fail(`--kernel must be small, tile, sequential, lanes or auto, got ${args.kernel}`);
+if (!['auto', 'small', 'tile', 'sequential', 'lanes'].includes(args.kernel))
+  fail(`--kernel must be small, tile, sequential, lanes or auto, got ${args.kernel}`);
 if (args.sweep && !['batch', 'steps'].includes(args.sweep)) fail(`--sweep must be batch or steps, got ${args.sweep}`);
 
 /** --quick: two or three timed runs a cell (the validating run warms up), nothing over 10 s a run but webrnn. */
@@ -113,7 +123,7 @@ console.log(`${report.environment}; adapter ${adapter.vendor} ${adapter.architec
 for (const line of formatTable(tableRows(records))) console.log(line);
 if (records.some((r) => r.gpuMedianMs !== null)) {
   console.log(
-    '\nGPU ms: webrnn\'s kernels alone over the same runs, from the first pass\'s start to the last pass\'s end by GPU timestamp\n' +
+    "\nGPU ms: webrnn's kernels alone over the same runs, from the first pass's start to the last pass's end by GPU timestamp\n" +
       'queries (* where the adapter has none: submit to completion); median ms includes upload and readback. pytorch-cuda-*:\n' +
       'the forward alone by CUDA events, its input already on the GPU; their median ms includes upload and readback too.',
   );
@@ -131,7 +141,9 @@ if (shares.length) {
   console.log('\nwebrnn against the adapter ceilings (share of matmul GFLOP/s; of copy GB/s for H ≤ 4):');
   for (const r of shares) {
     const copy = r.ceilingShare!.copy === null ? '' : `, copy ${(100 * r.ceilingShare!.copy).toFixed(1)}%`;
-    console.log(`  ${workloadLabel({ name: r.workload, batch: r.batch, steps: r.steps })}: matmul ${(100 * r.ceilingShare!.matmul).toFixed(1)}%${copy}`);
+    console.log(
+      `  ${workloadLabel({ name: r.workload, batch: r.batch, steps: r.steps })}: matmul ${(100 * r.ceilingShare!.matmul).toFixed(1)}%${copy}`,
+    );
   }
 }
 mkdirSync(dirname(args.json), { recursive: true });

@@ -71,7 +71,10 @@ function perSeriesData(S: number, seed = 3): Samples {
   const y = new Float32Array(N * T);
   for (let s = 0; s < S; s++) {
     const [a, p, f] = [0.2 + 0.8 * rand(), 4 + 28 * rand(), 2 * Math.PI * rand()];
-    const v = Float64Array.from({ length: windows + T }, (_, u) => a * Math.sin((2 * Math.PI * u) / p + f) + 0.3 * Math.sin(u / 7) + 0.1 * (rand() - 0.5));
+    const v = Float64Array.from(
+      { length: windows + T },
+      (_, u) => a * Math.sin((2 * Math.PI * u) / p + f) + 0.3 * Math.sin(u / 7) + 0.1 * (rand() - 0.5),
+    );
     for (let w = 0; w < windows; w++) {
       for (let t = 0; t < T; t++) {
         x[(s * windows + w) * T + t] = v[w + t]!;
@@ -120,7 +123,13 @@ function oneByOne(backend: () => TrainerOptions['backend']): Contender {
     name: 'webrnn-webgpu-1by1',
     async setup(model, options, d) {
       const per = d.count / d.series;
-      parts = Array.from({ length: d.series }, (_, s) => gatherSamples(d, Array.from({ length: per }, (_, k) => s * per + k), 1));
+      parts = Array.from({ length: d.series }, (_, s) =>
+        gatherSamples(
+          d,
+          Array.from({ length: per }, (_, k) => s * per + k),
+          1,
+        ),
+      );
       trainers = await Promise.all(parts.map(() => Trainer.create(model, { ...options, backend: backend() })));
     },
     async epoch() {
@@ -190,7 +199,9 @@ for (const cell of cells) {
           }
         }
         results.set(c.name, { runs: timed.length ? timed : [first], weights });
-        console.log(`  ${cell} H=${H} S=${S} ${c.name}: ${(timed.length ? median(timed) : first).toFixed(0)} ms an epoch${timed.length ? '' : ' (validation epoch only: over --limit-ms)'}`);
+        console.log(
+          `  ${cell} H=${H} S=${S} ${c.name}: ${(timed.length ? median(timed) : first).toFixed(0)} ms an epoch${timed.length ? '' : ' (validation epoch only: over --limit-ms)'}`,
+        );
       } finally {
         c.dispose();
       }
@@ -203,8 +214,20 @@ for (const cell of cells) {
       r.weights.forEach((w, s) => w.forEach((v, i) => (err = Math.max(err, Math.abs(v - ref[s]![i]!) / (1e-3 + Math.abs(ref[s]![i]!))))));
       const m = median(r.runs);
       records.push({
-        cell, hiddenSize: H, series: S, windowsPerSeries: windows, steps: T, batchPerSeries: batch, contender: c.name,
-        runMs: r.runs, medianMs: m, msPerSeries: m / S, ratio: m / base, maxRelErr: err, valid: err <= TOLERANCE, ...(r.runs.length < runs ? { note: 'validation epoch only' } : {}),
+        cell,
+        hiddenSize: H,
+        series: S,
+        windowsPerSeries: windows,
+        steps: T,
+        batchPerSeries: batch,
+        contender: c.name,
+        runMs: r.runs,
+        medianMs: m,
+        msPerSeries: m / S,
+        ratio: m / base,
+        maxRelErr: err,
+        valid: err <= TOLERANCE,
+        ...(r.runs.length < runs ? { note: 'validation epoch only' } : {}),
       });
     }
   }
@@ -214,18 +237,25 @@ gpu.dispose();
 const cpu = cpus();
 const command = ['npm run bench:per-series', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
 console.log(`\n${command}: ${new Date().toISOString()}, ${((performance.now() - started) / 1000).toFixed(0)} s`);
-console.log(`Node ${process.version}, ${platform()} ${arch()}, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}; adapter ${adapter.vendor} ${adapter.architecture} (${adapter.description})\n`);
+console.log(
+  `Node ${process.version}, ${platform()} ${arch()}, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}; adapter ${adapter.vendor} ${adapter.architecture} (${adapter.description})\n`,
+);
 const rows = [['workload', 'contender', 'ms/epoch', 'ms/series', '× webrnn', 'max rel err', 'runs']];
 for (const r of records) {
   rows.push([
-    `${r.cell} H=${r.hiddenSize} S=${r.series.toLocaleString('en-US')}`, r.contender, r.medianMs.toFixed(r.medianMs < 100 ? 1 : 0), r.msPerSeries.toPrecision(3),
-    r.ratio.toFixed(2), `${r.maxRelErr.toExponential(1)}${r.valid ? '' : ' INVALID'}`, r.note ? `1 (${r.note})` : String(r.runMs.length),
+    `${r.cell} H=${r.hiddenSize} S=${r.series.toLocaleString('en-US')}`,
+    r.contender,
+    r.medianMs.toFixed(r.medianMs < 100 ? 1 : 0),
+    r.msPerSeries.toPrecision(3),
+    r.ratio.toFixed(2),
+    `${r.maxRelErr.toExponential(1)}${r.valid ? '' : ' INVALID'}`,
+    r.note ? `1 (${r.note})` : String(r.runMs.length),
   ]);
 }
 for (const line of formatTable(rows)) console.log(line);
 console.log(
   `\nAn epoch: ${windows} windows of ${T} steps per series in batches of ${batch} (Adam lr 0.01, MSE), all series at once; ` +
-    '× webrnn: the contender\'s median over webrnn-webgpu\'s (above 1: webrnn is faster); ' +
+    "× webrnn: the contender's median over webrnn-webgpu's (above 1: webrnn is faster); " +
     `max rel err: every model's weights after one epoch against the float64 reference, |w − ref| / (1e-3 + |ref|) (INVALID above ${TOLERANCE}).`,
 );
 mkdirSync(dirname(args.json), { recursive: true });

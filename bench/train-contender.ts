@@ -78,15 +78,20 @@ export class TrainSetupError extends Error {
 export function checkEpochData(w: TrainWorkload, data: Samples, options: { perSeries?: boolean } = {}): void {
   const n = samplesPerEpoch(w);
   const S = seriesOf(w);
-  if (data.count !== n) throw new TrainSetupError(`an epoch of ${w.name} reads ${w.batch} × ${w.stepsPerEpoch}${S > 1 ? ` × ${S} series` : ''} = ${n} samples, got ${data.count}`);
+  if (data.count !== n)
+    throw new TrainSetupError(
+      `an epoch of ${w.name} reads ${w.batch} × ${w.stepsPerEpoch}${S > 1 ? ` × ${S} series` : ''} = ${n} samples, got ${data.count}`,
+    );
   if (data.steps !== w.steps || data.inputSize !== w.inputSize || data.outputSize !== w.outputSize) {
     throw new TrainSetupError(
       `data of [${data.count}, ${data.steps}, ${data.inputSize}] → [${data.outputSize}] does not fit ${w.name} ([N, ${w.steps}, ${w.inputSize}] → [${w.outputSize}])`,
     );
   }
   if (data.mask) throw new TrainSetupError('the training benchmark has no masked steps; a mask was given');
-  if (seriesOf(w) > 1 && !options.perSeries) throw new TrainSetupError(`this contender trains one global model, not ${seriesOf(w)} per-series models`);
-  if (data.series !== seriesOf(w)) throw new TrainSetupError(`the data has ${data.series} series groups, the workload trains ${seriesOf(w)} model(s)`);
+  if (seriesOf(w) > 1 && !options.perSeries)
+    throw new TrainSetupError(`this contender trains one global model, not ${seriesOf(w)} per-series models`);
+  if (data.series !== seriesOf(w))
+    throw new TrainSetupError(`the data has ${data.series} series groups, the workload trains ${seriesOf(w)} model(s)`);
 }
 
 /** Each model's tensors by name, stacked model-major into one `[S, ...shape]` array per name. */
@@ -104,7 +109,13 @@ export function stackWeights(models: readonly Record<string, FloatArray>[]): Rec
 /** A per-series workload's single-model workload and each series' samples (group s of `data`), in order. */
 export function seriesParts(w: TrainWorkload, data: Samples): { one: TrainWorkload; parts: Samples[] } {
   const per = w.batch * w.stepsPerEpoch;
-  const parts = Array.from({ length: seriesOf(w) }, (_, s) => gatherSamples(data, Array.from({ length: per }, (_, i) => s * per + i), 1));
+  const parts = Array.from({ length: seriesOf(w) }, (_, s) =>
+    gatherSamples(
+      data,
+      Array.from({ length: per }, (_, i) => s * per + i),
+      1,
+    ),
+  );
   return { one: { ...w, series: 1 }, parts };
 }
 

@@ -155,7 +155,13 @@ interface TrainValidation {
  * Losses step by step, then every weight tensor by name, against the reference's, within `tolerance`;
  * the first mismatch is the message. Per-series (`series` > 1) the weights are `[series, ...shape]`.
  */
-export function validateEpoch(got: EpochResult, expected: EpochResult, shapes: StateDict, tolerance: Tolerance = FLOAT32_TOLERANCE, series = 1): TrainValidation {
+export function validateEpoch(
+  got: EpochResult,
+  expected: EpochResult,
+  shapes: StateDict,
+  tolerance: Tolerance = FLOAT32_TOLERANCE,
+  series = 1,
+): TrainValidation {
   const losses = compare(got.losses, expected.losses, tolerance, [expected.losses.length]);
   let maxWeightError = 0;
   let message = losses.ok ? null : `losses per step ${JSON.stringify(got.losses)} vs ${JSON.stringify(expected.losses)}: ${losses.message}`;
@@ -238,7 +244,18 @@ class TrainHarnessRun {
     this.log(`${label}: the reference trains ${vs} step${vs > 1 ? 's' : ''} of ${vb} samples${ofSeries}…`);
     const [reference] = await runEpochs(this.opts.reference, vw, initial, vdata, 1);
     const against = `${this.opts.reference.name} (float64): ${vs} step${vs > 1 ? 's' : ''} of ${vb} sample${vb > 1 ? 's' : ''}${ofSeries}`;
-    const wr: WorkloadRun = { w, label, initial, data, vw, vdata, expected: reference!.result, referenceMs: reference!.wallMs, against, baselineMs: null };
+    const wr: WorkloadRun = {
+      w,
+      label,
+      initial,
+      data,
+      vw,
+      vdata,
+      expected: reference!.result,
+      referenceMs: reference!.wallMs,
+      against,
+      baselineMs: null,
+    };
     for (const c of this.lineup.ordered) await this.cell(wr, c);
   }
 
@@ -268,7 +285,11 @@ class TrainHarnessRun {
       return;
     }
     const within = c.tolerance && c.tolerance !== FLOAT32_TOLERANCE ? ` (within atol ${c.tolerance.atol}, rtol ${c.tolerance.rtol})` : '';
-    const validated = { validatedAgainst: isReference ? `${c.name} (itself)` : wr.against + within, maxLossError: validation.maxLossError, maxWeightError: validation.maxWeightError };
+    const validated = {
+      validatedAgainst: isReference ? `${c.name} (itself)` : wr.against + within,
+      maxLossError: validation.maxLossError,
+      maxWeightError: validation.maxWeightError,
+    };
     if (!validation.ok) {
       this.fail(wr, c, validation.message!, validated);
       return;
@@ -297,12 +318,20 @@ class TrainHarnessRun {
    * in the samples: the upper bound is its estimate. `estimatedMs`: the epoch's estimated time, null
    * where only its lower bound is known.
    */
-  private async overLimit(wr: WorkloadRun, c: TrainContender, stepMs: number, linear: boolean): Promise<{ why: string; estimatedMs: number | null } | null> {
+  private async overLimit(
+    wr: WorkloadRun,
+    c: TrainContender,
+    stepMs: number,
+    linear: boolean,
+  ): Promise<{ why: string; estimatedMs: number | null } | null> {
     const { w } = wr;
     const limit = this.budget.epochLimitMs;
     const lower = stepMs * w.stepsPerEpoch;
     const upper = lower * (samplesPerEpoch(w) / w.stepsPerEpoch / (samplesPerEpoch(wr.vw) / wr.vw.stepsPerEpoch));
-    const why = (ms: number, how: 'about' | 'at least') => ({ why: `an epoch would take ${how} ${seconds(ms)} here (limit ${seconds(limit)})`, estimatedMs: how === 'about' ? ms : null });
+    const why = (ms: number, how: 'about' | 'at least') => ({
+      why: `an epoch would take ${how} ${seconds(ms)} here (limit ${seconds(limit)})`,
+      estimatedMs: how === 'about' ? ms : null,
+    });
     if (linear) return upper > limit ? why(upper, 'about') : null;
     if (lower > limit) return why(lower, 'at least');
     if (upper <= limit) return null;
@@ -345,7 +374,12 @@ class TrainHarnessRun {
       }
       const bad = epochs.findIndex((e) => firstNonFinite(e.result.losses) >= 0);
       if (bad >= 0) {
-        this.fail(wr, c, `the loss of epoch ${bad + 1}, step ${firstNonFinite(epochs[bad]!.result.losses) + 1} is ${epochs[bad]!.result.losses.find((l) => !Number.isFinite(l))}`, validated);
+        this.fail(
+          wr,
+          c,
+          `the loss of epoch ${bad + 1}, step ${firstNonFinite(epochs[bad]!.result.losses) + 1} is ${epochs[bad]!.result.losses.find((l) => !Number.isFinite(l))}`,
+          validated,
+        );
         return;
       }
       this.record(wr, c, timed, validated);
@@ -421,7 +455,10 @@ export function trainTableRows(records: TrainRecord[]): string[][] {
   const header = ['workload', 'contender', 'ms/epoch', 'ms/sample', 'samples/s', 'GFLOP/s', 'loss err', 'weight err', '× webrnn', 'timing'];
   const digits = (v: number) => v.toFixed(v < 1 ? 3 : v < 10 ? 2 : v < 100 ? 1 : 0);
   const rows = records.map((r) => {
-    const cells = [`${r.workload}${r.series > 1 ? ` S=${r.series.toLocaleString('en-US')}` : ''} ${r.batch}×${r.steps} ×${r.stepsPerEpoch} ${r.loss}`, r.contender];
+    const cells = [
+      `${r.workload}${r.series > 1 ? ` S=${r.series.toLocaleString('en-US')}` : ''} ${r.batch}×${r.steps} ×${r.stepsPerEpoch} ${r.loss}`,
+      r.contender,
+    ];
     if (r.status !== 'ok') {
       const why = r.status === 'failed' ? `failed: ${r.message ?? ''}` : r.status;
       return [...cells, why.length > 110 ? `${why.slice(0, 109)}…` : why, '', '', '', '', '', '', ''];

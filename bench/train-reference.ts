@@ -30,7 +30,10 @@ import { modelFromWeights, seriesOf, type StateDict, type TrainWorkload } from '
 const MAX_ELEMENTS = 2 ** 24;
 
 /** The lowered tensors of a stack, in a fixed order: per layer W, R, B (when present), then the head's weight and bias. */
-function loweredTensors<T>(m: { layers: readonly { weights: { W: T; R: T; B: T | null } }[]; head: { weight: T; bias: T | null } | null }): T[] {
+function loweredTensors<T>(m: {
+  layers: readonly { weights: { W: T; R: T; B: T | null } }[];
+  head: { weight: T; bias: T | null } | null;
+}): T[] {
   const out: T[] = [];
   for (const { weights } of m.layers) {
     out.push(weights.W, weights.R);
@@ -76,10 +79,16 @@ export class TorchLayout {
         spec,
         weights: { W: numbered(weights.W), R: numbered(weights.R), B: weights.B && numbered(weights.B), P: null },
       })),
-      head: lowered.head && { ...lowered.head, weight: numbered(lowered.head.weight), bias: lowered.head.bias && numbered(lowered.head.bias) },
+      head: lowered.head && {
+        ...lowered.head,
+        weight: numbered(lowered.head.weight),
+        bias: lowered.head.bias && numbered(lowered.head.bias),
+      },
     };
-    if (next > MAX_ELEMENTS) throw new RangeError(`the reference's layout numbers at most ${MAX_ELEMENTS} parameters, the model has ${next}`);
-    if (lowered.layers.some((l) => l.weights.P)) throw new RangeError('the training reference does not train LSTM peepholes (PyTorch has none)');
+    if (next > MAX_ELEMENTS)
+      throw new RangeError(`the reference's layout numbers at most ${MAX_ELEMENTS} parameters, the model has ${next}`);
+    if (lowered.layers.some((l) => l.weights.P))
+      throw new RangeError('the training reference does not train LSTM peepholes (PyTorch has none)');
     this.size = next;
     this.sources = layersToTorch(config, numberedModule);
   }
@@ -140,7 +149,10 @@ export function referenceTraining(w: TrainWorkload, initial: StateDict, data: Sa
   checkEpochData(w, data, { perSeries: true });
   if (seriesOf(w) > 1) {
     const { one, parts } = seriesParts(w, data);
-    return oneModelAtATime(w, parts.map((part) => referenceTraining(one, initial, part)));
+    return oneModelAtATime(
+      w,
+      parts.map((part) => referenceTraining(one, initial, part)),
+    );
   }
   const model = modelFromWeights(w, initial);
   const lowered = model.layers();

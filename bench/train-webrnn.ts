@@ -6,7 +6,14 @@ import type { TrainEngine } from '../src/train/engine.ts';
 import { optimizationSpec } from '../src/train/optim.ts';
 import { unflattenParams } from '../src/train/params.ts';
 import type { PeerSettings } from './peers/peer.ts';
-import { checkEpochData, oneModelAtATime, seriesParts, stackWeights, type PreparedTraining, type TrainContender } from './train-contender.ts';
+import {
+  checkEpochData,
+  oneModelAtATime,
+  seriesParts,
+  stackWeights,
+  type PreparedTraining,
+  type TrainContender,
+} from './train-contender.ts';
 import { modelFromWeights, seriesOf, stepSamples, type StateDict, type TrainWorkload } from './train-workloads.ts';
 
 /**
@@ -45,7 +52,9 @@ export function webrnnTrainContender(options: { oneByOne?: boolean } = {}): Trai
     const last = w.loss.steps === 'all' ? null : w.loss.steps.last;
     const batches = Array.from({ length: w.stepsPerEpoch }, (_, k) => {
       const b = gatherSamples(data, stepSamples(w, k), S);
-      return last === null ? b : { ...b, mask: Float32Array.from({ length: b.count * w.steps }, (_, i) => (i % w.steps >= w.steps - last ? 1 : 0)) };
+      return last === null
+        ? b
+        : { ...b, mask: Float32Array.from({ length: b.count * w.steps }, (_, i) => (i % w.steps >= w.steps - last ? 1 : 0)) };
     });
     return {
       async runEpoch(options) {

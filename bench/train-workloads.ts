@@ -146,7 +146,10 @@ export function trainFlops(w: TrainWorkload): number {
 /** The workload's model with its initial weights: PyTorch's default initialisation from `seed` (as bench/harness.ts's buildModel). */
 export function initialModel(w: TrainWorkload, seed = 1): RecurrentNet {
   const { cell, inputSize, hiddenSize, outputSize, numLayers } = w;
-  return RecurrentNet.create({ cell, inputSize, hiddenSize, outputSize, numLayers, ...(cell === 'rnn' ? { nonlinearity: w.nonlinearity } : {}) }, { seed });
+  return RecurrentNet.create(
+    { cell, inputSize, hiddenSize, outputSize, numLayers, ...(cell === 'rnn' ? { nonlinearity: w.nonlinearity } : {}) },
+    { seed },
+  );
 }
 
 /**
@@ -182,10 +185,20 @@ export function trainData(w: TrainWorkload, seed = 2): Samples {
   const between = (lo: number, hi: number) => lo + (hi - lo) * rand();
   const x = new Float32Array(N * T * I);
   const y = new Float32Array(N * T * O);
-  const length = (I - 1) + T + O; // lags before step 0, the window, the targets after it
+  const length = I - 1 + T + O; // lags before step 0, the window, the targets after it
   for (let n = 0; n < N; n++) {
-    const [a1, a2, p1, p2, f1, f2] = [between(0.2, 1), between(0.2, 1), between(4, 32), between(4, 32), between(0, 2 * Math.PI), between(0, 2 * Math.PI)];
-    const s = Float64Array.from({ length }, (_, u) => a1 * Math.sin((2 * Math.PI * u) / p1 + f1) + a2 * Math.sin((2 * Math.PI * u) / p2 + f2) + 0.1 * between(-1, 1));
+    const [a1, a2, p1, p2, f1, f2] = [
+      between(0.2, 1),
+      between(0.2, 1),
+      between(4, 32),
+      between(4, 32),
+      between(0, 2 * Math.PI),
+      between(0, 2 * Math.PI),
+    ];
+    const s = Float64Array.from(
+      { length },
+      (_, u) => a1 * Math.sin((2 * Math.PI * u) / p1 + f1) + a2 * Math.sin((2 * Math.PI * u) / p2 + f2) + 0.1 * between(-1, 1),
+    );
     for (let t = 0; t < T; t++) {
       const u = t + I - 1; // s(t) in the series' own indexing
       for (let i = 0; i < I; i++) x[(n * T + t) * I + i] = s[u - i]!;

@@ -120,7 +120,7 @@ console.log(
   `\nms/epoch: median of the timed epochs (${budget.minRuns}–${budget.maxRuns}, after a warm-up epoch), ${workloads[0]!.stepsPerEpoch} Adam steps of ${batch} windows; ` +
     'loss err / weight err: largest difference from the float64 reference over the validation run (validatedAgainst in the JSON).\n' +
     "timing: wall = the harness's clock around each epoch; in-process = the contender's own (pytorch-cpu: time.perf_counter() in Python; " +
-      'pytorch-cuda-*: CUDA events, the data already on the GPU; both without the pipe).',
+    'pytorch-cuda-*: CUDA events, the data already on the GPU; both without the pipe).',
 );
 mkdirSync(dirname(args.json), { recursive: true });
 writeFileSync(args.json, JSON.stringify(report, null, 2));

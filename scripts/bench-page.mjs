@@ -26,7 +26,16 @@ import { chromiumArgs, chromiumPath } from './chromium.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 function parseArgs(argv) {
-  const opts = { only: null, batch: 1024, steps: 64, out: 'bench/out/page-results.json', markdown: false, ortCheck: true, timeoutMin: 120, stallMin: 10 };
+  const opts = {
+    only: null,
+    batch: 1024,
+    steps: 64,
+    out: 'bench/out/page-results.json',
+    markdown: false,
+    ortCheck: true,
+    timeoutMin: 120,
+    stallMin: 10,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -42,7 +51,9 @@ function parseArgs(argv) {
     else if (a === '--markdown') opts.markdown = true;
     else if (a === '--no-ort-check') opts.ortCheck = false;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node scripts/bench-page.mjs [--only MODEL[,MODEL]] [--batch B] [--steps T] [--out FILE] [--markdown] [--no-ort-check] [--timeout-min M] [--stall-min M]');
+      console.log(
+        'usage: node scripts/bench-page.mjs [--only MODEL[,MODEL]] [--batch B] [--steps T] [--out FILE] [--markdown] [--no-ort-check] [--timeout-min M] [--stall-min M]',
+      );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
@@ -98,7 +109,9 @@ try {
     if (m.type() === 'error') say(`console error: ${m.text()}${m.location()?.url ? ` (${m.location().url})` : ''}`);
   });
   // The harness runs in the page's worker: its warnings and errors (WebGPU's among them) go to stdout.
-  page.on('worker', (w) => w.on('console', (m) => ['error', 'warning'].includes(m.type()) && say(`worker console ${m.type()}: ${m.text()}`)));
+  page.on('worker', (w) =>
+    w.on('console', (m) => ['error', 'warning'].includes(m.type()) && say(`worker console ${m.type()}: ${m.text()}`)),
+  );
   page.on('crash', () => say('the page crashed'));
 
   /**
@@ -127,12 +140,19 @@ try {
       await printNewLog();
       if (reached) break;
       if (Date.now() - lastProgress > opts.stallMin * 60_000) {
-        const rows = await page.locator('#results tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+        const rows = await page
+          .locator('#results tbody tr')
+          .evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
         writeFileSync(resolve(dirname(out), 'page-results.partial.json'), `${JSON.stringify(rows, null, 2)}\n`);
         for (const r of rows) say(`  table so far: ${r.filter(Boolean).join(' | ')}`);
-        throw new Error(`stalled: no new line in the page's log for ${opts.stallMin} min after "${printed.at(-1) ?? ''}" (the table so far: ${resolve(dirname(out), 'page-results.partial.json')})`);
+        throw new Error(
+          `stalled: no new line in the page's log for ${opts.stallMin} min after "${printed.at(-1) ?? ''}" (the table so far: ${resolve(dirname(out), 'page-results.partial.json')})`,
+        );
       }
-      if (Date.now() >= deadline) throw new Error(`the page did not reach "${state}" within ${Math.round(timeoutMs / 1000)} s: ${await page.locator('#status').textContent()}`);
+      if (Date.now() >= deadline)
+        throw new Error(
+          `the page did not reach "${state}" within ${Math.round(timeoutMs / 1000)} s: ${await page.locator('#status').textContent()}`,
+        );
     }
     const text = (await page.locator('#status').textContent()) ?? '';
     if ((await page.locator('#status').getAttribute('data-state')) === 'error') throw new Error(`the page says: ${text}`);
@@ -172,7 +192,13 @@ try {
       await page.fill('input[name="steps"]', String(opts.steps));
       const r = await runAction('one', `${model} B=${opts.batch} T=${opts.steps}`);
       report = report
-        ? { ...report, date: r.date, command: `${report.command}; ${r.command}`, budget: [...report.budget, ...r.budget], records: [...report.records, ...r.records] }
+        ? {
+            ...report,
+            date: r.date,
+            command: `${report.command}; ${r.command}`,
+            budget: [...report.budget, ...r.budget],
+            records: [...report.records, ...r.records],
+          }
         : r;
     }
   }
@@ -183,7 +209,8 @@ try {
   say(`wrote ${out} (${report.records.length} records) after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
   console.log(`\n${report.command} — ${report.date}\n${adapterLine}\n${report.environment}`);
-  if (report.ceilings) console.log(`ceilings: copy ${report.ceilings.copyGBs.toFixed(2)} GB/s, matmul ${report.ceilings.matmulGflops.toFixed(2)} GFLOP/s`);
+  if (report.ceilings)
+    console.log(`ceilings: copy ${report.ceilings.copyGBs.toFixed(2)} GB/s, matmul ${report.ceilings.matmulGflops.toFixed(2)} GFLOP/s`);
   console.log('');
   for (const line of formatTable(tableRows(report.records))) console.log(line);
   if (opts.markdown) {
@@ -191,7 +218,12 @@ try {
     for (const line of markdownTable(tableRows(report.records))) console.log(line);
   }
   const settings = new Map(report.records.filter((r) => r.settings).map((r) => [r.contender, r.settings]));
-  for (const [name, s] of settings) console.log(`${name}: ${Object.entries(s).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const [name, s] of settings)
+    console.log(
+      `${name}: ${Object.entries(s)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
   const failed = report.records.filter((r) => r.status === 'failed');
   if (failed.length) {
     console.error(`\n${failed.length} cell(s) failed: ${failed.map((r) => `${r.workload} ${r.contender}: ${r.message}`).join('; ')}`);
@@ -277,8 +309,13 @@ async function ortCheck(browser, base) {
     }
     for (const { model, webgpuKernels } of results.found) {
       const info = byModel.get(model);
-      const placed = Object.entries(info?.placed ?? {}).map(([e, nodes]) => `${e}: ${nodes.join(', ') || '?'}`).join('; ');
-      const kernels = Object.entries(webgpuKernels).map(([k, n]) => `${k}×${n}`).join(', ') || 'none';
+      const placed = Object.entries(info?.placed ?? {})
+        .map(([e, nodes]) => `${e}: ${nodes.join(', ') || '?'}`)
+        .join('; ');
+      const kernels =
+        Object.entries(webgpuKernels)
+          .map(([k, n]) => `${k}×${n}`)
+          .join(', ') || 'none';
       console.log(`  ${model}: no WebGPU kernel for ${[...(info?.missing ?? [])].join(', ') || '(none reported)'}`);
       console.log(`  ${model}: placed on ${placed || '(not in the log)'}`);
       console.log(`  ${model}: WebGPU kernels dispatched in one run: ${kernels}`);

@@ -21,7 +21,12 @@ if (process.argv[2] === '--child') {
   const { createServer } = await import('vite');
   const entry = resolve(root, 'test/fuzz/main.ts');
   process.argv = [process.argv[0], entry, ...process.argv.slice(3)];
-  const server = await createServer({ root, logLevel: 'error', server: { middlewareMode: true, hmr: false, ws: false }, appType: 'custom' });
+  const server = await createServer({
+    root,
+    logLevel: 'error',
+    server: { middlewareMode: true, hmr: false, ws: false },
+    appType: 'custom',
+  });
   try {
     await server.ssrLoadModule(entry);
   } finally {

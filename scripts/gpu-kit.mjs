@@ -33,7 +33,8 @@ function fail(message) {
   process.exit(1);
 }
 
-if (process.platform !== 'linux' || process.arch !== 'x64') fail(`the kit carries this machine's node binary, so it must be built on linux x64, not ${process.platform} ${process.arch}`);
+if (process.platform !== 'linux' || process.arch !== 'x64')
+  fail(`the kit carries this machine's node binary, so it must be built on linux x64, not ${process.platform} ${process.arch}`);
 const out = resolve(args.out);
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'webgpu'), { recursive: true });
@@ -70,11 +71,20 @@ xz(join(webgpuDir, 'dist/linux-x64/dawn.node'), join(out, 'dawn.node.xz'));
 for (const f of ['index.js', 'package.json']) copyFileSync(join(webgpuDir, f), join(out, 'webgpu', f));
 
 // 3. The Vulkan loader's .deb: downloaded by apt, else from apt's cache.
-const deb = (dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => /^libvulkan1_.*_amd64\.deb$/.test(f)).sort().at(-1) : undefined);
+const deb = (dir) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /^libvulkan1_.*_amd64\.deb$/.test(f))
+        .sort()
+        .at(-1)
+    : undefined;
 const download = spawnSync('apt-get', ['download', 'libvulkan1:amd64'], { cwd: out, encoding: 'utf8' });
 if (!deb(out)) {
   const cached = deb('/var/cache/apt/archives');
-  if (!cached) fail(`could not get the Vulkan loader's .deb: apt-get download said ${download.error?.message ?? download.stderr}, and apt's cache has none`);
+  if (!cached)
+    fail(
+      `could not get the Vulkan loader's .deb: apt-get download said ${download.error?.message ?? download.stderr}, and apt's cache has none`,
+    );
   copyFileSync(join('/var/cache/apt/archives', cached), join(out, cached));
 }
 

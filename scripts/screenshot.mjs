@@ -20,7 +20,12 @@ const SERIES = 'Construction';
 const executablePath = chromiumPath();
 const args = chromiumArgs;
 
-const server = await createServer({ root, configFile: resolve(root, 'vite.config.ts'), logLevel: 'warn', server: { port: 0, strictPort: false } });
+const server = await createServer({
+  root,
+  configFile: resolve(root, 'vite.config.ts'),
+  logLevel: 'warn',
+  server: { port: 0, strictPort: false },
+});
 let browser;
 try {
   await server.listen();

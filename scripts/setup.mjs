@@ -41,9 +41,7 @@ function hasLibrary(soname) {
   try {
     return execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).includes(soname);
   } catch {
-    return ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'].some((d) =>
-      existsSync(join(d, soname)),
-    );
+    return ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'].some((d) => existsSync(join(d, soname)));
   }
 }
 
@@ -63,8 +61,10 @@ function ensureDebianPackages() {
 
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot || !which('apt-get')) {
-    say(`missing: ${missing.join(', ')}. Install them (Debian: sudo apt-get install -y ${missing.join(' ')}); ` +
-      'GPU tests need a Vulkan loader in Node and a Chromium for the browser project.');
+    say(
+      `missing: ${missing.join(', ')}. Install them (Debian: sudo apt-get install -y ${missing.join(' ')}); ` +
+        'GPU tests need a Vulkan loader in Node and a Chromium for the browser project.',
+    );
     return;
   }
   say(`installing Debian packages: ${missing.join(' ')} (apt-get update, then apt-get install)`);

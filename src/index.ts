@@ -130,8 +130,25 @@ export { paramSlots, paramCount, flattenParams, flattenGrads, unflattenParams, t
 export { checkForecast, type ForecastInputs } from './rnn/forecast.ts';
 export { forecastReference } from './reference/forecast.ts';
 export { Forecaster, type ForecasterOptions, type Forecast, type BacktestReport, type BacktestRow } from './forecast/forecaster.ts';
-export { parseLong, parseWide, readTable, checkSeries, isDecimal, type Series, type LongColumns, type StampOptions } from './forecast/frame.ts';
-export { stampFormat, STAMP_FORMATS, frequencyOfStamps, describeFrequency, type Frequency, type StampFormat, type TimeUnit } from './forecast/timestamps.ts';
+export {
+  parseLong,
+  parseWide,
+  readTable,
+  checkSeries,
+  isDecimal,
+  type Series,
+  type LongColumns,
+  type StampOptions,
+} from './forecast/frame.ts';
+export {
+  stampFormat,
+  STAMP_FORMATS,
+  frequencyOfStamps,
+  describeFrequency,
+  type Frequency,
+  type StampFormat,
+  type TimeUnit,
+} from './forecast/timestamps.ts';
 export { mae, rmse, smape, mase, metrics, overall, seasonalNaive, seasonalNaiveScale, type Metrics } from './forecast/metrics.ts';
 export { fitScaler, scale, unscale, quantile, type Scaler, type ScalingKind } from './forecast/scaling.ts';
 export { co2Monthly, parseCsv, type DatedSeries } from './data/datasets.ts';

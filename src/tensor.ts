@@ -31,9 +31,7 @@ export function tensor(data: FloatArray | readonly number[], shape: readonly num
   }
   const array = Array.isArray(data) ? Float32Array.from(data) : (data as FloatArray);
   if (array.length !== sizeOf(shape)) {
-    throw new ShapeError(
-      `tensor data has ${array.length} elements but shape [${shape.join(', ')}] needs ${sizeOf(shape)}`,
-    );
+    throw new ShapeError(`tensor data has ${array.length} elements but shape [${shape.join(', ')}] needs ${sizeOf(shape)}`);
   }
   return { data: array, shape: [...shape] };
 }

@@ -8,7 +8,16 @@ import stocksCsv from 'vega-datasets/data/stocks.csv?raw';
 import employmentCsv from 'vega-datasets/data/us-employment.csv?raw';
 import weatherCsv from 'vega-datasets/data/weather.csv?raw';
 import { describe, expect, it } from 'vitest';
-import { accuracyDatasets, DAILY_KEEP, HOURLY_KEEP, M4_HORIZON, minimumLength, SEASON, type AccuracyDataset, type AccuracyFrequency } from '../bench/accuracy/data.ts';
+import {
+  accuracyDatasets,
+  DAILY_KEEP,
+  HOURLY_KEEP,
+  M4_HORIZON,
+  minimumLength,
+  SEASON,
+  type AccuracyDataset,
+  type AccuracyFrequency,
+} from '../bench/accuracy/data.ts';
 import { birthsDaily, longestRun, seattleHourlyNormals } from '../bench/accuracy/loaders.ts';
 import type { Series } from '../src/forecast/frame.ts';
 import { frequencyOfStamps, type Frequency } from '../src/forecast/timestamps.ts';
@@ -128,7 +137,13 @@ describe('accuracy benchmark data', () => {
 
     const hourly = seattleHourlyNormals();
     expect(hourlyCsv).toContain('\n2010-01-01T01:00:00,1016.6,4.0,3.8\n');
-    expect([hourly[0]!.dates[0], hourly[0]!.values[0], hourly[1]!.values[0], hourly[2]!.values[0], hourly[0]!.dates.length]).toEqual(['2010-01-01T01:00:00', 1016.6, 4, 3.8, 8759]);
+    expect([hourly[0]!.dates[0], hourly[0]!.values[0], hourly[1]!.values[0], hourly[2]!.values[0], hourly[0]!.dates.length]).toEqual([
+      '2010-01-01T01:00:00',
+      1016.6,
+      4,
+      3.8,
+      8759,
+    ]);
     const temperature = series('seattle-weather-hourly-normals/temperature');
     expect(temperature.y.length).toBe(HOURLY_KEEP);
     expect([temperature.ds[0], temperature.ds.at(-1)]).toEqual(['2010-11-20T00:00:00', '2010-12-31T23:00:00']);
@@ -180,7 +195,11 @@ describe('longestRun', () => {
   const p = (at: number, value: number) => ({ at, value });
 
   it('drops leading and trailing missing values and keeps the longer side of a hole', () => {
-    expect(longestRun([p(3, NaN), p(4, 1), p(5, 2), p(6, NaN), p(7, 3), p(8, 4), p(9, 5), p(10, NaN)])).toEqual([p(7, 3), p(8, 4), p(9, 5)]);
+    expect(longestRun([p(3, NaN), p(4, 1), p(5, 2), p(6, NaN), p(7, 3), p(8, 4), p(9, 5), p(10, NaN)])).toEqual([
+      p(7, 3),
+      p(8, 4),
+      p(9, 5),
+    ]);
     // A position with no row at all is a hole too; points come in any order.
     expect(longestRun([p(12, 6), p(10, 4), p(11, 5), p(2, 1), p(3, 2), p(5, 3)])).toEqual([p(10, 4), p(11, 5), p(12, 6)]);
   });

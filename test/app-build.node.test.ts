@@ -31,7 +31,11 @@ afterAll(async () => {
 
 describe('npm run build:app', () => {
   it('writes the pages with relative URLs only, and nothing for Node or the dev server', () => {
-    expect(readdirSync(out).filter((f) => f.endsWith('.html')).sort()).toEqual(['bench.html', 'index.html', 'kernel.html']);
+    expect(
+      readdirSync(out)
+        .filter((f) => f.endsWith('.html'))
+        .sort(),
+    ).toEqual(['bench.html', 'index.html', 'kernel.html']);
     const index = readFileSync(join(out, 'index.html'), 'utf8');
     const urls = [...index.matchAll(/(?:src|href)="([^"]*)"/g)].map((m) => m[1]!);
     expect(urls.length).toBeGreaterThan(3);
@@ -39,7 +43,8 @@ describe('npm run build:app', () => {
     const assets = join(out, 'assets');
     for (const file of readdirSync(assets).filter((f) => f.endsWith('.js'))) {
       const code = readFileSync(join(assets, file), 'utf8');
-      for (const devOnly of ['/@vite/', '/@fs/', '/node_modules/', 'import("webgpu")']) expect(code.includes(devOnly), `${file} holds ${devOnly}`).toBe(false);
+      for (const devOnly of ['/@vite/', '/@fs/', '/node_modules/', 'import("webgpu")'])
+        expect(code.includes(devOnly), `${file} holds ${devOnly}`).toBe(false);
     }
   });
 
@@ -55,7 +60,15 @@ describe('npm run build:app', () => {
     expect(await page.locator('#backend').textContent()).toMatch(/^Runs on WebGPU/);
 
     const horizon = 6;
-    await setOptions(page, { horizon: String(horizon), inputSize: '12', hiddenSize: '4', ensemble: '1', epochs: '2', lr: '0.02', seed: '0' });
+    await setOptions(page, {
+      horizon: String(horizon),
+      inputSize: '12',
+      hiddenSize: '4',
+      ensemble: '1',
+      epochs: '2',
+      lr: '0.02',
+      seed: '0',
+    });
     await page.click('#run');
     await waitForStatus(page, ['done'], 300_000);
     expect(await page.locator('#rows tr').count()).toBe(14);

@@ -159,19 +159,185 @@ const act = activation;
 // direction, both layouts, lengths (0 and T included when B ≥ 2), with and without initial states
 // and biases. Activations are chosen so that their kinks are crossed by the data.
 const COVERAGE: Array<[string, LayerCaseOptions]> = [
-  ['rnn tanh forward, layout 0', { cell: 'rnn', direction: 'forward', layout: 0, activations: ['Tanh'], clip: null, lengths: 'none', initialStates: false, bias: true }],
-  ['rnn relu reverse, layout 1, lengths, h0', { cell: 'rnn', direction: 'reverse', layout: 1, activations: ['Relu'], clip: null, batch: 3, steps: 4, lengths: 'random', initialStates: true }],
-  ['rnn bidirectional LeakyRelu/Elu with clip, lengths', { cell: 'rnn', direction: 'bidirectional', layout: 0, activations: [act('LeakyRelu', 0.2), act('Elu', 0.7)], clip: 0.6, batch: 3, steps: 4, lengths: 'random', initialStates: true, bias: true }],
-  ['rnn ThresholdedRelu(0.1), no bias', { cell: 'rnn', direction: 'forward', layout: 1, activations: [act('ThresholdedRelu', 0.1)], clip: null, lengths: 'none', initialStates: true, bias: false }],
-  ['rnn bidirectional Affine/Softsign', { cell: 'rnn', direction: 'bidirectional', layout: 1, activations: [act('Affine', 0.8, 0.1), 'Softsign'], clip: null, lengths: 'none', initialStates: false }],
-  ['gru forward, lbr 0, h0, layout 0', { cell: 'gru', direction: 'forward', layout: 0, activations: [], clip: null, linearBeforeReset: false, lengths: 'none', initialStates: true }],
-  ['gru forward, lbr 1, lengths', { cell: 'gru', direction: 'forward', layout: 1, activations: [], clip: null, linearBeforeReset: true, batch: 3, steps: 5, lengths: 'random', initialStates: false }],
-  ['gru bidirectional lbr 1 HardSigmoid/ScaledTanh, Sigmoid/Softplus', { cell: 'gru', direction: 'bidirectional', layout: 1, activations: [act('HardSigmoid', 0.5, 0.5), act('ScaledTanh', 1.3, 0.8), 'Sigmoid', 'Softplus'], clip: null, linearBeforeReset: true, batch: 3, steps: 4, lengths: 'random', initialStates: true }],
-  ['gru reverse lbr 0 with clip, no bias', { cell: 'gru', direction: 'reverse', layout: 0, activations: [], clip: 0.4, linearBeforeReset: false, lengths: 'random', batch: 2, steps: 3, initialStates: true, bias: false }],
-  ['lstm forward peepholes, h0 c0', { cell: 'lstm', direction: 'forward', layout: 1, activations: [], clip: null, inputForget: false, peepholes: true, lengths: 'none', initialStates: true }],
-  ['lstm bidirectional input_forget, peepholes, clip, lengths', { cell: 'lstm', direction: 'bidirectional', layout: 0, activations: [], clip: 0.5, inputForget: true, peepholes: true, batch: 3, steps: 4, lengths: 'random', initialStates: true }],
-  ['lstm reverse, no bias, HardSigmoid/Softsign/ScaledTanh', { cell: 'lstm', direction: 'reverse', layout: 1, activations: [act('HardSigmoid', 0.4, 0.5), 'Softsign', act('ScaledTanh', 0.9, 1.2)], clip: null, inputForget: false, peepholes: false, lengths: 'random', batch: 2, steps: 4, initialStates: false, bias: false }],
-  ['lstm forward Sigmoid/Elu/Softplus, peepholes, lengths', { cell: 'lstm', direction: 'forward', layout: 0, activations: [act('Sigmoid'), act('Elu', 1.1), 'Softplus'], clip: null, peepholes: true, lengths: 'random', batch: 3, steps: 3, initialStates: false }],
+  [
+    'rnn tanh forward, layout 0',
+    { cell: 'rnn', direction: 'forward', layout: 0, activations: ['Tanh'], clip: null, lengths: 'none', initialStates: false, bias: true },
+  ],
+  [
+    'rnn relu reverse, layout 1, lengths, h0',
+    {
+      cell: 'rnn',
+      direction: 'reverse',
+      layout: 1,
+      activations: ['Relu'],
+      clip: null,
+      batch: 3,
+      steps: 4,
+      lengths: 'random',
+      initialStates: true,
+    },
+  ],
+  [
+    'rnn bidirectional LeakyRelu/Elu with clip, lengths',
+    {
+      cell: 'rnn',
+      direction: 'bidirectional',
+      layout: 0,
+      activations: [act('LeakyRelu', 0.2), act('Elu', 0.7)],
+      clip: 0.6,
+      batch: 3,
+      steps: 4,
+      lengths: 'random',
+      initialStates: true,
+      bias: true,
+    },
+  ],
+  [
+    'rnn ThresholdedRelu(0.1), no bias',
+    {
+      cell: 'rnn',
+      direction: 'forward',
+      layout: 1,
+      activations: [act('ThresholdedRelu', 0.1)],
+      clip: null,
+      lengths: 'none',
+      initialStates: true,
+      bias: false,
+    },
+  ],
+  [
+    'rnn bidirectional Affine/Softsign',
+    {
+      cell: 'rnn',
+      direction: 'bidirectional',
+      layout: 1,
+      activations: [act('Affine', 0.8, 0.1), 'Softsign'],
+      clip: null,
+      lengths: 'none',
+      initialStates: false,
+    },
+  ],
+  [
+    'gru forward, lbr 0, h0, layout 0',
+    {
+      cell: 'gru',
+      direction: 'forward',
+      layout: 0,
+      activations: [],
+      clip: null,
+      linearBeforeReset: false,
+      lengths: 'none',
+      initialStates: true,
+    },
+  ],
+  [
+    'gru forward, lbr 1, lengths',
+    {
+      cell: 'gru',
+      direction: 'forward',
+      layout: 1,
+      activations: [],
+      clip: null,
+      linearBeforeReset: true,
+      batch: 3,
+      steps: 5,
+      lengths: 'random',
+      initialStates: false,
+    },
+  ],
+  [
+    'gru bidirectional lbr 1 HardSigmoid/ScaledTanh, Sigmoid/Softplus',
+    {
+      cell: 'gru',
+      direction: 'bidirectional',
+      layout: 1,
+      activations: [act('HardSigmoid', 0.5, 0.5), act('ScaledTanh', 1.3, 0.8), 'Sigmoid', 'Softplus'],
+      clip: null,
+      linearBeforeReset: true,
+      batch: 3,
+      steps: 4,
+      lengths: 'random',
+      initialStates: true,
+    },
+  ],
+  [
+    'gru reverse lbr 0 with clip, no bias',
+    {
+      cell: 'gru',
+      direction: 'reverse',
+      layout: 0,
+      activations: [],
+      clip: 0.4,
+      linearBeforeReset: false,
+      lengths: 'random',
+      batch: 2,
+      steps: 3,
+      initialStates: true,
+      bias: false,
+    },
+  ],
+  [
+    'lstm forward peepholes, h0 c0',
+    {
+      cell: 'lstm',
+      direction: 'forward',
+      layout: 1,
+      activations: [],
+      clip: null,
+      inputForget: false,
+      peepholes: true,
+      lengths: 'none',
+      initialStates: true,
+    },
+  ],
+  [
+    'lstm bidirectional input_forget, peepholes, clip, lengths',
+    {
+      cell: 'lstm',
+      direction: 'bidirectional',
+      layout: 0,
+      activations: [],
+      clip: 0.5,
+      inputForget: true,
+      peepholes: true,
+      batch: 3,
+      steps: 4,
+      lengths: 'random',
+      initialStates: true,
+    },
+  ],
+  [
+    'lstm reverse, no bias, HardSigmoid/Softsign/ScaledTanh',
+    {
+      cell: 'lstm',
+      direction: 'reverse',
+      layout: 1,
+      activations: [act('HardSigmoid', 0.4, 0.5), 'Softsign', act('ScaledTanh', 0.9, 1.2)],
+      clip: null,
+      inputForget: false,
+      peepholes: false,
+      lengths: 'random',
+      batch: 2,
+      steps: 4,
+      initialStates: false,
+      bias: false,
+    },
+  ],
+  [
+    'lstm forward Sigmoid/Elu/Softplus, peepholes, lengths',
+    {
+      cell: 'lstm',
+      direction: 'forward',
+      layout: 0,
+      activations: [act('Sigmoid'), act('Elu', 1.1), 'Softplus'],
+      clip: null,
+      peepholes: true,
+      lengths: 'random',
+      batch: 3,
+      steps: 3,
+      initialStates: false,
+    },
+  ],
 ];
 
 describe('layer backward reference: central finite differences', () => {
@@ -201,7 +367,17 @@ describe('layer backward reference: central finite differences', () => {
   });
 
   it('steps past a sequence length get no gradient; length 0 passes dY_h straight to dInitialH', () => {
-    const c = randomLayerCase(5, { cell: 'gru', direction: 'bidirectional', layout: 1, inputSize: 2, hiddenSize: 3, batch: 3, steps: 4, lengths: 'none', initialStates: true });
+    const c = randomLayerCase(5, {
+      cell: 'gru',
+      direction: 'bidirectional',
+      layout: 1,
+      inputSize: 2,
+      hiddenSize: 3,
+      batch: 3,
+      steps: 4,
+      lengths: 'none',
+      initialStates: true,
+    });
     const lens = Int32Array.from([0, 2, 4]);
     const stateSize = 2 * 3 * 3;
     const r = mulberry32(8);
@@ -234,12 +410,17 @@ describe('activation derivatives', () => {
   // Points away from every kink (Relu and friends at 0, ThresholdedRelu at alpha, HardSigmoid's corners).
   const POINTS = [-3.1, -1.3, -0.45, -0.07, 0.06, 0.3, 0.85, 1.7, 2.9, 31.5];
   const cases = ACTIVATION_NAMES.map((name) =>
-    name === 'Affine' ? activation(name, 0.7, -0.2)
-    : name === 'ScaledTanh' ? activation(name, 1.4, 0.6)
-    : name === 'LeakyRelu' ? activation(name, 0.15)
-    : name === 'ThresholdedRelu' ? activation(name, 0.5)
-    : name === 'Elu' ? activation(name, 0.8)
-    : activation(name),
+    name === 'Affine'
+      ? activation(name, 0.7, -0.2)
+      : name === 'ScaledTanh'
+        ? activation(name, 1.4, 0.6)
+        : name === 'LeakyRelu'
+          ? activation(name, 0.15)
+          : name === 'ThresholdedRelu'
+            ? activation(name, 0.5)
+            : name === 'Elu'
+              ? activation(name, 0.8)
+              : activation(name),
   );
   for (const f of cases) {
     it(`${f.name}(alpha ${f.alpha}, beta ${f.beta}) against central differences`, () => {
@@ -270,7 +451,12 @@ interface Float64StackLayer {
 }
 
 interface StackCaseOptions {
-  layers: Array<Pick<LayerCaseOptions, 'cell' | 'direction' | 'hiddenSize' | 'activations' | 'clip' | 'linearBeforeReset' | 'inputForget' | 'bias' | 'peepholes'>>;
+  layers: Array<
+    Pick<
+      LayerCaseOptions,
+      'cell' | 'direction' | 'hiddenSize' | 'activations' | 'clip' | 'linearBeforeReset' | 'inputForget' | 'bias' | 'peepholes'
+    >
+  >;
   inputSize: number;
   batch: number;
   steps: number;
@@ -310,18 +496,52 @@ function randomStack(seed: number, o: StackCaseOptions) {
 
 describe('stack backward reference: central finite differences', () => {
   const CASES: Array<[string, StackCaseOptions]> = [
-    ['gru ×2, bidirectional then forward, lengths 0…T, h0, head', {
-      layers: [{ cell: 'gru', direction: 'bidirectional', hiddenSize: 2, linearBeforeReset: true, clip: null, activations: [] }, { cell: 'gru', direction: 'forward', hiddenSize: 3, linearBeforeReset: false, clip: null, activations: [] }],
-      inputSize: 2, batch: 3, steps: 4, lengths: [0, 2, 4], initialStates: [true, true], head: { outputSize: 2, bias: true },
-    }],
-    ['lstm ×2, peepholes and input_forget, c0 on layer 1 only, head without bias', {
-      layers: [{ cell: 'lstm', direction: 'bidirectional', hiddenSize: 2, peepholes: true, inputForget: false, clip: null, activations: [] }, { cell: 'lstm', direction: 'reverse', hiddenSize: 2, peepholes: false, inputForget: true, clip: 0.8, activations: [] }],
-      inputSize: 3, batch: 2, steps: 3, lengths: [3, 1], initialStates: [false, true], head: { outputSize: 1, bias: false },
-    }],
-    ['rnn ×3, relu/tanh, no head, no bias in the middle', {
-      layers: [{ cell: 'rnn', direction: 'forward', hiddenSize: 3, activations: ['Relu'], clip: null }, { cell: 'rnn', direction: 'bidirectional', hiddenSize: 2, activations: ['Tanh'], clip: null, bias: false }, { cell: 'rnn', direction: 'forward', hiddenSize: 2, activations: ['Tanh'], clip: null }],
-      inputSize: 2, batch: 2, steps: 4, lengths: null, initialStates: [true, false, true], head: null,
-    }],
+    [
+      'gru ×2, bidirectional then forward, lengths 0…T, h0, head',
+      {
+        layers: [
+          { cell: 'gru', direction: 'bidirectional', hiddenSize: 2, linearBeforeReset: true, clip: null, activations: [] },
+          { cell: 'gru', direction: 'forward', hiddenSize: 3, linearBeforeReset: false, clip: null, activations: [] },
+        ],
+        inputSize: 2,
+        batch: 3,
+        steps: 4,
+        lengths: [0, 2, 4],
+        initialStates: [true, true],
+        head: { outputSize: 2, bias: true },
+      },
+    ],
+    [
+      'lstm ×2, peepholes and input_forget, c0 on layer 1 only, head without bias',
+      {
+        layers: [
+          { cell: 'lstm', direction: 'bidirectional', hiddenSize: 2, peepholes: true, inputForget: false, clip: null, activations: [] },
+          { cell: 'lstm', direction: 'reverse', hiddenSize: 2, peepholes: false, inputForget: true, clip: 0.8, activations: [] },
+        ],
+        inputSize: 3,
+        batch: 2,
+        steps: 3,
+        lengths: [3, 1],
+        initialStates: [false, true],
+        head: { outputSize: 1, bias: false },
+      },
+    ],
+    [
+      'rnn ×3, relu/tanh, no head, no bias in the middle',
+      {
+        layers: [
+          { cell: 'rnn', direction: 'forward', hiddenSize: 3, activations: ['Relu'], clip: null },
+          { cell: 'rnn', direction: 'bidirectional', hiddenSize: 2, activations: ['Tanh'], clip: null, bias: false },
+          { cell: 'rnn', direction: 'forward', hiddenSize: 2, activations: ['Tanh'], clip: null },
+        ],
+        inputSize: 2,
+        batch: 2,
+        steps: 4,
+        lengths: null,
+        initialStates: [true, false, true],
+        head: null,
+      },
+    ],
   ];
 
   CASES.forEach(([title, o], k) => {
@@ -331,7 +551,10 @@ describe('stack backward reference: central finite differences', () => {
       const L = s.layers.length;
       const lstm = (k: number) => s.layers[k]!.spec.cell === 'lstm';
       const stackOf = (full: boolean): RecurrentStack => ({
-        layers: s.layers.map((l) => ({ spec: l.spec, weights: asWeights(l.params, full || l.hasB, (full && l.spec.cell === 'lstm') || l.hasP) })),
+        layers: s.layers.map((l) => ({
+          spec: l.spec,
+          weights: asWeights(l.params, full || l.hasB, (full && l.spec.cell === 'lstm') || l.hasP),
+        })),
         head: o.head && {
           weight: s.headWeight as unknown as Float32Array,
           bias: o.head.bias || full ? (s.headBias as unknown as Float32Array) : null,
@@ -395,7 +618,9 @@ describe('stack backward reference: central finite differences', () => {
       head: { weight: Float32Array.from(s.headWeight), bias: null, outputSize: 2, inputSize: s.inputSize },
     };
     const inputs: RecurrentStackInputs = { X: s.X, batch: 3, steps: 4, sequenceLens: null, initialH: [null, null], initialC: [null, null] };
-    expect(() => recurrentStackBackwardReference(stack, inputs, new Float64Array(3 * 4 * 3))).toThrow(/dY has 36 values but the stack's output has 24/);
+    expect(() => recurrentStackBackwardReference(stack, inputs, new Float64Array(3 * 4 * 3))).toThrow(
+      /dY has 36 values but the stack's output has 24/,
+    );
     expect(() => recurrentStackBackwardReference(stack, inputs, new Float64Array(24), { dY_h: [null] })).toThrow(ShapeError);
     expect(() => recurrentStackBackwardReference(stack, { ...inputs, initialH: [null] }, new Float64Array(24))).toThrow(ShapeError);
   });

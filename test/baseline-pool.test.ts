@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBaselinePool, type BaselinePool } from '../bench/baseline-pool.ts';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { syntheticSeries, toSeries } from '../src/data/datasets.ts';
-import { BASELINES, baselineForecast, forgetBaselineFits, setBaselineFitter, type BaselineFitter, type BaselineRequest } from '../src/forecast/baselines/index.ts';
+import {
+  BASELINES,
+  baselineForecast,
+  forgetBaselineFits,
+  setBaselineFitter,
+  type BaselineFitter,
+  type BaselineRequest,
+} from '../src/forecast/baselines/index.ts';
 import { Forecaster } from '../src/forecast/forecaster.ts';
 
 // The forecasting job's baselines on a pool of worker threads (bench/baseline-pool.ts) and the
@@ -24,7 +31,15 @@ const series = syntheticSeries({ count: 6, length: 48, season: 4, seed: 7 }).map
 describe('the baseline pool', () => {
   it('fits every baseline exactly as baselineForecast does in this thread, and null where the method cannot', async () => {
     const requests: BaselineRequest[] = [
-      ...series.flatMap((s) => BASELINES.map((name) => ({ name, history: s.y, horizon: 4, season: 4, levels: name === 'ets' || name === 'theta' ? [80, 95] : [] }))),
+      ...series.flatMap((s) =>
+        BASELINES.map((name) => ({
+          name,
+          history: s.y,
+          horizon: 4,
+          season: 4,
+          levels: name === 'ets' || name === 'theta' ? [80, 95] : [],
+        })),
+      ),
       { name: 'ets', history: Float64Array.of(1, 2), horizon: 3, season: 4, levels: [] },
     ];
     const fits = await pool.fitter(requests);
@@ -41,7 +56,10 @@ describe('the baseline pool', () => {
     const backtest = async () => {
       const f = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 4, ensemble: 1, hiddenSize: 3, combine: ['ets', 'theta'] });
       const r = await f.backtest(series, { epochs: 1 });
-      return r.rows.map((row) => ({ forecast: Array.from(row.forecast), baselines: BASELINES.map((n) => Array.from(row.baselines[n].forecast)) }));
+      return r.rows.map((row) => ({
+        forecast: Array.from(row.forecast),
+        baselines: BASELINES.map((n) => Array.from(row.baselines[n].forecast)),
+      }));
     };
     setBaselineFitter(null);
     forgetBaselineFits();
@@ -67,7 +85,15 @@ it('a forecaster takes the fits made ahead instead of fitting again', async () =
   forgetBaselineFits();
   setBaselineFitter(fake);
   try {
-    const f = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 4, ensemble: 1, hiddenSize: 3, combine: ['ets'], weighting: 'equal' });
+    const f = Forecaster.create({
+      backend: cpuBackend,
+      horizon: 4,
+      season: 4,
+      ensemble: 1,
+      hiddenSize: 3,
+      combine: ['ets'],
+      weighting: 'equal',
+    });
     const report = await f.backtest(series.slice(0, 2), { epochs: 1 });
     for (const row of report.rows) {
       expect(Array.from(row.baselines.ets.forecast)).toEqual([42, 42, 42, 42]);

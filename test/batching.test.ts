@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.ts';
 import { isSoftwareAdapter } from '../src/gpu/device.ts';
 import { defaultReadbackEvery, trainSpec } from '../src/train/trainer.ts';
-import { autoBatchSize, BASE_BATCH, batchLimits, HARDWARE_MAX_BATCH, scaledLearningRate, SOFTWARE_MAX_BATCH } from '../src/train/batching.ts';
+import {
+  autoBatchSize,
+  BASE_BATCH,
+  batchLimits,
+  HARDWARE_MAX_BATCH,
+  scaledLearningRate,
+  SOFTWARE_MAX_BATCH,
+} from '../src/train/batching.ts';
 
 describe('autoBatchSize', () => {
   const software = { maxBatch: SOFTWARE_MAX_BATCH };
@@ -55,7 +62,7 @@ describe('batchLimits', () => {
 });
 
 describe('scaledLearningRate', () => {
-  it('scales Adam\'s rate by the square root of the batch ratio, capped', () => {
+  it("scales Adam's rate by the square root of the batch ratio, capped", () => {
     expect(scaledLearningRate(0.02, 64)).toBe(0.02);
     expect(scaledLearningRate(0.02, 256)).toBeCloseTo(0.04, 15);
     expect(scaledLearningRate(0.02, 4096)).toBeCloseTo(0.16, 15);
@@ -95,7 +102,9 @@ describe('isSoftwareAdapter', () => {
   it('does not mistake hardware for software', () => {
     expect(isSoftwareAdapter({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' })).toBe(false);
     expect(isSoftwareAdapter({ vendor: 'apple', architecture: 'metal-3' })).toBe(false);
-    expect(isSoftwareAdapter({ vendor: 'amd', architecture: 'rdna-3', description: 'Radeon RX 7900', isFallbackAdapter: false })).toBe(false);
+    expect(isSoftwareAdapter({ vendor: 'amd', architecture: 'rdna-3', description: 'Radeon RX 7900', isFallbackAdapter: false })).toBe(
+      false,
+    );
     expect(isSoftwareAdapter({})).toBe(false);
   });
 });
@@ -106,7 +115,8 @@ describe('defaultReadbackEvery', () => {
     expect(defaultReadbackEvery(64)).toBe(32);
     expect(defaultReadbackEvery(256)).toBe(8);
     expect(defaultReadbackEvery(4096)).toBe(4);
-    const spec = (o: { batchSize: number; readbackEvery?: number }) => trainSpec({ loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.01 }, ...o });
+    const spec = (o: { batchSize: number; readbackEvery?: number }) =>
+      trainSpec({ loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.01 }, ...o });
     expect(spec({ batchSize: 512 }).readbackEvery).toBe(4);
     expect(spec({ batchSize: 512, readbackEvery: 1 }).readbackEvery).toBe(1);
     expect(() => spec({ batchSize: 64, readbackEvery: 0 })).toThrow(/readbackEvery/);

@@ -33,7 +33,12 @@ describe('the benchmark page', () => {
     }
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     const report = JSON.parse(await streamText(await download.createReadStream())) as BenchReport;
-    expect(report.records.find((r) => r.contender === 'webrnn-webgpu')).toMatchObject({ status: 'ok', batch: 8, steps: 4, workload: 'lstm-h32' });
+    expect(report.records.find((r) => r.contender === 'webrnn-webgpu')).toMatchObject({
+      status: 'ok',
+      batch: 8,
+      steps: 4,
+      workload: 'lstm-h32',
+    });
     expect(errors).toEqual([]);
     await page.close();
   });

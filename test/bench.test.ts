@@ -97,7 +97,10 @@ describe('bench harness', () => {
       available: async () => true,
       prepare: async (w, model, x) => {
         const out = await set.reference.prepare(w, model, x);
-        return { run: async () => (await new Promise((r) => setTimeout(r, w.batch * msPerSequence)), out.run()), dispose: () => out.dispose() };
+        return {
+          run: async () => (await new Promise((r) => setTimeout(r, w.batch * msPerSequence)), out.run()),
+          dispose: () => out.dispose(),
+        };
       },
       dispose() {},
     });
@@ -123,7 +126,11 @@ describe('bench harness', () => {
       adapter: null,
       budget: { ...FAST, runLimitMs: 4 },
     });
-    expect(over).toMatchObject({ status: expect.stringMatching(/^unavailable: its validated run took/), runsMs: [], validatedAgainst: 'cpu-reference' });
+    expect(over).toMatchObject({
+      status: expect.stringMatching(/^unavailable: its validated run took/),
+      runsMs: [],
+      validatedAgainst: 'cpu-reference',
+    });
 
     // A later call estimates from the earlier records it is given, without probing.
     const earlier = { ...records[1]!, batch: 512, flops: records[1]!.flops * 32, medianMs: 1_000 };
@@ -146,10 +153,34 @@ describe('bench harness', () => {
     expect(probeSizes(100)).toEqual([8, 64]);
     expect(probeSizes(1024)).toEqual([8, 64, 256]);
     expect(extrapolate([[100, 10]], 300)).toBe(30);
-    expect(extrapolate([[100, 10], [1000, 20]], 500)).toBe(10);
+    expect(
+      extrapolate(
+        [
+          [100, 10],
+          [1000, 20],
+        ],
+        500,
+      ),
+    ).toBe(10);
     // A flat start (per-call overhead) extends as a line: 10 ms + 10 ms per 900 FLOPs.
-    expect(extrapolate([[100, 10], [1000, 20]], 1900)).toBeCloseTo(30);
+    expect(
+      extrapolate(
+        [
+          [100, 10],
+          [1000, 20],
+        ],
+        1900,
+      ),
+    ).toBeCloseTo(30);
     // Slower on fewer FLOPs (noise or a different kernel): no faster than the largest run.
-    expect(extrapolate([[100, 50], [1000, 20]], 2000)).toBe(20);
+    expect(
+      extrapolate(
+        [
+          [100, 50],
+          [1000, 20],
+        ],
+        2000,
+      ),
+    ).toBe(20);
   });
 });

@@ -3,7 +3,14 @@ import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend, type BackendTuning } from '../src/backends/webgpu.ts';
 import { ConfigError, DeviceError, ShapeError } from '../src/errors.ts';
 import { BufferPool, bucketBytes } from '../src/gpu/buffers.ts';
-import { MACS_PER_SUBMISSION, MIN_CHUNK_SEQUENCES, MIN_SEGMENT_STEPS, planChunk, type ChunkLimits, type ProgramFootprint } from '../src/gpu/chunks.ts';
+import {
+  MACS_PER_SUBMISSION,
+  MIN_CHUNK_SEQUENCES,
+  MIN_SEGMENT_STEPS,
+  planChunk,
+  type ChunkLimits,
+  type ProgramFootprint,
+} from '../src/gpu/chunks.ts';
 import type { GpuContext } from '../src/gpu/device.ts';
 import { MAX_PARAMETERS } from '../src/model/config.ts';
 import { ElmanRNN } from '../src/model/elman.ts';
@@ -148,7 +155,15 @@ describe('buffer pool sizes', () => {
       popErrorScope: async () => scopes.pop() ?? null,
       createBuffer(desc: GPUBufferDescriptor) {
         if (desc.size > capacity) scopes[scopes.length - 2] ??= new GPUOutOfMemoryError(`no memory for ${desc.size} bytes`);
-        const b = { label: desc.label ?? '', size: desc.size, usage: desc.usage, destroyed: false, destroy() { this.destroyed = true; } };
+        const b = {
+          label: desc.label ?? '',
+          size: desc.size,
+          usage: desc.usage,
+          destroyed: false,
+          destroy() {
+            this.destroyed = true;
+          },
+        };
         created.push(b);
         return b;
       },
@@ -174,10 +189,19 @@ describe('buffer pool sizes', () => {
     pool.release(kept!);
     expect(pool.freeBytes).toBe(1024);
     const err = await pool
-      .acquireAll([{ label: 'w0', size: 1000, usage: 0x80 }, { label: 'x', size: 100, usage: 0x80 }, { label: 'y0', size: 3_000_000, usage: 0x80 }], 'the 1-layer RNN stack')
+      .acquireAll(
+        [
+          { label: 'w0', size: 1000, usage: 0x80 },
+          { label: 'x', size: 100, usage: 0x80 },
+          { label: 'y0', size: 3_000_000, usage: 0x80 },
+        ],
+        'the 1-layer RNN stack',
+      )
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeviceError);
-    expect((err as Error).message).toMatch(/^out of GPU memory: the y0 buffer of 3,000,000 bytes \(3,145,728 with the pool's rounding\) for the 1-layer RNN stack could not be created/);
+    expect((err as Error).message).toMatch(
+      /^out of GPU memory: the y0 buffer of 3,000,000 bytes \(3,145,728 with the pool's rounding\) for the 1-layer RNN stack could not be created/,
+    );
     // The reused buffer went back to the pool, the created ones were destroyed.
     expect(pool.freeBytes).toBe(1024);
     expect(pool.liveBuffers).toBe(1);
@@ -188,7 +212,8 @@ describe('buffer pool sizes', () => {
 
 describe('batch chunk sizes', () => {
   /** A program whose buffers grow by `perSequence` bytes a sequence (plus `fixed`), read back where named. */
-  const program = (perSequence: Record<string, number>, read: string[], fixed: Record<string, number> = {}) =>
+  const program =
+    (perSequence: Record<string, number>, read: string[], fixed: Record<string, number> = {}) =>
     (n: number): ProgramFootprint => {
       const buffers = new Map(Object.entries(perSequence).map(([k, v]) => [k, v * n + (fixed[k] ?? 0)]));
       for (const [k, v] of Object.entries(fixed)) if (!buffers.has(k)) buffers.set(k, v);
@@ -196,7 +221,12 @@ describe('batch chunk sizes', () => {
       return { what: 'a test program', buffers, readback, total: [...buffers.values()].reduce((a, b) => a + b, readback) };
     };
   const device = (o: Partial<ChunkLimits> = {}): ChunkLimits => ({
-    bindingBytes: 2 ** 30, readbackBytes: 2 ** 30, chunkBytes: Infinity, macsPerSubmission: Infinity, minSequences: MIN_CHUNK_SEQUENCES, ...o,
+    bindingBytes: 2 ** 30,
+    readbackBytes: 2 ** 30,
+    chunkBytes: Infinity,
+    macsPerSubmission: Infinity,
+    minSequences: MIN_CHUNK_SEQUENCES,
+    ...o,
   });
   // The issue's case: H = 32, T = 5, no head. Y is 640 bytes a sequence, Y_h 128: one binding holds
   // 1.67M sequences, but the readback of both only 1.39M.
@@ -222,11 +252,16 @@ describe('batch chunk sizes', () => {
   it(`keeps ${MIN_SEGMENT_STEPS} steps of a recurrent layer in one submission, but never fewer than ${MIN_CHUNK_SEQUENCES} sequences`, () => {
     const tiny = program({ x: 4, y0: 4 }, ['y0']);
     const lstm32 = 4 * 32 * 33; // multiply-adds of a step of LSTM H=32, I=1
-    const n = planChunk(10_000_000, 1, tiny, device({ macsPerSubmission: MACS_PER_SUBMISSION }), { steps: MIN_SEGMENT_STEPS, macsPerStep: lstm32 });
+    const n = planChunk(10_000_000, 1, tiny, device({ macsPerSubmission: MACS_PER_SUBMISSION }), {
+      steps: MIN_SEGMENT_STEPS,
+      macsPerStep: lstm32,
+    });
     expect(n * MIN_SEGMENT_STEPS * lstm32).toBeLessThanOrEqual(MACS_PER_SUBMISSION);
     expect(n).toBeGreaterThan(0.9 * (MACS_PER_SUBMISSION / (MIN_SEGMENT_STEPS * lstm32)));
     const lstm1024 = 4 * 1024 * 1025;
-    expect(planChunk(10_000_000, 1, tiny, device({ macsPerSubmission: MACS_PER_SUBMISSION }), { steps: 16, macsPerStep: lstm1024 })).toBe(MIN_CHUNK_SEQUENCES);
+    expect(planChunk(10_000_000, 1, tiny, device({ macsPerSubmission: MACS_PER_SUBMISSION }), { steps: 16, macsPerStep: lstm1024 })).toBe(
+      MIN_CHUNK_SEQUENCES,
+    );
   });
 
   it('takes whole models, treats a size the kernels refuse as not fitting, and names the buffer when one unit does not fit', () => {
@@ -318,7 +353,9 @@ describe('WebGPU out of memory (simulated)', () => {
     await withBackend({ capacity: 200 }, {}, async (tight, uncaptured) => {
       const err = await model.forward(x, { backend: tight }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DeviceError);
-      expect((err as Error).message).toMatch(/^out of GPU memory: the x buffer of 20 bytes \(256 with the pool's rounding\) for the 1-layer RNN stack could not be created/);
+      expect((err as Error).message).toMatch(
+        /^out of GPU memory: the x buffer of 20 bytes \(256 with the pool's rounding\) for the 1-layer RNN stack could not be created/,
+      );
       expect(uncaptured).toEqual([]);
       expectNothingHeld(tight);
     });
@@ -332,7 +369,9 @@ describe('training out of memory (simulated)', () => {
     await withBackend({ capacity: 4096 }, {}, async (tight, uncaptured) => {
       const create = Trainer.create(net, { backend: tight, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 1e-2 }, batchSize: 4 });
       await expect(create).rejects.toThrow(DeviceError);
-      await expect(Trainer.create(net, { backend: tight, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 1e-2 }, batchSize: 4 })).rejects.toThrow(
+      await expect(
+        Trainer.create(net, { backend: tight, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 1e-2 }, batchSize: 4 }),
+      ).rejects.toThrow(
         /^out of GPU memory: the training buffers \(parameters, gradients and optimizer state of 1 model\(s\)\) could not be created: simulated: no memory for \d+ bytes/,
       );
       expect(uncaptured).toEqual([]);
@@ -345,9 +384,13 @@ describe('sizes validated against what can be held (hiddenSize 65,536)', () => {
   it('refuses a model with more parameters than a typed array holds with a ConfigError, on either backend', async () => {
     const make = () => new ElmanRNN({ inputSize: 1, hiddenSize: 65_536, outputSize: 1 });
     expect(make).toThrow(ConfigError);
-    expect(make).toThrow(/Elman network .* would have 4,295,229,441 parameters \(rnn\.weight_hh_l0 \[65536, 65536\] alone 4,294,967,296\), more than webrnn holds/);
+    expect(make).toThrow(
+      /Elman network .* would have 4,295,229,441 parameters \(rnn\.weight_hh_l0 \[65536, 65536\] alone 4,294,967,296\), more than webrnn holds/,
+    );
     expect(() => RecurrentNet.create({ cell: 'lstm', inputSize: 1, hiddenSize: 32_768 })).toThrow(ConfigError);
-    expect(() => RecurrentNet.create({ cell: 'gru', inputSize: 1, hiddenSize: 40_000, bidirectional: true })).toThrow(/more than webrnn holds/);
+    expect(() => RecurrentNet.create({ cell: 'gru', inputSize: 1, hiddenSize: 40_000, bidirectional: true })).toThrow(
+      /more than webrnn holds/,
+    );
     expect(MAX_PARAMETERS).toBe(2 ** 32);
   });
 
@@ -377,12 +420,16 @@ describe('results beyond one typed array', () => {
     for (const backend of [gpu.backend, cpuBackend]) {
       const err = await model.forward(tensor(new Float32Array(B), [B, 1, 1]), { backend }).catch((e: unknown) => e);
       expect(err, backend.name).toBeInstanceOf(ShapeError);
-      expect((err as Error).message).toMatch(/^Y would hold 4300800000 values, more than one typed array holds \(4294967296\); split the batch/);
+      expect((err as Error).message).toMatch(
+        /^Y would hold 4300800000 values, more than one typed array holds \(4294967296\); split the batch/,
+      );
     }
     expect(gpu.backend.pool.liveBuffers).toBe(live);
     // The Elman network's output and a head's output are checked alike.
     const elman = new ElmanRNN({ inputSize: 1, hiddenSize: 1, outputSize: 1100 });
-    await expect(elman.forward(tensor(new Float32Array(4_000_000), [4_000_000, 1, 1]), { backend: cpuBackend })).rejects.toThrow(/^the output would hold 4400000000 values/);
+    await expect(elman.forward(tensor(new Float32Array(4_000_000), [4_000_000, 1, 1]), { backend: cpuBackend })).rejects.toThrow(
+      /^the output would hold 4400000000 values/,
+    );
   });
 });
 

@@ -76,7 +76,14 @@ describe('matmul kernels against the float64 product', () => {
         const b = uniformArray(rand, k * n, -1, 1);
         const got = await withErrorScope(gpu.backend.device, () => gpuMatmul(gpu.backend.device, a, b, [m, n, k], variant));
         expect(got.length).toBe(m * n);
-        const check = checkMatmul(got, a, b, n, k, Array.from({ length: m }, (_, i) => i));
+        const check = checkMatmul(
+          got,
+          a,
+          b,
+          n,
+          k,
+          Array.from({ length: m }, (_, i) => i),
+        );
         expect(check.ok, check.message).toBe(true);
         // The checker's reference is the plain float64 product.
         const ref = cpuMatmul(a, b, m, n, k);

@@ -26,10 +26,15 @@ async function run(...argv: string[]) {
 /** Two monthly series in long format. */
 function longCsv(): string {
   const rows = ['unique_id,ds,y'];
-  for (const [id, level] of [['a', 10], ['b', 30]] as const) {
+  for (const [id, level] of [
+    ['a', 10],
+    ['b', 30],
+  ] as const) {
     for (let t = 0; t < 48; t++) {
       const m = t % 12;
-      rows.push(`${id},${2020 + Math.floor(t / 12)}-${String(m + 1).padStart(2, '0')}-01,${level + 0.2 * t + 3 * Math.sin((2 * Math.PI * m) / 12)}`);
+      rows.push(
+        `${id},${2020 + Math.floor(t / 12)}-${String(m + 1).padStart(2, '0')}-01,${level + 0.2 * t + 3 * Math.sin((2 * Math.PI * m) / 12)}`,
+      );
     }
   }
   return `${rows.join('\n')}\n`;
@@ -42,7 +47,10 @@ const HEADER_80_95 = 'unique_id,step,ds,yhat,yhat-lo-95,yhat-lo-80,yhat-hi-80,yh
 
 /** A forecasts CSV as records (papaparse, numbers as numbers). */
 function records(csv: string): Record<string, string | number>[] {
-  const parsed = Papa.parse<Record<string, string | number>>(csv.trim(), { header: true, dynamicTyping: (f) => f !== 'unique_id' && f !== 'ds' });
+  const parsed = Papa.parse<Record<string, string | number>>(csv.trim(), {
+    header: true,
+    dynamicTyping: (f) => f !== 'unique_id' && f !== 'ds',
+  });
   expect(parsed.errors).toEqual([]);
   return parsed.data;
 }
@@ -93,7 +101,9 @@ describe('webrnn forecasting commands', () => {
     const out_ = r.out.split('\n');
     const table = out_.slice(out_.findIndex((l) => l.startsWith('backtest over the last 4 points (2 series × 1 fold):')));
     const metric = String.raw`MAE +\S+ +RMSE +\S+ +sMAPE +\d+\.\d\d% +MASE +(\d+\.\d{3}|n/a)`;
-    expect(table.slice(1, 6)).toEqual(['model', 'seasonal naive', 'Naive2', 'ETS', 'Theta'].map((name) => expect.stringMatching(new RegExp(`^${name} +${metric}$`))));
+    expect(table.slice(1, 6)).toEqual(
+      ['model', 'seasonal naive', 'Naive2', 'ETS', 'Theta'].map((name) => expect.stringMatching(new RegExp(`^${name} +${metric}$`))),
+    );
     expect(table[6]).toMatch(/^OWA vs Naive2 +\d+\.\d{3}$/);
     expect(table[7]).toMatch(/^intervals +80%: \d+\.\d% inside, 95%: \d+\.\d% inside; MSIS \d+\.\d{3}$/);
     expect(table[8]).toMatch(/^method +webrnn \+ ETS \+ Theta$/);
@@ -102,8 +112,14 @@ describe('webrnn forecasting commands', () => {
     expect(csv.split('\n')[0]).toBe(HEADER_80_95);
     const rows = records(csv);
     expect(rows.map((x) => [x.unique_id, x.step, x.ds])).toEqual([
-      ['a', 1, '2024-01-01'], ['a', 2, '2024-02-01'], ['a', 3, '2024-03-01'], ['a', 4, '2024-04-01'],
-      ['b', 1, '2024-01-01'], ['b', 2, '2024-02-01'], ['b', 3, '2024-03-01'], ['b', 4, '2024-04-01'],
+      ['a', 1, '2024-01-01'],
+      ['a', 2, '2024-02-01'],
+      ['a', 3, '2024-03-01'],
+      ['a', 4, '2024-04-01'],
+      ['b', 1, '2024-01-01'],
+      ['b', 2, '2024-02-01'],
+      ['b', 3, '2024-03-01'],
+      ['b', 4, '2024-04-01'],
     ]);
     expectNestedIntervals(rows, [80, 95]);
 
@@ -129,18 +145,38 @@ describe('webrnn forecasting commands', () => {
       }
       for (const b of ['snaive', 'naive2', 'ets', 'theta']) expect(row.baselines[b].forecast).toHaveLength(4);
       // The seasonal naive forecast of the hold-out (points 44–47) is the season before it (32–35).
-      const y = longCsv().split('\n').filter((l) => l.startsWith(`${row.id},`)).map((l) => Number(l.split(',')[2]));
+      const y = longCsv()
+        .split('\n')
+        .filter((l) => l.startsWith(`${row.id},`))
+        .map((l) => Number(l.split(',')[2]));
       expect(row.baselines.snaive.forecast).toEqual(y.slice(32, 36));
       expect(row.actual).toEqual(y.slice(44, 48));
     }
   });
 
-  it('--levels sets the intervals\' levels and their columns; the other recipe flags reach the forecaster, unset ones keep its defaults', async () => {
+  it("--levels sets the intervals' levels and their columns; the other recipe flags reach the forecaster, unset ones keep its defaults", async () => {
     const file = join(dir, 'levels.csv');
     writeFileSync(file, longCsv());
     const out = join(dir, 'levels.csv.out');
     const model = join(dir, 'levels.safetensors');
-    const r = await run('forecast', file, '--horizon', '3', ...quick, '--levels', '90,50', '--combine', 'none', '--transform', 'log', '--no-calendar', '--out', out, '--model', model);
+    const r = await run(
+      'forecast',
+      file,
+      '--horizon',
+      '3',
+      ...quick,
+      '--levels',
+      '90,50',
+      '--combine',
+      'none',
+      '--transform',
+      'log',
+      '--no-calendar',
+      '--out',
+      out,
+      '--model',
+      model,
+    );
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^intervals +50%: \d+\.\d% inside, 90%: \d+\.\d% inside; MSIS n\/a$/m); // MSIS is the 95 % interval's
     expect(r.out).toMatch(/^method +webrnn$/m);
@@ -150,7 +186,21 @@ describe('webrnn forecasting commands', () => {
     const saved = JSON.parse(readSafetensors(readFileSync(model)).metadata!.options!);
     expect(saved).toMatchObject({ levels: [50, 90], combine: [], transform: 'log', calendar: false, ensemble: 2, hiddenSize: 6 });
     // Flags not given: the forecaster's defaults, not `undefined` carried over from the command line.
-    const defaults = await run('fit', file, '--horizon', '3', '--cpu', '--epochs', '1', '--hidden', '4', '--ensemble', '1', '--model', model);
+    const defaults = await run(
+      'fit',
+      file,
+      '--horizon',
+      '3',
+      '--cpu',
+      '--epochs',
+      '1',
+      '--hidden',
+      '4',
+      '--ensemble',
+      '1',
+      '--model',
+      model,
+    );
     expect(defaults.code, defaults.err).toBe(0);
     const plain = JSON.parse(readSafetensors(readFileSync(model)).metadata!.options!);
     expect(plain).toMatchObject({ levels: [80, 95], combine: ['ets', 'theta'], transform: 'none', calendar: true, scaling: 'window' });
@@ -274,19 +324,31 @@ describe('webrnn forecasting commands: errors', () => {
     const hint = (c: string) => ` (see webrnn ${c} --help)`;
     expectError(await run('forecast', csv, csv, '--horizon', '2'), 2, `one FILE at most, got 2: ${csv} ${csv}${hint('forecast')}`);
     expectError(await run('backtest', csv, '--horizon'), 2, `--horizon needs a value${hint('backtest')}`);
-    expectError(await run('backtest', csv, '--horizon', '2', '--seed', '-3'), 2, `--seed needs a value (one that starts with a dash is written --seed=-…)${hint('backtest')}`);
+    expectError(
+      await run('backtest', csv, '--horizon', '2', '--seed', '-3'),
+      2,
+      `--seed needs a value (one that starts with a dash is written --seed=-…)${hint('backtest')}`,
+    );
     expectError(await run('backtest', csv, '--horizon', '2', '--cpu=yes'), 2, `--cpu takes no value${hint('backtest')}`);
     expectError(await run('backtest', csv, '--horizon', '2', '-x'), 2, `unknown option -x${hint('backtest')}`);
-    expectError(await run('predict', csv, '--model', 'm.safetensors', '--epochs', '3'), 2, `predict does not take --epochs${hint('predict')}`);
+    expectError(
+      await run('predict', csv, '--model', 'm.safetensors', '--epochs', '3'),
+      2,
+      `predict does not take --epochs${hint('predict')}`,
+    );
     expectError(await run('backtest', csv, '--horizon', '2', '--out', 'f.csv'), 2, `backtest does not take --out${hint('backtest')}`);
-    expectError(await run('predict', csv, '--model', 'm.safetensors', '--levels', '90'), 2, `predict does not take --levels${hint('predict')}`);
+    expectError(
+      await run('predict', csv, '--model', 'm.safetensors', '--levels', '90'),
+      2,
+      `predict does not take --levels${hint('predict')}`,
+    );
     expectError(await run('backtest', csv, '--horizon', '2', '--no-calendar=no'), 2, `--no-calendar takes no value${hint('backtest')}`);
     expectError(await run('fit', '--horizon', '2', '--model', 'm.safetensors'), 2, `fit needs a FILE${hint('fit')}`);
     expectError(await run('fit', csv, '--horizon', '2'), 2, `fit needs --model PATH${hint('fit')}`);
     expectError(await run('fit', csv, '--model', 'm.safetensors'), 2, `--horizon N is required${hint('fit')}`);
   });
 
-  it('--help and -h print the command\'s own usage and exit 0', async () => {
+  it("--help and -h print the command's own usage and exit 0", async () => {
     for (const command of ['forecast', 'fit', 'predict', 'backtest']) {
       for (const flag of ['--help', '-h']) {
         const r = await run(command, flag);
@@ -305,7 +367,10 @@ describe('webrnn forecasting commands: errors', () => {
     expect(backtest).toMatch(/--folds K/);
     expect(backtest).toMatch(/seasonal naive, Naive2, ETS and Theta/);
     for (const flag of ['--levels L,… ', '--ensemble N ', '--no-calendar ', '--transform none|log ', '--combine ets,theta|none ']) {
-      expect(backtest.split('\n').some((l) => l.startsWith(`  ${flag}`)), flag).toBe(true);
+      expect(
+        backtest.split('\n').some((l) => l.startsWith(`  ${flag}`)),
+        flag,
+      ).toBe(true);
     }
     // Help wins over everything else on the line, even bad values.
     expect((await run('forecast', '--lr', 'abc', '--help')).code).toBe(0);
@@ -323,15 +388,27 @@ describe('webrnn forecasting commands: errors', () => {
     expect(ambiguous.err.split('\n').at(-1)).toMatch(/^webrnn: .*--ds-format M\/D\/YYYY/);
     const stated = await run('forecast', file, ...args, '--ds-format', 'M/D/YYYY');
     expect(stated.code, stated.err).toBe(0);
-    expect(stated.out.split('\n').slice(-3)).toEqual([HEADER_80_95, expect.stringMatching(/^a,1,1\/1\/2023,\d/), expect.stringMatching(/^a,2,2\/1\/2023,\d/)]);
-    expectError(await run('forecast', file, ...args, '--ds-format', 'QQ'), 2, /^webrnn: --ds-format: ds format "QQ" .*\(see webrnn forecast --help\)$/);
+    expect(stated.out.split('\n').slice(-3)).toEqual([
+      HEADER_80_95,
+      expect.stringMatching(/^a,1,1\/1\/2023,\d/),
+      expect.stringMatching(/^a,2,2\/1\/2023,\d/),
+    ]);
+    expectError(
+      await run('forecast', file, ...args, '--ds-format', 'QQ'),
+      2,
+      /^webrnn: --ds-format: ds format "QQ" .*\(see webrnn forecast --help\)$/,
+    );
   });
 
   it('a missing input file, a folder given as the file, and a missing --model file: one line, exit 1', async () => {
     const missing = join(dir, 'no-such.csv');
     expectError(await run('forecast', missing, '--horizon', '2', '--cpu'), 1, `cannot read ${missing}: no such file`);
     expectError(await run('backtest', dir, '--horizon', '2', '--cpu'), 1, `cannot read ${dir}: it is a folder, not a file`);
-    expectError(await run('forecast', join(csv, 'x.csv'), '--horizon', '2', '--cpu'), 1, `cannot read ${join(csv, 'x.csv')}: a part of the path is not a folder`);
+    expectError(
+      await run('forecast', join(csv, 'x.csv'), '--horizon', '2', '--cpu'),
+      1,
+      `cannot read ${join(csv, 'x.csv')}: a part of the path is not a folder`,
+    );
     const model = join(dir, 'no-such.safetensors');
     expectError(await run('predict', csv, '--model', model, '--cpu'), 1, `cannot read --model ${model}: no such file`);
     expectError(await run('predict', csv, '--model', dir, '--cpu'), 1, `cannot read --model ${dir}: it is a folder, not a file`);
@@ -353,7 +430,10 @@ describe('webrnn forecasting commands: errors', () => {
       [['forecast', csv, '--out', join(csv, 'f.csv')], `--out ${join(csv, 'f.csv')}: ${csv} is not a folder`],
       [['backtest', csv, '--metrics', join(nowhere, 'm.json')], `--metrics ${join(nowhere, 'm.json')}: folder ${nowhere} does not exist`],
       [['forecast', csv, '--metrics', dir], `--metrics ${dir}: it is a folder, not a file`],
-      [['fit', csv, '--model', join(nowhere, 'm.safetensors')], `--model ${join(nowhere, 'm.safetensors')}: folder ${nowhere} does not exist`],
+      [
+        ['fit', csv, '--model', join(nowhere, 'm.safetensors')],
+        `--model ${join(nowhere, 'm.safetensors')}: folder ${nowhere} does not exist`,
+      ],
       [['forecast', csv, '--model', dir], `--model ${dir}: it is a folder, not a file`],
     ];
     for (const [argv, message] of cases) {
@@ -366,7 +446,20 @@ describe('webrnn forecasting commands: errors', () => {
   it('a folder that exists but is missing the file is fine: the file is created', async () => {
     const sub = join(dir, 'results');
     mkdirSync(sub);
-    const r = await run('forecast', csv, '--horizon', '2', ...quick, '--lr', '2e-2', '--seed=-3', '--out', join(sub, 'f.csv'), '--metrics', join(sub, 'm.json'));
+    const r = await run(
+      'forecast',
+      csv,
+      '--horizon',
+      '2',
+      ...quick,
+      '--lr',
+      '2e-2',
+      '--seed=-3',
+      '--out',
+      join(sub, 'f.csv'),
+      '--metrics',
+      join(sub, 'm.json'),
+    );
     expect(r.code, r.err).toBe(0);
     expect(readFileSync(join(sub, 'f.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 2 * 2);
     expect(JSON.parse(readFileSync(join(sub, 'm.json'), 'utf8')).series).toHaveLength(2);
@@ -376,7 +469,11 @@ describe('webrnn forecasting commands: errors', () => {
   const NULLABLE = ['note', 'network', 'mase', 'owa', 'msis'];
   /** The keys holding null anywhere in `v`. */
   const nullKeys = (v: unknown, key = ''): string[] =>
-    v === null ? [key] : typeof v === 'object' ? Object.entries(v as object).flatMap(([k, x]) => nullKeys(x, Array.isArray(v) ? key : k)) : [];
+    v === null
+      ? [key]
+      : typeof v === 'object'
+        ? Object.entries(v as object).flatMap(([k, x]) => nullKeys(x, Array.isArray(v) ? key : k))
+        : [];
 
   it('extreme values give finite forecasts or a one-line error (exit 1), never Infinity in a file', async () => {
     // 1e200 once made standard scaling overflow and `forecast` wrote Infinity with exit 0; near
@@ -394,17 +491,41 @@ describe('webrnn forecasting commands: errors', () => {
       writeFileSync(file, `${rows.join('\n')}\n`);
       const out = join(dir, `${name}-fc.csv`);
       const metrics = join(dir, `${name}-metrics.json`);
-      const r = await run('forecast', file, '--out', out, '--metrics', metrics, '--horizon', '3', '--cpu', '--epochs', '2', '--hidden', '4', '--input-size', '6', ...flags);
+      const r = await run(
+        'forecast',
+        file,
+        '--out',
+        out,
+        '--metrics',
+        metrics,
+        '--horizon',
+        '3',
+        '--cpu',
+        '--epochs',
+        '2',
+        '--hidden',
+        '4',
+        '--input-size',
+        '6',
+        ...flags,
+      );
       expect(r.out, name).not.toMatch(/Infinity/);
       if (r.code === 0) {
-        const rows = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(3).map(Number));
+        const rows = readFileSync(out, 'utf8')
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((l) => l.split(',').slice(3).map(Number));
         expect(rows, name).toHaveLength(3);
         // The point forecast and every bound.
         for (const v of rows.flat()) expect(Number.isFinite(v), `${name}: ${v}`).toBe(true);
         const json = readFileSync(metrics, 'utf8');
         expect(json, name).not.toMatch(/Infinity|NaN/);
         // JSON writes a non-finite number as null: nulls only where the report means "none" or "undefined".
-        expect(nullKeys(JSON.parse(json)).filter((k) => !NULLABLE.includes(k)), name).toEqual([]);
+        expect(
+          nullKeys(JSON.parse(json)).filter((k) => !NULLABLE.includes(k)),
+          name,
+        ).toEqual([]);
       } else {
         expect(r.code, r.err).toBe(1);
         const last = r.err.split('\n').at(-1)!;
@@ -418,49 +539,105 @@ describe('webrnn forecasting commands: errors', () => {
   });
 
   it('the files refuse a non-finite value, naming the series (a safety net under the forecaster)', () => {
-    const series = [{ id: 'a', ds: ['1', '2'], y: Float64Array.of(1, 2), exog: {} }, { id: 'b', ds: ['1', '2'], y: Float64Array.of(1, 2), exog: {} }];
+    const series = [
+      { id: 'a', ds: ['1', '2'], y: Float64Array.of(1, 2), exog: {} },
+      { id: 'b', ds: ['1', '2'], y: Float64Array.of(1, 2), exog: {} },
+    ];
     const forecast = (id: string, values: number[], lo = values.map((v) => v - 1), hi = values.map((v) => v + 1)): Forecast => ({
-      id, values: Float64Array.from(values), intervals: [{ level: 80, lo: Float64Array.from(lo), hi: Float64Array.from(hi) }], method: 'webrnn', note: null, network: Float64Array.from(values),
+      id,
+      values: Float64Array.from(values),
+      intervals: [{ level: 80, lo: Float64Array.from(lo), hi: Float64Array.from(hi) }],
+      method: 'webrnn',
+      note: null,
+      network: Float64Array.from(values),
     });
-    expect(checkedForecastsCsv(series, [forecast('a', [3]), forecast('b', [4])])).toBe('unique_id,step,ds,yhat,yhat-lo-80,yhat-hi-80\na,1,3,3,2,4\nb,1,3,4,3,5\n');
+    expect(checkedForecastsCsv(series, [forecast('a', [3]), forecast('b', [4])])).toBe(
+      'unique_id,step,ds,yhat,yhat-lo-80,yhat-hi-80\na,1,3,3,2,4\nb,1,3,4,3,5\n',
+    );
     for (const bad of [Infinity, -Infinity, NaN]) {
       const forecasts = [forecast('a', [3]), forecast('b', [4, bad])];
       expect(() => checkedForecastsCsv(series, forecasts)).toThrow(DataError);
       expect(() => checkedForecastsCsv(series, forecasts)).toThrow(`the forecast of series b holds ${bad} at step 2; nothing was written`);
-      expect(() => checkedForecastsCsv(series, [forecast('a', [3], [bad])])).toThrow(`the forecast of series a's 80% interval's lower bound holds ${bad} at step 1; nothing was written`);
-      expect(() => checkedForecastsCsv(series, [forecast('a', [3], [2], [bad])])).toThrow(`the forecast of series a's 80% interval's upper bound holds ${bad} at step 1`);
+      expect(() => checkedForecastsCsv(series, [forecast('a', [3], [bad])])).toThrow(
+        `the forecast of series a's 80% interval's lower bound holds ${bad} at step 1; nothing was written`,
+      );
+      expect(() => checkedForecastsCsv(series, [forecast('a', [3], [2], [bad])])).toThrow(
+        `the forecast of series a's 80% interval's upper bound holds ${bad} at step 1`,
+      );
     }
     const m = { mae: 1, rmse: 1, smape: 10, mase: 0.5 };
-    const baselines = { snaive: { forecast: Float64Array.of(1), metrics: m }, naive2: { forecast: Float64Array.of(1), metrics: m }, ets: { forecast: Float64Array.of(1.5), metrics: m }, theta: { forecast: Float64Array.of(1.2), metrics: m } };
-    const row: BacktestRow = {
-      id: 'b', fold: 0, actual: Float64Array.of(1), forecast: Float64Array.of(2), intervals: [{ level: 95, lo: Float64Array.of(0), hi: Float64Array.of(3) }],
-      metrics: m, baselines, coverage: { 95: 1 }, msis: 4.5, method: 'webrnn + ETS + Theta', note: null, network: { forecast: Float64Array.of(2.5), metrics: m },
+    const baselines = {
+      snaive: { forecast: Float64Array.of(1), metrics: m },
+      naive2: { forecast: Float64Array.of(1), metrics: m },
+      ets: { forecast: Float64Array.of(1.5), metrics: m },
+      theta: { forecast: Float64Array.of(1.2), metrics: m },
     };
-    const report: BacktestReport = { rows: [row], model: m, baselines: { snaive: m, naive2: m, ets: m, theta: m }, owa: 0.9, coverage: { 95: 1 }, msis: 4.5, notes: [] };
+    const row: BacktestRow = {
+      id: 'b',
+      fold: 0,
+      actual: Float64Array.of(1),
+      forecast: Float64Array.of(2),
+      intervals: [{ level: 95, lo: Float64Array.of(0), hi: Float64Array.of(3) }],
+      metrics: m,
+      baselines,
+      coverage: { 95: 1 },
+      msis: 4.5,
+      method: 'webrnn + ETS + Theta',
+      note: null,
+      network: { forecast: Float64Array.of(2.5), metrics: m },
+    };
+    const report: BacktestReport = {
+      rows: [row],
+      model: m,
+      baselines: { snaive: m, naive2: m, ets: m, theta: m },
+      owa: 0.9,
+      coverage: { 95: 1 },
+      msis: 4.5,
+      notes: [],
+    };
     const json = backtestJson(report);
     expect(json.series[0]!.forecast).toEqual([2]);
     expect(json.series[0]!.intervals).toEqual([{ level: 95, lo: [0], hi: [3] }]);
     expect(json.series[0]!.baselines.ets).toEqual({ metrics: m, forecast: [1.5] });
     expect(json.series[0]!.network).toEqual({ metrics: m, forecast: [2.5] });
-    expect(JSON.parse(JSON.stringify(json.overall))).toEqual({ model: m, baselines: { snaive: m, naive2: m, ets: m, theta: m }, owa: 0.9, coverage: { 95: 1 }, msis: 4.5 });
+    expect(JSON.parse(JSON.stringify(json.overall))).toEqual({
+      model: m,
+      baselines: { snaive: m, naive2: m, ets: m, theta: m },
+      owa: 0.9,
+      coverage: { 95: 1 },
+      msis: 4.5,
+    });
     // MASE is undefined (JSON null) when the seasonal naive error is 0, OWA and MSIS likewise: that is no overflow.
     expect(JSON.stringify(backtestJson({ ...report, model: { ...m, mase: null } }).overall.model.mase)).toBe('null');
     expect(backtestJson({ ...report, owa: null, msis: null, rows: [{ ...row, msis: null }] }).overall.owa).toBeNull();
     expect(() => backtestJson({ ...report, model: { ...m, mase: NaN } })).toThrow('the overall metrics: MASE is NaN');
-    expect(() => backtestJson({ ...report, baselines: { ...report.baselines, theta: { ...m, smape: NaN } } })).toThrow('the overall Theta metrics: SMAPE is NaN');
+    expect(() => backtestJson({ ...report, baselines: { ...report.baselines, theta: { ...m, smape: NaN } } })).toThrow(
+      'the overall Theta metrics: SMAPE is NaN',
+    );
     expect(() => backtestJson({ ...report, owa: Infinity })).toThrow('the overall OWA is Infinity; nothing was written');
     expect(() => backtestJson({ ...report, coverage: { 95: NaN } })).toThrow('overall: the 95% coverage is NaN');
-    expect(() => backtestJson({ ...report, rows: [{ ...row, forecast: Float64Array.of(Infinity) }] })).toThrow('series b, fold 0: the forecast holds Infinity at step 1');
-    expect(() => backtestJson({ ...report, rows: [{ ...row, intervals: [{ level: 95, lo: Float64Array.of(-Infinity), hi: Float64Array.of(3) }] }] })).toThrow("series b, fold 0: the forecast's 95% interval's lower bound holds -Infinity at step 1");
-    expect(() => backtestJson({ ...report, rows: [{ ...row, baselines: { ...baselines, ets: { forecast: Float64Array.of(NaN), metrics: m } } }] })).toThrow('series b, fold 0: the ETS forecast holds NaN at step 1');
-    expect(() => backtestJson({ ...report, rows: [{ ...row, metrics: { ...m, rmse: Infinity } }] })).toThrow('series b, fold 0: the metrics: RMSE is Infinity');
+    expect(() => backtestJson({ ...report, rows: [{ ...row, forecast: Float64Array.of(Infinity) }] })).toThrow(
+      'series b, fold 0: the forecast holds Infinity at step 1',
+    );
+    expect(() =>
+      backtestJson({ ...report, rows: [{ ...row, intervals: [{ level: 95, lo: Float64Array.of(-Infinity), hi: Float64Array.of(3) }] }] }),
+    ).toThrow("series b, fold 0: the forecast's 95% interval's lower bound holds -Infinity at step 1");
+    expect(() =>
+      backtestJson({ ...report, rows: [{ ...row, baselines: { ...baselines, ets: { forecast: Float64Array.of(NaN), metrics: m } } }] }),
+    ).toThrow('series b, fold 0: the ETS forecast holds NaN at step 1');
+    expect(() => backtestJson({ ...report, rows: [{ ...row, metrics: { ...m, rmse: Infinity } }] })).toThrow(
+      'series b, fold 0: the metrics: RMSE is Infinity',
+    );
     expect(() => backtestJson({ ...report, rows: [{ ...row, msis: NaN }] })).toThrow('series b, fold 0: the MSIS is NaN');
     expect(() => backtestJson({ ...report, model: { ...m, mase: Infinity } })).toThrow('the overall metrics: MASE is Infinity');
   });
 });
 
 describe('the forecasts CSV (src/forecast/output.ts)', () => {
-  const series = [{ id: 'm', ds: ['2020-03-31', '2020-04-30'], y: Float64Array.of(1, 2), exog: {} }, { id: 'x,y', ds: ['1', '2'], y: Float64Array.of(1, 2), exog: {} }];
+  const series = [
+    { id: 'm', ds: ['2020-03-31', '2020-04-30'], y: Float64Array.of(1, 2), exog: {} },
+    { id: 'x,y', ds: ['1', '2'], y: Float64Array.of(1, 2), exog: {} },
+  ];
   const iv = (level: number, lo: number[], hi: number[]) => ({ level, lo: Float64Array.from(lo), hi: Float64Array.from(hi) });
 
   it('names the interval columns as statsforecast does: lower bounds widest first, then upper bounds narrowest first', () => {
@@ -469,7 +646,7 @@ describe('the forecasts CSV (src/forecast/output.ts)', () => {
     expect(intervalColumns([])).toEqual([]);
   });
 
-  it('writes each forecast\'s bounds under its level; a forecast without a level has empty cells there', () => {
+  it("writes each forecast's bounds under its level; a forecast without a level has empty cells there", () => {
     const csv = forecastsCsv(series, [
       { id: 'm', values: Float64Array.of(10, 11), intervals: [iv(80, [9, 9.5], [11, 12.5]), iv(95, [8, 8], [12, 14])] },
       { id: 'x,y', values: Float64Array.of(5), intervals: [iv(80, [4], [6])] },
@@ -483,5 +660,4 @@ describe('the forecasts CSV (src/forecast/output.ts)', () => {
     // Without intervals: the point forecasts alone, as before.
     expect(forecastsCsv(series.slice(0, 1), [{ id: 'm', values: Float64Array.of(1) }])).toBe('unique_id,step,ds,yhat\nm,1,2020-05-31,1\n');
   });
-
 });

@@ -92,7 +92,9 @@ describe('webrnn COMMAND --help', () => {
         const spec = FORECAST_OPTIONS[name as keyof typeof FORECAST_OPTIONS];
         if ((FORECASTING as string[]).includes(command)) {
           const required = spec.default === null || (COMMANDS[command as ForecastCommand].required as string[]).includes(name);
-          expect(listed, `${command} --${name}`).toMatch(new RegExp(`^(-\\w, )?--${name}${'value' in spec ? ` ${escape(spec.value)}` : ''} `));
+          expect(listed, `${command} --${name}`).toMatch(
+            new RegExp(`^(-\\w, )?--${name}${'value' in spec ? ` ${escape(spec.value)}` : ''} `),
+          );
           expect(listed!.endsWith(required ? '(required)' : `(default: ${spec.default})`), `${command} --${name}: ${listed}`).toBe(true);
         }
       }
@@ -152,16 +154,23 @@ describe('webrnn COMMAND --help', () => {
 
   it('help lines fit 100 columns; a name too long for its column gets a line of its own', async () => {
     for (const command of ['', ...ALL]) {
-      for (const line of (await run('help', ...(command ? [command] : []))).out.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
+      for (const line of (await run('help', ...(command ? [command] : []))).out.split('\n'))
+        expect(line.length, line).toBeLessThanOrEqual(100);
     }
     expect(wrap('a bb ccc dddd', 6)).toEqual(['a bb', 'ccc', 'dddd']);
-    expect(twoColumns([['--a', 'short'], ['--b', 'text']])).toEqual(['  --a  short', '  --b  text']);
+    expect(
+      twoColumns([
+        ['--a', 'short'],
+        ['--b', 'text'],
+      ]),
+    ).toEqual(['  --a  short', '  --b  text']);
     // The column is at most 26 wide: --a's text starts at 2 + 26.
-    expect(twoColumns([['--a', 'short'], ['--a-name-longer-than-the-column-allows', 'text']])).toEqual([
-      `  ${'--a'.padEnd(26)}short`,
-      '  --a-name-longer-than-the-column-allows',
-      `${' '.repeat(28)}text`,
-    ]);
+    expect(
+      twoColumns([
+        ['--a', 'short'],
+        ['--a-name-longer-than-the-column-allows', 'text'],
+      ]),
+    ).toEqual([`  ${'--a'.padEnd(26)}short`, '  --a-name-longer-than-the-column-allows', `${' '.repeat(28)}text`]);
   });
 });
 

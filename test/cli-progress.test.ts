@@ -28,14 +28,28 @@ function terminal(columns = 200) {
 
 const step = (epoch: number, s: number, loss = 0.5): StepEvent => ({ epoch, step: s, loss, losses: Float64Array.of(loss), lr: 0.01 });
 const epochEnd = (epoch: number, loss: number, validationLoss: number | null = null): EpochEvent => ({
-  epoch, loss, validationLoss, validationLosses: validationLoss === null ? null : Float64Array.of(validationLoss),
+  epoch,
+  loss,
+  validationLoss,
+  validationLosses: validationLoss === null ? null : Float64Array.of(validationLoss),
 });
 
 describe('formatDuration', () => {
   it('tenths under 10 s, then seconds, minutes and seconds, hours and minutes', () => {
     const cases: Array<[number, string]> = [
-      [0, '0.0s'], [-5, '0.0s'], [1234, '1.2s'], [9940, '9.9s'], [9960, '10s'], [42_400, '42s'], [59_400, '59s'],
-      [59_600, '1m00s'], [185_000, '3m05s'], [3_599_400, '59m59s'], [3_599_600, '1h00m'], [3_720_000, '1h02m'], [36_000_000, '10h00m'],
+      [0, '0.0s'],
+      [-5, '0.0s'],
+      [1234, '1.2s'],
+      [9940, '9.9s'],
+      [9960, '10s'],
+      [42_400, '42s'],
+      [59_400, '59s'],
+      [59_600, '1m00s'],
+      [185_000, '3m05s'],
+      [3_599_400, '59m59s'],
+      [3_599_600, '1h00m'],
+      [3_720_000, '1h02m'],
+      [36_000_000, '10h00m'],
     ];
     for (const [ms, text] of cases) expect(formatDuration(ms), String(ms)).toBe(text);
   });
@@ -85,7 +99,13 @@ describe('TrainingProgress', () => {
   it('not on a terminal: a plain line per epoch through line(), with elapsed and ETA; steps print nothing', () => {
     const t = clock();
     const lines: string[] = [];
-    const notTty = { isTTY: false, columns: 80, write: () => { throw new Error('a pipe gets no redraws'); } };
+    const notTty = {
+      isTTY: false,
+      columns: 80,
+      write: () => {
+        throw new Error('a pipe gets no redraws');
+      },
+    };
     for (const stream of [undefined, notTty]) {
       lines.length = 0;
       const bar = new TrainingProgress({ label: 'fit', epochs: 3, stream, line: (l) => lines.push(l), now: t.now });
@@ -128,7 +148,7 @@ describe('TrainingProgress', () => {
     ]);
   });
 
-  it('cuts the line to the terminal\'s width, so that it never wraps (a wrapped line cannot be redrawn)', () => {
+  it("cuts the line to the terminal's width, so that it never wraps (a wrapped line cannot be redrawn)", () => {
     const t = clock();
     const { stream, writes } = terminal(30);
     const bar = new TrainingProgress({ label: 'fit', epochs: 2, stream, line: () => {}, now: t.now });
@@ -141,15 +161,22 @@ describe('TrainingProgress', () => {
   });
 });
 
-describe('the forecasting commands\' progress', () => {
+describe("the forecasting commands' progress", () => {
   const dir = mkdtempSync(join(tmpdir(), 'webrnn-cli-progress-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Two monthly series, and one too short for the network (a baseline stands in: a note). */
   const file = join(dir, 'data.csv');
   const rows = ['unique_id,ds,y'];
-  for (const [id, level, n] of [['a', 10, 48], ['b', 30, 48], ['c', 5, 6]] as const) {
-    for (let t = 0; t < n; t++) rows.push(`${id},${2020 + Math.floor(t / 12)}-${String((t % 12) + 1).padStart(2, '0')}-01,${level + 0.2 * t + 3 * Math.sin((2 * Math.PI * t) / 12)}`);
+  for (const [id, level, n] of [
+    ['a', 10, 48],
+    ['b', 30, 48],
+    ['c', 5, 6],
+  ] as const) {
+    for (let t = 0; t < n; t++)
+      rows.push(
+        `${id},${2020 + Math.floor(t / 12)}-${String((t % 12) + 1).padStart(2, '0')}-01,${level + 0.2 * t + 3 * Math.sin((2 * Math.PI * t) / 12)}`,
+      );
   }
   writeFileSync(file, `${rows.join('\n')}\n`);
   const quick = ['--cpu', '--epochs', '3', '--hidden', '4', '--input-size', '12', '--season', '12', '--ensemble', '1', '--horizon', '2'];
@@ -167,7 +194,9 @@ describe('the forecasting commands\' progress', () => {
     expect(r.code, r.err.join('\n')).toBe(0);
     expect(r.err.filter((l) => /epoch/.test(l))).toEqual([]);
     expect(writes.length).toBeGreaterThanOrEqual(3);
-    const line = new RegExp(String.raw`^\r\x1b\[2Kfit \[[#.]{20}\] epoch [1-3]/3 .* loss \S+ .* elapsed ${DURATION} {2}ETA (\?|≤${DURATION})$`);
+    const line = new RegExp(
+      String.raw`^\r\x1b\[2Kfit \[[#.]{20}\] epoch [1-3]/3 .* loss \S+ .* elapsed ${DURATION} {2}ETA (\?|≤${DURATION})$`,
+    );
     for (const w of writes.slice(0, -1)) expect(w).toMatch(line);
     expect(writes.at(-2)).toMatch(/epoch \d\/3 {2}loss/); // the last draw is an epoch's end
     expect(writes.at(-1)).toBe('\n');
@@ -179,7 +208,11 @@ describe('the forecasting commands\' progress', () => {
     const epochs = r.err.filter((l) => l.startsWith('backtest ['));
     expect(epochs.length).toBeGreaterThanOrEqual(1);
     expect(epochs.length).toBeLessThanOrEqual(3);
-    epochs.forEach((l, k) => expect(l).toMatch(new RegExp(String.raw`^backtest \[[#.]{20}\] epoch ${k + 1}/3  loss \S+  validation \S+  elapsed ${DURATION}  ETA ≤${DURATION}$`)));
+    epochs.forEach((l, k) =>
+      expect(l).toMatch(
+        new RegExp(String.raw`^backtest \[[#.]{20}\] epoch ${k + 1}/3  loss \S+  validation \S+  elapsed ${DURATION}  ETA ≤${DURATION}$`),
+      ),
+    );
   });
 
   it('--quiet and -q: no progress and no series count; the results, the notes and errors still go out', async () => {

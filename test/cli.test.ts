@@ -23,9 +23,11 @@ describe('webrnn CLI', () => {
     expect(r.out).toMatch(/maxStorageBufferBindingSize\s+\d+/);
     expect(r.out).toMatch(/maxComputeWorkgroupsPerDimension\s+\d+/);
     // The software adapters here grant more workgroup storage than WebGPU's default.
-    expect(r.out).toMatch(/maxComputeWorkgroupStorageSize\s+\d+  \(WebGPU default 16384\)/);
-    expect(r.out).toMatch(/features granted\n  .*timestamp-query/);
-    expect(r.out).toMatch(/simd lanes\s+(yes: hidden sizes from 32 run on the lanes kernel|no: hidden sizes above 4 run on the tiled kernel)/);
+    expect(r.out).toMatch(/maxComputeWorkgroupStorageSize\s+\d+ {2}\(WebGPU default 16384\)/);
+    expect(r.out).toMatch(/features granted\n {2}.*timestamp-query/);
+    expect(r.out).toMatch(
+      /simd lanes\s+(yes: hidden sizes from 32 run on the lanes kernel|no: hidden sizes above 4 run on the tiled kernel)/,
+    );
   });
 
   it('info --json is machine-readable', async () => {
@@ -78,14 +80,26 @@ describe('webrnn CLI', () => {
   describe('an unexpected error (a bug) is one line too, never a stack trace', () => {
     const throwing = async (...argv: string[]) => {
       const err: string[] = [];
-      const code = await main(argv, { out: () => { throw new TypeError('boom'); }, err: (l) => err.push(l) }, '9.9.9');
+      const code = await main(
+        argv,
+        {
+          out: () => {
+            throw new TypeError('boom');
+          },
+          err: (l) => err.push(l),
+        },
+        '9.9.9',
+      );
       return { code, err: err.join('\n') };
     };
     afterEach(() => vi.unstubAllEnvs());
 
     it('without WEBRNN_DEBUG: "internal error", exit code 1', async () => {
       vi.stubEnv('WEBRNN_DEBUG', '');
-      expect(await throwing('version')).toEqual({ code: 1, err: 'webrnn: internal error: TypeError: boom (WEBRNN_DEBUG=1 prints the stack)' });
+      expect(await throwing('version')).toEqual({
+        code: 1,
+        err: 'webrnn: internal error: TypeError: boom (WEBRNN_DEBUG=1 prints the stack)',
+      });
     });
 
     it('with WEBRNN_DEBUG=1: the stack as well', async () => {
@@ -138,8 +152,26 @@ describe('CLI flag values', () => {
     expect(percentLevels('levels', '95,80')).toEqual([80, 95]);
     expect(percentLevels('levels', '50')).toEqual([50]);
     expect(percentLevels('levels', '99.5,0.5,8e1')).toEqual([0.5, 80, 99.5]);
-    const message = (text: string) => `--levels must be levels in percent between 0 and 100, comma-separated (e.g. 80,95), got ${JSON.stringify(text)}`;
-    for (const text of ['', '0', '100', '150', '-5', '80,', ',80', '80,,95', '80 95', ' 80', '80;95', 'NaN', 'Infinity', '0x50', '1e2', 'eighty']) {
+    const message = (text: string) =>
+      `--levels must be levels in percent between 0 and 100, comma-separated (e.g. 80,95), got ${JSON.stringify(text)}`;
+    for (const text of [
+      '',
+      '0',
+      '100',
+      '150',
+      '-5',
+      '80,',
+      ',80',
+      '80,,95',
+      '80 95',
+      ' 80',
+      '80;95',
+      'NaN',
+      'Infinity',
+      '0x50',
+      '1e2',
+      'eighty',
+    ]) {
       rejects(() => percentLevels('levels', text), message(text));
     }
     rejects(() => percentLevels('levels', '80,95,80.0'), '--levels names 80 twice');
@@ -150,8 +182,10 @@ describe('CLI flag values', () => {
     expect(namesOf('combine', 'ets,theta', baselines)).toEqual(['ets', 'theta']);
     expect(namesOf('combine', 'naive2', baselines)).toEqual(['naive2']);
     expect(namesOf('combine', 'none', baselines)).toEqual([]);
-    const message = (text: string) => `--combine must be none or a comma-separated list of snaive, naive2, ets, theta, got ${JSON.stringify(text)}`;
-    for (const text of ['', 'ETS', 'ets,', 'ets, theta', 'none,ets', 'arima']) rejects(() => namesOf('combine', text, baselines), message(text));
+    const message = (text: string) =>
+      `--combine must be none or a comma-separated list of snaive, naive2, ets, theta, got ${JSON.stringify(text)}`;
+    for (const text of ['', 'ETS', 'ets,', 'ets, theta', 'none,ets', 'arima'])
+      rejects(() => namesOf('combine', text, baselines), message(text));
     rejects(() => namesOf('combine', 'theta,ets,theta', baselines), '--combine names theta twice');
   });
 });

@@ -43,7 +43,9 @@ describe('npm run docs', () => {
       expect(existsSync(join(out, 'modules', `${module}.html`)), module).toBe(true);
       const names = Object.keys(await import(entry));
       expect(names.length).toBeGreaterThan(module === 'webrnn' ? 90 : 10);
-      const missing = names.filter((name) => !['classes', 'functions', 'variables'].some((dir) => existsSync(join(out, dir, `${module}.${name}.html`))));
+      const missing = names.filter(
+        (name) => !['classes', 'functions', 'variables'].some((dir) => existsSync(join(out, dir, `${module}.${name}.html`))),
+      );
       expect(missing, `${module}: exports without a page`).toEqual([]);
     }
   });

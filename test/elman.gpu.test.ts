@@ -67,9 +67,7 @@ describe('WebGPU Elman forward', () => {
       const opts = h0 ? { h0 } : {};
       for (const outputs of ['all', 'last'] as const) {
         const want = await model.forward(x, { backend: cpuBackend, outputs, ...opts });
-        const got = await withErrorScope(gpu.backend.device, () =>
-          model.forward(x, { backend: gpu.backend, outputs, ...opts }),
-        );
+        const got = await withErrorScope(gpu.backend.device, () => model.forward(x, { backend: gpu.backend, outputs, ...opts }));
         expect(got.output.shape).toEqual(want.output.shape);
         expect(got.hn.shape).toEqual(want.hn.shape);
         expectClose(got.output.data, want.output.data, FLOAT32_TOLERANCE, `${name} outputs=${outputs} y`, want.output.shape);
@@ -132,7 +130,9 @@ describe('WebGPU Elman forward', () => {
       const model = new ElmanRNN({ inputSize: 1, hiddenSize: 4, outputSize: 1 });
       const err = await model.forward(tensor(new Float32Array(2 * T), [2, T, 1]), { backend: narrow }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DeviceError);
-      expect((err as Error).message).toMatch(/the Elman forward pass cannot run on one sequence: its x buffer needs 8000 bytes, more than this device binds at once \(4096\)/);
+      expect((err as Error).message).toMatch(
+        /the Elman forward pass cannot run on one sequence: its x buffer needs 8000 bytes, more than this device binds at once \(4096\)/,
+      );
       expect(narrow.pool.liveBuffers).toBe(0);
     } finally {
       narrow.dispose();

@@ -35,7 +35,10 @@ interface GoldenSeries {
   fixed: GoldenFit[];
   auto: GoldenFit;
 }
-const golden = JSON.parse(readFileSync(new URL('./golden/ets-goldens.json', import.meta.url), 'utf8')) as { levels: number[]; series: GoldenSeries[] };
+const golden = JSON.parse(readFileSync(new URL('./golden/ets-goldens.json', import.meta.url), 'utf8')) as {
+  levels: number[];
+  series: GoldenSeries[];
+};
 
 /**
  * The equations with R's own parameters: the same arithmetic in the same order, so only the last
@@ -236,7 +239,10 @@ describe('ETS pieces', () => {
 
   it('leastSquares and decomposeSeasonal on exact data', () => {
     const t = Float64Array.from({ length: 20 }, (_, i) => i + 1);
-    const [a, b] = leastSquares([new Float64Array(20).fill(1), t], Float64Array.from(t, (v) => 3 - 2 * v));
+    const [a, b] = leastSquares(
+      [new Float64Array(20).fill(1), t],
+      Float64Array.from(t, (v) => 3 - 2 * v),
+    );
     expect(a).toBeCloseTo(3, 12);
     expect(b).toBeCloseTo(-2, 12);
     const pattern = [1, -2, 4, -3];
@@ -288,6 +294,13 @@ describe('ETS bad input', () => {
     expect(() => autoEts(y, 4, 4, { models: ['AAM'] })).toThrow(/forbidden/);
     expect(() => autoEts(y, 4, 4, { models: [] })).toThrow(ShapeError);
     // multiplicative errors need positive data
-    expect(() => autoEts(Float64Array.from(y, (v) => v - 11), 4, 4, { models: ['MNN'] })).toThrow(DataError);
+    expect(() =>
+      autoEts(
+        Float64Array.from(y, (v) => v - 11),
+        4,
+        4,
+        { models: ['MNN'] },
+      ),
+    ).toThrow(DataError);
   });
 });

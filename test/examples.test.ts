@@ -32,8 +32,15 @@ const mae = (a: number[], b: number[]) => a.reduce((s, v, i) => s + Math.abs(v -
 
 /** Checks the `id v1 … v12` lines an example prints: every store, 12 months each, closer to the truth than seasonal naive. */
 function expectGoodForecasts(text: string): void {
-  const csv = read('node/sales.csv').trim().split('\n').slice(1).map((l) => l.split(','));
-  const lines = text.trim().split('\n').filter((l) => /^\w+ -?\d/.test(l));
+  const csv = read('node/sales.csv')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((l) => /^\w+ -?\d/.test(l));
   expect(lines.map((l) => l.split(' ')[0]).sort(), text).toEqual(Object.keys(STORES).sort());
   for (const line of lines) {
     const [id, ...rest] = line.split(' ');
@@ -42,7 +49,10 @@ function expectGoodForecasts(text: string): void {
     expect(forecast.every(Number.isFinite), line).toBe(true);
     const { level, growth } = STORES[id!]!;
     const truth = Array.from({ length: 12 }, (_, h) => sales(level, growth, 48 + h));
-    const lastYear = csv.filter(([store]) => store === id).slice(-12).map(([, , y]) => Number(y));
+    const lastYear = csv
+      .filter(([store]) => store === id)
+      .slice(-12)
+      .map(([, , y]) => Number(y));
     expect(mae(forecast, truth), `${id}: MAE against seasonal naive's ${mae(lastYear, truth)}`).toBeLessThan(mae(lastYear, truth));
   }
 }
@@ -106,7 +116,9 @@ describe('the examples', () => {
       page.on('response', (r) => r.status() >= 400 && problems.push(`${r.status()}: ${r.url()}`));
       try {
         await page.goto(url);
-        await page.waitForFunction(() => !document.querySelector('#forecasts')!.textContent!.startsWith('Training'), null, { timeout: 240_000 });
+        await page.waitForFunction(() => !document.querySelector('#forecasts')!.textContent!.startsWith('Training'), null, {
+          timeout: 240_000,
+        });
         expect(problems).toEqual([]);
         return (await page.locator('#forecasts').textContent())!;
       } finally {

@@ -65,7 +65,9 @@ describe('non-finite inputs, one policy for both backends', () => {
   it('refuses a finite value beyond float32 (1e39 in a Float64Array) on both backends, which the GPU would read as Infinity', async () => {
     const net = RecurrentNet.create({ cell: 'gru', inputSize: 2, hiddenSize: 4, outputSize: 1 }, { seed: 1 });
     for (const [name, backend] of backends()) {
-      await expect(net.forward(inputWith(1e39, 5), { backend }), name).rejects.toThrow(/input holds 1e\+39 at index 5 \[0, 2, 1\], beyond float32's range/);
+      await expect(net.forward(inputWith(1e39, 5), { backend }), name).rejects.toThrow(
+        /input holds 1e\+39 at index 5 \[0, 2, 1\], beyond float32's range/,
+      );
     }
   });
 
@@ -73,27 +75,41 @@ describe('non-finite inputs, one policy for both backends', () => {
     const elman = new ElmanRNN({ inputSize: 2, hiddenSize: 4, outputSize: 1, nonlinearity: 'relu' }, { seed: 2 });
     const net = RecurrentNet.create({ cell: 'lstm', inputSize: 2, hiddenSize: 4, outputSize: 1 }, { seed: 2 });
     const h0 = tensor(new Float32Array(4 * 3).fill(0.1), [1, 3, 4]);
-    const nanState = tensor(Float32Array.from({ length: 12 }, (_, i) => (i === 7 ? NaN : 0)), [1, 3, 4]);
+    const nanState = tensor(
+      Float32Array.from({ length: 12 }, (_, i) => (i === 7 ? NaN : 0)),
+      [1, 3, 4],
+    );
     for (const [name, backend] of backends()) {
-      await expect(elman.forward(inputWith(NaN, 0), { backend }), name).rejects.toThrow(/input holds a non-finite value \(NaN\) at index 0/);
-      await expect(elman.forward(inputWith(0, 0), { backend, h0: nanState }), name).rejects.toThrow(/h0 holds a non-finite value \(NaN\) at index 7 \[0, 1, 3\]/);
-      await expect(net.forward(inputWith(0, 0), { backend, h0, c0: nanState }), name).rejects.toThrow(/c0 holds a non-finite value \(NaN\) at index 7/);
+      await expect(elman.forward(inputWith(NaN, 0), { backend }), name).rejects.toThrow(
+        /input holds a non-finite value \(NaN\) at index 0/,
+      );
+      await expect(elman.forward(inputWith(0, 0), { backend, h0: nanState }), name).rejects.toThrow(
+        /h0 holds a non-finite value \(NaN\) at index 7 \[0, 1, 3\]/,
+      );
+      await expect(net.forward(inputWith(0, 0), { backend, h0, c0: nanState }), name).rejects.toThrow(
+        /c0 holds a non-finite value \(NaN\) at index 7/,
+      );
       // The backend entry points check too (the ONNX interpreter and per-series models call them directly).
       const c = randomLayerCase(41, { cell: 'gru', batch: 2, steps: 3, initialStates: true });
       const X = c.inputs.X.slice();
       X[4] = NaN;
-      await expect(backend.recurrentLayer(c.spec, c.weights, { ...c.inputs, X }), name).rejects.toThrow(/X holds a non-finite value \(NaN\) at index 4/);
+      await expect(backend.recurrentLayer(c.spec, c.weights, { ...c.inputs, X }), name).rejects.toThrow(
+        /X holds a non-finite value \(NaN\) at index 4/,
+      );
       const initialH = c.inputs.initialH!.slice();
       initialH[1] = -Infinity;
-      await expect(backend.recurrentLayer(c.spec, c.weights, { ...c.inputs, initialH }), name).rejects.toThrow(/initial_h holds a non-finite value \(-Infinity\) at index 1/);
+      await expect(backend.recurrentLayer(c.spec, c.weights, { ...c.inputs, initialH }), name).rejects.toThrow(
+        /initial_h holds a non-finite value \(-Infinity\) at index 1/,
+      );
     }
     const withExog = RecurrentNet.create({ cell: 'gru', inputSize: 2, hiddenSize: 4, outputSize: 1 }, { seed: 4 });
     const history = uniformArray(mulberry32(3), 2 * 5 * 2, -1, 1);
     const futureExog = Float32Array.from([0, 0, 0, NaN, 0, 0]);
     for (const [name, backend] of backends()) {
-      await expect(backend.recurrentForecast!(withExog.layers(), { history, batch: 2, steps: 5, horizon: 3, futureExog }), name).rejects.toThrow(
-        /futureExog holds a non-finite value \(NaN\) at index 3 \[1, 0, 0\]/,
-      );
+      await expect(
+        backend.recurrentForecast!(withExog.layers(), { history, batch: 2, steps: 5, horizon: 3, futureExog }),
+        name,
+      ).rejects.toThrow(/futureExog holds a non-finite value \(NaN\) at index 3 \[1, 0, 0\]/);
     }
     expect(gpu.uncaptured).toEqual([]);
   });
@@ -133,26 +149,40 @@ describe('malformed arguments to the backends are typed errors (found by the fuz
     const stack = RecurrentNet.create({ cell: 'rnn', inputSize: 1, hiddenSize: 1, outputSize: 1 }).layers();
     const ok = { X: new Float32Array(1), batch: 1, steps: 1, sequenceLens: null, initialH: [null], initialC: [null] };
     for (const [name, backend] of backends()) {
-      await expect(backend.recurrentStack(stack, { ...ok, X: null as never }), name).rejects.toThrow(new ShapeError('X must be a Float32Array or Float64Array, got null'));
-      await expect(backend.recurrentStack(stack, { ...ok, X: [0] as never }), name).rejects.toThrow('X must be a Float32Array or Float64Array, got an array');
-      await expect(backend.recurrentStack(stack, { ...ok, initialH: [[0]] as never }), name).rejects.toThrow('initial_h must be a Float32Array or Float64Array');
-      await expect(backend.recurrentStack(stack, { ...ok, initialH: null as never }), name).rejects.toThrow(/initial states must be arrays/);
+      await expect(backend.recurrentStack(stack, { ...ok, X: null as never }), name).rejects.toThrow(
+        new ShapeError('X must be a Float32Array or Float64Array, got null'),
+      );
+      await expect(backend.recurrentStack(stack, { ...ok, X: [0] as never }), name).rejects.toThrow(
+        'X must be a Float32Array or Float64Array, got an array',
+      );
+      await expect(backend.recurrentStack(stack, { ...ok, initialH: [[0]] as never }), name).rejects.toThrow(
+        'initial_h must be a Float32Array or Float64Array',
+      );
+      await expect(backend.recurrentStack(stack, { ...ok, initialH: null as never }), name).rejects.toThrow(
+        /initial states must be arrays/,
+      );
       await expect(backend.recurrentStack(null as never, ok), name).rejects.toThrow(/models must be a stack/);
-      await expect(backend.recurrentStack([stack, stack], { ...ok, X: new Float32Array(2), batch: 2, sequenceLens: [1, 1] as never }), name).rejects.toThrow(
-        'sequence_lens must be an Int32Array or null',
-      );
-      await expect(backend.recurrentForecast!(stack, { history: new Float32Array(1), batch: 1, steps: 1, horizon: 2 ** 33, futureExog: null }), name).rejects.toThrow(
-        /the horizon must be a positive integer up to 1048576, got 8589934592/,
-      );
-      await expect(backend.recurrentForecast!(stack, { history: new Float32Array(4096), batch: 4096, steps: 1, horizon: 2 ** 20, futureExog: null }), name).rejects.toThrow(
-        /holds more than 1073741824 values: forecast fewer sequences at a time/,
-      );
-      await expect(backend.recurrentForecast!(stack, { history: new Float32Array(1), batch: 1, steps: 1, horizon: 1, futureExog: [0] as never }), name).rejects.toThrow(
-        'futureExog must be a Float32Array or Float64Array, got an array',
-      );
+      await expect(
+        backend.recurrentStack([stack, stack], { ...ok, X: new Float32Array(2), batch: 2, sequenceLens: [1, 1] as never }),
+        name,
+      ).rejects.toThrow('sequence_lens must be an Int32Array or null');
+      await expect(
+        backend.recurrentForecast!(stack, { history: new Float32Array(1), batch: 1, steps: 1, horizon: 2 ** 33, futureExog: null }),
+        name,
+      ).rejects.toThrow(/the horizon must be a positive integer up to 1048576, got 8589934592/);
+      await expect(
+        backend.recurrentForecast!(stack, { history: new Float32Array(4096), batch: 4096, steps: 1, horizon: 2 ** 20, futureExog: null }),
+        name,
+      ).rejects.toThrow(/holds more than 1073741824 values: forecast fewer sequences at a time/);
+      await expect(
+        backend.recurrentForecast!(stack, { history: new Float32Array(1), batch: 1, steps: 1, horizon: 1, futureExog: [0] as never }),
+        name,
+      ).rejects.toThrow('futureExog must be a Float32Array or Float64Array, got an array');
     }
     expect(() => recurrentLayerSpec({ cell: 'rnn', inputSize: 1, hiddenSize: 1, activations: 'Tanh' as never })).toThrow(ConfigError);
-    expect(() => recurrentLayerSpec({ cell: 'rnn', inputSize: 1, hiddenSize: 1, activations: [null] as never })).toThrow(/activations must be an array of names/);
+    expect(() => recurrentLayerSpec({ cell: 'rnn', inputSize: 1, hiddenSize: 1, activations: [null] as never })).toThrow(
+      /activations must be an array of names/,
+    );
     expect(() => recurrentLayerSpec(null as never)).toThrow(ConfigError);
     expect(() => samples({ x: new Float32Array(1), y: null as never, count: 1, steps: 1, inputSize: 1, outputSize: 1 })).toThrow(
       new ShapeError('y must be a Float32Array or Float64Array, got null'),
@@ -172,7 +202,9 @@ describe('training that leaves float32, one policy for both engines', () => {
       const trainer = await Trainer.create(net, { backend, loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr: 1e-3 }, batchSize: 1 });
       try {
         await expect(trainer.fit(data, { epochs: 3 }), name).rejects.toThrow(NumericError);
-        await expect(trainer.fit(data, { epochs: 3 }), name).rejects.toThrow(/^training step 1 \(epoch 1\): the loss is .*, beyond float32's range: the network diverged/);
+        await expect(trainer.fit(data, { epochs: 3 }), name).rejects.toThrow(
+          /^training step 1 \(epoch 1\): the loss is .*, beyond float32's range: the network diverged/,
+        );
       } finally {
         trainer.dispose();
       }
@@ -180,11 +212,16 @@ describe('training that leaves float32, one policy for both engines', () => {
   });
 
   it('refuses thresholds the GPU would read as "none": clip, Adam ε and gradient clipping below float32\'s smallest normal', async () => {
-    expect(() => recurrentLayerSpec({ cell: 'rnn', inputSize: 1, hiddenSize: 1, clip: 1e-300 })).toThrow(/clip must be a finite number ≥ 2⁻¹²⁶/);
+    expect(() => recurrentLayerSpec({ cell: 'rnn', inputSize: 1, hiddenSize: 1, clip: 1e-300 })).toThrow(
+      /clip must be a finite number ≥ 2⁻¹²⁶/,
+    );
     expect(() => recurrentLayerSpec({ cell: 'rnn', inputSize: 1, hiddenSize: 1, clip: 2 ** -126 })).not.toThrow();
     const net = RecurrentNet.create({ cell: 'rnn', inputSize: 1, hiddenSize: 1, outputSize: 1 });
-    const create = (o: Partial<Parameters<typeof Trainer.create>[1]>) => Trainer.create(net, { backend: cpuBackend, loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr: 0.1 }, batchSize: 1, ...o });
-    await expect(create({ optimizer: { kind: 'adam', lr: 0.01, eps: 0 } })).rejects.toThrow(/eps must be a finite number ≥ 1\.1754943508222875e-38, got 0/);
+    const create = (o: Partial<Parameters<typeof Trainer.create>[1]>) =>
+      Trainer.create(net, { backend: cpuBackend, loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr: 0.1 }, batchSize: 1, ...o });
+    await expect(create({ optimizer: { kind: 'adam', lr: 0.01, eps: 0 } })).rejects.toThrow(
+      /eps must be a finite number ≥ 1\.1754943508222875e-38, got 0/,
+    );
     await expect(create({ clip: { kind: 'value', clipValue: 1e-320 } })).rejects.toThrow(/clipValue must be a finite number ≥/);
     await expect(create({ clip: { kind: 'value', clipValue: 1e-30 } })).resolves.toBeInstanceOf(Trainer);
     await expect(create({ clip: { kind: 'norm', maxNorm: 0 } })).rejects.toThrow(/maxNorm must be a finite number ≥/);
@@ -194,11 +231,18 @@ describe('training that leaves float32, one policy for both engines', () => {
     const spec = recurrentLayerSpec({ cell: 'rnn', inputSize: 1, hiddenSize: 1 });
     const weights = { W: new Float32Array(1), R: new Float32Array(1), B: null, P: null };
     for (const [name, backend] of backends()) {
-      await expect(backend.recurrentLayer(spec, weights, { X: null as never, batch: 1, steps: 1, sequenceLens: null, initialH: null, initialC: null }), name).rejects.toThrow(
-        new ShapeError('X must be a Float32Array or Float64Array, got null'),
-      );
       await expect(
-        backend.recurrentForecast!(RecurrentNet.create({ cell: 'rnn', inputSize: 1, hiddenSize: 1, outputSize: 1 }).layers(), { history: [0] as never, batch: 1, steps: 1, horizon: 1, futureExog: null }),
+        backend.recurrentLayer(spec, weights, { X: null as never, batch: 1, steps: 1, sequenceLens: null, initialH: null, initialC: null }),
+        name,
+      ).rejects.toThrow(new ShapeError('X must be a Float32Array or Float64Array, got null'));
+      await expect(
+        backend.recurrentForecast!(RecurrentNet.create({ cell: 'rnn', inputSize: 1, hiddenSize: 1, outputSize: 1 }).layers(), {
+          history: [0] as never,
+          batch: 1,
+          steps: 1,
+          horizon: 1,
+          futureExog: null,
+        }),
         name,
       ).rejects.toThrow('history must be a Float32Array or Float64Array, got an array');
     }

@@ -38,9 +38,11 @@ describe('PhaseTimer', () => {
     setPhaseClock(timer);
     await timed('forecast', () => new Promise((resolve) => setTimeout(resolve, 30)));
     expect(timer.seconds.forecast).toBeGreaterThanOrEqual(0.025);
-    expect(() => timed('metrics', () => {
-      throw new Error('boom');
-    })).toThrow('boom');
+    expect(() =>
+      timed('metrics', () => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     // The failed phase was closed: a new one starts at the top level.
     timed('scale', () => undefined);
     expect(timer.seconds.metrics).toBeGreaterThanOrEqual(0);
@@ -95,12 +97,16 @@ describe('a forecasting job on the float64 CPU backend', () => {
   const options = { ensemble: 1, hiddenSize: 3, combine: ['theta' as const] };
 
   it('times every phase, which add up to the wall time, and scores the backtest', async () => {
-    const r = await runForecastJob({ name: 'tiny', input: syntheticInput(4, 40, 4, 4), steps: 'backtest+fit+forecast', options, fit: { epochs: 1 } }, cpuBackend);
+    const r = await runForecastJob(
+      { name: 'tiny', input: syntheticInput(4, 40, 4, 4), steps: 'backtest+fit+forecast', options, fit: { epochs: 1 } },
+      cpuBackend,
+    );
     expect(r.status, r.message ?? '').toBe('ok');
     expect(r.series).toBe(4);
     expect(r.points).toBe(160);
     expect(Object.values(r.phases).reduce((a, b) => a + b, 0)).toBeCloseTo(r.seconds, 6);
-    for (const p of ['parse', 'scale', 'windows', 'train', 'forecast', 'baselines', 'metrics', 'output'] as const) expect(r.phases[p], p).toBeGreaterThan(0);
+    for (const p of ['parse', 'scale', 'windows', 'train', 'forecast', 'baselines', 'metrics', 'output'] as const)
+      expect(r.phases[p], p).toBeGreaterThan(0);
     expect(r.backendSeconds).toBeGreaterThan(0);
     expect(r.backendShare).toBeLessThanOrEqual(1);
     expect(r.datasets[0]).toMatchObject({ name: 'synthetic 4 × 40', series: 4, horizon: 4, season: 4, epochs: { backtest: 1, fit: 1 } });
@@ -108,7 +114,10 @@ describe('a forecasting job on the float64 CPU backend', () => {
   });
 
   it('records a failure with what it measured', async () => {
-    const r = await runForecastJob({ name: 'too short', input: syntheticInput(2, 6, 8, 4), steps: 'backtest+fit+forecast', options }, cpuBackend);
+    const r = await runForecastJob(
+      { name: 'too short', input: syntheticInput(2, 6, 8, 4), steps: 'backtest+fit+forecast', options },
+      cpuBackend,
+    );
     expect(r.status).toBe('failed');
     expect(r.message).toMatch(/too few|points/);
     expect(r.phases.parse).toBeGreaterThan(0);

@@ -8,9 +8,18 @@ import { fitScaler, scale, unscale } from '../src/forecast/scaling.ts';
 // (test/golden/make_forecast_metrics.py) and hand calculation.
 
 interface Case {
-  history: number[]; actual: number[]; forecast: number[]; season: number;
-  mae: number; rmse: number; smape: number; mase: number; seasonalNaive: number[];
-  standard: [number, number]; minmax: [number, number]; robust: [number, number];
+  history: number[];
+  actual: number[];
+  forecast: number[];
+  season: number;
+  mae: number;
+  rmse: number;
+  smape: number;
+  mase: number;
+  seasonalNaive: number[];
+  standard: [number, number];
+  minmax: [number, number];
+  robust: [number, number];
 }
 const golden = JSON.parse(readFileSync(new URL('./data/forecast/metrics.json', import.meta.url), 'utf8')) as { cases: Case[] };
 
@@ -43,7 +52,10 @@ describe('forecast metrics', () => {
     expect(mase([5], [6], [3, 3, 3], 1)).toBeNull(); // a constant history scales by 0: undefined
     expect(Array.from(seasonalNaive([1, 2, 3, 4, 5, 6], 5, 4))).toEqual([3, 4, 5, 6, 3]);
     expect(Array.from(seasonalNaive([1, 2, 3], 2, 1))).toEqual([3, 3]);
-    const o = overall([{ mae: 1, rmse: 1, smape: 10, mase: null }, { mae: 3, rmse: 7, smape: 30, mase: 2 }]);
+    const o = overall([
+      { mae: 1, rmse: 1, smape: 10, mase: null },
+      { mae: 3, rmse: 7, smape: 30, mase: 2 },
+    ]);
     expect(o).toEqual({ mae: 2, rmse: 5, smape: 20, mase: 2 });
     expect(overall([{ mae: 1, rmse: 1, smape: 10, mase: null }]).mase).toBeNull();
   });
@@ -63,11 +75,21 @@ describe('forecast metrics', () => {
 // mase_cal, forecast::accuracy's MASE, MSIS written out from the M4 guide) on R's own Theta and
 // Naive2 forecasts of real series.
 interface StatCase {
-  name: string; season: number; history: number[]; actual: number[]; naive2: number[];
+  name: string;
+  season: number;
+  history: number[];
+  actual: number[];
+  naive2: number[];
   theta: { point: number[]; lo80: number[]; hi80: number[]; lo95: number[]; hi95: number[] };
   metrics: {
-    thetaSmape: number; thetaMase: number; thetaMsis95: number; thetaMsis80: number;
-    thetaCoverage80: number; thetaCoverage95: number; naive2Smape: number; naive2Mase: number;
+    thetaSmape: number;
+    thetaMase: number;
+    thetaMsis95: number;
+    thetaMsis80: number;
+    thetaCoverage80: number;
+    thetaCoverage95: number;
+    naive2Smape: number;
+    naive2Mase: number;
   };
 }
 const stat = JSON.parse(readFileSync(new URL('./golden/stat-baselines.json', import.meta.url), 'utf8')) as {

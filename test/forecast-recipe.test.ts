@@ -3,14 +3,37 @@ import { ConfigError } from '../src/errors.ts';
 import type { Series } from '../src/forecast/frame.ts';
 import { calibrate, checkLevels, conformalIntervals } from '../src/forecast/intervals.ts';
 import { coverage } from '../src/forecast/metrics.ts';
-import { prepare, seasonPositions, seriesScale, toSeriesUnits, windowLevel, writeInputs, type WindowOptions } from '../src/forecast/windows.ts';
+import {
+  prepare,
+  seasonPositions,
+  seriesScale,
+  toSeriesUnits,
+  windowLevel,
+  writeInputs,
+  type WindowOptions,
+} from '../src/forecast/windows.ts';
 import { mulberry32 } from '../src/util/rng.ts';
 
 // The forecaster's recipe pieces (src/forecast/windows.ts, src/forecast/intervals.ts) on series whose
 // right answer is known: a pure seasonal series, a multiplicative one, a level shift.
 
-const base: WindowOptions = { scaling: 'window', transform: 'none', season: 4, inputSize: 8, horizon: 4, calendar: false, exog: [], deseasonalize: false, level: 'season' };
-const series = (y: number[], ds?: string[]): Series => ({ id: 's', ds: ds ?? y.map((_, t) => String(t)), y: Float64Array.from(y), exog: {} });
+const base: WindowOptions = {
+  scaling: 'window',
+  transform: 'none',
+  season: 4,
+  inputSize: 8,
+  horizon: 4,
+  calendar: false,
+  exog: [],
+  deseasonalize: false,
+  level: 'season',
+};
+const series = (y: number[], ds?: string[]): Series => ({
+  id: 's',
+  ds: ds ?? y.map((_, t) => String(t)),
+  y: Float64Array.from(y),
+  exog: {},
+});
 
 describe('window normalisation', () => {
   it('makes a pure seasonal series the same at every level: inputs relative to the last season, in units of its seasonal change', () => {
@@ -102,9 +125,18 @@ describe('window normalisation', () => {
   });
 
   it('adds sine and cosine of the season position as inputs, for the history and the horizon', () => {
-    const ds = Array.from({ length: 16 }, (_, t) => `2020-${String((t % 12) + 1).padStart(2, '0')}-01`).map((d, t) => (t >= 12 ? d.replace('2020', '2021') : d));
+    const ds = Array.from({ length: 16 }, (_, t) => `2020-${String((t % 12) + 1).padStart(2, '0')}-01`).map((d, t) =>
+      t >= 12 ? d.replace('2020', '2021') : d,
+    );
     const o: WindowOptions = { ...base, season: 12, calendar: true };
-    const p = prepare(series(Array.from({ length: 16 }, (_, t) => t + 1), ds), 16, o);
+    const p = prepare(
+      series(
+        Array.from({ length: 16 }, (_, t) => t + 1),
+        ds,
+      ),
+      16,
+      o,
+    );
     expect(p.extra).toHaveLength(2);
     expect(p.extra[0]!.length).toBe(16 + 4);
     expect(p.extra[0]![3]).toBeCloseTo(Math.sin((2 * Math.PI * 3) / 12), 15); // April
@@ -117,7 +149,12 @@ describe('conformal intervals', () => {
     const rand = mulberry32(3);
     const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
     const H = 6;
-    const draw = () => Array.from({ length: 400 }, () => ({ actual: Float64Array.from({ length: H }, () => gauss() * 2), forecast: new Float64Array(H), scale: 2 }));
+    const draw = () =>
+      Array.from({ length: 400 }, () => ({
+        actual: Float64Array.from({ length: H }, () => gauss() * 2),
+        forecast: new Float64Array(H),
+        scale: 2,
+      }));
     const cal = calibrate(draw(), H, [80, 95])!;
     // The standard normal's 80 % and 95 % two-sided quantiles: 1.2816 and 1.9600.
     expect(cal.q[0]![0]).toBeGreaterThan(1.1);
@@ -125,11 +162,15 @@ describe('conformal intervals', () => {
     expect(cal.q[1]![0]).toBeGreaterThan(1.75);
     expect(cal.q[1]![0]).toBeLessThan(2.2);
     const test = draw();
-    for (const [k, level] of [[0, 0.8], [1, 0.95]] as const) {
-      const cover = test.reduce((a, r) => {
-        const iv = conformalIntervals(r.forecast, r.scale, cal)[k]!;
-        return a + coverage(r.actual, iv.lo, iv.hi);
-      }, 0) / test.length;
+    for (const [k, level] of [
+      [0, 0.8],
+      [1, 0.95],
+    ] as const) {
+      const cover =
+        test.reduce((a, r) => {
+          const iv = conformalIntervals(r.forecast, r.scale, cal)[k]!;
+          return a + coverage(r.actual, iv.lo, iv.hi);
+        }, 0) / test.length;
       expect(Math.abs(cover - level), `coverage ${cover} at ${level}`).toBeLessThan(0.03);
     }
   });

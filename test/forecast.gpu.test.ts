@@ -29,7 +29,13 @@ afterAll(() => {
 });
 
 const CASES: Array<[string, TorchRecurrentOptions & { cell: CellType; inputSize: number; hiddenSize: number }, number, number, number]> = [
-  ['Elman ReLU H=1 (small kernel, fused head)', { cell: 'rnn', nonlinearity: 'relu', inputSize: 1, hiddenSize: 1, outputSize: 1 }, 37, 9, 6],
+  [
+    'Elman ReLU H=1 (small kernel, fused head)',
+    { cell: 'rnn', nonlinearity: 'relu', inputSize: 1, hiddenSize: 1, outputSize: 1 },
+    37,
+    9,
+    6,
+  ],
   ['GRU H=3, 2 covariates', { cell: 'gru', inputSize: 3, hiddenSize: 3, outputSize: 1 }, 20, 8, 5],
   ['LSTM H=12, 2 layers (tiled)', { cell: 'lstm', inputSize: 1, hiddenSize: 12, outputSize: 1, numLayers: 2 }, 33, 10, 7],
   ['LSTM H=6, 2 outputs + 1 covariate', { cell: 'lstm', inputSize: 3, hiddenSize: 6, outputSize: 2 }, 9, 6, 4],
@@ -38,12 +44,21 @@ const CASES: Array<[string, TorchRecurrentOptions & { cell: CellType; inputSize:
 
 describe('recursive forecasting on the GPU', () => {
   CASES.forEach(([label, options, B, T, H], i) => {
-    for (const [where, backend] of [['one program', () => gpu.backend], ['split into chunks and segments', () => split]] as const) {
+    for (const [where, backend] of [
+      ['one program', () => gpu.backend],
+      ['split into chunks and segments', () => split],
+    ] as const) {
       it(`${label}: B=${B} T=${T} horizon ${H}, ${where}`, async () => {
         const stack = RecurrentNet.create(options, { seed: 10 + i }).layers();
         const rand = mulberry32(20 + i);
         const E = options.inputSize - (options.outputSize ?? 1);
-        const inputs = { history: uniformArray(rand, B * T * options.inputSize, -1, 1), batch: B, steps: T, horizon: H, futureExog: E ? uniformArray(rand, B * H * E, -1, 1) : null };
+        const inputs = {
+          history: uniformArray(rand, B * T * options.inputSize, -1, 1),
+          batch: B,
+          steps: T,
+          horizon: H,
+          futureExog: E ? uniformArray(rand, B * H * E, -1, 1) : null,
+        };
         const got = await withErrorScope(gpu.backend.device, () => backend().recurrentForecast(stack, inputs));
         expectClose(got, forecastReference(stack, inputs), FLOAT32_TOLERANCE, 'forecast', [B, H, options.outputSize ?? 1]);
       });
@@ -52,19 +67,30 @@ describe('recursive forecasting on the GPU', () => {
 
   // Per-series models: each series its own weights, every model in the same dispatches. The
   // reference runs each model alone on its rows.
-  const PER_SERIES: Array<[string, TorchRecurrentOptions & { cell: CellType; inputSize: number; hiddenSize: number }, number, number, number, number]> = [
+  const PER_SERIES: Array<
+    [string, TorchRecurrentOptions & { cell: CellType; inputSize: number; hiddenSize: number }, number, number, number, number]
+  > = [
     ['Elman tanh H=2 (small kernel)', { cell: 'rnn', inputSize: 1, hiddenSize: 2, outputSize: 1 }, 7, 3, 8, 5],
     ['GRU H=5, 1 covariate (tiled)', { cell: 'gru', inputSize: 2, hiddenSize: 5, outputSize: 1 }, 5, 6, 7, 4],
     ['LSTM H=9, 2 layers (tiled)', { cell: 'lstm', inputSize: 1, hiddenSize: 9, outputSize: 1, numLayers: 2 }, 4, 2, 6, 3],
   ];
   PER_SERIES.forEach(([label, options, S, per, T, H], i) => {
-    for (const [where, backend] of [['one program', () => gpu.backend], ['split into chunks and segments', () => split]] as const) {
+    for (const [where, backend] of [
+      ['one program', () => gpu.backend],
+      ['split into chunks and segments', () => split],
+    ] as const) {
       it(`per-series models, ${label}: ${S} models × ${per} series, T=${T}, horizon ${H}, ${where}`, async () => {
         const stacks = Array.from({ length: S }, (_, m) => RecurrentNet.create(options, { seed: 40 + 10 * i + m }).layers());
         const rand = mulberry32(50 + i);
         const B = S * per;
         const E = options.inputSize - (options.outputSize ?? 1);
-        const inputs = { history: uniformArray(rand, B * T * options.inputSize, -1, 1), batch: B, steps: T, horizon: H, futureExog: E ? uniformArray(rand, B * H * E, -1, 1) : null };
+        const inputs = {
+          history: uniformArray(rand, B * T * options.inputSize, -1, 1),
+          batch: B,
+          steps: T,
+          horizon: H,
+          futureExog: E ? uniformArray(rand, B * H * E, -1, 1) : null,
+        };
         const got = await withErrorScope(gpu.backend.device, () => backend().recurrentForecast(stacks, inputs));
         const O = options.outputSize ?? 1;
         const want = new Float64Array(B * H * O);
@@ -84,7 +110,19 @@ describe('recursive forecasting on the GPU', () => {
         const y = Float64Array.from({ length: 40 }, (_, t) => 10 + k + 3 * Math.sin((2 * Math.PI * t) / 12 + k) + 0.2 * rand());
         return { id: `s${k}`, ds: Array.from({ length: 40 }, (_, t) => String(t)), y, exog: {} };
       });
-      const options = { horizon: 5, season: 12, inputSize: 12, cell: 'gru' as const, hiddenSize: 6, perSeries: true, strategy, seed: 3, ensemble: 1, combine: [], training: { batchSize: 8 } };
+      const options = {
+        horizon: 5,
+        season: 12,
+        inputSize: 12,
+        cell: 'gru' as const,
+        hiddenSize: 6,
+        perSeries: true,
+        strategy,
+        seed: 3,
+        ensemble: 1,
+        combine: [],
+        training: { batchSize: 8 },
+      };
       const f = Forecaster.create({ backend: gpu.backend, ...options });
       const programs = vi.spyOn(gpu.backend, 'runProgram');
       try {
@@ -127,7 +165,9 @@ describe('recursive forecasting on the GPU', () => {
   it('rejects what it cannot forecast before any GPU work', async () => {
     const stack = RecurrentNet.create({ cell: 'gru', inputSize: 1, hiddenSize: 2, outputSize: 1, bidirectional: true }).layers();
     const live = gpu.backend.pool.liveBuffers;
-    await expect(gpu.backend.recurrentForecast(stack, { history: new Float32Array(4), batch: 2, steps: 2, horizon: 3, futureExog: null })).rejects.toThrow(ShapeError);
+    await expect(
+      gpu.backend.recurrentForecast(stack, { history: new Float32Array(4), batch: 2, steps: 2, horizon: 3, futureExog: null }),
+    ).rejects.toThrow(ShapeError);
     expect(gpu.backend.pool.liveBuffers).toBe(live);
     expect(gpu.uncaptured).toEqual([]);
   });

@@ -18,12 +18,24 @@ function seasonal(count: number, length: number, unit: number, seed = 1): Series
   return Array.from({ length: count }, (_, k) => {
     const level = 50 + 20 * rand();
     const amp = 3 + 4 * rand();
-    const y = Float64Array.from({ length }, (_, t) => unit * (level + 0.3 * t + amp * Math.sin((2 * Math.PI * t) / 12) + 0.3 * (rand() - 0.5)));
+    const y = Float64Array.from(
+      { length },
+      (_, t) => unit * (level + 0.3 * t + amp * Math.sin((2 * Math.PI * t) / 12) + 0.3 * (rand() - 0.5)),
+    );
     return { id: `s${k}`, ds: Array.from({ length }, (_, t) => String(t + 1)), y, exog: {} };
   });
 }
 
-const options = (o: Partial<ForecasterOptions> = {}): ForecasterOptions => ({ backend: cpuBackend, horizon: 4, season: 12, inputSize: 12, cell: 'gru', hiddenSize: 6, seed: 3, ...o });
+const options = (o: Partial<ForecasterOptions> = {}): ForecasterOptions => ({
+  backend: cpuBackend,
+  horizon: 4,
+  season: 12,
+  inputSize: 12,
+  cell: 'gru',
+  hiddenSize: 6,
+  seed: 3,
+  ...o,
+});
 const fit = { epochs: 2 };
 
 describe('scaling and metrics of extreme finite values', () => {
@@ -32,7 +44,10 @@ describe('scaling and metrics of extreme finite values', () => {
     const s = fitScaler('standard', huge);
     expect(Number.isFinite(s.shift) && Number.isFinite(s.scale)).toBe(true);
     // The same as the scaler of the values divided by 1e300, times 1e300.
-    const small = fitScaler('standard', huge.map((v) => v / 1e300));
+    const small = fitScaler(
+      'standard',
+      huge.map((v) => v / 1e300),
+    );
     expect(s.shift / 1e300).toBeCloseTo(small.shift, 6);
     expect(s.scale / 1e300).toBeCloseTo(small.scale, 6);
     const z = scale(s, huge);
@@ -82,7 +97,8 @@ describe('Forecaster on extreme finite values', () => {
       }),
     );
     const report = await Forecaster.create(options()).backtest(huge, fit);
-    for (const m of [report.model, ...Object.values(report.baselines)]) for (const v of Object.values(m)) expect(Number.isFinite(v)).toBe(true);
+    for (const m of [report.model, ...Object.values(report.baselines)])
+      for (const v of Object.values(m)) expect(Number.isFinite(v)).toBe(true);
   });
 
   it('forecasts series near 1e307 with finite values, and names the series whose forecast leaves float64', async () => {
@@ -112,9 +128,9 @@ describe('Forecaster on extreme finite values', () => {
     const spread = seasonal(1, 40, 1)[0]!;
     spread.y[3] = 1.7e308;
     spread.y[4] = -1.7e308;
-    await expect(Forecaster.create(options({ scaling: 'minmax' })).fit([seasonal(1, 40, 1, 9)[0]!, { ...spread, id: 'wide' }], fit)).rejects.toThrow(
-      /^series wide: the series' range .* is beyond float64's range: use standard scaling/,
-    );
+    await expect(
+      Forecaster.create(options({ scaling: 'minmax' })).fit([seasonal(1, 40, 1, 9)[0]!, { ...spread, id: 'wide' }], fit),
+    ).rejects.toThrow(/^series wide: the series' range .* is beyond float64's range: use standard scaling/);
     // Standard scaling of the same series works, and its forecasts are finite.
     const f = Forecaster.create(options());
     await f.fit([{ ...spread, id: 'wide' }], fit);

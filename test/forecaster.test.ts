@@ -26,7 +26,18 @@ const fit = { epochs: 15 };
 describe('Forecaster', () => {
   it('backtests a global recursive LSTM and beats seasonal naive on trending seasonal series', async () => {
     const series = synthetic(6, 96, 1);
-    const f = Forecaster.create({ backend: cpuBackend, horizon: 6, season: 12, inputSize: 24, cell: 'lstm', hiddenSize: 12, seed: 2, strategy: 'recursive', ensemble: 1, combine: [] });
+    const f = Forecaster.create({
+      backend: cpuBackend,
+      horizon: 6,
+      season: 12,
+      inputSize: 24,
+      cell: 'lstm',
+      hiddenSize: 12,
+      seed: 2,
+      strategy: 'recursive',
+      ensemble: 1,
+      combine: [],
+    });
     const report = await f.backtest(series, fit);
     expect(report.rows).toHaveLength(6);
     expect(report.rows[0]!.forecast).toHaveLength(6);
@@ -37,19 +48,49 @@ describe('Forecaster', () => {
 
   it('forecasts directly, per series, and with rolling origins', async () => {
     const series = synthetic(3, 72, 3);
-    const direct = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 12, inputSize: 16, cell: 'gru', hiddenSize: 8, strategy: 'direct', seed: 1, ensemble: 1, combine: [] });
+    const direct = Forecaster.create({
+      backend: cpuBackend,
+      horizon: 4,
+      season: 12,
+      inputSize: 16,
+      cell: 'gru',
+      hiddenSize: 8,
+      strategy: 'direct',
+      seed: 1,
+      ensemble: 1,
+      combine: [],
+    });
     const r1 = await direct.backtest(series, fit, { folds: 2, step: 4 });
-    expect(r1.rows.map((r) => [r.id, r.fold])).toEqual([['s0', 0], ['s1', 0], ['s2', 0], ['s0', 1], ['s1', 1], ['s2', 1]]);
+    expect(r1.rows.map((r) => [r.id, r.fold])).toEqual([
+      ['s0', 0],
+      ['s1', 0],
+      ['s2', 0],
+      ['s0', 1],
+      ['s1', 1],
+      ['s2', 1],
+    ]);
     expect(direct.models()).toHaveLength(1);
     expect(r1.model.mase).toBeLessThan(r1.baselines.snaive.mase!);
     // One model per series, each on its own windows (8 a batch).
     const perSeries = Forecaster.create({
-      backend: cpuBackend, horizon: 4, season: 12, inputSize: 16, cell: 'gru', hiddenSize: 8, perSeries: true, seed: 1, ensemble: 1, combine: [], training: { batchSize: 8 },
+      backend: cpuBackend,
+      horizon: 4,
+      season: 12,
+      inputSize: 16,
+      cell: 'gru',
+      hiddenSize: 8,
+      perSeries: true,
+      seed: 1,
+      ensemble: 1,
+      combine: [],
+      training: { batchSize: 8 },
     });
     const r2 = await perSeries.backtest(series, fit);
     expect(perSeries.models()).toHaveLength(3);
     expect(r2.rows.map((r) => r.id)).toEqual(['s0', 's1', 's2']);
-    expect(r2.model.mase, `per-series MASE ${r2.model.mase}, seasonal naive ${r2.baselines.snaive.mase}`).toBeLessThan(r2.baselines.snaive.mase!);
+    expect(r2.model.mase, `per-series MASE ${r2.model.mase}, seasonal naive ${r2.baselines.snaive.mase}`).toBeLessThan(
+      r2.baselines.snaive.mase!,
+    );
     await expect(perSeries.predict([{ ...series[0]!, id: 'other' }])).rejects.toThrow(/series other has no model of its own/);
   });
 
@@ -62,8 +103,18 @@ describe('Forecaster', () => {
       const y = Float64Array.from({ length: 64 }, (_, t) => (20 + 5 * k) * (1 + 0.002 * t) * pattern[t % 4]!);
       return { id: `m${k}`, ds: Array.from({ length: 64 }, (_, t) => String(t + 1)), y, exog: {} };
     });
-    const shifted: Series = { id: 'shift', ds: Array.from({ length: 64 }, (_, t) => String(t + 1)), y: Float64Array.from({ length: 64 }, (_, t) => (t < 40 ? 10 : 30) * pattern[t % 4]!), exog: {} };
-    const short: Series = { id: 'short', ds: Array.from({ length: 12 }, (_, t) => String(t + 1)), y: Float64Array.from({ length: 12 }, (_, t) => 5 * pattern[t % 4]!), exog: {} };
+    const shifted: Series = {
+      id: 'shift',
+      ds: Array.from({ length: 64 }, (_, t) => String(t + 1)),
+      y: Float64Array.from({ length: 64 }, (_, t) => (t < 40 ? 10 : 30) * pattern[t % 4]!),
+      exog: {},
+    };
+    const short: Series = {
+      id: 'short',
+      ds: Array.from({ length: 12 }, (_, t) => String(t + 1)),
+      y: Float64Array.from({ length: 12 }, (_, t) => 5 * pattern[t % 4]!),
+      exog: {},
+    };
     const f = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 4, hiddenSize: 8, ensemble: 2, seed: 5 });
     const report = await f.backtest([...seasonalSeries, shifted, short], { epochs: 3 });
     // The shifted series: forecasts near the new level (30 times the pattern), at least three times
@@ -114,8 +165,21 @@ describe('Forecaster', () => {
   });
 
   it('reports MASE as null, not NaN, where it is undefined (a constant history), and the other metrics as numbers', async () => {
-    const flat: Series = { id: 'flat', ds: Array.from({ length: 10 }, (_, t) => String(t + 1)), y: new Float64Array(10).fill(10), exog: {} };
-    const report = await Forecaster.create({ backend: cpuBackend, horizon: 1, season: 1, inputSize: 2, cell: 'rnn', hiddenSize: 1, ensemble: 1 }).backtest([flat], { epochs: 1 });
+    const flat: Series = {
+      id: 'flat',
+      ds: Array.from({ length: 10 }, (_, t) => String(t + 1)),
+      y: new Float64Array(10).fill(10),
+      exog: {},
+    };
+    const report = await Forecaster.create({
+      backend: cpuBackend,
+      horizon: 1,
+      season: 1,
+      inputSize: 2,
+      cell: 'rnn',
+      hiddenSize: 1,
+      ensemble: 1,
+    }).backtest([flat], { epochs: 1 });
     for (const m of [report.model, report.baselines.snaive, report.rows[0]!.metrics, report.rows[0]!.baselines.snaive.metrics]) {
       expect(m.mase).toBeNull();
       for (const v of [m.mae, m.rmse, m.smape]) expect(Number.isFinite(v)).toBe(true);
@@ -133,7 +197,9 @@ describe('Forecaster', () => {
     await f.fit(synthetic(1, 8, 1), fit);
     const [fallback] = await f.predict(synthetic(1, 8, 1));
     expect(fallback!.method).toMatch(/\(fallback\)$/);
-    expect(fallback!.note).toMatch(/^series s0 has 8 points; the network needs 14 \(input 10 \+ horizon 2 \+ a held-out horizon of 2\): forecast by (ETS|Theta|seasonal naive)$/);
+    expect(fallback!.note).toMatch(
+      /^series s0 has 8 points; the network needs 14 \(input 10 \+ horizon 2 \+ a held-out horizon of 2\): forecast by (ETS|Theta|seasonal naive)$/,
+    );
     expect(fallback!.values).toHaveLength(2);
     await expect(f.fit([], fit)).rejects.toThrow(DataError);
     // Series built by hand are checked as the CSV readers check theirs (issue 12): a ds shorter than
@@ -150,9 +216,13 @@ describe('Forecaster', () => {
     await expect(f.predict([short])).rejects.toThrow(/series s0 has 2 time stamps/);
     // Options and saved files the fuzzing suite found accepted, then failing untyped (TypeError,
     // RangeError) in predict: checked up front now.
-    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 2, exog: 'lstm' as never })).toThrow(new ConfigError('exog must be an array of names, got "lstm"'));
+    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 2, exog: 'lstm' as never })).toThrow(
+      new ConfigError('exog must be an array of names, got "lstm"'),
+    );
     expect(() => Forecaster.create({ backend: cpuBackend, horizon: 2, exog: ['a', 'a'] })).toThrow(/exog names a twice/);
-    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 2 ** 31 })).toThrow(/horizon must be a positive integer up to 1048576, got 2147483648/);
+    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 2 ** 31 })).toThrow(
+      /horizon must be a positive integer up to 1048576, got 2147483648/,
+    );
     expect(() => Forecaster.create({ backend: cpuBackend, horizon: 2, perSeries: 'yes' as never })).toThrow(ConfigError);
     const saved = readSafetensors(f.toSafetensors());
     const resaved = (metadata: Record<string, string>) => writeSafetensors(floatTensors(saved), { ...saved.metadata, ...metadata });

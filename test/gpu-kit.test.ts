@@ -39,7 +39,18 @@ describe('the GPU run kit', () => {
     const manifest = JSON.parse(readFileSync(join(kit, 'manifest.json'), 'utf8'));
     expect(manifest.totalBytes).toBeLessThan(40 * 2 ** 20);
     const files = manifest.files.map((f: { file: string }) => f.file);
-    for (const f of ['run.sh', 'unpack.py', 'kit.mjs', 'baseline-worker.mjs', 'node.xz', 'dawn.node.xz', 'webgpu/index.js', 'webgpu/package.json', 'torch_peer.py']) expect(files).toContain(f);
+    for (const f of [
+      'run.sh',
+      'unpack.py',
+      'kit.mjs',
+      'baseline-worker.mjs',
+      'node.xz',
+      'dawn.node.xz',
+      'webgpu/index.js',
+      'webgpu/package.json',
+      'torch_peer.py',
+    ])
+      expect(files).toContain(f);
     expect(files.some((f: string) => /^libvulkan1_.*\.deb$/.test(f))).toBe(true);
     expect(readdirSync(kit)).not.toContain('node_modules');
     // The bundles import nothing but Dawn's package and Node's own modules.
@@ -119,7 +130,11 @@ describe('the GPU run kit', () => {
 
   it("runs issue 18's sections (training, per-series models, the forecasting job) as their own invocation, each cell validated", () => {
     const out = join(dir, 'out-training');
-    const run = spawnSync('bash', [join(kit, 'run.sh'), '--quick', '--sections', 'train,per-series,forecast'], { env: { ...env, OUT: out }, encoding: 'utf8', timeout: 240_000 });
+    const run = spawnSync('bash', [join(kit, 'run.sh'), '--quick', '--sections', 'train,per-series,forecast'], {
+      env: { ...env, OUT: out },
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as KitReport;
     expect(report.errors).toEqual([]);
@@ -129,7 +144,10 @@ describe('the GPU run kit', () => {
     // Training: webrnn validated step by step against the float64 reference and timed; PyTorch on
     // CUDA a contender that says why it cannot run here.
     const byContender = (records: TrainRecord[], name: string) => records.filter((r) => r.contender === name);
-    for (const [section, records] of [['train', report.records.train], ['per-series', report.records.perSeries]] as const) {
+    for (const [section, records] of [
+      ['train', report.records.train],
+      ['per-series', report.records.perSeries],
+    ] as const) {
       const webrnn = byContender(records, 'webrnn-webgpu');
       expect(webrnn.length, section).toBeGreaterThan(0);
       for (const r of webrnn) {
@@ -162,7 +180,8 @@ describe('the GPU run kit', () => {
       expect(j.status, `${j.job}: ${j.message}`).toBe('ok');
       const phases = Object.values(j.phases).reduce((a, b) => a + b, 0);
       expect(phases).toBeCloseTo(j.seconds, 3);
-      for (const p of ['parse', 'scale', 'windows', 'train', 'forecast', 'output'] as const) expect(j.phases[p], `${j.job} ${p}`).toBeGreaterThan(0);
+      for (const p of ['parse', 'scale', 'windows', 'train', 'forecast', 'output'] as const)
+        expect(j.phases[p], `${j.job} ${p}`).toBeGreaterThan(0);
       expect(j.backendShare).toBeGreaterThan(0);
       expect(j.backendShare).toBeLessThanOrEqual(1);
       expect(j.backendSeconds).toBeGreaterThanOrEqual(j.phases.train * 0.5);

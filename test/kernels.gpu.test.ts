@@ -29,15 +29,36 @@ beforeAll(async () => {
 afterAll(() => gpu?.backend.dispose());
 
 const KERNELS: Kernel[] = [
-  recurrentSmall, recurrentTile, recurrentSequential, recurrentLanes, recurrentLanesPack, elmanForward,
-  recurrentBackwardTile, recurrentBackwardSequential, linearHead, forecastFeedback, loss, optimizer, segmentSum,
-  contractionDispatch({ a: { buffer: 'a', row: 1, col: 1 }, b: { buffer: 'b', row: 1, col: 1 }, out: { buffer: 'o', p: 1, q: 1 }, p: 1, q: 1, rows: 1 }, 1).kernel,
-  contractionDispatch({ a: { buffer: 'a', row: 8, col: 1 }, b: { buffer: 'b', row: 8, col: 1 }, out: { buffer: 'o', p: 8, q: 1 }, p: 8, q: 8, rows: 64 }, 1).kernel,
+  recurrentSmall,
+  recurrentTile,
+  recurrentSequential,
+  recurrentLanes,
+  recurrentLanesPack,
+  elmanForward,
+  recurrentBackwardTile,
+  recurrentBackwardSequential,
+  linearHead,
+  forecastFeedback,
+  loss,
+  optimizer,
+  segmentSum,
+  contractionDispatch(
+    { a: { buffer: 'a', row: 1, col: 1 }, b: { buffer: 'b', row: 1, col: 1 }, out: { buffer: 'o', p: 1, q: 1 }, p: 1, q: 1, rows: 1 },
+    1,
+  ).kernel,
+  contractionDispatch(
+    { a: { buffer: 'a', row: 8, col: 1 }, b: { buffer: 'b', row: 8, col: 1 }, out: { buffer: 'o', p: 8, q: 1 }, p: 8, q: 8, rows: 64 },
+    1,
+  ).kernel,
 ];
 
 describe('kernel descriptors against their WGSL', () => {
   it('covers both entry points of grad_contract', () => {
-    expect(KERNELS.filter((k) => k.name === 'grad_contract').map((k) => k.entryPoint).sort()).toEqual(['main', 'main_direct']);
+    expect(
+      KERNELS.filter((k) => k.name === 'grad_contract')
+        .map((k) => k.entryPoint)
+        .sort(),
+    ).toEqual(['main', 'main_direct']);
   });
 
   for (const k of KERNELS) {
@@ -64,7 +85,11 @@ describe('kernel descriptors against their WGSL', () => {
     const b = defineKernel('same name', `${segmentSum.code}\n// another source`, segmentSum.bindings);
     const constants = { WORKGROUP_SIZE: 256, ITEMS: 8, SQUARE: 0 };
     const before = cachedPipelineCount(device);
-    const [pa, pb, pa2] = await Promise.all([getPipeline(device, { ...a, constants }), getPipeline(device, { ...b, constants }), getPipeline(device, { ...a, constants })]);
+    const [pa, pb, pa2] = await Promise.all([
+      getPipeline(device, { ...a, constants }),
+      getPipeline(device, { ...b, constants }),
+      getPipeline(device, { ...a, constants }),
+    ]);
     expect(pa).not.toBe(pb);
     expect(pa2).toBe(pa);
     expect(cachedPipelineCount(device) - before).toBe(2);
@@ -87,10 +112,18 @@ describe('dispatches against their kernel', () => {
   it('refuses a binding the kernel lacks, a missing one, a buffer the program lacks, and a bad uniform field, leaking nothing', async () => {
     const live = gpu.backend.pool.liveBuffers;
     const d = sum();
-    await expect(gpu.backend.runProgram(program({ ...d, bind: { ...d.bind, extra: 'src' } }))).rejects.toThrow(/kernel segment_sum has no binding extra/);
-    await expect(gpu.backend.runProgram(program({ ...d, bind: { src: 'src' } }))).rejects.toThrow(/kernel segment_sum binds dst to nothing/);
-    await expect(gpu.backend.runProgram(program({ ...d, bind: { src: 'src', dst: 'elsewhere' } }))).rejects.toThrow(/binds dst to elsewhere, which the program does not have/);
-    await expect(gpu.backend.runProgram(program({ ...d, uniforms: { ...d.uniforms, seg_length: 4 } }))).rejects.toThrow(/the uniform params has fields .*; no field seg_length/);
+    await expect(gpu.backend.runProgram(program({ ...d, bind: { ...d.bind, extra: 'src' } }))).rejects.toThrow(
+      /kernel segment_sum has no binding extra/,
+    );
+    await expect(gpu.backend.runProgram(program({ ...d, bind: { src: 'src' } }))).rejects.toThrow(
+      /kernel segment_sum binds dst to nothing/,
+    );
+    await expect(gpu.backend.runProgram(program({ ...d, bind: { src: 'src', dst: 'elsewhere' } }))).rejects.toThrow(
+      /binds dst to elsewhere, which the program does not have/,
+    );
+    await expect(gpu.backend.runProgram(program({ ...d, uniforms: { ...d.uniforms, seg_length: 4 } }))).rejects.toThrow(
+      /the uniform params has fields .*; no field seg_length/,
+    );
     const { chunks: _, ...missing } = d.uniforms;
     await expect(gpu.backend.runProgram(program({ ...d, uniforms: missing }))).rejects.toThrow(/chunks not given/);
     expect(gpu.backend.pool.liveBuffers).toBe(live);

@@ -79,7 +79,13 @@ function checkCase(getBackend: () => Backend) {
       if (cn) expectClose(torch.cn!.data, cn.data as Float32Array, FLOAT32_TOLERANCE, `${name} safetensors c_n`, cn.dims);
       c.info.outputs.forEach((n, k) => {
         expect(onnx[n]!.dims).toEqual(c.outputs[k]!.dims);
-        expectClose(onnx[n]!.data as Float32Array, c.outputs[k]!.data as Float32Array, FLOAT32_TOLERANCE, `${name} onnx ${n}`, c.outputs[k]!.dims);
+        expectClose(
+          onnx[n]!.data as Float32Array,
+          c.outputs[k]!.data as Float32Array,
+          FLOAT32_TOLERANCE,
+          `${name} onnx ${n}`,
+          c.outputs[k]!.dims,
+        );
       });
     });
   }

@@ -56,7 +56,10 @@ describe('bytes that are not an ONNX model', () => {
     for (let n = 1; n < TORCH_LSTM.length; n += 61) {
       expect(() => loadOnnxModel(TORCH_LSTM.subarray(0, n)), `first ${n} bytes`).toThrow(ModelError);
     }
-    expectModelError(TORCH_LSTM.subarray(0, TORCH_LSTM.length >> 1), /not a valid ONNX ModelProto \(truncated or corrupt bytes: index out of range/);
+    expectModelError(
+      TORCH_LSTM.subarray(0, TORCH_LSTM.length >> 1),
+      /not a valid ONNX ModelProto \(truncated or corrupt bytes: index out of range/,
+    );
   });
 
   it('random garbage', { timeout: FAST }, () => {
@@ -74,21 +77,42 @@ describe('bytes that are not an ONNX model', () => {
   });
 
   it('a model without a graph or without an ai.onnx opset, or an opset out of range', { timeout: FAST }, () => {
-    expectModelError(edited(TORCH_LSTM, (m) => delete m.graph), /the model has no graph/);
-    expectModelError(edited(TORCH_LSTM, (m) => (m.opset_import = [{ domain: 'com.example', version: '1' }])), /imports no ai\.onnx opset/);
-    expectModelError(edited(TORCH_LSTM, (m) => (m.opset_import![0]!.version = '5')), /ai\.onnx opset 5 is not supported \(webrnn reads opsets 7–21\)/);
-    expectModelError(edited(TORCH_LSTM, (m) => (m.opset_import![0]!.version = '99')), /opset 99 is not supported/);
+    expectModelError(
+      edited(TORCH_LSTM, (m) => delete m.graph),
+      /the model has no graph/,
+    );
+    expectModelError(
+      edited(TORCH_LSTM, (m) => (m.opset_import = [{ domain: 'com.example', version: '1' }])),
+      /imports no ai\.onnx opset/,
+    );
+    expectModelError(
+      edited(TORCH_LSTM, (m) => (m.opset_import![0]!.version = '5')),
+      /ai\.onnx opset 5 is not supported \(webrnn reads opsets 7–21\)/,
+    );
+    expectModelError(
+      edited(TORCH_LSTM, (m) => (m.opset_import![0]!.version = '99')),
+      /opset 99 is not supported/,
+    );
   });
 });
 
 describe('graphs webrnn does not run', () => {
   it('an unknown operator, named with its node', { timeout: FAST }, () => {
-    expectModelError(edited(TORCH_LSTM, (m) => (node(m, 'LSTM').op_type = 'LSTMv2')), /LSTMv2 node "\/rnn\/LSTM": operator "LSTMv2" is not supported/);
-    expectModelError(edited(LSTM_NODE_TEST, (m) => (node(m, 'LSTM').op_type = 'Scan')), /Scan node #0: operator "Scan" is not supported/);
+    expectModelError(
+      edited(TORCH_LSTM, (m) => (node(m, 'LSTM').op_type = 'LSTMv2')),
+      /LSTMv2 node "\/rnn\/LSTM": operator "LSTMv2" is not supported/,
+    );
+    expectModelError(
+      edited(LSTM_NODE_TEST, (m) => (node(m, 'LSTM').op_type = 'Scan')),
+      /Scan node #0: operator "Scan" is not supported/,
+    );
   });
 
   it('an operator of another domain', { timeout: FAST }, () => {
-    expectModelError(edited(TORCH_LSTM, (m) => (node(m, 'MatMul').domain = 'com.microsoft')), /MatMul node "\/head\/MatMul": domain "com\.microsoft" is not supported/);
+    expectModelError(
+      edited(TORCH_LSTM, (m) => (node(m, 'MatMul').domain = 'com.microsoft')),
+      /MatMul node "\/head\/MatMul": domain "com\.microsoft" is not supported/,
+    );
   });
 
   it('an attribute the operator does not know', { timeout: FAST }, () => {
@@ -98,21 +122,49 @@ describe('graphs webrnn does not run', () => {
 
   it('a node reading a value nothing defines', { timeout: FAST }, () => {
     const bytes = edited(TORCH_LSTM, (m) => (node(m, 'MatMul').input![1] = 'no_such_weight'));
-    expectModelError(bytes, /MatMul node "\/head\/MatMul" reads "no_such_weight", which no graph input, initializer or earlier node provides/);
+    expectModelError(
+      bytes,
+      /MatMul node "\/head\/MatMul" reads "no_such_weight", which no graph input, initializer or earlier node provides/,
+    );
   });
 
   it('a graph output no node produces', { timeout: FAST }, () => {
-    expectModelError(edited(TORCH_LSTM, (m) => (m.graph!.output![0]!.name = 'nothing')), /graph output "nothing" is produced by no node/);
+    expectModelError(
+      edited(TORCH_LSTM, (m) => (m.graph!.output![0]!.name = 'nothing')),
+      /graph output "nothing" is produced by no node/,
+    );
   });
 
   it('initializers that are external, mis-sized, of an unsupported type or with overflowing dims', { timeout: FAST }, () => {
-    const init = (change: (t: NonNullable<ModelProtoJson['graph']>['initializer'] & object) => void) => edited(TORCH_LSTM, (m) => change(m.graph!.initializer!));
-    expectModelError(init((ts) => { ts[0]!.data_location = 1; ts[0]!.external_data = [{ key: 'location', value: 'weights.bin' }]; }), /initializer "head\.bias" keeps its data in an external file \(weights\.bin\)/);
-    expectModelError(init((ts) => (ts[0]!.raw_data = ts[0]!.raw_data!.subarray(1))), /initializer "head\.bias": raw_data holds 7 bytes but 2 float32 elements need 8/);
-    expectModelError(init((ts) => (ts[0]!.data_type = 10)), /initializer "head\.bias": element type float16 is not supported/);
-    expectModelError(init((ts) => (ts[0]!.dims = ['1048576', '1048576'])), /initializer "head\.bias": raw_data holds 8 bytes but 1099511627776 float32 elements need/);
-    expectModelError(init((ts) => (ts[0]!.dims = ['-2'])), /initializer "head\.bias": negative dimension -2/);
-    expectModelError(init((ts) => (ts[0]!.dims = ['9223372036854775807'])), /int64 value 9223372036854775807 is beyond ±2\^53 \(overflow\)/);
+    const init = (change: (t: NonNullable<ModelProtoJson['graph']>['initializer'] & object) => void) =>
+      edited(TORCH_LSTM, (m) => change(m.graph!.initializer!));
+    expectModelError(
+      init((ts) => {
+        ts[0]!.data_location = 1;
+        ts[0]!.external_data = [{ key: 'location', value: 'weights.bin' }];
+      }),
+      /initializer "head\.bias" keeps its data in an external file \(weights\.bin\)/,
+    );
+    expectModelError(
+      init((ts) => (ts[0]!.raw_data = ts[0]!.raw_data!.subarray(1))),
+      /initializer "head\.bias": raw_data holds 7 bytes but 2 float32 elements need 8/,
+    );
+    expectModelError(
+      init((ts) => (ts[0]!.data_type = 10)),
+      /initializer "head\.bias": element type float16 is not supported/,
+    );
+    expectModelError(
+      init((ts) => (ts[0]!.dims = ['1048576', '1048576'])),
+      /initializer "head\.bias": raw_data holds 8 bytes but 1099511627776 float32 elements need/,
+    );
+    expectModelError(
+      init((ts) => (ts[0]!.dims = ['-2'])),
+      /initializer "head\.bias": negative dimension -2/,
+    );
+    expectModelError(
+      init((ts) => (ts[0]!.dims = ['9223372036854775807'])),
+      /int64 value 9223372036854775807 is beyond ±2\^53 \(overflow\)/,
+    );
   });
 
   it('a graph input that is not a tensor', { timeout: FAST }, () => {
@@ -124,13 +176,25 @@ describe('graphs webrnn does not run', () => {
 describe('attribute values the recurrent operators reject', () => {
   it('each names the attribute and the node', { timeout: FAST }, async () => {
     await expect(runLstmWith(attribute.string('direction', 'sideways'))).rejects.toThrow(ModelError);
-    await expect(runLstmWith(attribute.string('direction', 'sideways'))).rejects.toThrow(/attribute direction of LSTM node #0 is "sideways"/);
-    await expect(runLstmWith(attribute.strings('activations', ['Swish', 'Tanh', 'Tanh']))).rejects.toThrow(/LSTM node #0: unknown activation "Swish"/);
-    await expect(runLstmWith(attribute.strings('activations', ['Tanh']))).rejects.toThrow(/LSTM node #0: lstm takes 3 activation\(s\) per direction/);
-    await expect(runLstmWith(attribute.float('clip', -1))).rejects.toThrow(/LSTM node #0: clip must be a finite number ≥ 2⁻¹²⁶ \(float32's smallest normal\), got -1/);
+    await expect(runLstmWith(attribute.string('direction', 'sideways'))).rejects.toThrow(
+      /attribute direction of LSTM node #0 is "sideways"/,
+    );
+    await expect(runLstmWith(attribute.strings('activations', ['Swish', 'Tanh', 'Tanh']))).rejects.toThrow(
+      /LSTM node #0: unknown activation "Swish"/,
+    );
+    await expect(runLstmWith(attribute.strings('activations', ['Tanh']))).rejects.toThrow(
+      /LSTM node #0: lstm takes 3 activation\(s\) per direction/,
+    );
+    await expect(runLstmWith(attribute.float('clip', -1))).rejects.toThrow(
+      /LSTM node #0: clip must be a finite number ≥ 2⁻¹²⁶ \(float32's smallest normal\), got -1/,
+    );
     await expect(runLstmWith(attribute.int('layout', 2))).rejects.toThrow(/LSTM node #0: layout must be 0 or 1/);
-    await expect(runLstmWith(attribute.int('input_forget', 3))).rejects.toThrow(/attribute input_forget of LSTM node #0 must be 0 or 1, got 3/);
-    await expect(runLstmWith(attribute.float('direction', 1))).rejects.toThrow(/attribute direction of LSTM node #0 must be STRING, got FLOAT/);
+    await expect(runLstmWith(attribute.int('input_forget', 3))).rejects.toThrow(
+      /attribute input_forget of LSTM node #0 must be 0 or 1, got 3/,
+    );
+    await expect(runLstmWith(attribute.float('direction', 1))).rejects.toThrow(
+      /attribute direction of LSTM node #0 must be STRING, got FLOAT/,
+    );
   });
 
   it('hidden_size that does not match W, or that overflows', { timeout: FAST }, async () => {
@@ -145,11 +209,13 @@ describe('attribute values the recurrent operators reject', () => {
   it('weights of the wrong type or shape', { timeout: FAST }, async () => {
     const model = loadOnnxModel(LSTM_NODE_TEST);
     // Declared inputs are checked first: W must be float32 [1, 12, 2].
-    await expect(model.run({ ...lstmFeeds(), W: onnxTensor('float64', [1, 12, 2], new Float64Array(24)) }, { backend: cpuBackend })).rejects.toThrow(
-      /input "W" must be float32, got float64/,
-    );
+    await expect(
+      model.run({ ...lstmFeeds(), W: onnxTensor('float64', [1, 12, 2], new Float64Array(24)) }, { backend: cpuBackend }),
+    ).rejects.toThrow(/input "W" must be float32, got float64/);
     const undeclared = edited(LSTM_NODE_TEST, (m) => m.graph!.input!.forEach((v) => delete v.type!.tensor_type!.shape));
-    await expect(loadOnnxModel(undeclared).run({ ...lstmFeeds(), R: f32([1, 12, 4]) }, { backend: cpuBackend })).rejects.toThrow(WeightError);
+    await expect(loadOnnxModel(undeclared).run({ ...lstmFeeds(), R: f32([1, 12, 4]) }, { backend: cpuBackend })).rejects.toThrow(
+      WeightError,
+    );
     await expect(loadOnnxModel(undeclared).run({ ...lstmFeeds(), R: f32([1, 12, 4]) }, { backend: cpuBackend })).rejects.toThrow(
       /LSTM node #0: R is \[1, 12, 4\], expected \[1, 12, 3\]/,
     );
@@ -170,7 +236,9 @@ describe('feeds that do not fit the model', () => {
   });
 
   it('the wrong type, rank or static size', { timeout: FAST }, async () => {
-    await expect(run({ x: onnxTensor('float64', [2, 4, 3], new Float64Array(24)) })).rejects.toThrow(/input "x" must be float32, got float64/);
+    await expect(run({ x: onnxTensor('float64', [2, 4, 3], new Float64Array(24)) })).rejects.toThrow(
+      /input "x" must be float32, got float64/,
+    );
     await expect(run({ x: f32([2, 4]) })).rejects.toThrow(/input "x" must have dims \[batch, time, 3\], got \[2, 4\]/);
     await expect(run({ x: f32([2, 4, 5]) })).rejects.toThrow(ShapeError);
     await expect(loadOnnxModel(LSTM_NODE_TEST).run({ ...lstmFeeds(), X: f32([1, 4, 2]) }, { backend: cpuBackend })).rejects.toThrow(
@@ -198,7 +266,9 @@ describe('operators given values they cannot use', () => {
 
   it('an int64 shape beyond 2^53', { timeout: FAST }, async () => {
     await expect(run(shaped('Reshape', [2n ** 60n]))).rejects.toThrow(ModelError);
-    await expect(run(shaped('Reshape', [2n ** 60n]))).rejects.toThrow(/Reshape node "my_Reshape" shape: int64 value 1152921504606846976 is beyond ±2\^53 \(overflow\)/);
+    await expect(run(shaped('Reshape', [2n ** 60n]))).rejects.toThrow(
+      /Reshape node "my_Reshape" shape: int64 value 1152921504606846976 is beyond ±2\^53 \(overflow\)/,
+    );
   });
 
   it('a reshape to the wrong element count', { timeout: FAST }, async () => {
@@ -218,7 +288,9 @@ describe('operators given values they cannot use', () => {
       initializers: { a: onnxTensor('int64', [1], BigInt64Array.of(1n)), b: onnxTensor('int64', [1], BigInt64Array.of(0n)) },
       outputs: [{ name: 'q', type: 'int64' }],
     });
-    await expect(loadOnnxModel(encodeModelProto(model)).run({}, { backend: cpuBackend })).rejects.toThrow(/Div node #0: integer division by zero/);
+    await expect(loadOnnxModel(encodeModelProto(model)).run({}, { backend: cpuBackend })).rejects.toThrow(
+      /Div node #0: integer division by zero/,
+    );
   });
 });
 

@@ -83,7 +83,9 @@ describe('webrnn onnx-test', () => {
       const r = await cli('onnx-test', '--cpu', join(NODE_TESTS, 'test_lstm_defaults'), bad, missing);
       expect(r.code).toBe(1);
       expect(r.out.find((l) => l.includes('test_lstm_defaults'))).toMatch(/^PASS/);
-      expect(r.out.find((l) => l.includes('perturbed'))).toMatch(/^FAIL .*max abs error 1\.00e-2 .*mismatch: .*"Y_h".*1 of 15 elements differ/);
+      expect(r.out.find((l) => l.includes('perturbed'))).toMatch(
+        /^FAIL .*max abs error 1\.00e-2 .*mismatch: .*"Y_h".*1 of 15 elements differ/,
+      );
       expect(r.out.find((l) => l.includes('no_such_case'))).toMatch(/^FAIL .*error: .*no_such_case/);
       expect(r.out.at(-1)).toBe('1 passed, 2 failed');
     } finally {
@@ -169,7 +171,10 @@ describe('ONNX operators around the recurrent layers', () => {
   });
 
   it('Shape (with start/end), Reshape (0 and -1), Flatten', async () => {
-    const x = f32([2, 3, 4], Array.from({ length: 24 }, (_, i) => i));
+    const x = f32(
+      [2, 3, 4],
+      Array.from({ length: 24 }, (_, i) => i),
+    );
     await expectOp(runOp('Shape', [x]), [3], [2, 3, 4]);
     await expectOp(runOp('Shape', [x], [attribute.int('start', 1)]), [2], [3, 4]);
     await expectOp(runOp('Shape', [x], [attribute.int('end', -1)]), [2], [2, 3]);
@@ -197,25 +202,42 @@ describe('ONNX operators around the recurrent layers', () => {
     await expectOp(runOp('ConstantOfShape', [i64([1], [3])]), [3], [0, 0, 0]);
     await expectOp(runOp('Constant', [], [attribute.ints('value_ints', [4, 5])], { outputType: 'int64' }), [2], [4, 5]);
     await expectOp(runOp('Constant', [], [attribute.tensor('value', f32([2], [1.5, 2.5]))]), [2], [1.5, 2.5]);
-    await expectOp(runOp('Concat', [f32([2, 1], [1, 2]), f32([2, 2], [3, 4, 5, 6])], [attribute.int('axis', -1)]), [2, 3], [1, 3, 4, 2, 5, 6]);
+    await expectOp(
+      runOp('Concat', [f32([2, 1], [1, 2]), f32([2, 2], [3, 4, 5, 6])], [attribute.int('axis', -1)]),
+      [2, 3],
+      [1, 3, 4, 2, 5, 6],
+    );
   });
 
   it('Transpose, Gather (negative and scalar indices), Slice (attribute and input forms, negative steps)', async () => {
     const x = f32([2, 3], [0, 1, 2, 3, 4, 5]);
     await expectOp(runOp('Transpose', [x]), [3, 2], [0, 3, 1, 4, 2, 5]);
-    await expectOp(runOp('Transpose', [f32([2, 3, 1], [0, 1, 2, 3, 4, 5])], [attribute.ints('perm', [1, 0, 2])]), [3, 2, 1], [0, 3, 1, 4, 2, 5]);
+    await expectOp(
+      runOp('Transpose', [f32([2, 3, 1], [0, 1, 2, 3, 4, 5])], [attribute.ints('perm', [1, 0, 2])]),
+      [3, 2, 1],
+      [0, 3, 1, 4, 2, 5],
+    );
     await expectOp(runOp('Gather', [x, i64([2], [-1, 0])], [attribute.int('axis', 1)]), [2, 2], [2, 0, 5, 3]);
     await expectOp(runOp('Gather', [x, i64([], [1])]), [3], [3, 4, 5]);
     const INT64_MAX = 2n ** 63n - 1n;
     const attrs = [attribute.ints('starts', [1]), attribute.ints('ends', [INT64_MAX]), attribute.ints('axes', [1])];
     await expectOp(runOp('Slice', [x], attrs, { opset: 9 }), [2, 2], [1, 2, 4, 5]);
-    const reversed = runOp('Slice', [x, i64([1], [-1]), onnxTensor('int64', [1], BigInt64Array.of(-INT64_MAX)), i64([1], [1]), i64([1], [-1])]);
+    const reversed = runOp('Slice', [
+      x,
+      i64([1], [-1]),
+      onnxTensor('int64', [1], BigInt64Array.of(-INT64_MAX)),
+      i64([1], [1]),
+      i64([1], [-1]),
+    ]);
     await expectOp(reversed, [2, 3], [2, 1, 0, 5, 4, 3]);
     await expectOp(runOp('Slice', [x, i64([1], [0]), i64([1], [1]), null, null]), [1, 3], [0, 1, 2]);
   });
 
   it('MatMul (batch broadcasting, 1-D operands) and Gemm (alpha, beta, transA, transB, broadcast C)', async () => {
-    const A = f32([2, 1, 2, 3], Array.from({ length: 12 }, (_, i) => i));
+    const A = f32(
+      [2, 1, 2, 3],
+      Array.from({ length: 12 }, (_, i) => i),
+    );
     const B = f32([3, 2], [0, 1, 2, 3, 4, 5]);
     await expectOp(runOp('MatMul', [A, B]), [2, 1, 2, 2], [10, 13, 28, 40, 46, 67, 64, 94]);
     await expectOp(runOp('MatMul', [f32([3], [1, 2, 3]), B]), [2], [16, 22]);
@@ -239,17 +261,19 @@ describe('ONNX operators around the recurrent layers', () => {
     const X = uniformArray(rand, T * B * I, -1, 1);
     const model = loadOnnxModel(
       buildModel({
-        nodes: [{
-          op_type: 'LSTM',
-          input: ['X', 'W', 'R'],
-          output: ['Y'],
-          attribute: [
-            attribute.strings('activations', ['HardSigmoid', 'Tanh', 'ScaledTanh']),
-            attribute.floats('activation_alpha', [0.3, 0.7]),
-            attribute.floats('activation_beta', [0.4, 1.1]),
-            attribute.int('hidden_size', H),
-          ],
-        }],
+        nodes: [
+          {
+            op_type: 'LSTM',
+            input: ['X', 'W', 'R'],
+            output: ['Y'],
+            attribute: [
+              attribute.strings('activations', ['HardSigmoid', 'Tanh', 'ScaledTanh']),
+              attribute.floats('activation_alpha', [0.3, 0.7]),
+              attribute.floats('activation_beta', [0.4, 1.1]),
+              attribute.int('hidden_size', H),
+            ],
+          },
+        ],
         inputs: [{ name: 'X', type: 'float32', dims: [T, B, I] }],
         initializers: { W: onnxTensor('float32', [1, 4 * H, I], W), R: onnxTensor('float32', [1, 4 * H, H], R) },
         outputs: [{ name: 'Y', type: 'float32' }],
@@ -262,7 +286,11 @@ describe('ONNX operators around the recurrent layers', () => {
       hiddenSize: H,
       activations: [activation('HardSigmoid', 0.3, 0.4), activation('Tanh'), activation('ScaledTanh', 0.7, 1.1)],
     });
-    const want = recurrentLayerReference(spec, { W, R, B: null, P: null }, { X, batch: B, steps: T, sequenceLens: null, initialH: null, initialC: null });
+    const want = recurrentLayerReference(
+      spec,
+      { W, R, B: null, P: null },
+      { X, batch: B, steps: T, sequenceLens: null, initialH: null, initialC: null },
+    );
     expect(got.Y!.dims).toEqual([T, 1, B, H]);
     expectClose(got.Y!.data as Float32Array, want.Y, FLOAT32_TOLERANCE, 'Y');
   });

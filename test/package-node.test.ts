@@ -74,19 +74,35 @@ async function filesUnder(dir: string): Promise<string[]> {
 function bareImports(code: string): string[] {
   return moduleSpecifiers(code)
     .filter((spec) => !/^(\.|\/|node:)/.test(spec))
-    .map((spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/'));
+    .map((spec) =>
+      spec
+        .split('/')
+        .slice(0, spec.startsWith('@') ? 2 : 1)
+        .join('/'),
+    );
 }
 
 describe('the packed package', () => {
   it('ships dist (JavaScript, declarations, source maps that carry their sources) and bin; no src/ or shaders/', async () => {
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/onnx/index.js', 'dist/onnx/index.d.ts', 'dist/cli/bin.js', 'bin/webrnn.js']) {
+    for (const f of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/node.js',
+      'dist/onnx/index.js',
+      'dist/onnx/index.d.ts',
+      'dist/cli/bin.js',
+      'bin/webrnn.js',
+    ]) {
       expect(listing).toContain(`package/${f}`);
     }
     expect(listing.filter((f) => /^package\/(src|shaders)\//.test(f))).toEqual([]);
     const maps = (await filesUnder('dist')).filter((f) => f.endsWith('.map'));
     expect(maps.length).toBeGreaterThan(50);
     for (const map of maps) {
-      const { sources, sourcesContent } = JSON.parse(await readFile(join(installed, map), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
+      const { sources, sourcesContent } = JSON.parse(await readFile(join(installed, map), 'utf8')) as {
+        sources: string[];
+        sourcesContent?: (string | null)[];
+      };
       expect((sourcesContent ?? []).filter((s) => typeof s === 'string').length, map).toBe(sources.length);
     }
   });
@@ -131,7 +147,13 @@ describe('the packed package', () => {
 describe('the installed package in Node', () => {
   it('runs an Elman forward pass on WebGPU (Dawn, the repository’s webgpu) that matches the CPU reference', async () => {
     const { stdout } = await project.exec('node', ['main.mjs']);
-    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { runtime: string; shape: number[]; ok: boolean; message: string; spread: number };
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      runtime: string;
+      shape: number[];
+      ok: boolean;
+      message: string;
+      spread: number;
+    };
     expect(result.runtime).toBe('node');
     expect(result.shape).toEqual([33, 17, 1]);
     expect(result.ok, result.message).toBe(true);
@@ -141,7 +163,9 @@ describe('the installed package in Node', () => {
   it('keeps class names: every exported class is named as exported, errors print as DeviceError', async () => {
     const { stdout } = await project.exec('node', ['names.mjs']);
     const { classes, error } = JSON.parse(stdout) as { classes: [string, string][]; error: string };
-    expect(classes.map(([k]) => k)).toEqual(expect.arrayContaining(['DeviceError', 'ElmanRNN', 'WebGPUBackend', 'Forecaster', 'Trainer', 'OnnxModel']));
+    expect(classes.map(([k]) => k)).toEqual(
+      expect.arrayContaining(['DeviceError', 'ElmanRNN', 'WebGPUBackend', 'Forecaster', 'Trainer', 'OnnxModel']),
+    );
     for (const [exported, name] of classes) expect(name).toBe(exported);
     expect(error).toBe('DeviceError: no adapter');
   });
@@ -150,7 +174,10 @@ describe('the installed package in Node', () => {
     const node = JSON.parse((await project.exec('node', ['resolve.mjs'])).stdout) as { entry: string; device: string };
     expect(node.entry).toMatch(/\/webrnn\/dist\/node\.js$/);
     expect(node.device).toBe('acquired');
-    const browser = JSON.parse((await project.exec('node', ['--conditions=browser', 'resolve.mjs'])).stdout) as { entry: string; device: string };
+    const browser = JSON.parse((await project.exec('node', ['--conditions=browser', 'resolve.mjs'])).stdout) as {
+      entry: string;
+      device: string;
+    };
     expect(browser.entry).toMatch(/\/webrnn\/dist\/index\.js$/);
     expect(browser.device).toMatch(/^DeviceError: no WebGPU in Node from webrnn's browser build/);
   });

@@ -81,7 +81,10 @@ beforeAll(async () => {
       skipLibCheck: false,
       noEmit: true,
     };
-    await writeFile(join(project.dir, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions, files: ['usage.ts', 'consumer.ts'] }, null, 2));
+    await writeFile(
+      join(project.dir, `tsconfig.${name}.json`),
+      JSON.stringify({ compilerOptions, files: ['usage.ts', 'consumer.ts'] }, null, 2),
+    );
   }
 });
 
@@ -91,7 +94,9 @@ afterAll(async () => {
 
 describe('the packed package’s types', () => {
   it('cover the public API at run time: classes, functions, constants of both entries', () => {
-    expect(exportsOf['webrnn']).toEqual(expect.arrayContaining(['ElmanRNN', 'Forecaster', 'WebGPUBackend', 'acquireGpu', 'tensor', 'DeviceError']));
+    expect(exportsOf['webrnn']).toEqual(
+      expect.arrayContaining(['ElmanRNN', 'Forecaster', 'WebGPUBackend', 'acquireGpu', 'tensor', 'DeviceError']),
+    );
     expect(exportsOf['webrnn/onnx']).toEqual(expect.arrayContaining(['loadOnnxModel', 'OnnxModel', 'onnxTensor']));
     expect(exportsOf['webrnn']!.length).toBeGreaterThan(80);
   });

@@ -28,7 +28,7 @@ describe('the kernel page', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(new URL('kernel.html', server.resolvedUrls!.local[0]!).href);
     await page.locator('#status[data-state="done"], #status[data-state="error"]').waitFor({ timeout: 120_000 });
-    expect(await page.locator('#status').getAttribute('data-state'), await page.locator('#status').textContent() ?? '').toBe('done');
+    expect(await page.locator('#status').getAttribute('data-state'), (await page.locator('#status').textContent()) ?? '').toBe('done');
     expect(await page.locator('#adapter').textContent()).toMatch(/WebGPU adapter: .+, (software|hardware), browser/);
 
     const worked = await page.locator('#worked tbody tr').allTextContents();

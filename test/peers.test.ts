@@ -22,12 +22,7 @@ const I = 2;
 const H = 4;
 const O = 2;
 
-const MODELS = [
-  { cell: 'rnn', nonlinearity: 'relu' },
-  { cell: 'rnn', nonlinearity: 'tanh' },
-  { cell: 'lstm' },
-  { cell: 'gru' },
-] as const;
+const MODELS = [{ cell: 'rnn', nonlinearity: 'relu' }, { cell: 'rnn', nonlinearity: 'tanh' }, { cell: 'lstm' }, { cell: 'gru' }] as const;
 
 interface Case {
   title: string;
@@ -39,7 +34,15 @@ interface Case {
 
 async function makeCase(m: (typeof MODELS)[number], numLayers: number, bidirectional = false): Promise<Case> {
   const nonlinearity = 'nonlinearity' in m ? m.nonlinearity : undefined;
-  const options = { cell: m.cell, inputSize: I, hiddenSize: H, outputSize: O, numLayers, bidirectional, ...(nonlinearity ? { nonlinearity } : {}) };
+  const options = {
+    cell: m.cell,
+    inputSize: I,
+    hiddenSize: H,
+    outputSize: O,
+    numLayers,
+    bidirectional,
+    ...(nonlinearity ? { nonlinearity } : {}),
+  };
   const model = RecurrentNet.create(options, { seed: 7 + numLayers });
   const x = uniformArray(mulberry32(11), B * T * I, -1, 1);
   const reference = (await model.forward(tensor(x, [B, T, I]), { backend: cpuBackend })).output.data;
@@ -67,8 +70,18 @@ describe('the Keras weights of a RecurrentNet (bench/peers/tfjs-model.ts)', () =
   it('transposes the matrices, sums LSTM biases and keeps GRU biases apart as [2, 3H]', async () => {
     const shapes = (cell: 'lstm' | 'gru') =>
       kerasWeights(RecurrentNet.create({ cell, inputSize: I, hiddenSize: H, outputSize: O })).map((l) => l.weights.map((w) => w.shape));
-    expect(shapes('lstm')).toEqual([[[I, 4 * H], [H, 4 * H], [4 * H]], [[H, O], [O]]]);
-    expect(shapes('gru')).toEqual([[[I, 3 * H], [H, 3 * H], [2, 3 * H]], [[H, O], [O]]]);
+    expect(shapes('lstm')).toEqual([
+      [[I, 4 * H], [H, 4 * H], [4 * H]],
+      [[H, O], [O]],
+    ]);
+    expect(shapes('gru')).toEqual([
+      [
+        [I, 3 * H],
+        [H, 3 * H],
+        [2, 3 * H],
+      ],
+      [[H, O], [O]],
+    ]);
   });
 
   it('moves PyTorch GRU gate r, z, n to Keras z, r, h', () => {

@@ -35,9 +35,15 @@ beforeAll(async () => {
     kernels.push([kernel, WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: kernel })]);
     // 16 KiB bindings and 3 steps per dispatch: several chunks of several segments, the partial
     // sums of the reductions capped by the binding size too.
-    split.push([kernel, WebGPUBackend.fromContext(gpu.backend.gpu, {
-      poisonOutputs: true, recurrentKernel: kernel, maxBindingBytes: 16 * 1024, maxStepsPerDispatch: 3,
-    })]);
+    split.push([
+      kernel,
+      WebGPUBackend.fromContext(gpu.backend.gpu, {
+        poisonOutputs: true,
+        recurrentKernel: kernel,
+        maxBindingBytes: 16 * 1024,
+        maxStepsPerDispatch: 3,
+      }),
+    ]);
   }
 });
 
@@ -116,7 +122,16 @@ describe('GPU backpropagation through time of one recurrent layer', () => {
   const sizes: LayerCaseOptions[] = [
     { cell: 'lstm', batch: 1, steps: 1, hiddenSize: 1, inputSize: 1, direction: 'reverse', initialStates: true },
     { cell: 'gru', batch: 1, steps: 9, hiddenSize: 7, inputSize: 2, linearBeforeReset: true, initialStates: true },
-    { cell: 'gru', batch: 3, steps: 100, hiddenSize: 9, inputSize: 2, direction: 'bidirectional', lengths: 'random', activations: ['Sigmoid', 'Tanh'] },
+    {
+      cell: 'gru',
+      batch: 3,
+      steps: 100,
+      hiddenSize: 9,
+      inputSize: 2,
+      direction: 'bidirectional',
+      lengths: 'random',
+      activations: ['Sigmoid', 'Tanh'],
+    },
     { cell: 'rnn', batch: 33, steps: 12, hiddenSize: 13, inputSize: 6, activations: ['Tanh'], lengths: 'random' },
   ];
   sizes.forEach((options, i) => {
@@ -127,8 +142,27 @@ describe('GPU backpropagation through time of one recurrent layer', () => {
   // Split: batches in chunks whose parameter gradients are summed across programs; time segments
   // with dh, dc carried backwards between submissions.
   const splitCases: LayerCaseOptions[] = [
-    { cell: 'lstm', direction: 'bidirectional', batch: 40, steps: 10, hiddenSize: 6, inputSize: 3, lengths: 'random', initialStates: true, peepholes: true },
-    { cell: 'gru', direction: 'reverse', batch: 37, steps: 11, hiddenSize: 5, lengths: 'random', linearBeforeReset: false, initialStates: true },
+    {
+      cell: 'lstm',
+      direction: 'bidirectional',
+      batch: 40,
+      steps: 10,
+      hiddenSize: 6,
+      inputSize: 3,
+      lengths: 'random',
+      initialStates: true,
+      peepholes: true,
+    },
+    {
+      cell: 'gru',
+      direction: 'reverse',
+      batch: 37,
+      steps: 11,
+      hiddenSize: 5,
+      lengths: 'random',
+      linearBeforeReset: false,
+      initialStates: true,
+    },
     { cell: 'rnn', direction: 'forward', batch: 40, steps: 7, hiddenSize: 6, layout: 0, lengths: 'random' },
   ];
   splitCases.forEach((options, i) => {
@@ -139,13 +173,18 @@ describe('GPU backpropagation through time of one recurrent layer', () => {
   it('runs the sequential kernels when H exceeds a workgroup', async () => {
     const limits = gpu.backend.device.limits;
     const c = randomLayerCase(8800, {
-      cell: 'rnn', batch: 2, steps: 2, inputSize: 2, hiddenSize: limits.maxComputeInvocationsPerWorkgroup + 1, activations: ['Tanh'],
-      lengths: 'none', initialStates: true,
+      cell: 'rnn',
+      batch: 2,
+      steps: 2,
+      inputSize: 2,
+      hiddenSize: limits.maxComputeInvocationsPerWorkgroup + 1,
+      activations: ['Tanh'],
+      lengths: 'none',
+      initialStates: true,
     });
     expect(planRecurrentBackward(c.spec, false, 2, limits).kernel).toBe('sequential');
     await checkLayer(c, outputGrads(c, 8801, true), [['auto', gpu.backend]]);
   });
-
 });
 
 interface StackCase {
@@ -158,9 +197,30 @@ interface StackCase {
 }
 
 const STACKS: StackCase[] = [
-  { options: { cell: 'lstm', inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, outputSize: 2 }, B: 5, T: 7, states: true, lengths: true, stateGrads: true },
-  { options: { cell: 'gru', inputSize: 2, hiddenSize: 6, numLayers: 2, outputSize: 1 }, B: 9, T: 5, states: false, lengths: true, stateGrads: false },
-  { options: { cell: 'rnn', nonlinearity: 'relu', inputSize: 1, hiddenSize: 3, numLayers: 2, bidirectional: true }, B: 6, T: 8, states: true, lengths: false, stateGrads: true },
+  {
+    options: { cell: 'lstm', inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, outputSize: 2 },
+    B: 5,
+    T: 7,
+    states: true,
+    lengths: true,
+    stateGrads: true,
+  },
+  {
+    options: { cell: 'gru', inputSize: 2, hiddenSize: 6, numLayers: 2, outputSize: 1 },
+    B: 9,
+    T: 5,
+    states: false,
+    lengths: true,
+    stateGrads: false,
+  },
+  {
+    options: { cell: 'rnn', nonlinearity: 'relu', inputSize: 1, hiddenSize: 3, numLayers: 2, bidirectional: true },
+    B: 6,
+    T: 8,
+    states: true,
+    lengths: false,
+    stateGrads: true,
+  },
 ];
 
 function stackCase(c: StackCase, seed: number) {
@@ -172,7 +232,9 @@ function stackCase(c: StackCase, seed: number) {
     X: uniformArray(r, c.B * c.T * c.options.inputSize, -1, 1),
     batch: c.B,
     steps: c.T,
-    sequenceLens: c.lengths ? Int32Array.from({ length: c.B }, (_, b) => (b === 0 ? 0 : b === 1 ? c.T : Math.floor(r() * (c.T + 1)))) : null,
+    sequenceLens: c.lengths
+      ? Int32Array.from({ length: c.B }, (_, b) => (b === 0 ? 0 : b === 1 ? c.T : Math.floor(r() * (c.T + 1))))
+      : null,
     initialH: stack.layers.map(({ spec }) => (c.states ? uniformArray(r, width(spec), -0.5, 0.5) : null)),
     initialC: stack.layers.map(({ spec }) => (c.states && lstm ? uniformArray(r, width(spec), -0.5, 0.5) : null)),
   };
@@ -205,7 +267,10 @@ describe('GPU backpropagation through time of a stack and its head (one program)
   STACKS.forEach((c, i) => {
     const { name } = stackCase(c, 9000 + i);
     const label = `${name} B=${c.B} T=${c.T}${c.states ? ' h0' : ''}${c.lengths ? ' lengths' : ''}${c.stateGrads ? ' dY_h' : ''}`;
-    for (const [how, backends] of [['one program', () => kernels], ['split', () => split]] as const) {
+    for (const [how, backends] of [
+      ['one program', () => kernels],
+      ['split', () => split],
+    ] as const) {
       it(`${label}: ${how}`, async () => {
         const { stack, inputs, dY, stateGrads } = stackCase(c, 9000 + i);
         const want = await cpuBackend.recurrentStackBackward(stack, inputs, dY, stateGrads);
@@ -225,7 +290,8 @@ describe('GPU backpropagation through time of a stack and its head (one program)
     for (let i = 0; i < 2; i++) {
       const again = await backend.recurrentStackBackward(stack, inputs, dY, stateGrads);
       again.grads.layers.forEach((g, k) => {
-        for (const name of GRAD_NAMES) expect(Array.from(g[name] ?? []), `layer ${k} ${name}`).toEqual(Array.from(first.grads.layers[k]![name] ?? []));
+        for (const name of GRAD_NAMES)
+          expect(Array.from(g[name] ?? []), `layer ${k} ${name}`).toEqual(Array.from(first.grads.layers[k]![name] ?? []));
       });
       expect(Array.from(again.grads.head!.dWeight)).toEqual(Array.from(first.grads.head!.dWeight));
     }
@@ -242,15 +308,21 @@ describe('GPU backpropagation through time of a stack and its head (one program)
     await expect(backend.recurrentStackBackward(stack, inputs, dY.subarray(1))).rejects.toThrow(
       new ShapeError(`dY has ${dY.length - 1} values but the output [9, 5, 1] has ${dY.length}`),
     );
-    await expect(backend.recurrentStackBackward(stack, inputs, dY, { dY_h: [null] })).rejects.toThrow(/dY_h must be given per layer \(2\), got 1/);
+    await expect(backend.recurrentStackBackward(stack, inputs, dY, { dY_h: [null] })).rejects.toThrow(
+      /dY_h must be given per layer \(2\), got 1/,
+    );
     await expect(backend.recurrentStackBackward(stack, { ...inputs, X: new Float32Array(3) }, dY)).rejects.toThrow(ShapeError);
     const c = randomLayerCase(9100, { cell: 'gru', batch: 2, steps: 3, hiddenSize: 3 });
     const og = outputGrads(c, 9101, false);
     await expect(backend.recurrentLayerBackward(c.spec, c.weights, c.inputs, { ...og, dY_c: new Float32Array(6) })).rejects.toThrow(
       new ShapeError('dY_c applies to LSTM only'),
     );
-    await expect(backend.recurrentLayerBackward(c.spec, c.weights, c.inputs, { ...og, dY: new Float32Array(2) as FloatArray })).rejects.toThrow(ShapeError);
-    await expect(backend.recurrentLayerBackward(c.spec, { ...c.weights, R: new Float32Array(1) }, c.inputs, og)).rejects.toThrow(WeightError);
+    await expect(
+      backend.recurrentLayerBackward(c.spec, c.weights, c.inputs, { ...og, dY: new Float32Array(2) as FloatArray }),
+    ).rejects.toThrow(ShapeError);
+    await expect(backend.recurrentLayerBackward(c.spec, { ...c.weights, R: new Float32Array(1) }, c.inputs, og)).rejects.toThrow(
+      WeightError,
+    );
     expect(backend.pool.liveBuffers).toBe(buffers);
     expect(gpu.uncaptured).toEqual([]);
   });
@@ -275,7 +347,9 @@ describe('the gradient contraction (shaders/backward/grad_contract.wgsl)', () =>
           }
         }
       }
-      const total = new Float64Array(P * Q).map((_, i) => Array.from({ length: S }, (_, s) => want[s * P * Q + i]!).reduce((x, y) => x + y, 0));
+      const total = new Float64Array(P * Q).map((_, i) =>
+        Array.from({ length: S }, (_, s) => want[s * P * Q + i]!).reduce((x, y) => x + y, 0),
+      );
       const c: Contraction = {
         a: { buffer: 'a', offset: 1, row: width, col: 1 },
         b: { buffer: 'b', offset: bOffset, row: Q + bOffset, col: 1 },
@@ -288,14 +362,20 @@ describe('the gradient contraction (shaders/backward/grad_contract.wgsl)', () =>
       const summed = rowReduction(c, T, 3, 'partials', maxGrid);
       expect(summed.dispatches).toHaveLength(2);
       const perSeries = contractionDispatch({ ...c, rowsPerChunk: T, out: { buffer: 'series', chunk: P * Q, p: Q, q: 1 } }, maxGrid);
-      const out = await withErrorScope(gpu.backend.device, () => gpu.backend.runProgram({
-        what: 'contractions',
-        buffers: {
-          a: { data: A }, b: { data: B }, [ONES_BUFFER]: { data: ONES_DATA }, partials: { bytes: 4 * summed.partialFloats },
-          total: { bytes: 4 * P * Q, read: true }, series: { bytes: 4 * S * P * Q, read: true },
-        },
-        dispatches: [...summed.dispatches, perSeries],
-      }));
+      const out = await withErrorScope(gpu.backend.device, () =>
+        gpu.backend.runProgram({
+          what: 'contractions',
+          buffers: {
+            a: { data: A },
+            b: { data: B },
+            [ONES_BUFFER]: { data: ONES_DATA },
+            partials: { bytes: 4 * summed.partialFloats },
+            total: { bytes: 4 * P * Q, read: true },
+            series: { bytes: 4 * S * P * Q, read: true },
+          },
+          dispatches: [...summed.dispatches, perSeries],
+        }),
+      );
       expectClose(out.total!, total, FLOAT32_TOLERANCE, 'summed over every row');
       expectClose(out.series!, want, FLOAT32_TOLERANCE, 'per sequence');
     });

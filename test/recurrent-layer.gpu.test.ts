@@ -113,9 +113,17 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
   for (const cell of ['rnn', 'gru', 'lstm'] as const) {
     for (let H = 1; H <= SMALL_HIDDEN_MAX; H++) {
       smallCases.push({
-        cell, hiddenSize: H, inputSize: [1, 4, 5, 9][H - 1], batch: 33, steps: 7, lengths: 'random', initialStates: H % 2 === 0,
-        direction: (['forward', 'reverse', 'bidirectional'] as const)[H % 3], layout: (H % 2) as 0 | 1,
-        ...(cell === 'lstm' ? { peepholes: H > 2 } : {}), ...(cell === 'gru' ? { linearBeforeReset: H % 2 === 1 } : {}),
+        cell,
+        hiddenSize: H,
+        inputSize: [1, 4, 5, 9][H - 1],
+        batch: 33,
+        steps: 7,
+        lengths: 'random',
+        initialStates: H % 2 === 0,
+        direction: (['forward', 'reverse', 'bidirectional'] as const)[H % 3],
+        layout: (H % 2) as 0 | 1,
+        ...(cell === 'lstm' ? { peepholes: H > 2 } : {}),
+        ...(cell === 'gru' ? { linearBeforeReset: H % 2 === 1 } : {}),
       });
     }
   }
@@ -130,10 +138,12 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     it(`tile shape of ${tileInvocations} invocations matches the reference`, async () => {
       const backend = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: 'tile', tileInvocations });
       try {
-        for (const [i, options] of ([
-          { cell: 'lstm', hiddenSize: 16, inputSize: 3, batch: 75, steps: 4, lengths: 'random', initialStates: true },
-          { cell: 'gru', hiddenSize: 8, inputSize: 2, batch: 131, steps: 3, direction: 'bidirectional' },
-        ] as LayerCaseOptions[]).entries()) {
+        for (const [i, options] of (
+          [
+            { cell: 'lstm', hiddenSize: 16, inputSize: 3, batch: 75, steps: 4, lengths: 'random', initialStates: true },
+            { cell: 'gru', hiddenSize: 8, inputSize: 2, batch: 131, steps: 3, direction: 'bidirectional' },
+          ] as LayerCaseOptions[]
+        ).entries()) {
           const c = randomLayerCase(3600 + 10 * i + Math.log2(tileInvocations), options);
           await checkAgainstReference(c, [['tile', backend]]);
         }
@@ -144,7 +154,9 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
   }
 
   it('rejects a tile shape that is not a power of two before acquiring a device', async () => {
-    await expect(WebGPUBackend.create({ tileInvocations: 48, log: false })).rejects.toThrow(/tileInvocations must be a power of two, got 48/);
+    await expect(WebGPUBackend.create({ tileInvocations: 48, log: false })).rejects.toThrow(
+      /tileInvocations must be a power of two, got 48/,
+    );
     expect(() => WebGPUBackend.fromContext(gpu.backend.gpu, { tileInvocations: 0 })).toThrow(ConfigError);
   });
 
@@ -166,7 +178,12 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     expect(planRecurrentLayer(small.spec, 1024, limits).kernel).toBe('tile');
     expect(() => planRecurrentLayer(small.spec, 1024, limits, 'small')).toThrow(/takes hidden_size ≤ 4, got 32/);
     const wide = randomLayerCase(3501, {
-      cell: 'rnn', batch: 5, steps: 3, inputSize: 2, hiddenSize: limits.maxComputeInvocationsPerWorkgroup + 1, activations: ['Tanh'],
+      cell: 'rnn',
+      batch: 5,
+      steps: 3,
+      inputSize: 2,
+      hiddenSize: limits.maxComputeInvocationsPerWorkgroup + 1,
+      activations: ['Tanh'],
     });
     expect(planRecurrentLayer(wide.spec, 5, limits).kernel).toBe('sequential');
     expect(() => planRecurrentLayer(wide.spec, 5, limits, 'tile')).toThrow(DeviceError);
@@ -176,8 +193,12 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
   it('picks the lanes kernel for H ≥ 32 on a SIMD-lanes adapter (llvmpipe) only, and refuses it where its state does not fit', () => {
     const limits = gpu.backend.device.limits;
     const lanes = { simdLanes: true };
-    expect(adapterTraits({ vendor: 'mesa', architecture: 'software', description: 'llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)', device: '' })).toEqual(lanes);
-    expect(adapterTraits({ vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader Device', device: '' })).toEqual({ simdLanes: false });
+    expect(
+      adapterTraits({ vendor: 'mesa', architecture: 'software', description: 'llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)', device: '' }),
+    ).toEqual(lanes);
+    expect(adapterTraits({ vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader Device', device: '' })).toEqual({
+      simdLanes: false,
+    });
     const mid = randomLayerCase(3503, { cell: 'lstm', hiddenSize: 32, inputSize: 4, direction: 'forward' });
     expect(planRecurrentLayer(mid.spec, 1024, limits, 'auto', 0, 1, lanes).kernel).toBe('lanes');
     expect(planRecurrentLayer(mid.spec, 1024, limits).kernel).toBe('tile');
@@ -187,16 +208,23 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     expect(plan.pack?.kernel.entryPoint).toBe('pack');
     expect(plan.pipeline.kernel.bindings).toContain('packed');
     const tiny = {
-      maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupsPerDimension: 65535, maxComputeWorkgroupStorageSize: 1024,
+      maxComputeInvocationsPerWorkgroup: 256,
+      maxComputeWorkgroupSizeX: 256,
+      maxComputeWorkgroupsPerDimension: 65535,
+      maxComputeWorkgroupStorageSize: 1024,
     };
-    expect(() => planRecurrentLayer(mid.spec, 1024, tiny, 'lanes')).toThrow(/the lanes recurrent kernel needs 1536 bytes of workgroup memory for hidden_size 32; this device allows 1024/);
+    expect(() => planRecurrentLayer(mid.spec, 1024, tiny, 'lanes')).toThrow(
+      /the lanes recurrent kernel needs 1536 bytes of workgroup memory for hidden_size 32; this device allows 1024/,
+    );
     expect(planRecurrentLayer(mid.spec, 1024, tiny, 'auto', 0, 1, lanes).kernel).toBe('sequential');
     // Its packed weights must fit one binding: LSTM H=32 I=4 packs 8·(4·32 + 4·4 + 4 + 4) vec4s.
     const packed = 16 * 8 * (4 * 32 + 4 * 4 + 4 + 4);
     expect(plan.scratchBytes).toBe(packed);
     expect(planRecurrentLayer(mid.spec, 1024, limits, 'auto', 0, 1, { simdLanes: true, maxBindingBytes: packed }).kernel).toBe('lanes');
     expect(planRecurrentLayer(mid.spec, 1024, limits, 'auto', 0, 1, { simdLanes: true, maxBindingBytes: packed - 1 }).kernel).toBe('tile');
-    expect(() => planRecurrentLayer(mid.spec, 1024, limits, 'lanes', 0, 1, { maxBindingBytes: packed - 1 })).toThrow(/packed weights need \d+ bytes, more than this device binds at once/);
+    expect(() => planRecurrentLayer(mid.spec, 1024, limits, 'lanes', 0, 1, { maxBindingBytes: packed - 1 })).toThrow(
+      /packed weights need \d+ bytes, more than this device binds at once/,
+    );
     expect(planRecurrentLayer(mid.spec, 1024, limits, 'lanes', 0, 3).scratchBytes).toBe(3 * packed);
     // The backend says which kernel it runs: by its adapter under auto, the forced one otherwise.
     expect(gpu.backend.recurrentKernelFor(mid.spec, 1024)).toBe(adapterTraits(gpu.backend.gpu.summary).simdLanes ? 'lanes' : 'tile');
@@ -221,9 +249,15 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     const split: Array<[RecurrentKernelChoice, WebGPUBackend]> = [];
     beforeAll(() => {
       for (const kernel of KERNELS) {
-        split.push([kernel, WebGPUBackend.fromContext(gpu.backend.gpu, {
-          poisonOutputs: true, recurrentKernel: kernel, maxBindingBytes: 16 * 1024, maxStepsPerDispatch: 3,
-        })]);
+        split.push([
+          kernel,
+          WebGPUBackend.fromContext(gpu.backend.gpu, {
+            poisonOutputs: true,
+            recurrentKernel: kernel,
+            maxBindingBytes: 16 * 1024,
+            maxStepsPerDispatch: 3,
+          }),
+        ]);
       }
     });
     afterAll(() => split.forEach(([, b]) => b.dispose()));
@@ -233,10 +267,37 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
         cases.push({ cell, direction, batch: 40, steps: 10, hiddenSize: 6, inputSize: 3, lengths: 'random', initialStates: true });
       }
     }
-    cases.push({ cell: 'lstm', direction: 'bidirectional', batch: 40, steps: 7, hiddenSize: 8, lengths: 'none', initialStates: false, layout: 0 });
-    cases.push({ cell: 'gru', direction: 'bidirectional', batch: 37, steps: 11, hiddenSize: 5, lengths: 'random', layout: 1, linearBeforeReset: false });
+    cases.push({
+      cell: 'lstm',
+      direction: 'bidirectional',
+      batch: 40,
+      steps: 7,
+      hiddenSize: 8,
+      lengths: 'none',
+      initialStates: false,
+      layout: 0,
+    });
+    cases.push({
+      cell: 'gru',
+      direction: 'bidirectional',
+      batch: 37,
+      steps: 11,
+      hiddenSize: 5,
+      lengths: 'random',
+      layout: 1,
+      linearBeforeReset: false,
+    });
     for (const cell of ['rnn', 'gru', 'lstm'] as const) {
-      cases.push({ cell, direction: 'bidirectional', batch: 150, steps: 10, hiddenSize: 3, inputSize: 6, lengths: 'random', initialStates: true });
+      cases.push({
+        cell,
+        direction: 'bidirectional',
+        batch: 150,
+        steps: 10,
+        hiddenSize: 3,
+        inputSize: 6,
+        lengths: 'random',
+        initialStates: true,
+      });
     }
     cases.forEach((options, i) => {
       const c = randomLayerCase(7000 + i, options);
@@ -257,7 +318,14 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
 
   it('writes zeros past each length and keeps the initial state for a length of 0', async () => {
     const c = randomLayerCase(4000, {
-      cell: 'lstm', direction: 'bidirectional', layout: 1, batch: 3, steps: 4, hiddenSize: 2, lengths: 'none', initialStates: true,
+      cell: 'lstm',
+      direction: 'bidirectional',
+      layout: 1,
+      batch: 3,
+      steps: 4,
+      hiddenSize: 2,
+      lengths: 'none',
+      initialStates: true,
     });
     c.inputs.sequenceLens = Int32Array.from([0, 2, 4]);
     const got = await gpu.backend.recurrentLayer(c.spec, c.weights, c.inputs);
@@ -295,12 +363,14 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     await expect(gpu.backend.recurrentLayer(c.spec, c.weights, { ...c.inputs, X: new Float32Array(1) })).rejects.toThrow(
       /X has 1 values but shape \[3, 2, \d+\] needs/,
     );
-    await expect(
-      gpu.backend.recurrentLayer(c.spec, c.weights, { ...c.inputs, sequenceLens: Int32Array.from([1, 4]) }),
-    ).rejects.toThrow(ShapeError);
+    await expect(gpu.backend.recurrentLayer(c.spec, c.weights, { ...c.inputs, sequenceLens: Int32Array.from([1, 4]) })).rejects.toThrow(
+      ShapeError,
+    );
     const nan = c.weights.W.slice();
     nan[2] = NaN;
-    await expect(gpu.backend.recurrentLayer(c.spec, { ...c.weights, W: nan }, c.inputs)).rejects.toThrow(/W holds a non-finite value \(NaN\) at index 2/);
+    await expect(gpu.backend.recurrentLayer(c.spec, { ...c.weights, W: nan }, c.inputs)).rejects.toThrow(
+      /W holds a non-finite value \(NaN\) at index 2/,
+    );
     expect(gpu.backend.pool.liveBuffers).toBe(buffers);
     expect(gpu.uncaptured).toEqual([]);
   });

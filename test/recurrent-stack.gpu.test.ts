@@ -29,7 +29,12 @@ beforeAll(async () => {
   lanes = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: 'lanes' });
   // 8 KiB: the packed copy of the widest layer here (5 KiB) must fit one binding; per-series models
   // then run one or two models a chunk.
-  lanesSplit = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: 'lanes', maxBindingBytes: 8192, maxStepsPerDispatch: 2 });
+  lanesSplit = WebGPUBackend.fromContext(gpu.backend.gpu, {
+    poisonOutputs: true,
+    recurrentKernel: 'lanes',
+    maxBindingBytes: 8192,
+    maxStepsPerDispatch: 2,
+  });
 });
 
 afterAll(() => {
@@ -53,9 +58,20 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { options: { cell: 'lstm', inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, outputSize: 2 }, B: 20, T: 7, states: true, lengths: true },
+  {
+    options: { cell: 'lstm', inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, outputSize: 2 },
+    B: 20,
+    T: 7,
+    states: true,
+    lengths: true,
+  },
   { options: { cell: 'gru', inputSize: 2, hiddenSize: 6, numLayers: 3, outputSize: 1 }, B: 33, T: 5, lengths: true },
-  { options: { cell: 'rnn', nonlinearity: 'relu', inputSize: 1, hiddenSize: 4, numLayers: 2, bidirectional: true }, B: 17, T: 9, states: true },
+  {
+    options: { cell: 'rnn', nonlinearity: 'relu', inputSize: 1, hiddenSize: 4, numLayers: 2, bidirectional: true },
+    B: 17,
+    T: 9,
+    states: true,
+  },
   { options: { cell: 'rnn', inputSize: 4, hiddenSize: 3, outputSize: 3, batchFirst: false }, B: 70, T: 6, lengths: true },
   { options: { cell: 'lstm', inputSize: 2, hiddenSize: 8, bias: false, outputSize: 1, headBias: false }, B: 40, T: 4 },
   // H ≤ 4: the small kernel, with the head fused into the last layer (one direction) or not (two);
@@ -77,7 +93,9 @@ function build(c: Case, seed: number) {
   const state = () => tensor(uniformArray(rand, L * D * c.B * H, -0.5, 0.5), [L * D, c.B, H]);
   const options = {
     ...(c.states ? { h0: state(), ...(c.options.cell === 'lstm' ? { c0: state() } : {}) } : {}),
-    ...(c.lengths ? { lengths: Array.from({ length: c.B }, (_, b) => (b === 0 ? 0 : b === 1 ? c.T : Math.floor(rand() * (c.T + 1)))) } : {}),
+    ...(c.lengths
+      ? { lengths: Array.from({ length: c.B }, (_, b) => (b === 0 ? 0 : b === 1 ? c.T : Math.floor(rand() * (c.T + 1)))) }
+      : {}),
   };
   return { model, x, options };
 }
@@ -123,7 +141,9 @@ describe('WebGPU recurrent stacks (whole modules in one program)', () => {
           initialC: stacks[0]!.layers.map(() => (c.states && c.options.cell === 'lstm' ? uniformArray(rand, B * D * H, -0.5, 0.5) : null)),
         };
         const got = await withErrorScope(gpu.backend.device, () => backend().recurrentStack(stacks, inputs));
-        const want = await Promise.all(stacks.map((stack, m) => cpuBackend.recurrentStack(stack, stackInputRows(inputs, m * per, (m + 1) * per))));
+        const want = await Promise.all(
+          stacks.map((stack, m) => cpuBackend.recurrentStack(stack, stackInputRows(inputs, m * per, (m + 1) * per))),
+        );
         const joined = await cpuBackend.recurrentStack(stacks, inputs);
         const Y = new Float64Array(want.reduce((n, w) => n + w.Y.length, 0));
         want.forEach((w, m) => Y.set(w.Y, m * w.Y.length));
@@ -178,7 +198,14 @@ describe('WebGPU recurrent stacks (whole modules in one program)', () => {
   it('rejects a stack whose layers do not chain, before any GPU work', async () => {
     const a = RecurrentNet.create({ cell: 'gru', inputSize: 2, hiddenSize: 3 }).layers().layers[0]!;
     const b = RecurrentNet.create({ cell: 'gru', inputSize: 4, hiddenSize: 3 }).layers().layers[0]!;
-    const inputs = { X: new Float32Array(2 * 3 * 2), batch: 2, steps: 3, sequenceLens: null, initialH: [null, null], initialC: [null, null] };
+    const inputs = {
+      X: new Float32Array(2 * 3 * 2),
+      batch: 2,
+      steps: 3,
+      sequenceLens: null,
+      initialH: [null, null],
+      initialC: [null, null],
+    };
     await expect(gpu.backend.recurrentStack({ layers: [a, b], head: null }, inputs)).rejects.toThrow(
       new ShapeError('layer 1 reads 4 features but layer 0 gives 3'),
     );

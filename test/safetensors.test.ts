@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ModelError, ShapeError } from '../src/errors.ts';
-import {
-  bfloat16ToNumber,
-  float16ToNumber,
-  floatTensors,
-  readSafetensors,
-  writeSafetensors,
-} from '../src/io/safetensors.ts';
+import { bfloat16ToNumber, float16ToNumber, floatTensors, readSafetensors, writeSafetensors } from '../src/io/safetensors.ts';
 import { tensor } from '../src/tensor.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
 import dtypesGolden from './data/torch/dtypes.json';
@@ -171,8 +165,17 @@ describe('safetensors files written by Python', () => {
 describe('half-precision decoding on known bit patterns', () => {
   it('F16: normals, subnormals, infinities, NaN and signed zero', () => {
     const cases: Array<[number, number]> = [
-      [0x3c00, 1], [0xc000, -2], [0x3800, 0.5], [0x7bff, 65504], [0x0400, 2 ** -14], [0x0001, 2 ** -24],
-      [0x03ff, 1023 * 2 ** -24], [0x3555, 0.333251953125], [0x7c00, Infinity], [0xfc00, -Infinity], [0x0000, 0],
+      [0x3c00, 1],
+      [0xc000, -2],
+      [0x3800, 0.5],
+      [0x7bff, 65504],
+      [0x0400, 2 ** -14],
+      [0x0001, 2 ** -24],
+      [0x03ff, 1023 * 2 ** -24],
+      [0x3555, 0.333251953125],
+      [0x7c00, Infinity],
+      [0xfc00, -Infinity],
+      [0x0000, 0],
     ];
     for (const [bits, value] of cases) expect(float16ToNumber(bits), bits.toString(16)).toBe(value);
     expect(Object.is(float16ToNumber(0x8000), -0)).toBe(true);
@@ -181,8 +184,13 @@ describe('half-precision decoding on known bit patterns', () => {
 
   it('BF16: the upper half of a float32', () => {
     const cases: Array<[number, number]> = [
-      [0x3f80, 1], [0xc000, -2], [0x4049, 3.140625], [0x0001, 2 ** -133], [0x7f7f, 3.3895313892515355e38],
-      [0x7f80, Infinity], [0xff80, -Infinity],
+      [0x3f80, 1],
+      [0xc000, -2],
+      [0x4049, 3.140625],
+      [0x0001, 2 ** -133],
+      [0x7f7f, 3.3895313892515355e38],
+      [0x7f80, Infinity],
+      [0xff80, -Infinity],
     ];
     for (const [bits, value] of cases) expect(bfloat16ToNumber(bits), bits.toString(16)).toBe(value);
     expect(bfloat16ToNumber(0x7fc0)).toBeNaN();
@@ -191,10 +199,15 @@ describe('half-precision decoding on known bit patterns', () => {
 
   it('decodes F16 and BF16 tensors of a file, little-endian', () => {
     const bits = new Uint8Array([0x00, 0x3c, 0x00, 0xfc, 0x80, 0x3f, 0x49, 0x40]);
-    const file = readSafetensors(craft({
-      h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] },
-      b: { dtype: 'BF16', shape: [2], data_offsets: [4, 8] },
-    }, bits));
+    const file = readSafetensors(
+      craft(
+        {
+          h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] },
+          b: { dtype: 'BF16', shape: [2], data_offsets: [4, 8] },
+        },
+        bits,
+      ),
+    );
     expect(Array.from(file.tensors.h!.data as Float32Array)).toEqual([1, -Infinity]);
     expect(Array.from(file.tensors.b!.data as Float32Array)).toEqual([1, 3.140625]);
   });
@@ -250,7 +263,10 @@ describe('safetensors reader: broken files are ModelErrors that say what is wron
   it('rejects offsets out of range or inconsistent with the shape', () => {
     expectRejected(craft({ x: { ...ok.x, data_offsets: [24, 0] } }, 24), /data_offsets \[24, 0\] end before they begin/);
     expectRejected(craft(ok, 20), /tensor "x": data_offsets \[0, 24\] run past the 20-byte data region/);
-    expectRejected(craft({ x: { ...ok.x, data_offsets: [0, 20] } }, 20), /shape \[2, 3\] of F32 needs 24 bytes but data_offsets \[0, 20\] hold 20/);
+    expectRejected(
+      craft({ x: { ...ok.x, data_offsets: [0, 20] } }, 20),
+      /shape \[2, 3\] of F32 needs 24 bytes but data_offsets \[0, 20\] hold 20/,
+    );
     expectRejected(craft({ x: { ...ok.x, shape: [2 ** 40, 2 ** 40] } }, 24), /needs \d.* bytes but/);
   });
 

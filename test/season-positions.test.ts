@@ -8,7 +8,10 @@ import { seasonPositions } from '../src/forecast/windows.ts';
 // The positions must be those of reading every stamp.
 
 const wide = (ds: string[], season: number) => ({ text: `ds,a,b\n${ds.map((d, i) => `${d},${i + 1},${2 * i + 1}`).join('\n')}\n`, season });
-const monthly = Array.from({ length: 30 }, (_, i) => `${2001 + Math.floor((i + 4) / 12)}-${String(((i + 4) % 12) + 1).padStart(2, '0')}-01`);
+const monthly = Array.from(
+  { length: 30 },
+  (_, i) => `${2001 + Math.floor((i + 4) / 12)}-${String(((i + 4) % 12) + 1).padStart(2, '0')}-01`,
+);
 const monthEnds = ['2020-01-31', '2020-02-29', '2020-03-31', '2020-04-30', '2020-05-31', '2020-06-30'];
 const quarterly = ['2019-04-01', '2019-07-01', '2019-10-01', '2020-01-01', '2020-04-01'];
 const daily = Array.from({ length: 20 }, (_, i) => `2021-03-${String(i + 3).padStart(2, '0')}`);
@@ -37,8 +40,12 @@ describe('seasonPositions of a series read from a file', () => {
   it('the same for a long file and for stamps in a stated format', () => {
     const long = `unique_id,ds,y\n${['x', 'y'].flatMap((id, k) => daily.slice(k).map((d, i) => `${id},${d},${i + 1}`)).join('\n')}\n`;
     const stated = `ds,a\n${['03/2020', '04/2020', '05/2020', '06/2020'].map((d, i) => `${d},${i + 1}`).join('\n')}\n`;
-    for (const [series, season] of [[parseLong(long), 7], [parseWide(stated, { dsFormat: 'MM/YYYY' }), 12]] as Array<[Series[], number]>) {
-      for (const s of series) expect(seasonPositions(s, season, 12)).toEqual(seasonPositions({ ds: s.ds, dsFormat: s.dsFormat }, season, 12));
+    for (const [series, season] of [
+      [parseLong(long), 7],
+      [parseWide(stated, { dsFormat: 'MM/YYYY' }), 12],
+    ] as Array<[Series[], number]>) {
+      for (const s of series)
+        expect(seasonPositions(s, season, 12)).toEqual(seasonPositions({ ds: s.ds, dsFormat: s.dsFormat }, season, 12));
     }
   });
 

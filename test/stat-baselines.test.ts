@@ -12,18 +12,31 @@ import { theta, type ThetaForecast } from '../src/forecast/baselines/theta.ts';
 // on synthetic series whose answer is known.
 
 interface Case {
-  name: string; season: number; horizon: number; history: number[]; actual: number[];
-  acf: number[] | null; m4Seasonal: boolean; thetafSeasonal: boolean;
+  name: string;
+  season: number;
+  horizon: number;
+  history: number[];
+  actual: number[];
+  acf: number[] | null;
+  m4Seasonal: boolean;
+  thetafSeasonal: boolean;
   decompose?: { figure: number[]; trend: (number | null)[]; seasonal: number[]; horizonSeasonal: number[] };
   naive2: number[];
   theta: {
-    point: number[]; lo80: number[]; hi80: number[]; lo95: number[]; hi95: number[];
-    alpha: number; drift: number; sigma2: number;
+    point: number[];
+    lo80: number[];
+    hi80: number[];
+    lo95: number[];
+    hi95: number[];
+    alpha: number;
+    drift: number;
+    sigma2: number;
     ses: { adjusted: number[]; alpha: number; level0: number; mse: number; path: string; mseAtAlphaLowerBound?: number };
   };
 }
 const golden = JSON.parse(readFileSync(new URL('./golden/stat-baselines.json', import.meta.url), 'utf8')) as {
-  cases: Case[]; qnorm: { p: number[]; q: number[] };
+  cases: Case[];
+  qnorm: { p: number[]; q: number[] };
 };
 
 /** Every |a_i − e_i| ≤ tol·max(|e_i|, floor), with the first mismatches in the message. */
@@ -145,7 +158,12 @@ describe('statistical baselines on series with a known answer', () => {
     const next = pure(5 * m + 18).slice(5 * m);
     expect(seasonalityTest(x, m, 'm4')).toBe(true);
     const d = decomposeMultiplicative(x, m);
-    expectClose(d.figure, Array.from({ length: m }, (_, i) => s[(i + 5) % m]!), 1e-14, 'indices');
+    expectClose(
+      d.figure,
+      Array.from({ length: m }, (_, i) => s[(i + 5) % m]!),
+      1e-14,
+      'indices',
+    );
     expectClose(naive2(x, 18, m), next, 1e-14, 'Naive2');
     const f = theta(x, 18, m);
     expect(f.fit.seasonal).toBe(true);
@@ -219,9 +237,24 @@ describe('statistical baselines on series with a known answer', () => {
     for (const k of [2 ** 995, 2 ** -995]) {
       const big = x.map((v) => v * k);
       const g = theta(big, 18, 12);
-      expectClose(g.point, Array.from(f.point, (v) => v * k), 1e-12, `Theta × ${k}`);
-      expectClose(g.intervals[1]!.hi, Array.from(f.intervals[1]!.hi, (v) => v * k), 1e-12, `Theta hi95 × ${k}`);
-      expectClose(naive2(big, 18, 12), Array.from(n2, (v) => v * k), 1e-12, `Naive2 × ${k}`);
+      expectClose(
+        g.point,
+        Array.from(f.point, (v) => v * k),
+        1e-12,
+        `Theta × ${k}`,
+      );
+      expectClose(
+        g.intervals[1]!.hi,
+        Array.from(f.intervals[1]!.hi, (v) => v * k),
+        1e-12,
+        `Theta hi95 × ${k}`,
+      );
+      expectClose(
+        naive2(big, 18, 12),
+        Array.from(n2, (v) => v * k),
+        1e-12,
+        `Naive2 × ${k}`,
+      );
     }
   });
 

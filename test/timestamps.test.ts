@@ -107,12 +107,28 @@ describe('reading stamps', () => {
   });
 
   it('reads month names in any case, abbreviated or in full', () => {
-    expect(Array.from(readStamps(['jan 2020', 'FEB 2020', 'March 2020'], source).times, iso)).toEqual(['2020-01-01T00:00:00.000Z', '2020-02-01T00:00:00.000Z', '2020-03-01T00:00:00.000Z']);
+    expect(Array.from(readStamps(['jan 2020', 'FEB 2020', 'March 2020'], source).times, iso)).toEqual([
+      '2020-01-01T00:00:00.000Z',
+      '2020-02-01T00:00:00.000Z',
+      '2020-03-01T00:00:00.000Z',
+    ]);
   });
 
   it('is strict: no month 13, no 30 February, no hour 24, no extra text', () => {
     const iso = stampFormat('YYYY-MM-DD');
-    for (const bad of ['2020-13-01', '2020-00-10', '2020-02-30', '2021-02-29', '2020-04-31', '2020-01-00', '2020-01-01x', ' 2020-01-01', '20200101', '2020-001-01', '２０２０-01-01']) {
+    for (const bad of [
+      '2020-13-01',
+      '2020-00-10',
+      '2020-02-30',
+      '2021-02-29',
+      '2020-04-31',
+      '2020-01-00',
+      '2020-01-01x',
+      ' 2020-01-01',
+      '20200101',
+      '2020-001-01',
+      '２０２０-01-01',
+    ]) {
       expect(iso.parse(bad), bad).toBeNull();
     }
     expect(iso.parse('2020-1-5')).toBe(Date.UTC(2020, 0, 5)); // padding is not required…
@@ -120,7 +136,8 @@ describe('reading stamps', () => {
     expect(iso.parse('1900-02-29')).toBeNull(); // …but the calendar is
     expect(iso.parse('2000-02-29')).toBe(Date.UTC(2000, 1, 29));
     const time = stampFormat('YYYY-MM-DD HH:mm:ss');
-    for (const bad of ['2020-01-01 24:00:00', '2020-01-01 10:60:00', '2020-01-01 10:00:60', '2020-01-01 10:0:00']) expect(time.parse(bad), bad).toBeNull();
+    for (const bad of ['2020-01-01 24:00:00', '2020-01-01 10:60:00', '2020-01-01 10:00:60', '2020-01-01 10:0:00'])
+      expect(time.parse(bad), bad).toBeNull();
     expect(stampFormat('MMM YYYY').parse('Sept 2020')).toBeNull();
     expect(stampFormat('integer').parse('9007199254740993')).toBeNull(); // beyond exact doubles
     expect(stampFormat('integer').parse('1.0')).toBeNull();
@@ -136,8 +153,14 @@ describe('reading stamps', () => {
     );
     expect(e.row).toBeNull();
     // Stated, it reads as stated.
-    expect(Array.from(readStamps(['3/4/2020', '5/4/2020'], source, 'D/M/YYYY').times, iso)).toEqual(['2020-04-03T00:00:00.000Z', '2020-04-05T00:00:00.000Z']);
-    expect(Array.from(readStamps(['3/4/2020', '5/4/2020'], source, 'M/D/YYYY').times, iso)).toEqual(['2020-03-04T00:00:00.000Z', '2020-05-04T00:00:00.000Z']);
+    expect(Array.from(readStamps(['3/4/2020', '5/4/2020'], source, 'D/M/YYYY').times, iso)).toEqual([
+      '2020-04-03T00:00:00.000Z',
+      '2020-04-05T00:00:00.000Z',
+    ]);
+    expect(Array.from(readStamps(['3/4/2020', '5/4/2020'], source, 'M/D/YYYY').times, iso)).toEqual([
+      '2020-03-04T00:00:00.000Z',
+      '2020-05-04T00:00:00.000Z',
+    ]);
     // D-M against M-D likewise; a stamp with equal fields is still ambiguous (the next ones would differ).
     expect(failure(() => detectFormat(['1-2-2020'], source)).message).toMatch(/read as D-M-YYYY or M-D-YYYY/);
     expect(failure(() => detectFormat(['4/4/2020'], source)).message).toMatch(/read as M\/D\/YYYY or D\/M\/YYYY \(e\.g\. "4\/4\/2020"\)/);
@@ -158,8 +181,12 @@ describe('reading stamps', () => {
     });
     const e = failure(() => detectFormat(['soon', '2020-01-01'], rows));
     expect([e.row, e.column]).toEqual([10, 'date']);
-    expect(e.message).toMatch(/^row 10, column date: "soon" is not a time stamp webrnn reads \(integers, ISO dates .*--ds-format YYYY-MM-DD/);
-    expect(failure(() => detectFormat(['1/2/2020', '13/13/2020'], rows)).message).toBe('row 11, column date: "13/13/2020" is not a time stamp in the format of the stamps above it (M/D/YYYY or D/M/YYYY)');
+    expect(e.message).toMatch(
+      /^row 10, column date: "soon" is not a time stamp webrnn reads \(integers, ISO dates .*--ds-format YYYY-MM-DD/,
+    );
+    expect(failure(() => detectFormat(['1/2/2020', '13/13/2020'], rows)).message).toBe(
+      'row 11, column date: "13/13/2020" is not a time stamp in the format of the stamps above it (M/D/YYYY or D/M/YYYY)',
+    );
     expect(failure(() => detectFormat(['2020-01-01', '1/13/2020'], rows, 'M/D/YYYY'))).toEqual({
       message: 'row 10, column date: "2020-01-01" is not a time stamp in the format M/D/YYYY that was stated for it',
       row: 10,
@@ -169,7 +196,9 @@ describe('reading stamps', () => {
 
   it('refuses a malformed stated format with a ConfigError that says how to write one', () => {
     expect(() => stampFormat('yyyy-MM-dd')).toThrow(ConfigError);
-    expect(failure(() => stampFormat('yyyy-MM-dd')).message).toMatch(/^ds format "yyyy-MM-dd": unknown letter "y" at 1; use YYYY for the year/);
+    expect(failure(() => stampFormat('yyyy-MM-dd')).message).toMatch(
+      /^ds format "yyyy-MM-dd": unknown letter "y" at 1; use YYYY for the year/,
+    );
     expect(failure(() => stampFormat('MM/DD')).message).toMatch(/has no year/);
     expect(failure(() => stampFormat('YYYY-DD')).message).toBe('ds format "YYYY-DD" has a day but no month');
     expect(failure(() => stampFormat('YYYY-MM-DD HH:ss')).message).toBe('ds format "YYYY-MM-DD HH:ss" has a second but no minute');
@@ -195,7 +224,12 @@ function tracks(format: string, ...series: string[][]): { tracks: StampTrack[]; 
   let row = 2;
   return {
     format: f,
-    tracks: series.map((texts, k) => ({ label: `series ${'abc'[k]}`, texts, times: texts.map((s) => f.parse(s)!), rows: texts.map(() => row++) })),
+    tracks: series.map((texts, k) => ({
+      label: `series ${'abc'[k]}`,
+      texts,
+      times: texts.map((s) => f.parse(s)!),
+      rows: texts.map(() => row++),
+    })),
   };
 }
 const frequency = (format: string, ...series: string[][]) => {
@@ -213,7 +247,10 @@ describe('frequency', () => {
     expect(frequency('YYYY-MM-DD HH:mm', ['2020-01-01 23:00', '2020-01-02 00:00'])).toEqual({ unit: 'hour', step: 1 });
     expect(frequency('YYYY-MM-DD HH:mm', ['2020-01-01 23:45', '2020-01-02 00:00'])).toEqual({ unit: 'minute', step: 15 });
     expect(frequency('YYYY-MM-DD HH:mm:ss', ['2020-01-01 00:00:00', '2020-01-01 00:00:30'])).toEqual({ unit: 'second', step: 30 });
-    expect(frequency('YYYY-MM-DD HH:mm:ss.SSS', ['2020-01-01 00:00:00.000', '2020-01-01 00:00:00.250'])).toEqual({ unit: 'millisecond', step: 250 });
+    expect(frequency('YYYY-MM-DD HH:mm:ss.SSS', ['2020-01-01 00:00:00.000', '2020-01-01 00:00:00.250'])).toEqual({
+      unit: 'millisecond',
+      step: 250,
+    });
     expect(frequency('YYYY-MM-DD', ['2020-01-15', '2020-02-15', '2020-03-15'])).toEqual({ unit: 'month', step: 1 });
     expect(frequency('YYYY-MM', ['2020-01', '2020-03'])).toEqual({ unit: 'month', step: 2 });
     expect(frequency('YYYY-MM-DD', ['2020-01-01', '2020-04-01', '2020-07-01'])).toEqual({ unit: 'quarter', step: 1 });
@@ -230,14 +267,32 @@ describe('frequency', () => {
     const t = tracks('YYYY-MM-DD', ends);
     expect(inferFrequency(t.tracks, t.format, 'ds')).toEqual({ unit: 'month', step: 1 });
     expect(nextTimes(t.tracks[0]!.times, { unit: 'month', step: 1 }, 12)!.map((x) => t.format.format(x))).toEqual([
-      '2020-05-31', '2020-06-30', '2020-07-31', '2020-08-31', '2020-09-30', '2020-10-31', '2020-11-30', '2020-12-31', '2021-01-31', '2021-02-28', '2021-03-31', '2021-04-30',
+      '2020-05-31',
+      '2020-06-30',
+      '2020-07-31',
+      '2020-08-31',
+      '2020-09-30',
+      '2020-10-31',
+      '2020-11-30',
+      '2020-12-31',
+      '2021-01-31',
+      '2021-02-28',
+      '2021-03-31',
+      '2021-04-30',
     ]);
     const thirtieth = tracks('YYYY-MM-DD', ['2020-01-30', '2020-02-29', '2020-03-30']);
     expect(inferFrequency(thirtieth.tracks, thirtieth.format, 'ds')).toEqual({ unit: 'month', step: 1 });
-    expect(nextTimes(thirtieth.tracks[0]!.times, { unit: 'month', step: 1 }, 12)!.map((x) => thirtieth.format.format(x)).slice(9)).toEqual(['2021-01-30', '2021-02-28', '2021-03-30']);
+    expect(
+      nextTimes(thirtieth.tracks[0]!.times, { unit: 'month', step: 1 }, 12)!
+        .map((x) => thirtieth.format.format(x))
+        .slice(9),
+    ).toEqual(['2021-01-30', '2021-02-28', '2021-03-30']);
     const quarterEnds = tracks('YYYY-MM-DD', ['2020-03-31', '2020-06-30', '2020-09-30']);
     expect(inferFrequency(quarterEnds.tracks, quarterEnds.format, 'ds')).toEqual({ unit: 'quarter', step: 1 });
-    expect(nextTimes(quarterEnds.tracks[0]!.times, { unit: 'quarter', step: 1 }, 2)!.map((x) => quarterEnds.format.format(x))).toEqual(['2020-12-31', '2021-03-31']);
+    expect(nextTimes(quarterEnds.tracks[0]!.times, { unit: 'quarter', step: 1 }, 2)!.map((x) => quarterEnds.format.format(x))).toEqual([
+      '2020-12-31',
+      '2021-03-31',
+    ]);
     // The 28th every month is the 28th, not a month end.
     const t28 = tracks('YYYY-MM-DD', ['2021-01-28', '2021-02-28']);
     expect(nextTimes(t28.tracks[0]!.times, { unit: 'month', step: 1 }, 1)!.map((x) => t28.format.format(x))).toEqual(['2021-03-28']);
@@ -248,42 +303,72 @@ describe('frequency', () => {
   });
 
   it('names the series and row of a gap, an irregular step and a stamp out of order', () => {
-    expect(failure(() => frequency('YYYY-MM-DD', ['2020-01-01', '2020-02-01', '2020-03-01'], ['2020-01-01', '2020-02-01', '2020-04-01', '2020-05-01']))).toEqual({
-      message: "row 7, column ds: series b has a gap: no value at 2020-03-01, between 2020-02-01 and 2020-04-01 (the file's stamps are 1 month apart)",
+    expect(
+      failure(() =>
+        frequency('YYYY-MM-DD', ['2020-01-01', '2020-02-01', '2020-03-01'], ['2020-01-01', '2020-02-01', '2020-04-01', '2020-05-01']),
+      ),
+    ).toEqual({
+      message:
+        "row 7, column ds: series b has a gap: no value at 2020-03-01, between 2020-02-01 and 2020-04-01 (the file's stamps are 1 month apart)",
       row: 7,
       column: 'ds',
     });
-    expect(failure(() => frequency('integer', ['1', '2', '3', '6', '7'])).message).toBe('row 5, column ds: series a has a gap: no values at the 2 stamps 4 to 5, between 3 and 6 (its stamps are 1 apart)');
+    expect(failure(() => frequency('integer', ['1', '2', '3', '6', '7'])).message).toBe(
+      'row 5, column ds: series a has a gap: no values at the 2 stamps 4 to 5, between 3 and 6 (its stamps are 1 apart)',
+    );
     expect(failure(() => frequency('YYYY-MM-DD', ['2020-01-01', '2020-01-08', '2020-01-15', '2020-01-21', '2020-01-28'])).message).toBe(
       'row 5, column ds: series a is not evenly spaced: 2020-01-15 to 2020-01-21 is 6 days where its stamps are 1 week apart',
     );
-    expect(failure(() => frequency('integer', ['1', '3', '2'])).message).toBe('row 4, column ds: series a is not in time order: 2 comes after 3');
+    expect(failure(() => frequency('integer', ['1', '3', '2'])).message).toBe(
+      'row 4, column ds: series a is not in time order: 2 comes after 3',
+    );
   });
 
   it('wants one frequency for all series of a file', () => {
-    expect(frequency('YYYY-MM-DD', ['2020-01-01', '2020-01-02', '2020-01-03'], ['2020-01-05'], ['2020-03-01', '2020-03-02'])).toEqual({ unit: 'day', step: 1 });
-    expect(failure(() => frequency('YYYY-MM-DD', ['2020-01-01', '2020-01-02', '2020-01-03'], ['2020-01-01', '2020-01-08', '2020-01-15']))).toEqual({
-      message: "row 6, column ds: series b has stamps 1 week apart where the file's stamps are 1 day apart: all series of a file must have one frequency",
+    expect(frequency('YYYY-MM-DD', ['2020-01-01', '2020-01-02', '2020-01-03'], ['2020-01-05'], ['2020-03-01', '2020-03-02'])).toEqual({
+      unit: 'day',
+      step: 1,
+    });
+    expect(
+      failure(() => frequency('YYYY-MM-DD', ['2020-01-01', '2020-01-02', '2020-01-03'], ['2020-01-01', '2020-01-08', '2020-01-15'])),
+    ).toEqual({
+      message:
+        "row 6, column ds: series b has stamps 1 week apart where the file's stamps are 1 day apart: all series of a file must have one frequency",
       row: 6,
       column: 'ds',
     });
     // Monthly beside daily: measured in days, the monthly series lacks the days between.
-    expect(failure(() => frequency('YYYY-MM-DD', ['2020-01-01', '2020-01-02', '2020-01-03'], ['2020-01-31', '2020-02-29', '2020-03-31'])).message).toBe(
+    expect(
+      failure(() => frequency('YYYY-MM-DD', ['2020-01-01', '2020-01-02', '2020-01-03'], ['2020-01-31', '2020-02-29', '2020-03-31']))
+        .message,
+    ).toBe(
       "row 6, column ds: series b has a gap: no values at the 28 stamps 2020-02-01 to 2020-02-28, between 2020-01-31 and 2020-02-29 (the file's stamps are 1 day apart)",
     );
     // A gap of a billion integers is named by its ends, not listed.
-    expect(failure(() => frequency('integer', ['1', '2', '1000000003'])).message).toBe('row 4, column ds: series a has a gap: no values at the 1000000000 stamps 3 to 1000000002, between 2 and 1000000003 (its stamps are 1 apart)');
+    expect(failure(() => frequency('integer', ['1', '2', '1000000003'])).message).toBe(
+      'row 4, column ds: series a has a gap: no values at the 1000000000 stamps 3 to 1000000002, between 2 and 1000000003 (its stamps are 1 apart)',
+    );
   });
 });
 
 describe('order of hand-built stamps', () => {
   it('finds the first stamp out of time order, when the stamps are times', () => {
     expect(firstDisorder([['1', '2', '10']])).toBeNull();
-    expect(firstDisorder([['1', '2', '3'], ['1', '10', '2']])).toEqual({ list: 1, index: 2, formats: ['integer'] });
+    expect(
+      firstDisorder([
+        ['1', '2', '3'],
+        ['1', '10', '2'],
+      ]),
+    ).toEqual({ list: 1, index: 2, formats: ['integer'] });
     expect(firstDisorder([['1/10/2020', '1/2/2020']])).toEqual({ list: 0, index: 1, formats: ['M/D/YYYY', 'D/M/YYYY'] });
     expect(firstDisorder([['1/2/2020', '1/10/2020']])).toBeNull(); // increasing read either way
     expect(firstDisorder([['2/1/2020', '1/2/2020']])).toBeNull(); // in order as D/M/YYYY (2 January, 1 February)
-    expect(firstDisorder([['2/1/2020', '1/2/2020'], ['1/2/2020', '2/1/2020']])).toEqual({ list: 0, index: 1, formats: ['M/D/YYYY', 'D/M/YYYY'] }); // no one format orders both
+    expect(
+      firstDisorder([
+        ['2/1/2020', '1/2/2020'],
+        ['1/2/2020', '2/1/2020'],
+      ]),
+    ).toEqual({ list: 0, index: 1, formats: ['M/D/YYYY', 'D/M/YYYY'] }); // no one format orders both
     expect(firstDisorder([['b', 'a']])).toBeNull(); // labels, not times
     expect(firstDisorder([['2020-02-01', '2020-01-02']])).toEqual({ list: 0, index: 1, formats: ['YYYY-MM-DD'] });
     expect(firstDisorder([['2020-02-01', '2020-01-02']], 'YYYY-DD-MM')).toBeNull(); // 2 January, 1 February

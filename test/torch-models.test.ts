@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backends/backend.ts';
 import { cpuBackend } from '../src/backends/cpu.ts';
-import { ConfigError, ModelError, ShapeError, WebRNNError, WeightError } from '../src/errors.ts';
+import { ConfigError, ModelError, ShapeError, type WebRNNError, WeightError } from '../src/errors.ts';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
 import { layersToTorch, torchToLayers } from '../src/model/torch-lowering.ts';
@@ -21,7 +21,10 @@ type Case = (typeof golden.cases)[number];
 const DATA = new URL('./data/torch/', import.meta.url);
 const fileOf = (c: Case) => new Uint8Array(readFileSync(new URL(c.file, DATA)));
 const stateDictOf = (c: Case) =>
-  Object.fromEntries(Object.entries(readSafetensors(fileOf(c)).tensors).map(([k, t]) => [k, { data: t.data, shape: t.shape }])) as Record<string, Tensor>;
+  Object.fromEntries(Object.entries(readSafetensors(fileOf(c)).tensors).map(([k, t]) => [k, { data: t.data, shape: t.shape }])) as Record<
+    string,
+    Tensor
+  >;
 const caseNamed = (name: string) => golden.cases.find((c) => c.name === name)!;
 
 /** The case's input and per-call options as Float64Array tensors. */
@@ -149,12 +152,22 @@ describe('RecurrentNet.create: PyTorch default initialisation from a seed', () =
 describe('gate order: PyTorch (LSTM i f g o, GRU r z n) ↔ ONNX (LSTM i o f c, GRU z r h)', () => {
   /** A one-unit module whose gate g has weight_ih = 1+g, weight_hh = 11+g, bias_ih = 21+g, bias_hh = 31+g. */
   function numbered(cell: 'lstm' | 'gru', G: number) {
-    const rows = (base: number) => tensor(Array.from({ length: G }, (_, g) => base + g), [G, 1]);
+    const rows = (base: number) =>
+      tensor(
+        Array.from({ length: G }, (_, g) => base + g),
+        [G, 1],
+      );
     const sd = {
       weight_ih_l0: rows(1),
       weight_hh_l0: rows(11),
-      bias_ih_l0: tensor(Array.from({ length: G }, (_, g) => 21 + g), [G]),
-      bias_hh_l0: tensor(Array.from({ length: G }, (_, g) => 31 + g), [G]),
+      bias_ih_l0: tensor(
+        Array.from({ length: G }, (_, g) => 21 + g),
+        [G],
+      ),
+      bias_hh_l0: tensor(
+        Array.from({ length: G }, (_, g) => 31 + g),
+        [G],
+      ),
     };
     return RecurrentNet.fromStateDict(sd, { cell, inputSize: 1, hiddenSize: 1 }).layers().layers[0]!;
   }
@@ -216,7 +229,10 @@ describe('per-sequence lengths past what PyTorch packs: length 0', () => {
       }
     }
     const H = c.options.hiddenSize;
-    for (const [got, init, all] of [[res.hn, opts.h0!, full.hn], [res.cn!, opts.c0!, full.cn!]] as const) {
+    for (const [got, init, all] of [
+      [res.hn, opts.h0!, full.hn],
+      [res.cn!, opts.c0!, full.cn!],
+    ] as const) {
       for (let ld = 0; ld < 4; ld++) {
         for (let b = 0; b < B; b++) {
           const at = (ld * B + b) * H;
@@ -244,12 +260,21 @@ describe('typed errors naming what is wrong', () => {
   }
 
   it('a tensor of the wrong shape: its name, expected and actual shape', () => {
-    rejects(() => RecurrentNet.fromStateDict(stateDictOf(lstm), { ...stated, hiddenSize: 5 }), WeightError,
-      /tensor lstm\.weight_ih_l0 has shape \[16, 3\], expected \[20, 3\] for nn\.LSTM\(input_size=3, hidden_size=5/);
-    rejects(() => RecurrentNet.fromStateDict(stateDictOf(lstm), { ...stated, cell: 'gru' }), WeightError,
-      /tensor lstm\.weight_ih_l0 has shape \[16, 3\], expected \[12, 3\]/);
-    rejects(() => RecurrentNet.fromStateDict(stateDictOf(lstm), { ...stated, outputSize: 3 }), WeightError,
-      /tensor fc\.weight has shape \[2, 4\], expected \[3, 4\]/);
+    rejects(
+      () => RecurrentNet.fromStateDict(stateDictOf(lstm), { ...stated, hiddenSize: 5 }),
+      WeightError,
+      /tensor lstm\.weight_ih_l0 has shape \[16, 3\], expected \[20, 3\] for nn\.LSTM\(input_size=3, hidden_size=5/,
+    );
+    rejects(
+      () => RecurrentNet.fromStateDict(stateDictOf(lstm), { ...stated, cell: 'gru' }),
+      WeightError,
+      /tensor lstm\.weight_ih_l0 has shape \[16, 3\], expected \[12, 3\]/,
+    );
+    rejects(
+      () => RecurrentNet.fromStateDict(stateDictOf(lstm), { ...stated, outputSize: 3 }),
+      WeightError,
+      /tensor fc\.weight has shape \[2, 4\], expected \[3, 4\]/,
+    );
     const sd = stateDictOf(lstm);
     sd['lstm.bias_hh_l0'] = tensor(new Float32Array(16), [4, 4]);
     rejects(() => RecurrentNet.fromStateDict(sd), WeightError, /tensor lstm\.bias_hh_l0 has shape \[4, 4\], expected \[16\]/);
@@ -259,7 +284,11 @@ describe('typed errors naming what is wrong', () => {
     const sd = stateDictOf(lstm);
     delete sd['lstm.bias_hh_l0'];
     rejects(() => RecurrentNet.fromStateDict(sd, stated), WeightError, /missing tensor lstm\.bias_hh_l0 \[16\] of nn\.LSTM/);
-    rejects(() => RecurrentNet.fromStateDict(stateDictOf(lstm), { ...stated, numLayers: 2 }), WeightError, /missing tensor lstm\.weight_ih_l1 \[16, 4\]/);
+    rejects(
+      () => RecurrentNet.fromStateDict(stateDictOf(lstm), { ...stated, numLayers: 2 }),
+      WeightError,
+      /missing tensor lstm\.weight_ih_l1 \[16, 4\]/,
+    );
     const deep = stateDictOf(caseNamed('lstm_l3_nobias_lengths'));
     delete deep['encoder.lstm.weight_hh_l1'];
     rejects(() => RecurrentNet.fromStateDict(deep), WeightError, /missing tensor encoder\.lstm\.weight_hh_l1 \[8, 2\]/);
@@ -271,15 +300,25 @@ describe('typed errors naming what is wrong', () => {
   it('an unexpected tensor', () => {
     const sd = stateDictOf(lstm);
     sd['lstm.weight_ih_l0_reverse'] = tensor(new Float32Array(48), [16, 3]);
-    rejects(() => RecurrentNet.fromStateDict(sd, stated), WeightError, /unexpected tensor lstm\.weight_ih_l0_reverse: nn\.LSTM\(.*\) has no such parameter/);
+    rejects(
+      () => RecurrentNet.fromStateDict(sd, stated),
+      WeightError,
+      /unexpected tensor lstm\.weight_ih_l0_reverse: nn\.LSTM\(.*\) has no such parameter/,
+    );
     const { outputSize: _o, headBias: _b, ...noHead } = lstm.options;
-    rejects(() => RecurrentNet.fromStateDict(stateDictOf(lstm), noHead as TorchRecurrentOptions), WeightError,
-      /unexpected tensor fc\.(bias|weight).*\(an nn\.Linear head\? pass outputSize\)/);
+    rejects(
+      () => RecurrentNet.fromStateDict(stateDictOf(lstm), noHead as TorchRecurrentOptions),
+      WeightError,
+      /unexpected tensor fc\.(bias|weight).*\(an nn\.Linear head\? pass outputSize\)/,
+    );
     const extra = stateDictOf(lstm);
     extra['fc.scale'] = tensor([1], [1]);
     rejects(() => RecurrentNet.fromStateDict(extra), WeightError, /unexpected tensor fc\.scale/);
-    rejects(() => RecurrentNet.fromStateDict({ ...stateDictOf(lstm), 'other.weight': tensor([1], [1, 1]) }), WeightError,
-      /more than one candidate nn\.Linear head \(fc\.weight, other\.weight\): pass \{ headPrefix \}/);
+    rejects(
+      () => RecurrentNet.fromStateDict({ ...stateDictOf(lstm), 'other.weight': tensor([1], [1, 1]) }),
+      WeightError,
+      /more than one candidate nn\.Linear head \(fc\.weight, other\.weight\): pass \{ headPrefix \}/,
+    );
   });
 
   it('a non-finite weight', () => {
@@ -291,21 +330,43 @@ describe('typed errors naming what is wrong', () => {
   it('LSTM projections (proj_size > 0) are not supported', () => {
     const sd = stateDictOf(lstm);
     sd['lstm.weight_hr_l0'] = tensor(new Float32Array(8), [2, 4]);
-    rejects(() => RecurrentNet.fromStateDict(sd), ConfigError, /lstm\.weight_hr_l0 is an LSTM projection: nn\.LSTM with proj_size > 0 is not supported/);
+    rejects(
+      () => RecurrentNet.fromStateDict(sd),
+      ConfigError,
+      /lstm\.weight_hr_l0 is an LSTM projection: nn\.LSTM with proj_size > 0 is not supported/,
+    );
     rejects(() => RecurrentNet.fromStateDict(stateDictOf(lstm), { ...stated, projSize: 2 }), ConfigError, /proj_size=2 is not supported/);
   });
 
   it('state dicts that say nothing recognisable', () => {
-    rejects(() => RecurrentNet.fromStateDict({ 'fc.weight': tensor([1], [1, 1]) }), WeightError, /no recurrent weights found: expected PyTorch names like weight_ih_l0/);
+    rejects(
+      () => RecurrentNet.fromStateDict({ 'fc.weight': tensor([1], [1, 1]) }),
+      WeightError,
+      /no recurrent weights found: expected PyTorch names like weight_ih_l0/,
+    );
     const sd = stateDictOf(lstm);
-    rejects(() => RecurrentNet.fromStateDict({ ...sd, 'gru.weight_ih_l0': tensor([1], [1, 1]) }), WeightError,
-      /recurrent weights under "lstm", "gru": pass \{ prefix \}/);
+    rejects(
+      () => RecurrentNet.fromStateDict({ ...sd, 'gru.weight_ih_l0': tensor([1], [1, 1]) }),
+      WeightError,
+      /recurrent weights under "lstm", "gru": pass \{ prefix \}/,
+    );
     const twoGates = { weight_ih_l0: tensor(new Float32Array(6), [2, 3]), weight_hh_l0: tensor(new Float32Array(2), [2, 1]) };
     rejects(() => RecurrentNet.fromStateDict(twoGates), WeightError, /the rows must be 1, 3 or 4 times hidden_size/);
-    rejects(() => RecurrentNet.fromStateDict({ weight_ih_l0: tensor([1, 2], [2]) }), WeightError, /weight_ih_l0 must be a matrix, got shape \[2\]/);
-    rejects(() => RecurrentNet.fromStateDict({ ...sd, 'lstm.weight_ih_l1000000000000': tensor([1], [1, 1]) }), WeightError,
-      /tensor lstm\.weight_ih_l1000000000000 names layer 1000000000000; at most 256 layers/);
-    rejects(() => RecurrentNet.fromStateDict({ ...sd, 'lstm.weight_hh_l0': [1, 2] as never }, stated), WeightError, /lstm\.weight_hh_l0 must be/);
+    rejects(
+      () => RecurrentNet.fromStateDict({ weight_ih_l0: tensor([1, 2], [2]) }),
+      WeightError,
+      /weight_ih_l0 must be a matrix, got shape \[2\]/,
+    );
+    rejects(
+      () => RecurrentNet.fromStateDict({ ...sd, 'lstm.weight_ih_l1000000000000': tensor([1], [1, 1]) }),
+      WeightError,
+      /tensor lstm\.weight_ih_l1000000000000 names layer 1000000000000; at most 256 layers/,
+    );
+    rejects(
+      () => RecurrentNet.fromStateDict({ ...sd, 'lstm.weight_hh_l0': [1, 2] as never }, stated),
+      WeightError,
+      /lstm\.weight_hh_l0 must be/,
+    );
   });
 
   it('bad options', () => {
@@ -314,8 +375,16 @@ describe('typed errors naming what is wrong', () => {
     rejects(() => RecurrentNet.fromStateDict(sd, { cell: 'lstm', inputSize: 3 }), ConfigError, /hiddenSize must be an integer/);
     rejects(() => RecurrentNet.fromStateDict(sd, { ...stated, numLayers: 0 }), ConfigError, /numLayers must be an integer from 1/);
     rejects(() => RecurrentNet.fromStateDict(sd, { ...stated, nonlinearity: 'relu' }), ConfigError, /nonlinearity applies to nn\.RNN only/);
-    rejects(() => RecurrentNet.fromStateDict(sd, { nonlinearity: 'relu' }), ConfigError, /nonlinearity applies to nn\.RNN only, not nn\.LSTM/);
-    rejects(() => RecurrentNet.fromStateDict(sd, { ...stated, bidirectional: 'yes' as never }), ConfigError, /bidirectional must be true or false/);
+    rejects(
+      () => RecurrentNet.fromStateDict(sd, { nonlinearity: 'relu' }),
+      ConfigError,
+      /nonlinearity applies to nn\.RNN only, not nn\.LSTM/,
+    );
+    rejects(
+      () => RecurrentNet.fromStateDict(sd, { ...stated, bidirectional: 'yes' as never }),
+      ConfigError,
+      /bidirectional must be true or false/,
+    );
     rejects(() => RecurrentNet.fromStateDict(sd, { hiddenSize: 4 }), ConfigError, /hiddenSize given without cell/);
     const rnn = stateDictOf(caseNamed('rnn_tanh_head'));
     rejects(() => RecurrentNet.fromStateDict(rnn, { nonlinearity: 'gelu' as never }), ConfigError, /unknown nonlinearity "gelu"/);
@@ -348,7 +417,10 @@ describe('forward: bad input is rejected before any backend call', () => {
 
   async function rejects(p: () => Promise<unknown>, type: new (...a: never[]) => WebRNNError, message: RegExp) {
     const before = layerCalls;
-    const caught = await p().then(() => undefined, (e: unknown) => e);
+    const caught = await p().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(caught, 'expected an error').toBeInstanceOf(type);
     expect((caught as Error).message).toMatch(message);
     expect(layerCalls).toBe(before);
@@ -359,21 +431,47 @@ describe('forward: bad input is rejected before any backend call', () => {
   });
 
   it('checks the input tensor', async () => {
-    const run = (input: Tensor, m = lstm) => () => m.forward(input, { backend: spy });
-    await rejects(run(tensor(new Float32Array(4), [2, 2])), ShapeError, /input must have shape \[steps, batch, inputSize\] \(batchFirst is false\), got \[2, 2\]/);
-    await rejects(run(tensor(new Float32Array(4), [2, 2]), gru), ShapeError, /input must have shape \[batch, steps, inputSize\], got \[2, 2\]/);
+    const run =
+      (input: Tensor, m = lstm) =>
+      () =>
+        m.forward(input, { backend: spy });
+    await rejects(
+      run(tensor(new Float32Array(4), [2, 2])),
+      ShapeError,
+      /input must have shape \[steps, batch, inputSize\] \(batchFirst is false\), got \[2, 2\]/,
+    );
+    await rejects(
+      run(tensor(new Float32Array(4), [2, 2]), gru),
+      ShapeError,
+      /input must have shape \[batch, steps, inputSize\], got \[2, 2\]/,
+    );
     await rejects(run(x(2, 2, 3)), ShapeError, /input has 3 features per step but the module's input_size is 2/);
     await rejects(run(x(0, 2)), ShapeError, /input steps must be a positive integer, got 0/);
     await rejects(run(x(2, 0)), ShapeError, /input batch must be a positive integer, got 0/);
-    await rejects(run({ data: new Float32Array(5), shape: [2, 2, 2] }), ShapeError, /input data has 5 values but shape \[2, 2, 2\] needs 8/);
+    await rejects(
+      run({ data: new Float32Array(5), shape: [2, 2, 2] }),
+      ShapeError,
+      /input data has 5 values but shape \[2, 2, 2\] needs 8/,
+    );
     await rejects(run({ data: [1, 2] as never, shape: [1, 1, 2] }), ShapeError, /input must be a tensor/);
   });
 
   it('checks h0, c0 and lengths', async () => {
-    const run = (opts: object, m = lstm, input = x(3, 2)) => () => m.forward(input, { backend: spy, ...opts });
-    await rejects(run({ h0: state(2, 2) }), ShapeError, /h0 must have shape \[4, 2, 3\] \(layers × directions, batch, hidden\), got \[2, 2, 3\]/);
+    const run =
+      (opts: object, m = lstm, input = x(3, 2)) =>
+      () =>
+        m.forward(input, { backend: spy, ...opts });
+    await rejects(
+      run({ h0: state(2, 2) }),
+      ShapeError,
+      /h0 must have shape \[4, 2, 3\] \(layers × directions, batch, hidden\), got \[2, 2, 3\]/,
+    );
     await rejects(run({ c0: state(3) }), ShapeError, /c0 must have shape \[4, 2, 3\]/);
-    await rejects(run({ h0: { data: new Float32Array(3), shape: [4, 2, 3] } }), ShapeError, /h0 data has 3 values but shape \[4, 2, 3\] needs 24/);
+    await rejects(
+      run({ h0: { data: new Float32Array(3), shape: [4, 2, 3] } }),
+      ShapeError,
+      /h0 data has 3 values but shape \[4, 2, 3\] needs 24/,
+    );
     await rejects(run({ c0: state(2, 1, 5) }, gru, tensor(new Float32Array(6), [2, 3, 1])), ShapeError, /c0 applies to nn\.LSTM only/);
     await rejects(run({ lengths: [3] }), ShapeError, /lengths has 1 values but the batch is 2/);
     await rejects(run({ lengths: [3, 4] }), ShapeError, /lengths\[1\] = 4 must be an integer in 0…3/);

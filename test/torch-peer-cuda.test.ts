@@ -87,7 +87,10 @@ describe('the PyTorch CUDA contenders, without CUDA', () => {
   });
 
   it(`takes the interpreter from ${PYTHON_ENV} (a bare name from PATH), else ${DEFAULT_PYTHON}, else python3 on PATH`, () => {
-    const on = (...paths: string[]) => (p: string) => paths.includes(p);
+    const on =
+      (...paths: string[]) =>
+      (p: string) =>
+        paths.includes(p);
     const PATH = '/venv/bin::/usr/local/bin';
     expect(resolvePython({ [PYTHON_ENV]: '/opt/py/bin/python3', PATH }, on())).toBe('/opt/py/bin/python3');
     expect(resolvePython({ [PYTHON_ENV]: 'python3.12', PATH }, on('/usr/local/bin/python3.12'))).toBe('/usr/local/bin/python3.12');
@@ -104,7 +107,7 @@ describe('the PyTorch CUDA contenders, without CUDA', () => {
     expect(resolveTorchScript({}, '/src/torch_peer.py')).toBe('/src/torch_peer.py');
   });
 
-  it("times a CUDA cell from upload to readback and keeps the forward alone as its GPU time; a CPU cell by the forward", () => {
+  it('times a CUDA cell from upload to readback and keeps the forward alone as its GPU time; a CPU cell by the forward', () => {
     const cuda = { clock: 'cuda-events', forwardMs: 1.5, roundTripMs: 4.25 };
     expect(forwardTimes(cuda)).toEqual({ ms: 4.25, gpu: { ms: 1.5, method: 'timestamp' } });
     expect(forwardTimes({ clock: 'perf_counter', forwardMs: 2.5, roundTripMs: null })).toEqual({ ms: 2.5, gpu: null });
@@ -130,10 +133,24 @@ describe('the PyTorch CUDA contenders, without CUDA', () => {
     };
     const w: Workload = { name: 'gru-h24-i4', ...MODELS['gru-h24-i4']!, batch: 2, steps: 3 };
     const budget = { minRuns: 3, maxRuns: 3, cellMs: 0, warmupMs: 0 };
-    const records = await runHarness({ workloads: [w], contenders: [reference, selfTimed], reference, baseline: reference.name, adapter: null, budget });
+    const records = await runHarness({
+      workloads: [w],
+      contenders: [reference, selfTimed],
+      reference,
+      baseline: reference.name,
+      adapter: null,
+      budget,
+    });
     const r = records.find((x) => x.contender === 'self-timed')!;
     // Run 1 validates; runs 2-4 are timed.
-    expect(r, r.message ?? '').toMatchObject({ status: 'ok', timing: 'in-process', runsMs: [4, 6, 8], medianMs: 6, gpuMedianMs: 3, gpuTiming: 'timestamp' });
+    expect(r, r.message ?? '').toMatchObject({
+      status: 'ok',
+      timing: 'in-process',
+      runsMs: [4, 6, 8],
+      medianMs: 6,
+      gpuMedianMs: 3,
+      gpuTiming: 'timestamp',
+    });
   });
 
   it("validates a contender with its own tolerance (TF32's) and says so, while others keep float32's", async () => {
@@ -176,33 +193,40 @@ describe('the PyTorch CUDA contenders, without CUDA', () => {
     async () => {
       for (const tf32 of [false, true]) {
         const peer = pytorchCuda(tf32);
-        expect(await peer.available()).toMatch(/^no CUDA for \S+: torch\.cuda\.is_available\(\) is False \(PyTorch \S+, built (with|without) CUDA/);
+        expect(await peer.available()).toMatch(
+          /^no CUDA for \S+: torch\.cuda\.is_available\(\) is False \(PyTorch \S+, built (with|without) CUDA/,
+        );
         await peer.dispose();
       }
     },
   );
 
-  it.skipIf(NO_TORCH)(`runs the script named by ${TORCH_PEER_SCRIPT_ENV}, and names it when it is missing${NO_TORCH ? ` (skipped: ${TORCH.why})` : ''}`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'webrnn-torch-script-'));
-    try {
-      const missing = join(dir, 'absent.py');
-      await withEnv({ [TORCH_PEER_SCRIPT_ENV]: missing }, async () => {
-        expect(await pytorchCpu().available()).toBe(`${missing} not found: the PyTorch peer's script; name torch_peer.py in ${TORCH_PEER_SCRIPT_ENV}`);
-      });
-      const copy = join(dir, 'torch_peer.py');
-      copyFileSync(SCRIPT, copy);
-      await withEnv({ [TORCH_PEER_SCRIPT_ENV]: copy }, async () => {
-        const peer = pytorchCpu();
-        try {
-          expect(await peer.available()).toBe(true);
-        } finally {
-          await peer.dispose();
-        }
-      });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(NO_TORCH)(
+    `runs the script named by ${TORCH_PEER_SCRIPT_ENV}, and names it when it is missing${NO_TORCH ? ` (skipped: ${TORCH.why})` : ''}`,
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'webrnn-torch-script-'));
+      try {
+        const missing = join(dir, 'absent.py');
+        await withEnv({ [TORCH_PEER_SCRIPT_ENV]: missing }, async () => {
+          expect(await pytorchCpu().available()).toBe(
+            `${missing} not found: the PyTorch peer's script; name torch_peer.py in ${TORCH_PEER_SCRIPT_ENV}`,
+          );
+        });
+        const copy = join(dir, 'torch_peer.py');
+        copyFileSync(SCRIPT, copy);
+        await withEnv({ [TORCH_PEER_SCRIPT_ENV]: copy }, async () => {
+          const peer = pytorchCpu();
+          try {
+            expect(await peer.available()).toBe(true);
+          } finally {
+            await peer.dispose();
+          }
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it.skipIf(NO_TORCH)(`looks a bare ${PYTHON_ENV} up on PATH${NO_TORCH ? ` (skipped: ${TORCH.why})` : ''}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'webrnn-torch-path-'));
@@ -256,35 +280,38 @@ describe('the PyTorch CUDA contenders, on CUDA', () => {
     [fp32, FLOAT32_TOLERANCE, false, "float32's tolerance"],
     [tf32, TF32_TOLERANCE, true, "TF32's tolerance"],
   ] as const) {
-    it.skipIf(NO_CUDA)(onCuda(`${peer.name} matches the float64 reference within ${within} on every cell, 1 and 2 layers, both directions, twice`), async () => {
-      expect(await peer.available()).toBe(true);
-      expect(peer.settings()).toMatchObject({
-        device: 'cuda',
-        gpu: expect.any(String),
-        cuda: expect.stringMatching(/^\d+\.\d+/),
-        cudnn: expect.stringMatching(/^\d+\.\d+\.\d+$/),
-        tf32: flag,
-        cudnnAllowTf32: flag,
-        matmulAllowTf32: flag,
-      });
-      const cases = await Promise.all(CELLS.flatMap((m) => [makeCase(m, 1, false), makeCase(m, 2, true)]));
-      for (const c of cases) {
-        const prepared = await peer.prepare(c.workload, c.model, c.x);
-        try {
-          expect(peer.settings().cudnnAlgo).toMatch(/^CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H|^CUDNN_RNN_ALGO_STANDARD/);
-          expectClose(await prepared.run(), c.reference, tolerance, `${peer.name}, ${c.title}, run()`, [B, T, O]);
-          const timed = await prepared.timedRun!();
-          expectClose(timed.output, c.reference, tolerance, `${peer.name}, ${c.title}, timedRun()`, [B, T, O]);
-          const gpu = prepared.gpuTime!()!;
-          // The round trip holds the forward and two copies.
-          expect(gpu.method).toBe('timestamp');
-          expect(gpu.ms).toBeGreaterThan(0);
-          expect(timed.ms).toBeGreaterThan(gpu.ms);
-        } finally {
-          await prepared.dispose();
+    it.skipIf(NO_CUDA)(
+      onCuda(`${peer.name} matches the float64 reference within ${within} on every cell, 1 and 2 layers, both directions, twice`),
+      async () => {
+        expect(await peer.available()).toBe(true);
+        expect(peer.settings()).toMatchObject({
+          device: 'cuda',
+          gpu: expect.any(String),
+          cuda: expect.stringMatching(/^\d+\.\d+/),
+          cudnn: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+          tf32: flag,
+          cudnnAllowTf32: flag,
+          matmulAllowTf32: flag,
+        });
+        const cases = await Promise.all(CELLS.flatMap((m) => [makeCase(m, 1, false), makeCase(m, 2, true)]));
+        for (const c of cases) {
+          const prepared = await peer.prepare(c.workload, c.model, c.x);
+          try {
+            expect(peer.settings().cudnnAlgo).toMatch(/^CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H|^CUDNN_RNN_ALGO_STANDARD/);
+            expectClose(await prepared.run(), c.reference, tolerance, `${peer.name}, ${c.title}, run()`, [B, T, O]);
+            const timed = await prepared.timedRun!();
+            expectClose(timed.output, c.reference, tolerance, `${peer.name}, ${c.title}, timedRun()`, [B, T, O]);
+            const gpu = prepared.gpuTime!()!;
+            // The round trip holds the forward and two copies.
+            expect(gpu.method).toBe('timestamp');
+            expect(gpu.ms).toBeGreaterThan(0);
+            expect(timed.ms).toBeGreaterThan(gpu.ms);
+          } finally {
+            await prepared.dispose();
+          }
         }
-      }
-    });
+      },
+    );
   }
 
   it.skipIf(NO_CUDA)(onCuda('pytorch-cuda-fp32 is timed in the harness by CUDA events, the forward alone as its GPU time'), async () => {
@@ -299,10 +326,19 @@ describe('the PyTorch CUDA contenders, on CUDA', () => {
       budget: { minRuns: 3, maxRuns: 3, cellMs: 0, warmupMs: 0 },
     });
     const r = records.find((x) => x.contender === 'pytorch-cuda-fp32')!;
-    expect(r, r.message ?? '').toMatchObject({ status: 'ok', timing: 'in-process', gpuTiming: 'timestamp', validatedAgainst: 'cpu-reference' });
+    expect(r, r.message ?? '').toMatchObject({
+      status: 'ok',
+      timing: 'in-process',
+      gpuTiming: 'timestamp',
+      validatedAgainst: 'cpu-reference',
+    });
     expect(r.gpuMedianMs!).toBeLessThan(r.medianMs!);
     expect(r.wallMedianMs!).toBeGreaterThan(r.medianMs!);
-    expect(r.settings).toMatchObject({ device: 'cuda', tf32: false, cudnnAlgo: expect.stringMatching(/^CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H/) });
+    expect(r.settings).toMatchObject({
+      device: 'cuda',
+      tf32: false,
+      cudnnAlgo: expect.stringMatching(/^CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H/),
+    });
   });
 
   it.skipIf(NO_CUDA)(onCuda('pytorch-cuda-fp32 trains like the float64 reference, step by step over two epochs'), async () => {
@@ -317,7 +353,10 @@ describe('the PyTorch CUDA contenders, on CUDA', () => {
         const v = validateEpoch(await prepared.runEpoch(), await ref.runEpoch(), initial);
         expect(v.ok, `epoch ${epoch}: ${v.message}`).toBe(true);
       }
-      expect(train.settings!()).toMatchObject({ device: 'cuda', cudnnAlgo: expect.stringMatching(/^forward CUDNN_RNN_ALGO_.*, backward CUDNN_RNN_ALGO_/) });
+      expect(train.settings!()).toMatchObject({
+        device: 'cuda',
+        cudnnAlgo: expect.stringMatching(/^forward CUDNN_RNN_ALGO_.*, backward CUDNN_RNN_ALGO_/),
+      });
     } finally {
       await prepared.dispose();
     }

@@ -50,7 +50,15 @@ const MODELS_UNDER_TEST = [
 
 async function makeCase(m: (typeof MODELS_UNDER_TEST)[number], numLayers: number, bidirectional: boolean) {
   const nonlinearity = 'nonlinearity' in m ? m.nonlinearity : undefined;
-  const options = { cell: m.cell, inputSize: I, hiddenSize: H, outputSize: O, numLayers, bidirectional, ...(nonlinearity ? { nonlinearity } : {}) };
+  const options = {
+    cell: m.cell,
+    inputSize: I,
+    hiddenSize: H,
+    outputSize: O,
+    numLayers,
+    bidirectional,
+    ...(nonlinearity ? { nonlinearity } : {}),
+  };
   const model = RecurrentNet.create(options, { seed: 3 + numLayers });
   const x = uniformArray(mulberry32(5), B * T * I, -1, 1);
   const reference = (await model.forward(tensor(x, [B, T, I]), { backend: cpuBackend })).output.data;
@@ -76,7 +84,10 @@ describe('the frames between Node and the PyTorch process', () => {
       const ends = [...cuts, bytes.length];
       const pieces = ends.map((end, i) => bytes.subarray(i ? ends[i - 1] : 0, end));
       const replies = pieces.flatMap((p) => reader.push(p));
-      expect(replies.map((r) => r.header.n), `cut at ${cuts.join(', ')}`).toEqual([1, 2]);
+      expect(
+        replies.map((r) => r.header.n),
+        `cut at ${cuts.join(', ')}`,
+      ).toEqual([1, 2]);
       expect(Array.from(replies[0]!.tensors.get('v')!)).toEqual([1.5, -2, 3]);
     }
   });
@@ -97,7 +108,11 @@ describe('the frames between Node and the PyTorch process', () => {
 describe('pytorch-cpu', () => {
   withTorch(`is available where ${PYTHON} imports torch, on every logical core`, async () => {
     expect(await peer.available()).toBe(true);
-    expect(peer.settings()).toMatchObject({ library: expect.stringMatching(/^PyTorch \d/), device: 'cpu', threads: availableParallelism() });
+    expect(peer.settings()).toMatchObject({
+      library: expect.stringMatching(/^PyTorch \d/),
+      device: 'cpu',
+      threads: availableParallelism(),
+    });
   });
 
   withTorch('matches the float64 reference on every cell, 1 and 2 layers, one and two directions, twice in a row', async () => {

@@ -17,7 +17,11 @@ import { lossSpec } from '../src/train/loss.ts';
 
 const PYTHON = process.env[PYTHON_ENV] || DEFAULT_PYTHON;
 const torch = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-const TORCH_MISSING = torch.error ? `${PYTHON} cannot run (${torch.error.message})` : torch.status === 0 ? null : `${PYTHON} cannot import torch`;
+const TORCH_MISSING = torch.error
+  ? `${PYTHON} cannot run (${torch.error.message})`
+  : torch.status === 0
+    ? null
+    : `${PYTHON} cannot import torch`;
 if (TORCH_MISSING) console.warn(`train-bench.test.ts: the PyTorch runs are skipped: ${TORCH_MISSING}`);
 
 const tiny = { batch: 4, steps: 6, stepsPerEpoch: 3 };
@@ -32,9 +36,25 @@ const ONE_LAYER: TrainWorkload[] = [
   { ...trainWorkload('lstm-h32', tiny), name: 'lstm-h3', hiddenSize: 3, loss: lossSpec({ kind: 'mse', steps: { last: 3 } }) },
 ];
 const TWO_LAYERS: TrainWorkload[] = [
-  { ...trainWorkload('elman-relu-h32', tiny), name: 'elman-tanh-2x5', nonlinearity: 'tanh', inputSize: 2, hiddenSize: 5, outputSize: 2, numLayers: 2 },
+  {
+    ...trainWorkload('elman-relu-h32', tiny),
+    name: 'elman-tanh-2x5',
+    nonlinearity: 'tanh',
+    inputSize: 2,
+    hiddenSize: 5,
+    outputSize: 2,
+    numLayers: 2,
+  },
   { ...trainWorkload('lstm-h32', tiny), name: 'lstm-2x3', inputSize: 2, hiddenSize: 3, outputSize: 2, numLayers: 2 },
-  { ...trainWorkload('gru-h24-i4', tiny), name: 'gru-2x3', inputSize: 2, hiddenSize: 3, outputSize: 2, numLayers: 2, loss: lossSpec({ kind: 'mse', steps: { last: 1 } }) },
+  {
+    ...trainWorkload('gru-h24-i4', tiny),
+    name: 'gru-2x3',
+    inputSize: 2,
+    hiddenSize: 3,
+    outputSize: 2,
+    numLayers: 2,
+    loss: lossSpec({ kind: 'mse', steps: { last: 1 } }),
+  },
 ];
 const WORKLOADS = [...ONE_LAYER, ...TWO_LAYERS];
 
@@ -116,12 +136,21 @@ describe('the training harness', () => {
     const records = await runTrainHarness({ workloads: [w], contenders: [reference, PEERS[2]!.peer, hasty], reference, budget: FAST });
     const [ref, tfjs, wrong] = records;
     for (const r of [ref!, tfjs!]) {
-      expect(r, r.message ?? '').toMatchObject({ status: 'ok', timing: 'wall', samplesPerEpoch: 16, runsMs: [expect.any(Number), expect.any(Number)], ratioToWebrnn: null });
+      expect(r, r.message ?? '').toMatchObject({
+        status: 'ok',
+        timing: 'wall',
+        samplesPerEpoch: 16,
+        runsMs: [expect.any(Number), expect.any(Number)],
+        ratioToWebrnn: null,
+      });
       expect(r.msPerSample! * 16).toBeCloseTo(r.medianMs!);
       expect(r.lastLoss).toBeGreaterThan(0);
     }
     expect(tfjs!.validatedAgainst).toBe('cpu-reference (float64): 2 steps of 3 samples');
-    expect(wrong).toMatchObject({ status: 'failed', message: expect.stringMatching(/^losses per step \[.*\] vs \[.*\]: 1 of 2 elements differ; first at \[1\]/) });
+    expect(wrong).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/^losses per step \[.*\] vs \[.*\]: 1 of 2 elements differ; first at \[1\]/),
+    });
     expect(trainTableRows(records)).toHaveLength(4);
   });
 
@@ -132,7 +161,7 @@ describe('the training harness', () => {
   });
 });
 
-describe('validation with a contender\'s own tolerance', () => {
+describe("validation with a contender's own tolerance", () => {
   const w = trainWorkload('elman-relu-h1', { batch: 4, steps: 6, stepsPerEpoch: 2 });
   const initial = initialModel(w).stateDict();
   /** The reference's epoch with every loss and weight moved by 5e-4 relative: a TF32-sized error. */
@@ -141,7 +170,7 @@ describe('validation with a contender\'s own tolerance', () => {
     weights: Object.fromEntries(Object.entries(e.weights).map(([k, v]) => [k, v.map((x) => x * (1 + 5e-4))])),
   });
 
-  it('fails a TF32-sized error at float32\'s tolerance and passes it at TF32_TOLERANCE', async () => {
+  it("fails a TF32-sized error at float32's tolerance and passes it at TF32_TOLERANCE", async () => {
     const expected = await referenceTraining(w, initial, trainData(w)).runEpoch();
     expect(validateEpoch(tf32ish(expected), expected, initial).ok).toBe(false);
     expect(validateEpoch(tf32ish(expected), expected, initial, TF32_TOLERANCE).ok).toBe(true);
@@ -163,7 +192,10 @@ describe('validation with a contender\'s own tolerance', () => {
       dispose() {},
     };
     const [r] = await runTrainHarness({ workloads: [w], contenders: [coarse], reference, budget: { minRuns: 1, maxRuns: 1, cellMs: 0 } });
-    expect(r, r!.message ?? '').toMatchObject({ status: 'ok', validatedAgainst: 'cpu-reference (float64): 2 steps of 4 samples (within atol 0.002, rtol 0.01)' });
+    expect(r, r!.message ?? '').toMatchObject({
+      status: 'ok',
+      validatedAgainst: 'cpu-reference (float64): 2 steps of 4 samples (within atol 0.002, rtol 0.01)',
+    });
   });
 });
 
@@ -183,7 +215,12 @@ describe('the harness reads weights only where it validates them', () => {
       },
       dispose() {},
     };
-    const [r] = await runTrainHarness({ workloads: [w], contenders: [counting], reference: trainReferenceContender(), budget: { minRuns: 2, maxRuns: 2, cellMs: 0 } });
+    const [r] = await runTrainHarness({
+      workloads: [w],
+      contenders: [counting],
+      reference: trainReferenceContender(),
+      budget: { minRuns: 2, maxRuns: 2, cellMs: 0 },
+    });
     expect(r!.status).toBe('ok');
     // Validation: the checked epoch, then a warm one; timing: a warm-up and two timed epochs.
     expect(asked).toEqual([true, false, false, false, false]);
@@ -231,11 +268,17 @@ describe.each((['batched', 'vmap', 'loop'] as TorchPerSeriesMode[]).map((m) => [
 
 // The same on CUDA (the kit's per-series contenders), where this machine's python3 has it: fp32 within
 // float32's tolerance, TF32 within TF32_TOLERANCE. Skipped elsewhere, with the reason in the name.
-const CUDA = TORCH_MISSING ?? (spawnSync(PYTHON, ['-c', 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 3)']).status === 0 ? null : `torch.cuda.is_available() is False for ${PYTHON}`);
-describe.each([
-  ...(['batched', 'vmap', 'loop'] as TorchPerSeriesMode[]).map((m) => pytorchTrainPeer(TORCH_CUDA_FP32, { perSeries: m })),
-  pytorchTrainPeer(TORCH_CUDA_TF32, { perSeries: 'batched' }),
-].map((p) => [p.name, p] as const))('per-series training with %s', (name, peer) => {
+const CUDA =
+  TORCH_MISSING ??
+  (spawnSync(PYTHON, ['-c', 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 3)']).status === 0
+    ? null
+    : `torch.cuda.is_available() is False for ${PYTHON}`);
+describe.each(
+  [
+    ...(['batched', 'vmap', 'loop'] as TorchPerSeriesMode[]).map((m) => pytorchTrainPeer(TORCH_CUDA_FP32, { perSeries: m })),
+    pytorchTrainPeer(TORCH_CUDA_TF32, { perSeries: 'batched' }),
+  ].map((p) => [p.name, p] as const),
+)('per-series training with %s', (name, peer) => {
   afterAll(() => peer.dispose());
   it.skipIf(CUDA !== null)(`matches the float64 reference model by model${CUDA ? ` (skipped: ${CUDA})` : ''}`, async () => {
     for (const w of PER_SERIES) {
@@ -243,7 +286,13 @@ describe.each([
       const data = trainData(w, 4);
       const prepared = await peer.prepare(w, initial, data);
       try {
-        const v = validateEpoch(await prepared.runEpoch(), await referenceTraining(w, initial, data).runEpoch(), initial, peer.tolerance, w.series);
+        const v = validateEpoch(
+          await prepared.runEpoch(),
+          await referenceTraining(w, initial, data).runEpoch(),
+          initial,
+          peer.tolerance,
+          w.series,
+        );
         expect(v.ok, `${name}, ${w.name} S=${w.series}: ${v.message}`).toBe(true);
       } finally {
         await prepared.dispose();
@@ -254,7 +303,9 @@ describe.each([
 
 it('a global-model contender refuses a per-series workload', async () => {
   const w = PER_SERIES[0]!;
-  await expect(tfjsTrainPeer('cpu').prepare(w, initialModel(w).stateDict(), trainData(w))).rejects.toThrow(/trains one global model, not 5 per-series models/);
+  await expect(tfjsTrainPeer('cpu').prepare(w, initialModel(w).stateDict(), trainData(w))).rejects.toThrow(
+    /trains one global model, not 5 per-series models/,
+  );
 });
 
 describe('a contender whose cost grows with the samples (one model at a time)', () => {
@@ -269,11 +320,19 @@ describe('a contender whose cost grows with the samples (one model at a time)', 
         prepared.push(w2.series ?? 1);
         const p = referenceTraining(w2, init, data);
         // 2 ms a model and step: the validation run (3 models) is quick, the workload's 400 are not.
-        return { runEpoch: async (o) => (await new Promise((r) => setTimeout(r, 2 * (w2.series ?? 1) * w2.stepsPerEpoch)), p.runEpoch(o)), dispose: () => p.dispose() };
+        return {
+          runEpoch: async (o) => (await new Promise((r) => setTimeout(r, 2 * (w2.series ?? 1) * w2.stepsPerEpoch)), p.runEpoch(o)),
+          dispose: () => p.dispose(),
+        };
       },
       dispose() {},
     };
-    const [r] = await runTrainHarness({ workloads: [w], contenders: [slow], reference: trainReferenceContender(), budget: { minRuns: 1, maxRuns: 1, cellMs: 0, epochLimitMs: 500, validationSeries: 3 } });
+    const [r] = await runTrainHarness({
+      workloads: [w],
+      contenders: [slow],
+      reference: trainReferenceContender(),
+      budget: { minRuns: 1, maxRuns: 1, cellMs: 0, epochLimitMs: 500, validationSeries: 3 },
+    });
     expect(r!.status).toMatch(/^unavailable: an epoch would take about \d/);
     expect(r!.validatedAgainst).toMatch(/of each of 3 series/);
     // 400 models × 2 steps × 2 ms = 1.6 s at least, scaled from the 3 models' warm epoch.

@@ -30,7 +30,13 @@ async function co2Experiment(backend: Backend) {
   const { train, validation } = splitValidation(seriesWindows([z], T), 0.2);
   const v = validation!;
   const model = RecurrentNet.create({ cell: 'lstm', inputSize: 1, hiddenSize: 8, outputSize: 1 }, { seed: 1 });
-  const trainer = await Trainer.create(model, { backend, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.01 }, batchSize: 32, seed: 1 });
+  const trainer = await Trainer.create(model, {
+    backend,
+    loss: { kind: 'mse' },
+    optimizer: { kind: 'adam', lr: 0.01 },
+    batchSize: 32,
+    seed: 1,
+  });
   const history = await trainer.fit(train, { epochs: 20, validation: v });
   const fitted = await trainer.model();
   trainer.dispose();

@@ -7,7 +7,13 @@ import { epochBatches, gatherSamples, permutation, samples, seriesWindows, split
 
 describe('training data', () => {
   it('cuts next-value windows out of each series', () => {
-    const d = seriesWindows([[1, 2, 3, 4, 5], [10, 20, 30]], 2);
+    const d = seriesWindows(
+      [
+        [1, 2, 3, 4, 5],
+        [10, 20, 30],
+      ],
+      2,
+    );
     // Series 1: [1,2]→[2,3], [2,3]→[3,4], [3,4]→[4,5]; series 2: [10,20]→[20,30].
     expect(d.count).toBe(4);
     expect(Array.from(d.x)).toEqual([1, 2, 2, 3, 3, 4, 10, 20]);
@@ -49,7 +55,9 @@ describe('training data', () => {
   });
 
   it('holds out the latest windows of each series for validation', () => {
-    const d = seriesWindows([Array.from({ length: 12 }, (_, i) => i), Array.from({ length: 12 }, (_, i) => 100 + i)], 2, { perSeries: true });
+    const d = seriesWindows([Array.from({ length: 12 }, (_, i) => i), Array.from({ length: 12 }, (_, i) => 100 + i)], 2, {
+      perSeries: true,
+    });
     const { train, validation } = splitValidation(d, 0.2);
     // 10 windows a series: 2 held out each, the last ones.
     expect(train.count).toBe(16);
@@ -68,11 +76,22 @@ describe('training data', () => {
     const ok = { x: new Float32Array(6), y: new Float32Array(6), count: 2, steps: 3, inputSize: 1, outputSize: 1 };
     expect(() => samples({ ...ok, x: new Float32Array(5) })).toThrow(new ShapeError('x has 5 values but shape [2, 3, 1] needs 6'));
     expect(() => samples({ ...ok, y: Float32Array.from([0, 0, NaN, 0, 0, 0]) })).toThrow(/y holds a non-finite value \(NaN\) at index 2/);
-    expect(() => samples({ ...ok, mask: Float32Array.from([1, 1, 0.5, 1, 1, 1]) })).toThrow(/mask must hold only 0 and 1, got 0.5 at \[0, 2\]/);
+    expect(() => samples({ ...ok, mask: Float32Array.from([1, 1, 0.5, 1, 1, 1]) })).toThrow(
+      /mask must hold only 0 and 1, got 0.5 at \[0, 2\]/,
+    );
     expect(() => samples({ ...ok, series: 3 })).toThrow(ShapeError);
     expect(() => samples({ ...ok, steps: 0 })).toThrow(ConfigError);
     expect(() => seriesWindows([[1, 2]], 2)).toThrow(/no series is longer than a window of 2 \+ 1 values/);
-    expect(() => seriesWindows([[1, 2, 3, 4], [1, 2, 3, 4, 5]], 2, { perSeries: true })).toThrow(/same number of windows/);
+    expect(() =>
+      seriesWindows(
+        [
+          [1, 2, 3, 4],
+          [1, 2, 3, 4, 5],
+        ],
+        2,
+        { perSeries: true },
+      ),
+    ).toThrow(/same number of windows/);
     expect(() => splitValidation(samples(ok), 1)).toThrow(ConfigError);
     expect(() => splitValidation(samples(ok), 0.9)).toThrow(/leaves no training sample/);
     expect(() => epochBatches(samples(ok), 0, trainingRandom(1))).toThrow(ConfigError);

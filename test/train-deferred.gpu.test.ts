@@ -34,7 +34,12 @@ async function run(model: RecurrentNet, options: TrainerOptions, data: Samples, 
   const trainer = await Trainer.create(model, options);
   const steps: { epoch: number; step: number; losses: number[]; lr: number }[] = [];
   const history = await withErrorScope(gpu.backend.device, () =>
-    trainer.fit(data, { epochs, validationSplit: 0.2, onStep: (e) => void steps.push({ epoch: e.epoch, step: e.step, losses: Array.from(e.losses), lr: e.lr }) }));
+    trainer.fit(data, {
+      epochs,
+      validationSplit: 0.2,
+      onStep: (e) => void steps.push({ epoch: e.epoch, step: e.step, losses: Array.from(e.losses), lr: e.lr }),
+    }),
+  );
   const weights = (await trainer.allModels()).map((m) => Array.from(flattenParams(m.layers())));
   trainer.dispose();
   return { steps, history, weights };
@@ -44,7 +49,14 @@ describe('deferred loss readback on the WebGPU engine', () => {
   const data = seriesWindows(sines(4, 30), 8); // 88 windows: 70 train, batches of 8 → 9 steps an epoch
 
   it('gives the per-step losses, in order, and the same weights, reading back once per block of steps', async () => {
-    const options: Options = { loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.03 }, schedule: { kind: 'cosine', tMax: 20 }, clip: { kind: 'norm', maxNorm: 0.5 }, batchSize: 8, seed: 2 };
+    const options: Options = {
+      loss: { kind: 'mse' },
+      optimizer: { kind: 'adam', lr: 0.03 },
+      schedule: { kind: 'cosine', tMax: 20 },
+      clip: { kind: 'norm', maxNorm: 0.5 },
+      batchSize: 8,
+      seed: 2,
+    };
     const perStep = await run(net(), { ...options, backend: gpu.backend, readbackEvery: 1 }, data, 3);
     const runs = vi.spyOn(gpu.backend, 'runProgram');
     let deferred: Awaited<ReturnType<typeof run>>;
@@ -66,7 +78,15 @@ describe('deferred loss readback on the WebGPU engine', () => {
 
   it('matches the float64 engine step by step, per-series models included', async () => {
     const per = seriesWindows(sines(5, 20), 6, { perSeries: true }); // 13 windows per series, batches of 3: 5 steps an epoch
-    const options: Options = { loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.02 }, clip: { kind: 'norm', maxNorm: 0.5 }, batchSize: 3, seed: 5, series: 5, readbackEvery: 2 };
+    const options: Options = {
+      loss: { kind: 'mse' },
+      optimizer: { kind: 'adam', lr: 0.02 },
+      clip: { kind: 'norm', maxNorm: 0.5 },
+      batchSize: 3,
+      seed: 5,
+      series: 5,
+      readbackEvery: 2,
+    };
     const cpu = await Trainer.create(net({ cell: 'gru' }), { ...options, backend: cpuBackend });
     const dev = await Trainer.create(net({ cell: 'gru' }), { ...options, backend: gpu.backend });
     const lossCpu: Float64Array[] = [];
@@ -80,7 +100,12 @@ describe('deferred loss readback on the WebGPU engine', () => {
     lossGpu.forEach((l, k) => expectClose(l, lossCpu[k]!, { atol: 1e-6, rtol: 1e-5 }, `step ${k + 1}: each model's loss`));
     const models = await dev.allModels();
     for (const [s, m] of models.entries()) {
-      expectClose(flattenParams(m.layers()), flattenParams((await cpu.model(s)).layers()), { atol: 2e-5, rtol: 2e-4 }, `model ${s}: weights`);
+      expectClose(
+        flattenParams(m.layers()),
+        flattenParams((await cpu.model(s)).layers()),
+        { atol: 2e-5, rtol: 2e-4 },
+        `model ${s}: weights`,
+      );
     }
     dev.dispose();
   });
@@ -109,10 +134,23 @@ describe('deferred loss readback on the WebGPU engine', () => {
   });
 
   it('stops queueing when aborted and reports every step it took', async () => {
-    const trainer = await Trainer.create(net(), { backend: gpu.backend, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.01 }, batchSize: 8, readbackEvery: 3 });
+    const trainer = await Trainer.create(net(), {
+      backend: gpu.backend,
+      loss: { kind: 'mse' },
+      optimizer: { kind: 'adam', lr: 0.01 },
+      batchSize: 8,
+      readbackEvery: 3,
+    });
     const stop = new AbortController();
     const steps: number[] = [];
-    const history = await trainer.fit(data, { epochs: 5, signal: stop.signal, onStep: (e) => { steps.push(e.step); if (e.step === 2) stop.abort(); } });
+    const history = await trainer.fit(data, {
+      epochs: 5,
+      signal: stop.signal,
+      onStep: (e) => {
+        steps.push(e.step);
+        if (e.step === 2) stop.abort();
+      },
+    });
     // Blocks of 3: the abort in step 2's report comes while steps 4–6 are queued; they complete.
     expect(steps).toEqual([1, 2, 3, 4, 5, 6]);
     expect(history.steps.length).toBe(6);
@@ -126,7 +164,17 @@ describe('contraction layouts', () => {
   const grid = 65535;
   it('runs a product with few p and many q transposed on the direct entry point', () => {
     // The head's dWeight [O = 1, H = 8] over 98,304 rows: out[p, q] at p·8 + q.
-    const d = contractionDispatch({ a: { buffer: 'dout', row: 1, col: 1 }, b: { buffer: 'h', row: 8, col: 1 }, out: { buffer: 'g', p: 8, q: 1 }, p: 1, q: 8, rows: 98304 }, grid);
+    const d = contractionDispatch(
+      {
+        a: { buffer: 'dout', row: 1, col: 1 },
+        b: { buffer: 'h', row: 8, col: 1 },
+        out: { buffer: 'g', p: 8, q: 1 },
+        p: 1,
+        q: 8,
+        rows: 98304,
+      },
+      grid,
+    );
     expect(d.kernel.entryPoint).toBe('main_direct');
     expect(d.bind).toEqual({ a: 'h', b: 'dout', out: 'g' }); // operands swapped
     expect([d.uniforms.p_size, d.uniforms.q_size]).toEqual([8, 1]); // P and Q swapped
@@ -135,18 +183,38 @@ describe('contraction layouts', () => {
 
   it('keeps the staged workgroup no larger than the output needs', () => {
     // dR of an LSTM H = 8: P = 32, Q = 8 → 8 × 2 invocations of 4 × 4 outputs, not 8 × 8.
-    const d = contractionDispatch({ a: { buffer: 'dg', row: 32, col: 1 }, b: { buffer: 'h', row: 8, col: 1 }, out: { buffer: 'g', p: 8, q: 1 }, p: 32, q: 8, rows: 4096 }, grid);
+    const d = contractionDispatch(
+      {
+        a: { buffer: 'dg', row: 32, col: 1 },
+        b: { buffer: 'h', row: 8, col: 1 },
+        out: { buffer: 'g', p: 8, q: 1 },
+        p: 32,
+        q: 8,
+        rows: 4096,
+      },
+      grid,
+    );
     expect(d.kernel.entryPoint).toBe('main');
     expect(d.constants).toMatchObject({ WORKGROUP_SIZE: 16, WG_Q: 2 });
   });
 
   it('sums chunks of a few rows directly', () => {
-    const d = contractionDispatch({ a: { buffer: 'dout', row: 1, col: 1 }, b: { buffer: 'w', row: 8, col: 1 }, out: { buffer: 'dy', p: 8, q: 1 }, p: 98304, q: 8, rows: 1 }, grid);
+    const d = contractionDispatch(
+      {
+        a: { buffer: 'dout', row: 1, col: 1 },
+        b: { buffer: 'w', row: 8, col: 1 },
+        out: { buffer: 'dy', p: 8, q: 1 },
+        p: 98304,
+        q: 8,
+        rows: 1,
+      },
+      grid,
+    );
     expect(d.kernel.entryPoint).toBe('main_direct');
   });
 });
 
-describe('the backends\' batch limits', () => {
+describe("the backends' batch limits", () => {
   it('cap the auto batch by the adapter kind and by what one binding holds', () => {
     const stack = net({ hiddenSize: 8 }).layers();
     const limits = gpu.backend.trainingBatchLimits(stack, 24);

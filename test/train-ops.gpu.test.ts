@@ -43,7 +43,11 @@ describe('segment sums (loss per model, gradient norms)', () => {
   // Up to 2048 values a workgroup; beyond, further passes over the partial sums. A stride past the
   // length sums a prefix of each block; the result lands at an offset of the destination.
   const cases: Array<[segments: number, length: number, stride: number, square: boolean, offset: number]> = [
-    [1, 5, 5, false, 0], [1, 100_000, 100_000, true, 0], [7, 3000, 3100, true, 3], [300, 33, 40, false, 0], [2, 2048 * 9 + 5, 2048 * 9 + 5, true, 1],
+    [1, 5, 5, false, 0],
+    [1, 100_000, 100_000, true, 0],
+    [7, 3000, 3100, true, 3],
+    [300, 33, 40, false, 0],
+    [2, 2048 * 9 + 5, 2048 * 9 + 5, true, 1],
   ];
   for (const [segments, length, stride, square, offset] of cases) {
     it(`${segments} segment(s) of ${length} every ${stride}${square ? ', squared' : ''}, at ${offset}`, async () => {
@@ -83,8 +87,15 @@ describe('losses on the GPU against the float64 reference', () => {
       const invN = inverseCounts(c.B, c.T, c.O, first, c.models, mask);
       const sum = segmentSumPasses('term', 'loss', { segments: c.models, length: per * c.T * c.O }, false, maxPerDimension());
       const got = await runDispatches(
-        [lossDispatch(spec, { y: 'y', target: 'target', mask: 'mask', invN: 'invN', dy: 'dy', term: 'term' },
-          { batch: c.B, steps: c.T, outputs: c.O, first, perModel: per, hasMask: !!mask }, maxPerDimension()), ...sum.dispatches],
+        [
+          lossDispatch(
+            spec,
+            { y: 'y', target: 'target', mask: 'mask', invN: 'invN', dy: 'dy', term: 'term' },
+            { batch: c.B, steps: c.T, outputs: c.O, first, perModel: per, hasMask: !!mask },
+            maxPerDimension(),
+          ),
+          ...sum.dispatches,
+        ],
         { y: Y, target, mask: mask ?? new Float32Array(1), invN },
         { dy: n, term: n, loss: c.models, ...sum.scratch },
         ['dy', 'loss'],
@@ -92,7 +103,14 @@ describe('losses on the GPU against the float64 reference', () => {
       // Each model's loss and gradient are its own sequences' reference loss (not divided by the number of models).
       for (let g = 0; g < c.models; g++) {
         const rows = (a: Float32Array, w: number) => a.subarray(g * per * w, (g + 1) * per * w);
-        const want = lossReference(spec, { Y: rows(Y, c.T * c.O), target: rows(target, c.T * c.O), mask: mask && rows(mask, c.T), batch: per, steps: c.T, outputSize: c.O });
+        const want = lossReference(spec, {
+          Y: rows(Y, c.T * c.O),
+          target: rows(target, c.T * c.O),
+          mask: mask && rows(mask, c.T),
+          batch: per,
+          steps: c.T,
+          outputSize: c.O,
+        });
         expectClose(rows(got.dy!, c.T * c.O), want.dY, FLOAT32_TOLERANCE, `model ${g}: dY`, [per, c.T, c.O]);
         expectClose(got.loss!.subarray(g, g + 1), [want.loss], FLOAT32_TOLERANCE, `model ${g}: loss`);
       }
@@ -103,10 +121,22 @@ describe('losses on the GPU against the float64 reference', () => {
 describe('optimizer steps on the GPU against the float64 reference', () => {
   const setups: Array<[string, OptimizationOptions]> = [
     ['SGD', { optimizer: { kind: 'sgd', lr: 0.1 } }],
-    ['SGD momentum + weight decay, step schedule', { optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 0.01 }, schedule: { kind: 'step', stepSize: 2, gamma: 0.5 } }],
-    ['SGD Nesterov, clip by value', { optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.8, nesterov: true }, clip: { kind: 'value', clipValue: 0.3 } }],
+    [
+      'SGD momentum + weight decay, step schedule',
+      {
+        optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 0.01 },
+        schedule: { kind: 'step', stepSize: 2, gamma: 0.5 },
+      },
+    ],
+    [
+      'SGD Nesterov, clip by value',
+      { optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.8, nesterov: true }, clip: { kind: 'value', clipValue: 0.3 } },
+    ],
     ['Adam, clip by norm', { optimizer: { kind: 'adam', lr: 0.01, weightDecay: 0.001 }, clip: { kind: 'norm', maxNorm: 0.5 } }],
-    ['AdamW, cosine schedule', { optimizer: { kind: 'adamw', lr: 0.02, betas: [0.8, 0.99], eps: 1e-6 }, schedule: { kind: 'cosine', tMax: 4, etaMin: 0.001 } }],
+    [
+      'AdamW, cosine schedule',
+      { optimizer: { kind: 'adamw', lr: 0.02, betas: [0.8, 0.99], eps: 1e-6 }, schedule: { kind: 'cosine', tMax: 4, etaMin: 0.001 } },
+    ],
   ];
   for (const models of [1, 37]) {
     for (const [label, options] of setups) {
@@ -114,7 +144,10 @@ describe('optimizer steps on the GPU against the float64 reference', () => {
         const spec = optimizationSpec(options);
         // Two buffers per model, as a layer's packed weights and the head: the first trains 53 of
         // every 60 floats (the rest, say absent biases, must stay as they are), the second all 7.
-        const parts = [{ trained: 53, stride: 60 }, { trained: 7, stride: 7 }];
+        const parts = [
+          { trained: 53, stride: 60 },
+          { trained: 7, stride: 7 },
+        ];
         const rand = mulberry32(models * 100 + label.length);
         const state = parts.map(({ stride }) => ({
           p: uniformArray(rand, models * stride, -1, 1) as Float32Array,
@@ -125,12 +158,19 @@ describe('optimizer steps on the GPU against the float64 reference', () => {
         // The reference: per model one float64 parameter vector of both buffers' trained values.
         const trainedOf = (s: number, arrays: Float32Array[]) =>
           Float64Array.from(parts.flatMap(({ trained, stride }, k) => Array.from(arrays[k]!.subarray(s * stride, s * stride + trained))));
-        const refParams = Array.from({ length: models }, (_, s) => ({ w: trainedOf(s, state.map((b) => b.p)) }));
+        const refParams = Array.from({ length: models }, (_, s) => ({
+          w: trainedOf(
+            s,
+            state.map((b) => b.p),
+          ),
+        }));
         const refState = refParams.map((r) => createOptimizerState(spec.optimizer, { w: r.w.length }, Float64Array));
         const buffers: ParamBuffer[] = parts.map((part, k) => ({ p: `p${k}`, g: `g${k}`, m: `m${k}`, v: `v${k}`, ...part }));
         for (let step = 0; step < 4; step++) {
           // Gradients large enough that clipping acts on some models and not on others.
-          const g = parts.map(({ stride }) => uniformArray(rand, models * stride, -1, 1).map((x, i) => x * (1 + (Math.floor(i / stride) % 3))));
+          const g = parts.map(({ stride }) =>
+            uniformArray(rand, models * stride, -1, 1).map((x, i) => x * (1 + (Math.floor(i / stride) % 3))),
+          );
           const lr = learningRateAt(spec.schedule, spec.optimizer.lr, step);
           const { dispatches, scratch } = optimizerDispatches(spec, buffers, 'sumsq', models, step, lr, maxPerDimension());
           const inputs: Record<string, Float32Array> = {};
@@ -140,7 +180,15 @@ describe('optimizer steps on the GPU against the float64 reference', () => {
           for (let s = 0; s < models; s++) {
             const report = optimizerStepReference(spec, refParams[s]!, { w: trainedOf(s, g) }, refState[s]!);
             expect(report.lr).toBeCloseTo(lr, 12);
-            expectClose(trainedOf(s, state.map((b) => b.p)), refParams[s]!.w, FLOAT32_TOLERANCE, `step ${step} model ${s}: p`);
+            expectClose(
+              trainedOf(
+                s,
+                state.map((b) => b.p),
+              ),
+              refParams[s]!.w,
+              FLOAT32_TOLERANCE,
+              `step ${step} model ${s}: p`,
+            );
             expect(state[0]!.p.subarray(s * 60 + 53, s * 60 + 60)).toEqual(untouched[0]!.subarray(s * 60 + 53, s * 60 + 60));
           }
         }

@@ -224,7 +224,14 @@ describe('stack gradients against PyTorch', () => {
       expectClose(out.Y, c.output, TIGHT, `${c.name} output`, [B, T, O]);
 
       const spec = lossSpec(c.loss as LossOptions);
-      const loss = lossReference(spec, { Y: out.Y, target: Float64Array.from(c.target), mask: c.mask && Float64Array.from(c.mask), batch: B, steps: T, outputSize: O });
+      const loss = lossReference(spec, {
+        Y: out.Y,
+        target: Float64Array.from(c.target),
+        mask: c.mask && Float64Array.from(c.mask),
+        batch: B,
+        steps: T,
+        outputSize: O,
+      });
       expectClose([loss.loss], [c.value], TIGHT, `${c.name} loss`);
 
       const back = recurrentStackBackwardReference(stack, inputs, loss.dY);
@@ -247,14 +254,31 @@ function optimizationOf(c: OptimCase): OptimizationOptions {
   const o = c.optimizer as Record<string, unknown> & { class: string; lr: number };
   const optimizer =
     o.class === 'SGD'
-      ? { kind: 'sgd' as const, lr: o.lr, momentum: o.momentum as number | undefined, dampening: o.dampening as number | undefined, nesterov: o.nesterov as boolean | undefined, weightDecay: o.weight_decay as number | undefined }
-      : { kind: o.class === 'Adam' ? ('adam' as const) : ('adamw' as const), lr: o.lr, betas: o.betas as [number, number] | undefined, eps: o.eps as number | undefined, weightDecay: o.weight_decay as number | undefined };
+      ? {
+          kind: 'sgd' as const,
+          lr: o.lr,
+          momentum: o.momentum as number | undefined,
+          dampening: o.dampening as number | undefined,
+          nesterov: o.nesterov as boolean | undefined,
+          weightDecay: o.weight_decay as number | undefined,
+        }
+      : {
+          kind: o.class === 'Adam' ? ('adam' as const) : ('adamw' as const),
+          lr: o.lr,
+          betas: o.betas as [number, number] | undefined,
+          eps: o.eps as number | undefined,
+          weightDecay: o.weight_decay as number | undefined,
+        };
   const s = c.schedule as (Record<string, number> & { class: string }) | null;
   const schedule =
-    s === null ? { kind: 'constant' as const }
-    : s.class === 'StepLR' ? { kind: 'step' as const, stepSize: s.step_size!, gamma: s.gamma }
-    : { kind: 'cosine' as const, tMax: s.T_max!, etaMin: s.eta_min };
-  const clip = c.clip && (c.clip.kind === 'norm' ? { kind: 'norm' as const, maxNorm: c.clip.bound } : { kind: 'value' as const, clipValue: c.clip.bound });
+    s === null
+      ? { kind: 'constant' as const }
+      : s.class === 'StepLR'
+        ? { kind: 'step' as const, stepSize: s.step_size!, gamma: s.gamma }
+        : { kind: 'cosine' as const, tMax: s.T_max!, etaMin: s.eta_min };
+  const clip =
+    c.clip &&
+    (c.clip.kind === 'norm' ? { kind: 'norm' as const, maxNorm: c.clip.bound } : { kind: 'value' as const, clipValue: c.clip.bound });
   return { optimizer, schedule, clip };
 }
 
@@ -329,13 +353,20 @@ describe('optimizers: by hand', () => {
     const r = { p: Float64Array.from([1, 1]) };
     optimizerStepReference(adam, r, { p: Float64Array.from([3, -0.2]) }, createOptimizerState(adam.optimizer, { p: 2 }, Float64Array));
     // m̂ = g, v̂ = g²: the step is lr·g/(|g| + eps).
-    expectClose(r.p, [1 - 0.1 * 3 / (3 + 1e-8), 1 + 0.1 * 0.2 / (0.2 + 1e-8)], { atol: 1e-15, rtol: 0 }, 'adam first step');
+    expectClose(r.p, [1 - (0.1 * 3) / (3 + 1e-8), 1 + (0.1 * 0.2) / (0.2 + 1e-8)], { atol: 1e-15, rtol: 0 }, 'adam first step');
   });
 
   it('schedules in closed form', () => {
-    expect([0, 1, 2, 3, 4].map((n) => learningRateAt(scheduleSpec({ kind: 'step', stepSize: 2, gamma: 0.5 }), 0.8, n))).toEqual([0.8, 0.8, 0.4, 0.4, 0.2]);
+    expect([0, 1, 2, 3, 4].map((n) => learningRateAt(scheduleSpec({ kind: 'step', stepSize: 2, gamma: 0.5 }), 0.8, n))).toEqual([
+      0.8, 0.8, 0.4, 0.4, 0.2,
+    ]);
     const cosine = scheduleSpec({ kind: 'cosine', tMax: 4, etaMin: 0.1 });
-    expectClose([0, 2, 4].map((n) => learningRateAt(cosine, 1.1, n)), [1.1, 0.6, 0.1], { atol: 1e-15, rtol: 0 }, 'cosine');
+    expectClose(
+      [0, 2, 4].map((n) => learningRateAt(cosine, 1.1, n)),
+      [1.1, 0.6, 0.1],
+      { atol: 1e-15, rtol: 0 },
+      'cosine',
+    );
     expect(learningRateAt(scheduleSpec(), 0.3, 99)).toBe(0.3);
     expect(scheduleSpec({ kind: 'step', stepSize: 3 })).toEqual({ kind: 'step', stepSize: 3, gamma: 0.1 });
   });
@@ -355,7 +386,9 @@ describe('optimizers: by hand', () => {
 
 describe('optimizers: errors', () => {
   it('rejects bad options with ConfigError, as PyTorch does', () => {
-    expect(() => optimizerSpec({ kind: 'sgd', lr: 0.1, nesterov: true })).toThrow(/Nesterov momentum requires a momentum > 0 and zero dampening/);
+    expect(() => optimizerSpec({ kind: 'sgd', lr: 0.1, nesterov: true })).toThrow(
+      /Nesterov momentum requires a momentum > 0 and zero dampening/,
+    );
     expect(() => optimizerSpec({ kind: 'sgd', lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true })).toThrow(ConfigError);
     expect(() => optimizerSpec({ kind: 'sgd' } as never)).toThrow(/SGD needs a learning rate/);
     expect(() => optimizerSpec({ kind: 'adam', lr: -1 })).toThrow(/lr must be a finite number ≥ 0/);
@@ -376,6 +409,8 @@ describe('optimizers: errors', () => {
     expect(() => optimizerStepReference(spec, params, { w: new Float64Array(3), v: new Float64Array(1) }, fresh())).toThrow(ShapeError);
     const adamState: OptimizerState<Float64Array> = createOptimizerState(optimizerSpec({ kind: 'adam' }), { w: 3 }, Float64Array);
     expect(() => optimizerStepReference(spec, params, { w: new Float64Array(3) }, adamState)).toThrow(/sgd expects \[momentum_buffer\]/);
-    expect(() => optimizerStepReference(spec, params, { w: new Float64Array(3) }, createOptimizerState(spec.optimizer, { w: 4 }, Float64Array))).toThrow(ShapeError);
+    expect(() =>
+      optimizerStepReference(spec, params, { w: new Float64Array(3) }, createOptimizerState(spec.optimizer, { w: 4 }, Float64Array)),
+    ).toThrow(ShapeError);
   });
 });

@@ -35,9 +35,16 @@ interface GoldenCase {
 const golden = JSON.parse(readFileSync(new URL('./data/torch-grads/training.json', import.meta.url), 'utf8')) as { cases: GoldenCase[] };
 
 function modelOf(c: GoldenCase): RecurrentNet {
-  const options = { cell: c.cell, inputSize: c.inputSize, hiddenSize: c.hiddenSize, outputSize: c.outputSize, ...(c.nonlinearity ? { nonlinearity: c.nonlinearity } : {}) };
+  const options = {
+    cell: c.cell,
+    inputSize: c.inputSize,
+    hiddenSize: c.hiddenSize,
+    outputSize: c.outputSize,
+    ...(c.nonlinearity ? { nonlinearity: c.nonlinearity } : {}),
+  };
   const sd: Record<string, Tensor> = {};
-  for (const [name, t] of Object.entries(RecurrentNet.create(options).stateDict())) sd[name] = { data: Float32Array.from(c.initial[name]!), shape: t.shape };
+  for (const [name, t] of Object.entries(RecurrentNet.create(options).stateDict()))
+    sd[name] = { data: Float32Array.from(c.initial[name]!), shape: t.shape };
   return RecurrentNet.fromStateDict(sd, options);
 }
 
@@ -45,9 +52,21 @@ describe('training steps against PyTorch', () => {
   for (const c of golden.cases) {
     it(c.name, async () => {
       const trainer = await Trainer.create(modelOf(c), {
-        backend: cpuBackend, loss: c.loss, optimizer: c.optimizer, schedule: c.schedule, clip: c.clip, batchSize: c.count,
+        backend: cpuBackend,
+        loss: c.loss,
+        optimizer: c.optimizer,
+        schedule: c.schedule,
+        clip: c.clip,
+        batchSize: c.count,
       });
-      const data = samples({ x: Float64Array.from(c.x), y: Float64Array.from(c.y), count: c.count, steps: c.steps, inputSize: c.inputSize, outputSize: c.outputSize });
+      const data = samples({
+        x: Float64Array.from(c.x),
+        y: Float64Array.from(c.y),
+        count: c.count,
+        steps: c.steps,
+        inputSize: c.inputSize,
+        outputSize: c.outputSize,
+      });
       let k = 0;
       await trainer.fit(data, {
         epochs: c.trajectory.length,

@@ -54,25 +54,52 @@ describe('the WebGPU training engine against the float64 one', () => {
 
   for (const cell of ['rnn', 'gru', 'lstm'] as const) {
     it(`${cell}, 2 layers, Adam with norm clipping`, async () => {
-      const { dev } = await sameAsCpu(net(cell, { numLayers: 2 }), {
-        loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.02 }, clip: { kind: 'norm', maxNorm: 0.3 }, batchSize: 16, seed: 1,
-      }, data, 2);
+      const { dev } = await sameAsCpu(
+        net(cell, { numLayers: 2 }),
+        {
+          loss: { kind: 'mse' },
+          optimizer: { kind: 'adam', lr: 0.02 },
+          clip: { kind: 'norm', maxNorm: 0.3 },
+          batchSize: 16,
+          seed: 1,
+        },
+        data,
+        2,
+      );
       dev.dispose();
     });
   }
 
   it('bidirectional GRU, SGD with Nesterov momentum, a step schedule and value clipping', async () => {
-    const { dev } = await sameAsCpu(net('gru', { bidirectional: true, hiddenSize: 3 }), {
-      loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 },
-      schedule: { kind: 'step', stepSize: 3, gamma: 0.5 }, clip: { kind: 'value', clipValue: 0.05 }, batchSize: 20, seed: 2,
-    }, data, 2);
+    const { dev } = await sameAsCpu(
+      net('gru', { bidirectional: true, hiddenSize: 3 }),
+      {
+        loss: { kind: 'mse' },
+        optimizer: { kind: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 },
+        schedule: { kind: 'step', stepSize: 3, gamma: 0.5 },
+        clip: { kind: 'value', clipValue: 0.05 },
+        batchSize: 20,
+        seed: 2,
+      },
+      data,
+      2,
+    );
     dev.dispose();
   });
 
   it('LSTM without biases, AdamW with a cosine schedule, MAE over the last 3 steps', async () => {
-    const { dev } = await sameAsCpu(net('lstm', { bias: false, headBias: false, hiddenSize: 4 }), {
-      loss: { kind: 'mae', steps: { last: 3 } }, optimizer: { kind: 'adamw', lr: 0.03 }, schedule: { kind: 'cosine', tMax: 5 }, batchSize: 16, seed: 3,
-    }, data, 2);
+    const { dev } = await sameAsCpu(
+      net('lstm', { bias: false, headBias: false, hiddenSize: 4 }),
+      {
+        loss: { kind: 'mae', steps: { last: 3 } },
+        optimizer: { kind: 'adamw', lr: 0.03 },
+        schedule: { kind: 'cosine', tMax: 5 },
+        batchSize: 16,
+        seed: 3,
+      },
+      data,
+      2,
+    );
     dev.dispose();
   });
 
@@ -81,23 +108,48 @@ describe('the WebGPU training engine against the float64 one', () => {
     const x = new Float32Array(two.count * 7 * 2).map((_, i) => two.x[Math.floor(i / 2)]! * (i % 2 ? -1 : 1));
     const y = new Float32Array(two.count * 7 * 2).map((_, i) => two.y[Math.floor(i / 2)]! * (i % 2 ? 0.5 : 1));
     const samples2 = { ...two, x, y, inputSize: 2, outputSize: 2 };
-    const { dev } = await sameAsCpu(net('rnn', { nonlinearity: 'relu', inputSize: 2, outputSize: 2, hiddenSize: 6 }), {
-      loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.01 }, batchSize: 12, seed: 4, truncate: 3,
-    }, samples2, 1);
+    const { dev } = await sameAsCpu(
+      net('rnn', { nonlinearity: 'relu', inputSize: 2, outputSize: 2, hiddenSize: 6 }),
+      {
+        loss: { kind: 'mse' },
+        optimizer: { kind: 'adam', lr: 0.01 },
+        batchSize: 12,
+        seed: 4,
+        truncate: 3,
+      },
+      samples2,
+      1,
+    );
     dev.dispose();
   });
 
   it('per-series models: each its own weights and optimizer state', async () => {
     const per = seriesWindows(sines(3, 20), 6, { perSeries: true });
-    const { dev } = await sameAsCpu(net('gru'), {
-      loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.02 }, clip: { kind: 'norm', maxNorm: 0.5 }, batchSize: 5, seed: 5, series: 3,
-    }, per, 2);
+    const { dev } = await sameAsCpu(
+      net('gru'),
+      {
+        loss: { kind: 'mse' },
+        optimizer: { kind: 'adam', lr: 0.02 },
+        clip: { kind: 'norm', maxNorm: 0.5 },
+        batchSize: 5,
+        seed: 5,
+        series: 3,
+      },
+      per,
+      2,
+    );
     expect(dev.models).toBe(3);
     dev.dispose();
   });
 
   it('stops early with the best weights, and its optimizer state round-trips', async () => {
-    const trainer = await Trainer.create(net('lstm'), { backend: gpu.backend, loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr: 2, momentum: 0.9 }, batchSize: 8, seed: 6 });
+    const trainer = await Trainer.create(net('lstm'), {
+      backend: gpu.backend,
+      loss: { kind: 'mse' },
+      optimizer: { kind: 'sgd', lr: 2, momentum: 0.9 },
+      batchSize: 8,
+      seed: 6,
+    });
     const history = await trainer.fit(data, { epochs: 30, validationSplit: 0.25, earlyStopping: { patience: 2 } });
     expect(history.stoppedEarly).toBe(true);
     const best = Math.min(...history.epochs.map((e) => e.validationLoss!));
@@ -124,7 +176,12 @@ describe('the WebGPU training engine against the float64 one', () => {
     // sequences hold 3 and a padding lane), 3 steps an epoch.
     const per = seriesWindows(sines(37, 14), 5, { perSeries: true });
     const options: Options = {
-      loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.02 }, clip: { kind: 'norm', maxNorm: 0.3 }, batchSize: 3, seed: 8, series: 37,
+      loss: { kind: 'mse' },
+      optimizer: { kind: 'adam', lr: 0.02 },
+      clip: { kind: 'norm', maxNorm: 0.3 },
+      batchSize: 3,
+      seed: 8,
+      series: 37,
     };
     const runs = vi.spyOn(gpu.backend, 'runProgram');
     try {
@@ -142,12 +199,29 @@ describe('the WebGPU training engine against the float64 one', () => {
     it(`per-series bidirectional GRU and truncated BPTT of a tanh RNN on the ${kernel} kernels`, async () => {
       const forced = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: kernel });
       const sgd: Options = {
-        loss: { kind: 'mae', steps: { last: 2 } }, optimizer: { kind: 'sgd', lr: 0.1, momentum: 0.9 }, clip: { kind: 'value', clipValue: 0.05 },
-        batchSize: 5, seed: 9, series: 11,
+        loss: { kind: 'mae', steps: { last: 2 } },
+        optimizer: { kind: 'sgd', lr: 0.1, momentum: 0.9 },
+        clip: { kind: 'value', clipValue: 0.05 },
+        batchSize: 5,
+        seed: 9,
+        series: 11,
       };
-      const gru = await sameAsCpu(net('gru', { bidirectional: true, hiddenSize: 7 }), sgd, seriesWindows(sines(11, 16), 6, { perSeries: true }), 2, forced);
+      const gru = await sameAsCpu(
+        net('gru', { bidirectional: true, hiddenSize: 7 }),
+        sgd,
+        seriesWindows(sines(11, 16), 6, { perSeries: true }),
+        2,
+        forced,
+      );
       gru.dev.dispose();
-      const adam: Options = { loss: { kind: 'mse' }, optimizer: { kind: 'adamw', lr: 0.01 }, batchSize: 2, seed: 10, series: 6, truncate: 3 };
+      const adam: Options = {
+        loss: { kind: 'mse' },
+        optimizer: { kind: 'adamw', lr: 0.01 },
+        batchSize: 2,
+        seed: 10,
+        series: 6,
+        truncate: 3,
+      };
       const rnn = await sameAsCpu(net('rnn', { hiddenSize: 3 }), adam, seriesWindows(sines(6, 12), 7, { perSeries: true }), 1, forced);
       rnn.dev.dispose();
       forced.dispose();
@@ -161,7 +235,14 @@ describe('the WebGPU training engine against the float64 one', () => {
     // model, 2 models per program. 10 models: pages of 4, 4, 2, programs of 2 models, 5 a step.
     const small = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, maxBindingBytes: 3500 });
     const runs = vi.spyOn(small, 'runProgram');
-    const options: Options = { loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.02 }, clip: { kind: 'norm', maxNorm: 0.5 }, batchSize: 2, seed: 11, series: 10 };
+    const options: Options = {
+      loss: { kind: 'mse' },
+      optimizer: { kind: 'adam', lr: 0.02 },
+      clip: { kind: 'norm', maxNorm: 0.5 },
+      batchSize: 2,
+      seed: 11,
+      series: 10,
+    };
     // 9 values: 4 windows of 5 steps per series, 2 batches of 2.
     const { cpu, dev } = await sameAsCpu(net('lstm'), options, seriesWindows(sines(10, 9), 5, { perSeries: true }), 1, small);
     const steps = runs.mock.calls.filter(([p]) => p.what === 'a training step').length;
@@ -169,7 +250,12 @@ describe('the WebGPU training engine against the float64 one', () => {
     const state = await dev.optimizerState();
     const want = await cpu.optimizerState();
     for (let s = 0; s < 10; s++) {
-      expectClose(state[s]!.buffers.params!.exp_avg_sq!, want[s]!.buffers.params!.exp_avg_sq!, { atol: 1e-7, rtol: 2e-4 }, `model ${s}: Adam's second moments`);
+      expectClose(
+        state[s]!.buffers.params!.exp_avg_sq!,
+        want[s]!.buffers.params!.exp_avg_sq!,
+        { atol: 1e-7, rtol: 2e-4 },
+        `model ${s}: Adam's second moments`,
+      );
     }
     dev.dispose();
     small.dispose();
@@ -177,7 +263,12 @@ describe('the WebGPU training engine against the float64 one', () => {
 
   it('frees its buffers on dispose and leaves the backend pool as it found it', async () => {
     const before = gpu.backend.pool.liveBuffers;
-    const trainer = await Trainer.create(net('gru'), { backend: gpu.backend, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.01 }, batchSize: 16 });
+    const trainer = await Trainer.create(net('gru'), {
+      backend: gpu.backend,
+      loss: { kind: 'mse' },
+      optimizer: { kind: 'adam', lr: 0.01 },
+      batchSize: 16,
+    });
     await trainer.fit(data, { epochs: 1 });
     const after = gpu.backend.pool.liveBuffers;
     await trainer.fit(data, { epochs: 1 });

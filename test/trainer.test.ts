@@ -24,10 +24,18 @@ function sines(count: number, length: number, seed: number): number[][] {
 }
 
 const small = (cell: 'rnn' | 'gru' | 'lstm', seed = 1) =>
-  RecurrentNet.create({ cell, inputSize: 1, hiddenSize: 5, outputSize: 1, ...(cell === 'rnn' ? { nonlinearity: 'tanh' as const } : {}) }, { seed });
+  RecurrentNet.create(
+    { cell, inputSize: 1, hiddenSize: 5, outputSize: 1, ...(cell === 'rnn' ? { nonlinearity: 'tanh' as const } : {}) },
+    { seed },
+  );
 
 const adam = (o: Partial<TrainerOptions> = {}): TrainerOptions => ({
-  backend: cpuBackend, loss: { kind: 'mse' }, optimizer: { kind: 'adam', lr: 0.02 }, batchSize: 16, seed: 3, ...o,
+  backend: cpuBackend,
+  loss: { kind: 'mse' },
+  optimizer: { kind: 'adam', lr: 0.02 },
+  batchSize: 16,
+  seed: 3,
+  ...o,
 });
 
 describe('Trainer on the float64 engine', () => {
@@ -38,7 +46,11 @@ describe('Trainer on the float64 engine', () => {
       const steps: number[] = [];
       const epochs: number[] = [];
       const before = (await trainer.evaluate(data))[0]!;
-      const history = await trainer.fit(data, { epochs: 6, onStep: (e) => void steps.push(e.step), onEpoch: (e) => void epochs.push(e.epoch) });
+      const history = await trainer.fit(data, {
+        epochs: 6,
+        onStep: (e) => void steps.push(e.step),
+        onEpoch: (e) => void epochs.push(e.epoch),
+      });
       const after = (await trainer.evaluate(data))[0]!;
       const perEpoch = Math.ceil(data.count / 16);
       expect(steps).toEqual(Array.from({ length: 6 * perEpoch }, (_, i) => i + 1));
@@ -140,8 +152,12 @@ describe('Trainer on the float64 engine', () => {
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5);
     await expect(Trainer.create(small('lstm'), { ...options, optimizerState: [state, state] })).rejects.toThrow(ShapeError);
     // Per-series models step together: states saved at different steps cannot resume side by side.
-    await expect(Trainer.create(small('lstm'), { ...options, series: 2, optimizerState: [state, { ...state, step: state.step + 1 }] })).rejects.toThrow(
-      new ConfigError(`per-series optimizer states must share one step count (the models step together), got ${state.step}, ${state.step + 1}`),
+    await expect(
+      Trainer.create(small('lstm'), { ...options, series: 2, optimizerState: [state, { ...state, step: state.step + 1 }] }),
+    ).rejects.toThrow(
+      new ConfigError(
+        `per-series optimizer states must share one step count (the models step together), got ${state.step}, ${state.step + 1}`,
+      ),
     );
   });
 
@@ -155,7 +171,14 @@ describe('Trainer on the float64 engine', () => {
     await expect(trainer.fit(data, { epochs: 0 })).rejects.toThrow(ConfigError);
     await expect(trainer.fit(data, { epochs: 1, earlyStopping: { patience: 2 } })).rejects.toThrow(/early stopping needs a validation set/);
     await expect(trainer.fit(seriesWindows(sines(2, 20, 8), 5, { perSeries: true }), { epochs: 1 })).rejects.toThrow(ShapeError);
-    const twoInputs: Samples = samples({ x: new Float32Array(2 * 3 * 2), y: new Float32Array(2 * 3), count: 2, steps: 3, inputSize: 2, outputSize: 1 });
+    const twoInputs: Samples = samples({
+      x: new Float32Array(2 * 3 * 2),
+      y: new Float32Array(2 * 3),
+      count: 2,
+      steps: 3,
+      inputSize: 2,
+      outputSize: 1,
+    });
     await expect(trainer.fit(twoInputs, { epochs: 1 })).rejects.toThrow(ShapeError);
   });
 });
@@ -172,7 +195,14 @@ describe('exploding gradients: why clipping exists', () => {
     stack.layers[0]!.weights.R.forEach((v, i, R) => (R[i] = v * 5));
     const exploding = model.withLayers(stack);
     const data = seriesWindows(sines(2, 70, 9), 60);
-    const trainer = await Trainer.create(exploding, { backend: cpuBackend, loss: { kind: 'mse' }, optimizer: { kind: 'sgd', lr: 0.5 }, batchSize: 8, seed: 1, clip });
+    const trainer = await Trainer.create(exploding, {
+      backend: cpuBackend,
+      loss: { kind: 'mse' },
+      optimizer: { kind: 'sgd', lr: 0.5 },
+      batchSize: 8,
+      seed: 1,
+      clip,
+    });
     const history = await trainer.fit(data, { epochs: 10 });
     return { history, final: (await trainer.evaluate(data))[0]! };
   }

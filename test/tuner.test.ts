@@ -56,7 +56,11 @@ describe('Tuner', () => {
 
   it("'quick' times only the cost model's best three, once each after a warm-up", async () => {
     const dev = fakeDevice();
-    const choice = await new Tuner({ mode: 'quick', store: new MemoryTuneStore(), now: dev.now, budgetMs: 1e9 }).choose('k', candidates, dev.time);
+    const choice = await new Tuner({ mode: 'quick', store: new MemoryTuneStore(), now: dev.now, budgetMs: 1e9 }).choose(
+      'k',
+      candidates,
+      dev.time,
+    );
     expect(Object.keys(choice.timesMs)).toEqual(['tile/128', 'tile/256', 'tile/64'].slice(0, QUICK_CANDIDATES));
     expect(choice.candidate.name).toBe('tile/64');
     expect(dev.runs).toEqual(['tile/128', 'tile/128', 'tile/256', 'tile/256', 'tile/64', 'tile/64']);
@@ -66,11 +70,19 @@ describe('Tuner', () => {
     const dev = fakeDevice();
     // tile/128 takes 2 × 9 ms (warm-up + run): 18 ms, under the budget of 20, so tile/256 starts
     // (2 × 6 ms: 30 spent); tile/64 does not.
-    const choice = await new Tuner({ mode: 'quick', store: new MemoryTuneStore(), now: dev.now, budgetMs: 20 }).choose('k', candidates, dev.time);
+    const choice = await new Tuner({ mode: 'quick', store: new MemoryTuneStore(), now: dev.now, budgetMs: 20 }).choose(
+      'k',
+      candidates,
+      dev.time,
+    );
     expect(Object.keys(choice.timesMs)).toEqual(['tile/128', 'tile/256']);
     expect(choice.candidate.name).toBe('tile/256');
     // Even a budget of zero times one candidate: a measured choice beats a guess.
-    const zero = await new Tuner({ mode: 'quick', store: new MemoryTuneStore(), now: fakeDevice().now, budgetMs: 0 }).choose('k', candidates, fakeDevice().time);
+    const zero = await new Tuner({ mode: 'quick', store: new MemoryTuneStore(), now: fakeDevice().now, budgetMs: 0 }).choose(
+      'k',
+      candidates,
+      fakeDevice().time,
+    );
     expect(Object.keys(zero.timesMs)).toEqual(['tile/128']);
   });
 
@@ -125,7 +137,13 @@ describe('tuneKey', () => {
     ]) {
       expect(tuneKey(changed)).not.toBe(key);
     }
-    expect(tuneKey({ ...parts, features: ['subgroups', 'timestamp-query'], limits: { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 49152 } })).toBe(key);
+    expect(
+      tuneKey({
+        ...parts,
+        features: ['subgroups', 'timestamp-query'],
+        limits: { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 49152 },
+      }),
+    ).toBe(key);
     expect(tuneKey({ ...parts, batch: 50_000 })).toBe(key); // same bucket as 65,536
   });
 

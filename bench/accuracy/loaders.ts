@@ -37,7 +37,8 @@ export function longestRun(points: readonly GridPoint[]): GridPoint[] {
   const bad = points.find((p) => !Number.isInteger(p.at));
   if (bad) throw new Error(`grid position ${bad.at} is not an integer (a date the loader could not read)`);
   const sorted = points.filter((p) => Number.isFinite(p.value)).sort((a, b) => a.at - b.at);
-  for (let i = 1; i < sorted.length; i++) if (sorted[i]!.at === sorted[i - 1]!.at) throw new Error(`two values at grid position ${sorted[i]!.at}`);
+  for (let i = 1; i < sorted.length; i++)
+    if (sorted[i]!.at === sorted[i - 1]!.at) throw new Error(`two values at grid position ${sorted[i]!.at}`);
   let [bestStart, bestEnd, start] = [0, 0, 0];
   for (let i = 1; i <= sorted.length; i++) {
     if (i < sorted.length && sorted[i]!.at === sorted[i - 1]!.at + 1) continue;
@@ -98,14 +99,22 @@ function monthIndexOfText(text: string): number {
 export function stocksMonthly(): DatedSeries[] {
   const rows = parseCsv(stocksCsv);
   return [...groupBy(rows, 'symbol')].map(([symbol, group]) =>
-    fromGrid(symbol, group.map((r) => ({ at: monthIndexOfText(String(r.date)), value: numberOf(r.price) })), monthStamp),
+    fromGrid(
+      symbol,
+      group.map((r) => ({ at: monthIndexOfText(String(r.date)), value: numberOf(r.price) })),
+      monthStamp,
+    ),
   );
 }
 
 /** Monthly S&P 500 index, January 2000 to March 2010: vega-datasets' sp500.csv (`date`, `price`). */
 export function sp500Monthly(): DatedSeries {
   const rows = parseCsv(sp500Csv);
-  return fromGrid('price', rows.map((r) => ({ at: monthIndexOfText(String(r.date)), value: numberOf(r.price) })), monthStamp);
+  return fromGrid(
+    'price',
+    rows.map((r) => ({ at: monthIndexOfText(String(r.date)), value: numberOf(r.price) })),
+    monthStamp,
+  );
 }
 
 /**
@@ -116,7 +125,13 @@ export function sp500Monthly(): DatedSeries {
 export function weatherDaily(columns: readonly string[]): DatedSeries[] {
   const rows = parseCsv(weatherCsv);
   return [...groupBy(rows, 'location')].flatMap(([location, group]) =>
-    columns.map((column) => fromGrid(`${location}/${column}`, group.map((r) => ({ at: isoDay(String(r.date)), value: numberOf(r[column]) })), dayStamp)),
+    columns.map((column) =>
+      fromGrid(
+        `${location}/${column}`,
+        group.map((r) => ({ at: isoDay(String(r.date)), value: numberOf(r[column]) })),
+        dayStamp,
+      ),
+    ),
   );
 }
 
@@ -138,7 +153,11 @@ export function seattleHourlyNormals(): DatedSeries[] {
     return isoDay(date) * 24 + Number(time.slice(0, 2));
   };
   return ['pressure', 'temperature', 'wind'].map((column) =>
-    fromGrid(column, rows.map((r) => ({ at: hourOf(String(r.date)), value: numberOf(r[column]) })), hourStamp),
+    fromGrid(
+      column,
+      rows.map((r) => ({ at: hourOf(String(r.date)), value: numberOf(r[column]) })),
+      hourStamp,
+    ),
   );
 }
 
@@ -151,7 +170,11 @@ export function seattleHourlyNormals(): DatedSeries[] {
 export function disastersYearly(): DatedSeries[] {
   const rows = parseCsv(disastersCsv);
   return [...groupBy(rows, 'Entity')].map(([entity, group]) =>
-    fromGrid(entity, group.map((r) => ({ at: numberOf(r.Year), value: numberOf(r.Deaths) })), yearStamp),
+    fromGrid(
+      entity,
+      group.map((r) => ({ at: numberOf(r.Year), value: numberOf(r.Deaths) })),
+      yearStamp,
+    ),
   );
 }
 
@@ -162,7 +185,13 @@ export function disastersYearly(): DatedSeries[] {
  */
 export function drivingYearly(): DatedSeries[] {
   const records = JSON.parse(drivingJson) as { year: number; miles: number; gas: number }[];
-  return (['miles', 'gas'] as const).map((field) => fromGrid(field, records.map((r) => ({ at: r.year, value: r[field] })), yearStamp));
+  return (['miles', 'gas'] as const).map((field) =>
+    fromGrid(
+      field,
+      records.map((r) => ({ at: r.year, value: r[field] })),
+      yearStamp,
+    ),
+  );
 }
 
 /**
@@ -173,7 +202,11 @@ export function drivingYearly(): DatedSeries[] {
 export function infantMortalityYearly(): DatedSeries[] {
   const rows = parseCsv(infantMortalityCsv);
   return [...groupBy(rows, 'race')].map(([race, group]) =>
-    fromGrid(race, group.map((r) => ({ at: numberOf(r.year), value: numberOf(r.infant_mortality_rate) })), yearStamp),
+    fromGrid(
+      race,
+      group.map((r) => ({ at: numberOf(r.year), value: numberOf(r.infant_mortality_rate) })),
+      yearStamp,
+    ),
   );
 }
 
@@ -191,5 +224,9 @@ export const BIRTHS_FILES = {
  */
 export function birthsDaily(file: keyof typeof BIRTHS_FILES): DatedSeries {
   const rows = parseCsv(BIRTHS_FILES[file]);
-  return fromGrid('births', rows.map((r) => ({ at: daysFromCivil(numberOf(r.year), numberOf(r.month), numberOf(r.date_of_month)), value: numberOf(r.births) })), dayStamp);
+  return fromGrid(
+    'births',
+    rows.map((r) => ({ at: daysFromCivil(numberOf(r.year), numberOf(r.month), numberOf(r.date_of_month)), value: numberOf(r.births) })),
+    dayStamp,
+  );
 }

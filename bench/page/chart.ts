@@ -1,14 +1,4 @@
-import {
-  Chart,
-  Legend,
-  LinearScale,
-  LineElement,
-  LogarithmicScale,
-  PointElement,
-  ScatterController,
-  Title,
-  Tooltip,
-} from 'chart.js';
+import { Chart, Legend, LinearScale, LineElement, LogarithmicScale, PointElement, ScatterController, Title, Tooltip } from 'chart.js';
 import type { BenchRecord } from '../harness.ts';
 
 Chart.register(ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Title, Tooltip);

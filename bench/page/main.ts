@@ -85,7 +85,10 @@ function onMessage(m: WorkerMessage) {
     case 'done':
       offerDownload(m.report);
       setRunning(false);
-      return setStatus('done', `Done: ${m.report.records.filter((r) => r.status === 'ok').length} of ${m.report.records.length} cells measured.`);
+      return setStatus(
+        'done',
+        `Done: ${m.report.records.filter((r) => r.status === 'ok').length} of ${m.report.records.length} cells measured.`,
+      );
     case 'error':
       setRunning(false);
       return setStatus('error', `Error: ${m.message}`);
@@ -104,7 +107,13 @@ function plan(action: string, f: FormData): { workloads: Workload[]; command: st
   if (action === 'standard') return { workloads: STANDARD, command: 'bench.html: standard' };
   if (action === 'sweep') {
     const max = Number(f.get('maxBatch'));
-    return { workloads: batchSweep(model, BATCH_SWEEP.filter((b) => b <= max)), command: `bench.html: batch sweep of ${model} up to B=${max}` };
+    return {
+      workloads: batchSweep(
+        model,
+        BATCH_SWEEP.filter((b) => b <= max),
+      ),
+      command: `bench.html: batch sweep of ${model} up to B=${max}`,
+    };
   }
   const batch = Number(f.get('batch'));
   const steps = Number(f.get('steps'));

@@ -16,7 +16,8 @@ import { peerContenders } from './index.ts';
 const { values: args } = parseArgs({
   options: { peers: { type: 'string' }, workloads: { type: 'string' }, runs: { type: 'string', default: '7' } },
 });
-const pick = <T extends { name: string }>(all: T[], list: string | undefined) => (list ? all.filter((x) => list.split(',').includes(x.name)) : all);
+const pick = <T extends { name: string }>(all: T[], list: string | undefined) =>
+  list ? all.filter((x) => list.split(',').includes(x.name)) : all;
 const peers = pick(peerContenders('node'), args.peers);
 const workloads = pick(STANDARD, args.workloads);
 const maxRuns = Number(args.runs);

@@ -33,12 +33,25 @@ function recurrentAttributes(spec: RecurrentLayerSpec) {
   const attrs = [
     attribute.int('hidden_size', spec.hiddenSize),
     attribute.string('direction', spec.direction),
-    attribute.strings('activations', spec.activations.map((a) => a.name)),
+    attribute.strings(
+      'activations',
+      spec.activations.map((a) => a.name),
+    ),
     attribute.int('layout', 0),
   ];
   if (spec.activations.some((a) => a.alpha !== 0 || a.beta !== 0)) {
-    attrs.push(attribute.floats('activation_alpha', spec.activations.map((a) => a.alpha)));
-    attrs.push(attribute.floats('activation_beta', spec.activations.map((a) => a.beta)));
+    attrs.push(
+      attribute.floats(
+        'activation_alpha',
+        spec.activations.map((a) => a.alpha),
+      ),
+    );
+    attrs.push(
+      attribute.floats(
+        'activation_beta',
+        spec.activations.map((a) => a.beta),
+      ),
+    );
   }
   if (spec.cell === 'gru') attrs.push(attribute.int('linear_before_reset', spec.linearBeforeReset ? 1 : 0));
   if (spec.cell === 'lstm' && spec.inputForget) attrs.push(attribute.int('input_forget', 1));
@@ -87,7 +100,11 @@ export function buildOnnxModel(model: RecurrentNet): Uint8Array {
 
   let features = layers.at(-1)!.spec.hiddenSize * numDirections(layers.at(-1)!.spec);
   if (head) {
-    initializers.head_weight_t = onnxTensor('float32', [head.inputSize, head.outputSize], transposeMatrix(head.weight, head.outputSize, head.inputSize));
+    initializers.head_weight_t = onnxTensor(
+      'float32',
+      [head.inputSize, head.outputSize],
+      transposeMatrix(head.weight, head.outputSize, head.inputSize),
+    );
     x = node('MatMul', [x, 'head_weight_t'], 'head_matmul');
     if (head.bias) {
       initializers.head_bias = onnxTensor('float32', [head.outputSize], head.bias);

@@ -220,7 +220,8 @@ export class TorchProcess {
     if (!existsSync(python)) throw new TorchPeerError(`${python} not found: ${install}`);
     const scriptName = 'torch_peer.py'; // a variable, so bundlers do not copy the script as an asset
     const script = resolveTorchScript(process.env, fileURLToPath(new URL(scriptName, import.meta.url)));
-    if (!existsSync(script)) throw new TorchPeerError(`${script} not found: the PyTorch peer's script; name torch_peer.py in ${TORCH_PEER_SCRIPT_ENV}`);
+    if (!existsSync(script))
+      throw new TorchPeerError(`${script} not found: the PyTorch peer's script; name torch_peer.py in ${TORCH_PEER_SCRIPT_ENV}`);
     const env = { ...process.env, PYTHONUNBUFFERED: '1', OMP_WAIT_POLICY: ompWaitPolicy() };
     const child = spawn(python, ['-u', script], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const proc = new TorchProcess(child, python);
@@ -230,7 +231,9 @@ export class TorchProcess {
     } catch (e) {
       proc.close();
       if (e instanceof TorchPeerError && /No module named|import/i.test(e.message)) {
-        throw new TorchPeerError(`PyTorch is not importable by ${python} (${e.message}): apt-get install python3-torch, or set ${PYTHON_ENV}`);
+        throw new TorchPeerError(
+          `PyTorch is not importable by ${python} (${e.message}): apt-get install python3-torch, or set ${PYTHON_ENV}`,
+        );
       }
       if (e instanceof TorchPeerError && /torch\.cuda\.is_available\(\) is False/.test(e.message)) {
         throw new TorchPeerError(`no CUDA for ${python}: ${e.message.replace(/^hello: /, '')}`);
@@ -311,7 +314,10 @@ export function torchModuleOf(model: RecurrentNet): Record<string, unknown> {
 }
 
 /** A state dict (PyTorch names, e.g. `model.stateDict()`) as tensors to send, and their names in order. */
-export function stateDictTensors(sd: Record<string, { data: FloatArray; shape: readonly number[] }>): { params: string[]; tensors: WireTensor[] } {
+export function stateDictTensors(sd: Record<string, { data: FloatArray; shape: readonly number[] }>): {
+  params: string[];
+  tensors: WireTensor[];
+} {
   const params = Object.keys(sd);
   return { params, tensors: params.map((name) => ({ name, shape: sd[name]!.shape, data: sd[name]!.data })) };
 }
@@ -343,7 +349,8 @@ function torchSettings(python: string, hello: Record<string, unknown>, d: TorchD
     ompWaitPolicy: ompWaitPolicy(),
   };
   if (d.device === 'cpu') return { ...common, timing: 'in-process: time.perf_counter() in Python, without the pipe to Node' };
-  const precision: PeerSettings = typeof hello.cudnnRnnFp32Precision === 'string' ? { cudnnRnnFp32Precision: hello.cudnnRnnFp32Precision } : {};
+  const precision: PeerSettings =
+    typeof hello.cudnnRnnFp32Precision === 'string' ? { cudnnRnnFp32Precision: hello.cudnnRnnFp32Precision } : {};
   return {
     ...common,
     gpu: String(hello.gpu),

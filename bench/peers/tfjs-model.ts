@@ -135,7 +135,10 @@ function torchGruCell(tf: Tfjs): new (units: number, useBias: boolean) => tfl.la
     private recurrentKernel: tfl.LayerVariable | null = null;
     private bias: tfl.LayerVariable | null = null;
 
-    constructor(readonly units: number, readonly useBias: boolean) {
+    constructor(
+      readonly units: number,
+      readonly useBias: boolean,
+    ) {
       super({});
       this.stateSize = units;
     }

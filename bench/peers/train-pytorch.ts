@@ -2,7 +2,17 @@ import type { FloatArray } from '../../src/tensor.ts';
 import { checkEpochData, type PreparedTraining, type TrainContender } from '../train-contender.ts';
 import { modelFromWeights, seriesOf } from '../train-workloads.ts';
 import { LazySetup } from './peer.ts';
-import { cudnnAlgoOf, startTorch, stateDictTensors, TF32_TOLERANCE, TORCH_CPU, torchContenderName, torchModuleOf, TorchPeerError, type TorchDevice } from './pytorch.ts';
+import {
+  cudnnAlgoOf,
+  startTorch,
+  stateDictTensors,
+  TF32_TOLERANCE,
+  TORCH_CPU,
+  torchContenderName,
+  torchModuleOf,
+  TorchPeerError,
+  type TorchDevice,
+} from './pytorch.ts';
 
 /**
  * How PyTorch trains a per-series workload's S models (bench/peers/torch_peer.py, PerSeriesTraining):

@@ -85,7 +85,10 @@ function twoBiasCell(tf: Tfjs): TwoBiasCellClass {
     override call(inputs: tfc.Tensor | tfc.Tensor[]): tfc.Tensor[] {
       return core.tidy(() => {
         const [x, h, c] = inputs as tfc.Tensor2D[];
-        let z = core.add(core.matMul(x!, this.kernel!.read() as tfc.Tensor2D), core.matMul(h!, this.recurrentKernel!.read() as tfc.Tensor2D));
+        let z = core.add(
+          core.matMul(x!, this.kernel!.read() as tfc.Tensor2D),
+          core.matMul(h!, this.recurrentKernel!.read() as tfc.Tensor2D),
+        );
         if (this.bias) {
           const [bx, bh] = core.unstack(this.bias.read());
           z = core.add(core.add(z, bx!), bh!);
@@ -152,7 +155,8 @@ export function torchWeightsReader(model: RecurrentNet): (layers: readonly Float
     sources.forEach((layer, i) =>
       layer.forEach((from, j) => {
         const values = layers[i]?.[j];
-        if (!values || values.length !== from.length) throw new Error(`TF.js layer ${i} weight ${j} has ${values?.length ?? 0} values, expected ${from.length}`);
+        if (!values || values.length !== from.length)
+          throw new Error(`TF.js layer ${i} weight ${j} has ${values?.length ?? 0} values, expected ${from.length}`);
         from.forEach((n, e) => (flat[n] = values[e]!));
       }),
     );

@@ -41,7 +41,8 @@ export function tfjsTrainPeer(backend: TfjsBackend): TrainContender & { settings
   // The forward peer's setup: imports the backend, registers tfjs-webgpu on Dawn in Node, sets it.
   const setup = tfjsPeer(backend);
   const useBackend = async (core: Tfjs['core']) => {
-    if (core.getBackend() !== backend && !(await core.setBackend(backend))) throw new TrainSetupError(`TF.js could not switch to its ${backend} backend`);
+    if (core.getBackend() !== backend && !(await core.setBackend(backend)))
+      throw new TrainSetupError(`TF.js could not switch to its ${backend} backend`);
   };
   return {
     name: `tfjs-${backend}`,
@@ -55,7 +56,8 @@ export function tfjsTrainPeer(backend: TfjsBackend): TrainContender & { settings
       const { core } = tf;
       await useBackend(core);
       const o = w.optimizer;
-      if (o.weightDecay !== 0) throw new TrainSetupError(`tf.train.adam has no weight decay; the workload's ${o.kind} asks for ${o.weightDecay}`);
+      if (o.weightDecay !== 0)
+        throw new TrainSetupError(`tf.train.adam has no weight decay; the workload's ${o.kind} asks for ${o.weightDecay}`);
       const model = modelFromWeights(w, initial);
       const readWeights = torchWeightsReader(model);
       const net = buildTfjsTrainModel(tf, model);
@@ -76,7 +78,9 @@ export function tfjsTrainPeer(backend: TfjsBackend): TrainContender & { settings
           });
           if (losses.length !== w.stepsPerEpoch) throw new TrainSetupError(`fit made ${losses.length} steps, expected ${w.stepsPerEpoch}`);
           const withWeights = net.layers.filter((layer) => layer.weights.length > 0);
-          const layers = await Promise.all(withWeights.map((layer) => Promise.all(layer.getWeights().map(async (t) => (await t.data()) as Float32Array))));
+          const layers = await Promise.all(
+            withWeights.map((layer) => Promise.all(layer.getWeights().map(async (t) => (await t.data()) as Float32Array))),
+          );
           return { losses, weights: readWeights(layers) };
         },
         dispose() {

@@ -11,8 +11,8 @@ const model = loadOnnxModel(file('lstm.onnx'));
 console.log('inputs', model.inputs.map((v) => v.name).join(', '), '| outputs', model.outputs.map((v) => v.name).join(', '));
 
 const backend = await WebGPUBackend.create();
-const x = decodeTensor(file('x.pb'));                      // float32 [batch, time, features]
-const { y } = await model.run({ x }, { backend });         // RNN nodes on the GPU, the rest on the CPU
+const x = decodeTensor(file('x.pb')); // float32 [batch, time, features]
+const { y } = await model.run({ x }, { backend }); // RNN nodes on the GPU, the rest on the CPU
 const check = compare(y.data, decodeTensor(file('y-pytorch.pb')).data, FLOAT32_TOLERANCE, y.dims);
 console.log(`y [${y.dims}] matches PyTorch: ${check.ok}, largest difference ${check.maxAbsError.toExponential(1)}`);
 backend.dispose();

@@ -32,7 +32,9 @@ export const cpuBackend: Required<Backend> = {
     const outputs =
       stacks.length === 1
         ? recurrentStackReference(stacks[0]!, inputs)
-        : joinStackOutputs(await perModelRows(stacks, inputs.batch, (stack, b0, b1) => recurrentStackReference(stack, stackInputRows(inputs, b0, b1))));
+        : joinStackOutputs(
+            await perModelRows(stacks, inputs.batch, (stack, b0, b1) => recurrentStackReference(stack, stackInputRows(inputs, b0, b1))),
+          );
     return checked('the stack', outputs);
   },
   // The backward passes run the forward reference for the outputs, then the backward reference
@@ -54,7 +56,9 @@ export const cpuBackend: Required<Backend> = {
     const forecast =
       stacks.length === 1
         ? forecastReference(stacks[0]!, inputs)
-        : joinRows(await perModelRows(stacks, inputs.batch, (stack, b0, b1) => forecastReference(stack, forecastInputRows(inputs, b0, b1))));
+        : joinRows(
+            await perModelRows(stacks, inputs.batch, (stack, b0, b1) => forecastReference(stack, forecastInputRows(inputs, b0, b1))),
+          );
     return checked('the forecast', forecast);
   },
   async createTrainEngine(setup) {

@@ -1,7 +1,14 @@
 import { ShapeError } from '../errors.ts';
 import type { RecurrentLayerOutputGrads } from '../rnn/backward.ts';
 import { checkForecastModels, type ForecastInputs } from '../rnn/forecast.ts';
-import { checkLayerInputs, checkLayerWeights, numDirections, type RecurrentLayerInputs, type RecurrentLayerSpec, type RecurrentLayerWeights } from '../rnn/spec.ts';
+import {
+  checkLayerInputs,
+  checkLayerWeights,
+  numDirections,
+  type RecurrentLayerInputs,
+  type RecurrentLayerSpec,
+  type RecurrentLayerWeights,
+} from '../rnn/spec.ts';
 import { checkModels, checkStack, type RecurrentStack, type RecurrentStackInputs, type StackModels } from '../rnn/stack.ts';
 import type { FloatArray } from '../tensor.ts';
 import type { RecurrentStackStateGrads } from './backend.ts';
@@ -49,7 +56,12 @@ export function checkLayerBackwardCall(
 }
 
 /** A stack's backward call: the stack, dY against its output, the state gradients per layer. */
-export function checkStackBackwardCall(stack: RecurrentStack, inputs: RecurrentStackInputs, dY: FloatArray, stateGrads: RecurrentStackStateGrads): void {
+export function checkStackBackwardCall(
+  stack: RecurrentStack,
+  inputs: RecurrentStackInputs,
+  dY: FloatArray,
+  stateGrads: RecurrentStackStateGrads,
+): void {
   checkStack(stack, inputs);
   const L = stack.layers.length;
   const last = stack.layers[L - 1]!.spec;
@@ -58,7 +70,10 @@ export function checkStackBackwardCall(stack: RecurrentStack, inputs: RecurrentS
   if (dY.length !== want) {
     throw new ShapeError(`dY has ${dY.length} values but the output [${inputs.batch}, ${inputs.steps}, ${outFeatures}] has ${want}`);
   }
-  for (const [name, list] of [['dY_h', stateGrads.dY_h], ['dY_c', stateGrads.dY_c]] as const) {
+  for (const [name, list] of [
+    ['dY_h', stateGrads.dY_h],
+    ['dY_c', stateGrads.dY_c],
+  ] as const) {
     if (list === undefined) continue;
     if (list.length !== L) throw new ShapeError(`${name} must be given per layer (${L}), got ${list.length}`);
     list.forEach((g, k) => {

@@ -18,7 +18,13 @@ import type { ResolvedElmanConfig } from '../model/config.ts';
 import type { ForwardArgs, ForwardResult } from '../model/forward.ts';
 import type { ElmanStateDict } from '../model/params.ts';
 import type { ForecastInputs } from '../rnn/forecast.ts';
-import { numDirections, type RecurrentLayerInputs, type RecurrentLayerOutputs, type RecurrentLayerSpec, type RecurrentLayerWeights } from '../rnn/spec.ts';
+import {
+  numDirections,
+  type RecurrentLayerInputs,
+  type RecurrentLayerOutputs,
+  type RecurrentLayerSpec,
+  type RecurrentLayerWeights,
+} from '../rnn/spec.ts';
 import type { RecurrentStack, RecurrentStackInputs, RecurrentStackOutputs, StackModels } from '../rnn/stack.ts';
 import type { FloatArray } from '../tensor.ts';
 import type { RecurrentLayerOutputGrads } from '../rnn/backward.ts';
@@ -60,7 +66,11 @@ export class WebGPUBackend implements Backend {
   ) {
     this.executor = new ProgramExecutor(gpu.device, options);
     const tile = options.tileInvocations;
-    this.traits = { ...adapterTraits(gpu.summary), maxBindingBytes: this.executor.bindingLimit, ...(tile ? { tileInvocations: tile } : {}) };
+    this.traits = {
+      ...adapterTraits(gpu.summary),
+      maxBindingBytes: this.executor.bindingLimit,
+      ...(tile ? { tileInvocations: tile } : {}),
+    };
     this.forward = {
       plan: (spec, batch, headOutputs = 0, models = 1) => this.layerPlan(spec, batch, headOutputs, models),
       maxSteps: (spec, batch) => stepsPerDispatch(spec, batch, this.options.maxStepsPerDispatch),
@@ -130,7 +140,11 @@ export class WebGPUBackend implements Backend {
     });
   }
 
-  async recurrentLayer(spec: RecurrentLayerSpec, weights: RecurrentLayerWeights, inputs: RecurrentLayerInputs): Promise<RecurrentLayerOutputs<Float32Array>> {
+  async recurrentLayer(
+    spec: RecurrentLayerSpec,
+    weights: RecurrentLayerWeights,
+    inputs: RecurrentLayerInputs,
+  ): Promise<RecurrentLayerOutputs<Float32Array>> {
     this.executor.checkUsable();
     checkLayerCall(spec, weights, inputs);
     this.executor.checkFits('the weights buffer', 4 * packedFloats(spec), WEIGHTS_ADVICE);
@@ -193,7 +207,9 @@ export class WebGPUBackend implements Backend {
     const forecast = new BatchRows(B, H * stack.head!.outputSize, 'the forecast');
     const weights = packModels(stacks);
     const program = (b0: number, b1: number) => forecastProgram(this.forward, stack, weights, inputs, b0, b1);
-    await this.executor.runChunked(B, modelUnit(weights, B), stackWork(stack, T), program, (out, b0, b1) => forecast.put(out.forecast!, b0, b1));
+    await this.executor.runChunked(B, modelUnit(weights, B), stackWork(stack, T), program, (out, b0, b1) =>
+      forecast.put(out.forecast!, b0, b1),
+    );
     return checked('the forecast', forecast.result);
   }
 
@@ -208,7 +224,10 @@ export class WebGPUBackend implements Backend {
     const job = layerBackwardJob(spec, weights, inputs, outGrads);
     this.checkStackWeights(job);
     const { Y, Yh, Yc, layers } = await runBackward(this.executor, this.gradProgramContext(), job);
-    return checked(`the ${spec.cell.toUpperCase()} layer's backward pass`, { outputs: { Y, Y_h: Yh[0]!, Y_c: Yc?.[0] ?? null }, grads: layers[0]! });
+    return checked(`the ${spec.cell.toUpperCase()} layer's backward pass`, {
+      outputs: { Y, Y_h: Yh[0]!, Y_c: Yc?.[0] ?? null },
+      grads: layers[0]!,
+    });
   }
 
   async recurrentStackBackward(
@@ -220,7 +239,11 @@ export class WebGPUBackend implements Backend {
     this.executor.checkUsable();
     checkStackBackwardCall(stack, inputs, dY, stateGrads);
     this.checkStackWeights(stack);
-    const { Y, Yh, Yc, layers, head } = await runBackward(this.executor, this.gradProgramContext(), stackBackwardJob(stack, inputs, dY, stateGrads));
+    const { Y, Yh, Yc, layers, head } = await runBackward(
+      this.executor,
+      this.gradProgramContext(),
+      stackBackwardJob(stack, inputs, dY, stateGrads),
+    );
     return checked("the stack's backward pass", {
       outputs: { Y, Y_h: Yh, Y_c: Yc },
       grads: { layers, head },
@@ -251,7 +274,8 @@ export class WebGPUBackend implements Backend {
    */
   private checkStackWeights(stack: Pick<RecurrentStack, 'layers' | 'head'>): void {
     for (const { spec } of stack.layers) this.executor.checkFits('the weights buffer', 4 * packedFloats(spec), WEIGHTS_ADVICE);
-    if (stack.head) this.executor.checkFits("the head's weights buffer", 4 * stack.head.outputSize * (stack.head.inputSize + 1), WEIGHTS_ADVICE);
+    if (stack.head)
+      this.executor.checkFits("the head's weights buffer", 4 * stack.head.outputSize * (stack.head.inputSize + 1), WEIGHTS_ADVICE);
   }
 
   /**
@@ -274,13 +298,23 @@ export class WebGPUBackend implements Backend {
    */
   trainingBatchLimits(stack: RecurrentStack, steps: number): BatchLimits {
     const perWindow = gradFloatsPerSequence({
-      layers: stack.layers.map(({ spec, weights }) => ({ spec, peepholes: weights.P !== null, hasH0: false, hasC0: false, hasDh: false, hasDc: false })),
+      layers: stack.layers.map(({ spec, weights }) => ({
+        spec,
+        peepholes: weights.P !== null,
+        hasH0: false,
+        hasC0: false,
+        hasDh: false,
+        hasDc: false,
+      })),
       head: stack.head,
       steps,
       hasLens: false,
     });
     const binding = this.executor.bindingLimit;
-    return batchLimits({ maxStorageBufferBindingSize: binding, maxBufferSize: binding }, { software: this.software, bytesPerWindow: 4 * perWindow });
+    return batchLimits(
+      { maxStorageBufferBindingSize: binding, maxBufferSize: binding },
+      { software: this.software, bytesPerWindow: 4 * perWindow },
+    );
   }
 
   /** The WebGPU training engine (src/train/gpu-engine.ts): parameters and optimizer state stay on this device. */

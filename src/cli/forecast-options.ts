@@ -22,31 +22,58 @@ export const FORECAST_OPTIONS = {
   layers: { type: 'string', value: 'L', default: '1', about: 'stacked layers' },
   strategy: { type: 'string', value: 'recursive|direct', default: 'direct', about: 'one step fed back, or all N at once' },
   scaling: {
-    type: 'string', value: 'window|standard|minmax|robust|none', default: 'window',
+    type: 'string',
+    value: 'window|standard|minmax|robust|none',
+    default: 'window',
     about: 'each window by its level and the series by its scale, or one scaler per series',
   },
   transform: { type: 'string', value: 'none|log', default: 'none', about: 'log for multiplicative series' },
-  'no-calendar': { type: 'boolean', default: 'season-position inputs where the stamps have a season', about: 'no season-position inputs from the time stamps (month of year, day of week…)' },
+  'no-calendar': {
+    type: 'boolean',
+    default: 'season-position inputs where the stamps have a season',
+    about: 'no season-position inputs from the time stamps (month of year, day of week…)',
+  },
   'per-series': { type: 'boolean', default: 'one model for all series', about: 'one model per series' },
-  ensemble: { type: 'string', value: 'N', default: '5', about: 'networks trained side by side from different seeds, combined by the median' },
+  ensemble: {
+    type: 'string',
+    value: 'N',
+    default: '5',
+    about: 'networks trained side by side from different seeds, combined by the median',
+  },
   combine: {
-    type: 'string', value: 'ets,theta|none', default: 'ets,theta',
+    type: 'string',
+    value: 'ets,theta|none',
+    default: 'ets,theta',
     about: 'baselines (snaive, naive2, ets, theta) combined with the networks, weighted by their held-out errors, or none',
   },
   levels: { type: 'string', value: 'L,…', default: '80,95', about: 'prediction interval levels in percent, each in (0, 100)' },
   epochs: {
-    type: 'string', value: 'E', default: String(DEFAULT_EPOCHS),
+    type: 'string',
+    value: 'E',
+    default: String(DEFAULT_EPOCHS),
     about: 'most training epochs; early stopping on the held-out last N points usually ends sooner',
   },
-  lr: { type: 'string', value: 'X', default: '0.01 at 64 windows a step, grown as the square root of the batch', about: 'Adam learning rate' },
-  batch: { type: 'string', value: 'B', default: 'sized to the data and the device, 64 for small data', about: 'windows per training step and model' },
+  lr: {
+    type: 'string',
+    value: 'X',
+    default: '0.01 at 64 windows a step, grown as the square root of the batch',
+    about: 'Adam learning rate',
+  },
+  batch: {
+    type: 'string',
+    value: 'B',
+    default: 'sized to the data and the device, 64 for small data',
+    about: 'windows per training step and model',
+  },
   seed: { type: 'string', value: 'S', default: '0', about: 'initialisation and shuffles' },
   folds: { type: 'string', value: 'K', default: '1', about: 'rolling origins of the backtest' },
   id: { type: 'string', value: 'COL', default: 'unique_id', about: 'series id column of a long CSV' },
   ds: { type: 'string', value: 'COL', default: 'ds; wide CSV: the first column', about: 'time stamp column' },
   y: { type: 'string', value: 'COL', default: 'y', about: 'value column of a long CSV' },
   'ds-format': {
-    type: 'string', value: 'FMT', default: 'the one format that reads every stamp',
+    type: 'string',
+    value: 'FMT',
+    default: 'the one format that reads every stamp',
     about: 'how time stamps are written when it is ambiguous: M/D/YYYY, D/M/YYYY, YYYY-MM-DD…',
   },
   out: { type: 'string', value: 'PATH', default: 'standard output', about: 'the forecasts CSV' },
@@ -54,7 +81,9 @@ export const FORECAST_OPTIONS = {
   model: { type: 'string', value: 'PATH', default: 'not saved', about: 'the models as safetensors' },
   cpu: CPU_OPTION,
   quiet: {
-    type: 'boolean', short: 'q', default: 'progress on standard error',
+    type: 'boolean',
+    short: 'q',
+    default: 'progress on standard error',
     about: 'no progress, series count or adapter lines; results, notes and errors still go out',
   },
 } as const satisfies Record<string, OptionSpec>;
@@ -63,8 +92,24 @@ export type ForecastFlag = keyof typeof FORECAST_OPTIONS;
 
 const READING: ForecastFlag[] = ['id', 'ds', 'y', 'ds-format'];
 const TRAINING: ForecastFlag[] = [
-  'horizon', 'season', 'input-size', 'cell', 'hidden', 'layers', 'strategy', 'scaling', 'transform', 'no-calendar', 'per-series',
-  'ensemble', 'combine', 'levels', 'epochs', 'lr', 'batch', 'seed',
+  'horizon',
+  'season',
+  'input-size',
+  'cell',
+  'hidden',
+  'layers',
+  'strategy',
+  'scaling',
+  'transform',
+  'no-calendar',
+  'per-series',
+  'ensemble',
+  'combine',
+  'levels',
+  'epochs',
+  'lr',
+  'batch',
+  'seed',
 ];
 
 /** A forecasting command: its help, the options it takes (any other is a usage error) and those it requires. */
@@ -96,7 +141,8 @@ export const COMMANDS: Record<ForecastCommand, ForecastCommandSpec> = {
   },
   backtest: {
     synopsis: 'backtest [FILE] --horizon N [--folds K] [options]',
-    about: "score the model against seasonal naive, Naive2, ETS and Theta on the last N points (K rolling origins), with its intervals' coverage",
+    about:
+      "score the model against seasonal naive, Naive2, ETS and Theta on the last N points (K rolling origins), with its intervals' coverage",
     flags: [...TRAINING, 'folds', ...READING, 'metrics', 'cpu', 'quiet'],
     required: ['horizon'],
   },
@@ -115,7 +161,9 @@ const PROGRESS_HELP =
   'Progress goes to standard error: on a terminal one line redrawn in place, otherwise a line per epoch; both with the loss, the time elapsed and the time left (≤ while early stopping may end sooner).';
 
 /** The forecasting commands' rows in `webrnn help`: the synopsis and what the command does. */
-export const FORECAST_COMMAND_LIST = (Object.keys(COMMANDS) as ForecastCommand[]).map((c) => [COMMANDS[c].synopsis, COMMANDS[c].about] as const);
+export const FORECAST_COMMAND_LIST = (Object.keys(COMMANDS) as ForecastCommand[]).map(
+  (c) => [COMMANDS[c].synopsis, COMMANDS[c].about] as const,
+);
 
 /** `webrnn COMMAND --help`. */
 export function forecastUsage(command: ForecastCommand): string {

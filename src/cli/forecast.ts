@@ -219,7 +219,8 @@ export function checkedForecastsCsv(series: readonly Series[], forecasts: readon
   return forecastsCsv(series, forecasts);
 }
 
-const intervalsJson = (intervals: readonly Interval[]) => intervals.map(({ level, lo, hi }) => ({ level, lo: Array.from(lo), hi: Array.from(hi) }));
+const intervalsJson = (intervals: readonly Interval[]) =>
+  intervals.map(({ level, lo, hi }) => ({ level, lo: Array.from(lo), hi: Array.from(hi) }));
 
 /**
  * The backtest as `--metrics` writes it (JSON): overall and per series and fold, the model's
@@ -256,9 +257,16 @@ export function backtestJson(r: BacktestReport) {
     overall: { model: r.model, baselines: baselines((b) => r.baselines[b]), owa: r.owa, coverage: r.coverage, msis: r.msis },
     notes: r.notes,
     series: r.rows.map((row) => ({
-      id: row.id, fold: row.fold, method: row.method, note: row.note,
-      metrics: row.metrics, coverage: row.coverage, msis: row.msis,
-      actual: Array.from(row.actual), forecast: Array.from(row.forecast), intervals: intervalsJson(row.intervals),
+      id: row.id,
+      fold: row.fold,
+      method: row.method,
+      note: row.note,
+      metrics: row.metrics,
+      coverage: row.coverage,
+      msis: row.msis,
+      actual: Array.from(row.actual),
+      forecast: Array.from(row.forecast),
+      intervals: intervalsJson(row.intervals),
       baselines: baselines((b) => ({ metrics: row.baselines[b].metrics, forecast: Array.from(row.baselines[b].forecast) })),
       network: row.network && { metrics: row.network.metrics, forecast: Array.from(row.network.forecast) },
     })),
@@ -273,12 +281,18 @@ function printNotes(io: CliIO, notes: readonly (string | null)[]): void {
 /** The forecasts CSV to --out, or stdout; the notes of series that fell back to a baseline on stderr. */
 function writeForecasts(io: CliIO, out: string | undefined, series: readonly Series[], forecasts: Forecast[]): void {
   const csv = checkedForecastsCsv(series, forecasts);
-  printNotes(io, forecasts.map((f) => f.note));
+  printNotes(
+    io,
+    forecasts.map((f) => f.note),
+  );
   if (out) {
     writeOutput('--out', out, csv);
     io.out(`wrote ${forecasts.length} forecast(s) of ${forecasts[0]?.values.length ?? 0} points to ${out}`);
   } else {
-    csv.trimEnd().split('\n').forEach((l) => io.out(l));
+    csv
+      .trimEnd()
+      .split('\n')
+      .forEach((l) => io.out(l));
   }
 }
 
@@ -301,7 +315,9 @@ export async function forecastCommand(command: ForecastCommand, args: string[], 
   const series = loadSeries(file, values);
   // --quiet: what is only progress (the data read, the adapter, the bars) is not printed.
   const info = values.quiet ? () => {} : io.err;
-  info(`${series.length} series, ${series.reduce((n, s) => n + s.y.length, 0)} points${file ? '' : ' (built-in: monthly CO2, vega-datasets)'}`);
+  info(
+    `${series.length} series, ${series.reduce((n, s) => n + s.y.length, 0)} points${file ? '' : ' (built-in: monthly CO2, vega-datasets)'}`,
+  );
   const backend: Backend = values.cpu ? cpuBackend : await WebGPUBackend.create({ log: values.quiet ? false : info });
   if (backend instanceof WebGPUBackend && backend.gpu.summary.isSoftware) {
     info('webrnn: note: this WebGPU adapter is a software one: its shaders run on the CPU, much slower than on a GPU');

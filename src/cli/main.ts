@@ -52,7 +52,7 @@ const INFO_OPTIONS = {
 const INFO_USAGE = usage({
   synopsis: 'info [--json]',
   about: [
-    'The WebGPU adapter webrnn would use (vendor, architecture, software or not), the limits that matter to it (beside WebGPU\'s defaults), the optional features granted and the recurrent kernel its hidden sizes get.',
+    "The WebGPU adapter webrnn would use (vendor, architecture, software or not), the limits that matter to it (beside WebGPU's defaults), the optional features granted and the recurrent kernel its hidden sizes get.",
   ],
   options: INFO_OPTIONS,
 });

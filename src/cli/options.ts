@@ -28,7 +28,11 @@ export interface OptionSpec {
 export type OptionTable = Readonly<Record<string, OptionSpec>>;
 
 /** `--cpu`, shared by the commands that run a model. */
-export const CPU_OPTION = { type: 'boolean', default: 'WebGPU', about: 'the float64 CPU reference instead of WebGPU' } as const satisfies OptionSpec;
+export const CPU_OPTION = {
+  type: 'boolean',
+  default: 'WebGPU',
+  about: 'the float64 CPU reference instead of WebGPU',
+} as const satisfies OptionSpec;
 
 /** `-h, --help`, which every command takes: the parser and the help add it to each table. */
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
@@ -113,7 +117,13 @@ export interface CommandHelp {
 
 /** The `webrnn COMMAND --help` text of `help`. */
 export function usage(help: CommandHelp): string {
-  return [`Usage: webrnn ${help.synopsis}`, '', ...help.about.flatMap((p) => [paragraph(p), '']), 'Options:', ...optionLines(help.options, help.required)].join('\n');
+  return [
+    `Usage: webrnn ${help.synopsis}`,
+    '',
+    ...help.about.flatMap((p) => [paragraph(p), '']),
+    'Options:',
+    ...optionLines(help.options, help.required),
+  ].join('\n');
 }
 
 /** `text` wrapped to the help's width. */

@@ -141,7 +141,9 @@ export function syntheticSeries(options: SyntheticOptions): DatedSeries[] {
     const sigma = level * (0.01 + 0.03 * rand());
     const values = Array.from({ length }, (_, t) => {
       const w = (2 * Math.PI * t) / season;
-      return level * (1 + (slope * t) / length) + amp * (Math.sin(w + phase) + 0.5 * harm * Math.sin(2 * w + phase2)) + sigma * gaussian(rand);
+      return (
+        level * (1 + (slope * t) / length) + amp * (Math.sin(w + phase) + 0.5 * harm * Math.sin(2 * w + phase2)) + sigma * gaussian(rand)
+      );
     });
     return { id: `synthetic-${String(k + 1).padStart(width, '0')}`, dates, values };
   });

@@ -15,13 +15,33 @@ import type { GradClipOptions, OptimizerOptions, ScheduleOptions } from '../trai
 import { Trainer, type FitHistory, type FitOptions } from '../train/trainer.ts';
 import { mulberry32 } from '../util/rng.ts';
 import { firstOutside } from '../util/finite.ts';
-import { BASELINE_LABELS, BASELINES, prefitBaselines, seriesBaseline as fitBaseline, type BaselineForecast, type BaselineName, type Interval } from './baselines/index.ts';
+import {
+  BASELINE_LABELS,
+  BASELINES,
+  prefitBaselines,
+  seriesBaseline as fitBaseline,
+  type BaselineForecast,
+  type BaselineName,
+  type Interval,
+} from './baselines/index.ts';
 import { checkSeries, firstPoints, type Series } from './frame.ts';
 import { calibrate, checkLevels, conformalIntervals, type Calibration } from './intervals.ts';
 import { coverage, mase, metrics, msis, nonFiniteMetric, overall, owa, type Metrics } from './metrics.ts';
 import { fitScaler, quantile } from './scaling.ts';
 import { timed } from './phases.ts';
-import { inputWidth, prepare as prepareSeries, seriesScale, toSeriesUnits, windowLevel, writeFutureExtra, writeInputs, type Prepared, type Transform, type WindowOptions, type WindowScaling } from './windows.ts';
+import {
+  inputWidth,
+  prepare as prepareSeries,
+  seriesScale,
+  toSeriesUnits,
+  windowLevel,
+  writeFutureExtra,
+  writeInputs,
+  type Prepared,
+  type Transform,
+  type WindowOptions,
+  type WindowScaling,
+} from './windows.ts';
 
 // The forecaster's steps report to a phase clock where a benchmark set one (./phases.ts).
 const prepare: typeof prepareSeries = (...a) => timed('scale', () => prepareSeries(...a));
@@ -160,7 +180,10 @@ export interface BacktestReport {
 }
 
 /** Fit settings: everything of the trainer's but the validation, which the forecaster holds out itself. */
-export type ForecastFitOptions = Omit<FitOptions, 'validation' | 'validationSplit' | 'earlyStopping' | 'epochs'> & { epochs?: number; patience?: number };
+export type ForecastFitOptions = Omit<FitOptions, 'validation' | 'validationSplit' | 'earlyStopping' | 'epochs'> & {
+  epochs?: number;
+  patience?: number;
+};
 
 interface Resolved extends WindowOptions {
   strategy: 'recursive' | 'direct';
@@ -196,7 +219,8 @@ function positive(name: string, v: unknown, max = Number.MAX_SAFE_INTEGER): numb
 
 /** Distinct non-empty names ({@link ConfigError} naming `what` otherwise). */
 function names(what: string, v: unknown): string[] {
-  if (!Array.isArray(v) || v.some((n) => typeof n !== 'string' || n === '')) throw new ConfigError(`${what} must be an array of names, got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || v.some((n) => typeof n !== 'string' || n === ''))
+    throw new ConfigError(`${what} must be an array of names, got ${JSON.stringify(v)}`);
   const repeated = v.find((n, i) => v.indexOf(n) !== i);
   if (repeated !== undefined) throw new ConfigError(`${what} names ${repeated} twice`);
   return v as string[];
@@ -253,13 +277,15 @@ export class Forecaster {
     const horizon = positive('horizon', options.horizon, MAX_STEPS);
     const season = positive('season', options.season ?? 1, MAX_STEPS);
     const strategy = options.strategy ?? 'direct';
-    if (strategy !== 'recursive' && strategy !== 'direct') throw new ConfigError(`strategy must be recursive or direct, got ${String(strategy)}`);
+    if (strategy !== 'recursive' && strategy !== 'direct')
+      throw new ConfigError(`strategy must be recursive or direct, got ${String(strategy)}`);
     const seed = options.seed ?? 0;
     if (!Number.isInteger(seed)) throw new ConfigError(`seed must be an integer, got ${String(seed)}`);
     const scaling = options.scaling ?? 'window';
     if (scaling !== 'window') fitScaler(scaling, [0]); // validates the kind
     const transform = options.transform ?? 'none';
-    if (transform !== 'none' && transform !== 'log') throw new ConfigError(`transform must be none or log, got ${JSON.stringify(transform)}`);
+    if (transform !== 'none' && transform !== 'log')
+      throw new ConfigError(`transform must be none or log, got ${JSON.stringify(transform)}`);
     const combine = names('combine', options.combine ?? ['ets', 'theta']);
     const unknown = combine.find((n) => !(BASELINES as readonly string[]).includes(n));
     if (unknown !== undefined) throw new ConfigError(`combine names ${unknown}, not a baseline (${BASELINES.join(', ')})`);
@@ -320,7 +346,8 @@ export class Forecaster {
   /** A forecaster saved by {@link toSafetensors}, ready to predict on `backend` ({@link ModelError} for another file). */
   static fromSafetensors(bytes: Uint8Array | ArrayBuffer, backend: Backend, training?: ForecasterOptions['training']): Forecaster {
     const file = readSafetensors(bytes);
-    if (file.metadata?.webrnn !== 'forecaster') throw new ModelError('this safetensors file is not a saved webrnn forecaster (no webrnn=forecaster metadata)');
+    if (file.metadata?.webrnn !== 'forecaster')
+      throw new ModelError('this safetensors file is not a saved webrnn forecaster (no webrnn=forecaster metadata)');
     let options: Omit<ForecasterOptions, 'backend'>;
     let ids: string[];
     let calibration: { levels: number[]; q: number[][] } | null;
@@ -333,7 +360,8 @@ export class Forecaster {
     } catch {
       throw new ModelError('the forecaster file has unreadable options, ids, calibration or weights in its metadata');
     }
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ModelError('the forecaster file\'s options are not an object');
+    if (options === null || typeof options !== 'object' || Array.isArray(options))
+      throw new ModelError("the forecaster file's options are not an object");
     let f: Forecaster;
     let template: RecurrentNet;
     try {
@@ -350,13 +378,21 @@ export class Forecaster {
         Array.isArray(calibration.levels) &&
         Array.isArray(calibration.q) &&
         calibration.levels.length === calibration.q.length &&
-        calibration.q.every((q) => Array.isArray(q) && q.length === f.o.horizon && q.every((v) => typeof v === 'number' && v >= 0 && Number.isFinite(v)));
-      if (!ok) throw new ModelError('the forecaster file\'s interval calibration is malformed');
+        calibration.q.every(
+          (q) => Array.isArray(q) && q.length === f.o.horizon && q.every((v) => typeof v === 'number' && v >= 0 && Number.isFinite(v)),
+        );
+      if (!ok) throw new ModelError("the forecaster file's interval calibration is malformed");
       f.calibration = { levels: calibration.levels, q: calibration.q.map((q) => Float64Array.from(q)) };
     }
     if (weights !== null) {
-      const ok = Array.isArray(weights) && weights.length === 1 + f.o.combine.length && weights.every((w) => typeof w === 'number' && w >= 0 && w <= 1);
-      if (!ok) throw new ModelError(`the forecaster file's combination weights are malformed (${1 + f.o.combine.length} numbers in [0, 1] expected)`);
+      const ok =
+        Array.isArray(weights) &&
+        weights.length === 1 + f.o.combine.length &&
+        weights.every((w) => typeof w === 'number' && w >= 0 && w <= 1);
+      if (!ok)
+        throw new ModelError(
+          `the forecaster file's combination weights are malformed (${1 + f.o.combine.length} numbers in [0, 1] expected)`,
+        );
       f.weights = weights;
     }
     const tensors = floatTensors(file);
@@ -479,7 +515,12 @@ export class Forecaster {
     return this.o.perSeries ? Array.from({ length: K }, () => refs.map((r) => [r])).flat() : Array.from({ length: K }, () => refs);
   }
 
-  private async trainNetworks(groups: WindowRef[][], validation: WindowRef[][] | null, options: ForecastFitOptions, epochs: number): Promise<NetworkFit> {
+  private async trainNetworks(
+    groups: WindowRef[][],
+    validation: WindowRef[][] | null,
+    options: ForecastFitOptions,
+    epochs: number,
+  ): Promise<NetworkFit> {
     const t = this.options.training ?? {};
     const models = groups.length;
     const G = models / this.o.ensemble;
@@ -489,7 +530,8 @@ export class Forecaster {
     // Windows per step sized to the data and the device (all models of a step share the device's
     // limit), with Adam's rate grown as √batch (src/train/batching.ts).
     const limits = backend.trainingBatchLimits?.(model.layers(), this.o.inputSize) ?? { maxBatch: BASE_BATCH };
-    const batchSize = t.batchSize ?? autoBatchSize(groups[0]!.length, { ...limits, maxBatch: Math.max(1, Math.floor(limits.maxBatch / models)) });
+    const batchSize =
+      t.batchSize ?? autoBatchSize(groups[0]!.length, { ...limits, maxBatch: Math.max(1, Math.floor(limits.maxBatch / models)) });
     const trainer = await Trainer.create(model, {
       backend,
       loss: { kind: t.loss ?? 'mae', steps: this.o.strategy === 'direct' ? { last: 1 } : 'all' },
@@ -506,7 +548,12 @@ export class Forecaster {
       const history = await trainer.fit(data, {
         ...rest,
         epochs,
-        ...(validation ? { validation: timed('windows', () => this.samplesOf(validation)), earlyStopping: { patience: options.patience ?? t.patience ?? 3 } } : {}),
+        ...(validation
+          ? {
+              validation: timed('windows', () => this.samplesOf(validation)),
+              earlyStopping: { patience: options.patience ?? t.patience ?? 3 },
+            }
+          : {}),
       });
       return { nets: await trainer.allModels(), history };
     } finally {
@@ -531,7 +578,12 @@ export class Forecaster {
     const held = network.map((s) => prepare(s, s.y.length - H, this.o));
     const first = await timed('train', () =>
       this.trainNetworks(
-        timed('windows', () => this.trainingGroups(held, held.map((p) => p.v.length - H))),
+        timed('windows', () =>
+          this.trainingGroups(
+            held,
+            held.map((p) => p.v.length - H),
+          ),
+        ),
         timed('windows', () => this.validationGroups(held)),
         options,
         maxEpochs,
@@ -543,7 +595,10 @@ export class Forecaster {
     const members = await this.memberForecasts(cut, knownFuture(network, cut, this.o.exog, H));
     const actual = network.map((s) => s.y.subarray(s.y.length - H));
     timed('metrics', () => {
-      this.weights = this.o.weighting === 'equal' ? null : inverseErrorWeights(members, actual, cut, this.o.season, this.o.weighting === 'inverse-squared-error' ? 2 : 1);
+      this.weights =
+        this.o.weighting === 'equal'
+          ? null
+          : inverseErrorWeights(members, actual, cut, this.o.season, this.o.weighting === 'inverse-squared-error' ? 2 : 1);
       this.calibration = calibrate(
         network.map((s, k) => ({ actual: actual[k]!, forecast: this.combine(members[k]!), scale: seriesScale(cut[k]!.y, this.o.season) })),
         H,
@@ -554,7 +609,17 @@ export class Forecaster {
     // 3. Train again on everything, for the epochs the held-out window chose.
     const all = network.map((s) => prepare(s, s.y.length, this.o));
     const second = await timed('train', () =>
-      this.trainNetworks(timed('windows', () => this.trainingGroups(all, all.map((p) => p.v.length))), null, options, Math.max(1, first.history.bestEpoch)),
+      this.trainNetworks(
+        timed('windows', () =>
+          this.trainingGroups(
+            all,
+            all.map((p) => p.v.length),
+          ),
+        ),
+        null,
+        options,
+        Math.max(1, first.history.bestEpoch),
+      ),
     );
     this.nets = second.nets;
     return { ...first.history, steps: [...first.history.steps, ...second.history.steps] };
@@ -571,7 +636,10 @@ export class Forecaster {
   }
 
   /** The networks' forecasts of the series in `net` (the median of the ensemble's), in series units. */
-  private async networkForecasts(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>>): Promise<Float64Array[]> {
+  private async networkForecasts(
+    series: readonly Series[],
+    futureExog: Record<string, Record<string, ArrayLike<number>>>,
+  ): Promise<Float64Array[]> {
     const T = this.o.inputSize;
     const H = this.o.horizon;
     const I = inputWidth(this.o);
@@ -587,7 +655,10 @@ export class Forecaster {
         const sc = p.exogScalers[k]!;
         for (let h = 0; h < H; h++) col[s.y.length + h] = (future[h]! - sc.shift) / sc.scale;
         const bad = firstOutside(col.subarray(s.y.length));
-        if (bad >= 0) throw new DataError(`series ${s.id}: the future value ${future[bad]} of ${name} at ${bad} is not finite or scales beyond float32's range`);
+        if (bad >= 0)
+          throw new DataError(
+            `series ${s.id}: the future value ${future[bad]} of ${name} at ${bad} is not finite or scales beyond float32's range`,
+          );
       });
       return p;
     });
@@ -621,14 +692,23 @@ export class Forecaster {
       z = await backend.recurrentForecast(stacks, { history, batch: K * B, steps: T, horizon: H, futureExog: exogFuture });
     } else {
       const none = this.nets[0]!.layers().layers.map(() => null);
-      const y = (await backend.recurrentStack(stacks, { X: history, batch: K * B, steps: T, sequenceLens: null, initialH: none, initialC: none })).Y;
+      const y = (
+        await backend.recurrentStack(stacks, { X: history, batch: K * B, steps: T, sequenceLens: null, initialH: none, initialC: none })
+      ).Y;
       z = Float64Array.from({ length: K * B * H }, (_, i) => y[(Math.floor(i / H) * T + T - 1) * H + (i % H)]!);
     }
     return prepared.map((p, b) => {
-      const members = Array.from({ length: K }, (_, k) => toSeriesUnits(p, levels[b]!, Array.from({ length: H }, (_, h) => z[(k * B + b) * H + h]!)));
+      const members = Array.from({ length: K }, (_, k) =>
+        toSeriesUnits(
+          p,
+          levels[b]!,
+          Array.from({ length: H }, (_, h) => z[(k * B + b) * H + h]!),
+        ),
+      );
       const values = Float64Array.from({ length: H }, (_, h) => quantile(Float64Array.from(members, (m) => m[h]!).sort(), 0.5));
       const bad = firstOutside(values, Number.MAX_VALUE);
-      if (bad >= 0) throw new DataError(`series ${p.id}: forecast ${bad + 1} is ${values[bad]} in the series' units (beyond float64's range)`);
+      if (bad >= 0)
+        throw new DataError(`series ${p.id}: forecast ${bad + 1} is ${values[bad]} in the series' units (beyond float64's range)`);
       return values;
     });
   }
@@ -637,7 +717,10 @@ export class Forecaster {
    * Each series' members: the networks' forecast, then each `combine` baseline's; null for a series
    * the network cannot take (too short, or not fitted on).
    */
-  private async memberForecasts(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>>): Promise<(Float64Array[] | null)[]> {
+  private async memberForecasts(
+    series: readonly Series[],
+    futureExog: Record<string, Record<string, ArrayLike<number>>>,
+  ): Promise<(Float64Array[] | null)[]> {
     const known = new Set(this.ids);
     if (this.o.perSeries) {
       const other = series.find((s) => !known.has(s.id));
@@ -647,7 +730,10 @@ export class Forecaster {
     const netValues = byNetwork.length ? await timed('forecast', () => this.networkForecasts(byNetwork, futureExog)) : [];
     const netOf = new Map(byNetwork.map((s, k) => [s.id, netValues[k]!]));
     const { horizon, season } = this.o;
-    if (this.o.combine.length) await timed('baselines', () => prefitBaselines(byNetwork.flatMap((s) => this.o.combine.map((name) => ({ name, history: s.y, horizon, season, levels: [] })))));
+    if (this.o.combine.length)
+      await timed('baselines', () =>
+        prefitBaselines(byNetwork.flatMap((s) => this.o.combine.map((name) => ({ name, history: s.y, horizon, season, levels: [] })))),
+      );
     return series.map((s) => {
       const net = netOf.get(s.id);
       return net ? [net, ...this.o.combine.map((name) => seriesBaseline(s.id, name, s.y, this.o.horizon, this.o.season).point)] : null;
@@ -689,7 +775,14 @@ export class Forecaster {
         last = e;
         continue;
       }
-      return { id: s.id, values: f.point, intervals: f.intervals, method: `${BASELINE_LABELS[name]} (fallback)`, note: `${why}: forecast by ${BASELINE_LABELS[name]}`, network: null };
+      return {
+        id: s.id,
+        values: f.point,
+        intervals: f.intervals,
+        method: `${BASELINE_LABELS[name]} (fallback)`,
+        note: `${why}: forecast by ${BASELINE_LABELS[name]}`,
+        network: null,
+      };
     }
     throw new DataError(`${why}, and no baseline could forecast it either (${(last as Error).message})`);
   }
@@ -699,7 +792,11 @@ export class Forecaster {
    * default horizon), fits on the points before the origin, forecasts the next `horizon` and scores
    * them beside seasonal naive, Naive2, ETS and Theta from the same history. Refits per fold.
    */
-  async backtest(series: readonly Series[], fit: ForecastFitOptions = {}, options: { folds?: number; step?: number } = {}): Promise<BacktestReport> {
+  async backtest(
+    series: readonly Series[],
+    fit: ForecastFitOptions = {},
+    options: { folds?: number; step?: number } = {},
+  ): Promise<BacktestReport> {
     const folds = positive('folds', options.folds ?? 1);
     const step = positive('step', options.step ?? this.o.horizon);
     const H = this.o.horizon;
@@ -715,35 +812,39 @@ export class Forecaster {
       const cut = series.map((s) => firstPoints(s, s.y.length - back));
       await this.train(cut, fit);
       const forecasts = await this.combined(cut, knownFuture(series, cut, this.o.exog, H));
-      await timed('baselines', () => prefitBaselines(cut.flatMap((c) => BASELINES.map((name) => ({ name, history: c.y, horizon: H, season: m, levels: [] })))));
+      await timed('baselines', () =>
+        prefitBaselines(cut.flatMap((c) => BASELINES.map((name) => ({ name, history: c.y, horizon: H, season: m, levels: [] })))),
+      );
       // The scores beside every baseline's (whose fits are their own phase, inside this one).
-      timed('metrics', () => series.forEach((s, k) => {
-        const history = cut[k]!.y;
-        const actual = s.y.slice(history.length, history.length + H);
-        const fc = forecasts[k]!;
-        const baselines = Object.fromEntries(
-          BASELINES.map((name) => {
-            const b = baselineOrNaive(s.id, name, history, H, m);
-            if (b.note) standIns.push(b.note);
-            return [name, { forecast: b.forecast, metrics: this.score(s.id, actual, b.forecast, history) }];
-          }),
-        ) as BacktestRow['baselines'];
-        const ninetyFive = fc.intervals.find((iv) => iv.level === 95);
-        rows.push({
-          id: s.id,
-          fold: f,
-          actual,
-          forecast: fc.values,
-          intervals: fc.intervals,
-          metrics: this.score(s.id, actual, fc.values, history),
-          baselines,
-          coverage: Object.fromEntries(fc.intervals.map((iv) => [iv.level, coverage(actual, iv.lo, iv.hi)])),
-          msis: ninetyFive ? msis(actual, ninetyFive.lo, ninetyFive.hi, history, m, 95) : null,
-          method: fc.method,
-          note: fc.note,
-          network: fc.network && { forecast: fc.network, metrics: this.score(s.id, actual, fc.network, history) },
-        });
-      }));
+      timed('metrics', () =>
+        series.forEach((s, k) => {
+          const history = cut[k]!.y;
+          const actual = s.y.slice(history.length, history.length + H);
+          const fc = forecasts[k]!;
+          const baselines = Object.fromEntries(
+            BASELINES.map((name) => {
+              const b = baselineOrNaive(s.id, name, history, H, m);
+              if (b.note) standIns.push(b.note);
+              return [name, { forecast: b.forecast, metrics: this.score(s.id, actual, b.forecast, history) }];
+            }),
+          ) as BacktestRow['baselines'];
+          const ninetyFive = fc.intervals.find((iv) => iv.level === 95);
+          rows.push({
+            id: s.id,
+            fold: f,
+            actual,
+            forecast: fc.values,
+            intervals: fc.intervals,
+            metrics: this.score(s.id, actual, fc.values, history),
+            baselines,
+            coverage: Object.fromEntries(fc.intervals.map((iv) => [iv.level, coverage(actual, iv.lo, iv.hi)])),
+            msis: ninetyFive ? msis(actual, ninetyFive.lo, ninetyFive.hi, history, m, 95) : null,
+            method: fc.method,
+            note: fc.note,
+            network: fc.network && { forecast: fc.network, metrics: this.score(s.id, actual, fc.network, history) },
+          });
+        }),
+      );
     }
     return timed('metrics', () => this.summary(rows, standIns));
   }
@@ -751,9 +852,13 @@ export class Forecaster {
   /** A backtest's means over its rows, OWA, coverage and MSIS, and its notes. */
   private summary(rows: BacktestRow[], standIns: string[]): BacktestReport {
     const model = overall(rows.map((r) => r.metrics));
-    const baselines = Object.fromEntries(BASELINES.map((name) => [name, overall(rows.map((r) => r.baselines[name].metrics))])) as BacktestReport['baselines'];
+    const baselines = Object.fromEntries(
+      BASELINES.map((name) => [name, overall(rows.map((r) => r.baselines[name].metrics))]),
+    ) as BacktestReport['baselines'];
     const levels = [...new Set(rows.flatMap((r) => r.intervals.map((iv) => iv.level)))];
-    const intervalCoverage = Object.fromEntries(levels.map((l) => [l, mean(rows.flatMap((r) => (r.coverage[l] === undefined ? [] : [r.coverage[l]!])))]));
+    const intervalCoverage = Object.fromEntries(
+      levels.map((l) => [l, mean(rows.flatMap((r) => (r.coverage[l] === undefined ? [] : [r.coverage[l]!])))]),
+    );
     const msisValues = rows.flatMap((r) => (r.msis === null ? [] : [r.msis]));
     return {
       rows,
@@ -786,7 +891,13 @@ function mean(xs: number[]): number {
  * Combination weights ∝ MASE^−power of each member on the held-out horizon, the mean over the series
  * whose MASE is defined (all members equal when none is, or a member's error is 0).
  */
-function inverseErrorWeights(members: readonly (Float64Array[] | null)[], actual: readonly Float64Array[], history: readonly Series[], season: number, power: number): number[] | null {
+function inverseErrorWeights(
+  members: readonly (Float64Array[] | null)[],
+  actual: readonly Float64Array[],
+  history: readonly Series[],
+  season: number,
+  power: number,
+): number[] | null {
   const J = members.find((m) => m)?.length ?? 0;
   if (J === 0) return null;
   const errors = Array.from({ length: J }, (_, j) => {
@@ -804,20 +915,38 @@ function inverseErrorWeights(members: readonly (Float64Array[] | null)[], actual
 }
 
 /** The exogenous values of the `horizon` points after each cut series, from the whole series. */
-function knownFuture(series: readonly Series[], cut: readonly Series[], exog: readonly string[], horizon: number): Record<string, Record<string, Float64Array>> {
-  return Object.fromEntries(series.map((s, k) => [s.id, Object.fromEntries(exog.map((n) => [n, s.exog[n]!.subarray(cut[k]!.y.length, cut[k]!.y.length + horizon)]))]));
+function knownFuture(
+  series: readonly Series[],
+  cut: readonly Series[],
+  exog: readonly string[],
+  horizon: number,
+): Record<string, Record<string, Float64Array>> {
+  return Object.fromEntries(
+    series.map((s, k) => [
+      s.id,
+      Object.fromEntries(exog.map((n) => [n, s.exog[n]!.subarray(cut[k]!.y.length, cut[k]!.y.length + horizon)])),
+    ]),
+  );
 }
-
 
 /**
  * A baseline's forecast for the backtest table; where the method cannot fit this history (too short
  * for ETS's parameters, say) the naive forecast stands in, and the note says so.
  */
-function baselineOrNaive(id: string, name: BaselineName, history: Float64Array, horizon: number, season: number): { forecast: Float64Array; note: string | null } {
+function baselineOrNaive(
+  id: string,
+  name: BaselineName,
+  history: Float64Array,
+  horizon: number,
+  season: number,
+): { forecast: Float64Array; note: string | null } {
   try {
     return { forecast: seriesBaseline(id, name, history, horizon, season).point, note: null };
   } catch (e) {
     if (!(e instanceof DataError)) throw e;
-    return { forecast: seriesBaseline(id, 'snaive', history, horizon, 1).point, note: `${e.message}: the ${BASELINE_LABELS[name]} column shows the naive forecast for it` };
+    return {
+      forecast: seriesBaseline(id, 'snaive', history, horizon, 1).point,
+      note: `${e.message}: the ${BASELINE_LABELS[name]} column shows the naive forecast for it`,
+    };
   }
 }

@@ -102,7 +102,12 @@ function finish(groups: ReadonlyArray<[string, Point[]]>, format: StampFormat, e
     points.sort((a, b) => a.t - b.t);
     for (let i = 1; i < points.length; i++) {
       const [a, b] = [points[i - 1]!, points[i]!];
-      if (a.t === b.t) throw new DataError(`series ${id} has two values at ${b.ds}${a.ds === b.ds ? '' : ` (row ${a.row} writes it ${a.ds})`}`, b.row, dsName);
+      if (a.t === b.t)
+        throw new DataError(
+          `series ${id} has two values at ${b.ds}${a.ds === b.ds ? '' : ` (row ${a.row} writes it ${a.ds})`}`,
+          b.row,
+          dsName,
+        );
     }
     return { label: `series ${id}`, times: points.map((p) => p.t), texts: points.map((p) => p.ds), rows: points.map((p) => p.row) };
   });
@@ -175,7 +180,12 @@ export function parseWide(text: string, options: { ds?: string } & StampOptions 
   const order = rows.map((_, i) => i).sort((a, b) => times[a]! - times[b]!);
   for (let k = 1; k < order.length; k++) {
     const [a, b] = [order[k - 1]!, order[k]!];
-    if (times[a] === times[b]) throw new DataError(`time stamp ${stamps[b]} is on two rows (also row ${a + 2}${stamps[a] === stamps[b] ? '' : `, written ${stamps[a]}`})`, b + 2, dsName);
+    if (times[a] === times[b])
+      throw new DataError(
+        `time stamp ${stamps[b]} is on two rows (also row ${a + 2}${stamps[a] === stamps[b] ? '' : `, written ${stamps[a]}`})`,
+        b + 2,
+        dsName,
+      );
   }
   const groups: Array<[string, Point[]]> = [];
   header.forEach((name, k) => {
@@ -213,10 +223,12 @@ export function checkSeries(series: readonly Series[]): void {
     const n = s.y?.length;
     if (!n) throw new DataError(`series ${s.id} has no values (y is empty)`);
     finite(s.y, `series ${s.id}: y`);
-    if (!Array.isArray(s.ds) || s.ds.length !== n) throw new DataError(`series ${s.id} has ${Array.isArray(s.ds) ? s.ds.length : 'no'} time stamps (ds) for ${n} values (y)`);
+    if (!Array.isArray(s.ds) || s.ds.length !== n)
+      throw new DataError(`series ${s.id} has ${Array.isArray(s.ds) ? s.ds.length : 'no'} time stamps (ds) for ${n} values (y)`);
     const exog: Record<string, ArrayLike<unknown> | undefined> = s.exog ?? {};
     for (const [name, values] of Object.entries(exog)) {
-      if (!values || values.length !== n) throw new DataError(`series ${s.id}: exogenous column ${name} has ${values?.length ?? 'no'} values for ${n} values of y`);
+      if (!values || values.length !== n)
+        throw new DataError(`series ${s.id}: exogenous column ${name} has ${values?.length ?? 'no'} values for ${n} values of y`);
       finite(values, `series ${s.id}: exogenous column ${name}`);
     }
   });
@@ -228,7 +240,9 @@ export function checkSeries(series: readonly Series[]): void {
   if (disorder) {
     const { ds, id } = series[disorder.list]!;
     const i = disorder.index;
-    throw new DataError(`series ${id}: the time stamps are not in increasing order: ds[${i}] = ${ds[i]} follows ${ds[i - 1]} (read as ${disorder.formats.join(' or ')})`);
+    throw new DataError(
+      `series ${id}: the time stamps are not in increasing order: ds[${i}] = ${ds[i]} follows ${ds[i - 1]} (read as ${disorder.formats.join(' or ')})`,
+    );
   }
 }
 
@@ -241,5 +255,10 @@ function finite(values: ArrayLike<unknown>, what: string) {
 
 /** The first `n` points of a series: its time stamps and exogenous columns too (views, not copies). */
 export function firstPoints(s: Series, n: number): Series {
-  return { ...s, ds: s.ds.slice(0, n), y: s.y.subarray(0, n), exog: Object.fromEntries(Object.entries(s.exog).map(([k, v]) => [k, v.subarray(0, n)])) };
+  return {
+    ...s,
+    ds: s.ds.slice(0, n),
+    y: s.y.subarray(0, n),
+    exog: Object.fromEntries(Object.entries(s.exog).map(([k, v]) => [k, v.subarray(0, n)])),
+  };
 }

@@ -28,7 +28,8 @@ export function checkLevels(levels: unknown): number[] {
     throw new ConfigError(`levels must be an array of percentages between 0 and 100 (e.g. [80, 95]), got ${JSON.stringify(levels)}`);
   }
   const sorted = [...(levels as number[])].sort((a, b) => a - b);
-  if (sorted.some((l, i) => i > 0 && l === sorted[i - 1])) throw new ConfigError(`levels names ${sorted.find((l, i) => i > 0 && l === sorted[i - 1])} twice`);
+  if (sorted.some((l, i) => i > 0 && l === sorted[i - 1]))
+    throw new ConfigError(`levels names ${sorted.find((l, i) => i > 0 && l === sorted[i - 1])} twice`);
   return sorted;
 }
 
@@ -42,7 +43,11 @@ function orderStatistic(xs: number[], k: number): number {
  * Calibrates from held-out forecasts: per series its actual values, forecasts (`horizon` each) and
  * scale d_s (> 0). Null when there is nothing to calibrate from.
  */
-export function calibrate(held: readonly { actual: ArrayLike<number>; forecast: ArrayLike<number>; scale: number }[], horizon: number, levels: readonly number[]): Calibration | null {
+export function calibrate(
+  held: readonly { actual: ArrayLike<number>; forecast: ArrayLike<number>; scale: number }[],
+  horizon: number,
+  levels: readonly number[],
+): Calibration | null {
   const usable = held.filter((r) => r.scale > 0 && Number.isFinite(r.scale));
   if (usable.length === 0 || levels.length === 0) return null;
   const N = usable.length;
@@ -51,7 +56,11 @@ export function calibrate(held: readonly { actual: ArrayLike<number>; forecast: 
     const l = level / 100;
     const out = new Float64Array(horizon);
     if (N >= 20) {
-      for (let h = 0; h < horizon; h++) out[h] = orderStatistic(usable.map((r) => score(r, h)), Math.ceil((N + 1) * l));
+      for (let h = 0; h < horizon; h++)
+        out[h] = orderStatistic(
+          usable.map((r) => score(r, h)),
+          Math.ceil((N + 1) * l),
+        );
     } else {
       const pooled = usable.flatMap((r) => Array.from({ length: horizon }, (_, h) => score(r, h) / Math.sqrt(h + 1)));
       const base = orderStatistic(pooled, Math.ceil((pooled.length + 1) * l));

@@ -27,8 +27,12 @@ export interface Metrics {
 function check(actual: ArrayLike<number>, forecast: ArrayLike<number>): void {
   if (actual.length !== forecast.length) throw new ShapeError(`${actual.length} actual values but ${forecast.length} forecasts`);
   if (actual.length === 0) throw new ShapeError('no points to score');
-  for (const [name, a] of [['actual', actual], ['forecast', forecast]] as const) {
-    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new ShapeError(`the ${name} values hold a non-finite value (${a[i]}) at ${i}`);
+  for (const [name, a] of [
+    ['actual', actual],
+    ['forecast', forecast],
+  ] as const) {
+    for (let i = 0; i < a.length; i++)
+      if (!Number.isFinite(a[i])) throw new ShapeError(`the ${name} values hold a non-finite value (${a[i]}) at ${i}`);
   }
 }
 
@@ -100,7 +104,12 @@ export function nonFiniteMetric(m: Metrics): [keyof Metrics, number] | null {
 
 /** Every metric of one series' forecast. */
 export function metrics(actual: ArrayLike<number>, forecast: ArrayLike<number>, history: ArrayLike<number>, season: number): Metrics {
-  return { mae: mae(actual, forecast), rmse: rmse(actual, forecast), smape: smape(actual, forecast), mase: mase(actual, forecast, history, season) };
+  return {
+    mae: mae(actual, forecast),
+    rmse: rmse(actual, forecast),
+    smape: smape(actual, forecast),
+    mase: mase(actual, forecast, history, season),
+  };
 }
 
 /**
@@ -109,7 +118,8 @@ export function metrics(actual: ArrayLike<number>, forecast: ArrayLike<number>, 
  */
 export function seasonalNaive(history: ArrayLike<number>, horizon: number, season: number): Float64Array {
   if (!Number.isInteger(season) || season < 1) throw new ShapeError(`the season must be a positive integer, got ${season}`);
-  if (history.length < season) throw new ShapeError(`a seasonal naive forecast of season ${season} needs ${season} points of history, got ${history.length}`);
+  if (history.length < season)
+    throw new ShapeError(`a seasonal naive forecast of season ${season} needs ${season} points of history, got ${history.length}`);
   const n = history.length;
   return Float64Array.from({ length: horizon }, (_, k) => history[n - season + (k % season)]!);
 }
@@ -147,8 +157,16 @@ export function overall(perSeries: readonly Metrics[]): Metrics {
  * MSIS is null where that is undefined, as {@link mase}. Bounds with lo > hi are a
  * {@link ShapeError}. Computed on values divided by one power of two (exact), as the other metrics.
  */
-export function msis(actual: ArrayLike<number>, lo: ArrayLike<number>, hi: ArrayLike<number>, history: ArrayLike<number>, season: number, level: number): number | null {
-  if (typeof level !== 'number' || !(level > 0 && level < 100)) throw new ShapeError(`the interval level is a percentage between 0 and 100 (e.g. 95), got ${level}`);
+export function msis(
+  actual: ArrayLike<number>,
+  lo: ArrayLike<number>,
+  hi: ArrayLike<number>,
+  history: ArrayLike<number>,
+  season: number,
+  level: number,
+): number | null {
+  if (typeof level !== 'number' || !(level > 0 && level < 100))
+    throw new ShapeError(`the interval level is a percentage between 0 and 100 (e.g. 95), got ${level}`);
   checkInterval(actual, lo, hi);
   const p = common(actual, lo, hi, history);
   const scale = naiveScale(history, season, p);
@@ -181,12 +199,19 @@ export function coverage(actual: ArrayLike<number>, lo: ArrayLike<number>, hi: A
 
 /** Equal lengths, finite values and lo ≤ hi ({@link ShapeError} otherwise). */
 function checkInterval(actual: ArrayLike<number>, lo: ArrayLike<number>, hi: ArrayLike<number>): void {
-  if (lo.length !== actual.length || hi.length !== actual.length) throw new ShapeError(`${actual.length} actual values but ${lo.length} lower and ${hi.length} upper bounds`);
+  if (lo.length !== actual.length || hi.length !== actual.length)
+    throw new ShapeError(`${actual.length} actual values but ${lo.length} lower and ${hi.length} upper bounds`);
   if (actual.length === 0) throw new ShapeError('no points to score');
-  for (const [name, a] of [['actual', actual], ['lower bound', lo], ['upper bound', hi]] as const) {
-    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new ShapeError(`the ${name} values hold a non-finite value (${a[i]}) at ${i}`);
+  for (const [name, a] of [
+    ['actual', actual],
+    ['lower bound', lo],
+    ['upper bound', hi],
+  ] as const) {
+    for (let i = 0; i < a.length; i++)
+      if (!Number.isFinite(a[i])) throw new ShapeError(`the ${name} values hold a non-finite value (${a[i]}) at ${i}`);
   }
-  for (let i = 0; i < lo.length; i++) if (lo[i]! > hi[i]!) throw new ShapeError(`the interval's lower bound ${lo[i]} is above its upper bound ${hi[i]} at ${i}`);
+  for (let i = 0; i < lo.length; i++)
+    if (lo[i]! > hi[i]!) throw new ShapeError(`the interval's lower bound ${lo[i]} is above its upper bound ${hi[i]} at ${i}`);
 }
 
 /**
@@ -200,9 +225,16 @@ function checkInterval(actual: ArrayLike<number>, lo: ArrayLike<number>, hi: Arr
  * compare with); a value that is negative or not finite is a {@link ShapeError}.
  */
 export function owa(model: { smape: number; mase: number | null }, naive2: { smape: number; mase: number | null }): number | null {
-  for (const [who, m] of [['the model', model], ['Naive2', naive2]] as const) {
-    for (const [name, v] of [['sMAPE', m.smape], ['MASE', m.mase]] as const) {
-      if (v !== null && !(Number.isFinite(v) && v >= 0)) throw new ShapeError(`OWA needs ${who}'s mean ${name} as a finite number ≥ 0, got ${v}`);
+  for (const [who, m] of [
+    ['the model', model],
+    ['Naive2', naive2],
+  ] as const) {
+    for (const [name, v] of [
+      ['sMAPE', m.smape],
+      ['MASE', m.mase],
+    ] as const) {
+      if (v !== null && !(Number.isFinite(v) && v >= 0))
+        throw new ShapeError(`OWA needs ${who}'s mean ${name} as a finite number ≥ 0, got ${v}`);
     }
   }
   if (model.mase === null || naive2.mase === null || naive2.smape === 0 || naive2.mase === 0) return null;

@@ -52,7 +52,8 @@ export function fitScaler(kind: ScalingKind, history: ArrayLike<number>): Scaler
   }
   const n = history.length;
   if (n === 0) throw new ShapeError('cannot fit a scaler on an empty series');
-  for (let i = 0; i < n; i++) if (!Number.isFinite(history[i])) throw new ShapeError(`the series holds a non-finite value (${history[i]}) at ${i}`);
+  for (let i = 0; i < n; i++)
+    if (!Number.isFinite(history[i])) throw new ShapeError(`the series holds a non-finite value (${history[i]}) at ${i}`);
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < n; i++) {

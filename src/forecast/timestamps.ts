@@ -149,11 +149,14 @@ const TOKENS: Record<string, TokenKind> = {
 const TOKEN_NAMES = Object.keys(TOKENS);
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-const MONTH_BY_NAME = new Map(MONTHS.flatMap((name, k) => [[name.toLowerCase(), k + 1] as const, [name.slice(0, 3).toLowerCase(), k + 1] as const]));
+const MONTH_BY_NAME = new Map(
+  MONTHS.flatMap((name, k) => [[name.toLowerCase(), k + 1] as const, [name.slice(0, 3).toLowerCase(), k + 1] as const]),
+);
 
 type Part = { token: string } | { literal: string };
 
-const HELP = 'use YYYY for the year, M or MM for the month (MMM for its name), D or DD for the day, H or HH, mm, ss and SSS for the time, [text] for literal letters, or "integer"';
+const HELP =
+  'use YYYY for the year, M or MM for the month (MMM for its name), D or DD for the day, H or HH, mm, ss and SSS for the time, [text] for literal letters, or "integer"';
 
 /** The parts of a pattern; a ConfigError when it is not a valid format. */
 function tokenize(spec: string): Part[] {
@@ -187,8 +190,15 @@ function tokenize(spec: string): Part[] {
   const repeated = fields.find((f, k) => fields.indexOf(f) !== k);
   if (repeated) throw new ConfigError(`ds format "${spec}" has the ${repeated} twice`);
   if (!has('year')) throw new ConfigError(`ds format "${spec}" has no year (YYYY); ${HELP}`);
-  const needs: Array<[Field, Field]> = [['day', 'month'], ['hour', 'day'], ['minute', 'hour'], ['second', 'minute'], ['ms', 'second']];
-  for (const [field, needed] of needs) if (has(field) && !has(needed)) throw new ConfigError(`ds format "${spec}" has a ${field} but no ${needed}`);
+  const needs: Array<[Field, Field]> = [
+    ['day', 'month'],
+    ['hour', 'day'],
+    ['minute', 'hour'],
+    ['second', 'minute'],
+    ['ms', 'second'],
+  ];
+  for (const [field, needed] of needs)
+    if (has(field) && !has(needed)) throw new ConfigError(`ds format "${spec}" has a ${field} but no ${needed}`);
   if (has('quarter') && has('month')) throw new ConfigError(`ds format "${spec}" has both a quarter and a month`);
   return parts;
 }
@@ -223,7 +233,10 @@ function compile(spec: string): Compiled {
   const parts = tokenize(spec);
   const tokens = parts.flatMap((p) => ('token' in p ? [p.token] : []));
   const names = tokens.some((t) => TOKENS[t]!.write === 'name' || TOKENS[t]!.write === 'long-name');
-  const regex = new RegExp(`^${parts.map((p) => ('token' in p ? TOKENS[p.token]!.pattern : escapeRegExp(p.literal))).join('')}$`, names ? 'i' : '');
+  const regex = new RegExp(
+    `^${parts.map((p) => ('token' in p ? TOKENS[p.token]!.pattern : escapeRegExp(p.literal))).join('')}$`,
+    names ? 'i' : '',
+  );
   const match = (text: string) => regex.exec(text)?.slice(1) ?? null;
   return {
     name: specOf(parts),
@@ -380,14 +393,19 @@ export function detectFormat(stamps: readonly string[], source: StampSource, dsF
 }
 
 /** Reads every stamp of a column: its format ({@link detectFormat}) and each stamp's time. */
-export function readStamps(stamps: readonly string[], source: StampSource, dsFormat?: string): { format: StampFormat; times: Float64Array } {
+export function readStamps(
+  stamps: readonly string[],
+  source: StampSource,
+  dsFormat?: string,
+): { format: StampFormat; times: Float64Array } {
   const rowOf = source.rowOf ?? ((i: number) => i + 2);
   if (dsFormat !== undefined) {
     const format = stampFormat(dsFormat);
     const times = new Float64Array(stamps.length);
     stamps.forEach((s, i) => {
       const t = format.parse(s);
-      if (t === null) throw new DataError(`"${s}" is not a time stamp in the format ${format.name} that was stated for it`, rowOf(i), source.column);
+      if (t === null)
+        throw new DataError(`"${s}" is not a time stamp in the format ${format.name} that was stated for it`, rowOf(i), source.column);
       times[i] = t;
     });
     return { format: likeWritten(format, stamps), times };
@@ -400,13 +418,19 @@ export function readStamps(stamps: readonly string[], source: StampSource, dsFor
     const names = fits.map((f) => f.format.name);
     const differ = stamps.findIndex((_, i) => fits.some((f) => f.times![i] !== fits[0]!.times![i]));
     const example = stamps[Math.max(0, differ)]!;
-    throw new DataError(`the time stamps of column ${source.column} read as ${names.slice(0, -1).join(', ')} or ${names.at(-1)} (e.g. "${example}"), and webrnn does not guess which: ${ASK(source.column, names[0]!)}`);
+    throw new DataError(
+      `the time stamps of column ${source.column} read as ${names.slice(0, -1).join(', ')} or ${names.at(-1)} (e.g. "${example}"), and webrnn does not guess which: ${ASK(source.column, names[0]!)}`,
+    );
   }
   const furthest = Math.max(...scanned.map((r) => r.reads));
   const row = rowOf(furthest);
   const text = stamps[furthest]!;
   if (furthest === 0) {
-    throw new DataError(`"${text}" is not a time stamp webrnn reads (integers, ISO dates and times such as 2020-01-31 or 2020-01-31T12:00:00Z, M/D/YYYY, D/M/YYYY, D.M.YYYY, YYYY/MM/DD, Jan 2020…); if it is valid, ${ASK(source.column, 'YYYY-MM-DD')}`, row, source.column);
+    throw new DataError(
+      `"${text}" is not a time stamp webrnn reads (integers, ISO dates and times such as 2020-01-31 or 2020-01-31T12:00:00Z, M/D/YYYY, D/M/YYYY, D.M.YYYY, YYYY/MM/DD, Jan 2020…); if it is valid, ${ASK(source.column, 'YYYY-MM-DD')}`,
+      row,
+      source.column,
+    );
   }
   const names = scanned.filter((r) => r.reads === furthest).map((r) => r.format.name);
   throw new DataError(`"${text}" is not a time stamp in the format of the stamps above it (${names.join(' or ')})`, row, source.column);
@@ -442,7 +466,8 @@ const MONTHS_PER: Partial<Record<TimeUnit, number>> = { month: 1, quarter: 3, ye
 /** The frequency of a step of `n` integers, calendar months or milliseconds. */
 function frequencyOf(n: number, measure: Measure): Frequency {
   if (measure === 'integer') return { unit: 'integer', step: n };
-  if (measure === 'months') return n % 12 === 0 ? { unit: 'year', step: n / 12 } : n % 3 === 0 ? { unit: 'quarter', step: n / 3 } : { unit: 'month', step: n };
+  if (measure === 'months')
+    return n % 12 === 0 ? { unit: 'year', step: n / 12 } : n % 3 === 0 ? { unit: 'quarter', step: n / 3 } : { unit: 'month', step: n };
   const [unit, ms] = FIXED.find(([, ms]) => n % ms === 0)!;
   return { unit, step: n / ms };
 }
@@ -496,7 +521,12 @@ export function inferFrequency(tracks: readonly StampTrack[], format: StampForma
   const steps = multi.map((t) => Array.from({ length: t.times.length - 1 }, (_, i) => position(t.times[i + 1]!) - position(t.times[i]!)));
   multi.forEach((track, k) => {
     const i = steps[k]!.findIndex((s) => s <= 0);
-    if (i >= 0) throw new DataError(`${track.label} is not in time order: ${track.texts[i + 1]} comes after ${track.texts[i]}`, track.rows[i + 1]!, column);
+    if (i >= 0)
+      throw new DataError(
+        `${track.label} is not in time order: ${track.texts[i + 1]} comes after ${track.texts[i]}`,
+        track.rows[i + 1]!,
+        column,
+      );
   });
   const counts = new Map<number, number>();
   for (const s of steps.flat()) counts.set(s, (counts.get(s) ?? 0) + 1);
@@ -514,17 +544,26 @@ export function inferFrequency(tracks: readonly StampTrack[], format: StampForma
     const others = tracks.length > 1 ? "the file's stamps are" : 'its stamps are';
     const apart = `${others} ${describeFrequency(freq)} apart`;
     if (steps[k]!.every((x) => x === s)) {
-      throw new DataError(`${track.label} has stamps ${describeFrequency(frequencyOf(s, measure))} apart where ${apart}: all series of a file must have one frequency`, row, column);
+      throw new DataError(
+        `${track.label} has stamps ${describeFrequency(frequencyOf(s, measure))} apart where ${apart}: all series of a file must have one frequency`,
+        row,
+        column,
+      );
     }
     if (s % step === 0) {
       // s is a multiple of the step: (s / step − 1) stamps are missing; name the first and the last.
       const t = track.times[i]!;
-      const missing = (j: number) => format.format(measure === 'months' ? atMonth(split(t).month + j * step, anchors[k]!, split(t).timeOfDay) : t + j * step);
+      const missing = (j: number) =>
+        format.format(measure === 'months' ? atMonth(split(t).month + j * step, anchors[k]!, split(t).timeOfDay) : t + j * step);
       const count = s / step - 1;
       const what = count === 1 ? `no value at ${missing(1)}` : `no values at the ${count} stamps ${missing(1)} to ${missing(count)}`;
       throw new DataError(`${track.label} has a gap: ${what}, between ${from} and ${to} (${apart})`, row, column);
     }
-    throw new DataError(`${track.label} is not evenly spaced: ${from} to ${to} is ${describeFrequency(frequencyOf(s, measure))} where ${apart}`, row, column);
+    throw new DataError(
+      `${track.label} is not evenly spaced: ${from} to ${to} is ${describeFrequency(frequencyOf(s, measure))} where ${apart}`,
+      row,
+      column,
+    );
   });
   return freq;
 }
@@ -555,7 +594,10 @@ export function nextTimes(times: ArrayLike<number>, freq: Frequency, h: number):
  * and index (`ds[index]` not after `ds[index - 1]`) under the first such format, and the formats.
  * Each distinct array is read once, so series sharing one array of dates cost one.
  */
-export function firstDisorder(lists: readonly (readonly string[])[], dsFormat?: string): { list: number; index: number; formats: string[] } | null {
+export function firstDisorder(
+  lists: readonly (readonly string[])[],
+  dsFormat?: string,
+): { list: number; index: number; formats: string[] } | null {
   const candidates = dsFormat === undefined ? CANDIDATES : [stampFormat(dsFormat)];
   const state = candidates.map((format) => ({ format, reads: true, disorder: null as { list: number; index: number } | null }));
   const seen = new Set<readonly string[]>();
@@ -585,7 +627,10 @@ export function firstDisorder(lists: readonly (readonly string[])[], dsFormat?: 
  * The frequency of one series' stamps (in time order), read in `dsFormat` or their detected
  * format; null when they are not times in one format, fewer than two, or not evenly spaced.
  */
-export function frequencyOfStamps(ds: readonly string[], dsFormat?: string): { format: StampFormat; times: Float64Array; freq: Frequency } | null {
+export function frequencyOfStamps(
+  ds: readonly string[],
+  dsFormat?: string,
+): { format: StampFormat; times: Float64Array; freq: Frequency } | null {
   if (ds.length === 0) return null;
   try {
     const { format, times } = readStamps(ds, { column: 'ds' }, dsFormat);

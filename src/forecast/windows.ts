@@ -109,7 +109,8 @@ export function seasonPositions(s: Pick<Series, 'ds' | 'dsFormat' | 'freq'>, sea
     const { unit, step } = read.freq;
     if (step === 1 && unit === 'month' && season === 12) first = date.getUTCMonth();
     else if (step === 1 && unit === 'quarter' && season === 4) first = Math.floor(date.getUTCMonth() / 3);
-    else if (step === 1 && unit === 'day' && season === 7) first = (((day + 3) % 7) + 7) % 7; // 1970-01-01 was a Thursday: Monday = 0
+    else if (step === 1 && unit === 'day' && season === 7)
+      first = (((day + 3) % 7) + 7) % 7; // 1970-01-01 was a Thursday: Monday = 0
     else if (step === 1 && unit === 'hour' && season === 24) first = date.getUTCHours();
   } else if (read && read.format.kind === 'integer') {
     first = (((read.times[0]! / read.freq.step) % season) + season) % season;
@@ -143,7 +144,10 @@ function stampsOf(s: Pick<Series, 'ds' | 'dsFormat' | 'freq'>): ReturnType<typeo
 export function prepare(s: Series, upTo: number, o: WindowOptions): Prepared {
   const history = s.y.subarray(0, upTo);
   const log = o.transform === 'log' && s.y.every((v) => v > 0);
-  const adjustment = o.scaling === 'window' && o.deseasonalize && o.season > 1 ? seasonalAdjustment(history, s.y.length - upTo + o.horizon, o.season, 'm4') : null;
+  const adjustment =
+    o.scaling === 'window' && o.deseasonalize && o.season > 1
+      ? seasonalAdjustment(history, s.y.length - upTo + o.horizon, o.season, 'm4')
+      : null;
   const seasonal = adjustment && Float64Array.of(...adjustment.history, ...adjustment.horizon);
   const y = seasonal ? s.y.map((x, t) => x / seasonal[t]!) : s.y;
   const unit = o.scaling === 'window' && !log ? magnitude(y.subarray(0, upTo)) : 1;
@@ -189,7 +193,10 @@ export function prepare(s: Series, upTo: number, o: WindowOptions): Prepared {
     const z = new Float64Array(steps);
     z.set(scale(sc, col.subarray(0, Math.min(col.length, steps))));
     const zbad = firstOutside(z.subarray(0, s.y.length));
-    if (zbad >= 0) throw new DataError(`series ${s.id} (exogenous ${name}): the value ${col[zbad]} at index ${zbad} scales to ${z[zbad]}, beyond float32's range`);
+    if (zbad >= 0)
+      throw new DataError(
+        `series ${s.id} (exogenous ${name}): the value ${col[zbad]} at index ${zbad} scales to ${z[zbad]}, beyond float32's range`,
+      );
     extra.push(z);
   }
   return { id: s.id, v, log, scaler, scale: c, unit, seasonal, extra, exogScalers };

@@ -94,7 +94,8 @@ export function footprint(program: Pick<Program, 'what' | 'buffers'>): ProgramFo
 /** The first hard limit a footprint breaks, as a sentence, or null when it fits. */
 function overLimit(f: ProgramFootprint, limits: ChunkLimits): string | null {
   for (const [name, bytes] of f.buffers) {
-    if (bytes > limits.bindingBytes) return `its ${name} buffer needs ${bytes} bytes, more than this device binds at once (${limits.bindingBytes})`;
+    if (bytes > limits.bindingBytes)
+      return `its ${name} buffer needs ${bytes} bytes, more than this device binds at once (${limits.bindingBytes})`;
   }
   if (f.readback > limits.readbackBytes) {
     return `it reads back ${f.readback} bytes, more than one buffer holds on this device (${limits.readbackBytes})`;
@@ -168,7 +169,6 @@ export function planChunk(
   return n;
 }
 
-
 /**
  * A float32 result array of `length` elements for `what`, or a {@link ShapeError} when no typed
  * array can hold it or the engine cannot allocate it (instead of a RangeError after the GPU work).
@@ -178,6 +178,8 @@ export function resultArray(length: number, what: string): Float32Array {
   try {
     return new Float32Array(length);
   } catch (cause) {
-    throw new ShapeError(`${what} needs ${4 * length} bytes of host memory, which could not be allocated (${(cause as Error).message}); split the batch`);
+    throw new ShapeError(
+      `${what} needs ${4 * length} bytes of host memory, which could not be allocated (${(cause as Error).message}); split the batch`,
+    );
   }
 }

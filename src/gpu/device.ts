@@ -140,8 +140,10 @@ export function summarizeAdapter(adapter: GPUAdapter, runtime: 'browser' | 'node
 /** The line logged when a device is acquired. */
 export function describeAdapter(s: AdapterSummary): string {
   const name = [s.vendor, s.architecture, s.description && `(${s.description})`].filter(Boolean).join(' ');
-  return `[webrnn] WebGPU adapter: ${name}, ${s.isSoftware ? 'software' : 'hardware'}, ${s.runtime}` +
-    (s.driverFile ? `, Vulkan driver ${s.driverFile}` : '');
+  return (
+    `[webrnn] WebGPU adapter: ${name}, ${s.isSoftware ? 'software' : 'hardware'}, ${s.runtime}` +
+    (s.driverFile ? `, Vulkan driver ${s.driverFile}` : '')
+  );
 }
 
 /** Hardware first (the preference), then any adapter the implementation calls a fallback. */
@@ -152,7 +154,10 @@ export async function pickAdapter(gpu: GPU, powerPreference: GPUPowerPreference)
 /** The Dawn toggles to create Node's instance with: the option, else {@link DAWN_FLAGS_ENV}. */
 export function dawnFlagsFrom(option: string[] | undefined, env: Record<string, string | undefined>): string[] {
   if (option) return option;
-  return (env[DAWN_FLAGS_ENV] ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+  return (env[DAWN_FLAGS_ENV] ?? '')
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
 }
 
 /** How Node finds an adapter: {@link acquireGpu}'s Node path, given the power preference and the Dawn toggles. */

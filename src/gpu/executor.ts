@@ -146,7 +146,9 @@ export class ProgramExecutor implements ProgramRunner {
     const readbackBytes = read.reduce((n, [, b]) => n + bytesOf(b), 0);
     if (readbackBytes > this.readbackLimit) {
       // The readback buffer is never bound: only the device's buffer size limit applies.
-      throw new DeviceError(`${program.what} reads back ${readbackBytes} bytes, more than one buffer holds on this device (${this.readbackLimit}); split the batch`);
+      throw new DeviceError(
+        `${program.what} reads back ${readbackBytes} bytes, more than one buffer holds on this device (${this.readbackLimit}); split the batch`,
+      );
     }
 
     const device = this.device;
@@ -158,7 +160,8 @@ export class ProgramExecutor implements ProgramRunner {
       const found = checkKernel(d.kernel);
       for (const name of d.kernel.bindings) {
         const buffer = d.bind[name];
-        if (buffer === undefined || !program.buffers[buffer]) throw new Error(`${what} binds ${name} to ${buffer === undefined ? 'nothing' : `${buffer}, which the program does not have`}`);
+        if (buffer === undefined || !program.buffers[buffer])
+          throw new Error(`${what} binds ${name} to ${buffer === undefined ? 'nothing' : `${buffer}, which the program does not have`}`);
       }
       const extra = Object.keys(d.bind).filter((name) => !found.storage.has(name));
       if (extra.length) throw new Error(`${what} has no binding ${extra.join(', ')}`);
@@ -170,7 +173,11 @@ export class ProgramExecutor implements ProgramRunner {
     const owned = entries.filter(([, b]) => !b.external);
     const requests: BufferRequest[] = [
       ...owned.map(([name, b]) => ({ label: name, size: bytesOf(b), usage: BUFFER_USAGE.storage })),
-      ...program.dispatches.map((d, n) => ({ label: `${d.kernel.name} uniforms`, size: layouts[n]!.uniforms?.byteLength ?? 16, usage: BUFFER_USAGE.uniform })),
+      ...program.dispatches.map((d, n) => ({
+        label: `${d.kernel.name} uniforms`,
+        size: layouts[n]!.uniforms?.byteLength ?? 16,
+        usage: BUFFER_USAGE.uniform,
+      })),
       { label: `${program.what} readback`, size: Math.max(readbackBytes, 4), usage: BUFFER_USAGE.readback },
     ];
     let acquired: GPUBuffer[];
@@ -215,7 +222,13 @@ export class ProgramExecutor implements ProgramRunner {
         pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
         pass.end();
         for (const [from, to, bytes] of d.copies ?? []) {
-          encoder.copyBufferToBuffer(buffers.get(from)!, offsetOf(from), buffers.get(to)!, offsetOf(to), bytes ?? bytesOf(program.buffers[from]!));
+          encoder.copyBufferToBuffer(
+            buffers.get(from)!,
+            offsetOf(from),
+            buffers.get(to)!,
+            offsetOf(to),
+            bytes ?? bytesOf(program.buffers[from]!),
+          );
         }
         if (d.submit) {
           timer?.submitting();
@@ -240,7 +253,9 @@ export class ProgramExecutor implements ProgramRunner {
         return null;
       });
       if (deferred) {
-        deferred.push(scopes.catch((err: unknown) => new DeviceError(`${program.what} failed on the GPU: ${(err as Error).message}`, { cause: err })));
+        deferred.push(
+          scopes.catch((err: unknown) => new DeviceError(`${program.what} failed on the GPU: ${(err as Error).message}`, { cause: err })),
+        );
         failed = false;
         return {};
       }

@@ -1,4 +1,10 @@
-import { makeShaderDataDefinitions, makeStructuredView, type ShaderDataDefinitions, type StructDefinition, type StructuredView } from 'webgpu-utils';
+import {
+  makeShaderDataDefinitions,
+  makeStructuredView,
+  type ShaderDataDefinitions,
+  type StructDefinition,
+  type StructuredView,
+} from 'webgpu-utils';
 
 /**
  * A kernel: one compute entry point of a WGSL source, with the storage bindings it uses named where
@@ -74,7 +80,9 @@ export function checkKernel(k: Pick<Kernel, 'name' | 'code' | 'entryPoint' | 'bi
   const found = entryInterface(k.code, k.entryPoint, what);
   const declared = [...found.storage.entries()].sort((a, b) => a[1] - b[1]).map(([name]) => name);
   if (declared.join() !== k.bindings.join()) {
-    throw new Error(`${what} names its bindings [${k.bindings.join(', ')}] but the WGSL's entry point uses [${declared.join(', ')}] (in binding order)`);
+    throw new Error(
+      `${what} names its bindings [${k.bindings.join(', ')}] but the WGSL's entry point uses [${declared.join(', ')}] (in binding order)`,
+    );
   }
   checked.set(k, found);
   return found;

@@ -46,7 +46,12 @@ export interface Dispatch {
 /** A dispatch of `kernel`, its bindings typed by the kernel's binding names. */
 export function dispatch<B extends string>(
   kernel: Kernel<B>,
-  d: { bind: Readonly<Record<B, string>>; uniforms?: Readonly<Record<string, number>>; constants?: Readonly<Record<string, number>>; grid: [number, number] },
+  d: {
+    bind: Readonly<Record<B, string>>;
+    uniforms?: Readonly<Record<string, number>>;
+    constants?: Readonly<Record<string, number>>;
+    grid: [number, number];
+  },
 ): Dispatch {
   return { kernel, constants: d.constants ?? {}, bind: d.bind, uniforms: d.uniforms ?? {}, grid: d.grid };
 }

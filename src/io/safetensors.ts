@@ -244,7 +244,9 @@ export function floatTensors(file: SafetensorsFile): Record<string, Tensor> {
   return Object.fromEntries(
     Object.entries(file.tensors).map(([name, e]): [string, Tensor] => {
       if (!(e.data instanceof Float32Array || e.data instanceof Float64Array)) {
-        throw new ModelError(`safetensors: tensor ${JSON.stringify(name)} holds ${e.dtype} values; expected floating point (F32, F64, F16 or BF16)`);
+        throw new ModelError(
+          `safetensors: tensor ${JSON.stringify(name)} holds ${e.dtype} values; expected floating point (F32, F64, F16 or BF16)`,
+        );
       }
       return [name, { data: e.data, shape: [...e.shape] }];
     }),

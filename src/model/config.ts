@@ -86,9 +86,7 @@ export function resolveElmanConfig(config: ElmanConfig): ResolvedElmanConfig {
   }
   const nonlinearity = config.nonlinearity ?? 'tanh';
   if (!NONLINEARITIES.includes(nonlinearity)) {
-    throw new ConfigError(
-      `unknown nonlinearity ${JSON.stringify(nonlinearity)}: expected one of ${NONLINEARITIES.join(', ')}`,
-    );
+    throw new ConfigError(`unknown nonlinearity ${JSON.stringify(nonlinearity)}: expected one of ${NONLINEARITIES.join(', ')}`);
   }
   const resolved: ResolvedElmanConfig = {
     cell: 'elman',

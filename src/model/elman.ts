@@ -46,7 +46,9 @@ export class ElmanRNN {
       // Within MAX_PARAMETERS the engine may still lack the memory (a browser refuses large buffers).
       if (!(err instanceof RangeError)) throw err;
       const floats = elmanParamSpecs(this.config).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
-      throw new ConfigError(`the weights of this Elman network (${(4 * floats).toLocaleString('en-US')} bytes) could not be allocated: ${err.message}`);
+      throw new ConfigError(
+        `the weights of this Elman network (${(4 * floats).toLocaleString('en-US')} bytes) could not be allocated: ${err.message}`,
+      );
     }
   }
 
@@ -91,8 +93,18 @@ export function elmanStack(c: ResolvedElmanConfig, sd: ElmanStateDict): Recurren
   for (const [name, value] of Object.entries(sd.rnn)) params[`rnn.${name}`] = value;
   return torchToLayers(
     {
-      cell: 'rnn', inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bidirectional: false, nonlinearity: c.nonlinearity,
-      bias: true, batchFirst: true, outputSize: c.outputSize, headBias: true, prefix: 'rnn', headPrefix: 'readout',
+      cell: 'rnn',
+      inputSize: c.inputSize,
+      hiddenSize: c.hiddenSize,
+      numLayers: c.numLayers,
+      bidirectional: false,
+      nonlinearity: c.nonlinearity,
+      bias: true,
+      batchFirst: true,
+      outputSize: c.outputSize,
+      headBias: true,
+      prefix: 'rnn',
+      headPrefix: 'readout',
     },
     params,
   );

@@ -53,7 +53,10 @@ export function checkForwardArgs(c: ResolvedElmanConfig, x: Tensor, options: For
     throw new ShapeError(`input must have shape [batch, steps, inputSize], got ${describe(x.shape)}`);
   }
   const [batch, steps, inputSize] = x.shape as [number, number, number];
-  for (const [name, v] of [['batch', batch], ['steps', steps]] as const) {
+  for (const [name, v] of [
+    ['batch', batch],
+    ['steps', steps],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ShapeError(`input ${name} must be a positive integer, got ${v}`);
   }
   if (inputSize !== c.inputSize) {
@@ -72,7 +75,9 @@ export function checkForwardArgs(c: ResolvedElmanConfig, x: Tensor, options: For
       throw new ShapeError(`h0 must have shape ${describe(want)} (layers, batch, hidden), got ${describe(options.h0.shape)}`);
     }
     if (options.h0.data.length !== c.numLayers * batch * c.hiddenSize) {
-      throw new ShapeError(`h0 data has ${options.h0.data.length} values but shape ${describe(want)} needs ${c.numLayers * batch * c.hiddenSize}`);
+      throw new ShapeError(
+        `h0 data has ${options.h0.data.length} values but shape ${describe(want)} needs ${c.numLayers * batch * c.hiddenSize}`,
+      );
     }
     checkFiniteInput('h0', options.h0.data, want);
     h0 = options.h0.data;

@@ -69,8 +69,7 @@ export function checkElmanStateDict(c: ElmanSizes, sd: ElmanStateDict): ElmanSta
     for (const name of Object.keys(sd[group])) {
       if (!known.has(name)) {
         throw new WeightError(
-          `unexpected parameter ${group}.${name} for a ${c.numLayers}-layer network ` +
-            `(expected ${[...known].join(', ')})`,
+          `unexpected parameter ${group}.${name} for a ${c.numLayers}-layer network ` + `(expected ${[...known].join(', ')})`,
         );
       }
     }
@@ -85,9 +84,7 @@ export function checkElmanStateDict(c: ElmanSizes, sd: ElmanStateDict): ElmanSta
       throw new WeightError(`parameter ${label} must be a Float32Array, Float64Array or number[]`);
     }
     if (value.length !== expected) {
-      throw new WeightError(
-        `parameter ${label} has ${value.length} values but shape [${spec.shape.join(', ')}] needs ${expected}`,
-      );
+      throw new WeightError(`parameter ${label} has ${value.length} values but shape [${spec.shape.join(', ')}] needs ${expected}`);
     }
     const copy = Float32Array.from(value as ArrayLike<number>);
     for (let i = 0; i < copy.length; i++) {

@@ -95,14 +95,20 @@ export function checkRecurrentForwardArgs(
   if (input.shape.length !== 3) throw new ShapeError(`input must have shape ${layout}, got ${describe(input.shape)}`);
   const [d0, d1, inputSize] = input.shape as [number, number, number];
   const [batch, steps] = c.batchFirst ? [d0, d1] : [d1, d0];
-  for (const [name, v] of [['batch', batch], ['steps', steps]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new ShapeError(`input ${name} must be a positive integer, got ${v} (shape ${describe(input.shape)}, ${layout})`);
+  for (const [name, v] of [
+    ['batch', batch],
+    ['steps', steps],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new ShapeError(`input ${name} must be a positive integer, got ${v} (shape ${describe(input.shape)}, ${layout})`);
   }
   if (inputSize !== c.inputSize) {
     throw new ShapeError(`input has ${inputSize} features per step but the module's input_size is ${c.inputSize}`);
   }
   if (input.data.length !== batch * steps * inputSize) {
-    throw new ShapeError(`input data has ${input.data.length} values but shape ${describe(input.shape)} needs ${batch * steps * inputSize}`);
+    throw new ShapeError(
+      `input data has ${input.data.length} values but shape ${describe(input.shape)} needs ${batch * steps * inputSize}`,
+    );
   }
   checkFiniteInput('input', input.data, input.shape);
   const stateShape = [c.numLayers * torchDirections(c), batch, c.hiddenSize];
@@ -113,4 +119,3 @@ export function checkRecurrentForwardArgs(
   const x = c.batchFirst ? input.data : swapLeadingAxes(input.data, steps, batch, inputSize);
   return { batch, steps, x, h0, c0, lengths };
 }
-

@@ -83,7 +83,15 @@ export class RecurrentNet {
     for (const { name, shape } of torchParamSpecs(config)) {
       const isHead = config.headPrefix !== null && name.startsWith(`${config.headPrefix}.`);
       const bound = 1 / Math.sqrt(isHead ? config.hiddenSize * torchDirections(config) : config.hiddenSize);
-      sd[name] = { data: uniformArray(rand, shape.reduce((a, b) => a * b, 1), -bound, bound), shape };
+      sd[name] = {
+        data: uniformArray(
+          rand,
+          shape.reduce((a, b) => a * b, 1),
+          -bound,
+          bound,
+        ),
+        shape,
+      };
     }
     return RecurrentNet.fromStateDict(sd, stated);
   }
@@ -116,7 +124,8 @@ export class RecurrentNet {
   withLayers(lowered: LoweredModule): RecurrentNet {
     const params = layersToTorch(this.config, lowered);
     const sd: Record<string, Tensor> = {};
-    for (const spec of torchParamSpecs(this.config)) sd[spec.name] = { data: params[spec.name] ?? new Float32Array(0), shape: [...spec.shape] };
+    for (const spec of torchParamSpecs(this.config))
+      sd[spec.name] = { data: params[spec.name] ?? new Float32Array(0), shape: [...spec.shape] };
     return new RecurrentNet(this.config, this.description, this.notes, torchToLayers(this.config, checkTorchStateDict(this.config, sd)));
   }
 

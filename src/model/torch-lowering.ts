@@ -1,10 +1,5 @@
 import type { LinearHead, RecurrentStack, StackLayer } from '../rnn/stack.ts';
-import {
-  GATES,
-  recurrentLayerSpec,
-  type CellType,
-  type RecurrentLayerSpec,
-} from '../rnn/spec.ts';
+import { GATES, recurrentLayerSpec, type CellType, type RecurrentLayerSpec } from '../rnn/spec.ts';
 import { torchDirections, torchHeadNames, torchLayerNames, type TorchRecurrentConfig } from './torch-modules.ts';
 
 /**

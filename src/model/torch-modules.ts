@@ -197,7 +197,8 @@ function findPrefix(sd: Record<string, Tensor>, given: string | undefined, requi
  */
 function findHeadPrefix(sd: Record<string, Tensor>, prefix: string, given: string | undefined): string | null {
   if (given !== undefined) {
-    if (typeof given !== 'string' || given === '') throw new ConfigError(`headPrefix must be a non-empty string, got ${JSON.stringify(given)}`);
+    if (typeof given !== 'string' || given === '')
+      throw new ConfigError(`headPrefix must be a non-empty string, got ${JSON.stringify(given)}`);
     return given.replace(/\.$/, '');
   }
   const candidates = new Set<string>();
@@ -206,7 +207,9 @@ function findHeadPrefix(sd: Record<string, Tensor>, prefix: string, given: strin
     if (m && !(isUnder(name, prefix) && RECURRENT_NAME.test(name))) candidates.add(m[1]!);
   }
   if (candidates.size > 1) {
-    throw new WeightError(`more than one candidate nn.Linear head (${[...candidates].map((c) => `${c}.weight`).join(', ')}): pass { headPrefix }`);
+    throw new WeightError(
+      `more than one candidate nn.Linear head (${[...candidates].map((c) => `${c}.weight`).join(', ')}): pass { headPrefix }`,
+    );
   }
   return [...candidates][0] ?? null;
 }
@@ -268,7 +271,9 @@ function inferredConfig(sd: Record<string, Tensor>, o: TorchRecurrentOptions, no
   const structural = ['inputSize', 'hiddenSize', 'numLayers', 'bidirectional', 'bias', 'outputSize', 'headBias', 'projSize'] as const;
   const stated = structural.filter((k) => o[k] !== undefined);
   if (stated.length > 0) {
-    throw new ConfigError(`${stated.join(', ')} given without cell: state the module with cell (and inputSize, hiddenSize), or leave the sizes out to infer them`);
+    throw new ConfigError(
+      `${stated.join(', ')} given without cell: state the module with cell (and inputSize, hiddenSize), or leave the sizes out to infer them`,
+    );
   }
   const prefix = findPrefix(sd, o.prefix, true);
   const [ihRows, inputSize] = matrixShape(sd, join(prefix, 'weight_ih_l0'));
@@ -349,7 +354,8 @@ export function checkTorchStateDict(c: TorchRecurrentConfig, sd: Record<string, 
       throw new WeightError(`tensor ${spec.name} has shape ${describe(t.shape)}, expected ${describe(spec.shape)} for ${module}`);
     }
     const n = spec.shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== n) throw new WeightError(`tensor ${spec.name} has ${t.data.length} values but shape ${describe(spec.shape)} needs ${n}`);
+    if (t.data.length !== n)
+      throw new WeightError(`tensor ${spec.name} has ${t.data.length} values but shape ${describe(spec.shape)} needs ${n}`);
     const copy = Float32Array.from(t.data);
     for (let i = 0; i < copy.length; i++) {
       if (!Number.isFinite(copy[i])) throw new WeightError(`tensor ${spec.name} holds a non-finite value (${copy[i]}) at index ${i}`);

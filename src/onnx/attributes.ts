@@ -4,7 +4,16 @@ import { int64ToNumber, tensorFromProto, type OnnxTensor } from './tensor.ts';
 
 /** AttributeProto.AttributeType values. */
 export const ATTRIBUTE_TYPES = {
-  FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10,
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+  TENSORS: 9,
+  GRAPHS: 10,
 } as const;
 type AttributeType = keyof typeof ATTRIBUTE_TYPES;
 

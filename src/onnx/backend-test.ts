@@ -47,7 +47,12 @@ export function erroredResult(name: string, err: unknown): BackendTestResult {
 }
 
 /** Compares one output; the message is '' when it matches. */
-function compareOutput(label: string, actual: OnnxTensor, expected: OnnxTensor, tolerance: Tolerance): { maxAbsError: number; message: string } {
+function compareOutput(
+  label: string,
+  actual: OnnxTensor,
+  expected: OnnxTensor,
+  tolerance: Tolerance,
+): { maxAbsError: number; message: string } {
   if (actual.type !== expected.type || formatDims(actual.dims) !== formatDims(expected.dims)) {
     return {
       maxAbsError: NaN,

@@ -41,9 +41,7 @@ export interface ModelSpec {
 }
 
 function valueInfo(v: ValueSpec): ValueInfoProtoJson {
-  const shape = v.dims
-    ? { dim: v.dims.map((d) => (typeof d === 'number' ? { dim_value: String(d) } : { dim_param: d })) }
-    : undefined;
+  const shape = v.dims ? { dim: v.dims.map((d) => (typeof d === 'number' ? { dim_value: String(d) } : { dim_param: d })) } : undefined;
   return { name: v.name, type: { tensor_type: { elem_type: dataTypeCode(v.type), ...(shape ? { shape } : {}) } } };
 }
 

@@ -44,7 +44,8 @@ function valueInfo(v: ValueInfoProtoJson, what: string): OnnxValueInfo {
   const type = dataTypeOf(tt.elem_type, `${what} ${JSON.stringify(name)}`);
   const dims = tt.shape
     ? (tt.shape.dim ?? []).map((d) =>
-        d.dim_value !== undefined ? int64ToNumber(d.dim_value, `${what} ${name} dims`) : (d.dim_param ?? null))
+        d.dim_value !== undefined ? int64ToNumber(d.dim_value, `${what} ${name} dims`) : (d.dim_param ?? null),
+      )
     : null;
   return { name, type, dims };
 }
@@ -64,12 +65,14 @@ function defaultOpset(imports: readonly { domain?: string; version?: string }[])
 function prepareNodes(graph: GraphProtoJson, available: Set<string>): PreparedNode[] {
   return (graph.node ?? []).map((n, index) => {
     const label = nodeLabel(n, index);
-    if (n.domain && n.domain !== 'ai.onnx') throw new ModelError(`${label}: domain ${JSON.stringify(n.domain)} is not supported (ai.onnx only)`);
+    if (n.domain && n.domain !== 'ai.onnx')
+      throw new ModelError(`${label}: domain ${JSON.stringify(n.domain)} is not supported (ai.onnx only)`);
     const op = operator(n.op_type ?? '');
     if (!op) throw new ModelError(`${label}: operator ${JSON.stringify(n.op_type ?? '')} is not supported`);
     const attrs = new NodeAttributes(label, n.attribute ?? []);
     for (const name of attrs.names()) {
-      if (!op.attributes.includes(name)) throw new ModelError(`${label}: attribute ${JSON.stringify(name)} is not supported by ${n.op_type}`);
+      if (!op.attributes.includes(name))
+        throw new ModelError(`${label}: attribute ${JSON.stringify(name)} is not supported by ${n.op_type}`);
     }
     const inputs = n.input ?? [];
     for (const name of inputs) {
@@ -205,7 +208,9 @@ export class OnnxModel {
       const t = values.get(o.name)!;
       const i = firstNonFinite(t);
       if (i >= 0) {
-        throw new NumericError(`output ${JSON.stringify(o.name)} holds a non-finite value (${t.data[i]}) at index ${i} computed from finite inputs and weights: the graph overflows float32 (scale the inputs or weights down)`);
+        throw new NumericError(
+          `output ${JSON.stringify(o.name)} holds a non-finite value (${t.data[i]}) at index ${i} computed from finite inputs and weights: the graph overflows float32 (scale the inputs or weights down)`,
+        );
       }
     }
     return Object.fromEntries(this.outputs.map((o) => [o.name, values.get(o.name)!]));
@@ -218,7 +223,9 @@ export class OnnxModel {
     const known = new Set(this.inputs.map((i) => i.name));
     const unknown = Object.keys(feeds).filter((name) => !known.has(name));
     if (unknown.length) {
-      throw new ShapeError(`unknown input ${JSON.stringify(unknown[0])}; the model's inputs are ${[...known].map((n) => JSON.stringify(n)).join(', ')}`);
+      throw new ShapeError(
+        `unknown input ${JSON.stringify(unknown[0])}; the model's inputs are ${[...known].map((n) => JSON.stringify(n)).join(', ')}`,
+      );
     }
     const values = new Map(this.initializers);
     for (const info of this.inputs) {

@@ -7,15 +7,7 @@ import { decodeTensorProto, encodeTensorProto, type TensorProtoJson } from './pr
  */
 export type OnnxDataType = 'float32' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'int64' | 'bool';
 
-export type OnnxData =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | BigInt64Array;
+export type OnnxData = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | BigInt64Array;
 
 export interface OnnxTensor {
   readonly type: OnnxDataType;
@@ -45,8 +37,18 @@ const DATA_TYPES: Record<OnnxDataType, DataTypeInfo> = {
 
 /** ONNX element types webrnn does not hold, for error messages. */
 const UNSUPPORTED_TYPES: Record<number, string> = {
-  0: 'UNDEFINED', 8: 'string', 10: 'float16', 12: 'uint32', 13: 'uint64', 14: 'complex64', 15: 'complex128',
-  16: 'bfloat16', 17: 'float8e4m3fn', 18: 'float8e4m3fnuz', 19: 'float8e5m2', 20: 'float8e5m2fnuz',
+  0: 'UNDEFINED',
+  8: 'string',
+  10: 'float16',
+  12: 'uint32',
+  13: 'uint64',
+  14: 'complex64',
+  15: 'complex128',
+  16: 'bfloat16',
+  17: 'float8e4m3fn',
+  18: 'float8e4m3fnuz',
+  19: 'float8e5m2',
+  20: 'float8e5m2fnuz',
 };
 
 /**
@@ -141,15 +143,33 @@ function fromRawData(type: OnnxDataType, raw: Uint8Array, n: number, what: strin
   for (let i = 0; i < n; i++) {
     const at = i * size;
     switch (type) {
-      case 'float32': out[i] = view.getFloat32(at, true); break;
-      case 'float64': out[i] = view.getFloat64(at, true); break;
-      case 'int8': out[i] = view.getInt8(at); break;
-      case 'uint8': out[i] = view.getUint8(at); break;
-      case 'bool': out[i] = view.getUint8(at) !== 0 ? 1 : 0; break;
-      case 'int16': out[i] = view.getInt16(at, true); break;
-      case 'uint16': out[i] = view.getUint16(at, true); break;
-      case 'int32': out[i] = view.getInt32(at, true); break;
-      case 'int64': out[i] = view.getBigInt64(at, true); break;
+      case 'float32':
+        out[i] = view.getFloat32(at, true);
+        break;
+      case 'float64':
+        out[i] = view.getFloat64(at, true);
+        break;
+      case 'int8':
+        out[i] = view.getInt8(at);
+        break;
+      case 'uint8':
+        out[i] = view.getUint8(at);
+        break;
+      case 'bool':
+        out[i] = view.getUint8(at) !== 0 ? 1 : 0;
+        break;
+      case 'int16':
+        out[i] = view.getInt16(at, true);
+        break;
+      case 'uint16':
+        out[i] = view.getUint16(at, true);
+        break;
+      case 'int32':
+        out[i] = view.getInt32(at, true);
+        break;
+      case 'int64':
+        out[i] = view.getBigInt64(at, true);
+        break;
     }
   }
   return out;
@@ -158,10 +178,13 @@ function fromRawData(type: OnnxDataType, raw: Uint8Array, n: number, what: strin
 /** Reads the typed `*_data` field that holds `type` (float_data, double_data, int32_data, int64_data). */
 function fromTypedField(type: OnnxDataType, p: TensorProtoJson, n: number, what: string): OnnxData {
   const [field, values]: [string, readonly (number | string)[]] =
-    type === 'float32' ? ['float_data', p.float_data ?? []]
-    : type === 'float64' ? ['double_data', p.double_data ?? []]
-    : type === 'int64' ? ['int64_data', p.int64_data ?? []]
-    : ['int32_data', p.int32_data ?? []];
+    type === 'float32'
+      ? ['float_data', p.float_data ?? []]
+      : type === 'float64'
+        ? ['double_data', p.double_data ?? []]
+        : type === 'int64'
+          ? ['int64_data', p.int64_data ?? []]
+          : ['int32_data', p.int32_data ?? []];
   if (values.length !== n) throw new ModelError(`${what}: ${field} holds ${values.length} values but dims need ${n}`);
   const out = new DATA_TYPES[type].array(n);
   for (let i = 0; i < n; i++) {
@@ -179,7 +202,9 @@ function fromTypedField(type: OnnxDataType, p: TensorProtoJson, n: number, what:
 export function tensorFromProto(p: TensorProtoJson, what: string): OnnxTensor {
   if (p.data_location === 1 || (p.external_data?.length ?? 0) > 0) {
     const location = p.external_data?.find((e) => e.key === 'location')?.value;
-    throw new ModelError(`${what} keeps its data in an external file${location ? ` (${location})` : ''}; webrnn reads self-contained models only`);
+    throw new ModelError(
+      `${what} keeps its data in an external file${location ? ` (${location})` : ''}; webrnn reads self-contained models only`,
+    );
   }
   if (p.segment) throw new ModelError(`${what} is a segment of a larger tensor, which webrnn does not read`);
   const type = dataTypeOf(p.data_type, what);

@@ -13,11 +13,7 @@ import type { ElmanStateDict } from '../model/params.ts';
  *
  * Layouts: x [B, T, I], h0 and hn [L, B, H], y [B, T, O] (or [B, O] for the last step only).
  */
-export function elmanForwardReference(
-  c: ResolvedElmanConfig,
-  sd: ElmanStateDict,
-  args: ForwardArgs,
-): ForwardResult<Float64Array> {
+export function elmanForwardReference(c: ResolvedElmanConfig, sd: ElmanStateDict, args: ForwardArgs): ForwardResult<Float64Array> {
   const { batch: B, steps: T, x, h0, lastOnly } = args;
   const { inputSize: I, hiddenSize: H, outputSize: O, numLayers: L } = c;
   const act = c.nonlinearity === 'relu' ? (v: number) => (v > 0 ? v : 0) : Math.tanh;

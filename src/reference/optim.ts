@@ -44,7 +44,14 @@ export function clipGradValueReference(grads: Record<string, Float64Array>, clip
  *   d = nesterov ? d + momentum·buf : buf          (without momentum, d stays)
  *   p ← p − lr·d
  */
-function sgdUpdate(o: Extract<OptimizerSpec, { kind: 'sgd' }>, p: Float64Array, g: Float64Array, buf: Float64Array | undefined, first: boolean, lr: number): void {
+function sgdUpdate(
+  o: Extract<OptimizerSpec, { kind: 'sgd' }>,
+  p: Float64Array,
+  g: Float64Array,
+  buf: Float64Array | undefined,
+  first: boolean,
+  lr: number,
+): void {
   for (let i = 0; i < p.length; i++) {
     let d = g[i]! + o.weightDecay * p[i]!;
     if (buf) {

@@ -438,7 +438,8 @@ function lstmBackward(
     const dct = dC * i;
     dCprev[j] = dC * f;
     let daf = 0;
-    if (s.inputForget) di -= df; // f = 1 − i
+    if (s.inputForget)
+      di -= df; // f = 1 − i
     else daf = throughActivation(dir, dir.f, rec.pre[2 * H + j]!, df);
     const dai = throughActivation(dir, dir.f, rec.pre[j]!, di);
     // Peepholes: a_i += P_i C_{t−1}, a_f += P_f C_{t−1}, a_o += P_o C_t.

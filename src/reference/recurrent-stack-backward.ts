@@ -1,6 +1,6 @@
 import { ShapeError } from '../errors.ts';
 import type { LinearHeadGrads, RecurrentLayerGrads, RecurrentStackGrads } from '../rnn/backward.ts';
-import { type LinearHead, type RecurrentStack, type RecurrentStackInputs } from '../rnn/stack.ts';
+import type { LinearHead, RecurrentStack, RecurrentStackInputs } from '../rnn/stack.ts';
 import type { FloatArray } from '../tensor.ts';
 import { recurrentLayerBackwardReference } from './recurrent-layer-backward.ts';
 import { recurrentLayerReference } from './recurrent-layer.ts';

@@ -12,7 +12,17 @@ import { ConfigError } from '../errors.ts';
  *   Softplus(x) = ln(1 + e^x)
  */
 export const ACTIVATION_NAMES = [
-  'Relu', 'Tanh', 'Sigmoid', 'Affine', 'LeakyRelu', 'ThresholdedRelu', 'ScaledTanh', 'HardSigmoid', 'Elu', 'Softsign', 'Softplus',
+  'Relu',
+  'Tanh',
+  'Sigmoid',
+  'Affine',
+  'LeakyRelu',
+  'ThresholdedRelu',
+  'ScaledTanh',
+  'HardSigmoid',
+  'Elu',
+  'Softsign',
+  'Softplus',
 ] as const;
 
 export type ActivationName = (typeof ACTIVATION_NAMES)[number];
@@ -59,17 +69,28 @@ export function activation(name: string, alpha?: number, beta?: number): Activat
 export function applyActivation(f: Activation, x: number): number {
   const { alpha, beta } = f;
   switch (f.name) {
-    case 'Relu': return x > 0 ? x : 0;
-    case 'Tanh': return Math.tanh(x);
-    case 'Sigmoid': return 1 / (1 + Math.exp(-x));
-    case 'Affine': return alpha * x + beta;
-    case 'LeakyRelu': return x >= 0 ? x : alpha * x;
-    case 'ThresholdedRelu': return x > alpha ? x : 0;
-    case 'ScaledTanh': return alpha * Math.tanh(beta * x);
-    case 'HardSigmoid': return Math.min(1, Math.max(0, alpha * x + beta));
-    case 'Elu': return x >= 0 ? x : alpha * (Math.exp(x) - 1);
-    case 'Softsign': return x / (1 + Math.abs(x));
-    case 'Softplus': return x > 30 ? x : Math.log1p(Math.exp(x));
+    case 'Relu':
+      return x > 0 ? x : 0;
+    case 'Tanh':
+      return Math.tanh(x);
+    case 'Sigmoid':
+      return 1 / (1 + Math.exp(-x));
+    case 'Affine':
+      return alpha * x + beta;
+    case 'LeakyRelu':
+      return x >= 0 ? x : alpha * x;
+    case 'ThresholdedRelu':
+      return x > alpha ? x : 0;
+    case 'ScaledTanh':
+      return alpha * Math.tanh(beta * x);
+    case 'HardSigmoid':
+      return Math.min(1, Math.max(0, alpha * x + beta));
+    case 'Elu':
+      return x >= 0 ? x : alpha * (Math.exp(x) - 1);
+    case 'Softsign':
+      return x / (1 + Math.abs(x));
+    case 'Softplus':
+      return x > 30 ? x : Math.log1p(Math.exp(x));
   }
 }
 
@@ -89,7 +110,8 @@ export function applyActivation(f: Activation, x: number): number {
 export function activationDerivative(f: Activation, x: number): number {
   const { alpha, beta } = f;
   switch (f.name) {
-    case 'Relu': return x > 0 ? 1 : 0;
+    case 'Relu':
+      return x > 0 ? 1 : 0;
     case 'Tanh': {
       const y = Math.tanh(x);
       return 1 - y * y;
@@ -98,9 +120,12 @@ export function activationDerivative(f: Activation, x: number): number {
       const y = 1 / (1 + Math.exp(-x));
       return y * (1 - y);
     }
-    case 'Affine': return alpha;
-    case 'LeakyRelu': return x > 0 ? 1 : alpha;
-    case 'ThresholdedRelu': return x > alpha ? 1 : 0;
+    case 'Affine':
+      return alpha;
+    case 'LeakyRelu':
+      return x > 0 ? 1 : alpha;
+    case 'ThresholdedRelu':
+      return x > alpha ? 1 : 0;
     case 'ScaledTanh': {
       const y = Math.tanh(beta * x);
       return alpha * beta * (1 - y * y);
@@ -109,11 +134,13 @@ export function activationDerivative(f: Activation, x: number): number {
       const v = alpha * x + beta;
       return v > 0 && v < 1 ? alpha : 0;
     }
-    case 'Elu': return x > 0 ? 1 : alpha * Math.exp(x);
+    case 'Elu':
+      return x > 0 ? 1 : alpha * Math.exp(x);
     case 'Softsign': {
       const d = 1 + Math.abs(x);
       return 1 / (d * d);
     }
-    case 'Softplus': return x > 30 ? 1 : 1 / (1 + Math.exp(-x));
+    case 'Softplus':
+      return x > 30 ? 1 : 1 / (1 + Math.exp(-x));
   }
 }

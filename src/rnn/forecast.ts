@@ -35,9 +35,17 @@ const MAX_FORECAST_VALUES = 2 ** 30;
 export function checkForecast(stack: RecurrentStack, x: ForecastInputs): void {
   const { batch: B, steps: T, horizon: H } = x;
   if (!stack.head) throw new ShapeError('recursive forecasting needs a head: its outputs are fed back as inputs');
-  if (!Number.isInteger(H) || H < 1 || H > MAX_HORIZON) throw new ShapeError(`the horizon must be a positive integer up to ${MAX_HORIZON}, got ${H}`);
+  if (!Number.isInteger(H) || H < 1 || H > MAX_HORIZON)
+    throw new ShapeError(`the horizon must be a positive integer up to ${MAX_HORIZON}, got ${H}`);
   checkFloatArray('history', x.history);
-  checkStack(stack, { X: x.history, batch: B, steps: T, sequenceLens: null, initialH: stack.layers.map(() => null), initialC: stack.layers.map(() => null) });
+  checkStack(stack, {
+    X: x.history,
+    batch: B,
+    steps: T,
+    sequenceLens: null,
+    initialH: stack.layers.map(() => null),
+    initialC: stack.layers.map(() => null),
+  });
   if (stack.layers.some(({ spec }) => numDirections(spec) !== 1 || spec.direction === 'reverse')) {
     throw new ShapeError('recursive forecasting needs forward layers (a reverse direction reads the future)');
   }
@@ -45,7 +53,9 @@ export function checkForecast(stack: RecurrentStack, x: ForecastInputs): void {
   const O = stack.head.outputSize;
   if (O > I) throw new ShapeError(`the head gives ${O} outputs but the input has only ${I} features to feed them into`);
   if (B * H * O > MAX_FORECAST_VALUES) {
-    throw new ShapeError(`a forecast of ${B} sequences × ${H} steps × ${O} outputs holds more than ${MAX_FORECAST_VALUES} values: forecast fewer sequences at a time`);
+    throw new ShapeError(
+      `a forecast of ${B} sequences × ${H} steps × ${O} outputs holds more than ${MAX_FORECAST_VALUES} values: forecast fewer sequences at a time`,
+    );
   }
   const exog = I - O;
   if (x.futureExog != null) checkFloatArray('futureExog', x.futureExog);
@@ -53,7 +63,8 @@ export function checkForecast(stack: RecurrentStack, x: ForecastInputs): void {
   if (exog > 0) {
     const want = B * H * exog;
     if (!x.futureExog) throw new ShapeError(`the input has ${exog} exogenous feature(s): futureExog [${B}, ${H}, ${exog}] is needed`);
-    if (x.futureExog.length !== want) throw new ShapeError(`futureExog has ${x.futureExog.length} values but shape [${B}, ${H}, ${exog}] needs ${want}`);
+    if (x.futureExog.length !== want)
+      throw new ShapeError(`futureExog has ${x.futureExog.length} values but shape [${B}, ${H}, ${exog}] needs ${want}`);
     checkFiniteInput('futureExog', x.futureExog, [B, H, exog]);
   }
 }
@@ -62,11 +73,24 @@ export function checkForecast(stack: RecurrentStack, x: ForecastInputs): void {
 export function checkForecastModels(models: StackModels, x: ForecastInputs): readonly RecurrentStack[] {
   const stacks = checkModels(models, x.batch);
   checkForecast(stacks[0]!, x);
-  for (const s of stacks.slice(1)) checkStack(s, { X: x.history, batch: x.batch, steps: x.steps, sequenceLens: null, initialH: s.layers.map(() => null), initialC: s.layers.map(() => null) });
+  for (const s of stacks.slice(1))
+    checkStack(s, {
+      X: x.history,
+      batch: x.batch,
+      steps: x.steps,
+      sequenceLens: null,
+      initialH: s.layers.map(() => null),
+      initialC: s.layers.map(() => null),
+    });
   return stacks;
 }
 
 /** Sequences [b0, b1) of a forecast call's inputs. */
 export function forecastInputRows(x: ForecastInputs, b0: number, b1: number): ForecastInputs {
-  return { ...x, history: batchRows(x.history, x.batch, b0, b1), futureExog: x.futureExog && batchRows(x.futureExog, x.batch, b0, b1), batch: b1 - b0 };
+  return {
+    ...x,
+    history: batchRows(x.history, x.batch, b0, b1),
+    futureExog: x.futureExog && batchRows(x.futureExog, x.batch, b0, b1),
+    batch: b1 - b0,
+  };
 }

@@ -113,7 +113,10 @@ export function recurrentLayerSpec(o: RecurrentLayerOptions): RecurrentLayerSpec
   const D = direction === 'bidirectional' ? 2 : 1;
   const per = ACTIVATIONS_PER_DIRECTION[o.cell];
   let names = o.activations ?? [];
-  if (!Array.isArray(names) || names.some((a) => typeof a !== 'string' && (a === null || typeof a !== 'object' || typeof a.name !== 'string'))) {
+  if (
+    !Array.isArray(names) ||
+    names.some((a) => typeof a !== 'string' && (a === null || typeof a !== 'object' || typeof a.name !== 'string'))
+  ) {
     throw new ConfigError(`activations must be an array of names or { name, alpha, beta }, got ${JSON.stringify(names)}`);
   }
   if (names.length === 0) names = DEFAULT_ACTIVATIONS[o.cell];
@@ -172,12 +175,17 @@ export function checkLayerWeights(s: RecurrentLayerSpec, w: RecurrentLayerWeight
  * Checks one call's inputs against the spec ({@link ShapeError}). `X` is left unchecked (and may be
  * null) only with `fedOnDevice`: a layer of a stack fed on the device by the one before it.
  */
-export function checkLayerInputs(s: RecurrentLayerSpec, x: Omit<RecurrentLayerInputs, 'X'> & { X: FloatArray | null }, fedOnDevice = false): void {
+export function checkLayerInputs(
+  s: RecurrentLayerSpec,
+  x: Omit<RecurrentLayerInputs, 'X'> & { X: FloatArray | null },
+  fedOnDevice = false,
+): void {
   const { batch: B, steps: T } = x;
   if (!fedOnDevice) checkFloatArray('X', x.X);
   if (x.initialH !== null) checkFloatArray('initial_h', x.initialH);
   if (x.initialC !== null) checkFloatArray('initial_c', x.initialC);
-  if (x.sequenceLens !== null && !(x.sequenceLens instanceof Int32Array)) throw new ShapeError('sequence_lens must be an Int32Array or null');
+  if (x.sequenceLens !== null && !(x.sequenceLens instanceof Int32Array))
+    throw new ShapeError('sequence_lens must be an Int32Array or null');
   if (!Number.isInteger(B) || B < 1) throw new ShapeError(`batch must be a positive integer, got ${B}`);
   if (!Number.isInteger(T) || T < 1) throw new ShapeError(`steps must be a positive integer, got ${T}`);
   const D = numDirections(s);
@@ -189,7 +197,10 @@ export function checkLayerInputs(s: RecurrentLayerSpec, x: Omit<RecurrentLayerIn
   if (x.X !== null) checkFiniteInput('X', x.X, xShape);
   checkResultLength(T * D * B * H, 'Y');
   const stateShape = s.layout === 0 ? [D, B, H] : [B, D, H];
-  for (const [name, v] of [['initial_h', x.initialH], ['initial_c', x.initialC]] as const) {
+  for (const [name, v] of [
+    ['initial_h', x.initialH],
+    ['initial_c', x.initialC],
+  ] as const) {
     if (v === null) continue;
     if (name === 'initial_c' && s.cell !== 'lstm') throw new ShapeError('initial_c applies to LSTM only');
     if (v.length !== D * B * H) {

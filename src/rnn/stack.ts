@@ -48,7 +48,8 @@ export function checkStack(stack: RecurrentStack, inputs: RecurrentStackInputs):
   const L = stack.layers.length;
   if (L === 0) throw new ShapeError('a recurrent stack needs at least one layer');
   checkFloatArray('X', inputs.X);
-  if (!Array.isArray(inputs.initialH) || !Array.isArray(inputs.initialC)) throw new ShapeError(`initial states must be arrays, one entry (or null) per layer (${L})`);
+  if (!Array.isArray(inputs.initialH) || !Array.isArray(inputs.initialC))
+    throw new ShapeError(`initial states must be arrays, one entry (or null) per layer (${L})`);
   if (inputs.initialH.length !== L || inputs.initialC.length !== L) {
     throw new ShapeError(`initial states must be given per layer (${L}), got ${inputs.initialH.length} and ${inputs.initialC.length}`);
   }
@@ -60,14 +61,18 @@ export function checkStack(stack: RecurrentStack, inputs: RecurrentStackInputs):
       if (spec.inputSize !== width) throw new ShapeError(`layer ${k} reads ${spec.inputSize} features but layer ${k - 1} gives ${width}`);
     }
     checkLayerWeights(spec, weights);
-    checkLayerInputs(spec, {
-      X: k === 0 ? inputs.X : null,
-      batch: inputs.batch,
-      steps: inputs.steps,
-      sequenceLens: inputs.sequenceLens,
-      initialH: inputs.initialH[k]!,
-      initialC: inputs.initialC[k]!,
-    }, k > 0);
+    checkLayerInputs(
+      spec,
+      {
+        X: k === 0 ? inputs.X : null,
+        batch: inputs.batch,
+        steps: inputs.steps,
+        sequenceLens: inputs.sequenceLens,
+        initialH: inputs.initialH[k]!,
+        initialC: inputs.initialC[k]!,
+      },
+      k > 0,
+    );
   });
   const head = stack.head;
   if (head) {
@@ -133,7 +138,11 @@ export function checkModels(models: StackModels, batch: number): readonly Recurr
  * Runs `run` once per model on its rows [b0, b1) of the batch and joins the results row-wise: what a
  * backend without per-series kernels (the CPU reference) does with {@link StackModels}.
  */
-export async function perModelRows<R>(stacks: readonly RecurrentStack[], batch: number, run: (stack: RecurrentStack, b0: number, b1: number) => Promise<R> | R): Promise<R[]> {
+export async function perModelRows<R>(
+  stacks: readonly RecurrentStack[],
+  batch: number,
+  run: (stack: RecurrentStack, b0: number, b1: number) => Promise<R> | R,
+): Promise<R[]> {
   const per = batch / stacks.length;
   const out: R[] = [];
   for (const [m, stack] of stacks.entries()) out.push(await run(stack, m * per, (m + 1) * per));
@@ -148,7 +157,9 @@ export function batchRows<A extends FloatArray>(a: A, batch: number, b0: number,
 
 /** Row blocks joined in order (the inverse of splitting with {@link batchRows}). */
 export function joinRows(parts: readonly FloatArray[]): Float64Array | Float32Array {
-  const all = parts.some((p) => p instanceof Float64Array) ? new Float64Array(parts.reduce((n, p) => n + p.length, 0)) : new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  const all = parts.some((p) => p instanceof Float64Array)
+    ? new Float64Array(parts.reduce((n, p) => n + p.length, 0))
+    : new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
   return all;
 }

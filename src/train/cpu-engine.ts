@@ -43,7 +43,11 @@ export class CpuTrainEngine implements TrainEngine {
   /** Group s of a batch with `models` groups. */
   private group(batch: Samples, s: number): Samples {
     const per = batch.count / this.models;
-    return gatherSamples(batch, Array.from({ length: per }, (_, k) => s * per + k), 1);
+    return gatherSamples(
+      batch,
+      Array.from({ length: per }, (_, k) => s * per + k),
+      1,
+    );
   }
 
   private inputs(part: Samples, states: StackStates | null, s: number): RecurrentStackInputs {
@@ -64,7 +68,11 @@ export class CpuTrainEngine implements TrainEngine {
   }
 
   /** Runs `fn` on each model's group and concatenates the per-layer final states in group order. */
-  private async perModel(batch: Samples, states: StackStates | null, fn: (s: number, part: Samples, inputs: RecurrentStackInputs) => { Y_h: Float64Array[]; Y_c: Float64Array[] | null }): Promise<StackStates> {
+  private async perModel(
+    batch: Samples,
+    states: StackStates | null,
+    fn: (s: number, part: Samples, inputs: RecurrentStackInputs) => { Y_h: Float64Array[]; Y_c: Float64Array[] | null },
+  ): Promise<StackStates> {
     const L = this.setup.stack.layers.length;
     const h: Float64Array[][] = Array.from({ length: L }, () => []);
     const c: Float64Array[][] = Array.from({ length: L }, () => []);
@@ -90,7 +98,14 @@ export class CpuTrainEngine implements TrainEngine {
     const final = await this.perModel(batch, states, (s, part, inputs) => {
       const stack = this.stack(s);
       const out = recurrentStackReference(stack, inputs);
-      const l = lossReference(this.setup.loss, { Y: out.Y, target: part.y, mask: part.mask, batch: part.count, steps: part.steps, outputSize: part.outputSize });
+      const l = lossReference(this.setup.loss, {
+        Y: out.Y,
+        target: part.y,
+        mask: part.mask,
+        batch: part.count,
+        steps: part.steps,
+        outputSize: part.outputSize,
+      });
       loss[s] = l.loss;
       const back = recurrentStackBackwardReference(stack, inputs, l.dY);
       optimizerStepReference(o, { params: this.weights[s]! }, { params: flattenGrads(stack, back.grads) }, this.states[s]!);
@@ -107,7 +122,14 @@ export class CpuTrainEngine implements TrainEngine {
     const loss = new Float64Array(this.models);
     await this.perModel(samples, null, (s, part, inputs) => {
       const out = recurrentStackReference(this.stack(s), inputs);
-      loss[s] = lossReference(this.setup.loss, { Y: out.Y, target: part.y, mask: part.mask, batch: part.count, steps: part.steps, outputSize: part.outputSize }).loss;
+      loss[s] = lossReference(this.setup.loss, {
+        Y: out.Y,
+        target: part.y,
+        mask: part.mask,
+        batch: part.count,
+        steps: part.steps,
+        outputSize: part.outputSize,
+      }).loss;
       return out;
     });
     return loss;

@@ -141,7 +141,11 @@ export function splitValidation(d: Samples, fraction: number): { train: Samples;
  * `steps`, y the same window shifted by one (next-value targets), univariate (I = O = 1). Series
  * shorter than a window give none; in per-series mode every series must give the same number.
  */
-export function seriesWindows(series: readonly ArrayLike<number>[], steps: number, options: { stride?: number; perSeries?: boolean } = {}): Samples {
+export function seriesWindows(
+  series: readonly ArrayLike<number>[],
+  steps: number,
+  options: { stride?: number; perSeries?: boolean } = {},
+): Samples {
   positiveInteger('steps', steps);
   const stride = positiveInteger('stride', options.stride ?? 1);
   const counts = series.map((s) => (s.length > steps ? Math.floor((s.length - steps - 1) / stride) + 1 : 0));

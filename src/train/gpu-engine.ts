@@ -201,7 +201,11 @@ export class GpuTrainEngine implements TrainEngine {
     const flats = Array.from({ length: this.models }, () => new Float32Array(paramCount(this.setup.stack)));
     for (const [p, page] of this.pages.entries()) {
       for (const b of this.blocks) {
-        const out = await this.runner.runProgram({ what: 'reading training buffers', buffers: { [b.name]: { external: page[prefix + b.name]!, read: true } }, dispatches: [] });
+        const out = await this.runner.runProgram({
+          what: 'reading training buffers',
+          buffers: { [b.name]: { external: page[prefix + b.name]!, read: true } },
+          dispatches: [],
+        });
         const values = out[b.name]!;
         for (let at = 0; at < this.modelsOfPage(p); at++) {
           flats[p * this.pageModels + at]!.set(values.subarray(at * b.stride, at * b.stride + b.trained), b.offset);
@@ -256,7 +260,14 @@ export class GpuTrainEngine implements TrainEngine {
     const head = stack.head!;
     const program = gradientProgram(
       {
-        layers: stack.layers.map(({ spec }, k) => ({ spec, peepholes: false, hasH0: !!init?.h[k], hasC0: !!init?.c[k], hasDh: false, hasDc: false })),
+        layers: stack.layers.map(({ spec }, k) => ({
+          spec,
+          peepholes: false,
+          hasH0: !!init?.h[k],
+          hasC0: !!init?.c[k],
+          hasDh: false,
+          hasDc: false,
+        })),
         head,
         batch: n,
         steps: T,
@@ -296,8 +307,12 @@ export class GpuTrainEngine implements TrainEngine {
     const sums = segmentSumPasses('term', 'loss', { segments: M, length: (n / M) * T * O }, false, maxGrid);
     for (const [name, floats] of Object.entries(sums.scratch)) buffers[name] = { bytes: 4 * floats };
     const loss: Dispatch[] = [
-      lossDispatch(this.setup.loss, { y: 'out', target: 'target', mask: 'mask', invN: 'invN', dy: 'dout', term: 'term' },
-        { batch: n, steps: T, outputs: O, first: 0, perModel: n / M, hasMask: part.mask !== null }, maxGrid),
+      lossDispatch(
+        this.setup.loss,
+        { y: 'out', target: 'target', mask: 'mask', invN: 'invN', dy: 'dout', term: 'term' },
+        { batch: n, steps: T, outputs: O, first: 0, perModel: n / M, hasMask: part.mask !== null },
+        maxGrid,
+      ),
       ...sums.dispatches,
     ];
     if (!update) {
@@ -305,7 +320,12 @@ export class GpuTrainEngine implements TrainEngine {
       return { what: 'the training loss', buffers, dispatches: [...program.forward, ...loss] };
     }
     const params: ParamBuffer[] = this.blocks.map((b) => ({
-      p: b.name, g: b.name === 'head' ? 'headgrads' : `grads${b.name.slice(1)}`, m: `m ${b.name}`, v: `v ${b.name}`, trained: b.trained, stride: b.stride,
+      p: b.name,
+      g: b.name === 'head' ? 'headgrads' : `grads${b.name.slice(1)}`,
+      m: `m ${b.name}`,
+      v: `v ${b.name}`,
+      trained: b.trained,
+      stride: b.stride,
     }));
     for (const b of this.blocks) {
       buffers[`m ${b.name}`] = this.slab(g, 'm ', b);
@@ -313,7 +333,8 @@ export class GpuTrainEngine implements TrainEngine {
     }
     buffers.sumsq = { bytes: 4 * this.blocks.length * M };
     const update_ = optimizerDispatches(this.setup.optimization, params, 'sumsq', M, this.steps, lr, maxGrid);
-    for (const [name, floats] of Object.entries(update_.scratch)) buffers[name] = { bytes: Math.max(buffers[name]?.bytes ?? 0, 4 * floats) };
+    for (const [name, floats] of Object.entries(update_.scratch))
+      buffers[name] = { bytes: Math.max(buffers[name]?.bytes ?? 0, 4 * floats) };
     return { what: 'a training step', buffers, dispatches: [...program.forward, ...loss, ...program.backward, ...update_.dispatches] };
   }
 
@@ -325,7 +346,13 @@ export class GpuTrainEngine implements TrainEngine {
    * Runs the program of every group of models on its part of `batch` (grouped by model) and
    * gathers each model's loss and the final states.
    */
-  private async run(batch: Samples, states: StackStates | null, lr: number, update: boolean, deferred: { log: GPUBuffer; slot: number } | null = null) {
+  private async run(
+    batch: Samples,
+    states: StackStates | null,
+    lr: number,
+    update: boolean,
+    deferred: { log: GPUBuffer; slot: number } | null = null,
+  ) {
     this.checkUsable();
     const per = batch.count / this.models;
     if (!Number.isInteger(per)) throw new ShapeError(`a batch of ${batch.count} does not split into ${this.models} models`);
@@ -339,8 +366,12 @@ export class GpuTrainEngine implements TrainEngine {
       const [s0, s1] = [g.first * per, (g.first + g.count) * per];
       const rows = (a: FloatArray | null | undefined, w: number) => (a ? a.subarray(s0 * w, s1 * w) : null);
       const part: Samples = {
-        ...batch, count: s1 - s0, series: g.count,
-        x: batch.x.subarray(s0 * T * I, s1 * T * I), y: batch.y.subarray(s0 * T * O, s1 * T * O), mask: rows(batch.mask, T) as Float32Array | null,
+        ...batch,
+        count: s1 - s0,
+        series: g.count,
+        x: batch.x.subarray(s0 * T * I, s1 * T * I),
+        y: batch.y.subarray(s0 * T * O, s1 * T * O),
+        mask: rows(batch.mask, T) as Float32Array | null,
       };
       const init = states && { h: states.h.map((a, k) => rows(a, width[k]!)), c: states.c.map((a, k) => rows(a, width[k]!)) };
       const program = this.program(g, part, init, lr, update);
@@ -381,7 +412,8 @@ export class GpuTrainEngine implements TrainEngine {
    */
   async queueStep(batch: Samples): Promise<number> {
     this.checkUsable();
-    if (this.queued >= LOSS_LOG_STEPS) throw new ConfigError(`${LOSS_LOG_STEPS} steps are queued: read their losses (takeLosses) before queueing more`);
+    if (this.queued >= LOSS_LOG_STEPS)
+      throw new ConfigError(`${LOSS_LOG_STEPS} steps are queued: read their losses (takeLosses) before queueing more`);
     const o = this.setup.optimization;
     const lr = learningRateAt(o.schedule, o.optimizer.lr, this.steps);
     this.logs[this.log] ??= this.create(this.runner.device, `loss log ${this.log}`, LOSS_LOG_STEPS * this.models);
@@ -408,7 +440,11 @@ export class GpuTrainEngine implements TrainEngine {
       if (n === 0 || !log) return [];
       this.checkUsable();
       const M = this.models;
-      const out = await this.runner.runProgram({ what: 'reading the training losses', buffers: { log: { external: log, bytes: 4 * n * M, read: true } }, dispatches: [] });
+      const out = await this.runner.runProgram({
+        what: 'reading the training losses',
+        buffers: { log: { external: log, bytes: 4 * n * M, read: true } },
+        dispatches: [],
+      });
       const values = out.log!;
       return Array.from({ length: n }, (_, k) => Float64Array.from(values.subarray(k * M, (k + 1) * M)));
     })();
@@ -432,7 +468,10 @@ export class GpuTrainEngine implements TrainEngine {
     const total = new Float64Array(S);
     // Never more per model than one binding of the program holds (the forward's saved states).
     const perSequence = 4 * this.perSequenceFloats(T);
-    const chunk = Math.max(1, Math.min(Math.max(EVAL_CHUNK, Math.floor(EVAL_SEQUENCES / S)), Math.floor(this.context.maxBindingBytes / perSequence)));
+    const chunk = Math.max(
+      1,
+      Math.min(Math.max(EVAL_CHUNK, Math.floor(EVAL_SEQUENCES / S)), Math.floor(this.context.maxBindingBytes / perSequence)),
+    );
     for (let k0 = 0; k0 < per; k0 += chunk) {
       const size = Math.min(chunk, per - k0);
       const rows = Array.from({ length: S * size }, (_, i) => Math.floor(i / size) * per + k0 + (i % size));

@@ -72,7 +72,11 @@ export interface LossResult {
 /** Checks a loss call's sizes and mask values ({@link ShapeError}); returns the first step read. */
 export function checkLossInputs(spec: LossSpec, x: LossInputs): number {
   const { batch: B, steps: T, outputSize: O } = x;
-  for (const [name, v] of [['batch', B], ['steps', T], ['outputSize', O]] as const) {
+  for (const [name, v] of [
+    ['batch', B],
+    ['steps', T],
+    ['outputSize', O],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ShapeError(`${name} must be a positive integer, got ${v}`);
   }
   const n = B * T * O;

@@ -41,7 +41,13 @@ export type OptimizerOptions = SgdOptions | AdamOptions;
 /** An optimizer with every default filled in and checked. */
 export type OptimizerSpec =
   | Readonly<Required<SgdOptions>>
-  | { readonly kind: 'adam' | 'adamw'; readonly lr: number; readonly betas: readonly [number, number]; readonly eps: number; readonly weightDecay: number };
+  | {
+      readonly kind: 'adam' | 'adamw';
+      readonly lr: number;
+      readonly betas: readonly [number, number];
+      readonly eps: number;
+      readonly weightDecay: number;
+    };
 
 /**
  * A learning-rate schedule over optimizer steps n = 0, 1, … (the scheduler stepped once after each
@@ -140,9 +146,12 @@ export function optimizerSpec(o: OptimizerOptions): OptimizerSpec {
 export function scheduleSpec(o: ScheduleOptions = { kind: 'constant' }): ScheduleSpec {
   if (o === null || typeof o !== 'object') throw new ConfigError('a schedule must be an object { kind, … }');
   switch (o.kind) {
-    case 'constant': return { kind: 'constant' };
-    case 'step': return { kind: 'step', stepSize: positiveInteger('stepSize', o.stepSize), gamma: finite('gamma', o.gamma, 0, 0.1) };
-    case 'cosine': return { kind: 'cosine', tMax: positiveInteger('tMax', o.tMax), etaMin: finite('etaMin', o.etaMin, 0, 0) };
+    case 'constant':
+      return { kind: 'constant' };
+    case 'step':
+      return { kind: 'step', stepSize: positiveInteger('stepSize', o.stepSize), gamma: finite('gamma', o.gamma, 0, 0.1) };
+    case 'cosine':
+      return { kind: 'cosine', tMax: positiveInteger('tMax', o.tMax), etaMin: finite('etaMin', o.etaMin, 0, 0) };
   }
   throw new ConfigError(`unknown schedule ${JSON.stringify((o as { kind: unknown }).kind)}: expected constant, step or cosine`);
 }
@@ -166,9 +175,12 @@ export function optimizationSpec(o: OptimizationOptions): OptimizationSpec {
 /** The learning rate of optimizer step n (0-based) under a schedule, from the optimizer's lr₀ (see {@link ScheduleOptions}). */
 export function learningRateAt(schedule: ScheduleSpec, baseLr: number, n: number): number {
   switch (schedule.kind) {
-    case 'constant': return baseLr;
-    case 'step': return baseLr * schedule.gamma ** Math.floor(n / schedule.stepSize);
-    case 'cosine': return schedule.etaMin + ((baseLr - schedule.etaMin) * (1 + Math.cos((Math.PI * n) / schedule.tMax))) / 2;
+    case 'constant':
+      return baseLr;
+    case 'step':
+      return baseLr * schedule.gamma ** Math.floor(n / schedule.stepSize);
+    case 'cosine':
+      return schedule.etaMin + ((baseLr - schedule.etaMin) * (1 + Math.cos((Math.PI * n) / schedule.tMax))) / 2;
   }
 }
 
@@ -211,7 +223,8 @@ export function createOptimizerState<D extends FloatArray>(
  * count, and exactly the expected buffers, each of its parameter's length.
  */
 export function checkOptimizerState(spec: OptimizerSpec, state: OptimizerState, sizes: Record<string, number>): void {
-  if (!Number.isInteger(state.step) || state.step < 0) throw new ShapeError(`optimizer state step must be a non-negative integer, got ${state.step}`);
+  if (!Number.isInteger(state.step) || state.step < 0)
+    throw new ShapeError(`optimizer state step must be a non-negative integer, got ${state.step}`);
   const slots = optimizerSlots(spec);
   const names = Object.keys(sizes);
   const stateNames = Object.keys(state.buffers);

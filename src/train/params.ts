@@ -64,7 +64,8 @@ function flatten<A extends Float32Array | Float64Array>(stack: RecurrentStack, p
   const slots = paramSlots(stack);
   slots.forEach((slot, i) => {
     const part = parts[i];
-    if (!part || part.length !== slot.length) throw new ShapeError(`${slot.name} needs ${slot.length} values, got ${part?.length ?? 'none'}`);
+    if (!part || part.length !== slot.length)
+      throw new ShapeError(`${slot.name} needs ${slot.length} values, got ${part?.length ?? 'none'}`);
     out.set(part, slot.offset);
   });
   return out;

@@ -71,7 +71,8 @@ export interface TrainSpec {
 export function trainSpec(o: TrainOptions): TrainSpec {
   if (o === null || typeof o !== 'object') throw new ConfigError('training options must be an object { loss, optimizer, batchSize, … }');
   const positive = (name: string, v: unknown) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be a positive integer, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+      throw new ConfigError(`${name} must be a positive integer, got ${String(v)}`);
     return v;
   };
   const seed = o.seed ?? 0;
@@ -92,7 +93,10 @@ export function trainSpec(o: TrainOptions): TrainSpec {
  */
 function checkLosses(where: string, losses: ArrayLike<number>): void {
   const m = firstOutside(losses);
-  if (m >= 0) throw new NumericError(`${where}: the loss${losses.length > 1 ? ` of model ${m}` : ''} is ${losses[m]}, beyond float32's range: the network diverged (lower the learning rate, clip gradients, or scale the targets)`);
+  if (m >= 0)
+    throw new NumericError(
+      `${where}: the loss${losses.length > 1 ? ` of model ${m}` : ''} is ${losses[m]}, beyond float32's range: the network diverged (lower the learning rate, clip gradients, or scale the targets)`,
+    );
 }
 
 /** Reported after every optimizer step (progress bars, live loss charts). */
@@ -200,21 +204,30 @@ export function engineLoss(spec: LossSpec): LossSpec {
  * The epoch loop over an engine: seeded mini-batches, one optimizer step each (or one per window
  * with truncated BPTT), a callback per step and per epoch, validation and early stopping.
  */
-export async function fitEngine(engine: TrainEngine, spec: TrainSpec, data: Samples, options: FitOptions, rand: Random = trainingRandom(spec.seed)): Promise<FitHistory> {
+export async function fitEngine(
+  engine: TrainEngine,
+  spec: TrainSpec,
+  data: Samples,
+  options: FitOptions,
+  rand: Random = trainingRandom(spec.seed),
+): Promise<FitHistory> {
   const epochs = options.epochs;
   if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`epochs must be a positive integer, got ${String(epochs)}`);
-  if (data.series !== engine.models) throw new ShapeError(`the samples hold ${data.series} series but the trainer has ${engine.models} model(s)`);
+  if (data.series !== engine.models)
+    throw new ShapeError(`the samples hold ${data.series} series but the trainer has ${engine.models} model(s)`);
   let train = data;
   let validation = options.validation ?? null;
   if (options.validationSplit !== undefined) {
     if (validation) throw new ConfigError('give validation or validationSplit, not both');
     ({ train, validation } = splitValidation(data, options.validationSplit));
   }
-  if (validation && validation.series !== data.series) throw new ShapeError(`the validation samples hold ${validation.series} series, the training samples ${data.series}`);
+  if (validation && validation.series !== data.series)
+    throw new ShapeError(`the validation samples hold ${validation.series} series, the training samples ${data.series}`);
   const stopping = options.earlyStopping;
   if (stopping) {
     if (!validation) throw new ConfigError('early stopping needs a validation set (validation or validationSplit)');
-    if (!Number.isInteger(stopping.patience) || stopping.patience < 1) throw new ConfigError(`patience must be a positive integer, got ${String(stopping.patience)}`);
+    if (!Number.isInteger(stopping.patience) || stopping.patience < 1)
+      throw new ConfigError(`patience must be a positive integer, got ${String(stopping.patience)}`);
   }
   if (spec.loss.steps !== 'all' && spec.loss.steps.last > train.steps) {
     throw new ShapeError(`the loss reads the last ${spec.loss.steps.last} steps but the samples have ${train.steps}`);
@@ -239,26 +252,27 @@ export async function fitEngine(engine: TrainEngine, spec: TrainSpec, data: Samp
     };
     if (deferred) {
       step = await queuedEpoch(deferred, train, spec, rand, step, report, options.signal);
-    } else for (const indices of epochBatches(train, spec.batchSize, rand)) {
-      const batch = foldLossSteps(gatherSamples(train, indices, train.series), spec.loss);
-      const T = batch.steps;
-      const k = spec.truncate ?? T;
-      let states: StackStates | null = null;
-      for (let first = 0; first < T; first += k) {
-        const last = Math.min(T, first + k);
-        const part = window(batch, first, last);
-        if (!readsLoss(batch, first, last)) {
-          states = await engine.advance(part, states);
-          continue;
+    } else
+      for (const indices of epochBatches(train, spec.batchSize, rand)) {
+        const batch = foldLossSteps(gatherSamples(train, indices, train.series), spec.loss);
+        const T = batch.steps;
+        const k = spec.truncate ?? T;
+        let states: StackStates | null = null;
+        for (let first = 0; first < T; first += k) {
+          const last = Math.min(T, first + k);
+          const part = window(batch, first, last);
+          if (!readsLoss(batch, first, last)) {
+            states = await engine.advance(part, states);
+            continue;
+          }
+          const result = await engine.step(part, states);
+          states = result.states;
+          step++;
+          await report(result.loss, step, result.lr);
+          if (options.signal?.aborted) break;
         }
-        const result = await engine.step(part, states);
-        states = result.states;
-        step++;
-        await report(result.loss, step, result.lr);
         if (options.signal?.aborted) break;
       }
-      if (options.signal?.aborted) break;
-    }
     const validationLosses = validation ? await engine.evaluate(foldLossSteps(validation, spec.loss)) : null;
     if (validationLosses) checkLosses(`the validation after epoch ${epoch}`, validationLosses);
     const event: EpochEvent = {
@@ -285,7 +299,10 @@ export async function fitEngine(engine: TrainEngine, spec: TrainSpec, data: Samp
   // The last update is not followed by a loss that would show it diverged: check the parameters.
   (await engine.params()).forEach((p, m) => {
     const bad = firstOutside(p);
-    if (bad >= 0) throw new NumericError(`training diverged: after step ${step} parameter ${bad} of model ${m} is ${p[bad]} (lower the learning rate, clip gradients, or scale the targets)`);
+    if (bad >= 0)
+      throw new NumericError(
+        `training diverged: after step ${step} parameter ${bad} of model ${m} is ${p[bad]} (lower the learning rate, clip gradients, or scale the targets)`,
+      );
   });
   history.bestEpoch = bestParams ? bestEpoch : history.epochs.length;
   return history;
@@ -416,13 +433,22 @@ export class Trainer {
     if (!Number.isInteger(series) || series < 1) throw new ConfigError(`series must be a positive integer, got ${String(series)}`);
     const backend = options.backend;
     if (!backend || typeof backend.name !== 'string') throw new ConfigError('training needs { backend }: cpuBackend or a WebGPUBackend');
-    if (options.initial && options.initial.length !== series) throw new ShapeError(`a starting network per model is needed (${series}), got ${options.initial.length}`);
+    if (options.initial && options.initial.length !== series)
+      throw new ShapeError(`a starting network per model is needed (${series}), got ${options.initial.length}`);
     const initial = options.initial?.map((net, m) => {
       const flat = flattenParams(net.layers());
-      if (flat.length !== paramCount(model.layers())) throw new ShapeError(`starting network ${m} has ${flat.length} parameters, the model ${paramCount(model.layers())}`);
+      if (flat.length !== paramCount(model.layers()))
+        throw new ShapeError(`starting network ${m} has ${flat.length} parameters, the model ${paramCount(model.layers())}`);
       return flat;
     });
-    const setup = { stack: model.layers(), models: series, loss: engineLoss(spec.loss), optimization: spec.optimization, optimizerState: options.optimizerState, ...(initial ? { initial } : {}) };
+    const setup = {
+      stack: model.layers(),
+      models: series,
+      loss: engineLoss(spec.loss),
+      optimization: spec.optimization,
+      optimizerState: options.optimizerState,
+      ...(initial ? { initial } : {}),
+    };
     if (options.optimizerState && options.optimizerState.length !== series) {
       throw new ShapeError(`an optimizer state per model is needed (${series}), got ${options.optimizerState.length}`);
     }
@@ -430,7 +456,10 @@ export class Trainer {
     options.optimizerState?.forEach((state) => checkOptimizerState(spec.optimization.optimizer, state, { params: n }));
     // Per-series models step together: one step count (the schedule's and Adam's) for all of them.
     const steps = new Set(options.optimizerState?.map((state) => state.step));
-    if (steps.size > 1) throw new ConfigError(`per-series optimizer states must share one step count (the models step together), got ${[...steps].join(', ')}`);
+    if (steps.size > 1)
+      throw new ConfigError(
+        `per-series optimizer states must share one step count (the models step together), got ${[...steps].join(', ')}`,
+      );
     if (!backend.createTrainEngine) throw new ConfigError(`the ${backend.name} backend cannot train`);
     return new Trainer(model, await backend.createTrainEngine(setup), spec);
   }
@@ -447,13 +476,15 @@ export class Trainer {
 
   /** Each model's loss on `data`, without training. */
   evaluate(data: Samples): Promise<Float64Array> {
-    if (data.series !== this.engine.models) throw new ShapeError(`the samples hold ${data.series} series but the trainer has ${this.engine.models} model(s)`);
+    if (data.series !== this.engine.models)
+      throw new ShapeError(`the samples hold ${data.series} series but the trainer has ${this.engine.models} model(s)`);
     return this.engine.evaluate(foldLossSteps(data, this.spec.loss));
   }
 
   /** Model s (default 0) with its trained weights, as a {@link RecurrentNet} (save with toSafetensors). */
   async model(s = 0): Promise<RecurrentNet> {
-    if (!Number.isInteger(s) || s < 0 || s >= this.engine.models) throw new ConfigError(`model ${s} does not exist (0 … ${this.engine.models - 1})`);
+    if (!Number.isInteger(s) || s < 0 || s >= this.engine.models)
+      throw new ConfigError(`model ${s} does not exist (0 … ${this.engine.models - 1})`);
     const params = await this.engine.params();
     return this.base.withLayers(unflattenParams(this.base.layers(), params[s]!));
   }

@@ -92,7 +92,8 @@ export class Tuner {
     const mode = options.mode ?? 'quick';
     if (!TUNE_MODES.includes(mode)) throw new ConfigError(`tune must be one of ${TUNE_MODES.join(', ')}, got ${String(mode)}`);
     const budget = options.budgetMs ?? DEFAULT_TUNE_BUDGET_MS;
-    if (!(budget >= 0) || !Number.isFinite(budget)) throw new ConfigError(`the tuning budget must be a non-negative number of milliseconds, got ${budget}`);
+    if (!(budget >= 0) || !Number.isFinite(budget))
+      throw new ConfigError(`the tuning budget must be a non-negative number of milliseconds, got ${budget}`);
     this.mode = mode;
     this.budgetMs = budget;
     this.store = options.store;

@@ -37,14 +37,14 @@ export function unravel(index: number, shape: readonly number[] | undefined): st
   return `[${idx.join(', ')}]`;
 }
 
-export function compare(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tol: Tolerance,
-  shape?: readonly number[],
-): CompareReport {
+export function compare(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance, shape?: readonly number[]): CompareReport {
   if (actual.length !== expected.length) {
-    return { ok: false, maxAbsError: Infinity, failures: Math.max(actual.length, expected.length), message: `length ${actual.length} != expected ${expected.length}` };
+    return {
+      ok: false,
+      maxAbsError: Infinity,
+      failures: Math.max(actual.length, expected.length),
+      message: `length ${actual.length} != expected ${expected.length}`,
+    };
   }
   let failures = 0;
   let first = -1;

@@ -36,7 +36,8 @@ export function firstOutside(a: ArrayLike<number>, limit = FLOAT32_MAX): number 
 /** Checks that an input is a Float32Array or Float64Array ({@link ShapeError} naming it otherwise). */
 export function checkFloatArray(name: string, a: unknown): void {
   if (!(a instanceof Float32Array || a instanceof Float64Array)) {
-    const got = a === null ? 'null' : Array.isArray(a) ? 'an array' : typeof a === 'object' ? (a.constructor?.name ?? 'an object') : typeof a;
+    const got =
+      a === null ? 'null' : Array.isArray(a) ? 'an array' : typeof a === 'object' ? (a.constructor?.name ?? 'an object') : typeof a;
     throw new ShapeError(`${name} must be a Float32Array or Float64Array, got ${got}`);
   }
 }
@@ -69,7 +70,9 @@ export function checkFiniteOutputs(what: string, outputs: unknown, name = 'the o
     if (i < 0) return;
     const v = a[i]!;
     const kind = Number.isFinite(v) ? `${v}, beyond float32's range,` : `a non-finite value (${v})`;
-    throw new NumericError(`${what} computed ${kind} in ${name} at index ${i} from finite inputs and weights: the network overflows float32 (scale the inputs or weights down)`);
+    throw new NumericError(
+      `${what} computed ${kind} in ${name} at index ${i} from finite inputs and weights: the network overflows float32 (scale the inputs or weights down)`,
+    );
   }
   if (Array.isArray(outputs)) outputs.forEach((o, k) => checkFiniteOutputs(what, o, `${name}[${k}]`));
   else if (outputs !== null && typeof outputs === 'object') {

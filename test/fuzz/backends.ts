@@ -23,7 +23,12 @@ export interface Run<T> {
 }
 
 /** Runs `call` on the reference and (when given) on the GPU; untyped errors, hangs and disagreements fail the case. */
-export async function onBoth<T>(what: string, call: (b: Backend) => T | Promise<T>, gpu: Backend | null, tally: Tally): Promise<Run<Awaited<T>>> {
+export async function onBoth<T>(
+  what: string,
+  call: (b: Backend) => T | Promise<T>,
+  gpu: Backend | null,
+  tally: Tally,
+): Promise<Run<Awaited<T>>> {
   const cpu = await attempt(`${what} on the float64 reference`, () => call(cpuBackend), CPU_MS);
   tally.outcome(cpu, `${what}: `);
   if (!gpu) return { cpu, gpu: null };
@@ -32,7 +37,9 @@ export async function onBoth<T>(what: string, call: (b: Backend) => T | Promise<
     throw new InvariantFailure(`${what}: the float64 reference gave a result but WebGPU refused with ${g.error.name}: ${g.error.message}`);
   }
   if (!cpu.ok && g.ok) {
-    throw new InvariantFailure(`${what}: WebGPU gave a result but the float64 reference refused with ${cpu.error.name}: ${cpu.error.message}`);
+    throw new InvariantFailure(
+      `${what}: WebGPU gave a result but the float64 reference refused with ${cpu.error.name}: ${cpu.error.message}`,
+    );
   }
   if (!g.ok) tally.add(`${what}: WebGPU ${g.error.name}`);
   return { cpu, gpu: g };

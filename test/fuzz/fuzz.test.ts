@@ -26,15 +26,21 @@ async function expectNoFailure(p: FuzzProperty, runs: number): Promise<void> {
 }
 
 describe('fuzzing (short seeded run)', () => {
-  it('CSV files, long and wide, every kind of time stamp, extreme and non-decimal cells, defects: parsed exactly or refused with a typed error', { timeout: 60_000 }, async () => {
+  it('CSV files, long and wide, every kind of time stamp, extreme and non-decimal cells, defects: parsed exactly or refused with a typed error', {
+    timeout: 60_000,
+  }, async () => {
     await expectNoFailure(csvProperty, 1000);
   });
 
-  it('model files (ONNX, safetensors, .pb tensors, saved forecasters), mutated: a typed error or a model whose outputs are finite', { timeout: 60_000 }, async () => {
+  it('model files (ONNX, safetensors, .pb tensors, saved forecasters), mutated: a typed error or a model whose outputs are finite', {
+    timeout: 60_000,
+  }, async () => {
     await expectNoFailure(modelProperty([...(await inMemorySeeds()), ...fileSeeds()]), 800);
   });
 
-  it('API calls with bad shapes, options and values: a typed error or a finite result of the right shape', { timeout: 60_000 }, async () => {
+  it('API calls with bad shapes, options and values: a typed error or a finite result of the right shape', {
+    timeout: 60_000,
+  }, async () => {
     await expectNoFailure(apiProperty(), 800);
   });
 });

@@ -92,7 +92,10 @@ export class Tally {
     return n;
   }
   toString(): string {
-    return [...this.counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+    return [...this.counts]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
   }
 }
 
@@ -151,7 +154,16 @@ export async function runProperty(p: FuzzProperty, o: { runs: number; seed: numb
     { numRuns: o.runs, seed: o.seed, ...(o.path ? { path: o.path } : {}) },
   );
   const failures = details.failed ? [failureMessage(p, details, o.path ? Number(o.path.split(':')[0]) : details.numRuns - 1)] : [];
-  return { property: p.name, kind: p.kind, seed: details.seed, runs: details.numRuns, failing: failures.length, failures, tally, ms: Date.now() - started };
+  return {
+    property: p.name,
+    kind: p.kind,
+    seed: details.seed,
+    runs: details.numRuns,
+    failing: failures.length,
+    failures,
+    tally,
+    ms: Date.now() - started,
+  };
 }
 
 /** A failure's message with the particulars (numbers, quoted texts) taken out: what groups it with others. */

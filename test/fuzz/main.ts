@@ -59,7 +59,7 @@ if (wantsGpu) {
 }
 
 const suite = await fuzzSuite({ gpu, extraSeeds: fileSeeds() });
-let properties = suite.properties.filter((p) => (!args.kind || p.kind === args.kind) && (!args.property || p.name === args.property));
+const properties = suite.properties.filter((p) => (!args.kind || p.kind === args.kind) && (!args.property || p.name === args.property));
 if (properties.length === 0) usage(`no property matches (${suite.properties.map((p) => p.name).join(', ')})`);
 
 /** A kind's runs shared among its properties by weight (at least one each). */
@@ -72,7 +72,9 @@ function share(p: FuzzProperty): number {
 const progress = process.env.FUZZ_PROGRESS;
 const reports: FuzzReport[] = [];
 const started = Date.now();
-console.log(`fuzz: seed ${seed}, ${runs} inputs per kind, properties ${properties.map((p) => `${p.name} (${args.path ? 'replay' : share(p)})`).join(', ')}`);
+console.log(
+  `fuzz: seed ${seed}, ${runs} inputs per kind, properties ${properties.map((p) => `${p.name} (${args.path ? 'replay' : share(p)})`).join(', ')}`,
+);
 for (const p of properties) {
   const report = args.path
     ? await runProperty(p, { runs: 1, seed, path: args.path })
@@ -81,11 +83,14 @@ for (const p of properties) {
         seed,
         onCase: (i, shrinking) => {
           if (progress) writeFileSync(progress, `${p.name} ${seed} ${i}${shrinking ? ' shrinking' : ''}\n`);
-          if (!shrinking && i > 0 && i % Math.max(1, Math.floor(share(p) / 10)) === 0) console.log(`  ${p.name}: ${i} inputs, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+          if (!shrinking && i > 0 && i % Math.max(1, Math.floor(share(p) / 10)) === 0)
+            console.log(`  ${p.name}: ${i} inputs, ${((Date.now() - started) / 1000).toFixed(0)} s`);
         },
       });
   reports.push(report);
-  console.log(`${p.name}: ${report.runs} inputs, ${report.failing} failing, ${(report.ms / 1000).toFixed(1)} s\n  outcomes: ${report.tally}`);
+  console.log(
+    `${p.name}: ${report.runs} inputs, ${report.failing} failing, ${(report.ms / 1000).toFixed(1)} s\n  outcomes: ${report.tally}`,
+  );
   for (const f of report.failures) console.log(`\n${f}\n`);
 }
 suite.dispose();
@@ -93,13 +98,34 @@ gpu?.dispose();
 
 const kinds = [...new Set(reports.map((r) => r.kind))].map((kind) => {
   const rs = reports.filter((r) => r.kind === kind);
-  return { kind, inputs: rs.reduce((n, r) => n + r.runs, 0), failing: rs.reduce((n, r) => n + r.failing, 0), distinct: rs.reduce((n, r) => n + r.failures.length, 0), seconds: rs.reduce((n, r) => n + r.ms, 0) / 1000 };
+  return {
+    kind,
+    inputs: rs.reduce((n, r) => n + r.runs, 0),
+    failing: rs.reduce((n, r) => n + r.failing, 0),
+    distinct: rs.reduce((n, r) => n + r.failures.length, 0),
+    seconds: rs.reduce((n, r) => n + r.ms, 0) / 1000,
+  };
 });
 const wall = (Date.now() - started) / 1000;
 console.log(`\nfuzz summary (seed ${seed}, ${wall.toFixed(0)} s wall):`);
-for (const k of kinds) console.log(`  ${k.kind}: ${k.inputs} inputs, ${k.failing} failing (${k.distinct} distinct), ${k.seconds.toFixed(0)} s`);
+for (const k of kinds)
+  console.log(`  ${k.kind}: ${k.inputs} inputs, ${k.failing} failing (${k.distinct} distinct), ${k.seconds.toFixed(0)} s`);
 if (args.json) {
-  const json = { seed, runs, wallSeconds: wall, kinds, properties: reports.map((r) => ({ property: r.property, kind: r.kind, inputs: r.runs, failing: r.failing, seconds: r.ms / 1000, outcomes: Object.fromEntries(r.tally.counts), failures: r.failures })) };
+  const json = {
+    seed,
+    runs,
+    wallSeconds: wall,
+    kinds,
+    properties: reports.map((r) => ({
+      property: r.property,
+      kind: r.kind,
+      inputs: r.runs,
+      failing: r.failing,
+      seconds: r.ms / 1000,
+      outcomes: Object.fromEntries(r.tally.counts),
+      failures: r.failures,
+    })),
+  };
   writeFileSync(args.json, `${JSON.stringify(json, null, 2)}\n`);
 }
 process.exitCode = reports.some((r) => r.failing > 0) ? 1 : 0;

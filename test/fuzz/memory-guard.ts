@@ -8,7 +8,19 @@
  * and by the fuzz test files around their runs (each Vitest file has a worker of its own).
  */
 
-const TYPED = ['Float32Array', 'Float64Array', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array'] as const;
+const TYPED = [
+  'Float32Array',
+  'Float64Array',
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'BigInt64Array',
+  'BigUint64Array',
+] as const;
 
 /** Installs the guard; returns the function that puts the original constructors back. */
 export function guardAllocations(maxBytes: number): () => void {
@@ -30,7 +42,8 @@ export function guardAllocations(maxBytes: number): () => void {
     g[name] = new Proxy(ctor, {
       construct(target, args, newTarget) {
         const a = args[0];
-        const n = typeof a === 'number' ? a : a && typeof a === 'object' && !(a instanceof buffer) && typeof a.length === 'number' ? a.length : 0;
+        const n =
+          typeof a === 'number' ? a : a && typeof a === 'object' && !(a instanceof buffer) && typeof a.length === 'number' ? a.length : 0;
         if (n * size > maxBytes) refuse(name, n * size);
         return Reflect.construct(target, args, newTarget);
       },

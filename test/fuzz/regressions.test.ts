@@ -26,7 +26,9 @@ const x = (values: number[]) => ({ x: onnxTensor('float32', [1, 2], Float32Array
 describe('ONNX graphs never return a non-finite output without an error (M4)', () => {
   it('refuses an initializer holding -Infinity or NaN when the model is loaded, naming it and the index', () => {
     expect(() => loadOnnxModel(linearModel([1, -Infinity, 0, 1], [0, 0]))).toThrow(WeightError);
-    expect(() => loadOnnxModel(linearModel([1, -Infinity, 0, 1], [0, 0]))).toThrow(/initializer "W" holds a non-finite value \(-Infinity\) at index 1/);
+    expect(() => loadOnnxModel(linearModel([1, -Infinity, 0, 1], [0, 0]))).toThrow(
+      /initializer "W" holds a non-finite value \(-Infinity\) at index 1/,
+    );
     expect(() => loadOnnxModel(linearModel([1, 0, 0, 1], [NaN, 0]))).toThrow(/initializer "b" holds a non-finite value \(NaN\) at index 0/);
   });
 
@@ -34,18 +36,24 @@ describe('ONNX graphs never return a non-finite output without an error (M4)', (
     const model = loadOnnxModel(linearModel([1, 0, 0, 1], [0, 0]));
     await expect(model.run(x([1, NaN]), { backend: cpuBackend })).rejects.toThrow(ShapeError);
     await expect(model.run(x([1, NaN]), { backend: cpuBackend })).rejects.toThrow(/input "x" holds a non-finite value \(NaN\) at index 1/);
-    const f64 = loadOnnxModel(buildModel({
-      nodes: [{ op_type: 'Identity', input: ['x'], output: ['y'] }],
-      inputs: [{ name: 'x', type: 'float64', dims: [1] }],
-      outputs: [{ name: 'y', type: 'float64' }],
-    }));
-    await expect(f64.run({ x: onnxTensor('float64', [1], Float64Array.of(1e300)) }, { backend: cpuBackend })).rejects.toThrow(/beyond float32's range/);
+    const f64 = loadOnnxModel(
+      buildModel({
+        nodes: [{ op_type: 'Identity', input: ['x'], output: ['y'] }],
+        inputs: [{ name: 'x', type: 'float64', dims: [1] }],
+        outputs: [{ name: 'y', type: 'float64' }],
+      }),
+    );
+    await expect(f64.run({ x: onnxTensor('float64', [1], Float64Array.of(1e300)) }, { backend: cpuBackend })).rejects.toThrow(
+      /beyond float32's range/,
+    );
   });
 
   it('refuses an output that overflowed on the CPU (MatMul, Add in float32), naming the output', async () => {
     const model = loadOnnxModel(linearModel([3e38, 0, 0, 1], [3e38, 0]));
     await expect(model.run(x([1, 1]), { backend: cpuBackend })).rejects.toThrow(NumericError);
-    await expect(model.run(x([1, 1]), { backend: cpuBackend })).rejects.toThrow(/output "y" holds a non-finite value \(Infinity\) at index 0/);
+    await expect(model.run(x([1, 1]), { backend: cpuBackend })).rejects.toThrow(
+      /output "y" holds a non-finite value \(Infinity\) at index 0/,
+    );
     // The same model on inputs that do not overflow gives its numbers.
     const y = (await model.run(x([0, 1]), { backend: cpuBackend })).y!;
     expect(Array.from(y.data as Float32Array)).toEqual([Math.fround(3e38), 1]);

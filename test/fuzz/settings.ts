@@ -3,7 +3,8 @@
  * `npm run fuzz` (scripts/fuzz.mjs → test/fuzz/main.ts) passes its own numbers. In the browser there
  * is no process.env: the defaults hold.
  */
-const env: Record<string, string | undefined> = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+const env: Record<string, string | undefined> =
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
 
 /** The seed of `npm test`'s short run (fixed, so the run is the same every time). */
 export const DEFAULT_SEED = Number(env.FUZZ_SEED ?? 20261201);

@@ -18,7 +18,8 @@ export async function setOptions(page: Page, options: Record<string, string>): P
   for (const [name, value] of Object.entries(options)) {
     if (name === 'combine') {
       const chosen = value.split(',').filter(Boolean);
-      for (const box of await page.locator('#options-form [name="combine"]').all()) await box.setChecked(chosen.includes((await box.getAttribute('value'))!));
+      for (const box of await page.locator('#options-form [name="combine"]').all())
+        await box.setChecked(chosen.includes((await box.getAttribute('value'))!));
       continue;
     }
     if (name === 'calendar') {

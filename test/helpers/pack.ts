@@ -54,17 +54,33 @@ async function sourceFiles(): Promise<string[]> {
   });
   const files = stdout.split('\0').filter(Boolean);
   // `--cached` lists files deleted in the working tree but not yet in git; skip them.
-  const present = await Promise.all(files.map((f) => stat(join(REPO, f)).then((s) => s.isFile(), () => false)));
+  const present = await Promise.all(
+    files.map((f) =>
+      stat(join(REPO, f)).then(
+        (s) => s.isFile(),
+        () => false,
+      ),
+    ),
+  );
   return files.filter((_, i) => present[i]).sort();
 }
 
 async function contentHash(files: string[]): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of files) hash.update(file).update('\0').update(await readFile(join(REPO, file))).update('\0');
+  for (const file of files)
+    hash
+      .update(file)
+      .update('\0')
+      .update(await readFile(join(REPO, file)))
+      .update('\0');
   return hash.digest('hex').slice(0, 16);
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Copies the files into a staging folder, links node_modules, runs `npm pack` there; returns the tarball. */
@@ -120,7 +136,10 @@ export function packTarball(): Promise<string> {
         await mkdir(lock);
       } catch {
         // Another test file is packing: wait for its tarball (or take over a lock it left behind).
-        const held = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+        const held = await stat(lock).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => 0,
+        );
         if (held > STALE_LOCK_MS) await rm(lock, { recursive: true, force: true });
         if (Date.now() > deadline) throw new Error(`packTarball: gave up waiting for ${lock}`);
         await sleep(250);
@@ -188,7 +207,11 @@ export interface TempProject {
   /** Its folder. */
   dir: string;
   /** Runs a command in the folder (its node_modules/.bin and the repository's on the PATH). */
-  exec(command: string, args: string[], options?: { env?: NodeJS.ProcessEnv; timeout?: number }): Promise<{ stdout: string; stderr: string }>;
+  exec(
+    command: string,
+    args: string[],
+    options?: { env?: NodeJS.ProcessEnv; timeout?: number },
+  ): Promise<{ stdout: string; stderr: string }>;
   /** Removes the folder. */
   cleanup(): Promise<void>;
 }

@@ -23,7 +23,8 @@ import { normalQuantile } from './normal.ts';
  */
 export function acf(x: ArrayLike<number>, maxLag: number): Float64Array {
   const n = x.length;
-  if (!Number.isInteger(maxLag) || maxLag < 1 || maxLag >= n) throw new ShapeError(`the ACF of ${n} values has lags 1 to ${n - 1}, asked for ${maxLag}`);
+  if (!Number.isInteger(maxLag) || maxLag < 1 || maxLag >= n)
+    throw new ShapeError(`the ACF of ${n} values has lags 1 to ${n - 1}, asked for ${maxLag}`);
   const p = magnitude(x);
   let mean = 0;
   for (let t = 0; t < n; t++) mean += x[t]! / p / n;
@@ -180,7 +181,12 @@ export interface SeasonalAdjustment {
  * 4. with rule `thetaf`, null when an index has |s| < 1e−4 (thetaf warns and uses the
  *    non-seasonal method then; positive data cannot give one, but the check costs nothing).
  */
-export function seasonalAdjustment(history: ArrayLike<number>, horizon: number, season: number, rule: SeasonalityRule = 'm4'): SeasonalAdjustment | null {
+export function seasonalAdjustment(
+  history: ArrayLike<number>,
+  horizon: number,
+  season: number,
+  rule: SeasonalityRule = 'm4',
+): SeasonalAdjustment | null {
   checkSeason(season);
   checkHorizon(horizon);
   checkHistory(history, 1, 'a seasonal adjustment');

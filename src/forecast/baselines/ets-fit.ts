@@ -186,7 +186,14 @@ function fillState(spec: EtsSpec, m: number, x: ArrayLike<number>, offset: numbe
  * parameters + free initial states + 1 (the variance); AIC = lik + 2np, AICc = AIC +
  * 2np(np+1)/(n−np−1), BIC = lik + log(n)·np; sigma2 = Σe²/(n − np + 1).
  */
-export function finishFit(y: ArrayLike<number>, spec: EtsSpec, m: number, par: EtsParams, initState: Float64Array, evaluations = 0): EtsFit {
+export function finishFit(
+  y: ArrayLike<number>,
+  spec: EtsSpec,
+  m: number,
+  par: EtsParams,
+  initState: Float64Array,
+  evaluations = 0,
+): EtsFit {
   const n = y.length;
   const nStates = stateCount(spec, m);
   const fitted = new Float64Array(n);

@@ -229,7 +229,12 @@ function class3(fit: EtsFit, horizon: number): ForecastMoments {
     Vh = add(
       sandwich(F21, Vh, F21),
       scale(
-        add(sandwich(F21, Vh, G21), sandwich(G21, Vh, F21), sandwich(K, add(Vh, outer), K), scale(sandwich(G21, add(scale(Vh, 3), scale(outer, 2)), G21), s2)),
+        add(
+          sandwich(F21, Vh, G21),
+          sandwich(G21, Vh, F21),
+          sandwich(K, add(Vh, outer), K),
+          scale(sandwich(G21, add(scale(Vh, 3), scale(outer, 2)), G21), s2),
+        ),
         s2,
       ),
     );

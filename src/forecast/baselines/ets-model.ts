@@ -86,7 +86,14 @@ export interface FilterOutputs {
  * [1e-150, 1e150]: one log per ~hundreds of steps instead of one per step (the fit calls this
  * thousands of times), the same sum to rounding (~1e-15 relative).
  */
-export function etsFilter(y: ArrayLike<number>, spec: EtsSpec, m: number, par: EtsParams, init: ArrayLike<number>, out?: FilterOutputs): number {
+export function etsFilter(
+  y: ArrayLike<number>,
+  spec: EtsSpec,
+  m: number,
+  par: EtsParams,
+  init: ArrayLike<number>,
+  out?: FilterOutputs,
+): number {
   const n = y.length;
   const hasTrend = spec.trend === 'A';
   const seasonKind = spec.season === 'N' ? 0 : spec.season === 'A' ? 1 : 2;

@@ -33,7 +33,7 @@ export function nelderMead(fn: (x: Float64Array) => number, start: ArrayLike<num
   const values = new Float64Array(n1 + 1);
   const trial = Float64Array.from(start);
 
-  let value = fn(trial);
+  const value = fn(trial);
   if (!Number.isFinite(value)) throw new Error('objective is not finite at the starting point');
   let evaluations = 1;
   const tolerance = relTol * (Math.abs(value) + relTol);

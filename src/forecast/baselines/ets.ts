@@ -125,7 +125,10 @@ export function autoEts(history: ArrayLike<number>, horizon: number, season: num
     if (explicit && n <= 2 + (spec.trend !== 'N' ? 2 : 0) + (spec.season !== 'N' ? season : 0) + (spec.damped ? 1 : 0) + 4) return false;
     return true;
   });
-  if (candidates.length === 0) throw new DataError(`no ETS model fits this series (${n} points, season ${season}${positive ? '' : ', non-positive values'}) among ${requested.map(etsName).join(', ')}`);
+  if (candidates.length === 0)
+    throw new DataError(
+      `no ETS model fits this series (${n} points, season ${season}${positive ? '' : ', non-positive values'}) among ${requested.map(etsName).join(', ')}`,
+    );
 
   let best: EtsFit | null = null;
   for (const spec of candidates) {
@@ -163,7 +166,8 @@ function checkArgs(history: ArrayLike<number>, horizon: number, season: number, 
   if (!Number.isInteger(season) || season < 1) throw new ShapeError(`ETS: season must be a positive integer, got ${season}`);
   const out = levels ?? [80, 95];
   for (const level of out) {
-    if (typeof level !== 'number' || !(level > 0 && level <= 99.99)) throw new ShapeError(`ETS: interval levels are percentages in (0, 99.99], got ${level}`);
+    if (typeof level !== 'number' || !(level > 0 && level <= 99.99))
+      throw new ShapeError(`ETS: interval levels are percentages in (0, 99.99], got ${level}`);
   }
   if (history.length === 0) throw new DataError('ETS: the series is empty');
   for (let i = 0; i < history.length; i++) {
@@ -173,11 +177,16 @@ function checkArgs(history: ArrayLike<number>, horizon: number, season: number, 
 }
 
 function parseModels(codes: string[]): EtsSpec[] {
-  if (!Array.isArray(codes) || codes.length === 0) throw new ShapeError('ETS: models must be a non-empty list of model codes such as "ANN" or "MAdM"');
+  if (!Array.isArray(codes) || codes.length === 0)
+    throw new ShapeError('ETS: models must be a non-empty list of model codes such as "ANN" or "MAdM"');
   return codes.map((code) => {
     const spec = typeof code === 'string' ? parseEtsCode(code) : null;
-    if (!spec) throw new ShapeError(`ETS: unknown model ${JSON.stringify(code)}: expected a code such as "ANN", "AAdA", "MAdM" (error A/M, trend N/A/Ad, season N/A/M)`);
-    if (spec.error === 'A' && spec.season === 'M') throw new ShapeError(`ETS: ${etsName(spec)} is a forbidden combination (additive error, multiplicative season), as in R`);
+    if (!spec)
+      throw new ShapeError(
+        `ETS: unknown model ${JSON.stringify(code)}: expected a code such as "ANN", "AAdA", "MAdM" (error A/M, trend N/A/Ad, season N/A/M)`,
+      );
+    if (spec.error === 'A' && spec.season === 'M')
+      throw new ShapeError(`ETS: ${etsName(spec)} is a forbidden combination (additive error, multiplicative season), as in R`);
     return spec;
   });
 }

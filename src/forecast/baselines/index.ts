@@ -48,7 +48,13 @@ export interface BaselineForecast {
  * of two near its largest value (exact) and its forecast is multiplied back: sums of squares in
  * the likelihoods cannot overflow for series near 1e200 or 1.8e308.
  */
-export function baselineForecast(name: BaselineName, history: ArrayLike<number>, horizon: number, season: number, levels: readonly number[] = []): BaselineForecast {
+export function baselineForecast(
+  name: BaselineName,
+  history: ArrayLike<number>,
+  horizon: number,
+  season: number,
+  levels: readonly number[] = [],
+): BaselineForecast {
   // A fit is a pure function of its arguments: a forecaster's held-out phase, its forecast and a
   // backtest's table ask for the same ones (automatic ETS costs ~0.1 s a series), so recent fits are
   // kept, keyed by the arguments and the history's bytes, and handed out as copies.
@@ -138,7 +144,11 @@ export async function prefitBaselines(requests: readonly BaselineRequest[]): Pro
 }
 
 function copy(f: BaselineForecast): BaselineForecast {
-  return { model: f.model, point: f.point.slice(), intervals: f.intervals.map((iv) => ({ level: iv.level, lo: iv.lo.slice(), hi: iv.hi.slice() })) };
+  return {
+    model: f.model,
+    point: f.point.slice(),
+    intervals: f.intervals.map((iv) => ({ level: iv.level, lo: iv.lo.slice(), hi: iv.hi.slice() })),
+  };
 }
 
 /** Two 32-bit FNV-1a hashes of the history's float64 bytes (a 64-bit fingerprint). */
@@ -153,18 +163,37 @@ function fingerprint(history: ArrayLike<number>): string {
   return `${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}`;
 }
 
-function scaledForecast(name: BaselineName, history: ArrayLike<number>, horizon: number, season: number, levels: readonly number[]): BaselineForecast {
+function scaledForecast(
+  name: BaselineName,
+  history: ArrayLike<number>,
+  horizon: number,
+  season: number,
+  levels: readonly number[],
+): BaselineForecast {
   const unit = magnitude(history);
   if (unit === 1) return unitForecast(name, history, horizon, season, levels);
-  const f = unitForecast(name, Float64Array.from(history, (v) => v / unit), horizon, season, levels);
+  const f = unitForecast(
+    name,
+    Float64Array.from(history, (v) => v / unit),
+    horizon,
+    season,
+    levels,
+  );
   const back = (a: Float64Array) => a.map((v) => v * unit);
   return { ...f, point: back(f.point), intervals: f.intervals.map((iv) => ({ level: iv.level, lo: back(iv.lo), hi: back(iv.hi) })) };
 }
 
-function unitForecast(name: BaselineName, history: ArrayLike<number>, horizon: number, season: number, levels: readonly number[]): BaselineForecast {
+function unitForecast(
+  name: BaselineName,
+  history: ArrayLike<number>,
+  horizon: number,
+  season: number,
+  levels: readonly number[],
+): BaselineForecast {
   switch (name) {
     case 'snaive':
-      if (history.length < season) return { point: seasonalNaive(history, horizon, 1), intervals: [], model: 'naive (shorter than one season)' };
+      if (history.length < season)
+        return { point: seasonalNaive(history, horizon, 1), intervals: [], model: 'naive (shorter than one season)' };
       return { point: seasonalNaive(history, horizon, season), intervals: [], model: 'seasonal naive' };
     case 'naive2':
       return { point: naive2(history, horizon, season), intervals: [], model: 'Naive2' };
@@ -182,7 +211,14 @@ function unitForecast(name: BaselineName, history: ArrayLike<number>, horizon: n
 }
 
 /** {@link baselineForecast} with a failure for this history as a {@link DataError} naming series `id`. */
-export function seriesBaseline(id: string, name: BaselineName, history: ArrayLike<number>, horizon: number, season: number, levels: readonly number[] = []): BaselineForecast {
+export function seriesBaseline(
+  id: string,
+  name: BaselineName,
+  history: ArrayLike<number>,
+  horizon: number,
+  season: number,
+  levels: readonly number[] = [],
+): BaselineForecast {
   try {
     return baselineForecast(name, history, horizon, season, levels);
   } catch (e) {

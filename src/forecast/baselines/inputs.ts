@@ -22,7 +22,8 @@ export function checkHorizon(horizon: number): void {
 /** Interval levels are percentages strictly between 0 and 100 (80 for an 80 % interval). */
 export function checkLevels(levels: readonly number[]): void {
   for (const l of levels) {
-    if (typeof l !== 'number' || !(l > 0 && l < 100)) throw new ShapeError(`interval levels are percentages between 0 and 100 (e.g. 80, 95), got ${l}`);
+    if (typeof l !== 'number' || !(l > 0 && l < 100))
+      throw new ShapeError(`interval levels are percentages between 0 and 100 (e.g. 80, 95), got ${l}`);
   }
 }
 

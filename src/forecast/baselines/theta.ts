@@ -105,8 +105,10 @@ export function theta(history: ArrayLike<number>, horizon: number, season: numbe
 /** Fixed SES parameters must lie in the range the optimiser would search ({@link ShapeError}). */
 function checkFixed(fixed: SesFixed, n: number): void {
   const [lo, hi] = n <= 6 ? [0, 1] : [1e-4, 0.9999];
-  if (fixed.alpha !== undefined && !(fixed.alpha >= lo && fixed.alpha <= hi)) throw new ShapeError(`a fixed SES alpha for ${n} points must lie in [${lo}, ${hi}], got ${fixed.alpha}`);
-  if (fixed.level0 !== undefined && !Number.isFinite(fixed.level0)) throw new ShapeError(`a fixed SES initial level must be finite, got ${fixed.level0}`);
+  if (fixed.alpha !== undefined && !(fixed.alpha >= lo && fixed.alpha <= hi))
+    throw new ShapeError(`a fixed SES alpha for ${n} points must lie in [${lo}, ${hi}], got ${fixed.alpha}`);
+  if (fixed.level0 !== undefined && !Number.isFinite(fixed.level0))
+    throw new ShapeError(`a fixed SES initial level must be finite, got ${fixed.level0}`);
 }
 
 /**

@@ -10,7 +10,10 @@ import { workgroupGrid } from '../grid.ts';
  */
 
 /** The device limits a tile shape depends on. */
-export type TileLimits = Pick<GPUSupportedLimits, 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupStorageSize' | 'maxComputeWorkgroupsPerDimension'>;
+export type TileLimits = Pick<
+  GPUSupportedLimits,
+  'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupStorageSize' | 'maxComputeWorkgroupsPerDimension'
+>;
 
 /** What a tile is made of. */
 export interface TileNeeds {

@@ -66,12 +66,27 @@ function unpackHeadGrads(head: LinearHead, packed: Float32Array): LinearHeadGrad
 }
 
 /** The backward call of one layer (either layout): its gradients with respect to Y, Y_h and Y_c. */
-export function layerBackwardJob(spec: RecurrentLayerSpec, weights: RecurrentLayerWeights, inputs: RecurrentLayerInputs, g: RecurrentLayerOutputGrads): BackwardJob {
-  return { layers: [{ spec, weights, initialH: inputs.initialH, initialC: inputs.initialC, dYh: g.dY_h, dYc: g.dY_c }], head: null, inputs, dOut: g.dY };
+export function layerBackwardJob(
+  spec: RecurrentLayerSpec,
+  weights: RecurrentLayerWeights,
+  inputs: RecurrentLayerInputs,
+  g: RecurrentLayerOutputGrads,
+): BackwardJob {
+  return {
+    layers: [{ spec, weights, initialH: inputs.initialH, initialC: inputs.initialC, dYh: g.dY_h, dYc: g.dY_c }],
+    head: null,
+    inputs,
+    dOut: g.dY,
+  };
 }
 
 /** The backward call of a stack and its head: dY of its output, and of each layer's final states where the loss reads them. */
-export function stackBackwardJob(stack: RecurrentStack, inputs: RecurrentStackInputs, dY: FloatArray, stateGrads: RecurrentStackStateGrads): BackwardJob {
+export function stackBackwardJob(
+  stack: RecurrentStack,
+  inputs: RecurrentStackInputs,
+  dY: FloatArray,
+  stateGrads: RecurrentStackStateGrads,
+): BackwardJob {
   return {
     layers: stack.layers.map(({ spec, weights }, k) => ({
       spec,
@@ -92,7 +107,14 @@ export async function runBackward(executor: ProgramExecutor, ctx: GradProgramCon
   const { batch: B, steps: T, X, sequenceLens } = job.inputs;
   const layout = job.layers[0]!.spec.layout;
   const layers = job.layers.map(
-    (l): GradLayer => ({ spec: l.spec, peepholes: l.weights.P !== null, hasH0: !!l.initialH, hasC0: !!l.initialC, hasDh: !!l.dYh, hasDc: !!l.dYc }),
+    (l): GradLayer => ({
+      spec: l.spec,
+      peepholes: l.weights.P !== null,
+      hasH0: !!l.initialH,
+      hasC0: !!l.initialC,
+      hasDh: !!l.dYh,
+      hasDc: !!l.dYc,
+    }),
   );
   const packed = job.layers.map(({ spec, weights }) => packLayerWeights(spec, weights));
   const head = job.head && packHead(job.head);
@@ -104,7 +126,12 @@ export async function runBackward(executor: ProgramExecutor, ctx: GradProgramCon
   const slice = (a: FloatArray, o: { outer: number; inner: number }, b0: number, b1: number) => batchSlice(a, o.outer, B, o.inner, b0, b1);
   const scatter = (dst: Float32Array, part: Float32Array, o: { outer: number; inner: number }, b0: number, b1: number) =>
     batchScatter(dst, part, o.outer, B, o.inner, b0, b1);
-  const dims = job.layers.map(({ spec }) => ({ D: numDirections(spec), H: spec.hiddenSize, I: spec.inputSize, lstm: spec.cell === 'lstm' }));
+  const dims = job.layers.map(({ spec }) => ({
+    D: numDirections(spec),
+    H: spec.hiddenSize,
+    I: spec.inputSize,
+    lstm: spec.cell === 'lstm',
+  }));
   const yShape = (k: number) => (layout === 0 ? { outer: T * dims[k]!.D, inner: dims[k]!.H } : perStep(dims[k]!.D * dims[k]!.H));
   const outShape = job.head ? perStep(job.head.outputSize) : yShape(job.layers.length - 1);
 
@@ -143,7 +170,11 @@ export async function runBackward(executor: ProgramExecutor, ctx: GradProgramCon
     });
     buffers.out!.read = true;
     if (job.head) buffers.headgrads!.read = true;
-    return { what: `the backward pass of the ${L}-layer ${job.layers[0]!.spec.cell.toUpperCase()} stack`, buffers, dispatches: [...program.forward, ...program.backward] };
+    return {
+      what: `the backward pass of the ${L}-layer ${job.layers[0]!.spec.cell.toUpperCase()} stack`,
+      buffers,
+      dispatches: [...program.forward, ...program.backward],
+    };
   };
   // Chunks in batch order: the parameter gradients are summed in that order.
   await executor.runChunked(B, 1, stackWork(job, T), build, (out, b0, b1) => {

@@ -9,7 +9,14 @@ import { asFloat32, batchSlice } from '../rows.ts';
  * x and y are batch-first, h0 and hn `[L, B, H]`, the kernel's state `[L, 2, H, n]`; reads back y
  * and hn. `weights`: the packed weights.
  */
-export function elmanProgram(c: ResolvedElmanConfig, weights: Float32Array, args: ForwardArgs, b0: number, b1: number, maxGrid: number): Program {
+export function elmanProgram(
+  c: ResolvedElmanConfig,
+  weights: Float32Array,
+  args: ForwardArgs,
+  b0: number,
+  b1: number,
+  maxGrid: number,
+): Program {
   const { batch: B, steps: T, lastOnly } = args;
   const { inputSize: I, hiddenSize: H, outputSize: O, numLayers: L } = c;
   const n = b1 - b0;

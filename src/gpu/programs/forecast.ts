@@ -12,7 +12,14 @@ import { modelSlice, stackPass, type ForwardContext, type PackedModels } from '.
  * from the states the last pass left (copied from `final{k}` into `init{k}`); one readback, the
  * forecast `[n, horizon, O]`.
  */
-export function forecastProgram(ctx: ForwardContext, stack: RecurrentStack, weights: PackedModels, inputs: ForecastInputs, b0: number, b1: number): Program {
+export function forecastProgram(
+  ctx: ForwardContext,
+  stack: RecurrentStack,
+  weights: PackedModels,
+  inputs: ForecastInputs,
+  b0: number,
+  b1: number,
+): Program {
   const { batch: B, steps: T, horizon: H } = inputs;
   const n = b1 - b0;
   const L = stack.layers.length;

@@ -96,7 +96,12 @@ export function gradFloatsPerSequence(shape: Omit<GradProgramShape, 'batch'>): n
   const T = shape.steps;
   const per = shape.layers.map(({ spec, peepholes }) => {
     const DH = numDirections(spec) * spec.hiddenSize;
-    return Math.max(T * spec.inputSize, trainingOutputFloatsPerSequence(spec, T), T * gradRowWidth(spec, peepholes), RECURRENT_STATE_SLOTS * DH);
+    return Math.max(
+      T * spec.inputSize,
+      trainingOutputFloatsPerSequence(spec, T),
+      T * gradRowWidth(spec, peepholes),
+      RECURRENT_STATE_SLOTS * DH,
+    );
   });
   return Math.max(...per, shape.head ? T * shape.head.outputSize : 0);
 }
@@ -133,11 +138,29 @@ export function gradientProgram(shape: GradProgramShape, ctx: GradProgramContext
   shape.layers.forEach((layer, k) => {
     const { spec } = layer;
     const plan = planTrainingForward(spec, n, ctx.limits, ctx.kernel, M);
-    const names = { x: k === 0 ? 'x' : `fwd${k - 1}`, weights: `w${k}`, lens: 'lens', init: `init${k}`, y: `fwd${k}`, final: `final${k}`, state: 'state', head: 'no head' };
-    const pass = layerDispatches(plan, spec, n, T, names, { h: layer.hasH0, c: layer.hasC0, lens: shape.hasLens }, ctx.stepsPerDispatch(spec, n), {
-      count: M,
-      weightStride: strides[k]!,
-    });
+    const names = {
+      x: k === 0 ? 'x' : `fwd${k - 1}`,
+      weights: `w${k}`,
+      lens: 'lens',
+      init: `init${k}`,
+      y: `fwd${k}`,
+      final: `final${k}`,
+      state: 'state',
+      head: 'no head',
+    };
+    const pass = layerDispatches(
+      plan,
+      spec,
+      n,
+      T,
+      names,
+      { h: layer.hasH0, c: layer.hasC0, lens: shape.hasLens },
+      ctx.stepsPerDispatch(spec, n),
+      {
+        count: M,
+        weightStride: strides[k]!,
+      },
+    );
     if (pass.scratchBytes) need('state', pass.scratchBytes);
     need(`w${k}`, 4 * M * strides[k]!);
     need(`init${k}`, 4 * stateFloats(spec), pass.segmented);
@@ -174,7 +197,10 @@ export function gradientProgram(shape: GradProgramShape, ctx: GradProgramContext
     forward.push(headDispatch(shape.head, { y: last, weights: 'head', out: 'out' }, rows, maxGrid, modelRows, headStride));
     const dout = { buffer: 'dout', row: O, col: 1 };
     reduce({ a: dout, b: { buffer: last, row: F, col: 1 }, out: { buffer: 'headgrads', p: F, q: 1 }, p: O, q: F, rows }, headStride);
-    reduce({ a: dout, b: { buffer: ONES_BUFFER, row: 0, col: 0 }, out: { buffer: 'headgrads', offset: O * F, p: 1, q: 1 }, p: O, q: 1, rows }, headStride);
+    reduce(
+      { a: dout, b: { buffer: ONES_BUFFER, row: 0, col: 0 }, out: { buffer: 'headgrads', offset: O * F, p: 1, q: 1 }, p: O, q: 1, rows },
+      headStride,
+    );
     // dy = dout · weight, per model: the outputs are the summed index, a chunk per model.
     backward.push(
       contractionDispatch(
@@ -199,14 +225,30 @@ export function gradientProgram(shape: GradProgramShape, ctx: GradProgramContext
     const { spec, peepholes } = layer;
     const plan = planRecurrentBackward(spec, peepholes, n, ctx.limits, ctx.kernel, M);
     const roles: Record<string, string> = {
-      fwd: `fwd${k}`, weights: `w${k}`, lens: 'lens', dstate_in: `dstate${k}`, dg: `dg${k}`, dstate_out: `dinit${k}`, dy: `dy${k}`, scratch: 'bstate',
+      fwd: `fwd${k}`,
+      weights: `w${k}`,
+      lens: 'lens',
+      dstate_in: `dstate${k}`,
+      dg: `dg${k}`,
+      dstate_out: `dinit${k}`,
+      dy: `dy${k}`,
+      scratch: 'bstate',
     };
     const bind = Object.fromEntries(plan.pipeline.kernel.bindings.map((b) => [b, roles[b]!]));
     if (plan.scratchBytes) need('bstate', plan.scratchBytes);
     const maxSteps = ctx.stepsPerDispatch(spec, n);
     const pass = segmentDispatches({
-      spec, planned: plan.pipeline, bind, batch: n, steps: T, maxSteps, given: { h: layer.hasDh, c: layer.hasDc, lens: shape.hasLens },
-      pass: 'backward', models: { count: M, weightStride: strides[k]! }, carry: [`dinit${k}`, `dstate${k}`], submitLast: true,
+      spec,
+      planned: plan.pipeline,
+      bind,
+      batch: n,
+      steps: T,
+      maxSteps,
+      given: { h: layer.hasDh, c: layer.hasDc, lens: shape.hasLens },
+      pass: 'backward',
+      models: { count: M, weightStride: strides[k]! },
+      carry: [`dinit${k}`, `dstate${k}`],
+      submitLast: true,
     });
     need(`dstate${k}`, 4 * stateFloats(spec), pass.length > 1 || layer.hasDh || layer.hasDc);
     need(`dg${k}`, 4 * rows * gradRowWidth(spec, peepholes));
@@ -216,7 +258,10 @@ export function gradientProgram(shape: GradProgramShape, ctx: GradProgramContext
     const wantDx = k > 0 || shape.inputGrad !== false;
     if (wantDx) need(dx, 4 * rows * spec.inputSize);
     const grads = layerGradContractions(
-      spec, peepholes, n, T,
+      spec,
+      peepholes,
+      n,
+      T,
       { dg: `dg${k}`, fwd: `fwd${k}`, x: k === 0 ? 'x' : `fwd${k - 1}`, weights: `w${k}`, grads: `grads${k}`, dx },
       { count: M, weightStride: strides[k]! },
     );

@@ -44,7 +44,15 @@ export interface LayerDispatches {
 function layerBindings(plan: RecurrentLayerPlan, n: LayerNames): Record<string, string> {
   // The lanes kernel reads its packed copy of the weights (in the scratch buffer) in their place.
   const roles: Record<string, string> = {
-    x: n.x, weights: n.weights, packed: n.state, lens: n.lens, init: n.init, y: n.y, final_state: n.final, state: n.state, head: n.head,
+    x: n.x,
+    weights: n.weights,
+    packed: n.state,
+    lens: n.lens,
+    init: n.init,
+    y: n.y,
+    final_state: n.final,
+    state: n.state,
+    head: n.head,
   };
   return Object.fromEntries(plan.pipeline.kernel.bindings.map((b) => [b, roles[b]!]));
 }
@@ -65,11 +73,26 @@ export function layerDispatches(
   models = { count: 1, weightStride: 0 },
 ): LayerDispatches {
   const dispatches = segmentDispatches({
-    spec, planned: plan.pipeline, bind: layerBindings(plan, names), batch: B, steps: T, maxSteps, given, pass: 'forward', models, carry: [names.final, names.init],
+    spec,
+    planned: plan.pipeline,
+    bind: layerBindings(plan, names),
+    batch: B,
+    steps: T,
+    maxSteps,
+    given,
+    pass: 'forward',
+    models,
+    carry: [names.final, names.init],
   });
   if (plan.pack) {
     const { kernel, constants, grid } = plan.pack;
-    dispatches.unshift({ kernel, constants, grid, uniforms: dispatches[0]!.uniforms, bind: { pack_source: names.weights, pack_target: names.state } });
+    dispatches.unshift({
+      kernel,
+      constants,
+      grid,
+      uniforms: dispatches[0]!.uniforms,
+      bind: { pack_source: names.weights, pack_target: names.state },
+    });
   }
   return {
     dispatches,
@@ -85,7 +108,13 @@ export function layerDispatches(
  * The program of one layer call over a batch chunk (`inputs`: the chunk's rows), reading back `Y`
  * and `Y_h|Y_c` (Y_h then, for LSTM, Y_c). `packed`: the layer's packed weights.
  */
-export function layerProgram(plan: RecurrentLayerPlan, spec: RecurrentLayerSpec, packed: Float32Array, inputs: RecurrentLayerInputs, maxSteps: number): Program {
+export function layerProgram(
+  plan: RecurrentLayerPlan,
+  spec: RecurrentLayerSpec,
+  packed: Float32Array,
+  inputs: RecurrentLayerInputs,
+  maxSteps: number,
+): Program {
   const { batch: B, steps: T, sequenceLens, initialH, initialC } = inputs;
   const D = numDirections(spec);
   const H = spec.hiddenSize;
@@ -98,8 +127,25 @@ export function layerProgram(plan: RecurrentLayerPlan, spec: RecurrentLayerSpec,
     if (initialH) init.set(initialH, 0);
     if (initialC) init.set(initialC, stateCount);
   }
-  const names = { x: 'X', weights: 'W|R|B|P', lens: 'sequence_lens', init: 'initial_h|initial_c', y: 'Y', final: 'Y_h|Y_c', state: 'state', head: 'head' };
-  const layer = layerDispatches(plan, spec, B, T, names, { h: initialH !== null, c: initialC !== null, lens: sequenceLens !== null }, maxSteps);
+  const names = {
+    x: 'X',
+    weights: 'W|R|B|P',
+    lens: 'sequence_lens',
+    init: 'initial_h|initial_c',
+    y: 'Y',
+    final: 'Y_h|Y_c',
+    state: 'state',
+    head: 'head',
+  };
+  const layer = layerDispatches(
+    plan,
+    spec,
+    B,
+    T,
+    names,
+    { h: initialH !== null, c: initialC !== null, lens: sequenceLens !== null },
+    maxSteps,
+  );
   return {
     what: `the ${spec.cell.toUpperCase()} layer`,
     buffers: {
@@ -124,7 +170,12 @@ export function layerInputRows(spec: RecurrentLayerSpec, inputs: RecurrentLayerI
   const { batch: B, steps: T } = inputs;
   const D = numDirections(spec);
   const rows = (a: FloatArray | null, outer: number, perStep: number) =>
-    a && (b1 - b0 === B ? asFloat32(a) : spec.layout === 0 ? batchSlice(a, outer, B, perStep, b0, b1) : batchSlice(a, 1, B, outer * perStep, b0, b1));
+    a &&
+    (b1 - b0 === B
+      ? asFloat32(a)
+      : spec.layout === 0
+        ? batchSlice(a, outer, B, perStep, b0, b1)
+        : batchSlice(a, 1, B, outer * perStep, b0, b1));
   return {
     X: rows(inputs.X, T, spec.inputSize)!,
     batch: b1 - b0,

@@ -38,7 +38,13 @@ export function stepsPerDispatch(spec: RecurrentLayerSpec, batch: number, overri
  * order a pass walks them. A single reverse direction is direction 0 and takes the reverse
  * direction's offset.
  */
-export function segmentOffsets(s: RecurrentLayerSpec, k: number, segments: number, segment: number, pass: 'forward' | 'backward'): [number, number] {
+export function segmentOffsets(
+  s: RecurrentLayerSpec,
+  k: number,
+  segments: number,
+  segment: number,
+  pass: 'forward' | 'backward',
+): [number, number] {
   const early = k * segment;
   const late = (segments - 1 - k) * segment;
   const [forward, reverse] = pass === 'forward' ? [early, late] : [late, early];

@@ -126,7 +126,16 @@ export function stackPass(
   if (!stack.head || headFused) return { buffers, dispatches, out: `y${L - 1}${o.tag}` };
   buffers.head = { data: weights.head!.data };
   buffers[`out${o.tag}`] = { bytes: 4 * n * T * stack.head.outputSize };
-  dispatches.push(headDispatch(stack.head, { y: `y${L - 1}${o.tag}`, weights: 'head', out: `out${o.tag}` }, n * T, ctx.maxGrid, (n / weights.count) * T, weights.head!.stride));
+  dispatches.push(
+    headDispatch(
+      stack.head,
+      { y: `y${L - 1}${o.tag}`, weights: 'head', out: `out${o.tag}` },
+      n * T,
+      ctx.maxGrid,
+      (n / weights.count) * T,
+      weights.head!.stride,
+    ),
+  );
   return { buffers, dispatches, out: `out${o.tag}` };
 }
 
@@ -135,7 +144,14 @@ export function stackPass(
  * all): reads back the output (the head's, or the last layer's) and every layer's final states
  * (`final{k}`: Y_h then, for LSTM, Y_c, each `[n, D, H]`).
  */
-export function stackProgram(ctx: ForwardContext, stack: RecurrentStack, weights: PackedModels, inputs: RecurrentStackInputs, b0: number, b1: number): Program {
+export function stackProgram(
+  ctx: ForwardContext,
+  stack: RecurrentStack,
+  weights: PackedModels,
+  inputs: RecurrentStackInputs,
+  b0: number,
+  b1: number,
+): Program {
   const { batch: B, steps: T } = inputs;
   const n = b1 - b0;
   const width = (spec: RecurrentLayerSpec) => numDirections(spec) * spec.hiddenSize;
@@ -156,9 +172,18 @@ export function stackProgram(ctx: ForwardContext, stack: RecurrentStack, weights
     if (c0) both.set(rows(c0, width(spec)), n * width(spec));
     return both;
   });
-  const pass = stackPass(ctx, stack, modelSlice(weights, b0, b1, B), n, T, { x: 'x', tag: '', init, hasLens: inputs.sequenceLens !== null });
+  const pass = stackPass(ctx, stack, modelSlice(weights, b0, b1, B), n, T, {
+    x: 'x',
+    tag: '',
+    init,
+    hasLens: inputs.sequenceLens !== null,
+  });
   Object.assign(buffers, pass.buffers);
   buffers[pass.out]!.read = true;
   stack.layers.forEach((_, k) => (buffers[`final${k}`]!.read = true));
-  return { what: `the ${stack.layers.length}-layer ${stack.layers[0]!.spec.cell.toUpperCase()} stack`, buffers, dispatches: pass.dispatches };
+  return {
+    what: `the ${stack.layers.length}-layer ${stack.layers[0]!.spec.cell.toUpperCase()} stack`,
+    buffers,
+    dispatches: pass.dispatches,
+  };
 }

@@ -12,7 +12,10 @@ const NUMERIC = ['float32', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int3
 
 /** The broadcast shape of the inputs and each input's offsets into it. */
 function broadcastInputs(ctx: OpContext, tensors: readonly OnnxTensor[]): { dims: number[]; offsets: Int32Array[] } {
-  const dims = broadcastDims(ctx.label, tensors.map((t) => t.dims));
+  const dims = broadcastDims(
+    ctx.label,
+    tensors.map((t) => t.dims),
+  );
   return { dims, offsets: tensors.map((t) => broadcastOffsets(dims, t.dims)) };
 }
 
@@ -24,7 +27,10 @@ function binary(num: (a: number, b: number) => number, big: (a: bigint, b: bigin
       const b = input(ctx, 1, 'B');
       expectSameType(ctx, [a, b]);
       expectType(ctx, a, 'A', NUMERIC);
-      const { dims, offsets: [ia, ib] } = broadcastInputs(ctx, [a, b]);
+      const {
+        dims,
+        offsets: [ia, ib],
+      } = broadcastInputs(ctx, [a, b]);
       const data = allocate(a.type, dims);
       if (data instanceof BigInt64Array) {
         const x = a.data as BigInt64Array;
@@ -60,9 +66,18 @@ function unary(f: (x: number) => number): OpDef {
 }
 
 export const ELEMENTWISE_OPS: Record<string, OpDef> = {
-  Add: binary((a, b) => a + b, (a, b) => a + b),
-  Sub: binary((a, b) => a - b, (a, b) => a - b),
-  Mul: binary((a, b) => a * b, (a, b) => a * b),
+  Add: binary(
+    (a, b) => a + b,
+    (a, b) => a + b,
+  ),
+  Sub: binary(
+    (a, b) => a - b,
+    (a, b) => a - b,
+  ),
+  Mul: binary(
+    (a, b) => a * b,
+    (a, b) => a * b,
+  ),
   // Integer results are stored through typed arrays, which truncate toward zero.
   Div: binary((a, b) => a / b, divide),
   Relu: unary((x) => (x > 0 ? x : 0)),
@@ -75,7 +90,10 @@ export const ELEMENTWISE_OPS: Record<string, OpDef> = {
       const a = input(ctx, 0, 'A');
       const b = input(ctx, 1, 'B');
       expectSameType(ctx, [a, b]);
-      const { dims, offsets: [ia, ib] } = broadcastInputs(ctx, [a, b]);
+      const {
+        dims,
+        offsets: [ia, ib],
+      } = broadcastInputs(ctx, [a, b]);
       const data = allocate('bool', dims);
       const x = elements(a.data);
       const y = elements(b.data);
@@ -92,7 +110,10 @@ export const ELEMENTWISE_OPS: Record<string, OpDef> = {
       const y = input(ctx, 2, 'Y');
       expectType(ctx, c, 'condition', ['bool']);
       expectSameType(ctx, [x, y]);
-      const { dims, offsets: [ic, ix, iy] } = broadcastInputs(ctx, [c, x, y]);
+      const {
+        dims,
+        offsets: [ic, ix, iy],
+      } = broadcastInputs(ctx, [c, x, y]);
       const data = allocate(x.type, dims);
       const [out, xs, ys] = [elements(data), elements(x.data), elements(y.data)];
       for (let i = 0; i < data.length; i++) out[i] = c.data[ic![i]!] ? xs[ix![i]!]! : ys[iy![i]!]!;

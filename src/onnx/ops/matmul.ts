@@ -60,7 +60,10 @@ function gemm(ctx: OpContext): OnnxTensor {
   const beta = ctx.attrs.float('beta', 1);
   const [M, K] = transA ? [a.dims[1]!, a.dims[0]!] : [a.dims[0]!, a.dims[1]!];
   const [K2, N] = transB ? [b.dims[1]!, b.dims[0]!] : [b.dims[0]!, b.dims[1]!];
-  if (K !== K2) throw new ShapeError(`${ctx.label}: cannot multiply ${formatDims(a.dims)} by ${formatDims(b.dims)} (transA ${+transA}, transB ${+transB})`);
+  if (K !== K2)
+    throw new ShapeError(
+      `${ctx.label}: cannot multiply ${formatDims(a.dims)} by ${formatDims(b.dims)} (transA ${+transA}, transB ${+transB})`,
+    );
   const A = (i: number, k: number) => a.data[transA ? k * M + i : i * K + k] as number;
   const B = (k: number, j: number) => b.data[transB ? j * K + k : k * N + j] as number;
   if (c && broadcastDims(ctx.label, [c.dims, [M, N]]).some((d, k) => d !== [M, N][k])) {

@@ -13,7 +13,14 @@ function transpose(ctx: OpContext): OnnxTensor {
   }
   const strides = stridesOf(x.dims);
   const dims = perm.map((p) => x.dims[p]!);
-  return take(x, dims, stridedOffsets(dims, perm.map((p) => strides[p]!)));
+  return take(
+    x,
+    dims,
+    stridedOffsets(
+      dims,
+      perm.map((p) => strides[p]!),
+    ),
+  );
 }
 
 /** Gather: out = data[:axis] + indices.dims + data[axis+1:]; negative indices count from the end. */

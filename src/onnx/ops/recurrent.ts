@@ -137,11 +137,7 @@ async function runRecurrent(ctx: OpContext, cell: CellType): Promise<(OnnxTensor
   const wanted = (i: number) => (ctx.outputs[i] ?? '') !== '';
   const out = (data: FloatArray | null, dims: number[], i: number): OnnxTensor | null =>
     data && wanted(i) ? { type: 'float32', dims, data: data instanceof Float32Array ? data : Float32Array.from(data) } : null;
-  return [
-    out(r.Y, layout === 0 ? [T, D, B, H] : [B, T, D, H], 0),
-    out(r.Y_h, stateDims, 1),
-    out(r.Y_c, stateDims, 2),
-  ];
+  return [out(r.Y, layout === 0 ? [T, D, B, H] : [B, T, D, H], 0), out(r.Y_h, stateDims, 1), out(r.Y_c, stateDims, 2)];
 }
 
 const COMMON = ['activation_alpha', 'activation_beta', 'activations', 'clip', 'direction', 'hidden_size', 'layout'];

@@ -1,14 +1,5 @@
 import { ModelError, ShapeError } from '../../errors.ts';
-import {
-  allocate,
-  elementCount,
-  elements,
-  formatDims,
-  int64Vector,
-  toIndices,
-  take,
-  type OnnxTensor,
-} from '../tensor.ts';
+import { allocate, elementCount, elements, formatDims, int64Vector, toIndices, take, type OnnxTensor } from '../tensor.ts';
 import { broadcastDims, broadcastOffsets } from './broadcast.ts';
 import { input, normalizeAxis, optionalInput, type OpContext, type OpDef } from './op.ts';
 
@@ -124,7 +115,12 @@ export const SHAPE_OPS: Record<string, OpDef> = {
       for (const a of axes) {
         if (x.dims[a] !== 1) throw new ShapeError(`${ctx.label}: cannot squeeze axis ${a} of ${formatDims(x.dims)}`);
       }
-      return [withDims(x, x.dims.filter((_, k) => !axes.includes(k)))];
+      return [
+        withDims(
+          x,
+          x.dims.filter((_, k) => !axes.includes(k)),
+        ),
+      ];
     },
   },
 

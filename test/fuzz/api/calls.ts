@@ -16,9 +16,13 @@ const small = (max: number) => fc.integer({ min: 1, max });
 
 export interface ElmanCall {
   op: 'elman';
-  I: number; H: number; O: number; L: number;
+  I: number;
+  H: number;
+  O: number;
+  L: number;
   act: 'tanh' | 'relu';
-  B: number; T: number;
+  B: number;
+  T: number;
   lastOnly: boolean;
   h0: DataSpec | null;
   x: DataSpec;
@@ -26,13 +30,32 @@ export interface ElmanCall {
   bad: Perturbation[];
 }
 
-export const ELMAN_FIELDS = ['inputSize', 'hiddenSize', 'outputSize', 'numLayers', 'nonlinearity', 'seed', 'B', 'T', 'I', 'rank', 'h0.shape', 'outputs', 'config', 'options'];
+export const ELMAN_FIELDS = [
+  'inputSize',
+  'hiddenSize',
+  'outputSize',
+  'numLayers',
+  'nonlinearity',
+  'seed',
+  'B',
+  'T',
+  'I',
+  'rank',
+  'h0.shape',
+  'outputs',
+  'config',
+  'options',
+];
 
 export const elmanCall: fc.Arbitrary<ElmanCall> = fc.record({
   op: fc.constant('elman' as const),
-  I: small(3), H: small(6), O: small(3), L: small(3),
+  I: small(3),
+  H: small(6),
+  O: small(3),
+  L: small(3),
   act: fc.constantFrom('tanh' as const, 'relu' as const),
-  B: small(5), T: small(6),
+  B: small(5),
+  T: small(6),
   lastOnly: fc.boolean(),
   h0: fc.option(dataSpec(), { freq: 2 }),
   x: dataSpec({ specials: 2 }),
@@ -43,10 +66,17 @@ export const elmanCall: fc.Arbitrary<ElmanCall> = fc.record({
 export interface NetCall {
   op: 'net';
   cell: 'rnn' | 'gru' | 'lstm';
-  I: number; H: number; L: number; O: number | null;
-  bidirectional: boolean; bias: boolean; headBias: boolean; batchFirst: boolean;
+  I: number;
+  H: number;
+  L: number;
+  O: number | null;
+  bidirectional: boolean;
+  bias: boolean;
+  headBias: boolean;
+  batchFirst: boolean;
   act: 'tanh' | 'relu';
-  B: number; T: number;
+  B: number;
+  T: number;
   x: DataSpec;
   h0: DataSpec | null;
   c0: DataSpec | null;
@@ -56,15 +86,42 @@ export interface NetCall {
   bad: Perturbation[];
 }
 
-export const NET_FIELDS = ['cell', 'inputSize', 'hiddenSize', 'numLayers', 'outputSize', 'bidirectional', 'bias', 'headBias', 'batchFirst', 'nonlinearity', 'projSize', 'B', 'T', 'I', 'h0.shape', 'c0', 'lengths', 'lengths[0]', 'seed'];
+export const NET_FIELDS = [
+  'cell',
+  'inputSize',
+  'hiddenSize',
+  'numLayers',
+  'outputSize',
+  'bidirectional',
+  'bias',
+  'headBias',
+  'batchFirst',
+  'nonlinearity',
+  'projSize',
+  'B',
+  'T',
+  'I',
+  'h0.shape',
+  'c0',
+  'lengths',
+  'lengths[0]',
+  'seed',
+];
 
 export const netCall: fc.Arbitrary<NetCall> = fc.record({
   op: fc.constant('net' as const),
   cell: cellArb,
-  I: small(3), H: small(5), L: small(2), O: fc.option(small(3), { freq: 3 }),
-  bidirectional: fc.boolean(), bias: fc.boolean(), headBias: fc.boolean(), batchFirst: fc.boolean(),
+  I: small(3),
+  H: small(5),
+  L: small(2),
+  O: fc.option(small(3), { freq: 3 }),
+  bidirectional: fc.boolean(),
+  bias: fc.boolean(),
+  headBias: fc.boolean(),
+  batchFirst: fc.boolean(),
   act: fc.constantFrom('tanh' as const, 'relu' as const),
-  B: small(4), T: small(5),
+  B: small(4),
+  T: small(5),
   x: dataSpec({ specials: 2 }),
   h0: fc.option(dataSpec(), { freq: 3 }),
   c0: fc.option(dataSpec(), { freq: 3 }),
@@ -74,12 +131,25 @@ export const netCall: fc.Arbitrary<NetCall> = fc.record({
 });
 
 /** An activation as the generator names it: ONNX name and alpha/beta chosen to keep a few steps bounded. */
-export const ACTIVATIONS = ['Relu', 'Tanh', 'Sigmoid', 'Affine', 'LeakyRelu', 'ThresholdedRelu', 'ScaledTanh', 'HardSigmoid', 'Elu', 'Softsign', 'Softplus'] as const;
+export const ACTIVATIONS = [
+  'Relu',
+  'Tanh',
+  'Sigmoid',
+  'Affine',
+  'LeakyRelu',
+  'ThresholdedRelu',
+  'ScaledTanh',
+  'HardSigmoid',
+  'Elu',
+  'Softsign',
+  'Softplus',
+] as const;
 
 export interface LayerCall {
   op: 'layer';
   cell: 'rnn' | 'gru' | 'lstm';
-  I: number; H: number;
+  I: number;
+  H: number;
   direction: 'forward' | 'reverse' | 'bidirectional';
   layout: 0 | 1;
   clip: number | null;
@@ -87,8 +157,10 @@ export interface LayerCall {
   inputForget: boolean;
   /** Indices into ACTIVATIONS, one per activation slot, or empty for the defaults. */
   activations: number[];
-  B: number; T: number;
-  W: DataSpec; R: DataSpec;
+  B: number;
+  T: number;
+  W: DataSpec;
+  R: DataSpec;
   Bias: DataSpec | null;
   P: DataSpec | null;
   X: DataSpec;
@@ -98,21 +170,39 @@ export interface LayerCall {
   bad: Perturbation[];
 }
 
-export const LAYER_FIELDS = ['cell', 'inputSize', 'hiddenSize', 'direction', 'layout', 'clip', 'linearBeforeReset', 'inputForget', 'activations', 'batch', 'steps', 'lengths[0]', 'initialC', 'P'];
+export const LAYER_FIELDS = [
+  'cell',
+  'inputSize',
+  'hiddenSize',
+  'direction',
+  'layout',
+  'clip',
+  'linearBeforeReset',
+  'inputForget',
+  'activations',
+  'batch',
+  'steps',
+  'lengths[0]',
+  'initialC',
+  'P',
+];
 
 export const layerCall: fc.Arbitrary<LayerCall> = fc.record({
   op: fc.constant('layer' as const),
   cell: cellArb,
-  I: small(4), H: small(6),
+  I: small(4),
+  H: small(6),
   direction: fc.constantFrom('forward' as const, 'reverse' as const, 'bidirectional' as const),
   layout: fc.constantFrom(0 as const, 1 as const),
   clip: fc.option(fc.double({ min: 0.5, max: 3, noNaN: true }), { freq: 3 }),
   linearBeforeReset: fc.boolean(),
   inputForget: fc.boolean(),
   activations: fc.oneof(fc.constant<number[]>([]), fc.array(fc.nat(ACTIVATIONS.length - 1), { minLength: 6, maxLength: 6 })),
-  B: small(6), T: small(6),
+  B: small(6),
+  T: small(6),
   // Weights mostly clean, so that most calls reach the kernel; one bad weight is enough to refuse a call.
-  W: dataSpec({ specials: 0.2, types: 'weights' }), R: dataSpec({ specials: 0.2, types: 'weights' }),
+  W: dataSpec({ specials: 0.2, types: 'weights' }),
+  R: dataSpec({ specials: 0.2, types: 'weights' }),
   Bias: fc.option(dataSpec({ specials: 0.2, types: 'weights' }), { freq: 4 }),
   P: fc.option(dataSpec({ specials: 0.2, types: 'weights' }), { freq: 2 }),
   X: dataSpec({ specials: 2 }),
@@ -125,7 +215,10 @@ export const layerCall: fc.Arbitrary<LayerCall> = fc.record({
 export interface StackCall {
   op: 'stack';
   cell: 'rnn' | 'gru' | 'lstm';
-  I: number; H: number; L: number; O: number | null;
+  I: number;
+  H: number;
+  L: number;
+  O: number | null;
   bidirectional: boolean;
   /** Per-series models: how many (1: one stack, not an array). */
   models: number;
@@ -143,7 +236,10 @@ export const STACK_FIELDS = ['batch', 'steps', 'models', 'architecture', 'initia
 export const stackCall: fc.Arbitrary<StackCall> = fc.record({
   op: fc.constant('stack' as const),
   cell: cellArb,
-  I: small(3), H: small(5), L: small(2), O: fc.option(small(3), { freq: 3 }),
+  I: small(3),
+  H: small(5),
+  L: small(2),
+  O: fc.option(small(3), { freq: 3 }),
   bidirectional: fc.boolean(),
   models: fc.oneof({ weight: 2, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: small(3) }),
   perModel: small(3),
@@ -159,7 +255,10 @@ export interface ForecastCall {
   op: 'forecast';
   cell: 'rnn' | 'gru' | 'lstm';
   act: 'tanh' | 'relu';
-  I: number; H: number; L: number; O: number;
+  I: number;
+  H: number;
+  L: number;
+  O: number;
   models: number;
   perModel: number;
   T: number;
@@ -170,13 +269,26 @@ export interface ForecastCall {
   bad: Perturbation[];
 }
 
-export const FORECAST_FIELDS = ['horizon', 'batch', 'steps', 'outputSize', 'bidirectional', 'head', 'futureExog', 'history.length', 'models'];
+export const FORECAST_FIELDS = [
+  'horizon',
+  'batch',
+  'steps',
+  'outputSize',
+  'bidirectional',
+  'head',
+  'futureExog',
+  'history.length',
+  'models',
+];
 
 export const forecastCall: fc.Arbitrary<ForecastCall> = fc.record({
   op: fc.constant('forecast' as const),
   cell: cellArb,
   act: fc.constantFrom('tanh' as const, 'relu' as const),
-  I: small(3), H: small(5), L: small(2), O: small(2),
+  I: small(3),
+  H: small(5),
+  L: small(2),
+  O: small(2),
   models: fc.oneof({ weight: 2, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: small(3) }),
   perModel: small(3),
   T: small(5),
@@ -190,11 +302,15 @@ export const forecastCall: fc.Arbitrary<ForecastCall> = fc.record({
 export interface TrainerCall {
   op: 'trainer';
   cell: 'rnn' | 'gru' | 'lstm';
-  I: number; H: number; L: number; O: number;
+  I: number;
+  H: number;
+  L: number;
+  O: number;
   series: number;
   count: number;
   T: number;
-  x: DataSpec; y: DataSpec;
+  x: DataSpec;
+  y: DataSpec;
   mask: boolean;
   loss: 'mse' | 'mae';
   last: number | null;
@@ -211,22 +327,56 @@ export interface TrainerCall {
 }
 
 export const TRAINER_FIELDS = [
-  'loss', 'loss.kind', 'loss.steps', 'optimizer', 'optimizer.kind', 'optimizer.lr', 'optimizer.momentum', 'optimizer.betas', 'optimizer.eps', 'optimizer.weightDecay',
-  'schedule.stepSize', 'schedule.tMax', 'schedule.gamma', 'clip.maxNorm', 'clip.clipValue', 'batchSize', 'seed', 'truncate', 'series', 'epochs', 'validationSplit',
-  'earlyStopping.patience', 'count', 'steps', 'inputSize',
+  'loss',
+  'loss.kind',
+  'loss.steps',
+  'optimizer',
+  'optimizer.kind',
+  'optimizer.lr',
+  'optimizer.momentum',
+  'optimizer.betas',
+  'optimizer.eps',
+  'optimizer.weightDecay',
+  'schedule.stepSize',
+  'schedule.tMax',
+  'schedule.gamma',
+  'clip.maxNorm',
+  'clip.clipValue',
+  'batchSize',
+  'seed',
+  'truncate',
+  'series',
+  'epochs',
+  'validationSplit',
+  'earlyStopping.patience',
+  'count',
+  'steps',
+  'inputSize',
 ];
 
 /**
  * Trainer option values: the option pool without huge integers (an epoch count of 2³³ is valid and
  * would never end; every double above 2⁵³ is an integer), plus values for learning rates and betas.
  */
-export const TRAINER_POOL: readonly unknown[] = [...BAD_OPTIONS.filter((v) => !(typeof v === 'number' && Number.isInteger(v) && v > 3)), -1e300, 1e-320, 1e-30, [0.9], [0.9, 1], [0.5, 0.5], { last: 0 }, { last: 99 }];
-
+export const TRAINER_POOL: readonly unknown[] = [
+  ...BAD_OPTIONS.filter((v) => !(typeof v === 'number' && Number.isInteger(v) && v > 3)),
+  -1e300,
+  1e-320,
+  1e-30,
+  [0.9],
+  [0.9, 1],
+  [0.5, 0.5],
+  { last: 0 },
+  { last: 99 },
+];
 
 export const trainerCall: fc.Arbitrary<TrainerCall> = fc.record({
   op: fc.constant('trainer' as const),
   cell: cellArb,
-  I: small(2), H: small(4), L: small(2), O: small(2),
+  I: small(2),
+  H: small(4),
+  L: small(2),
+  O: small(2),
   series: fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: small(3) }),
   count: small(4),
   T: small(5),
@@ -272,7 +422,26 @@ export interface ForecasterCall {
   bad: Perturbation[];
 }
 
-export const FORECASTER_FIELDS = ['horizon', 'season', 'inputSize', 'cell', 'hiddenSize', 'numLayers', 'nonlinearity', 'scaling', 'strategy', 'perSeries', 'exog', 'seed', 'training.batchSize', 'training.optimizer.lr', 'folds', 'series.id', 'series.ds', 'series.exog'];
+export const FORECASTER_FIELDS = [
+  'horizon',
+  'season',
+  'inputSize',
+  'cell',
+  'hiddenSize',
+  'numLayers',
+  'nonlinearity',
+  'scaling',
+  'strategy',
+  'perSeries',
+  'exog',
+  'seed',
+  'training.batchSize',
+  'training.optimizer.lr',
+  'folds',
+  'series.id',
+  'series.ds',
+  'series.exog',
+];
 
 /** Levels of a series: ordinary, tiny, huge, past float32, at the edge of float64. */
 export const LEVELS = [10, 1, 0, -5, 1e6, 1e-300, 1e-320, 1e30, 3e38, 3.5e38, 1e200, 1e308, -1e308, 1.7976931348623157e308];

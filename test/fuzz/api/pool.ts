@@ -17,13 +17,49 @@ import { mulberry32 } from '../../../src/util/rng.ts';
  */
 
 /** Bad values for a size or count. */
-export const BAD_SIZES: readonly unknown[] = [0, -1, 1.5, NaN, Infinity, -Infinity, -0, '2', null, undefined, true, {}, [], 65536, 65537, 2 ** 24 + 1, 2 ** 33, 2 ** 53, 1e300, 'x'];
+export const BAD_SIZES: readonly unknown[] = [
+  0,
+  -1,
+  1.5,
+  NaN,
+  Infinity,
+  -Infinity,
+  -0,
+  '2',
+  null,
+  undefined,
+  true,
+  {},
+  [],
+  65536,
+  65537,
+  2 ** 24 + 1,
+  2 ** 33,
+  2 ** 53,
+  1e300,
+  'x',
+];
 
 /** Bad values for an option of any kind (numbers, flags, names). */
 export const BAD_OPTIONS: readonly unknown[] = [...BAD_SIZES, 'relu', 'tanh', 'gru', 'lstm', 'bogus', 1, 2, false, -1e-9, 1e-300];
 
 /** Special values written into arrays: non-finite, past float32, subnormal, large but finite. */
-export const SPECIALS: readonly number[] = [NaN, Infinity, -Infinity, 1e200, -1e308, 3.5e38, -3.5e38, 3.4e38, 1e38, 1e30, -1e30, 1e-320, 5e-324, 1e-40];
+export const SPECIALS: readonly number[] = [
+  NaN,
+  Infinity,
+  -Infinity,
+  1e200,
+  -1e308,
+  3.5e38,
+  -3.5e38,
+  3.4e38,
+  1e38,
+  1e30,
+  -1e30,
+  1e-320,
+  5e-324,
+  1e-40,
+];
 
 /** How an array argument is built: its element type, length (null: what the shape needs), values. */
 export interface DataSpec {
@@ -40,19 +76,28 @@ export interface DataSpec {
 /** A data spec: mostly float32 of the right length with ordinary values, sometimes not. */
 export function dataSpec(o: { specials?: number; types?: boolean | 'weights'; lengths?: boolean } = {}): fc.Arbitrary<DataSpec> {
   return fc.record({
-    type: o.types === false ? fc.constant('f32' as const) : fc.oneof(
-      // Weights must be Float32Array (float64 is one more wrong type for them) and come mostly right:
-      // one bad weight refuses the call, and most calls should reach the kernels.
-      { weight: o.types === 'weights' ? 36 : 12, arbitrary: fc.constant('f32' as const) },
-      { weight: o.types === 'weights' ? 1 : 4, arbitrary: fc.constant('f64' as const) },
-      { weight: 1, arbitrary: fc.constantFrom('array' as const, 'int32' as const, 'string' as const, 'null' as const) },
-    ),
-    length: o.lengths === false ? fc.constant(null) : fc.oneof({ weight: o.types === 'weights' ? 36 : 12, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat(40) }),
+    type:
+      o.types === false
+        ? fc.constant('f32' as const)
+        : fc.oneof(
+            // Weights must be Float32Array (float64 is one more wrong type for them) and come mostly right:
+            // one bad weight refuses the call, and most calls should reach the kernels.
+            { weight: o.types === 'weights' ? 36 : 12, arbitrary: fc.constant('f32' as const) },
+            { weight: o.types === 'weights' ? 1 : 4, arbitrary: fc.constant('f64' as const) },
+            { weight: 1, arbitrary: fc.constantFrom('array' as const, 'int32' as const, 'string' as const, 'null' as const) },
+          ),
+    length:
+      o.lengths === false
+        ? fc.constant(null)
+        : fc.oneof({ weight: o.types === 'weights' ? 36 : 12, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat(40) }),
     scale: fc.constantFrom(1, 1, 1, 10, 0.01, 100),
     seed: fc.nat(),
     specials: fc.oneof(
       { weight: 10, arbitrary: fc.constant<Array<[number, number]>>([]) },
-      { weight: Math.max(1, Math.round(3.3 * (o.specials ?? 1))), arbitrary: fc.array(fc.tuple(fc.nat(), fc.nat(SPECIALS.length - 1)), { minLength: 1, maxLength: 2 }) },
+      {
+        weight: Math.max(1, Math.round(3.3 * (o.specials ?? 1))),
+        arbitrary: fc.array(fc.tuple(fc.nat(), fc.nat(SPECIALS.length - 1)), { minLength: 1, maxLength: 2 }),
+      },
     ),
   });
 }
@@ -97,7 +142,10 @@ export interface Perturbation {
 /** Zero (half the time), one or two perturbations of the named fields, values from `pool`. */
 export function perturbations(fields: readonly string[], pool: readonly unknown[]): fc.Arbitrary<Perturbation[]> {
   const one = fc.record({ field: fc.constantFrom(...fields), value: fc.nat(pool.length - 1) });
-  return fc.oneof({ weight: 2, arbitrary: fc.constant<Perturbation[]>([]) }, { weight: 2, arbitrary: fc.array(one, { minLength: 1, maxLength: 2 }) });
+  return fc.oneof(
+    { weight: 2, arbitrary: fc.constant<Perturbation[]>([]) },
+    { weight: 2, arbitrary: fc.array(one, { minLength: 1, maxLength: 2 }) },
+  );
 }
 
 /** The pool value a perturbation of `field` sets, if any (the last one wins). */

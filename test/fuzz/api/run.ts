@@ -13,8 +13,18 @@ import { FLOAT32_TOLERANCE, type Tolerance } from '../../../src/util/compare.ts'
 import { mulberry32 } from '../../../src/util/rng.ts';
 import { ensure } from '../harness.ts';
 import {
-  ACTIVATIONS, FORECASTER_POOL, HORIZON_POOL, TRAINER_POOL,
-  type ApiCall, type ElmanCall, type ForecastCall, type ForecasterCall, type LayerCall, type NetCall, type StackCall, type TrainerCall,
+  ACTIVATIONS,
+  FORECASTER_POOL,
+  HORIZON_POOL,
+  TRAINER_POOL,
+  type ApiCall,
+  type ElmanCall,
+  type ForecastCall,
+  type ForecasterCall,
+  type LayerCall,
+  type NetCall,
+  type StackCall,
+  type TrainerCall,
 } from './calls.ts';
 import { BAD_OPTIONS, BAD_SIZES, elements, field, materialize, SPECIALS, type Perturbation } from './pool.ts';
 
@@ -57,7 +67,14 @@ function lengthsOf(seed: number, B: number, T: number): number[] {
 /** Safe activation parameters: bounded over a few steps, kinks away from the data. */
 function activationOf(k: number) {
   const name = ACTIVATIONS[k % ACTIVATIONS.length]!;
-  const params: Record<string, [number?, number?]> = { Affine: [0.8, 0.05], LeakyRelu: [0.1], ThresholdedRelu: [50], ScaledTanh: [1.2, 0.8], HardSigmoid: [0.2, 0.5], Elu: [1] };
+  const params: Record<string, [number?, number?]> = {
+    Affine: [0.8, 0.05],
+    LeakyRelu: [0.1],
+    ThresholdedRelu: [50],
+    ScaledTanh: [1.2, 0.8],
+    HardSigmoid: [0.2, 0.5],
+    Elu: [1],
+  };
   const [alpha, beta] = params[name] ?? [];
   return activation(name, alpha, beta);
 }
@@ -66,7 +83,13 @@ function elman(c: ElmanCall): Prepared {
   const f = <T>(name: string, v: T) => field(c.bad, name, v, BAD_SIZES);
   return {
     async run(backend) {
-      let config: any = { inputSize: f('inputSize', c.I), hiddenSize: f('hiddenSize', c.H), outputSize: f('outputSize', c.O), numLayers: f('numLayers', c.L), nonlinearity: f('nonlinearity', c.act) };
+      let config: any = {
+        inputSize: f('inputSize', c.I),
+        hiddenSize: f('hiddenSize', c.H),
+        outputSize: f('outputSize', c.O),
+        numLayers: f('numLayers', c.L),
+        nonlinearity: f('nonlinearity', c.act),
+      };
       if (has(c.bad, 'config')) config = f('config', config);
       const model = new ElmanRNN(config, { seed: f('seed', c.seed) });
       let shape: unknown[] = [f('B', c.B), f('T', c.T), f('I', c.I)];
@@ -98,7 +121,9 @@ function net(c: NetCall): Prepared {
         numLayers: f('numLayers', c.L),
         bidirectional: f('bidirectional', c.bidirectional),
         bias: f('bias', c.bias),
-        ...(c.O !== null || has(c.bad, 'outputSize') ? { outputSize: f('outputSize', c.O ?? undefined), headBias: f('headBias', c.headBias) } : {}),
+        ...(c.O !== null || has(c.bad, 'outputSize')
+          ? { outputSize: f('outputSize', c.O ?? undefined), headBias: f('headBias', c.headBias) }
+          : {}),
         batchFirst: f('batchFirst', c.batchFirst),
         ...(c.cell === 'rnn' || has(c.bad, 'nonlinearity') ? { nonlinearity: f('nonlinearity', c.act) } : {}),
         ...(has(c.bad, 'projSize') ? { projSize: f('projSize', 0) } : {}),
@@ -107,7 +132,10 @@ function net(c: NetCall): Prepared {
       const [B, T, I] = [f('B', c.B), f('T', c.T), f('I', c.I)];
       const shape = c.batchFirst ? [B, T, I] : [T, B, I];
       const x = { data: materialize(c.x, elements(shape)), shape };
-      const state = (spec: NonNullable<NetCall['h0']>) => ({ data: materialize(spec, c.L * D * c.B * c.H), shape: f('h0.shape', [c.L * D, c.B, c.H]) });
+      const state = (spec: NonNullable<NetCall['h0']>) => ({
+        data: materialize(spec, c.L * D * c.B * c.H),
+        shape: f('h0.shape', [c.L * D, c.B, c.H]),
+      });
       let lengths: any = c.lengths === null ? undefined : lengthsOf(c.lengths, c.B, c.T);
       if (lengths && has(c.bad, 'lengths[0]')) lengths[0] = f('lengths[0]', 0);
       if (has(c.bad, 'lengths')) lengths = f('lengths', lengths);
@@ -148,7 +176,7 @@ function layer(c: LayerCall): Prepared {
         layout: f('layout', c.layout),
       });
       const { B, T, H, I } = c;
-      let sequenceLens: Int32Array | null = c.lengths === null ? null : Int32Array.from(lengthsOf(c.lengths, B, T));
+      const sequenceLens: Int32Array | null = c.lengths === null ? null : Int32Array.from(lengthsOf(c.lengths, B, T));
       if (sequenceLens && has(c.bad, 'lengths[0]')) sequenceLens[0] = f('lengths[0]', 0) as number;
       return backend.recurrentLayer(
         spec,
@@ -171,7 +199,10 @@ function layer(c: LayerCall): Prepared {
     arrays: (r) => ({ Y: r.Y, Y_h: r.Y_h, ...(r.Y_c ? { Y_c: r.Y_c } : {}) }),
     check(r) {
       const n = (c.layout === 0 ? c.T * D * c.B : c.B * c.T * D) * c.H;
-      ensure(r.Y.length === n && r.Y_h.length === D * c.B * c.H, () => `Y has ${r.Y.length} values (want ${n}), Y_h ${r.Y_h.length} (want ${D * c.B * c.H})`);
+      ensure(
+        r.Y.length === n && r.Y_h.length === D * c.B * c.H,
+        () => `Y has ${r.Y.length} values (want ${n}), Y_h ${r.Y_h.length} (want ${D * c.B * c.H})`,
+      );
     },
     tolerance: () => FLOAT32_TOLERANCE,
   };
@@ -180,7 +211,10 @@ function layer(c: LayerCall): Prepared {
 /** The stacks of a stack or forecast call: one RecurrentNet's lowered layers per model. */
 function stacksOf(options: Record<string, unknown>, models: number, seed: number, otherArchitecture: boolean) {
   const stacks = Array.from({ length: models }, (_, k) =>
-    RecurrentNet.create({ ...(options as any), ...(otherArchitecture && k === 1 ? { hiddenSize: (options.hiddenSize as number) + 1 } : {}) }, { seed: seed + k }).layers(),
+    RecurrentNet.create(
+      { ...(options as any), ...(otherArchitecture && k === 1 ? { hiddenSize: (options.hiddenSize as number) + 1 } : {}) },
+      { seed: seed + k },
+    ).layers(),
   );
   return models === 1 ? stacks[0]! : stacks;
 }
@@ -191,12 +225,24 @@ function stack(c: StackCall): Prepared {
   const B = c.models * c.perModel;
   return {
     async run(backend) {
-      const options = { cell: c.cell, inputSize: c.I, hiddenSize: c.H, numLayers: c.L, bidirectional: c.bidirectional, ...(c.O ? { outputSize: c.O } : {}) };
-      const models = stacksOf(options, f('models', c.models) === c.models ? c.models : Math.max(1, c.models - 1), c.seed, has(c.bad, 'architecture') && c.models > 1);
+      const options = {
+        cell: c.cell,
+        inputSize: c.I,
+        hiddenSize: c.H,
+        numLayers: c.L,
+        bidirectional: c.bidirectional,
+        ...(c.O ? { outputSize: c.O } : {}),
+      };
+      const models = stacksOf(
+        options,
+        f('models', c.models) === c.models ? c.models : Math.max(1, c.models - 1),
+        c.seed,
+        has(c.bad, 'architecture') && c.models > 1,
+      );
       const state = (k: number) => (c.states ? materialize({ ...c.states, seed: c.states.seed + k }, B * D * c.H) : null);
       let initialH = Array.from({ length: c.L }, (_, k) => state(k));
       if (has(c.bad, 'initialH.length')) initialH = initialH.slice(1);
-      let sequenceLens = c.lengths === null ? null : Int32Array.from(lengthsOf(c.lengths, B, c.T));
+      const sequenceLens = c.lengths === null ? null : Int32Array.from(lengthsOf(c.lengths, B, c.T));
       if (sequenceLens && has(c.bad, 'lengths[0]')) sequenceLens[0] = f('lengths[0]', 0) as number;
       const X = materialize(c.X, B * c.T * c.I + (has(c.bad, 'X.length') ? 1 : 0));
       return backend.recurrentStack(models, {
@@ -208,7 +254,12 @@ function stack(c: StackCall): Prepared {
         initialC: Array.from({ length: c.L }, (_, k) => (c.cell === 'lstm' ? state(k + 10) : null)),
       });
     },
-    arrays: (r) => Object.fromEntries([['Y', r.Y], ...r.Y_h.map((h: ArrayLike<number>, k: number) => [`Y_h[${k}]`, h]), ...(r.Y_c ?? []).map((h: ArrayLike<number>, k: number) => [`Y_c[${k}]`, h])]),
+    arrays: (r) =>
+      Object.fromEntries([
+        ['Y', r.Y],
+        ...r.Y_h.map((h: ArrayLike<number>, k: number) => [`Y_h[${k}]`, h]),
+        ...(r.Y_c ?? []).map((h: ArrayLike<number>, k: number) => [`Y_c[${k}]`, h]),
+      ]),
     check(r) {
       const n = B * c.T * (c.O ?? D * c.H);
       ensure(r.Y.length === n, () => `Y has ${r.Y.length} values, want ${n}`);
@@ -225,7 +276,10 @@ function forecast(c: ForecastCall): Prepared {
     async run(backend) {
       const O = has(c.bad, 'outputSize') ? c.O + I : c.O;
       const options = {
-        cell: c.cell, inputSize: I, hiddenSize: c.H, numLayers: c.L,
+        cell: c.cell,
+        inputSize: I,
+        hiddenSize: c.H,
+        numLayers: c.L,
         ...(has(c.bad, 'head') ? {} : { outputSize: O }),
         ...(has(c.bad, 'bidirectional') ? { bidirectional: true } : {}),
         ...(c.cell === 'rnn' ? { nonlinearity: c.act } : {}),
@@ -234,7 +288,8 @@ function forecast(c: ForecastCall): Prepared {
       const horizon = f('horizon', c.horizon);
       const exogWidth = I - c.O;
       const needed = B * (typeof horizon === 'number' ? horizon : c.horizon) * exogWidth;
-      const futureExog = exogWidth > 0 || has(c.bad, 'futureExog') ? materialize(c.exog, has(c.bad, 'futureExog') ? needed + 1 : needed) : null;
+      const futureExog =
+        exogWidth > 0 || has(c.bad, 'futureExog') ? materialize(c.exog, has(c.bad, 'futureExog') ? needed + 1 : needed) : null;
       return backend.recurrentForecast!(models, {
         history: materialize(c.history, B * c.T * I + (has(c.bad, 'history.length') ? 1 : 0)),
         batch: f('batch', B),
@@ -279,7 +334,10 @@ function trainer(c: TrainerCall, compare: boolean): Prepared {
   const f = <T>(name: string, v: T) => field(c.bad, name, v, TRAINER_POOL);
   return {
     async run(backend) {
-      const model = RecurrentNet.create({ cell: c.cell, inputSize: c.I, hiddenSize: c.H, numLayers: c.L, outputSize: c.O }, { seed: c.seed });
+      const model = RecurrentNet.create(
+        { cell: c.cell, inputSize: c.I, hiddenSize: c.H, numLayers: c.L, outputSize: c.O },
+        { seed: c.seed },
+      );
       const N = c.series * c.count;
       const r = mulberry32(c.seed + 1);
       const data = samples({
@@ -307,14 +365,18 @@ function trainer(c: TrainerCall, compare: boolean): Prepared {
         truncate: c.truncate,
         series: c.series,
       };
-      const fit: any = { epochs: c.epochs, ...(c.validationSplit !== null ? { validationSplit: c.validationSplit, ...(compare ? {} : { earlyStopping: { patience: 1 } }) } : {}) };
+      const fit: any = {
+        epochs: c.epochs,
+        ...(c.validationSplit !== null
+          ? { validationSplit: c.validationSplit, ...(compare ? {} : { earlyStopping: { patience: 1 } }) }
+          : {}),
+      };
       for (const p of c.bad) {
         const value = TRAINER_POOL[p.value];
         if (p.field === 'epochs' || p.field === 'validationSplit') fit[p.field] = value;
         else if (p.field === 'earlyStopping.patience') {
           if (!compare) setPath(fit, p.field, value);
-        }
-        else if (!['count', 'steps', 'inputSize'].includes(p.field)) setPath(options, p.field, value);
+        } else if (!['count', 'steps', 'inputSize'].includes(p.field)) setPath(options, p.field, value);
       }
       const t = await Trainer.create(model, options);
       try {
@@ -379,7 +441,14 @@ function forecaster(c: ForecasterCall, compare: boolean): Prepared {
       const reference = Forecaster.create({ ...options, backend: cpuBackend });
       if (c.backtest && !compare) {
         const report = await reference.backtest(series, { epochs: 1 }, { folds: f('folds', 2) });
-        return { forecasts: report.rows.map((r) => r.forecast), metrics: [report.model, ...Object.values(report.baselines), ...report.rows.flatMap((r) => [r.metrics, ...Object.values(r.baselines).map((b) => b.metrics)])] };
+        return {
+          forecasts: report.rows.map((r) => r.forecast),
+          metrics: [
+            report.model,
+            ...Object.values(report.baselines),
+            ...report.rows.flatMap((r) => [r.metrics, ...Object.values(r.baselines).map((b) => b.metrics)]),
+          ],
+        };
       }
       await reference.fit(series, { epochs: 1 });
       const h = typeof horizon === 'number' && horizon > 0 && horizon < 100 ? horizon : c.horizon;
@@ -387,13 +456,18 @@ function forecaster(c: ForecasterCall, compare: boolean): Prepared {
       const model = backend === cpuBackend ? reference : Forecaster.fromSafetensors(reference.toSafetensors(), backend);
       return { forecasts: (await model.predict(series, future)).map((p) => p.values), metrics: [] };
     },
-    arrays: (r) => Object.fromEntries([
-      ...r.forecasts.map((v: Float64Array, k: number) => [`forecast ${k}`, v]),
-      // MASE is null where it is undefined (a history whose naive error is 0), never NaN.
-      ...r.metrics.map((m: Record<string, number | null>, k: number) => [`metrics ${k} (mae, rmse, smape, mase)`, [m.mae, m.rmse, m.smape, m.mase ?? 0]]),
-    ]),
+    arrays: (r) =>
+      Object.fromEntries([
+        ...r.forecasts.map((v: Float64Array, k: number) => [`forecast ${k}`, v]),
+        // MASE is null where it is undefined (a history whose naive error is 0), never NaN.
+        ...r.metrics.map((m: Record<string, number | null>, k: number) => [
+          `metrics ${k} (mae, rmse, smape, mase)`,
+          [m.mae, m.rmse, m.smape, m.mase ?? 0],
+        ]),
+      ]),
     check(r) {
-      for (const v of r.forecasts) ensure(v.length === horizon, () => `a forecast has ${v.length} values, the horizon is ${String(horizon)}`);
+      for (const v of r.forecasts)
+        ensure(v.length === horizon, () => `a forecast has ${v.length} values, the horizon is ${String(horizon)}`);
     },
     tolerance: () => FORECASTS,
   };
@@ -418,4 +492,3 @@ export function prepare(call: ApiCall, compare: boolean): Prepared {
       return forecaster(call, compare);
   }
 }
-

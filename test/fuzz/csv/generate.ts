@@ -110,7 +110,13 @@ function seriesArb(exog: boolean): fc.Arbitrary<Omit<SeriesPlan, 'id'>> {
 }
 
 const defectArb: fc.Arbitrary<Defect> = fc.oneof(
-  fc.record({ kind: fc.constant('value' as const), series: fc.nat(), index: fc.nat(), text: fc.constantFrom(...NOT_DECIMAL), column: fc.constantFrom('y' as const, 'exog' as const) }),
+  fc.record({
+    kind: fc.constant('value' as const),
+    series: fc.nat(),
+    index: fc.nat(),
+    text: fc.constantFrom(...NOT_DECIMAL),
+    column: fc.constantFrom('y' as const, 'exog' as const),
+  }),
   fc.record({ kind: fc.constant('duplicate' as const), series: fc.nat(), index: fc.nat(), sameValue: fc.boolean() }),
   fc.record({ kind: fc.constant('gap' as const), series: fc.nat(), index: fc.nat() }),
   fc.record({ kind: fc.constant('ragged' as const), row: fc.nat(), extra: fc.boolean() }),
@@ -131,12 +137,22 @@ export const csvPlan: fc.Arbitrary<CsvPlan> = fc
     fc.record({
       layout: fc.constant(layout),
       style: styleArb,
-      series: fc
-        .uniqueArray(fc.nat(ID_BASES.length * 3 - 1), { minLength: 1, maxLength: 4 })
-        .chain((ids) =>
-          fc.tuple(...ids.map((n) => seriesArb(exog && layout === 'long').map((s) => ({ ...s, id: `${ID_BASES[n % ID_BASES.length]!}${Math.floor(n / ID_BASES.length)}` })))),
+      series: fc.uniqueArray(fc.nat(ID_BASES.length * 3 - 1), { minLength: 1, maxLength: 4 }).chain((ids) =>
+        fc.tuple(
+          ...ids.map((n) =>
+            seriesArb(exog && layout === 'long').map((s) => ({
+              ...s,
+              id: `${ID_BASES[n % ID_BASES.length]!}${Math.floor(n / ID_BASES.length)}`,
+            })),
+          ),
         ),
-      defects: fc.oneof({ weight: 1, arbitrary: fc.constant<Defect[]>([]) }, { weight: 1, arbitrary: fc.array(defectArb, { minLength: 1, maxLength: 2 }) }).map(oneShift),
+      ),
+      defects: fc
+        .oneof(
+          { weight: 1, arbitrary: fc.constant<Defect[]>([]) },
+          { weight: 1, arbitrary: fc.array(defectArb, { minLength: 1, maxLength: 2 }) },
+        )
+        .map(oneShift),
       stateFormat: fc.boolean(),
       shuffle: fc.option(fc.nat(), { freq: 2 }),
       customNames: fc.boolean(),
@@ -172,7 +188,7 @@ function writeRows(plan: CsvPlan, rows: string[][], raggedRows: Map<number, bool
   const lines = rows.map((cells, k) => {
     let out = cells.map((c) => {
       const padded = plan.spaces && r() < 0.3 ? ` ${c} ` : c;
-      const must = /[",\r\n]/.test(padded) || padded !== padded.trim() && plan.quoting > 0;
+      const must = /[",\r\n]/.test(padded) || (padded !== padded.trim() && plan.quoting > 0);
       const want = plan.quoting === 2 || (plan.quoting === 1 && r() < 0.4);
       return must || want ? quote(padded) : padded;
     });
@@ -232,7 +248,9 @@ export function renderCsv(plan: CsvPlan): CsvCase {
       reasons.push('a D.M.YYYY column whose days are all ≤ 12 (day-first by convention; refusing it is allowed)');
       return 'may-parse';
     }
-    reasons.push(`an ambiguous ${{ mdy: 'M/D/YYYY', dmy: 'D/M/YYYY', 'dmy-dash': 'D-M-YYYY' }[style.kind as 'mdy']} column (every day ≤ 12, no format stated)`);
+    reasons.push(
+      `an ambiguous ${{ mdy: 'M/D/YYYY', dmy: 'D/M/YYYY', 'dmy-dash': 'D-M-YYYY' }[style.kind as 'mdy']} column (every day ≤ 12, no format stated)`,
+    );
     return 'must-reject';
   };
 
@@ -254,7 +272,10 @@ export function renderCsv(plan: CsvPlan): CsvCase {
     const rows: LongRow[] = [];
     plan.series.forEach((s, n) => {
       const list = points[n]!;
-      truth.set(s.id, list.map((p) => ({ instant: instantAt(style, p.k), y: p.y, exog: p.exog })));
+      truth.set(
+        s.id,
+        list.map((p) => ({ instant: instantAt(style, p.k), y: p.y, exog: p.exog })),
+      );
       list.forEach((p) => {
         instants.add(instantAt(style, p.k));
         rows.push({ id: s.id, stamp: stampOf(p.k), y: p.y, exog: p.exog ?? '', note: `n${rows.length}, ok` });
@@ -325,11 +346,16 @@ export function renderCsv(plan: CsvPlan): CsvCase {
     grid.push({ stamp: stampOf(k), cells: plan.series.map((s) => s.values[k - s.offset] ?? '') });
   }
   plan.series.forEach((s, n) => {
-    truth.set(s.id, points[n]!.map((p) => ({ instant: instantAt(style, p.k), y: p.y, exog: null })));
+    truth.set(
+      s.id,
+      points[n]!.map((p) => ({ instant: instantAt(style, p.k), y: p.y, exog: null })),
+    );
     points[n]!.forEach((p) => instants.add(instantAt(style, p.k)));
   });
   // Cell defects first: a duplicated or removed row moves the rows after it.
-  const cellsFirst = [...plan.defects].sort((a, b) => Number(a.kind === 'duplicate' || a.kind === 'gap') - Number(b.kind === 'duplicate' || b.kind === 'gap'));
+  const cellsFirst = [...plan.defects].sort(
+    (a, b) => Number(a.kind === 'duplicate' || a.kind === 'gap') - Number(b.kind === 'duplicate' || b.kind === 'gap'),
+  );
   for (const d of cellsFirst) {
     if (d.kind === 'ragged') {
       raggedRows.set(d.row % grid.length, d.extra);
@@ -345,13 +371,20 @@ export function renderCsv(plan: CsvPlan): CsvCase {
         const blank = d.text.trim() === '';
         const at = blank ? interior(d.index) : s.offset - first + (d.index % s.values.length);
         grid[at]!.cells[n] = d.text;
-        reasons.push(blank ? `series ${s.id} has an empty cell between its first and last values (a gap)` : `series ${s.id} holds ${JSON.stringify(d.text)}`);
+        reasons.push(
+          blank
+            ? `series ${s.id} has an empty cell between its first and last values (a gap)`
+            : `series ${s.id} holds ${JSON.stringify(d.text)}`,
+        );
         break;
       }
       case 'duplicate': {
         const at = s.offset - first + (d.index % s.values.length);
         const copy = grid[at]!;
-        grid.splice(at + 1, 0, { stamp: copy.stamp, cells: copy.cells.map((c) => (d.sameValue || c === '' ? c : '1' + c.replace(/^[+-]/, ''))) });
+        grid.splice(at + 1, 0, {
+          stamp: copy.stamp,
+          cells: copy.cells.map((c) => (d.sameValue || c === '' ? c : '1' + c.replace(/^[+-]/, ''))),
+        });
         reasons.push(`two rows at ${copy.stamp}`);
         break;
       }
@@ -378,10 +411,13 @@ export function renderCsv(plan: CsvPlan): CsvCase {
   const dsAt = plan.columnOrder % (S + 1);
   const header = plan.series.map((s) => s.id);
   header.splice(dsAt, 0, 'ds');
-  const table = [header, ...rows.map((r) => {
-    const cells = [...r.cells];
-    cells.splice(dsAt, 0, r.stamp);
-    return cells;
-  })];
+  const table = [
+    header,
+    ...rows.map((r) => {
+      const cells = [...r.cells];
+      cells.splice(dsAt, 0, r.stamp);
+      return cells;
+    }),
+  ];
   return textCase(writeRows(plan, table, raggedRows), { ...(dsAt === 0 ? {} : { ds: 'ds' }), ...stated });
 }

@@ -30,7 +30,10 @@ export function checkParsed(c: CsvCase, got: Series[]): void {
   const ids = got.map((s) => s.id);
   ensure(new Set(ids).size === ids.length, () => `the result repeats a series id: ${JSON.stringify(ids)}`);
   const want = [...c.truth.keys()];
-  ensure(ids.length === want.length && want.every((id) => ids.includes(id)), () => `series ${JSON.stringify(ids)} were read, ${JSON.stringify(want)} written`);
+  ensure(
+    ids.length === want.length && want.every((id) => ids.includes(id)),
+    () => `series ${JSON.stringify(ids)} were read, ${JSON.stringify(want)} written`,
+  );
   for (const s of got) {
     const truth = c.truth.get(s.id)!;
     const n = s.y.length;
@@ -39,15 +42,24 @@ export function checkParsed(c: CsvCase, got: Series[]): void {
     for (let i = 0; i < n; i++) {
       const t = instantOfParsed(c.style, s.ds[i], c.written);
       ensure(t !== null, () => `series ${s.id}: time stamp ${JSON.stringify(s.ds[i])} at ${i} is none written`);
-      ensure(t === truth[i]!.instant, () =>
-        `series ${s.id} is not in time order: point ${i} is ${JSON.stringify(s.ds[i])} but the ${i + 1}-th earliest written is ${JSON.stringify([...c.written].find(([, v]) => v === truth[i]!.instant)?.[0])} ` +
-        `(stamps read: ${JSON.stringify(s.ds.slice(0, 8))}${n > 8 ? '…' : ''})`);
+      ensure(
+        t === truth[i]!.instant,
+        () =>
+          `series ${s.id} is not in time order: point ${i} is ${JSON.stringify(s.ds[i])} but the ${i + 1}-th earliest written is ${JSON.stringify([...c.written].find(([, v]) => v === truth[i]!.instant)?.[0])} ` +
+          `(stamps read: ${JSON.stringify(s.ds.slice(0, 8))}${n > 8 ? '…' : ''})`,
+      );
       const y = Number(truth[i]!.y.trim());
-      ensure(s.y[i] === y, () => `series ${s.id} at ${JSON.stringify(s.ds[i])}: value ${s.y[i]} read from ${JSON.stringify(truth[i]!.y)} (${y})`);
+      ensure(
+        s.y[i] === y,
+        () => `series ${s.id} at ${JSON.stringify(s.ds[i])}: value ${s.y[i]} read from ${JSON.stringify(truth[i]!.y)} (${y})`,
+      );
       const e = truth[i]!.exog;
       if (e !== null) {
         const x = s.exog.temp?.[i];
-        ensure(x === Number(e.trim()), () => `series ${s.id} at ${JSON.stringify(s.ds[i])}: exogenous value ${x} read from ${JSON.stringify(e)}`);
+        ensure(
+          x === Number(e.trim()),
+          () => `series ${s.id} at ${JSON.stringify(s.ds[i])}: exogenous value ${x} read from ${JSON.stringify(e)}`,
+        );
       }
     }
   }
@@ -72,7 +84,10 @@ export function checkForecastsFile(c: CsvCase, got: Series[]): void {
   const parsed = Papa.parse<string[]>(text.trim(), { skipEmptyLines: true });
   const [header, ...rows] = parsed.data;
   ensure(header?.join(',') === 'unique_id,step,ds,yhat', () => `the forecasts file starts ${JSON.stringify(header)}`);
-  ensure(rows.length === got.length * FUTURE, () => `the forecasts file has ${rows.length} rows for ${got.length} series of ${FUTURE} steps: ${JSON.stringify(text.slice(0, 300))}`);
+  ensure(
+    rows.length === got.length * FUTURE,
+    () => `the forecasts file has ${rows.length} rows for ${got.length} series of ${FUTURE} steps: ${JSON.stringify(text.slice(0, 300))}`,
+  );
   got.forEach((s, k) => {
     const truth = c.truth.get(s.id)!;
     const last = truth.at(-1)!.instant;
@@ -81,13 +96,27 @@ export function checkForecastsFile(c: CsvCase, got: Series[]): void {
     while (instantAt(c.style, index) < last) index++;
     for (let h = 0; h < FUTURE; h++) {
       const row = rows[k * FUTURE + h]!;
-      ensure(row.length === 4, () => `forecasts file row ${k * FUTURE + h + 2} has ${row.length} fields (series id ${JSON.stringify(s.id)} not quoted?): ${JSON.stringify(row)}`);
+      ensure(
+        row.length === 4,
+        () =>
+          `forecasts file row ${k * FUTURE + h + 2} has ${row.length} fields (series id ${JSON.stringify(s.id)} not quoted?): ${JSON.stringify(row)}`,
+      );
       const [id, step, ds, yhat] = row as [string, string, string, string];
-      ensure(id === s.id && step === String(h + 1), () => `forecasts file row ${k * FUTURE + h + 2} is ${JSON.stringify(row)}, expected series ${JSON.stringify(s.id)} step ${h + 1}`);
+      ensure(
+        id === s.id && step === String(h + 1),
+        () => `forecasts file row ${k * FUTURE + h + 2} is ${JSON.stringify(row)}, expected series ${JSON.stringify(s.id)} step ${h + 1}`,
+      );
       const want = instantAt(c.style, index + h + 1);
       const t = parseStampAs(c.style, ds);
-      ensure(t === want, () => `forecasts file: series ${s.id} step ${h + 1} has the stamp ${JSON.stringify(ds)}, expected the grid's next (${new Date(want).toISOString()} / ${want}) written like ${JSON.stringify(s.ds.at(-1))}`);
-      ensure(Number(yhat) === forecasts[k]!.values[h], () => `forecasts file: series ${s.id} step ${h + 1} has yhat ${JSON.stringify(yhat)} for ${forecasts[k]!.values[h]}`);
+      ensure(
+        t === want,
+        () =>
+          `forecasts file: series ${s.id} step ${h + 1} has the stamp ${JSON.stringify(ds)}, expected the grid's next (${new Date(want).toISOString()} / ${want}) written like ${JSON.stringify(s.ds.at(-1))}`,
+      );
+      ensure(
+        Number(yhat) === forecasts[k]!.values[h],
+        () => `forecasts file: series ${s.id} step ${h + 1} has yhat ${JSON.stringify(yhat)} for ${forecasts[k]!.values[h]}`,
+      );
     }
   });
 }

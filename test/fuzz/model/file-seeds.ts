@@ -21,7 +21,9 @@ export function fileSeeds(): ModelSeed[] {
       if (existsSync(weights)) seeds.push({ kind: 'safetensors', name: `${group}/${name}/weights`, bytes: read(weights) });
     }
   }
-  for (const file of readdirSync(join(root, 'torch')).filter((f) => f.endsWith('.safetensors')).sort()) {
+  for (const file of readdirSync(join(root, 'torch'))
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort()) {
     seeds.push({ kind: 'safetensors', name: `torch/${file}`, bytes: read(join(root, 'torch', file)) });
   }
   return seeds;

@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { decodeModelProto, decodeTensorProto, encodeModelProto, encodeTensorProto, type ModelProtoJson, type TensorProtoJson } from '../../../src/onnx/proto.ts';
+import {
+  decodeModelProto,
+  decodeTensorProto,
+  encodeModelProto,
+  encodeTensorProto,
+  type ModelProtoJson,
+  type TensorProtoJson,
+} from '../../../src/onnx/proto.ts';
 import type { SeedKind } from './seeds.ts';
 
 /**
@@ -30,16 +37,76 @@ export type Mutation =
  * machine down with the case (see test/fuzz/api/pool.ts).
  */
 export const JSON_POOL: readonly unknown[] = [
-  -1, 0, 1, 2, 3, 1.5, 65537, 2 ** 33, 2 ** 53, 1e300, -1e300, '3', 'F32', 'F16', 'BF16', 'F64', 'I64', 'U8',
-  'BOOL', 'F8', '', 'x', null, true, [], {}, [0], [1, 2], [2, 3, 4], [0, 8], [0, 1e9], [-1, 4], [1.5, 2], ['a'], { a: 1 },
-  'lstm', 'gru', 'rnn', 'relu', 'tanh', 'direct', 'recursive', 'standard', 'minmax', 'robust', 'none', 'sideways', ['temp'], ['nope'],
+  -1,
+  0,
+  1,
+  2,
+  3,
+  1.5,
+  65537,
+  2 ** 33,
+  2 ** 53,
+  1e300,
+  -1e300,
+  '3',
+  'F32',
+  'F16',
+  'BF16',
+  'F64',
+  'I64',
+  'U8',
+  'BOOL',
+  'F8',
+  '',
+  'x',
+  null,
+  true,
+  [],
+  {},
+  [0],
+  [1, 2],
+  [2, 3, 4],
+  [0, 8],
+  [0, 1e9],
+  [-1, 4],
+  [1.5, 2],
+  ['a'],
+  { a: 1 },
+  'lstm',
+  'gru',
+  'rnn',
+  'relu',
+  'tanh',
+  'direct',
+  'recursive',
+  'standard',
+  'minmax',
+  'robust',
+  'none',
+  'sideways',
+  ['temp'],
+  ['nope'],
 ];
 
 /** Float values written over an element of a tensor's data. */
 export const FLOAT_POOL: readonly number[] = [NaN, Infinity, -Infinity, 3.4e38, -3.4e38, 1e38, 1e30, 1e-45, -0, 0, 1e20, 65504, 1e6];
 
 /** Keys of a saved forecaster's options (the metadata's `options` JSON). */
-export const OPTION_KEYS = ['horizon', 'inputSize', 'season', 'cell', 'hiddenSize', 'numLayers', 'nonlinearity', 'scaling', 'strategy', 'perSeries', 'exog', 'seed', 'ids'];
+export const OPTION_KEYS = [
+  'horizon',
+  'inputSize',
+  'season',
+  'cell',
+  'hiddenSize',
+  'numLayers',
+  'nonlinearity',
+  'scaling',
+  'strategy',
+  'perSeries',
+  'exog',
+  'seed',
+  'ids',
+];
 
 const byteMutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('set' as const), at: fc.nat(), value: fc.nat(255) }),
@@ -73,7 +140,10 @@ const structured: Record<SeedKind, fc.Arbitrary<Mutation>> = {
  * often, since most byte-level ones stop the file at the loader's first check.
  */
 export function mutations(kind: SeedKind): fc.Arbitrary<Mutation[]> {
-  return fc.array(fc.oneof({ weight: 1, arbitrary: byteMutation }, { weight: 2, arbitrary: structured[kind] }), { minLength: 1, maxLength: 3 });
+  return fc.array(fc.oneof({ weight: 1, arbitrary: byteMutation }, { weight: 2, arbitrary: structured[kind] }), {
+    minLength: 1,
+    maxLength: 3,
+  });
 }
 
 // ---- safetensors ------------------------------------------------------------------------------
@@ -126,7 +196,12 @@ function mutateHeader(p: Parsed, m: Extract<Mutation, { op: 'header' }>): Uint8A
   const value = structuredClone(JSON_POOL[m.value]);
   // Now and then rename an entry instead of changing its value.
   if (!Array.isArray(obj) && m.key % 5 === 0) {
-    const name = typeof value === 'string' ? `${key}${value}` : m.key % 2 ? '__metadata__' : String(key).replace(/\d/, (d) => String((Number(d) + 1) % 10));
+    const name =
+      typeof value === 'string'
+        ? `${key}${value}`
+        : m.key % 2
+          ? '__metadata__'
+          : String(key).replace(/\d/, (d) => String((Number(d) + 1) % 10));
     const v = obj[key];
     delete obj[key];
     obj[name] = v;
@@ -190,15 +265,24 @@ function protoValue(old: unknown, v: unknown, field: number): unknown {
     if (field % 3 === 0) return old.subarray(0, Math.max(0, old.length - 1 - (field % 7)));
     if (field % 3 === 1) return Uint8Array.from([...old, 0, 0, 0x80, 0x7f]);
     const copy = old.slice();
-    if (copy.length >= 4) new DataView(copy.buffer).setFloat32(4 * (field % Math.floor(copy.length / 4)), FLOAT_POOL[field % FLOAT_POOL.length]!, true);
+    if (copy.length >= 4)
+      new DataView(copy.buffer).setFloat32(4 * (field % Math.floor(copy.length / 4)), FLOAT_POOL[field % FLOAT_POOL.length]!, true);
     return copy;
   }
   if (typeof old === 'string') {
     // int64 fields are decimal strings; names and op types are text.
-    if (/^-?\d+$/.test(old)) return typeof v === 'number' && Number.isFinite(v) ? BigInt(Math.trunc(Math.min(Math.max(v, -(2 ** 62)), 2 ** 62))).toString() : String(field % 5 - 1);
+    if (/^-?\d+$/.test(old))
+      return typeof v === 'number' && Number.isFinite(v)
+        ? BigInt(Math.trunc(Math.min(Math.max(v, -(2 ** 62)), 2 ** 62))).toString()
+        : String((field % 5) - 1);
     return typeof v === 'string' ? v || ['LSTM', 'GRU', 'RNN', 'Add', 'MatMul', 'Foo', 'X', 'Y', 'W'][field % 9]! : `${old}${field % 3}`;
   }
-  if (typeof old === 'number') return typeof v === 'number' && Number.isFinite(v) ? (Number.isInteger(old) ? Math.trunc(Math.min(Math.max(v, -(2 ** 31)), 2 ** 31 - 1)) : v) : FLOAT_POOL[field % FLOAT_POOL.length];
+  if (typeof old === 'number')
+    return typeof v === 'number' && Number.isFinite(v)
+      ? Number.isInteger(old)
+        ? Math.trunc(Math.min(Math.max(v, -(2 ** 31)), 2 ** 31 - 1))
+        : v
+      : FLOAT_POOL[field % FLOAT_POOL.length];
   if (Array.isArray(old)) {
     if (field % 4 === 0) return old.slice(0, -1);
     if (field % 4 === 1) return [...old, ...old.slice(0, 1)];
@@ -249,7 +333,12 @@ export function applyMutations(seed: Uint8Array, kind: SeedKind, list: readonly 
   let bytes = seed;
   for (const m of list) {
     const n = bytes.length;
-    const at = n === 0 ? 0 : m.op === 'set' || m.op === 'xor' || m.op === 'truncate' || m.op === 'insert' || m.op === 'delete' || m.op === 'duplicate' ? m.at % (n + (m.op === 'insert' ? 1 : 0)) : 0;
+    const at =
+      n === 0
+        ? 0
+        : m.op === 'set' || m.op === 'xor' || m.op === 'truncate' || m.op === 'insert' || m.op === 'delete' || m.op === 'duplicate'
+          ? m.at % (n + (m.op === 'insert' ? 1 : 0))
+          : 0;
     switch (m.op) {
       case 'set':
       case 'xor': {
@@ -268,7 +357,11 @@ export function applyMutations(seed: Uint8Array, kind: SeedKind, list: readonly 
         bytes = Uint8Array.from([...bytes.subarray(0, at), ...bytes.subarray(at + m.length)]);
         break;
       case 'duplicate':
-        bytes = Uint8Array.from([...bytes.subarray(0, at + m.length), ...bytes.subarray(at, at + m.length), ...bytes.subarray(at + m.length)]);
+        bytes = Uint8Array.from([
+          ...bytes.subarray(0, at + m.length),
+          ...bytes.subarray(at, at + m.length),
+          ...bytes.subarray(at + m.length),
+        ]);
         break;
       case 'header':
       case 'header-length':

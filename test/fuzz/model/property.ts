@@ -44,7 +44,9 @@ export function modelCases(seeds: readonly ModelSeed[]): fc.Arbitrary<ModelCase>
 }
 
 function floatOutputs(outputs: Record<string, OnnxTensor>): Array<[string, FloatArray]> {
-  return Object.entries(outputs).flatMap(([name, t]) => (t.data instanceof Float32Array || t.data instanceof Float64Array ? [[name, t.data] as [string, FloatArray]] : []));
+  return Object.entries(outputs).flatMap(([name, t]) =>
+    t.data instanceof Float32Array || t.data instanceof Float64Array ? [[name, t.data] as [string, FloatArray]] : [],
+  );
 }
 
 /** Feeds for a model's declared inputs: symbolic dimensions 2 (T: 3), floats uniform in ±1, integers 1. */
@@ -58,19 +60,30 @@ function feedsFor(model: OnnxModel, seed: number): Record<string, OnnxTensor> | 
     const n = dims.reduce((a, b) => a * b, 1);
     if (!(n <= MAX_FEED)) return null;
     const data =
-      info.type === 'float32' ? uniformArray(r, n, -1, 1)
-      : info.type === 'float64' ? Float64Array.from(uniformArray(r, n, -1, 1))
-      : info.type === 'int32' ? new Int32Array(n).fill(1)
-      : info.type === 'int64' ? new BigInt64Array(n).fill(1n)
-      : info.type === 'bool' ? new Uint8Array(n).fill(1)
-      : null;
+      info.type === 'float32'
+        ? uniformArray(r, n, -1, 1)
+        : info.type === 'float64'
+          ? Float64Array.from(uniformArray(r, n, -1, 1))
+          : info.type === 'int32'
+            ? new Int32Array(n).fill(1)
+            : info.type === 'int64'
+              ? new BigInt64Array(n).fill(1n)
+              : info.type === 'bool'
+                ? new Uint8Array(n).fill(1)
+                : null;
     if (!data) return null;
     feeds[info.name] = { type: info.type, dims, data };
   }
   return feeds;
 }
 
-async function runOnnx(model: OnnxModel, feeds: Record<string, OnnxTensor>, gpu: Backend | null, tally: Tally, what: string): Promise<void> {
+async function runOnnx(
+  model: OnnxModel,
+  feeds: Record<string, OnnxTensor>,
+  gpu: Backend | null,
+  tally: Tally,
+  what: string,
+): Promise<void> {
   const run = await onBoth(what, (backend) => model.run(feeds, { backend }), gpu, tally);
   if (!run.cpu.ok) return;
   const want = floatOutputs(run.cpu.value);
@@ -97,7 +110,10 @@ async function checkPb(bytes: Uint8Array, gpu: Backend | null, tally: Tally): Pr
   tally.outcome(decoded, 'decode: ');
   if (!decoded.ok) return;
   const t = decoded.value;
-  ensure(t.dims.every((d) => Number.isSafeInteger(d) && d >= 0), () => `the decoded tensor has dims [${t.dims.join(', ')}]`);
+  ensure(
+    t.dims.every((d) => Number.isSafeInteger(d) && d >= 0),
+    () => `the decoded tensor has dims [${t.dims.join(', ')}]`,
+  );
   const n = t.dims.reduce((a, b) => a * b, 1);
   ensure(t.data.length === n, () => `the decoded tensor holds ${t.data.length} elements but dims [${t.dims.join(', ')}] need ${n}`);
   if (n > MAX_FEED) return tally.add('decoded, too large to feed');
@@ -121,7 +137,12 @@ async function checkSafetensors(bytes: Uint8Array, gpu: Backend | null, tally: T
   const run = await onBoth('forward', (backend) => net.forward(x, { backend }), gpu, tally);
   if (!run.cpu.ok) return;
   const want = run.cpu.value;
-  for (const [name, t] of [['output', want.output], ['hn', want.hn], ['cn', want.cn]] as const) if (t) ensureFinite(t.data, `forward: ${name}`);
+  for (const [name, t] of [
+    ['output', want.output],
+    ['hn', want.hn],
+    ['cn', want.cn],
+  ] as const)
+    if (t) ensureFinite(t.data, `forward: ${name}`);
   if (run.gpu?.ok) {
     const got = run.gpu.value;
     sameAsReference(got.output.data, want.output.data, 'forward: output');
@@ -154,8 +175,18 @@ async function checkForecaster(bytes: Uint8Array, gpu: Backend | null, tally: Ta
   const series = forecastSeries(3, 24);
   // Future covariates for the horizon (a huge one gets a few: the call must refuse it anyway).
   const futureLength = Math.min(horizon ?? 3, 1 << 16);
-  const future = Object.fromEntries(series.map((s) => [s.id, Object.fromEntries(exog.map((name) => [name, Float64Array.from({ length: futureLength }, (_, h) => Math.cos(h))]))]));
-  const run = await onBoth('predict', (backend) => (backend === cpuBackend ? loaded.value : Forecaster.fromSafetensors(bytes, backend)).predict(series, future), gpu, tally);
+  const future = Object.fromEntries(
+    series.map((s) => [
+      s.id,
+      Object.fromEntries(exog.map((name) => [name, Float64Array.from({ length: futureLength }, (_, h) => Math.cos(h))])),
+    ]),
+  );
+  const run = await onBoth(
+    'predict',
+    (backend) => (backend === cpuBackend ? loaded.value : Forecaster.fromSafetensors(bytes, backend)).predict(series, future),
+    gpu,
+    tally,
+  );
   if (!run.cpu.ok) return;
   const want = run.cpu.value;
   ensure(want.length === series.length, () => `predict gave ${want.length} forecasts for ${series.length} series`);
@@ -164,7 +195,8 @@ async function checkForecaster(bytes: Uint8Array, gpu: Backend | null, tally: Ta
     ensure(f.values.length === horizon, () => `forecast ${f.id} has ${f.values.length} values, the horizon is ${String(horizon)}`);
     ensureFinite(f.values, `the forecast of ${f.id}`);
   });
-  if (run.gpu?.ok) run.gpu.value.forEach((f, k) => sameAsReference(f.values, want[k]!.values, `the forecast of ${f.id}`, FORECAST_TOLERANCE));
+  if (run.gpu?.ok)
+    run.gpu.value.forEach((f, k) => sameAsReference(f.values, want[k]!.values, `the forecast of ${f.id}`, FORECAST_TOLERANCE));
 }
 
 const CHECKS: Record<SeedKind, (bytes: Uint8Array, gpu: Backend | null, tally: Tally) => Promise<void>> = {
@@ -183,7 +215,13 @@ export async function checkModelCase(c: ModelCase, seeds: readonly ModelSeed[], 
 
 /** The model-file property over `seeds`, on the float64 reference alone. */
 export function modelProperty(seeds: readonly ModelSeed[]): FuzzProperty<ModelCase> {
-  return { kind: 'model', name: 'model-files', weight: 3, arbitrary: modelCases(seeds), check: (c, tally) => checkModelCase(c, seeds, null, tally) };
+  return {
+    kind: 'model',
+    name: 'model-files',
+    weight: 3,
+    arbitrary: modelCases(seeds),
+    check: (c, tally) => checkModelCase(c, seeds, null, tally),
+  };
 }
 
 /** The model-file property against the reference on WebGPU; each input also picks one of `gpus` (see apiGpuProperty). */

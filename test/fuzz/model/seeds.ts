@@ -23,19 +23,31 @@ export interface ModelSeed {
 }
 
 const rand = mulberry32(0x5eed);
-const f32 = (dims: number[], lo = -0.5, hi = 0.5) => onnxTensor('float32', dims, uniformArray(rand, dims.reduce((a, b) => a * b, 1), lo, hi));
+const f32 = (dims: number[], lo = -0.5, hi = 0.5) =>
+  onnxTensor(
+    'float32',
+    dims,
+    uniformArray(
+      rand,
+      dims.reduce((a, b) => a * b, 1),
+      lo,
+      hi,
+    ),
+  );
 
 /** The ONNX model whose input X the `.pb` seeds feed: an LSTM over X [T, B, 3] with every optional input. */
 export function lstmModel(): Uint8Array {
   const [I, H, D] = [3, 4, 2];
   return buildModel({
-    nodes: [{
-      op_type: 'LSTM',
-      name: 'lstm',
-      input: ['X', 'W', 'R', 'B', 'lens', 'h0', 'c0', 'P'],
-      output: ['Y', 'Y_h', 'Y_c'],
-      attribute: [attribute.int('hidden_size', H), attribute.string('direction', 'bidirectional'), attribute.float('clip', 5)],
-    }],
+    nodes: [
+      {
+        op_type: 'LSTM',
+        name: 'lstm',
+        input: ['X', 'W', 'R', 'B', 'lens', 'h0', 'c0', 'P'],
+        output: ['Y', 'Y_h', 'Y_c'],
+        attribute: [attribute.int('hidden_size', H), attribute.string('direction', 'bidirectional'), attribute.float('clip', 5)],
+      },
+    ],
     inputs: [
       { name: 'X', type: 'float32', dims: ['T', 'B', I] },
       { name: 'lens', type: 'int32', dims: ['B'] },
@@ -43,20 +55,31 @@ export function lstmModel(): Uint8Array {
       { name: 'c0', type: 'float32', dims: [D, 'B', H] },
     ],
     initializers: { W: f32([D, 4 * H, I]), R: f32([D, 4 * H, H]), B: f32([D, 8 * H]), P: f32([D, 3 * H]) },
-    outputs: [{ name: 'Y', type: 'float32' }, { name: 'Y_h', type: 'float32' }, { name: 'Y_c', type: 'float32' }],
+    outputs: [
+      { name: 'Y', type: 'float32' },
+      { name: 'Y_h', type: 'float32' },
+      { name: 'Y_c', type: 'float32' },
+    ],
   });
 }
 
 function gruModel(): Uint8Array {
   const [I, H] = [2, 3];
   return buildModel({
-    nodes: [{
-      op_type: 'GRU',
-      name: 'gru',
-      input: ['X', 'W', 'R', 'B'],
-      output: ['', 'Y_h'],
-      attribute: [attribute.int('hidden_size', H), attribute.int('layout', 1), attribute.int('linear_before_reset', 1), attribute.strings('activations', ['HardSigmoid', 'Tanh'])],
-    }],
+    nodes: [
+      {
+        op_type: 'GRU',
+        name: 'gru',
+        input: ['X', 'W', 'R', 'B'],
+        output: ['', 'Y_h'],
+        attribute: [
+          attribute.int('hidden_size', H),
+          attribute.int('layout', 1),
+          attribute.int('linear_before_reset', 1),
+          attribute.strings('activations', ['HardSigmoid', 'Tanh']),
+        ],
+      },
+    ],
     inputs: [{ name: 'X', type: 'float32', dims: ['B', 'T', I] }],
     initializers: { W: f32([1, 3 * H, I]), R: f32([1, 3 * H, H]), B: f32([1, 6 * H]) },
     outputs: [{ name: 'Y_h', type: 'float32' }],
@@ -68,7 +91,13 @@ function rnnHeadModel(): Uint8Array {
   const [I, H, O] = [2, 5, 2];
   return buildModel({
     nodes: [
-      { op_type: 'RNN', name: 'rnn', input: ['X', 'W', 'R', 'B'], output: ['Y'], attribute: [attribute.int('hidden_size', H), attribute.strings('activations', ['Relu'])] },
+      {
+        op_type: 'RNN',
+        name: 'rnn',
+        input: ['X', 'W', 'R', 'B'],
+        output: ['Y'],
+        attribute: [attribute.int('hidden_size', H), attribute.strings('activations', ['Relu'])],
+      },
       { op_type: 'Squeeze', name: 'squeeze', input: ['Y', 'axis1'], output: ['Ys'] },
       { op_type: 'MatMul', name: 'head', input: ['Ys', 'Wo'], output: ['Z'] },
       { op_type: 'Add', name: 'bias', input: ['Z', 'bo'], output: ['y'] },
@@ -124,16 +153,30 @@ export function inMemorySeeds(): Promise<ModelSeed[]> {
       { kind: 'onnx', name: 'rnn-relu-head', bytes: rnnHeadModel() },
     ];
     const nets: Array<[string, RecurrentNet]> = [
-      ['lstm-2layer-bidir-head', RecurrentNet.create({ cell: 'lstm', inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, outputSize: 2 }, { seed: 1 })],
+      [
+        'lstm-2layer-bidir-head',
+        RecurrentNet.create({ cell: 'lstm', inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, outputSize: 2 }, { seed: 1 }),
+      ],
       ['gru-nobias', RecurrentNet.create({ cell: 'gru', inputSize: 2, hiddenSize: 3, bias: false }, { seed: 2 })],
-      ['rnn-relu-head', RecurrentNet.create({ cell: 'rnn', nonlinearity: 'relu', inputSize: 1, hiddenSize: 5, outputSize: 1 }, { seed: 3 })],
+      [
+        'rnn-relu-head',
+        RecurrentNet.create({ cell: 'rnn', nonlinearity: 'relu', inputSize: 1, hiddenSize: 5, outputSize: 1 }, { seed: 3 }),
+      ],
     ];
     for (const [name, net] of nets) seeds.push({ kind: 'safetensors', name, bytes: net.toSafetensors({ note: 'fuzz seed' }) });
     for (const [name, t] of xTensors()) seeds.push({ kind: 'pb', name, bytes: encodeTensor(t, 'X') });
     const base = { backend: cpuBackend, horizon: 3, season: 4, inputSize: 5, hiddenSize: 3, seed: 1, training: { batchSize: 8 } };
     seeds.push({ kind: 'forecaster', name: 'gru-recursive', bytes: await savedForecaster({ ...base, cell: 'gru' }) });
-    seeds.push({ kind: 'forecaster', name: 'lstm-direct-per-series', bytes: await savedForecaster({ ...base, cell: 'lstm', strategy: 'direct', perSeries: true, scaling: 'robust' }) });
-    seeds.push({ kind: 'forecaster', name: 'rnn-exog', bytes: await savedForecaster({ ...base, cell: 'rnn', nonlinearity: 'relu', exog: ['temp'], scaling: 'minmax' }) });
+    seeds.push({
+      kind: 'forecaster',
+      name: 'lstm-direct-per-series',
+      bytes: await savedForecaster({ ...base, cell: 'lstm', strategy: 'direct', perSeries: true, scaling: 'robust' }),
+    });
+    seeds.push({
+      kind: 'forecaster',
+      name: 'rnn-exog',
+      bytes: await savedForecaster({ ...base, cell: 'rnn', nonlinearity: 'relu', exog: ['temp'], scaling: 'minmax' }),
+    });
     return seeds;
   })();
   return cached;

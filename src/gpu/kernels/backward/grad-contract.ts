@@ -106,8 +106,11 @@ function layout(P: number, Q: number, rows: number, forced?: 'main' | 'main_dire
   if (forced === 'main_direct' || (!forced && (Q <= DIRECT_MAX_Q || rows < DIRECT_MAX_ROWS))) {
     const qBlock = Q === 1 ? 1 : 4;
     return {
-      kernel: direct, constants: { WORKGROUP_SIZE, Q_BLOCK: qBlock } as Record<string, number>,
-      blocksP: Math.ceil(P / (16 / qBlock)), blocksQ: Math.ceil(Q / qBlock), perWorkgroup: WORKGROUP_SIZE,
+      kernel: direct,
+      constants: { WORKGROUP_SIZE, Q_BLOCK: qBlock } as Record<string, number>,
+      blocksP: Math.ceil(P / (16 / qBlock)),
+      blocksQ: Math.ceil(Q / qBlock),
+      perWorkgroup: WORKGROUP_SIZE,
     };
   }
   const [wp, wq] = workgroupShape(P, Q);
@@ -155,11 +158,29 @@ export function contractionDispatch(given: Contraction, maxWorkgroupsPerDimensio
   return dispatch(l.kernel, {
     constants: l.constants,
     uniforms: {
-      p_size: c.p, q_size: c.q, rows_per_chunk: rowsPerChunk, rows_total: c.rows,
-      zs, blocks_p: l.blocksP, blocks_q: l.blocksQ, items,
-      a_off: a.offset ?? 0, a_chunk: a.chunk ?? rowsPerChunk * a.row, a_z: a.z ?? 0, a_row: a.row, a_col: a.col,
-      b_off: b.offset ?? 0, b_chunk: b.chunk ?? rowsPerChunk * b.row, b_z: b.z ?? 0, b_row: b.row, b_col: b.col,
-      o_off: out.offset ?? 0, o_chunk: out.chunk ?? 0, o_z: out.z ?? 0, o_p: out.p, o_q: out.q,
+      p_size: c.p,
+      q_size: c.q,
+      rows_per_chunk: rowsPerChunk,
+      rows_total: c.rows,
+      zs,
+      blocks_p: l.blocksP,
+      blocks_q: l.blocksQ,
+      items,
+      a_off: a.offset ?? 0,
+      a_chunk: a.chunk ?? rowsPerChunk * a.row,
+      a_z: a.z ?? 0,
+      a_row: a.row,
+      a_col: a.col,
+      b_off: b.offset ?? 0,
+      b_chunk: b.chunk ?? rowsPerChunk * b.row,
+      b_z: b.z ?? 0,
+      b_row: b.row,
+      b_col: b.col,
+      o_off: out.offset ?? 0,
+      o_chunk: out.chunk ?? 0,
+      o_z: out.z ?? 0,
+      o_p: out.p,
+      o_q: out.q,
     },
     bind: { a: a.buffer, b: b.buffer, out: out.buffer },
     grid: workgroupGrid(items, l.perWorkgroup, maxWorkgroupsPerDimension),
@@ -208,7 +229,10 @@ export function rowReduction(
   const chunks = Math.ceil(c.rows / rowsPerChunk);
   if (models > 1 && rowsPerModel % rowsPerChunk !== 0) throw new Error('rowReduction: a chunk must not span two models');
   if (chunks === models) {
-    return { dispatches: [contractionDispatch({ ...c, rowsPerChunk, out: { ...c.out, chunk: outStride } }, maxWorkgroupsPerDimension)], partialFloats: 0 };
+    return {
+      dispatches: [contractionDispatch({ ...c, rowsPerChunk, out: { ...c.out, chunk: outStride } }, maxWorkgroupsPerDimension)],
+      partialFloats: 0,
+    };
   }
   if (c.out.p !== c.q || c.out.q !== 1) throw new Error('rowReduction: the output must hold each (p, q) block contiguously');
   const block = c.p * c.q;

@@ -68,7 +68,14 @@ export function layerGradContractions(
 
   const params: Omit<Contraction, 'rowsPerChunk'>[] = [
     // dW [D·G·H, I]: both directions in one product, x being shared.
-    { a: { buffer: names.dg, row: width, col: 1 }, b: { buffer: names.x, row: I, col: 1 }, out: { buffer: names.grads, p: I, q: 1 }, p: D * GH, q: I, rows },
+    {
+      a: { buffer: names.dg, row: width, col: 1 },
+      b: { buffer: names.x, row: I, col: 1 },
+      out: { buffer: names.grads, p: I, q: 1 },
+      p: D * GH,
+      q: I,
+      rows,
+    },
     // dWb [d, 0 … GH)
     { a: dA(0), b: ones, out: { buffer: names.grads, offset: bOffset, z: 2 * GH, p: 1, q: 1 }, p: GH, q: 1, rows, zs: D },
   ];

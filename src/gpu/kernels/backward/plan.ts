@@ -1,7 +1,13 @@
 import { GATES, numDirections, type RecurrentLayerSpec } from '../../../rnn/spec.ts';
 import { workgroupGrid } from '../../grid.ts';
 import { layerConstants, RECURRENT_WORKGROUP_SIZE } from '../forward/recurrent-common.ts';
-import { planRecurrentLayer, type KernelLimits, type PlannedKernel, type RecurrentKernelChoice, type RecurrentLayerPlan } from '../forward/plan.ts';
+import {
+  planRecurrentLayer,
+  type KernelLimits,
+  type PlannedKernel,
+  type RecurrentKernelChoice,
+  type RecurrentLayerPlan,
+} from '../forward/plan.ts';
 import { tileError, tileFits, tileShape } from '../tile.ts';
 import { backwardScratchBytes, recurrentBackwardSequential } from './recurrent-backward-sequential.ts';
 import { backwardTile, backwardTileConstants, recurrentBackwardTile } from './recurrent-backward-tile.ts';
@@ -96,7 +102,11 @@ export function planRecurrentBackward(
   if (choice === 'tile' && !fits) throw tileError('the tiled backward kernel', tile, limits);
   if (fits && choice !== 'sequential') {
     const shape = tileShape(tile, batch, D, models, limits);
-    return { kernel: 'tile', pipeline: { kernel: recurrentBackwardTile, constants: { ...backwardTileConstants(H, G, shape), ...spec }, grid: shape.grid }, scratchBytes: 0 };
+    return {
+      kernel: 'tile',
+      pipeline: { kernel: recurrentBackwardTile, constants: { ...backwardTileConstants(H, G, shape), ...spec }, grid: shape.grid },
+      scratchBytes: 0,
+    };
   }
   return {
     kernel: 'sequential',

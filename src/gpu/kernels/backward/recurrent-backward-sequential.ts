@@ -9,7 +9,14 @@ import { recurrentSource } from '../forward/recurrent-common.ts';
  * fallback for hidden sizes beyond a workgroup.
  */
 export const recurrentBackwardSequential = defineKernel('recurrent_backward_sequential', recurrentSource(common, sequential), [
-  'fwd', 'weights', 'lens', 'dstate_in', 'dg', 'dstate_out', 'dy', 'scratch',
+  'fwd',
+  'weights',
+  'lens',
+  'dstate_in',
+  'dg',
+  'dstate_out',
+  'dy',
+  'scratch',
 ]);
 
 /** Working-memory slots per (direction, sequence) and unit: dh, dc and the step's direct term. */

@@ -8,7 +8,15 @@ import type { TileNeeds, TileShape } from '../tile.ts';
  * `recurrent_backward_tile` (shaders/backward/recurrent_backward_tile.wgsl): the tiled forward
  * kernel's transpose, a workgroup per direction and tile of 4·GROUPS sequences sharing Rᵀ·dA.
  */
-export const recurrentBackwardTile = defineKernel('recurrent_backward_tile', recurrentSource(common, tile), ['fwd', 'weights', 'lens', 'dstate_in', 'dg', 'dstate_out', 'dy']);
+export const recurrentBackwardTile = defineKernel('recurrent_backward_tile', recurrentSource(common, tile), [
+  'fwd',
+  'weights',
+  'lens',
+  'dstate_in',
+  'dg',
+  'dstate_out',
+  'dy',
+]);
 
 /** The tiled backward kernel aims at about this many invocations per workgroup (as the forward). */
 const TILE_INVOCATIONS = 128;

@@ -57,7 +57,14 @@ export function packElmanWeights(c: ResolvedElmanConfig, sd: ElmanStateDict): Fl
 }
 
 /** The kernel over `batch` sequences of `steps` steps: y every step or the last only, from h0 or zeros. */
-export function elmanDispatch(c: ResolvedElmanConfig, batch: number, steps: number, lastOnly: boolean, hasH0: boolean, maxPerDimension: number): Dispatch {
+export function elmanDispatch(
+  c: ResolvedElmanConfig,
+  batch: number,
+  steps: number,
+  lastOnly: boolean,
+  hasH0: boolean,
+  maxPerDimension: number,
+): Dispatch {
   return dispatch(elmanForward, {
     constants: {
       WORKGROUP_SIZE,

@@ -4,7 +4,15 @@ import { workgroupGrid } from '../../grid.ts';
 import type { Kernel } from '../../kernel.ts';
 import { maxInvocations, tileError, tileFits, tileShape, type TileLimits } from '../tile.ts';
 import { layerConstants, RECURRENT_WORKGROUP_SIZE } from './recurrent-common.ts';
-import { LANES_PACK_WORKGROUP, LANES_WORKGROUP_MIN, lanesBytesPerSequence, lanesConstants, lanesLayout, recurrentLanes, recurrentLanesPack } from './recurrent-lanes.ts';
+import {
+  LANES_PACK_WORKGROUP,
+  LANES_WORKGROUP_MIN,
+  lanesBytesPerSequence,
+  lanesConstants,
+  lanesLayout,
+  recurrentLanes,
+  recurrentLanesPack,
+} from './recurrent-lanes.ts';
 import { recurrentSequential, sequentialScratchBytes } from './recurrent-sequential.ts';
 import { recurrentSmall, SMALL_HIDDEN_MAX } from './recurrent-small.ts';
 import { forwardTile, forwardTileConstants, recurrentTile, TILE_INVOCATIONS } from './recurrent-tile.ts';
@@ -173,12 +181,20 @@ export function planRecurrentLayer(
   if (choice === 'tile' && !fits) throw tileError('the tiled recurrent kernel', tile, limits);
   if (fits && choice !== 'sequential') {
     const shape = tileShape(tile, batch, D, models, limits);
-    return { ...none, kernel: 'tile', pipeline: { kernel: recurrentTile, constants: { ...forwardTileConstants(H, shape), ...spec }, grid: shape.grid } };
+    return {
+      ...none,
+      kernel: 'tile',
+      pipeline: { kernel: recurrentTile, constants: { ...forwardTileConstants(H, shape), ...spec }, grid: shape.grid },
+    };
   }
   return {
     ...none,
     kernel: 'sequential',
-    pipeline: { kernel: recurrentSequential, constants: { WORKGROUP_SIZE: RECURRENT_WORKGROUP_SIZE, ...spec }, grid: workgroupGrid(D * batch, RECURRENT_WORKGROUP_SIZE, maxGrid) },
+    pipeline: {
+      kernel: recurrentSequential,
+      constants: { WORKGROUP_SIZE: RECURRENT_WORKGROUP_SIZE, ...spec },
+      grid: workgroupGrid(D * batch, RECURRENT_WORKGROUP_SIZE, maxGrid),
+    },
     scratchBytes: sequentialScratchBytes(H, D * batch),
   };
 }

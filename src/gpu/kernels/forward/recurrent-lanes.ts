@@ -50,7 +50,9 @@ export interface LanesLayout {
  */
 export function lanesLayout(s: RecurrentLayerSpec, limits: TileLimits, maxInvocations: number): LanesLayout | null {
   const perLane = lanesBytesPerSequence(s);
-  const workgroupSize = largestPowerOfTwoAtMost(Math.min(LANES_WORKGROUP_MAX, maxInvocations, limits.maxComputeWorkgroupStorageSize / perLane));
+  const workgroupSize = largestPowerOfTwoAtMost(
+    Math.min(LANES_WORKGROUP_MAX, maxInvocations, limits.maxComputeWorkgroupStorageSize / perLane),
+  );
   if (workgroupSize < LANES_WORKGROUP_MIN || workgroupSize * perLane > limits.maxComputeWorkgroupStorageSize) return null;
   const G = GATES[s.cell];
   const quads = Math.ceil(s.hiddenSize / 4);

@@ -7,7 +7,15 @@ import { recurrentSource } from './recurrent-common.ts';
  * (direction, sequence), its state in the storage scratch buffer `state`; the fallback for hidden
  * sizes beyond a workgroup. With SAVE = 1 it is the training forward pass.
  */
-export const recurrentSequential = defineKernel('recurrent_sequential', recurrentSource(sequential), ['x', 'weights', 'lens', 'init', 'y', 'final_state', 'state']);
+export const recurrentSequential = defineKernel('recurrent_sequential', recurrentSource(sequential), [
+  'x',
+  'weights',
+  'lens',
+  'init',
+  'y',
+  'final_state',
+  'state',
+]);
 
 /** Working-memory slots per (direction, sequence) and unit: h twice, c, z, r·h. */
 export const RECURRENT_STATE_SLOTS = 5;

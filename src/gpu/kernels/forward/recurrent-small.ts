@@ -8,7 +8,15 @@ import { recurrentSource } from './recurrent-common.ts';
  * batch-major layer may run the stack's nn.Linear head inside (override HEAD_OUT; `head` is then its
  * weights, else a placeholder).
  */
-export const recurrentSmall = defineKernel('recurrent_small', recurrentSource(small), ['x', 'weights', 'lens', 'init', 'y', 'final_state', 'head']);
+export const recurrentSmall = defineKernel('recurrent_small', recurrentSource(small), [
+  'x',
+  'weights',
+  'lens',
+  'init',
+  'y',
+  'final_state',
+  'head',
+]);
 
 /** Hidden sizes up to this run on the register kernel. */
 export const SMALL_HIDDEN_MAX = 4;

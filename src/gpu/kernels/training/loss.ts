@@ -31,7 +31,14 @@ export function lossDispatch(
  * 1 / N_g for each of `models` groups of B / models consecutive sequences: N_g = O · the unmasked
  * steps t ≥ first of the group (0 when none, so that group's loss and gradient are 0).
  */
-export function inverseCounts(batch: number, steps: number, outputs: number, first: number, models: number, mask: ArrayLike<number> | null): Float32Array {
+export function inverseCounts(
+  batch: number,
+  steps: number,
+  outputs: number,
+  first: number,
+  models: number,
+  mask: ArrayLike<number> | null,
+): Float32Array {
   const per = batch / models;
   const out = new Float32Array(models);
   for (let g = 0; g < models; g++) {

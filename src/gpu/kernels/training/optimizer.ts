@@ -32,7 +32,14 @@ export function optimizerConstants(spec: OptimizationSpec, normParts: number): R
  * The uniforms of step `step` (0-based: the steps taken before this one) at learning rate `lr`:
  * Adam's bias corrections in float64 on the host, rounded once.
  */
-export function optimizerUniforms(spec: OptimizationSpec, models: number, trained: number, stride: number, step: number, lr: number): Record<string, number> {
+export function optimizerUniforms(
+  spec: OptimizationSpec,
+  models: number,
+  trained: number,
+  stride: number,
+  step: number,
+  lr: number,
+): Record<string, number> {
   const o = spec.optimizer;
   const n = step + 1;
   return {
@@ -78,7 +85,14 @@ export function optimizerDispatches(
   const scratch: Record<string, number> = {};
   if (spec.clip?.kind === 'norm') {
     buffers.forEach((b, k) => {
-      const sums = segmentSumPasses(b.g, sumsq, { segments: models, length: b.trained, stride: b.stride }, true, maxPerDimension, k * models);
+      const sums = segmentSumPasses(
+        b.g,
+        sumsq,
+        { segments: models, length: b.trained, stride: b.stride },
+        true,
+        maxPerDimension,
+        k * models,
+      );
       dispatches.push(...sums.dispatches);
       // Buffers' passes run one after another, so they share scratch of the largest size.
       for (const [name, n] of Object.entries(sums.scratch)) scratch[name] = Math.max(scratch[name] ?? 0, n);
