@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { ACTIVATION_NAMES } from '../../../src/rnn/activations.ts';
 import { BAD_OPTIONS, BAD_SIZES, dataSpec, perturbations, type DataSpec, type Perturbation } from './pool.ts';
 
 /**
@@ -131,19 +132,7 @@ export const netCall: fc.Arbitrary<NetCall> = fc.record({
 });
 
 /** An activation as the generator names it: ONNX name and alpha/beta chosen to keep a few steps bounded. */
-export const ACTIVATIONS = [
-  'Relu',
-  'Tanh',
-  'Sigmoid',
-  'Affine',
-  'LeakyRelu',
-  'ThresholdedRelu',
-  'ScaledTanh',
-  'HardSigmoid',
-  'Elu',
-  'Softsign',
-  'Softplus',
-] as const;
+export const ACTIVATIONS = ACTIVATION_NAMES;
 
 export interface LayerCall {
   op: 'layer';
