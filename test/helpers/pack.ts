@@ -95,11 +95,16 @@ async function packInStaging(files: string[], out: string): Promise<void> {
     );
     await symlink(REPO_MODULES, join(staging, 'node_modules'), 'dir');
     // `npm pack` runs the `prepare` script (the build) first; `--json` names the file it wrote.
+    // The build's log comes first on stdout; where `CI` is set Vite colours it, and its escape codes
+    // hold '[' too, so the JSON is taken from the line that is exactly '['.
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', staging], {
       cwd: staging,
       maxBuffer: 64 << 20,
+      env: { ...process.env, NO_COLOR: '1' },
     });
-    const [{ filename }] = JSON.parse(stdout.slice(stdout.indexOf('['))) as [{ filename: string }];
+    const start = stdout.search(/^\[\s*$/m);
+    if (start < 0) throw new Error(`packTarball: no JSON in npm pack's output:\n${stdout.slice(-2000)}`);
+    const [{ filename }] = JSON.parse(stdout.slice(start)) as [{ filename: string }];
     await rename(join(staging, filename), out);
   } finally {
     await rm(staging, { recursive: true, force: true });
