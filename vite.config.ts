@@ -72,7 +72,7 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          setupFiles: ['test/helpers/node-gpu.ts'],
+          setupFiles: ['test/helpers/node-gpu.ts', 'test/helpers/tune-off.ts'],
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.browser.test.ts'],
         },
@@ -81,6 +81,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'browser',
+          setupFiles: ['test/helpers/tune-off.ts'],
           // The GPU tests run here too; pure-CPU and Node-only tests run once, in Node.
           include: ['test/**/*.gpu.test.ts', 'test/**/*.browser.test.ts'],
           fileParallelism: false,

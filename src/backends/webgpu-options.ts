@@ -1,6 +1,9 @@
 import { ConfigError } from '../errors.ts';
 import type { AcquireOptions } from '../gpu/device.ts';
 import type { RecurrentKernelChoice } from '../gpu/kernels/forward/plan.ts';
+import { checkTuneMode, defaultTuneMode } from '../tune/defaults.ts';
+import type { CandidateTimer } from '../tune/forward.ts';
+import type { TuneMode, TuneStore } from '../tune/tuner.ts';
 
 /** Options of `WebGPUBackend.create`. */
 export interface WebGPUBackendOptions extends AcquireOptions {
@@ -10,12 +13,30 @@ export interface WebGPUBackendOptions extends AcquireOptions {
    */
   poisonOutputs?: boolean;
   /**
-   * Which recurrent-layer kernel to run: picked by shape (`'auto'`, default; see
-   * src/gpu/kernels/forward/plan.ts, which also weighs the adapter), or forced to `'small'`,
-   * `'tile'`, `'sequential'` or `'lanes'` (tests, benchmarks). Training runs the tiled or the
-   * sequential kernel: forcing `'small'` or `'lanes'` leaves its choice to shape.
+   * Which recurrent-layer kernel to run: chosen per shape class (`'auto'`, default: the autotuner's
+   * choice, see `tune`, else the cost model of src/gpu/kernels/forward/plan.ts), or forced to
+   * `'small'`, `'tile'`, `'sequential'` or `'lanes'` (tests, benchmarks; no tuning). Training runs
+   * the tiled or the sequential kernel: forcing `'small'` or `'lanes'` leaves its choice to shape.
    */
   recurrentKernel?: RecurrentKernelChoice;
+  /**
+   * How `'auto'` chooses the forward kernel (src/tune/forward.ts). `'quick'` (default): on first
+   * use of a layer's shape class on this adapter, time the cost model's best three candidates
+   * (about a second, see `tuneBudgetMs`) and cache the fastest; `'full'`: time every candidate;
+   * `'off'`: the cached choice, else the cost model's. The default comes from `WEBRNN_TUNE` in
+   * Node when set (src/tune/defaults.ts). Choices are cached per adapter, limits, features,
+   * kernel sources and shape class: in `~/.cache/webrnn/tune.json` in Node, IndexedDB in a browser.
+   */
+  tune?: TuneMode;
+  /** Milliseconds the tuning of one shape class may spend timing (default 1000). */
+  tuneBudgetMs?: number;
+  /** Where tuned choices are kept (default: the cache file in Node, IndexedDB in a browser). */
+  tuneStore?: TuneStore;
+  /**
+   * The tuner's clock and candidate timing, replaced by tests (a fake device's times).
+   * @internal
+   */
+  tuneHooks?: { now?: () => number; time?: CandidateTimer };
   /**
    * The tiled kernel's shape: invocations per workgroup it aims at, a power of two from 1 to the
    * device's limit (default 128). For benchmarks sweeping tile shapes.
@@ -44,5 +65,11 @@ export function checkTuning(options: BackendTuning): void {
   const tile = options.tileInvocations;
   if (tile !== undefined && !(Number.isInteger(tile) && tile >= 1 && (tile & (tile - 1)) === 0)) {
     throw new ConfigError(`tileInvocations must be a power of two, got ${tile}`);
+  }
+  if (options.tune !== undefined) checkTuneMode(options.tune);
+  else defaultTuneMode(); // a bad WEBRNN_TUNE is a ConfigError before any device is acquired
+  const budget = options.tuneBudgetMs;
+  if (budget !== undefined && !(Number.isFinite(budget) && budget >= 0)) {
+    throw new ConfigError(`tuneBudgetMs must be a non-negative number of milliseconds, got ${budget}`);
   }
 }

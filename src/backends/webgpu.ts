@@ -1,6 +1,14 @@
-import { acquireGpu, type GpuContext } from '../gpu/device.ts';
+import { acquireGpu, ENGINE_LIMITS, type GpuContext } from '../gpu/device.ts';
 import { ProgramExecutor } from '../gpu/executor.ts';
-import { adapterTraits, planRecurrentLayer, type KernelTraits, type RecurrentLayerPlan } from '../gpu/kernels/forward/plan.ts';
+import {
+  adapterTraits,
+  planCandidate,
+  planLayer,
+  type ForwardKernelName,
+  type KernelTraits,
+  type LayerPlanContext,
+  type RecurrentLayerPlan,
+} from '../gpu/kernels/forward/plan.ts';
 import { elmanMacsPerStep, elmanPackedFloats, packElmanWeights } from '../gpu/kernels/forward/elman-forward.ts';
 import { packedFloats, packLayerWeights } from '../gpu/kernels/forward/recurrent-common.ts';
 import type { Program, RunOptions } from '../gpu/program.ts';
@@ -14,6 +22,8 @@ import { modelUnit, packModels, stackProgram, stackWork, type ForwardContext } f
 import type { GpuTiming } from '../gpu/timer.ts';
 import { BatchRows } from '../gpu/rows.ts';
 import { checkTuning, type BackendTuning, type WebGPUBackendOptions } from './webgpu-options.ts';
+import { defaultBackendTuneStore, defaultTuneMode } from '../tune/defaults.ts';
+import { ForwardTuner, shapeClass, timingProgram, type TuneResolution } from '../tune/forward.ts';
 import type { ResolvedElmanConfig } from '../model/config.ts';
 import type { ForwardArgs, ForwardResult } from '../model/forward.ts';
 import type { ElmanStateDict } from '../model/params.ts';
@@ -33,9 +43,16 @@ import type { EngineSetup, TrainEngine } from '../train/engine.ts';
 import { GpuTrainEngine } from '../train/gpu-engine.ts';
 import { checkedOutputs as checked } from '../util/finite.ts';
 import type { Backend, RecurrentLayerBackwardResult, RecurrentStackBackwardResult, RecurrentStackStateGrads } from './backend.ts';
+import { ConfigError } from '../errors.ts';
 import { checkForecastCall, checkLayerBackwardCall, checkLayerCall, checkStackBackwardCall, checkStackCall } from './validate.ts';
 
 export type { BackendTuning, WebGPUBackendOptions } from './webgpu-options.ts';
+
+/** A stack's layers as the kernel choice sees them: the head after the last, the models' count. */
+function stackLayers(stack: RecurrentStack, models: number): { spec: RecurrentLayerSpec; headOutputs: number; models: number }[] {
+  const L = stack.layers.length;
+  return stack.layers.map(({ spec }, k) => ({ spec, headOutputs: k === L - 1 ? (stack.head?.outputSize ?? 0) : 0, models }));
+}
 
 const WEIGHTS_ADVICE = 'the model is too large for this device (run it on the CPU backend, or on a device with larger bindings)';
 
@@ -57,6 +74,8 @@ export class WebGPUBackend implements Backend {
   /** What the adapter is like for the choice of recurrent kernel. */
   private readonly traits: KernelTraits;
   private readonly forward: ForwardContext;
+  /** The autotuner of the forward kernel (null when the kernel is forced). */
+  private readonly tuner: ForwardTuner | null;
   private disposed = false;
 
   private constructor(
@@ -76,6 +95,25 @@ export class WebGPUBackend implements Backend {
       maxSteps: (spec, batch) => stepsPerDispatch(spec, batch, this.options.maxStepsPerDispatch),
       maxGrid: gpu.device.limits.maxComputeWorkgroupsPerDimension,
     };
+    const forced = options.recurrentKernel !== undefined && options.recurrentKernel !== 'auto';
+    this.tuner = forced ? null : this.createTuner();
+  }
+
+  private createTuner(): ForwardTuner {
+    const { tune, tuneBudgetMs, tuneStore, tuneHooks } = this.options;
+    const { vendor, architecture, device, description } = this.gpu.summary;
+    const limits: Record<string, number> = {};
+    for (const name of ENGINE_LIMITS) limits[name] = this.device.limits[name];
+    return new ForwardTuner(
+      { adapter: { vendor, architecture, device, description }, limits, features: this.gpu.features },
+      {
+        mode: tune ?? defaultTuneMode(),
+        store: tuneStore ?? defaultBackendTuneStore(),
+        ...(tuneBudgetMs !== undefined ? { budgetMs: tuneBudgetMs } : {}),
+        ...(tuneHooks?.now ? { now: tuneHooks.now } : {}),
+        ...(tuneHooks?.time ? { time: tuneHooks.time } : {}),
+      },
+    );
   }
 
   /** Acquires a device (hardware first, software fallback) and wraps it. */
@@ -157,8 +195,9 @@ export class WebGPUBackend implements Backend {
     const Y = rows(spec.hiddenSize, T * D, 'Y');
     const Yh = rows(spec.hiddenSize, D, 'Y_h');
     const Yc = spec.cell === 'lstm' ? rows(spec.hiddenSize, D, 'Y_c') : null;
+    const forward = await this.forwardFor([{ spec }], B);
     const program = (b0: number, b1: number) =>
-      layerProgram(this.layerPlan(spec, b1 - b0), spec, packed, layerInputRows(spec, inputs, b0, b1), this.forward.maxSteps(spec, b1 - b0));
+      layerProgram(forward.plan(spec, b1 - b0), spec, packed, layerInputRows(spec, inputs, b0, b1), this.forward.maxSteps(spec, b1 - b0));
     await this.executor.runChunked(B, 1, stackWork({ layers: [{ spec }] }, T), program, (out, b0, b1) => {
       Y.put(out.Y!, b0, b1);
       // Y_h then, for LSTM, Y_c, each [D, n, H] (layout 0) or [n, D, H] (layout 1).
@@ -182,7 +221,8 @@ export class WebGPUBackend implements Backend {
     const Yh = width.map((w, k) => new BatchRows(B, w, `Y_h of layer ${k}`));
     const Yc = lstm ? width.map((w, k) => new BatchRows(B, w, `Y_c of layer ${k}`)) : null;
     const weights = packModels(stacks);
-    const program = (b0: number, b1: number) => stackProgram(this.forward, stack, weights, inputs, b0, b1);
+    const forward = await this.forwardFor(stackLayers(stack, weights.count), B);
+    const program = (b0: number, b1: number) => stackProgram(forward, stack, weights, inputs, b0, b1);
     await this.executor.runChunked(B, modelUnit(weights, B), stackWork(stack, T), program, (out, b0, b1) => {
       // The head's output, or the last layer's (no head, or the head fused into it): the one read back.
       Y.put(out.out ?? out[`y${stack.layers.length - 1}`]!, b0, b1);
@@ -206,7 +246,8 @@ export class WebGPUBackend implements Backend {
     const { batch: B, steps: T, horizon: H } = inputs;
     const forecast = new BatchRows(B, H * stack.head!.outputSize, 'the forecast');
     const weights = packModels(stacks);
-    const program = (b0: number, b1: number) => forecastProgram(this.forward, stack, weights, inputs, b0, b1);
+    const forward = await this.forwardFor(stackLayers(stack, weights.count), B);
+    const program = (b0: number, b1: number) => forecastProgram(forward, stack, weights, inputs, b0, b1);
     await this.executor.runChunked(B, modelUnit(weights, B), stackWork(stack, T), program, (out, b0, b1) =>
       forecast.put(out.forecast!, b0, b1),
     );
@@ -255,16 +296,81 @@ export class WebGPUBackend implements Backend {
 
   /**
    * The kernel this backend runs an inference layer of `spec` on, for `batch` sequences of one model
-   * (`'small'`, `'tile'`, `'sequential'` or `'lanes'`; src/gpu/kernels/forward/plan.ts says why).
-   * For benchmarks and for users who want to know; it does no GPU work.
+   * (`'small'`, `'tile'`, `'sequential'` or `'lanes'`; src/gpu/kernels/forward/plan.ts says why):
+   * the forced one, the choice this backend resolved for the shape class (see {@link tuneReport}),
+   * else the cost model's. For benchmarks and for users who want to know; it does no GPU work.
    */
-  recurrentKernelFor(spec: RecurrentLayerSpec, batch: number): RecurrentLayerPlan['kernel'] {
+  recurrentKernelFor(spec: RecurrentLayerSpec, batch: number): ForwardKernelName {
     return this.layerPlan(spec, batch).kernel;
   }
 
-  /** planRecurrentLayer on this device, with this backend's kernel choice and the adapter's traits. */
-  private layerPlan(spec: RecurrentLayerSpec, batch: number, headOutputs = 0, models = 1): RecurrentLayerPlan {
-    return planRecurrentLayer(spec, batch, this.device.limits, this.options.recurrentKernel, headOutputs, models, this.traits);
+  /**
+   * Resolves the forward kernel for a layer of `spec` over `batch` sequences (`headOutputs`: a head
+   * after it; `models`: per-series models) as a call would: from this backend's memory, the cache,
+   * by timing the candidates (mode `'quick'` or `'full'`), or the cost model. What `webrnn tune`
+   * runs ahead of time. Throws a ConfigError when this backend's kernel is forced.
+   */
+  async tuneLayer(spec: RecurrentLayerSpec, batch: number, options: { headOutputs?: number; models?: number } = {}): Promise<TuneResolution> {
+    this.executor.checkUsable();
+    if (!this.tuner) throw new ConfigError(`this backend runs the ${this.options.recurrentKernel} kernel (forced): there is nothing to tune`);
+    const ctx = this.planContext(spec, batch, options.headOutputs ?? 0, options.models ?? 1);
+    // An executor of its own times the runs (its pool is freed after): created only when something is timed.
+    const timing: { executor: ProgramExecutor | null } = { executor: null };
+    try {
+      return await this.tuner.resolve(ctx, (timed, plan) =>
+        this.timeLayer((timing.executor ??= new ProgramExecutor(this.device, { timing: true })), timed, plan),
+      );
+    } finally {
+      timing.executor?.dispose();
+    }
+  }
+
+  /**
+   * How this backend chose the forward kernel per shape class so far: the choice, whether it came
+   * from the cache, from timing now or from the cost model, and the times measured.
+   */
+  tuneReport(): TuneResolution[] {
+    return this.tuner?.report() ?? [];
+  }
+
+  /** One timing run of `plan` (src/tune/forward.ts timingProgram), by the backend's GPU timer. */
+  private async timeLayer(timing: ProgramExecutor, ctx: LayerPlanContext, plan: RecurrentLayerPlan): Promise<number> {
+    const program = timingProgram(ctx, plan, { maxSteps: this.forward.maxSteps, maxGrid: this.forward.maxGrid });
+    timing.lastTiming = null;
+    await timing.runProgram(program);
+    return timing.lastTiming!.ms;
+  }
+
+  /**
+   * The forward context of one call over `batch` sequences: every layer's shape class resolved
+   * first (tuned when this backend tunes and nothing is known yet), then planned with that choice
+   * for every batch chunk.
+   */
+  private async forwardFor(layers: readonly { spec: RecurrentLayerSpec; headOutputs?: number; models?: number }[], batch: number): Promise<ForwardContext> {
+    if (!this.tuner) return this.forward;
+    const choices = new Map<string, string>();
+    for (const l of layers) {
+      const ctx = this.planContext(l.spec, batch, l.headOutputs ?? 0, l.models ?? 1);
+      const known = this.tuner.lookup(ctx) ?? (await this.tuneLayer(l.spec, batch, l));
+      choices.set(shapeClass(ctx), known.choice);
+    }
+    return { ...this.forward, plan: (spec, n, headOutputs = 0, models = 1) => this.layerPlan(spec, n, headOutputs, models, choices) };
+  }
+
+  private planContext(spec: RecurrentLayerSpec, batch: number, headOutputs: number, models: number): LayerPlanContext {
+    return { spec, batch, limits: this.device.limits, headOutputs, models, traits: this.traits };
+  }
+
+  /**
+   * The plan of a layer on this device: the forced kernel; else the call's choice for its shape
+   * class (`choices`), or this backend's resolution for it, when that fits this batch; else the
+   * cost model's pick.
+   */
+  private layerPlan(spec: RecurrentLayerSpec, batch: number, headOutputs = 0, models = 1, choices?: Map<string, string>): RecurrentLayerPlan {
+    const ctx = this.planContext(spec, batch, headOutputs, models);
+    if (!this.tuner) return planLayer(ctx, this.options.recurrentKernel);
+    const name = choices?.get(shapeClass(ctx)) ?? this.tuner.lookup(ctx)?.choice;
+    return (name !== undefined ? planCandidate(ctx, name) : null) ?? planLayer(ctx, 'auto');
   }
 
   /**
