@@ -10,6 +10,7 @@ import { UsageError } from './args.ts';
 import { forecastCommand } from './forecast.ts';
 import { FORECAST_COMMAND_LIST, forecastUsage } from './forecast-options.ts';
 import { CPU_OPTION, paragraph, parseOptions, twoColumns, usage, type OptionSpec } from './options.ts';
+import { tuneCommand, TUNE_USAGE } from './tune.ts';
 import type { CliIO } from './io.ts';
 
 export type { CliIO } from './io.ts';
@@ -35,6 +36,7 @@ const USAGE = [
     ['info [--json]', 'the WebGPU adapter webrnn would use and the limits that matter to it'],
     ['onnx-test [--cpu] DIR...', 'run ONNX backend-test cases on the GPU, or on the float64 CPU reference with --cpu'],
     ...FORECAST_COMMAND_LIST,
+    ['tune [options]', 'choose the recurrent kernel for given shapes ahead of time: time the candidates, cache the fastest'],
     ['help [COMMAND]', "this text, or a command's options with their defaults (also: webrnn COMMAND --help)"],
     ['version', 'the package version'],
   ]),
@@ -76,6 +78,7 @@ const COMMAND_USAGE: Record<string, () => string> = {
   fit: () => forecastUsage('fit'),
   predict: () => forecastUsage('predict'),
   backtest: () => forecastUsage('backtest'),
+  tune: () => TUNE_USAGE,
 };
 
 /** Everything `webrnn info` reports. */
@@ -191,6 +194,8 @@ async function run(command: string | undefined, rest: string[], io: CliIO, versi
     case 'predict':
     case 'backtest':
       return await forecastCommand(command, rest, io);
+    case 'tune':
+      return await tuneCommand(rest, io);
     case 'version':
     case '--version':
       io.out(version);

@@ -7,6 +7,7 @@ import {
   type LayerPlanContext,
   type RecurrentLayerPlan,
 } from '../gpu/kernels/forward/plan.ts';
+import type { Kernel } from '../gpu/kernel.ts';
 import type { Program } from '../gpu/program.ts';
 import { layerProgram } from '../gpu/programs/layer.ts';
 import { macsPerStep, stackProgram, type ForwardContext, type PackedModels } from '../gpu/programs/stack.ts';
@@ -45,7 +46,7 @@ export interface TuneResolution {
   kernel: ForwardKernelName;
   /** `cache`: the store had it; `tuned`: timed now; `model`: the cost model's pick (mode off, or nothing timed). */
   source: ChoiceSource;
-  /** Milliseconds per timed candidate (empty unless `tuned`). */
+  /** Milliseconds per timed candidate: now (`tuned`), or when the cached choice was made (`cache`); empty for `model`. */
   timesMs: Record<string, number>;
   /** The candidates that fit, in the cost model's order, with its estimate. */
   candidates: { name: string; estimate: number }[];
@@ -140,6 +141,18 @@ export function timingProgram(ctx: LayerPlanContext, plan: RecurrentLayerPlan, f
   return stackProgram({ ...forward, plan: () => plan }, stack, weights, inputs, 0, n);
 }
 
+/** Hashes of kernels' sources (hashing 20 kB of WGSL is not free; a kernel's source never changes). */
+const sourceHashes = new WeakMap<Kernel, string>();
+
+function sourceHash(kernel: Kernel): string {
+  let hash = sourceHashes.get(kernel);
+  if (hash === undefined) {
+    hash = hashText(`${kernel.name}:${kernel.entryPoint}\n${kernel.code}`);
+    sourceHashes.set(kernel, hash);
+  }
+  return hash;
+}
+
 /** Chooses the forward kernel per shape class with a {@link Tuner}; one per backend. */
 export class ForwardTuner {
   readonly tuner: Tuner;
@@ -147,8 +160,6 @@ export class ForwardTuner {
   /** Resolutions by shape class and batch bucket: finished, and in flight (so concurrent calls tune once). */
   private readonly done = new Map<string, TuneResolution>();
   private readonly pending = new Map<string, Promise<TuneResolution>>();
-  /** Hashes of the candidate kernels' sources, by the kernels' names (hashing is not free). */
-  private readonly sourceHashes = new Map<string, string>();
   private readonly order: string[] = [];
 
   constructor(
@@ -171,17 +182,12 @@ export class ForwardTuner {
 
   /** The store key of `ctx` with these candidates. */
   key(ctx: LayerPlanContext, candidates: readonly ForwardCandidate[]): string {
-    const kernels = [...new Set(candidates.map((c) => c.kernel))].sort((a, b) => (a.name < b.name ? -1 : 1));
-    const names = kernels.map((k) => k.name).join(',');
-    let hash = this.sourceHashes.get(names);
-    if (hash === undefined) {
-      hash = hashText(kernels.flatMap((k) => k.kernels.map((kernel) => `${kernel.name}:${kernel.entryPoint}\n${kernel.code}`)).join('\u0000'));
-      this.sourceHashes.set(names, hash);
-    }
+    // Each candidate kernel by name and the hash of each WGSL source it dispatches.
+    const sources = [...new Set(candidates.map((c) => c.kernel))].map((k) => `${k.name}:${k.kernels.map(sourceHash).join(',')}`).sort();
     const s = ctx.spec;
     return tuneKey({
       ...this.device,
-      sources: [`${names}:${hash}`],
+      sources,
       shape: {
         cell: s.cell,
         H: s.hiddenSize,

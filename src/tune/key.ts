@@ -11,7 +11,7 @@ export interface TuneKeyParts {
   limits: Record<string, number>;
   /** The features the device was granted. */
   features: readonly string[];
-  /** The WGSL sources of the candidate kernels (hashed: a changed kernel is a new key). */
+  /** The candidate kernels' WGSL sources, or digests of them (hashed together: a changed kernel is a new key). */
   sources: readonly string[];
   /** The shape class: what the candidates were timed on (cell, H, I, …) and the batch, bucketed. */
   shape: Record<string, string | number>;

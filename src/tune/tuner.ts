@@ -53,7 +53,7 @@ export type ChoiceSource = 'cache' | 'tuned' | 'model';
 export interface Choice<T> {
   candidate: Candidate<T>;
   source: ChoiceSource;
-  /** What was timed (empty for `cache` and `model`). */
+  /** Milliseconds per candidate: timed now (`tuned`), or when the cached choice was made (`cache`); empty for `model`. */
   timesMs: Record<string, number>;
 }
 
@@ -110,7 +110,7 @@ export class Tuner {
     const ranked = rankByModel(candidates);
     const cached = await this.store.get(key);
     const hit = cached && candidates.find((c) => c.name === cached.choice);
-    if (hit) return { candidate: hit, source: 'cache', timesMs: {} };
+    if (hit) return { candidate: hit, source: 'cache', timesMs: { ...cached.timesMs } };
     if (this.mode === 'off' || candidates.length === 1) return { candidate: ranked[0]!, source: 'model', timesMs: {} };
 
     const start = this.now();
