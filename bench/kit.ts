@@ -7,11 +7,14 @@
 //   info      the adapter, every limit it offers and what the device was granted, its features
 //   ceilings  a plain copy (GB/s) and the best WGSL matmul (GFLOP/s) on this adapter; the cost of a
 //             dispatch and of a submission round trip
+//   tune      the forward kernel's autotuner in 'full' mode on the layers of the standard and hidden
+//             sections' workloads (src/tune/forward.ts): every candidate's time and the choice, kept
+//             in the cache file, so the sections after it run the tuned choices
 //   standard  every model of bench/workloads.ts at B = 4,096, T = 64 and 256
 //   batch     Elman ReLU H=32 and LSTM H=32 from B = 16,384 to 10⁶ (T = 64); at T = 256 Elman H=1
 //             (copy-bound) at B = 10⁶ and LSTM H=32 at B = 262,144
 //   hidden    LSTM and Elman tanh at H = 32, 64, 128, 256 (B = 16,384, T = 64)
-//   kernels   webrnn alone, every recurrent kernel and tile shape that fits, on four shapes
+//   kernels   webrnn alone, every forward candidate (kernel and tile shape) that fits, on four shapes
 //   toggles   webrnn alone on two shapes with Dawn's bounds checks and workgroup zeroing switched off
 //             (`disable_robustness`, `disable_workgroup_init`), against the defaults
 // Contenders: webrnn (kernel by shape), PyTorch on CUDA with TF32 off and on where the machine's
@@ -31,15 +34,17 @@
 //   --out DIR        where results.json goes (default kit-out)
 //   --quick          tiny shapes, for checking the kit on a software adapter (the kit's test)
 //   --budget-s N     stop starting workloads after N seconds (default 300); what was left is listed
-//   --sections a,b   only these sections (default info … toggles: issue 14's)
+//   --sections a,b   only these sections (default info … toggles: issue 14's, and tune)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, availableParallelism, cpus, platform, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installNodeGpu } from '../src/gpu/node-adapter.ts';
 import { acquireGpu, DAWN_FLAGS_ENV, dawnFlagsFrom, type AdapterSummary } from '../src/gpu/device.ts';
-import { planRecurrentLayer, SMALL_HIDDEN_MAX, type KernelLimits, type RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
+import { forwardCandidates, type KernelLimits, type RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
+import { tuneCachePath } from '../src/tune/file-store.ts';
+import type { TuneResolution } from '../src/tune/forward.ts';
 import { measureCeilings, measureDispatchCost, type Ceilings, type DispatchCost } from './ceilings.ts';
 import type { Contender } from './contender.ts';
 import { contenderSet, webrnnContender } from './contenders.ts';
@@ -53,7 +58,7 @@ import { trainWorkloadLabel } from './train-workloads.ts';
 import { MODELS, type Workload } from './workloads.ts';
 
 /** Issue 14's sections: the default run. */
-export const DEFAULT_SECTIONS = ['info', 'ceilings', 'standard', 'batch', 'hidden', 'kernels', 'toggles'] as const;
+export const DEFAULT_SECTIONS = ['info', 'ceilings', 'tune', 'standard', 'batch', 'hidden', 'kernels', 'toggles'] as const;
 /** Issue 18's sections, each with its share of the time budget when they run together. */
 export const TRAINING_SECTIONS = { train: 0.3, 'per-series': 0.2, forecast: 0.5 } as const;
 export const KIT_SECTIONS = [...DEFAULT_SECTIONS, ...(Object.keys(TRAINING_SECTIONS) as Array<keyof typeof TRAINING_SECTIONS>)] as const;
@@ -77,6 +82,8 @@ export interface KitReport {
   features: { adapter: string[]; granted: string[] } | null;
   ceilings: Ceilings | null;
   dispatch: DispatchCost | null;
+  /** The tune section: the autotuner's table per shape (candidates, ms each, choice, source) and where it is cached. */
+  tune: { mode: 'full'; budgetMs: number; cache: string; shapes: TuneResolution[] } | null;
   /**
    * Records per section (standard, batch, hidden: every contender; kernels: webrnn per variant;
    * train, perSeries: every training contender; forecast: one per job).
@@ -178,47 +185,56 @@ const BUDGET: Partial<Budget> = args.quick
   ? { minRuns: 2, maxRuns: 3, cellMs: 0, warmupMs: 0, runLimitMs: 10_000, referenceMs: 5_000 }
   : { minRuns: 3, maxRuns: 10, cellMs: 1_500, warmupMs: 200, runLimitMs: 8_000, referenceMs: 3_000, hostBytes: 48 * 2 ** 30 };
 
-/** Tile shapes (invocations per workgroup) the sweep tries. */
-const TILE_SHAPES = [16, 32, 64, 128, 256, 512, 1024];
+/** The tune section's time per shape: 'full' times every candidate, median of three, within it. */
+const TUNE_BUDGET_MS = args.quick ? 500 : 5_000;
+
+/** The workload's layers as the kernel choice sees them: its model's specs, the head after the last. */
+function workloadLayers(wl: Workload) {
+  const { layers, head } = buildModel(wl).layers();
+  return layers.map(({ spec }, k) => ({ spec, headOutputs: k === layers.length - 1 ? (head?.outputSize ?? 0) : 0 }));
+}
 
 /**
- * Every kernel and tile shape that takes the workload's layer on this device, once each: a tile
- * shape that plans the same pipeline as a smaller one (the batch or the memory bounds it) is left out.
+ * Every forward candidate (src/gpu/kernels/forward/plan.ts forwardCandidates: kernel and tile
+ * shape) that takes the workload's first layer on this device, in the cost model's order, as the
+ * backend options that force it.
  */
 export function kernelVariants(
   wl: Workload,
   limits: KernelLimits,
 ): Array<{ name: string; kernel: RecurrentKernelChoice; tileInvocations?: number }> {
-  const spec = buildModel(wl).layers().layers[0]!.spec;
-  const seen = new Set<string>();
-  const variants: Array<{ name: string; kernel: RecurrentKernelChoice; tileInvocations?: number }> = [];
-  const candidates: Array<{ kernel: RecurrentKernelChoice; tileInvocations?: number }> = [
-    ...(spec.hiddenSize <= SMALL_HIDDEN_MAX ? [{ kernel: 'small' as const }] : []),
-    ...TILE_SHAPES.map((tileInvocations) => ({ kernel: 'tile' as const, tileInvocations })),
-    { kernel: 'sequential' },
-    { kernel: 'lanes' },
-  ];
-  for (const c of candidates) {
-    let key: string;
-    try {
-      const plan = planRecurrentLayer(
-        spec,
-        wl.batch,
-        limits,
-        c.kernel,
-        0,
-        1,
-        c.tileInvocations ? { tileInvocations: c.tileInvocations } : {},
-      );
-      key = `${plan.kernel} ${JSON.stringify(plan.pipeline.constants)}`;
-    } catch {
-      continue; // does not fit this device
+  const [first] = workloadLayers(wl);
+  const ctx = { spec: first!.spec, batch: wl.batch, limits, headOutputs: 0, models: 1, traits: {} };
+  return forwardCandidates(ctx).map(({ name, kernel, variant }) => {
+    // The tiled kernel's variants are tile shapes, forced through `tileInvocations`.
+    const invocations = (variant as { invocations?: number }).invocations;
+    return { name, kernel: kernel.name, ...(invocations ? { tileInvocations: invocations } : {}) };
+  });
+}
+
+/**
+ * The tune section: the autotuner in 'full' mode on every layer of the standard and hidden
+ * workloads, on a backend as the contenders create theirs (same device options, so the same keys):
+ * the choices land in the cache file the later sections read.
+ */
+async function tuneSection(report: KitReport, log: (line: string) => void): Promise<void> {
+  const backend = await WebGPUBackend.create({ log: false, tune: 'full', tuneBudgetMs: TUNE_BUDGET_MS });
+  report.tune = { mode: 'full', budgetMs: TUNE_BUDGET_MS, cache: tuneCachePath(), shapes: [] };
+  try {
+    const seen = new Set<string>();
+    for (const wl of [...PLAN.standard, ...PLAN.hidden]) {
+      for (const { spec, headOutputs } of workloadLayers(wl)) {
+        const r = await backend.tuneLayer(spec, wl.batch, { headOutputs });
+        if (seen.has(r.shape)) continue;
+        seen.add(r.shape);
+        report.tune.shapes.push(r);
+        const times = r.candidates.map((c) => `${c.name} ${r.timesMs[c.name]?.toFixed(3) ?? '–'}`).join(', ');
+        log(`  ${r.shape}: ${r.choice} (${r.source}); ms: ${times}`);
+      }
     }
-    if (seen.has(key)) continue;
-    seen.add(key);
-    variants.push({ ...c, name: c.tileInvocations ? `${c.kernel}/${c.tileInvocations}` : c.kernel });
+  } finally {
+    backend.dispose();
   }
-  return variants;
 }
 
 async function main(): Promise<void> {
@@ -236,6 +252,7 @@ async function main(): Promise<void> {
     features: null,
     ceilings: null,
     dispatch: null,
+    tune: null,
     records: { standard: [], batch: [], hidden: [], kernels: [], toggles: [], train: [], perSeries: [], forecast: [] },
     skipped: [],
     errors: [],
@@ -282,6 +299,15 @@ async function main(): Promise<void> {
     }
   } finally {
     gpu.destroy();
+  }
+  if (wants('tune')) {
+    log('\ntune');
+    try {
+      await tuneSection(report, log);
+    } catch (e) {
+      report.errors.push(`tune: ${(e as Error).message}`);
+    }
+    save();
   }
 
   const earlier: BenchRecord[] = [];
