@@ -310,9 +310,14 @@ export class WebGPUBackend implements Backend {
    * by timing the candidates (mode `'quick'` or `'full'`), or the cost model. What `webrnn tune`
    * runs ahead of time. Throws a ConfigError when this backend's kernel is forced.
    */
-  async tuneLayer(spec: RecurrentLayerSpec, batch: number, options: { headOutputs?: number; models?: number } = {}): Promise<TuneResolution> {
+  async tuneLayer(
+    spec: RecurrentLayerSpec,
+    batch: number,
+    options: { headOutputs?: number; models?: number } = {},
+  ): Promise<TuneResolution> {
     this.executor.checkUsable();
-    if (!this.tuner) throw new ConfigError(`this backend runs the ${this.options.recurrentKernel} kernel (forced): there is nothing to tune`);
+    if (!this.tuner)
+      throw new ConfigError(`this backend runs the ${this.options.recurrentKernel} kernel (forced): there is nothing to tune`);
     const ctx = this.planContext(spec, batch, options.headOutputs ?? 0, options.models ?? 1);
     // An executor of its own times the runs (its pool is freed after): created only when something is timed.
     const timing: { executor: ProgramExecutor | null } = { executor: null };
@@ -346,7 +351,10 @@ export class WebGPUBackend implements Backend {
    * first (tuned when this backend tunes and nothing is known yet), then planned with that choice
    * for every batch chunk.
    */
-  private async forwardFor(layers: readonly { spec: RecurrentLayerSpec; headOutputs?: number; models?: number }[], batch: number): Promise<ForwardContext> {
+  private async forwardFor(
+    layers: readonly { spec: RecurrentLayerSpec; headOutputs?: number; models?: number }[],
+    batch: number,
+  ): Promise<ForwardContext> {
     if (!this.tuner) return this.forward;
     const choices = new Map<string, string>();
     for (const l of layers) {
@@ -366,7 +374,13 @@ export class WebGPUBackend implements Backend {
    * class (`choices`), or this backend's resolution for it, when that fits this batch; else the
    * cost model's pick.
    */
-  private layerPlan(spec: RecurrentLayerSpec, batch: number, headOutputs = 0, models = 1, choices?: Map<string, string>): RecurrentLayerPlan {
+  private layerPlan(
+    spec: RecurrentLayerSpec,
+    batch: number,
+    headOutputs = 0,
+    models = 1,
+    choices?: Map<string, string>,
+  ): RecurrentLayerPlan {
     const ctx = this.planContext(spec, batch, headOutputs, models);
     if (!this.tuner) return planLayer(ctx, this.options.recurrentKernel);
     const name = choices?.get(shapeClass(ctx)) ?? this.tuner.lookup(ctx)?.choice;
