@@ -26,6 +26,8 @@ import { seriesWindows } from '../src/train/data.ts';
 import { flattenParams } from '../src/train/params.ts';
 import { Trainer } from '../src/train/trainer.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
+import { setTuneDefaults } from '../src/tune/defaults.ts';
+import { MemoryTuneStore } from '../src/tune/tuner.ts';
 import { STANDARD } from './workloads.ts';
 
 const hashes: Record<string, string> = {};
@@ -233,6 +235,8 @@ async function elman(gpu: GpuContext): Promise<void> {
 }
 
 const args = process.argv.slice(2);
+// `auto` is the cost model's pick: no tuning, no cached choice (src/tune/defaults.ts).
+setTuneDefaults({ mode: 'off', store: () => new MemoryTuneStore() });
 const gpu = await acquireGpu({ log: false });
 try {
   console.error(`adapter: ${gpu.summary.description || gpu.summary.architecture}`);
