@@ -17,8 +17,11 @@ import { TUNE_MODES, type TuneMode, type TuneStore } from './tuner.ts';
 /** The environment variable that sets the default tuning mode in Node. */
 export const TUNE_ENV = 'WEBRNN_TUNE';
 
-interface TuneDefaults {
+/** What {@link setTuneDefaults} sets. */
+export interface TuneDefaults {
+  /** The mode of backends whose options name none. */
   mode?: TuneMode;
+  /** Makes the store of backends whose options name none. */
   store?: () => TuneStore;
 }
 

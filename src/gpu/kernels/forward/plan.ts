@@ -64,7 +64,7 @@ export const TILE_SHAPES: readonly number[] = [16, 32, 64, 128, 256, 512, 1024];
 /** The device limits the choice of kernel depends on. */
 export type KernelLimits = TileLimits;
 
-/** The forward kernels (one per entry of {@link FORWARD_KERNELS}); a plan's `kernel`. */
+/** The forward kernels (one per entry of `FORWARD_KERNELS` in src/gpu/kernels/forward/plan.ts); a plan's `kernel`. */
 export type ForwardKernelName = 'small' | 'tile' | 'sequential' | 'lanes';
 
 /** Which kernel runs a layer: chosen (`'auto'`, the default), or forced (tests, benchmarks). */
