@@ -9,9 +9,10 @@ import { TUNE_MODES, type TuneMode, type TuneStore } from './tuner.ts';
  * src/tune/stores.ts `defaultTuneStore` (IndexedDB in a browser, the cache file in Node).
  *
  * The test suite sets `{ mode: 'off', store: memory }` in its setup file
- * (test/helpers/tune-off.ts), so every backend a test creates plans by the cost model and never
- * reads the developer's cache: results do not depend on what was tuned before. The tuner's own
- * tests pass `tune` and `tuneStore` explicitly.
+ * (test/helpers/tune-off.ts), and `WEBRNN_TUNE=off` with an empty cache folder for the processes
+ * the tests start, so every backend a test creates plans by the cost model and never reads the
+ * developer's cache: results do not depend on what was tuned before. The tuner's own tests pass
+ * `tune` and `tuneStore` explicitly.
  */
 
 /** The environment variable that sets the default tuning mode in Node. */
