@@ -52,7 +52,7 @@ export const TUNE_OPTIONS = {
 export const TUNE_USAGE = usage({
   synopsis: 'tune [--cell C --hidden H,... --input N] [--batch N] [--mode quick|full] [--json]',
   about: [
-    "Chooses the forward recurrent kernel for each shape ahead of time: times every kernel and tile shape that fits this adapter (the layer alone, forced, on seeded random data of the batch, at most 32 steps) and keeps the fastest in the cache file, where 'auto' finds it later. Without --cell: the standard workloads' layers (Elman ReLU H=1 and 32, LSTM H=32 and 128, GRU H=24 I=4).",
+    "Chooses the forward recurrent kernel for each shape ahead of time: times every kernel and tile shape that fits this adapter (the layer alone, forced, on seeded random data of the batch, capped to keep a run short, over 32 steps) and keeps the fastest in the cache file, where 'auto' finds it later. Without --cell: the standard workloads' layers (Elman ReLU H=1 and 32, LSTM H=32 and 128, GRU H=24 I=4).",
     'Prints, per shape, each candidate with its milliseconds, the choice and where it came from (tuned now, or the cache), and the cache file. Delete that file to forget every choice.',
   ],
   options: TUNE_OPTIONS,
