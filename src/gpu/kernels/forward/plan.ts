@@ -15,6 +15,7 @@ import {
 } from './recurrent-lanes.ts';
 import { recurrentSequential, sequentialScratchBytes } from './recurrent-sequential.ts';
 import { recurrentSmall, SMALL_HIDDEN_MAX } from './recurrent-small.ts';
+import { planSubgroup, type SubgroupSizes } from './recurrent-subgroup.ts';
 import { forwardTile, forwardTileConstants, recurrentTile, TILE_INVOCATIONS } from './recurrent-tile.ts';
 
 export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
@@ -57,7 +58,7 @@ export const LANES_HIDDEN_MIN = 32;
 export type KernelLimits = TileLimits;
 
 /** Which kernel runs a layer: chosen by shape (`'auto'`, the default), or forced (tests, benchmarks). */
-export type RecurrentKernelChoice = 'auto' | 'small' | 'tile' | 'sequential' | 'lanes';
+export type RecurrentKernelChoice = 'auto' | 'small' | 'tile' | 'sequential' | 'lanes' | 'subgroup';
 
 /**
  * What the adapter is like, as far as the choice of kernel goes (see {@link adapterTraits}).
@@ -77,6 +78,8 @@ export interface KernelTraits {
    * memory as always. For benchmarks that sweep tile shapes.
    */
   tileInvocations?: number;
+  /** The device has `subgroups`, of these sizes (src/gpu/kernels/forward/recurrent-subgroup.ts); absent: not granted. */
+  subgroups?: SubgroupSizes;
 }
 
 /** The traits of an adapter, from what it reports about itself. */
@@ -94,7 +97,7 @@ export interface PlannedKernel {
 /** What one layer call dispatches. */
 export interface RecurrentLayerPlan {
   /** The choice (its shader: shaders/forward/recurrent_{kernel}.wgsl). */
-  kernel: 'small' | 'tile' | 'sequential' | 'lanes';
+  kernel: 'small' | 'tile' | 'sequential' | 'lanes' | 'subgroup';
   /** What each of the layer's dispatches runs. */
   pipeline: PlannedKernel;
   /**
@@ -130,6 +133,12 @@ export function planRecurrentLayer(
   const spec = layerConstants(s);
   const maxGrid = limits.maxComputeWorkgroupsPerDimension;
   const none = { scratchBytes: 0, pack: null, bindsHead: false, fusedHead: false };
+  if (choice === 'subgroup') {
+    // Forced only (tests, benchmarks, the tuner): `auto` does not pick it.
+    const plan = planSubgroup(s, batch, limits, models, traits);
+    if (typeof plan === 'string') throw new DeviceError(`the subgroup recurrent kernel ${plan}`);
+    return plan;
+  }
   if (choice === 'small' && H > SMALL_HIDDEN_MAX) {
     throw new DeviceError(`the small recurrent kernel takes hidden_size ≤ ${SMALL_HIDDEN_MAX}, got ${H}`);
   }
