@@ -135,9 +135,9 @@ export function planRecurrentLayer(
   const none = { scratchBytes: 0, pack: null, bindsHead: false, fusedHead: false };
   if (choice === 'subgroup') {
     // Forced only (tests, benchmarks, the tuner): `auto` does not pick it.
-    const plan = planSubgroup(s, batch, limits, models, traits);
-    if (typeof plan === 'string') throw new DeviceError(`the subgroup recurrent kernel ${plan}`);
-    return plan;
+    const pipeline = planSubgroup(s, batch, limits, models, traits.subgroups);
+    if (typeof pipeline === 'string') throw new DeviceError(`the subgroup recurrent kernel ${pipeline}`);
+    return { ...none, kernel: 'subgroup', pipeline };
   }
   if (choice === 'small' && H > SMALL_HIDDEN_MAX) {
     throw new DeviceError(`the small recurrent kernel takes hidden_size ≤ ${SMALL_HIDDEN_MAX}, got ${H}`);

@@ -1,9 +1,8 @@
 import subgroup from '../../../../shaders/forward/recurrent_subgroup.wgsl?raw';
 import { numDirections, type RecurrentLayerSpec } from '../../../rnn/spec.ts';
 import { workgroupGrid } from '../../grid.ts';
-import { defineKernel } from '../../kernel.ts';
+import { defineKernel, type Kernel } from '../../kernel.ts';
 import { maxInvocations, type TileLimits } from '../tile.ts';
-import type { KernelTraits, RecurrentLayerPlan } from './plan.ts';
 import { layerConstants, recurrentSource } from './recurrent-common.ts';
 
 /** WGSL wants its `enable` directives before any declaration: the shared part is prepended, so they move up. */
@@ -52,9 +51,16 @@ function powerOfTwoAtLeast(n: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 }
 
+/** What the layer's dispatches run: src/gpu/kernels/forward/plan.ts makes it the plan's `pipeline`. */
+export interface SubgroupPipeline {
+  kernel: Kernel;
+  constants: Record<string, number>;
+  grid: [number, number];
+}
+
 /**
- * The subgroup kernel for `batch` sequences (of `models` per-series models), or why it cannot run
- * here: the device lacks `subgroups`, or H needs more than {@link SUBGROUP_UNITS_MAX} units a lane
+ * The subgroup kernel for `batch` sequences (of `models` per-series models) on a device with
+ * subgroups of `sizes` (undefined: not granted), or why it cannot run there: the device lacks `subgroups`, or H needs more than {@link SUBGROUP_UNITS_MAX} units a lane
  * on the smallest subgroup the adapter may run, or the workgroup it needs is too large.
  *
  * A team has TEAM = min(subgroupMinSize, H rounded up to a power of two) lanes, so it fits any
@@ -68,9 +74,8 @@ export function planSubgroup(
   batch: number,
   limits: TileLimits,
   models: number,
-  traits: KernelTraits,
-): RecurrentLayerPlan | string {
-  const sizes = traits.subgroups;
+  sizes: SubgroupSizes | undefined,
+): SubgroupPipeline | string {
   if (!sizes) return "needs the 'subgroups' feature, which this device was not granted";
   const H = s.hiddenSize;
   const team = Math.min(sizes.minSize, powerOfTwoAtLeast(H));
@@ -91,23 +96,16 @@ export function planSubgroup(
   const rShared = H * H * 16 + 8 <= limits.maxComputeWorkgroupStorageSize;
   const tiles = models * Math.ceil(perModel / (4 * teams));
   return {
-    kernel: 'subgroup',
-    pipeline: {
-      kernel: recurrentSubgroup,
-      constants: {
-        TEAM: team,
-        UNITS: units,
-        TEAMS: teams,
-        WORKGROUP_SIZE: invocations,
-        R_SHARED: rShared ? 1 : 0,
-        R_TILE: rShared ? H * H : 1,
-        ...layerConstants(s),
-      },
-      grid: workgroupGrid(numDirections(s) * tiles, 1, limits.maxComputeWorkgroupsPerDimension),
+    kernel: recurrentSubgroup,
+    constants: {
+      TEAM: team,
+      UNITS: units,
+      TEAMS: teams,
+      WORKGROUP_SIZE: invocations,
+      R_SHARED: rShared ? 1 : 0,
+      R_TILE: rShared ? H * H : 1,
+      ...layerConstants(s),
     },
-    scratchBytes: 0,
-    pack: null,
-    bindsHead: false,
-    fusedHead: false,
+    grid: workgroupGrid(numDirections(s) * tiles, 1, limits.maxComputeWorkgroupsPerDimension),
   };
 }
