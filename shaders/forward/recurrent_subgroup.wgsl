@@ -43,14 +43,10 @@ var<workgroup> misfit_count: atomic<u32>;     // subgroups that cannot hold whol
 alias Units = array<vec4<f32>, UNITS_MAX>;          // one vec4 over the four sequences per owned unit
 alias UnitGates = array<array<vec4<f32>, 4>, UNITS_MAX>;
 
-// The G gates' recurrent weights of unit j against unit m, direction d (unused gates 0).
+// The G gates' recurrent weights of unit j against unit m (recurrent_common.wgsl `r_gates`), staged or not.
 fn r_weights(d: u32, j: u32, m: u32) -> vec4<f32> {
   if (R_SHARED) { return r_tile[m * HIDDEN_SIZE + j]; }
-  var w = vec4<f32>(0.0);
-  for (var k = 0u; k < GATES; k++) {
-    w[k] = weight(R_OFFSET + ((d * GATES + k) * HIDDEN_SIZE + j) * HIDDEN_SIZE + m);
-  }
-  return w;
+  return r_gates(d, j, m);
 }
 
 // This invocation's place: its team's slot in the workgroup (which four sequences), its lane in the
@@ -130,18 +126,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let start = segment_start(d);
   let T = segment_steps(start);  // uniform: d is the workgroup's
   use_model_of(tile.first);
+  // The counters start at 0 even where workgroup memory is not zeroed (Dawn's disable_workgroup_init).
+  if (lid == 0u) {
+    atomicStore(&subgroup_count, 0u);
+    atomicStore(&misfit_count, 0u);
+  }
+  workgroupBarrier();
   let team = join_team(sid, sg_size);
 
   if (R_SHARED) {
-    for (var e = lid; e < H * H; e += WORKGROUP_SIZE) {
-      let m = e / H;
-      let jj = e % H;
-      var w = vec4<f32>(0.0);
-      for (var k = 0u; k < GATES; k++) {
-        w[k] = weight(R_OFFSET + ((d * GATES + k) * H + jj) * H + m);
-      }
-      r_tile[e] = w;
-    }
+    for (var e = lid; e < H * H; e += WORKGROUP_SIZE) { r_tile[e] = r_gates(d, e % H, e / H); }
   }
   // One load for the whole workgroup, after a barrier: R is staged and every subgroup counted.
   if (workgroupUniformLoad(&misfit_count) > 0u) {

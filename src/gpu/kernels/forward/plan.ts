@@ -49,6 +49,11 @@ export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
  *   SwiftShader a prototype lost to the tiled kernel but `bench/kernels.ts --layers` (RESULTS.md,
  *   "Kernel choices") found it faster on a loaded machine: a choice for the autotuner (src/tune)
  *   to make per adapter, left as it was here. Inference only.
+ * - `subgroup` (shaders/forward/recurrent_subgroup.wgsl), forced only: a team of subgroup lanes holds
+ *   the state of four sequences in registers and shares it with subgroupShuffle instead of workgroup
+ *   memory and barriers; needs `subgroups` and H ≤ 4 × the adapter's smallest subgroup
+ *   (src/gpu/kernels/forward/recurrent-subgroup.ts). Unmeasured on a GPU: a candidate for the tuner,
+ *   not a pick of `auto`. Inference only.
  */
 
 /** On a {@link KernelTraits.simdLanes} adapter, `auto` picks the lanes kernel from this hidden size. */
