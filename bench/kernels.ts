@@ -3,10 +3,12 @@
  * timed on this adapter, in the manner of llm.c's dev/cuda programs: the numbers the choices in
  * src/gpu/kernels/forward/plan.ts and src/gpu/kernels/backward/grad-contract.ts cite.
  *
- *   node scripts/vite-run.mjs bench/kernels.ts [--layers] [--contractions] [--runs N]
+ *   node scripts/vite-run.mjs bench/kernels.ts [--layers] [--contractions] [--runs N] [--kernels a,b]
  *
  * --layers        one batch-major layer (backend.recurrentLayer, B = 1024, T = 64) on each kernel that
- *                 takes its shape: small (H ≤ 4), tile, sequential, lanes
+ *                 takes its shape: small (H ≤ 4), tile, sequential, lanes, subgroup (where the device
+ *                 has `subgroups`, H up to 4 × its smallest subgroup; a row says why where it does not)
+ * --kernels       only these of the layer kernels (comma-separated), e.g. --kernels tile,subgroup
  * --contractions  the gradient contractions a training step is made of, on both entry points of
  *                 grad_contract (`main`, staged; `main_direct`): a GRU H=24 I=4 layer's dW
  *                 (P = 72, Q = 4) and dR (P = 48, Q = 24) over 65,536 rows, and a head's dX over
@@ -30,6 +32,7 @@ const { values: args } = parseArgs({
     layers: { type: 'boolean', default: false },
     contractions: { type: 'boolean', default: false },
     runs: { type: 'string', default: '3' },
+    kernels: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
@@ -58,6 +61,7 @@ const LAYERS: Array<{ name: string; cell: CellType; H: number; I: number; activa
   { name: 'Elman ReLU H=1', cell: 'rnn', H: 1, I: 1, activation: 'Relu' },
   { name: 'Elman ReLU H=32', cell: 'rnn', H: 32, I: 1, activation: 'Relu' },
   { name: 'GRU H=24 I=4', cell: 'gru', H: 24, I: 4 },
+  { name: 'LSTM H=16', cell: 'lstm', H: 16, I: 1 },
   { name: 'LSTM H=32', cell: 'lstm', H: 32, I: 1 },
   { name: 'LSTM H=128', cell: 'lstm', H: 128, I: 1 },
 ];
@@ -86,7 +90,8 @@ async function layers(gpu: GpuContext): Promise<void> {
     };
     const inputs = { X: uniformArray(rand, B * T * l.I, -1, 1), batch: B, steps: T, sequenceLens: null, initialH: null, initialC: null };
     const want = await cpuBackend.recurrentLayer(spec, weights, inputs);
-    const kernels: RecurrentKernelChoice[] = l.H <= 4 ? ['small', 'tile', 'sequential', 'lanes'] : ['tile', 'sequential', 'lanes'];
+    const all: RecurrentKernelChoice[] = [...(l.H <= 4 ? ['small' as const] : []), 'tile', 'sequential', 'lanes', 'subgroup'];
+    const kernels = args.kernels ? all.filter((k) => args.kernels!.split(',').includes(k)) : all;
     for (const kernel of kernels) {
       const backend = WebGPUBackend.fromContext(gpu, { recurrentKernel: kernel, timing: true });
       try {

@@ -3,6 +3,7 @@ import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { ConfigError, DeviceError, ShapeError, WeightError } from '../src/errors.ts';
 import { adapterTraits, planRecurrentLayer, SMALL_HIDDEN_MAX, type RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
+import { planSubgroup, subgroupSizes } from '../src/gpu/kernels/forward/recurrent-subgroup.ts';
 import { timeSegments } from '../src/gpu/programs/segments.ts';
 import { cachedPipelineCount } from '../src/gpu/pipelines.ts';
 import { numDirections, type RecurrentLayerSpec } from '../src/rnn/spec.ts';
@@ -10,7 +11,7 @@ import { FLOAT32_TOLERANCE, expectClose } from '../src/util/compare.ts';
 import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
 import { randomLayerCase, type LayerCaseOptions, type RandomLayerCase } from './helpers/random.ts';
 
-// The ONNX-semantics recurrent layer kernels (shaders/forward/recurrent_{small,tile,sequential,lanes}.wgsl) against the float64
+// The ONNX-semantics recurrent layer kernels (shaders/forward/recurrent_{small,tile,sequential,lanes,subgroup}.wgsl) against the float64
 // reference (src/reference/recurrent-layer.ts), on seeded random configurations covering every
 // option: cell, direction, layout, lengths (including 0 and T), initial states, activations with
 // alpha/beta, clip, linear_before_reset, input_forget, peepholes, absent bias. Runs in Node (Dawn)
@@ -18,13 +19,30 @@ import { randomLayerCase, type LayerCaseOptions, type RandomLayerCase } from './
 
 let gpu: GpuFixture;
 // The same device with each kernel forced, so every kernel that takes a case is checked on it
-// whatever `auto` picks (the small kernel takes H ≤ SMALL_HIDDEN_MAX).
+// whatever `auto` picks (the small kernel takes H ≤ SMALL_HIDDEN_MAX, the subgroup kernel runs where
+// the device has `subgroups`, for H up to a few times its smallest subgroup: see `takes`).
 const kernels: Array<[RecurrentKernelChoice, WebGPUBackend]> = [];
-const KERNELS = ['small', 'tile', 'sequential', 'lanes'] as const;
+const KERNELS = ['small', 'tile', 'sequential', 'lanes', 'subgroup'] as const;
+const NO_SUBGROUPS = "the adapter does not grant 'subgroups' here: the subgroup kernel cannot run";
+
+function hasSubgroups(): boolean {
+  return gpu.backend.gpu.features.includes('subgroups');
+}
+
+/** Whether a forced kernel takes a layer of this spec on this device (it refuses the others with a DeviceError). */
+function takes(kernel: RecurrentKernelChoice, spec: RecurrentLayerSpec): boolean {
+  if (kernel === 'small') return spec.hiddenSize <= SMALL_HIDDEN_MAX;
+  if (kernel === 'subgroup') {
+    const { device, gpu: context } = gpu.backend;
+    return hasSubgroups() && typeof planSubgroup(spec, 1, device.limits, 1, subgroupSizes(context.adapter.info)) !== 'string';
+  }
+  return true;
+}
 
 beforeAll(async () => {
   gpu = await createGpuFixture();
   for (const kernel of KERNELS) {
+    if (kernel === 'subgroup' && !hasSubgroups()) continue;
     kernels.push([kernel, WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: kernel })]);
   }
 });
@@ -47,7 +65,7 @@ async function checkAgainstReference(c: RandomLayerCase, backends: Array<[Recurr
   const want = await cpuBackend.recurrentLayer(c.spec, c.weights, c.inputs);
   const shape = shapes(c.spec, c.inputs.batch, c.inputs.steps);
   for (const [kernel, backend] of backends) {
-    if (kernel === 'small' && c.spec.hiddenSize > SMALL_HIDDEN_MAX) continue;
+    if (!takes(kernel, c.spec)) continue;
     const got = await withErrorScope(backend.device, () => backend.recurrentLayer(c.spec, c.weights, c.inputs));
     const name = `${c.name} (${kernel} kernel)`;
     expect(got.Y).toBeInstanceOf(Float32Array);
@@ -59,6 +77,11 @@ async function checkAgainstReference(c: RandomLayerCase, backends: Array<[Recurr
 }
 
 describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
+  it("checks the subgroup kernel too where the device has 'subgroups'", (ctx) => {
+    if (!hasSubgroups()) return ctx.skip(NO_SUBGROUPS);
+    expect(kernels.map(([kernel]) => kernel)).toContain('subgroup');
+  });
+
   // Every cell × direction × layout once with lengths and initial states, so each combination is
   // covered whatever the random draws below do.
   const grid: LayerCaseOptions[] = [];
@@ -229,7 +252,7 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     // The backend says which kernel it runs: by its adapter under auto, the forced one otherwise.
     expect(gpu.backend.recurrentKernelFor(mid.spec, 1024)).toBe(adapterTraits(gpu.backend.gpu.summary).simdLanes ? 'lanes' : 'tile');
     for (const [kernel, backend] of kernels) {
-      if (kernel !== 'small') expect(backend.recurrentKernelFor(mid.spec, 1024)).toBe(kernel);
+      if (takes(kernel, mid.spec)) expect(backend.recurrentKernelFor(mid.spec, 1024)).toBe(kernel);
     }
   });
 
@@ -249,6 +272,7 @@ describe('WebGPU recurrent layer (ONNX RNN / GRU / LSTM semantics)', () => {
     const split: Array<[RecurrentKernelChoice, WebGPUBackend]> = [];
     beforeAll(() => {
       for (const kernel of KERNELS) {
+        if (kernel === 'subgroup' && !hasSubgroups()) continue;
         split.push([
           kernel,
           WebGPUBackend.fromContext(gpu.backend.gpu, {

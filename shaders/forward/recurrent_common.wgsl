@@ -82,6 +82,15 @@ fn use_model_of(b: u32) { w_base = (b / params.model_batch) * params.weight_stri
 // Value i of the packed W | R | B | P of this invocation's model.
 fn weight(i: u32) -> f32 { return weights[w_base + i]; }
 
+// The G gates' recurrent weights of unit j against unit m, direction d, as one vec4 (unused gates 0).
+fn r_gates(d: u32, j: u32, m: u32) -> vec4<f32> {
+  var w = vec4<f32>(0.0);
+  for (var k = 0u; k < GATES; k++) {
+    w[k] = weight(R_OFFSET + ((d * GATES + k) * HIDDEN_SIZE + j) * HIDDEN_SIZE + m);
+  }
+  return w;
+}
+
 // The tiled kernels' workgroups: D directions × models × tiles of `per_tile` sequences each, a tile
 // never holding two models (the last tile of a model may be partial). Workgroup `id` owns direction
 // `d` and sequences first … end−1 (end: one past the tile's model's last sequence, not the tile's).

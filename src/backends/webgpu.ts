@@ -11,6 +11,7 @@ import {
 } from '../gpu/kernels/forward/plan.ts';
 import { elmanMacsPerStep, elmanPackedFloats, packElmanWeights } from '../gpu/kernels/forward/elman-forward.ts';
 import { packedFloats, packLayerWeights } from '../gpu/kernels/forward/recurrent-common.ts';
+import { subgroupSizes } from '../gpu/kernels/forward/recurrent-subgroup.ts';
 import type { Program, RunOptions } from '../gpu/program.ts';
 import { layerBackwardJob, runBackward, stackBackwardJob } from '../gpu/programs/backward.ts';
 import { elmanProgram } from '../gpu/programs/elman.ts';
@@ -89,6 +90,7 @@ export class WebGPUBackend implements Backend {
       ...adapterTraits(gpu.summary),
       maxBindingBytes: this.executor.bindingLimit,
       ...(tile ? { tileInvocations: tile } : {}),
+      ...(gpu.features.includes('subgroups') ? { subgroups: subgroupSizes(gpu.adapter.info) } : {}),
     };
     this.forward = {
       plan: (spec, batch, headOutputs = 0, models = 1) => this.layerPlan(spec, batch, headOutputs, models),

@@ -15,6 +15,7 @@ import {
 } from './recurrent-lanes.ts';
 import { recurrentSequential, sequentialScratchBytes } from './recurrent-sequential.ts';
 import { recurrentSmall, SMALL_HIDDEN_MAX } from './recurrent-small.ts';
+import { planSubgroup, recurrentSubgroup, type SubgroupSizes } from './recurrent-subgroup.ts';
 import { forwardTile, forwardTileConstants, recurrentTile, TILE_INVOCATIONS } from './recurrent-tile.ts';
 
 export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
@@ -53,6 +54,12 @@ export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
  *   RESULTS.md, "Standard workloads on lavapipe"), and last everywhere else: on a GPU it is
  *   unmeasured, and on SwiftShader a prototype lost to the tiled kernel while `bench/kernels.ts
  *   --layers` found it faster on a loaded machine. The tuner times it where it fits. Inference only.
+ * - `subgroup` (shaders/forward/recurrent_subgroup.wgsl): a team of subgroup lanes holds the state
+ *   of four sequences in registers and shares it with subgroupShuffle instead of workgroup memory
+ *   and barriers; needs `subgroups` and H ≤ 4 × the adapter's smallest subgroup
+ *   (src/gpu/kernels/forward/recurrent-subgroup.ts). Unmeasured on a GPU (on SwiftShader's 4-wide
+ *   subgroups 1.4–2.2× slower than the tiled kernel: `bench/kernels.ts --layers --kernels
+ *   tile,subgroup`), so the model ranks it after the tiled kernel: the tuner times it. Inference only.
  */
 
 /** On a {@link KernelTraits.simdLanes} adapter, the cost model ranks the lanes kernel first from this hidden size. */
@@ -65,7 +72,7 @@ export const TILE_SHAPES: readonly number[] = [16, 32, 64, 128, 256, 512, 1024];
 export type KernelLimits = TileLimits;
 
 /** The forward kernels (one per entry of `FORWARD_KERNELS` in src/gpu/kernels/forward/plan.ts); a plan's `kernel`. */
-export type ForwardKernelName = 'small' | 'tile' | 'sequential' | 'lanes';
+export type ForwardKernelName = 'small' | 'tile' | 'sequential' | 'lanes' | 'subgroup';
 
 /** Which kernel runs a layer: chosen (`'auto'`, the default), or forced (tests, benchmarks). */
 export type RecurrentKernelChoice = 'auto' | ForwardKernelName;
@@ -89,6 +96,8 @@ export interface KernelTraits {
    * variants are {@link TILE_SHAPES}.
    */
   tileInvocations?: number;
+  /** The device has `subgroups`, of these sizes (src/gpu/kernels/forward/recurrent-subgroup.ts); absent: not granted. */
+  subgroups?: SubgroupSizes;
 }
 
 /** The traits of an adapter, from what it reports about itself. */
@@ -180,10 +189,11 @@ function stepWork({ spec, batch }: LayerPlanContext): number {
 /**
  * The cost model's factors (relative cost of a multiply-add on each kernel). They encode the
  * measured choices above: small below everything where it fits; the tiled kernel next, its
- * preferred shape first; the lanes kernel first on SIMD-lane adapters from LANES_HIDDEN_MIN, else
- * behind the sequential fallback (unmeasured there).
+ * preferred shape first; kernels unmeasured on a GPU (subgroup) after the tiled kernel, so the
+ * tuner times them but `auto` without it runs what it ran before they came; the lanes kernel first
+ * on SIMD-lane adapters from LANES_HIDDEN_MIN, else behind the sequential fallback (unmeasured there).
  */
-const COST = { small: 0.5, tile: 1, tileShapeStep: 0.05, lanesSimd: 0.25, sequential: 4, lanesElsewhere: 8 } as const;
+const COST = { small: 0.5, tile: 1, tileShapeStep: 0.05, subgroup: 1.5, lanesSimd: 0.25, sequential: 4, lanesElsewhere: 8 } as const;
 
 const none = { scratchBytes: 0, pack: null, bindsHead: false, fusedHead: false };
 
@@ -301,12 +311,30 @@ const lanesKernel: ForwardKernel = {
     (ctx.traits.simdLanes && ctx.spec.hiddenSize >= LANES_HIDDEN_MIN ? COST.lanesSimd : COST.lanesElsewhere) * stepWork(ctx),
 };
 
+const subgroupKernel: ForwardKernel = {
+  name: 'subgroup',
+  kernels: [recurrentSubgroup],
+  variants: () => [{ name: 'subgroup' }],
+  plan({ spec, batch, limits, models, traits }) {
+    const pipeline = planSubgroup(spec, batch, limits, models, traits.subgroups);
+    if (typeof pipeline === 'string') return { unfit: `the subgroup recurrent kernel ${pipeline}` };
+    return { ...none, kernel: 'subgroup', pipeline };
+  },
+  estimate: (ctx) => COST.subgroup * stepWork(ctx),
+};
+
 /**
  * Every forward kernel, one entry each. A new kernel is one more entry here (and its name in
  * {@link ForwardKernelName}); {@link forwardCandidates}, forcing it, the tuner, its cache key and the
  * GPU kit's kernel sweep all follow from the entry.
  */
-export const FORWARD_KERNELS: readonly ForwardKernel[] = [smallKernel, tileKernel, sequentialKernel, lanesKernel] as ForwardKernel[];
+export const FORWARD_KERNELS: readonly ForwardKernel[] = [
+  smallKernel,
+  tileKernel,
+  sequentialKernel,
+  lanesKernel,
+  subgroupKernel,
+] as ForwardKernel[];
 
 /** One way to run a layer: a kernel, a variant, its plan and the cost model's estimate. */
 export interface ForwardCandidate {
