@@ -103,7 +103,7 @@ let reduced = [new Float64Array(32), new Float64Array(32)] as const;
 let powers = { radius: Number.NaN, table: new Float64Array(0) };
 
 /** `buffer` when it holds `length` values, else a new one that does. */
-function scratch(buffer: Float64Array, length: number): Float64Array {
+function scratch(buffer: Float64Array<ArrayBuffer>, length: number): Float64Array<ArrayBuffer> {
   return buffer.length >= length ? buffer : new Float64Array(2 * length);
 }
 
