@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBaselinePool, type BaselinePool } from '../bench/baseline-pool.ts';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { syntheticSeries, toSeries } from '../src/data/datasets.ts';
 import {
@@ -11,19 +10,23 @@ import {
   type BaselineRequest,
 } from '../src/forecast/baselines/index.ts';
 import { Forecaster } from '../src/forecast/forecaster.ts';
+import { liveBaselineThreads, startBaselinePool, useBaselinePool } from '../src/forecast/baselines/node-pool.ts';
+import { baselineThreads, type BaselinePool } from '../src/forecast/baselines/pool.ts';
 
-// The forecasting job's baselines on a pool of worker threads (bench/baseline-pool.ts) and the
-// forecaster's hook for it (src/forecast/baselines/index.ts setBaselineFitter / prefitBaselines):
-// the pool's fits are the library's own, bit for bit, and the forecaster uses what was fitted ahead
-// instead of fitting again.
+// The forecasting job's baselines on a pool of worker threads (src/forecast/baselines/node-pool.ts,
+// which the command line and the benchmarks use) and the forecaster's hook for it
+// (src/forecast/baselines/index.ts setBaselineFitter / prefitBaselines): the pool's fits are the
+// library's own, bit for bit, the forecaster uses what was fitted ahead instead of fitting again, and
+// a closed pool leaves no thread running.
 
 let pool: BaselinePool;
 beforeAll(async () => {
-  pool = await startBaselinePool(2);
+  pool = await startBaselinePool({ threads: 2 });
 }, 60_000);
 afterAll(async () => {
   setBaselineFitter(null);
   await pool?.close();
+  expect(liveBaselineThreads()).toBe(0);
 });
 
 const series = syntheticSeries({ count: 6, length: 48, season: 4, seed: 7 }).map(toSeries);
@@ -104,4 +107,35 @@ it('a forecaster takes the fits made ahead instead of fitting again', async () =
     setBaselineFitter(null);
     forgetBaselineFits();
   }
+});
+
+describe('a pool sized to the job', () => {
+  it('has a thread per core, and none for a job too small to pay for them or where one thread would run', () => {
+    expect(baselineThreads(10000, 16)).toBe(16);
+    expect(baselineThreads(10000, 2)).toBe(2);
+    expect(baselineThreads(100, 16)).toBe(3);
+    expect(baselineThreads(63, 16)).toBe(0);
+    expect(baselineThreads(10000, 1)).toBe(0);
+  });
+
+  it('is installed as the fitter while in use, and its close puts the previous one back and ends its threads', async () => {
+    const before = liveBaselineThreads();
+    expect(await useBaselinePool(10, 0)).toBeNull();
+    const previous: BaselineFitter = async (requests) => requests.map(() => null);
+    setBaselineFitter(previous);
+    const job = await useBaselinePool(series.length, 2);
+    try {
+      expect(job!.threads).toBe(2);
+      expect(liveBaselineThreads()).toBe(before + 2);
+      // the pool, not `previous`, is the fitter now
+      const installed = setBaselineFitter(null);
+      expect(installed).toBe(job!.fitter);
+      const request: BaselineRequest = { name: 'theta', history: series[0]!.y, horizon: 4, season: 4, levels: [] };
+      expect((await installed!([request]))[0]).toEqual(baselineForecast('theta', request.history, 4, 4));
+    } finally {
+      await job!.close();
+    }
+    expect(setBaselineFitter(null)).toBe(previous);
+    expect(liveBaselineThreads()).toBe(before);
+  });
 });
