@@ -3,8 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { setBaselineFitter } from './index.ts';
-import { baselineThreads, type BaselinePool, createBaselinePool } from './pool.ts';
+import { baselineThreads, type BaselinePool, createBaselinePool, installBaselinePool } from './pool.ts';
 
 /**
  * The baseline pool (./pool.ts) on Node's worker_threads, for the command line and the benchmarks.
@@ -87,7 +86,7 @@ export async function startBaselinePool(options: NodePoolOptions = {}): Promise<
 /**
  * Installs a pool of worker threads sized to a job of `series` series and this machine
  * ({@link baselineThreads}: one per core, none for a small job) as the library's baseline fitter
- * ({@link setBaselineFitter}); resolves to its handle, whose `close` puts the previous fitter back and
+ * ({@link installBaselinePool}); resolves to its handle, whose `close` puts the previous fitter back and
  * ends the threads, or to null where the job is too small for a pool. The forecasts are the same
  * with it or without it.
  */
@@ -95,14 +94,5 @@ export async function useBaselinePool(
   series: number,
   threads = baselineThreads(series, availableParallelism()),
 ): Promise<BaselinePool | null> {
-  if (threads < 1) return null;
-  const pool = await startBaselinePool({ threads });
-  const previous = setBaselineFitter(pool.fitter);
-  return {
-    ...pool,
-    async close() {
-      setBaselineFitter(previous);
-      await pool.close();
-    },
-  };
+  return threads < 1 ? null : installBaselinePool(await startBaselinePool({ threads }));
 }

@@ -1,4 +1,4 @@
-import { baselineForecast, type BaselineFitter, type BaselineForecast, type BaselineRequest } from './index.ts';
+import { baselineForecast, type BaselineFitter, type BaselineForecast, type BaselineRequest, setBaselineFitter } from './index.ts';
 
 /**
  * The statistical baselines of a forecasting job fitted on a pool of threads: Node's worker_threads
@@ -131,6 +131,22 @@ export function createBaselinePool(threads: number, spawn: (events: PoolThreadEv
     async close() {
       fail(new Error('the baseline pool was closed'));
       await Promise.all(pool.map((t) => t.terminate()));
+    },
+  };
+}
+
+/**
+ * Installs `pool` as the library's baseline fitter ({@link setBaselineFitter}); the handle it
+ * returns is the pool whose `close` also puts the previous fitter back.
+ */
+export function installBaselinePool(pool: BaselinePool): BaselinePool {
+  const previous = setBaselineFitter(pool.fitter);
+  return {
+    threads: pool.threads,
+    fitter: pool.fitter,
+    async close() {
+      setBaselineFitter(previous);
+      await pool.close();
     },
   };
 }
