@@ -24,19 +24,26 @@ const WORKER_FILES = ['node-worker.js', 'baseline-worker.mjs'];
 
 let bundled: Promise<string> | null = null;
 
+/**
+ * This module's URL, held in a variable: Vite rewrites `new URL(literal, import.meta.url)` into an
+ * asset import (a template literal into one for every file of the folder), and these paths are
+ * files to look for at run time, not assets to bundle.
+ */
+const here = import.meta.url;
+
 /** The worker script (see the module comment). */
 export function baselineWorkerFile(): Promise<string> {
   for (const name of WORKER_FILES) {
-    const beside = fileURLToPath(new URL(`./${name}`, import.meta.url));
+    const beside = fileURLToPath(new URL(name, here));
     if (existsSync(beside)) return Promise.resolve(beside);
   }
+  // a checkout of the repository: the package never reaches here, nor carries Vite or scripts/
   bundled ??= (async () => {
-    const bundler = '../../../scripts/bundle-node.mjs'; // a variable: the package never reaches here, nor carries Vite
-    const { bundleForNode } = (await import(/* @vite-ignore */ new URL(bundler, import.meta.url).href)) as {
+    const { bundleForNode } = (await import(/* @vite-ignore */ new URL('../../../scripts/bundle-node.mjs', here).href)) as {
       bundleForNode(o: { root: string; entry: string; outDir: string; fileName: string }): Promise<string>;
     };
     return bundleForNode({
-      root: fileURLToPath(new URL('../../..', import.meta.url)),
+      root: fileURLToPath(new URL('../../..', here)),
       entry: 'src/forecast/baselines/node-worker.ts',
       outDir: mkdtempSync(join(tmpdir(), 'webrnn-baseline-worker-')),
       fileName: 'baseline-worker.mjs',
