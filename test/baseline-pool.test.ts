@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.ts';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { syntheticSeries, toSeries } from '../src/data/datasets.ts';
 import {
@@ -10,7 +14,7 @@ import {
   type BaselineRequest,
 } from '../src/forecast/baselines/index.ts';
 import { Forecaster } from '../src/forecast/forecaster.ts';
-import { liveBaselineThreads, startBaselinePool, useBaselinePool } from '../src/forecast/baselines/node-pool.ts';
+import { baselineThreadCounts, startBaselinePool, useBaselinePool } from '../src/forecast/baselines/node-pool.ts';
 import { baselineThreads, type BaselinePool } from '../src/forecast/baselines/pool.ts';
 
 // The forecasting job's baselines on a pool of worker threads (src/forecast/baselines/node-pool.ts,
@@ -26,7 +30,7 @@ beforeAll(async () => {
 afterAll(async () => {
   setBaselineFitter(null);
   await pool?.close();
-  expect(liveBaselineThreads()).toBe(0);
+  expect(baselineThreadCounts().live).toBe(0);
 });
 
 const series = syntheticSeries({ count: 6, length: 48, season: 4, seed: 7 }).map(toSeries);
@@ -119,14 +123,14 @@ describe('a pool sized to the job', () => {
   });
 
   it('is installed as the fitter while in use, and its close puts the previous one back and ends its threads', async () => {
-    const before = liveBaselineThreads();
+    const before = baselineThreadCounts().live;
     expect(await useBaselinePool(10, 0)).toBeNull();
     const previous: BaselineFitter = async (requests) => requests.map(() => null);
     setBaselineFitter(previous);
     const job = await useBaselinePool(series.length, 2);
     try {
       expect(job!.threads).toBe(2);
-      expect(liveBaselineThreads()).toBe(before + 2);
+      expect(baselineThreadCounts().live).toBe(before + 2);
       // the pool, not `previous`, is the fitter now
       const installed = setBaselineFitter(null);
       expect(installed).toBe(job!.fitter);
@@ -136,6 +140,38 @@ describe('a pool sized to the job', () => {
       await job!.close();
     }
     expect(setBaselineFitter(null)).toBe(previous);
-    expect(liveBaselineThreads()).toBe(before);
+    expect(baselineThreadCounts().live).toBe(before);
   });
+});
+
+it('webrnn backtest on a job large enough fits its baselines on a thread per core and ends them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'webrnn-pool-'));
+  try {
+    const many = syntheticSeries({ count: 64, length: 24, season: 4, seed: 11 });
+    const rows = ['unique_id,ds,y', ...many.flatMap((d) => d.values.map((v, t) => `${d.id},${d.dates[t]},${v}`))];
+    writeFileSync(join(dir, 'many.csv'), `${rows.join('\n')}\n`);
+    const before = baselineThreadCounts();
+    const argv = [
+      'backtest',
+      join(dir, 'many.csv'),
+      '--horizon',
+      '4',
+      '--season',
+      '4',
+      '--cpu',
+      '--epochs',
+      '1',
+      '--ensemble',
+      '1',
+      '--hidden',
+      '3',
+      '--quiet',
+    ];
+    expect(await main(argv, { out: () => {}, err: () => {} }, '9.9.9')).toBe(0);
+    const after = baselineThreadCounts();
+    expect(after.started - before.started).toBe(baselineThreads(64, availableParallelism()));
+    expect(after.live).toBe(before.live);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

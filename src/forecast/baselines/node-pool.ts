@@ -52,11 +52,11 @@ export function baselineWorkerFile(): Promise<string> {
   return bundled;
 }
 
-let live = 0;
+const threadCounts = { started: 0, live: 0 };
 
-/** How many pool threads are running in this process (tests check that pools end theirs). @internal */
-export function liveBaselineThreads(): number {
-  return live;
+/** How many pool threads this process has started, and how many run now (tests check that pools end theirs). @internal */
+export function baselineThreadCounts(): { started: number; live: number } {
+  return { ...threadCounts };
 }
 
 /** Options of {@link startBaselinePool}. */
@@ -75,11 +75,12 @@ export async function startBaselinePool(options: NodePoolOptions = {}): Promise<
   const file = options.workerFile ?? (await baselineWorkerFile());
   return createBaselinePool(threads, ({ answer, fail }) => {
     const w = new Worker(file);
-    live++;
+    threadCounts.started++;
+    threadCounts.live++;
     w.on('message', answer);
     w.on('error', (e) => fail(new Error(`a baseline worker failed: ${e.message}`)));
     w.on('exit', (code) => {
-      live--;
+      threadCounts.live--;
       if (code !== 0) fail(new Error(`a baseline worker exited with code ${code}`));
     });
     return {
