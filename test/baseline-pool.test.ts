@@ -3,6 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
+import { ConfigError } from '../src/errors.ts';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { syntheticSeries, toSeries } from '../src/data/datasets.ts';
 import {
@@ -120,6 +121,12 @@ describe('a pool sized to the job', () => {
     expect(baselineThreads(100, 16)).toBe(3);
     expect(baselineThreads(63, 16)).toBe(0);
     expect(baselineThreads(10000, 1)).toBe(0);
+  });
+
+  it('refuses a thread count that is not a positive whole number, before starting any', async () => {
+    const before = baselineThreadCounts().started;
+    for (const threads of [0, -1, 1.5, Number.NaN]) await expect(startBaselinePool({ threads })).rejects.toThrow(ConfigError);
+    expect(baselineThreadCounts().started).toBe(before);
   });
 
   it('is installed as the fitter while in use, and its close puts the previous one back and ends its threads', async () => {

@@ -3,7 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { baselineThreads, type BaselinePool, createBaselinePool, installBaselinePool } from './pool.ts';
+import { baselineThreads, type BaselinePool, checkThreads, createBaselinePool, installBaselinePool } from './pool.ts';
 
 /**
  * The baseline pool (./pool.ts) on Node's worker_threads, for the command line and the benchmarks.
@@ -70,8 +70,7 @@ export interface NodePoolOptions {
 /** Starts a pool of worker threads fitting baselines; {@link BaselinePool.close} ends them. */
 export async function startBaselinePool(options: NodePoolOptions = {}): Promise<BaselinePool> {
   const threads = options.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1)
-    throw new RangeError(`a baseline pool needs a positive whole number of threads, got ${threads}`);
+  checkThreads(threads);
   const file = options.workerFile ?? (await baselineWorkerFile());
   return createBaselinePool(threads, ({ answer, fail }) => {
     const w = new Worker(file);

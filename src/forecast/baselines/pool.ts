@@ -1,3 +1,4 @@
+import { ConfigError } from '../../errors.ts';
 import { baselineForecast, type BaselineFitter, type BaselineForecast, type BaselineRequest, setBaselineFitter } from './index.ts';
 
 /**
@@ -65,14 +66,19 @@ export interface BaselinePool {
 /** Requests per message: messages cost little beside ETS's milliseconds, and small chunks keep the threads evenly busy. */
 const CHUNK = 8;
 
+/** @throws ConfigError `threads` not a positive whole number. */
+export function checkThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new ConfigError(`a baseline pool needs a positive whole number of threads, got ${threads}`);
+}
+
 /**
  * A pool of `threads` threads made by `spawn`, each handed the events it reports. One batch runs at a
  * time, cut into chunks of {@link CHUNK} requests that go to whichever thread is free; a thread that
  * fails fails the batch and the pool.
  */
 export function createBaselinePool(threads: number, spawn: (events: PoolThreadEvents) => PoolThread): BaselinePool {
-  if (!Number.isInteger(threads) || threads < 1)
-    throw new RangeError(`a baseline pool needs a positive whole number of threads, got ${threads}`);
+  checkThreads(threads);
   let failure: Error | null = null;
   let batch: {
     chunks: BaselineRequest[][];
