@@ -31,4 +31,25 @@ describe("the app's baseline pool on Web Workers", () => {
     expect(setBaselineFitter(null)).toBeNull();
     await expect(pool.fitter(requests)).rejects.toThrow('closed');
   });
+
+  it("fits the same from inside a worker, where the app's forecasting worker starts it", async () => {
+    const requests: BaselineRequest[] = syntheticSeries({ count: 4, length: 40, season: 4, seed: 5 }).map((d) => ({
+      name: 'ets',
+      history: Float64Array.from(d.values),
+      horizon: 4,
+      season: 4,
+      levels: [80, 95],
+    }));
+    const worker = new Worker(new URL('./helpers/nested-baseline-pool.ts', import.meta.url), { type: 'module' });
+    try {
+      const fits = await new Promise<unknown>((resolve, reject) => {
+        worker.onmessage = (e) => resolve(e.data);
+        worker.onerror = (e) => reject(new Error(e.message));
+        worker.postMessage(requests);
+      });
+      expect(fits).toEqual(requests.map((r) => baselineForecast(r.name, r.history, r.horizon, r.season, r.levels)));
+    } finally {
+      worker.terminate();
+    }
+  });
 });
