@@ -43,7 +43,8 @@ export default defineConfig({
   // The library: one file per source module (dist/ mirrors src/), so a consumer's bundler keeps only
   // the modules an app reaches (package.json's `sideEffects` lets it drop the rest); unminified, so
   // class names (`DeviceError`, `ElmanRNN`) and stack traces read as in the sources. Entries:
-  // index (browsers, the default), node (adds Dawn's adapter), onnx/index (`webrnn/onnx`), cli/bin.
+  // index (browsers, the default), node (adds Dawn's adapter), onnx/index (`webrnn/onnx`), cli/bin,
+  // forecast/baselines/node-worker (a thread of the command line's baseline pool).
   // Dependencies (papaparse, protobufjs) and the peer webgpu stay imports; the vega-datasets files
   // (data, from a 42 MB package) are inlined under dist/vendor/.
   build: {
@@ -51,7 +52,7 @@ export default defineConfig({
     sourcemap: true,
     minify: false,
     lib: {
-      entry: ['src/index.ts', 'src/node.ts', 'src/onnx/index.ts', 'src/cli/bin.ts'],
+      entry: ['src/index.ts', 'src/node.ts', 'src/onnx/index.ts', 'src/cli/bin.ts', 'src/forecast/baselines/node-worker.ts'],
       formats: ['es'],
     },
     rollupOptions: {

@@ -2,6 +2,7 @@
 import { DataError } from '../src/errors.ts';
 import { BASELINES, type BaselineName, type Interval } from '../src/forecast/baselines/index.ts';
 import type { Series } from '../src/forecast/frame.ts';
+import { useBaselinePool } from './baseline-pool.ts';
 import { chooseBackend, CPU_CHOICE, type BackendChoice } from './backend-choice.ts';
 import { forecastsCsv, nextStamps } from '../src/forecast/output.ts';
 import type { ErrorInfo, IntervalView, Reply, Request, RunOptions, SeriesRow } from './protocol.ts';
@@ -82,6 +83,8 @@ async function load(request: Extract<Request, { type: 'load' }>) {
 async function run(options: RunOptions) {
   running = new AbortController();
   const t0 = performance.now();
+  // The statistical baselines on a Web Worker per core when the run is large enough (the same fits).
+  const pool = useBaselinePool(series.length);
   try {
     const choice = options.device === 'cpu' ? CPU_CHOICE : await auto;
     post({ type: 'backend', name: choice.name, detail: choice.detail, software: choice.software });
@@ -106,6 +109,7 @@ async function run(options: RunOptions) {
     post({ type: 'run-error', error: errorInfo(e) });
   } finally {
     running = null;
+    await pool?.close();
   }
 }
 

@@ -14,7 +14,8 @@
 //
 // Part 2 (--job): the whole app job as app/run.ts runs it — Forecaster.backtest then a fresh
 // Forecaster.fit + predict — at the batch size --job-batch (default: the auto batch), timed, each
-// epoch's end stamped (the rest of a phase is forecasting and the statistical baselines). The
+// epoch's end stamped (the rest of a phase is forecasting and the statistical baselines, fitted on a
+// thread per core by the library's pool as the CLI and the app fit them). The
 // forecaster's own recipe decides its windows, epochs and baselines: this times whatever it does.
 // Scaling the learning rate with the batch here is the bench's choice (src/train/batching.ts).
 // Part 1 builds the windows as the one-scaler-per-series recipe did; it measures the trainer.
@@ -32,6 +33,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { syntheticSeries, toSeries } from '../src/data/datasets.ts';
+import { useBaselinePool } from '../src/forecast/baselines/node-pool.ts';
 import { Forecaster } from '../src/forecast/forecaster.ts';
 import { fitScaler, scale } from '../src/forecast/scaling.ts';
 import { RecurrentNet } from '../src/model/recurrent.ts';
@@ -211,6 +213,8 @@ try {
       seed: 0,
       training: { batchSize: batch, optimizer: { kind: 'adam' as const, lr: scaledLearningRate(APP.lr, batch) } },
     };
+    // The baselines on a thread per core, as `webrnn forecast` fits them (the library's pool).
+    const pool = await useBaselinePool(series.length);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const report = await Forecaster.create(options).backtest(series, {
@@ -228,6 +232,7 @@ try {
     await final.predict(series);
     const t2 = performance.now();
     const cpu = process.cpuUsage(cpu0);
+    await pool?.close();
     job = {
       batch,
       backtestSeconds: (t1 - t0) / 1000,

@@ -5,7 +5,7 @@
 //
 //   run.sh, unpack.py        bench/kit/: unpack, find the GPU's Vulkan driver, run, write $OUT
 //   kit.mjs                  bench/kit.ts and everything it imports, bundled into one file
-//   baseline-worker.mjs      bench/baseline-worker.ts bundled: a thread of the forecasting job's baseline pool
+//   baseline-worker.mjs      src/forecast/baselines/node-worker.ts bundled: a thread of the baseline pool
 //   node.xz                  this Node.js binary, xz-compressed
 //   dawn.node.xz             Dawn's Node bindings for linux-x64 (the `webgpu` package), xz-compressed
 //   webgpu/                  that package's index.js and package.json
@@ -51,12 +51,12 @@ function xz(from, to) {
 // 1. The benchmark, bundled into one ES module for Node: WGSL inlined, every dependency inlined but
 //    Dawn's bindings (carried beside it) and Node's own modules. The peers that need npm packages
 //    the kit does not carry (TF.js, ONNX Runtime) stay external: the kit never runs them. Beside it,
-//    the worker of the forecasting job's baseline pool (bench/baseline-pool.ts).
+//    the thread of the forecasting job's baseline pool (src/forecast/baselines/node-pool.ts).
 const { bundleForNode } = await import('./bundle-node.mjs');
 const bundleDir = join(out, '.bundle');
 for (const [entry, fileName] of [
   ['bench/kit.ts', 'kit.mjs'],
-  ['bench/baseline-worker.ts', 'baseline-worker.mjs'],
+  ['src/forecast/baselines/node-worker.ts', 'baseline-worker.mjs'],
 ]) {
   await bundleForNode({ root, entry, outDir: bundleDir, fileName, external: ['webgpu', /^@tensorflow\//, /^onnxruntime-/] });
   copyFileSync(join(bundleDir, fileName), join(out, fileName));

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBaselinePool, type BaselinePool } from '../bench/baseline-pool.ts';
+import { main } from '../src/cli/main.ts';
+import { ConfigError } from '../src/errors.ts';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { syntheticSeries, toSeries } from '../src/data/datasets.ts';
 import {
@@ -11,19 +15,23 @@ import {
   type BaselineRequest,
 } from '../src/forecast/baselines/index.ts';
 import { Forecaster } from '../src/forecast/forecaster.ts';
+import { baselineThreadCounts, startBaselinePool, useBaselinePool } from '../src/forecast/baselines/node-pool.ts';
+import { baselineThreads, type BaselinePool } from '../src/forecast/baselines/pool.ts';
 
-// The forecasting job's baselines on a pool of worker threads (bench/baseline-pool.ts) and the
-// forecaster's hook for it (src/forecast/baselines/index.ts setBaselineFitter / prefitBaselines):
-// the pool's fits are the library's own, bit for bit, and the forecaster uses what was fitted ahead
-// instead of fitting again.
+// The forecasting job's baselines on a pool of worker threads (src/forecast/baselines/node-pool.ts,
+// which the command line and the benchmarks use) and the forecaster's hook for it
+// (src/forecast/baselines/index.ts setBaselineFitter / prefitBaselines): the pool's fits are the
+// library's own, bit for bit, the forecaster uses what was fitted ahead instead of fitting again, and
+// a closed pool leaves no thread running.
 
 let pool: BaselinePool;
 beforeAll(async () => {
-  pool = await startBaselinePool(2);
+  pool = await startBaselinePool({ threads: 2 });
 }, 60_000);
 afterAll(async () => {
   setBaselineFitter(null);
   await pool?.close();
+  expect(baselineThreadCounts().live).toBe(0);
 });
 
 const series = syntheticSeries({ count: 6, length: 48, season: 4, seed: 7 }).map(toSeries);
@@ -103,5 +111,74 @@ it('a forecaster takes the fits made ahead instead of fitting again', async () =
   } finally {
     setBaselineFitter(null);
     forgetBaselineFits();
+  }
+});
+
+describe('a pool sized to the job', () => {
+  it('has a thread per core, and none for a job too small to pay for them or where one thread would run', () => {
+    expect(baselineThreads(10000, 16)).toBe(16);
+    expect(baselineThreads(10000, 2)).toBe(2);
+    expect(baselineThreads(100, 16)).toBe(3);
+    expect(baselineThreads(63, 16)).toBe(0);
+    expect(baselineThreads(10000, 1)).toBe(0);
+  });
+
+  it('refuses a thread count that is not a positive whole number, before starting any', async () => {
+    const before = baselineThreadCounts().started;
+    for (const threads of [0, -1, 1.5, Number.NaN]) await expect(startBaselinePool({ threads })).rejects.toThrow(ConfigError);
+    expect(baselineThreadCounts().started).toBe(before);
+  });
+
+  it('is installed as the fitter while in use, and its close puts the previous one back and ends its threads', async () => {
+    const before = baselineThreadCounts().live;
+    expect(await useBaselinePool(10, 0)).toBeNull();
+    const previous: BaselineFitter = async (requests) => requests.map(() => null);
+    setBaselineFitter(previous);
+    const job = await useBaselinePool(series.length, 2);
+    try {
+      expect(job!.threads).toBe(2);
+      expect(baselineThreadCounts().live).toBe(before + 2);
+      // the pool, not `previous`, is the fitter now
+      const installed = setBaselineFitter(null);
+      expect(installed).toBe(job!.fitter);
+      const request: BaselineRequest = { name: 'theta', history: series[0]!.y, horizon: 4, season: 4, levels: [] };
+      expect((await installed!([request]))[0]).toEqual(baselineForecast('theta', request.history, 4, 4));
+    } finally {
+      await job!.close();
+    }
+    expect(setBaselineFitter(null)).toBe(previous);
+    expect(baselineThreadCounts().live).toBe(before);
+  });
+});
+
+it('webrnn backtest on a job large enough fits its baselines on a thread per core and ends them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'webrnn-pool-'));
+  try {
+    const many = syntheticSeries({ count: 64, length: 24, season: 4, seed: 11 });
+    const rows = ['unique_id,ds,y', ...many.flatMap((d) => d.values.map((v, t) => `${d.id},${d.dates[t]},${v}`))];
+    writeFileSync(join(dir, 'many.csv'), `${rows.join('\n')}\n`);
+    const before = baselineThreadCounts();
+    const argv = [
+      'backtest',
+      join(dir, 'many.csv'),
+      '--horizon',
+      '4',
+      '--season',
+      '4',
+      '--cpu',
+      '--epochs',
+      '1',
+      '--ensemble',
+      '1',
+      '--hidden',
+      '3',
+      '--quiet',
+    ];
+    expect(await main(argv, { out: () => {}, err: () => {} }, '9.9.9')).toBe(0);
+    const after = baselineThreadCounts();
+    expect(after.started - before.started).toBe(baselineThreads(64, availableParallelism()));
+    expect(after.live).toBe(before.live);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -4,6 +4,7 @@ import { WebGPUBackend } from '../backends/webgpu.ts';
 import { co2Monthly } from '../data/datasets.ts';
 import { ConfigError, DataError, ModelError } from '../errors.ts';
 import { BASELINE_LABELS, BASELINES, type BaselineName, type Interval } from '../forecast/baselines/index.ts';
+import { useBaselinePool } from '../forecast/baselines/node-pool.ts';
 import { Forecaster, type BacktestReport, type Forecast, type ForecastFitOptions, type ForecasterOptions } from '../forecast/forecaster.ts';
 import { forecastsCsv } from '../forecast/output.ts';
 import { parseLong, parseWide, readTable, type Series } from '../forecast/frame.ts';
@@ -322,6 +323,8 @@ export async function forecastCommand(command: ForecastCommand, args: string[], 
   if (backend instanceof WebGPUBackend && backend.gpu.summary.isSoftware) {
     info('webrnn: note: this WebGPU adapter is a software one: its shaders run on the CPU, much slower than on a GPU');
   }
+  // The statistical baselines on a thread per core when the job is large enough (the same fits).
+  const pool = await useBaselinePool(series.length);
   try {
     if (!training) {
       const f = loadForecaster(values.model!, modelBytes!, backend);
@@ -359,6 +362,7 @@ export async function forecastCommand(command: ForecastCommand, args: string[], 
     if (values.model) writeOutput('--model', values.model, f.toSafetensors());
     return 0;
   } finally {
+    await pool?.close();
     backend.dispose();
   }
 }

@@ -77,42 +77,64 @@ export function admissible(spec: EtsSpec, m: number, par: EtsParams): boolean {
   if (gamma < Math.max(1 - 1 / phi - alpha, 0) || gamma > 1 + 1 / phi - alpha) return false;
   if (alpha < 1 - 1 / phi - (gamma * (1 - m + phi + phi * m)) / (2 * phi * m)) return false;
   if (beta < -(1 - phi) * (gamma / m + alpha)) return false;
-  // coefficients, highest power first
-  const c: number[] = [1, alpha + beta - phi];
-  for (let i = 0; i < m - 2; i++) c.push(alpha + beta - alpha * phi);
-  c.push(alpha + beta - alpha * phi + gamma - 1);
-  c.push(phi * (1 - alpha - gamma));
+  // coefficients, highest power first, in a buffer kept between calls: the search asks this
+  // thousands of times per fit, and a fresh array each time was most of its garbage
+  const c = scratch(coefficients, m + 2);
+  coefficients = c;
+  let len = 0;
+  c[len++] = 1;
+  c[len++] = alpha + beta - phi;
+  for (let i = 0; i < m - 2; i++) c[len++] = alpha + beta - alpha * phi;
+  c[len++] = alpha + beta - alpha * phi + gamma - 1;
+  c[len++] = phi * (1 - alpha - gamma);
   // Without trend and damping, z = 1 is always a root (the coefficients sum to 0). It sits exactly
   // on the limit, where a test within 1e-10 of it is decided by rounding; R's root finder puts it
   // inside. Divide it out (synthetic division) and test the other roots.
   if (beta === 0 && phi === 1) {
-    for (let k = 1; k < c.length - 1; k++) c[k] = c[k]! + c[k - 1]!;
-    c.pop();
+    for (let k = 1; k < len - 1; k++) c[k] = c[k]! + c[k - 1]!;
+    len--;
   }
-  return rootsWithin(c, 1 + 1e-10);
+  return rootsWithin(c, 1 + 1e-10, len - 1);
+}
+
+/** The buffers {@link admissible} and {@link rootsWithin} reuse (one thread runs one call at a time). */
+let coefficients = new Float64Array(32);
+let reduced = [new Float64Array(32), new Float64Array(32)] as const;
+let powers = { radius: Number.NaN, table: new Float64Array(0) };
+
+/** `buffer` when it holds `length` values, else a new one that does. */
+function scratch(buffer: Float64Array<ArrayBuffer>, length: number): Float64Array<ArrayBuffer> {
+  return buffer.length >= length ? buffer : new Float64Array(2 * length);
 }
 
 /**
- * Schur–Cohn–Jury test: true when every root of Σ c[k]·z^(d−k) (c[0] the leading coefficient)
- * lies strictly inside |z| < radius. The polynomial is rescaled to the unit circle, then reduced
+ * Schur–Cohn–Jury test: true when every root of Σ c[k]·z^(d−k) (c[0] the leading coefficient,
+ * d = `degree`, by default c.length − 1) lies strictly inside |z| < radius. The polynomial is rescaled to the unit circle, then reduced
  * one degree at a time by q(z) = (a_d·p(z) − a_0·p*(z))/z, p* the reversed polynomial; all roots
  * are inside iff |a_0| < |a_d| at every step (then q's leading coefficient a_d² − a_0² > 0).
  */
-export function rootsWithin(c: readonly number[], radius: number): boolean {
-  const d = c.length - 1;
-  // a[k] = coefficient of w^k of p(radius·w)
-  let a = new Float64Array(d + 1);
-  for (let k = 0; k <= d; k++) a[k] = c[d - k]! * radius ** k;
+export function rootsWithin(c: ArrayLike<number>, radius: number, degree = c.length - 1): boolean {
+  const d = degree;
+  if (reduced[0].length <= d) reduced = [new Float64Array(2 * d + 2), new Float64Array(2 * d + 2)];
+  if (powers.radius !== radius || powers.table.length <= d) {
+    powers = { radius, table: Float64Array.from({ length: 2 * d + 2 }, (_, k) => radius ** k) };
+  }
+  const pow = powers.table;
+  // a[k] = coefficient of w^k of p(radius·w); each reduction writes the other buffer
+  let a = reduced[0];
+  let next = reduced[1];
+  for (let k = 0; k <= d; k++) a[k] = c[d - k]! * pow[k]!;
   for (let deg = d; deg >= 1; deg--) {
     const lead = a[deg]!;
     const tail = a[0]!;
     if (!(Math.abs(tail) < Math.abs(lead))) return false;
-    const next = new Float64Array(deg);
     for (let k = 0; k < deg; k++) next[k] = lead * a[k + 1]! - tail * a[deg - 1 - k]!;
     // rescale to a monic polynomial (same roots) so 25 reductions neither underflow nor overflow
     const monic = next[deg - 1]!;
     for (let k = 0; k < deg; k++) next[k] = next[k]! / monic;
+    const done = a;
     a = next;
+    next = done;
   }
   return true;
 }
@@ -146,9 +168,18 @@ export function fitEtsModel(y: ArrayLike<number>, spec: EtsSpec, m: number): Ets
     par.phi = spec.damped ? x[j++]! : 1;
     fillState(spec, mm, x, nPar, init);
   };
+  // The admissibility test depends on the smoothing parameters only; the search often moves only
+  // the states (the first simplex's vertices but nPar + 1 of them, shrinks): ask it once per
+  // parameter set.
+  const checked: EtsParams = { alpha: Number.NaN, beta: 0, gamma: 0, phi: 0 };
+  let allowed = false;
   const objective = (x: Float64Array): number => {
     unpack(x);
-    if (!parametersAllowed(spec, mm, par)) return Infinity;
+    if (par.alpha !== checked.alpha || par.beta !== checked.beta || par.gamma !== checked.gamma || par.phi !== checked.phi) {
+      allowed = parametersAllowed(spec, mm, par);
+      Object.assign(checked, par);
+    }
+    if (!allowed) return Infinity;
     if (spec.season === 'M') {
       for (let i = spec.trend === 'N' ? 1 : 2; i < nStates; i++) if (init[i]! < 0) return Infinity;
     }

@@ -67,6 +67,9 @@ export function stateCount(spec: EtsSpec, m: number): number {
 const TOL = 1e-10;
 const HUGEN = 1e10;
 
+/** {@link etsFilter}'s seasonal states (one thread runs one filter at a time). */
+let seasonRing = new Float64Array(32);
+
 /** Where {@link etsFilter} writes what it computes besides the criterion (each optional). */
 export interface FilterOutputs {
   /** One-step forecasts, length n. */
@@ -108,8 +111,10 @@ export function etsFilter(
   let b = hasTrend ? init[1]! : 0;
   const first = hasTrend ? 2 : 1;
   const period = seasonKind === 0 ? 1 : m;
-  // ring[k] is the oldest season (R's s[m-1]); the newest is ring[k-1].
-  const ring = new Float64Array(period);
+  // ring[k] is the oldest season (R's s[m-1]); the newest is ring[k-1]. A buffer kept between calls:
+  // the fit runs the filter thousands of times.
+  if (seasonRing.length < period) seasonRing = new Float64Array(2 * period);
+  const ring = seasonRing;
   if (seasonKind !== 0) for (let j = 0; j < m; j++) ring[j] = init[first + m - 1 - j]!;
   let k = 0;
 

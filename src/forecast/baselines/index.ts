@@ -89,9 +89,10 @@ export interface BaselineRequest {
 }
 
 /**
- * Fits many requests at once (bench/baseline-pool.ts: on a pool of Node worker threads, each running
- * {@link baselineForecast}), resolving to each one's forecast, or null where the method cannot fit
- * that history (the caller then fits it itself and reports the error as usual).
+ * Fits many requests at once (./pool.ts: on a pool of threads, Node's worker_threads or a browser's
+ * Web Workers, each running {@link baselineForecast}), resolving to each one's forecast, or null
+ * where the method cannot fit that history (the caller then fits it itself and reports the error as
+ * usual).
  */
 export type BaselineFitter = (requests: readonly BaselineRequest[]) => Promise<(BaselineForecast | null)[]>;
 
