@@ -67,6 +67,23 @@ describe('Tuner', () => {
     expect(dev.runs).toEqual(['tile/128', 'tile/128', 'tile/256', 'tile/256', 'tile/64', 'tile/64']);
   });
 
+  it("'quick' times the best of each group (kernel) even where the cost model ranks it low, then the next best up to three", async () => {
+    const grouped = candidates.map((c) => ({ ...c, group: c.name.split('/')[0] }));
+    const dev = fakeDevice();
+    const choice = await new Tuner({ mode: 'quick', store: new MemoryTuneStore(), now: dev.now, budgetMs: 1e9 }).choose(
+      'k',
+      grouped,
+      dev.time,
+    );
+    // Three groups (tile, sequential, lanes): their leaders, in the model's order; no fill needed.
+    expect(Object.keys(choice.timesMs)).toEqual(['tile/128', 'sequential', 'lanes']);
+    expect(choice.candidate.name).toBe('lanes');
+    // One group: its best, then the next best until three.
+    const tiles = grouped.filter((c) => c.group === 'tile');
+    const one = await new Tuner({ mode: 'quick', store: new MemoryTuneStore(), now: dev.now, budgetMs: 1e9 }).choose('k', tiles, dev.time);
+    expect(Object.keys(one.timesMs)).toEqual(['tile/128', 'tile/256', 'tile/64']);
+  });
+
   it('stops starting candidates once the budget is spent, and picks the fastest of those timed', async () => {
     const dev = fakeDevice();
     // tile/128 takes 2 × 9 ms (warm-up + run): 18 ms, under the budget of 20, so tile/256 starts

@@ -21,8 +21,8 @@ export interface WebGPUBackendOptions extends AcquireOptions {
   recurrentKernel?: RecurrentKernelChoice;
   /**
    * How `'auto'` chooses the forward kernel (src/tune/forward.ts). `'quick'` (default): on first
-   * use of a layer's shape class on this adapter, time the cost model's best three candidates
-   * (about a second, see `tuneBudgetMs`) and cache the fastest; `'full'`: time every candidate;
+   * use of a layer's shape class on this adapter, time the cost model's best variant of each
+   * kernel, at least three candidates (about a second, see `tuneBudgetMs`), and cache the fastest; `'full'`: time every candidate;
    * `'off'`: the cached choice, else the cost model's. The default comes from `WEBRNN_TUNE` in
    * Node when set (src/tune/defaults.ts). Choices are cached per adapter, limits, features,
    * kernel sources and shape class: in `~/.cache/webrnn/tune.json` in Node, IndexedDB in a browser.

@@ -37,7 +37,7 @@ export const TUNE_OPTIONS = {
     type: 'string',
     value: 'quick|full',
     default: 'full',
-    about: "'quick' times the cost model's best three candidates, 'full' every one",
+    about: "'quick' times the cost model's best variant of each kernel (at least three candidates), 'full' every one",
   },
   'budget-ms': {
     type: 'string',

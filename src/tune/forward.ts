@@ -232,7 +232,7 @@ export class ForwardTuner {
     const timed = { ...ctx, ...timingBatch(ctx) };
     const choice = await this.tuner.choose(
       key,
-      candidates.map((c) => ({ name: c.name, config: c, estimate: c.estimate })),
+      candidates.map((c) => ({ name: c.name, config: c, estimate: c.estimate, group: c.kernel.name })),
       async ({ config }) => {
         const plan = replanCandidate(config, timed);
         if (!plan) throw new Error(`${config.name} does not fit the timing batch`);

@@ -9,8 +9,10 @@ import { ConfigError } from '../errors.ts';
  * read back; it is simply not found.
  *
  * Modes ({@link TuneMode}): `'off'` never times: the cached choice if there is one, else the cost
- * model's pick (the candidate with the lowest `estimate`, or the first). `'quick'` times the three
- * candidates the cost model ranks best, once each after a warm-up run. `'full'` times every
+ * model's pick (the candidate with the lowest `estimate`, or the first). `'quick'` times the cost
+ * model's best candidate of each group (a kernel: its best tile shape, say) and, up to
+ * {@link QUICK_CANDIDATES} in all, the next best, once each after a warm-up run: a kernel the cost
+ * model ranks low (unmeasured on this kind of adapter) is still timed, once. `'full'` times every
  * candidate, the median of three runs each. A time budget bounds both: once it is spent no further
  * candidate is started, and the fastest of those timed wins (ties: the cost model's order).
  * The clock is injected so tests can drive it.
@@ -28,6 +30,8 @@ export interface Candidate<T> {
   config: T;
   /** The cost model's estimate (any unit; lower is better). Candidates without one rank after those with one, in their order. */
   estimate?: number;
+  /** The family it belongs to (a kernel, whose variants these are): `'quick'` times the best of each. */
+  group?: string;
 }
 
 /** What the store keeps per key. */
@@ -69,7 +73,7 @@ export interface TunerOptions {
 /** About a second: tuning happens once per shape class and adapter, then the cache answers. */
 export const DEFAULT_TUNE_BUDGET_MS = 1000;
 
-/** How many of the cost model's best candidates `'quick'` times. */
+/** How many candidates `'quick'` times at least (more where there are more groups: one of each). */
 export const QUICK_CANDIDATES = 3;
 
 /** The candidates in the cost model's order: by estimate, those without one last, ties in the given order. */
@@ -78,6 +82,23 @@ export function rankByModel<T>(candidates: readonly Candidate<T>[]): Candidate<T
     .map((c, i) => ({ c, i }))
     .sort((a, b) => (a.c.estimate ?? Infinity) - (b.c.estimate ?? Infinity) || a.i - b.i)
     .map(({ c }) => c);
+}
+
+/**
+ * What `'quick'` times, in the cost model's order: the best-ranked candidate of each group, and the
+ * next best of the rest until there are {@link QUICK_CANDIDATES}.
+ */
+export function quickPool<T>(ranked: readonly Candidate<T>[]): Candidate<T>[] {
+  const groups = new Set<string>();
+  const leaders = new Set<Candidate<T>>();
+  for (const c of ranked) {
+    if (c.group !== undefined && !groups.has(c.group)) {
+      groups.add(c.group);
+      leaders.add(c);
+    }
+  }
+  let extra = Math.max(0, QUICK_CANDIDATES - leaders.size);
+  return ranked.filter((c) => leaders.has(c) || extra-- > 0);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
@@ -114,7 +135,7 @@ export class Tuner {
     if (this.mode === 'off' || candidates.length === 1) return { candidate: ranked[0]!, source: 'model', timesMs: {} };
 
     const start = this.now();
-    const pool = this.mode === 'quick' ? ranked.slice(0, QUICK_CANDIDATES) : ranked;
+    const pool = this.mode === 'quick' ? quickPool(ranked) : ranked;
     const runs = this.mode === 'quick' ? 1 : 3;
     const timesMs: Record<string, number> = {};
     for (const c of pool) {
