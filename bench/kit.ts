@@ -41,7 +41,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installNodeGpu } from '../src/gpu/node-adapter.ts';
 import { acquireGpu, DAWN_FLAGS_ENV, dawnFlagsFrom, type AdapterSummary } from '../src/gpu/device.ts';
-import { forwardCandidates, type KernelLimits, type RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
+import type { RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { tuneCachePath } from '../src/tune/file-store.ts';
 import type { TuneResolution } from '../src/tune/forward.ts';
@@ -195,21 +195,13 @@ function workloadLayers(wl: Workload) {
 }
 
 /**
- * Every forward candidate (src/gpu/kernels/forward/plan.ts forwardCandidates: kernel and tile
- * shape) that takes the workload's first layer on this device, in the cost model's order, as the
- * backend options that force it.
+ * Every forward candidate (kernel and variant: src/gpu/kernels/forward/plan.ts forwardCandidates)
+ * that takes the workload's first layer on this device, with its traits (subgroups where granted),
+ * in the cost model's order: the names `recurrentKernel` forces.
  */
-export function kernelVariants(
-  wl: Workload,
-  limits: KernelLimits,
-): Array<{ name: string; kernel: RecurrentKernelChoice; tileInvocations?: number }> {
+export function kernelVariants(wl: Workload, backend: WebGPUBackend): RecurrentKernelChoice[] {
   const [first] = workloadLayers(wl);
-  const ctx = { spec: first!.spec, batch: wl.batch, limits, headOutputs: 0, models: 1, traits: {} };
-  return forwardCandidates(ctx).map(({ name, kernel, variant }) => {
-    // The tiled kernel's variants are tile shapes, forced through `tileInvocations`.
-    const invocations = (variant as { invocations?: number }).invocations;
-    return { name, kernel: kernel.name, ...(invocations ? { tileInvocations: invocations } : {}) };
-  });
+  return backend.forwardCandidates(first!.spec, wl.batch).map((c) => c.name as RecurrentKernelChoice);
 }
 
 /**
@@ -266,7 +258,7 @@ async function main(): Promise<void> {
 
   // The adapter, its limits and features, and its ceilings, on a device of their own.
   const gpu = await acquireGpu({ log });
-  let limits: KernelLimits;
+  const sweepVariants = new Map<Workload, RecurrentKernelChoice[]>();
   try {
     const all = (l: GPUSupportedLimits) => {
       const out: Record<string, number> = {};
@@ -278,7 +270,6 @@ async function main(): Promise<void> {
     report.adapter = gpu.summary;
     report.limits = { adapter: all(gpu.adapter.limits), device: all(gpu.device.limits) };
     report.features = { adapter: [...gpu.adapter.features].sort(), granted: gpu.features };
-    limits = { ...(report.limits.device as unknown as KernelLimits) };
     log(`limits granted: ${JSON.stringify(report.limits.device)}`);
     log(`features granted: ${gpu.features.join(', ')}`);
     save();
@@ -296,6 +287,12 @@ async function main(): Promise<void> {
         report.errors.push(`ceilings: ${(e as Error).message}`);
       }
       save();
+    }
+    // The kernel sweep's candidates, as a backend on this device lists them.
+    if (wants('kernels')) {
+      const probe = WebGPUBackend.fromContext(gpu);
+      for (const wl of PLAN.kernels) sweepVariants.set(wl, kernelVariants(wl, probe));
+      probe.dispose();
     }
   } finally {
     gpu.destroy();
@@ -377,9 +374,7 @@ async function main(): Promise<void> {
     if (wants('kernels')) {
       log('\nkernels');
       for (const wl of PLAN.kernels) {
-        for (const v of kernelVariants(wl, limits)) {
-          await sweep('kernels', wl, v.name, webrnnContender(v.kernel, v.tileInvocations ? { tileInvocations: v.tileInvocations } : {}));
-        }
+        for (const name of sweepVariants.get(wl) ?? []) await sweep('kernels', wl, name, webrnnContender(name));
       }
     }
     if (wants('toggles')) {

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { ConfigError } from '../src/errors.ts';
 import { forwardCandidates, planRecurrentLayer, type LayerPlanContext } from '../src/gpu/kernels/forward/plan.ts';
+import type { Program } from '../src/gpu/program.ts';
 import { ForwardTuner, TUNE_STEPS, type TuneDevice } from '../src/tune/forward.ts';
 import { MemoryTuneStore } from '../src/tune/tuner.ts';
 import type { RecurrentStack } from '../src/rnn/stack.ts';
@@ -59,8 +60,8 @@ describe('the forward kernel chosen by the autotuner', () => {
       // The cost model's pick, before anything is resolved.
       expect(backend.recurrentKernelFor(c.spec, 16)).toBe('tile');
       const got = await withErrorScope(backend.device, () => backend.recurrentLayer(c.spec, c.weights, c.inputs));
-      const ctx: LayerPlanContext = { spec: c.spec, batch: 16, limits: backend.device.limits, headOutputs: 0, models: 1, traits: {} };
-      const names = forwardCandidates(ctx).map((x) => x.name);
+      // Every candidate that fits this device (its traits: subgroups where granted), as the report lists them.
+      const names = backend.tuneReport()[0]!.candidates.map((x) => x.name);
       expect(names).toContain('sequential');
       expect(names.length).toBeGreaterThan(2);
       // A warm-up and three timed runs each.
@@ -113,11 +114,8 @@ describe('the forward kernel chosen by the autotuner', () => {
       head: { weight: uniformArray(r, O * 3, -1, 1), bias: uniformArray(r, O, -1, 1), outputSize: O, inputSize: 3 },
     };
     const inputs = { X: c.inputs.X, batch: 12, steps: 5, sequenceLens: null, initialH: [null], initialC: [null] };
-    // 'quick': the cost model's best three; the third is the fastest here.
-    const ctx: LayerPlanContext = { spec: c.spec, batch: 12, limits: gpu.backend.device.limits, headOutputs: O, models: 1, traits: {} };
-    const ranked = forwardCandidates(ctx).map((x) => x.name);
-    expect(ranked[0]).toBe('small');
-    const dev = fakeDevice({ [ranked[2]!]: 0.5 });
+    // 'quick': the cost model's best variant of each kernel; the sequential kernel is the fastest here.
+    const dev = fakeDevice({ sequential: 0.5 });
     const backend = WebGPUBackend.fromContext(gpu.backend.gpu, {
       poisonOutputs: true,
       tune: 'quick',
@@ -126,8 +124,13 @@ describe('the forward kernel chosen by the autotuner', () => {
     });
     try {
       const got = await withErrorScope(backend.device, () => backend.recurrentStack(stack, inputs));
-      expect(dev.timed).toEqual(ranked.slice(0, 3).flatMap((n) => [n, n]));
-      expect(backend.tuneReport()).toMatchObject([{ choice: ranked[2], source: 'tuned' }]);
+      const ranked = backend.tuneReport()[0]!.candidates.map((x) => x.name);
+      expect(ranked[0]).toBe('small');
+      const kernelOf = (name: string) => name.split('/')[0];
+      const leaders = ranked.filter((n, i) => ranked.findIndex((m) => kernelOf(m) === kernelOf(n)) === i);
+      expect(leaders).toEqual(expect.arrayContaining(['small', 'tile/128', 'sequential']));
+      expect(dev.timed).toEqual(leaders.flatMap((n) => [n, n]));
+      expect(backend.tuneReport()).toMatchObject([{ choice: 'sequential', source: 'tuned' }]);
       const want = await cpuBackend.recurrentStack(stack, inputs);
       expectClose(got.Y, want.Y, FLOAT32_TOLERANCE, 'Y (head)');
       expectClose(got.Y_h[0]!, want.Y_h[0]!, FLOAT32_TOLERANCE, 'Y_h');
@@ -173,6 +176,34 @@ describe('the forward kernel chosen by the autotuner', () => {
     );
     expect(new ForwardTuner(device, { store }).key(ctx, changed)).not.toBe(key);
     expect(new ForwardTuner(device, { store }).key({ ...ctx, batch: 4096 }, candidates)).not.toBe(key);
+  });
+
+  it("forces one variant by its candidate name ('tile/32'), runs exactly its plan, matches the reference; refuses unknown names", async () => {
+    const c = randomLayerCase(1707, { cell: 'lstm', hiddenSize: 8, batch: 40, steps: 5, layout: 1 });
+    const ctx: LayerPlanContext = { spec: c.spec, batch: 40, limits: gpu.backend.device.limits, headOutputs: 0, models: 1, traits: {} };
+    const variant = forwardCandidates(ctx).find((x) => x.name === 'tile/32')!;
+    expect(variant.plan.pipeline.constants).not.toEqual(planRecurrentLayer(c.spec, 40, ctx.limits, 'tile').pipeline.constants);
+    const forced = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: 'tile/32' });
+    try {
+      expect(forced.recurrentKernelFor(c.spec, 40)).toBe('tile');
+      // The executor's one place every program passes through (private: reached for this check only).
+      const executor = forced.executor as unknown as { run: (program: Program) => Promise<unknown> };
+      const run = vi.spyOn(executor, 'run');
+      const got = await forced.recurrentLayer(c.spec, c.weights, c.inputs);
+      const dispatched = run.mock.calls.flatMap(([program]) => program.dispatches.map((d) => d.constants));
+      expect(dispatched).toContainEqual(variant.plan.pipeline.constants);
+      const want = await cpuBackend.recurrentLayer(c.spec, c.weights, c.inputs);
+      expectClose(got.Y, want.Y, FLOAT32_TOLERANCE, 'Y');
+      // A variant that does not exist for this shape is a DeviceError naming those that do.
+      const bad = WebGPUBackend.fromContext(gpu.backend.gpu, { recurrentKernel: 'tile/3' });
+      await expect(bad.recurrentLayer(c.spec, c.weights, c.inputs)).rejects.toThrow(/has no variant tile\/3 .*tile\/128/);
+      bad.dispose();
+    } finally {
+      forced.dispose();
+    }
+    expect(() => WebGPUBackend.fromContext(gpu.backend.gpu, { recurrentKernel: 'tiled' as 'tile' })).toThrow(
+      /recurrentKernel must be 'auto', a kernel \(small, tile, sequential, lanes/,
+    );
   });
 
   it('refuses bad tuning options with a ConfigError, and tuning a backend whose kernel is forced', async () => {

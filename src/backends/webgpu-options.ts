@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.ts';
 import type { AcquireOptions } from '../gpu/device.ts';
-import type { RecurrentKernelChoice } from '../gpu/kernels/forward/plan.ts';
+import { FORWARD_KERNELS, isRecurrentKernelChoice, type RecurrentKernelChoice } from '../gpu/kernels/forward/plan.ts';
 import { checkTuneMode, defaultTuneMode } from '../tune/defaults.ts';
 import type { CandidateTimer } from '../tune/forward.ts';
 import type { TuneMode, TuneStore } from '../tune/tuner.ts';
@@ -14,9 +14,11 @@ export interface WebGPUBackendOptions extends AcquireOptions {
   poisonOutputs?: boolean;
   /**
    * Which recurrent-layer kernel to run: chosen per shape class (`'auto'`, default: the autotuner's
-   * choice, see `tune`, else the cost model of src/gpu/kernels/forward/plan.ts), or forced to
-   * `'small'`, `'tile'`, `'sequential'` or `'lanes'` (tests, benchmarks; no tuning). Training runs
-   * the tiled or the sequential kernel: forcing `'small'` or `'lanes'` leaves its choice to shape.
+   * choice, see `tune`, else the cost model of src/gpu/kernels/forward/plan.ts), or forced to a
+   * kernel (`'small'`, `'tile'`, `'sequential'`, `'lanes'`, … : its best-ranked variant that fits)
+   * or to one variant by the candidate name `webrnn tune` prints (`'tile/256'`); forced means no
+   * tuning (tests, benchmarks, the GPU kit's sweep). Training runs the tiled or the sequential
+   * kernel: forcing another leaves its choice to shape.
    */
   recurrentKernel?: RecurrentKernelChoice;
   /**
@@ -65,6 +67,11 @@ export function checkTuning(options: BackendTuning): void {
   const tile = options.tileInvocations;
   if (tile !== undefined && !(Number.isInteger(tile) && tile >= 1 && (tile & (tile - 1)) === 0)) {
     throw new ConfigError(`tileInvocations must be a power of two, got ${tile}`);
+  }
+  const kernel = options.recurrentKernel;
+  if (kernel !== undefined && !isRecurrentKernelChoice(kernel)) {
+    const names = FORWARD_KERNELS.map((k) => k.name).join(', ');
+    throw new ConfigError(`recurrentKernel must be 'auto', a kernel (${names}) or one of its variants ('tile/256'), got ${String(kernel)}`);
   }
   if (options.tune !== undefined) checkTuneMode(options.tune);
   else defaultTuneMode(); // a bad WEBRNN_TUNE is a ConfigError before any device is acquired

@@ -2,6 +2,7 @@ import { acquireGpu, ENGINE_LIMITS, type GpuContext } from '../gpu/device.ts';
 import { ProgramExecutor } from '../gpu/executor.ts';
 import {
   adapterTraits,
+  forwardCandidates,
   planCandidate,
   planLayer,
   type ForwardKernelName,
@@ -304,6 +305,20 @@ export class WebGPUBackend implements Backend {
    */
   recurrentKernelFor(spec: RecurrentLayerSpec, batch: number): ForwardKernelName {
     return this.layerPlan(spec, batch).kernel;
+  }
+
+  /**
+   * The forward kernels and variants that can run a layer of `spec` over `batch` sequences on this
+   * device, in the cost model's order: their names are what `recurrentKernel` forces (`'tile/256'`)
+   * and what the tuner times and stores. It does no GPU work.
+   */
+  forwardCandidates(
+    spec: RecurrentLayerSpec,
+    batch: number,
+    options: { headOutputs?: number; models?: number } = {},
+  ): Array<{ name: string; kernel: ForwardKernelName; estimate: number }> {
+    const ctx = this.planContext(spec, batch, options.headOutputs ?? 0, options.models ?? 1);
+    return forwardCandidates(ctx).map((c) => ({ name: c.name, kernel: c.kernel.name, estimate: c.estimate }));
   }
 
   /**

@@ -75,7 +75,19 @@ export type KernelLimits = TileLimits;
 export type ForwardKernelName = 'small' | 'tile' | 'sequential' | 'lanes' | 'subgroup';
 
 /** Which kernel runs a layer: chosen (`'auto'`, the default), or forced (tests, benchmarks). */
-export type RecurrentKernelChoice = 'auto' | ForwardKernelName;
+export type RecurrentKernelChoice = 'auto' | ForwardKernelName | `${ForwardKernelName}/${string}`;
+
+/**
+ * Whether `choice` names a forward kernel (`'tile'`) or one of its variants by the candidate name
+ * the tuner stores and `webrnn tune` prints (`'tile/256'`), or is `'auto'`; what a backend's
+ * `recurrentKernel` option takes.
+ */
+export function isRecurrentKernelChoice(choice: unknown): choice is RecurrentKernelChoice {
+  if (choice === 'auto') return true;
+  if (typeof choice !== 'string') return false;
+  const kernel = choice.split('/')[0];
+  return FORWARD_KERNELS.some((k) => k.name === kernel);
+}
 
 /**
  * What the adapter is like, as far as the choice of kernel goes (see {@link adapterTraits}).
@@ -412,7 +424,20 @@ export function planLayer(ctx: LayerPlanContext, choice: RecurrentKernelChoice =
     if (!best) throw new DeviceError(`no recurrent kernel runs hidden_size ${ctx.spec.hiddenSize} on this device`);
     return best.plan;
   }
-  const kernel = forwardKernel(choice);
+  if (choice.includes('/')) {
+    // One variant, by its candidate name.
+    const [name] = choice.split('/') as [ForwardKernelName];
+    const kernel = forwardKernel(name);
+    const variant = kernel.variants(ctx).find((v) => v.name === choice);
+    if (!variant) {
+      const names = kernel.variants(ctx).map((v) => v.name);
+      throw new DeviceError(`the ${name} recurrent kernel has no variant ${choice} for this layer (it has ${names.join(', ')})`);
+    }
+    const plan = kernel.plan(ctx, variant);
+    if (isUnfit(plan)) throw new DeviceError(plan.unfit);
+    return plan;
+  }
+  const kernel = forwardKernel(choice as ForwardKernelName);
   const ranked = kernel
     .variants(ctx)
     .map((variant) => ({ variant, estimate: kernel.estimate(ctx, variant) }))
