@@ -1,7 +1,9 @@
+import { ConfigError } from '../errors.ts';
 import { acquireGpu, type GpuContext } from '../gpu/device.ts';
 import { ProgramExecutor } from '../gpu/executor.ts';
 import { adapterTraits, planRecurrentLayer, type KernelTraits, type RecurrentLayerPlan } from '../gpu/kernels/forward/plan.ts';
 import { elmanMacsPerStep, elmanPackedFloats, packElmanWeights } from '../gpu/kernels/forward/elman-forward.ts';
+import { checkF16Call, planF16Layer } from '../gpu/kernels/forward/f16-storage.ts';
 import { packedFloats, packLayerWeights } from '../gpu/kernels/forward/recurrent-common.ts';
 import type { Program, RunOptions } from '../gpu/program.ts';
 import { layerBackwardJob, runBackward, stackBackwardJob } from '../gpu/programs/backward.ts';
@@ -75,6 +77,7 @@ export class WebGPUBackend implements Backend {
       plan: (spec, batch, headOutputs = 0, models = 1) => this.layerPlan(spec, batch, headOutputs, models),
       maxSteps: (spec, batch) => stepsPerDispatch(spec, batch, this.options.maxStepsPerDispatch),
       maxGrid: gpu.device.limits.maxComputeWorkgroupsPerDimension,
+      storage: options.storage ?? 'f32',
     };
   }
 
@@ -147,6 +150,7 @@ export class WebGPUBackend implements Backend {
   ): Promise<RecurrentLayerOutputs<Float32Array>> {
     this.executor.checkUsable();
     checkLayerCall(spec, weights, inputs);
+    if (this.options.storage === 'f16') checkF16Call([{ spec, weights }], false, inputs.X);
     this.executor.checkFits('the weights buffer', 4 * packedFloats(spec), WEIGHTS_ADVICE);
     const { batch: B, steps: T } = inputs;
     const D = numDirections(spec);
@@ -175,6 +179,7 @@ export class WebGPUBackend implements Backend {
     const stacks = checkStackCall(models, inputs);
     const stack = stacks[0]!;
     this.checkStackWeights(stack);
+    if (this.options.storage === 'f16') for (const s of stacks) checkF16Call(s.layers, s.head !== null, inputs.X);
     const { batch: B, steps: T } = inputs;
     const width = stack.layers.map(({ spec }) => numDirections(spec) * spec.hiddenSize);
     const lstm = stack.layers[0]!.spec.cell === 'lstm';
@@ -201,6 +206,7 @@ export class WebGPUBackend implements Backend {
   async recurrentForecast(models: StackModels, inputs: ForecastInputs): Promise<Float32Array> {
     this.executor.checkUsable();
     const stacks = checkForecastCall(models, inputs);
+    if (this.options.storage === 'f16') throw new ConfigError("storage 'f16' does not forecast (its head reads f32): use storage 'f32'");
     const stack = stacks[0]!;
     this.checkStackWeights(stack);
     const { batch: B, steps: T, horizon: H } = inputs;
@@ -264,6 +270,7 @@ export class WebGPUBackend implements Backend {
 
   /** planRecurrentLayer on this device, with this backend's kernel choice and the adapter's traits. */
   private layerPlan(spec: RecurrentLayerSpec, batch: number, headOutputs = 0, models = 1): RecurrentLayerPlan {
+    if (this.options.storage === 'f16') return planF16Layer(spec, batch, this.device.limits, models, this.traits);
     return planRecurrentLayer(spec, batch, this.device.limits, this.options.recurrentKernel, headOutputs, models, this.traits);
   }
 
