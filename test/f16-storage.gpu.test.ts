@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { ConfigError, ShapeError, WeightError } from '../src/errors.ts';
+import { F16_OUTPUT_ROUNDING, roundedLayerWeights } from '../src/gpu/kernels/forward/f16-storage.ts';
 import { GATES, numDirections, type RecurrentLayerSpec, type RecurrentLayerWeights } from '../src/rnn/spec.ts';
 import type { RecurrentStack } from '../src/rnn/stack.ts';
 import { FLOAT32_TOLERANCE, expectClose, type Tolerance } from '../src/util/compare.ts';
@@ -21,8 +22,7 @@ import { randomLayerCase, type RandomLayerCase } from './helpers/random.ts';
 // Then the bad inputs: each a typed error before any GPU work.
 
 const u = FLOAT16_UNIT_ROUNDOFF;
-/** The stored output: f32 → f16 may round either way in WGSL, one f16 step, 2⁻¹⁰ relative (2⁻²⁴ below the normal range). */
-const OUTPUT_ROUNDING: Tolerance = { atol: 2 ** -24, rtol: 2 * u };
+const OUTPUT_ROUNDING = F16_OUTPUT_ROUNDING;
 
 let gpu: GpuFixture;
 let f16: WebGPUBackend;
@@ -48,11 +48,6 @@ afterAll(() => {
 
 function plus(a: Tolerance, b: Tolerance): Tolerance {
   return { atol: a.atol + b.atol, rtol: a.rtol + b.rtol };
-}
-
-/** The weights with every value rounded to f16 (what f16 storage computes with). */
-function roundedWeights(w: RecurrentLayerWeights): RecurrentLayerWeights {
-  return { W: roundedToHalf(w.W), R: roundedToHalf(w.R), B: w.B && roundedToHalf(w.B), P: w.P && roundedToHalf(w.P) };
 }
 
 /** The largest absolute row sum of `rows` rows of `a` ([rows, cols]): ‖·‖∞. */
@@ -135,7 +130,7 @@ function evenLayerCase(seed: number, defaults: boolean): RandomLayerCase {
 async function checkLayer(c: RandomLayerCase, backend: WebGPUBackend, againstOriginal: boolean): Promise<void> {
   const got = await withErrorScope(backend.device, () => backend.recurrentLayer(c.spec, c.weights, c.inputs));
   // (a) The same computation on the values f16 storage holds.
-  const rounded = await cpuBackend.recurrentLayer(c.spec, roundedWeights(c.weights), { ...c.inputs, X: roundedToHalf(c.inputs.X) });
+  const rounded = await cpuBackend.recurrentLayer(c.spec, roundedLayerWeights(c.weights), { ...c.inputs, X: roundedToHalf(c.inputs.X) });
   expectClose(got.Y, rounded.Y, plus(FLOAT32_TOLERANCE, OUTPUT_ROUNDING), `${c.name}: Y against the f16-rounded reference`);
   expectClose(got.Y_h, rounded.Y_h, FLOAT32_TOLERANCE, `${c.name}: Y_h against the f16-rounded reference`);
   if (c.spec.cell === 'lstm') expectClose(got.Y_c!, rounded.Y_c!, FLOAT32_TOLERANCE, `${c.name}: Y_c against the f16-rounded reference`);
@@ -177,7 +172,7 @@ describe('f16 storage (WebGPU backend)', () => {
 
   // Seeded random configurations (any activation, clip, lbr, input_forget, peepholes): check (a),
   // and (b) where the activations are the defaults the bound is derived for; split runs too.
-  for (let s = 1; s <= 6; s++) {
+  for (let s = 1; s <= 3; s++) {
     const defaults = s % 3 === 0;
     const c = evenLayerCase(1800 + s, defaults);
     it(`random case ${s}: ${c.name}`, () => checkLayer(c, s % 2 ? f16 : f16Split, defaults));
@@ -192,7 +187,8 @@ describe('f16 storage (WebGPU backend)', () => {
   });
 
   it('runs a two-layer stack within the chained bound', async () => {
-    for (let s = 0; s < 2; s++) {
+    {
+      const s = 0;
       const first = evenLayerCase(1950 + s, true);
       const D0 = numDirections(first.spec);
       const one = randomLayerCase(1960 + s, { ...{ activations: [], clip: null }, layout: 1 });

@@ -1,6 +1,7 @@
 import { ConfigError, ShapeError, WeightError } from '../../../errors.ts';
 import type { RecurrentLayerSpec, RecurrentLayerWeights } from '../../../rnn/spec.ts';
-import { FLOAT16_MAX, packHalves } from '../../../util/f16.ts';
+import type { Tolerance } from '../../../util/compare.ts';
+import { FLOAT16_MAX, FLOAT16_UNIT_ROUNDOFF, packHalves, roundedToHalf } from '../../../util/f16.ts';
 import { firstOutside } from '../../../util/finite.ts';
 import type { ProgramBuffer } from '../../program.ts';
 import { planRecurrentLayer, type KernelLimits, type KernelTraits, type RecurrentLayerPlan } from './plan.ts';
@@ -71,3 +72,14 @@ export function checkF16Call(
   if (i >= 0)
     throw new ShapeError(`X holds ${X[i]} at index ${i}, beyond f16's range (±${FLOAT16_MAX}): scale the data, or use storage 'f32'`);
 }
+
+/** A layer's weights as f16 storage holds them, each value rounded to f16 (for the float64 reference in tests and benchmarks). */
+export function roundedLayerWeights(w: RecurrentLayerWeights): RecurrentLayerWeights {
+  return { W: roundedToHalf(w.W), R: roundedToHalf(w.R), B: w.B && roundedToHalf(w.B), P: w.P && roundedToHalf(w.P) };
+}
+
+/**
+ * What storing y as f16 adds to a comparison: WGSL's f32 → f16 conversion may round either way,
+ * so one f16 step, 2⁻¹⁰ of the value (2⁻²⁴ below f16's normal range).
+ */
+export const F16_OUTPUT_ROUNDING: Tolerance = { atol: 2 ** -24, rtol: 2 * FLOAT16_UNIT_ROUNDOFF };
