@@ -4,6 +4,10 @@ import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { ConfigError, ShapeError, WeightError } from '../src/errors.ts';
 import { F16_OUTPUT_ROUNDING, roundedLayerWeights } from '../src/gpu/kernels/forward/f16-storage.ts';
 import { GATES, numDirections, type RecurrentLayerSpec, type RecurrentLayerWeights } from '../src/rnn/spec.ts';
+import type { ResolvedElmanConfig } from '../src/model/config.ts';
+import type { ForwardArgs } from '../src/model/forward.ts';
+import type { ElmanStateDict } from '../src/model/params.ts';
+import type { ForecastInputs } from '../src/rnn/forecast.ts';
 import type { RecurrentStack } from '../src/rnn/stack.ts';
 import { FLOAT32_TOLERANCE, expectClose, type Tolerance } from '../src/util/compare.ts';
 import { FLOAT16_UNIT_ROUNDOFF, roundedToHalf } from '../src/util/f16.ts';
@@ -237,6 +241,13 @@ describe('f16 storage (WebGPU backend)', () => {
     await expect(f16.recurrentLayer(even.spec, big, even.inputs)).rejects.toThrow(WeightError);
     const X = Float32Array.from(even.inputs.X, (v, i) => (i === 1 ? -1e5 : v));
     await expect(f16.recurrentLayer(even.spec, even.weights, { ...even.inputs, X })).rejects.toThrow(ShapeError);
+    const layer = { spec: { ...even.spec, layout: 1 as const }, weights: even.weights };
+    const H = even.spec.hiddenSize * numDirections(even.spec);
+    const head = { weight: new Float32Array(H), bias: null, outputSize: 1, inputSize: H };
+    const stackInputs = { ...even.inputs, sequenceLens: null, initialH: [null], initialC: [null] };
+    await expect(f16.recurrentStack({ layers: [layer], head }, stackInputs)).rejects.toThrow(ConfigError);
+    await expect(f16.recurrentForecast({ layers: [layer], head }, {} as ForecastInputs)).rejects.toThrow(ConfigError);
+    await expect(f16.elmanForward({} as ResolvedElmanConfig, {} as ElmanStateDict, {} as ForwardArgs)).rejects.toThrow(ConfigError);
     for (const recurrentKernel of ['small', 'sequential', 'lanes'] as const) {
       expect(() => WebGPUBackend.fromContext(gpu.backend.gpu, { storage: 'f16', recurrentKernel })).toThrow(ConfigError);
     }

@@ -41,8 +41,9 @@ export interface WebGPUBackendOptions extends AcquireOptions {
    * pack2x16float, so it runs on every adapter, `shader-f16` or not), while the arithmetic, the
    * hidden and cell states, the initial and final states stay f32. It halves the bytes of the
    * upload, the readback of Y and the weights read per step. `recurrentLayer` and `recurrentStack`
-   * (without a head) run it on the tiled kernel; an odd hidden size, a head, a forecast, x or
-   * weights beyond ±65504, or a kernel other than `'tile'` forced, is an error before any GPU work.
+   * (without a head) run it on the tiled kernel; an odd hidden size, a head, a forecast, ElmanRNN's
+   * own kernel, x or weights beyond ±65504, or a kernel other than `'tile'` forced, is an error
+   * before any GPU work.
    * Training and backward passes run f32 storage whatever this says.
    *
    * Error bound (test/f16-storage.gpu.test.ts): against the float64 reference on the f16-rounded

@@ -125,6 +125,8 @@ export class WebGPUBackend implements Backend {
   /** ElmanRNN's own kernel (src/gpu/kernels/forward/elman-forward.ts says why it still has one). */
   async elmanForward(c: ResolvedElmanConfig, sd: ElmanStateDict, args: ForwardArgs): Promise<ForwardResult<Float32Array>> {
     this.executor.checkUsable();
+    if (this.options.storage === 'f16')
+      throw new ConfigError("storage 'f16' runs recurrentLayer and recurrentStack; ElmanRNN's own kernel reads f32");
     const { batch: B, steps: T, lastOnly } = args;
     // Sizes first: packing weights that could never be bound would only spend memory.
     this.executor.checkFits('the weights buffer', 4 * elmanPackedFloats(c), WEIGHTS_ADVICE);
@@ -205,8 +207,8 @@ export class WebGPUBackend implements Backend {
   /** Recursive forecasting (src/rnn/forecast.ts): one program per batch chunk (src/gpu/programs/forecast.ts). */
   async recurrentForecast(models: StackModels, inputs: ForecastInputs): Promise<Float32Array> {
     this.executor.checkUsable();
-    const stacks = checkForecastCall(models, inputs);
     if (this.options.storage === 'f16') throw new ConfigError("storage 'f16' does not forecast (its head reads f32): use storage 'f32'");
+    const stacks = checkForecastCall(models, inputs);
     const stack = stacks[0]!;
     this.checkStackWeights(stack);
     const { batch: B, steps: T, horizon: H } = inputs;
