@@ -1,7 +1,6 @@
 import { ConfigError } from '../errors.ts';
 import type { AcquireOptions } from '../gpu/device.ts';
 import type { RecurrentKernelChoice } from '../gpu/kernels/forward/plan.ts';
-import type { Storage } from '../gpu/kernels/forward/recurrent-common.ts';
 
 /** Options of `WebGPUBackend.create`. */
 export interface WebGPUBackendOptions extends AcquireOptions {
@@ -55,7 +54,7 @@ export interface WebGPUBackendOptions extends AcquireOptions {
    * the recurrence ‖R‖∞ over T steps (a first-order bound, the test's `f16Bound`), and Y adds the
    * output rounding above.
    */
-  storage?: Storage;
+  storage?: 'f32' | 'f16';
 }
 
 /** The options that shape how a backend runs (everything but device acquisition). */
