@@ -11,7 +11,7 @@ import { recurrentSource, storedRecurrentSource } from './recurrent-common.ts';
 export const recurrentTile = defineKernel('recurrent_tile', recurrentSource(tile), ['x', 'weights', 'lens', 'init', 'y', 'final_state']);
 
 /** `recurrent_tile` with x, weights and y stored as f16 (shaders/forward/storage_f16.wgsl): inference only. */
-export const recurrentTileF16 = defineKernel('recurrent_tile', storedRecurrentSource('f16', tile), recurrentTile.bindings);
+export const recurrentTileF16 = defineKernel('recurrent_tile (f16 storage)', storedRecurrentSource('f16', tile), recurrentTile.bindings);
 
 /** The tiled kernel aims at about this many invocations per workgroup (unless the backend's `tileInvocations` says otherwise). */
 export const TILE_INVOCATIONS = 128;
