@@ -9,6 +9,8 @@
  *                 takes its shape: small (H ≤ 4), tile, sequential, lanes, subgroup (where the device
  *                 has `subgroups`, H up to 4 × its smallest subgroup; a row says why where it does not)
  * --kernels       only these of the layer kernels (comma-separated), e.g. --kernels tile,subgroup
+ * --f16           with --layers, also the tiled kernel with f16 storage (even H), validated against
+ *                 the float64 reference on the f16-rounded weights and inputs (Δ is against that)
  * --contractions  the gradient contractions a training step is made of, on both entry points of
  *                 grad_contract (`main`, staged; `main_direct`): a GRU H=24 I=4 layer's dW
  *                 (P = 72, Q = 4) and dR (P = 48, Q = 24) over 65,536 rows, and a head's dX over
@@ -22,14 +24,17 @@ import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { acquireGpu, type GpuContext } from '../src/gpu/device.ts';
 import { contractionDispatch, type Contraction } from '../src/gpu/kernels/backward/grad-contract.ts';
+import { F16_OUTPUT_ROUNDING, roundedLayerWeights } from '../src/gpu/kernels/forward/f16-storage.ts';
 import type { RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
 import { GATES, recurrentLayerSpec, type CellType } from '../src/rnn/spec.ts';
 import { compare, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
+import { roundedToHalf } from '../src/util/f16.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
 
 const { values: args } = parseArgs({
   options: {
     layers: { type: 'boolean', default: false },
+    f16: { type: 'boolean', default: false },
     contractions: { type: 'boolean', default: false },
     runs: { type: 'string', default: '3' },
     kernels: { type: 'string' },
@@ -92,19 +97,29 @@ async function layers(gpu: GpuContext): Promise<void> {
     const want = await cpuBackend.recurrentLayer(spec, weights, inputs);
     const all: RecurrentKernelChoice[] = [...(l.H <= 4 ? ['small' as const] : []), 'tile', 'sequential', 'lanes', 'subgroup'];
     const kernels = args.kernels ? all.filter((k) => args.kernels!.split(',').includes(k)) : all;
-    for (const kernel of kernels) {
-      const backend = WebGPUBackend.fromContext(gpu, { recurrentKernel: kernel, timing: true });
+    const variants: Array<{ kernel: RecurrentKernelChoice; storage?: 'f16' }> = kernels.map((kernel) => ({ kernel }));
+    if (args.f16 && l.H % 2 === 0) variants.push({ kernel: 'tile', storage: 'f16' });
+    for (const { kernel, storage } of variants) {
+      const backend = WebGPUBackend.fromContext(gpu, { recurrentKernel: kernel, timing: true, ...(storage ? { storage } : {}) });
+      const name = storage ? `${kernel} (${storage} storage)` : kernel;
       try {
+        // f16 storage: the reference on the values it holds, and the stored output's rounding.
+        const [reference, tolerance] = storage
+          ? [
+              await cpuBackend.recurrentLayer(spec, roundedLayerWeights(weights), { ...inputs, X: roundedToHalf(inputs.X) }),
+              { atol: FLOAT32_TOLERANCE.atol + F16_OUTPUT_ROUNDING.atol, rtol: FLOAT32_TOLERANCE.rtol + F16_OUTPUT_ROUNDING.rtol },
+            ]
+          : [want, FLOAT32_TOLERANCE];
         let error = 0;
         const t = await timed(backend, async () => {
           const got = await backend.recurrentLayer(spec, weights, inputs);
-          const c = compare(got.Y, want.Y, FLOAT32_TOLERANCE);
-          if (!c.ok) throw new Error(`${l.name} on ${kernel}: ${c.message}`);
+          const c = compare(got.Y, reference.Y, tolerance);
+          if (!c.ok) throw new Error(`${l.name} on ${name}: ${c.message}`);
           error = c.maxAbsError;
         });
-        console.log(`${l.name} | ${kernel} | ${t.wall.toFixed(1)} | ${t.gpu.toFixed(1)} (${t.method}) | ${error.toExponential(2)}`);
+        console.log(`${l.name} | ${name} | ${t.wall.toFixed(1)} | ${t.gpu.toFixed(1)} (${t.method}) | ${error.toExponential(2)}`);
       } catch (e) {
-        console.log(`${l.name} | ${kernel} | unavailable: ${(e as Error).message}`);
+        console.log(`${l.name} | ${name} | unavailable: ${(e as Error).message}`);
       } finally {
         backend.dispose();
       }

@@ -8,7 +8,7 @@ import { elmanForward } from '../src/gpu/kernels/forward/elman-forward.ts';
 import { recurrentLanes, recurrentLanesPack } from '../src/gpu/kernels/forward/recurrent-lanes.ts';
 import { recurrentSequential } from '../src/gpu/kernels/forward/recurrent-sequential.ts';
 import { recurrentSmall } from '../src/gpu/kernels/forward/recurrent-small.ts';
-import { recurrentTile } from '../src/gpu/kernels/forward/recurrent-tile.ts';
+import { recurrentTile, recurrentTileF16 } from '../src/gpu/kernels/forward/recurrent-tile.ts';
 import { linearHead } from '../src/gpu/kernels/head/linear-head.ts';
 import { loss } from '../src/gpu/kernels/training/loss.ts';
 import { optimizer } from '../src/gpu/kernels/training/optimizer.ts';
@@ -31,6 +31,7 @@ afterAll(() => gpu?.backend.dispose());
 const KERNELS: Kernel[] = [
   recurrentSmall,
   recurrentTile,
+  recurrentTileF16,
   recurrentSequential,
   recurrentLanes,
   recurrentLanesPack,

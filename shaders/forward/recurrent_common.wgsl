@@ -59,11 +59,10 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> weights: array<f32>;
+// Bindings 1 (x), 2 (weights) and 5 (y) are the storage file's, prepended with this one:
+// shaders/forward/storage_f32.wgsl or, for f16 storage, storage_f16.wgsl.
 @group(0) @binding(3) var<storage, read> lens: array<u32>;
 @group(0) @binding(4) var<storage, read> init: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @group(0) @binding(6) var<storage, read_write> final_state: array<f32>;
 override GATES: u32 = select(select(4u, 3u, CELL == 1u), 1u, CELL == 0u);
 override GH: u32 = GATES * HIDDEN_SIZE;
@@ -80,7 +79,7 @@ var<private> w_base: u32 = 0u;
 fn use_model_of(b: u32) { w_base = (b / params.model_batch) * params.weight_stride; }
 
 // Value i of the packed W | R | B | P of this invocation's model.
-fn weight(i: u32) -> f32 { return weights[w_base + i]; }
+fn weight(i: u32) -> f32 { return load_weight(w_base + i); }
 
 // The G gates' recurrent weights of unit j against unit m, direction d, as one vec4 (unused gates 0).
 fn r_gates(d: u32, j: u32, m: u32) -> vec4<f32> {

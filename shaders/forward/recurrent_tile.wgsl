@@ -29,7 +29,7 @@ var<workgroup> r_tile: array<vec4<f32>, R_TILE>;
 // Training: slot `slot` of unit j at step t[s] for the live sequences of the group.
 fn save4(t: vec4<u32>, d: u32, b: vec4<u32>, live: vec4<bool>, slot: u32, j: u32, v: vec4<f32>) {
   for (var s = 0u; s < 4u; s++) {
-    if (live[s]) { y[saved_index(t[s], d, b[s], slot, j)] = v[s]; }
+    if (live[s]) { store_saved(saved_index(t[s], d, b[s], slot, j), v[s]); }
   }
 }
 
@@ -121,7 +121,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var i = 0u; i < INPUT_SIZE; i++) {
       var xv = vec4<f32>(0.0);
       for (var s = 0u; s < 4u; s++) {
-        if (live[s]) { xv[s] = x[x_index(t[s], b[s], i)]; }
+        if (live[s]) { xv[s] = load_x(x_index(t[s], b[s], i)); }
       }
       for (var k = 0u; k < GATES; k++) {
         xg[k] += weight(((d * GATES + k) * H + j) * INPUT_SIZE + i) * xv;
@@ -203,19 +203,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     h = select(h, h_new, live);
     h_tile[nxt + slot + j] = h;
-    for (var s = 0u; s < 4u; s++) {
-      if (live[s]) { y[y_index(t[s], d, b[s], j)] = h[s]; }
-    }
     workgroupBarrier();
+    // Y from the tile's copy of h, a whole storage word per invocation (shaders/forward/storage_*.wgsl):
+    // with two f16 values a word, unit j even writes units j and j + 1 (an even H keeps a word
+    // inside one sequence's row), so no two invocations share a word. h_tile[nxt] stays as it is
+    // until the step after next.
+    if (j % Y_PER_WORD == 0u) {
+      let h_pair = h_tile[nxt + slot + j + Y_PER_WORD - 1u];
+      for (var s = 0u; s < 4u; s++) {
+        if (live[s]) { store_y_word(y_index(t[s], d, b[s], j), vec2<f32>(h[s], h_pair[s])); }
+      }
+    }
   }
 
   let end = segment_end(start);
   for (var s = 0u; s < 4u; s++) {
     if (base + s >= tile.end) { continue; }
     for (var t = start + len[s]; t < end; t++) {
-      y[y_index(t, d, b[s], j)] = 0.0;
+      if (j % Y_PER_WORD == 0u) { store_y_word(y_index(t, d, b[s], j), vec2<f32>(0.0)); }
       if (SAVE) {
-        for (var k = 0u; k < SAVED_SLOTS; k++) { y[saved_index(t, d, b[s], k, j)] = 0.0; }
+        for (var k = 0u; k < SAVED_SLOTS; k++) { store_saved(saved_index(t, d, b[s], k, j), 0.0); }
       }
     }
     final_state[state_index(d, b[s], j)] = h[s];

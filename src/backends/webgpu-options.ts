@@ -57,6 +57,27 @@ export interface WebGPUBackendOptions extends AcquireOptions {
    * time) and keep it in `WebGPUBackend.lastTiming`. For benchmarks; costs a wait per call.
    */
   timing?: boolean;
+  /**
+   * How inference stores x, the weights and y on the GPU: `'f32'` (default), or `'f16'`: every
+   * such value an IEEE binary16, two per 32-bit word (shaders/forward/storage_f16.wgsl, WGSL's core
+   * pack2x16float, so it runs on every adapter, `shader-f16` or not), while the arithmetic, the
+   * hidden and cell states, the initial and final states stay f32. It halves the bytes of the
+   * upload, the readback of Y and the weights read per step. `recurrentLayer` and `recurrentStack`
+   * (without a head) run it on the tiled kernel; an odd hidden size, a head, a forecast, ElmanRNN's
+   * own kernel, x or weights beyond ±65504, or a kernel other than `'tile'` forced, is an error
+   * before any GPU work.
+   * Training and backward passes run f32 storage whatever this says.
+   *
+   * Error bound (test/f16-storage.gpu.test.ts): against the float64 reference on the f16-rounded
+   * weights and x, Y_h and Y_c agree to float32's tolerance and Y to that plus one f16 step of
+   * rounding the stored output (relative 2⁻¹⁰: WGSL lets the conversion round either way). Against
+   * the float64 reference on the original values, each rounded weight and input moves by at most
+   * u = 2⁻¹¹ of itself, and a gate's pre-activation by at most α = (2u + u²)(‖W‖∞·max|x| +
+   * ‖R‖∞·max|h| + max|b|) per step; that propagates through the cell's Lipschitz constants and
+   * the recurrence ‖R‖∞ over T steps (a first-order bound, the test's `f16Bound`), and Y adds the
+   * output rounding above.
+   */
+  storage?: 'f32' | 'f16';
 }
 
 /** The options that shape how a backend runs (everything but device acquisition). */
@@ -68,10 +89,16 @@ export function checkTuning(options: BackendTuning): void {
   if (tile !== undefined && !(Number.isInteger(tile) && tile >= 1 && (tile & (tile - 1)) === 0)) {
     throw new ConfigError(`tileInvocations must be a power of two, got ${tile}`);
   }
-  const kernel = options.recurrentKernel;
+  const { storage, recurrentKernel: kernel } = options;
   if (kernel !== undefined && !isRecurrentKernelChoice(kernel)) {
     const names = FORWARD_KERNELS.map((k) => k.name).join(', ');
     throw new ConfigError(`recurrentKernel must be 'auto', a kernel (${names}) or one of its variants ('tile/256'), got ${String(kernel)}`);
+  }
+  if (storage !== undefined && storage !== 'f32' && storage !== 'f16') {
+    throw new ConfigError(`storage must be 'f32' or 'f16', got ${JSON.stringify(storage)}`);
+  }
+  if (storage === 'f16' && kernel !== undefined && kernel !== 'auto' && kernel.split('/')[0] !== 'tile') {
+    throw new ConfigError(`storage 'f16' runs on the tiled recurrent kernel only; recurrentKernel '${kernel}' reads f32`);
   }
   if (options.tune !== undefined) checkTuneMode(options.tune);
   else defaultTuneMode(); // a bad WEBRNN_TUNE is a ConfigError before any device is acquired

@@ -11,6 +11,7 @@ import {
   type RecurrentLayerPlan,
 } from '../gpu/kernels/forward/plan.ts';
 import { elmanMacsPerStep, elmanPackedFloats, packElmanWeights } from '../gpu/kernels/forward/elman-forward.ts';
+import { checkF16Call, planF16Layer } from '../gpu/kernels/forward/f16-storage.ts';
 import { packedFloats, packLayerWeights } from '../gpu/kernels/forward/recurrent-common.ts';
 import { subgroupSizes } from '../gpu/kernels/forward/recurrent-subgroup.ts';
 import type { Program, RunOptions } from '../gpu/program.ts';
@@ -97,9 +98,11 @@ export class WebGPUBackend implements Backend {
       plan: (spec, batch, headOutputs = 0, models = 1) => this.layerPlan(spec, batch, headOutputs, models),
       maxSteps: (spec, batch) => stepsPerDispatch(spec, batch, this.options.maxStepsPerDispatch),
       maxGrid: gpu.device.limits.maxComputeWorkgroupsPerDimension,
+      storage: options.storage ?? 'f32',
     };
+    // Nothing to choose where the kernel is forced, or where f16 storage runs its one kernel.
     const forced = options.recurrentKernel !== undefined && options.recurrentKernel !== 'auto';
-    this.tuner = forced ? null : this.createTuner();
+    this.tuner = forced || options.storage === 'f16' ? null : this.createTuner();
   }
 
   private createTuner(): ForwardTuner {
@@ -163,6 +166,8 @@ export class WebGPUBackend implements Backend {
   /** ElmanRNN's own kernel (src/gpu/kernels/forward/elman-forward.ts says why it still has one). */
   async elmanForward(c: ResolvedElmanConfig, sd: ElmanStateDict, args: ForwardArgs): Promise<ForwardResult<Float32Array>> {
     this.executor.checkUsable();
+    if (this.options.storage === 'f16')
+      throw new ConfigError("storage 'f16' runs recurrentLayer and recurrentStack; ElmanRNN's own kernel reads f32");
     const { batch: B, steps: T, lastOnly } = args;
     // Sizes first: packing weights that could never be bound would only spend memory.
     this.executor.checkFits('the weights buffer', 4 * elmanPackedFloats(c), WEIGHTS_ADVICE);
@@ -188,6 +193,7 @@ export class WebGPUBackend implements Backend {
   ): Promise<RecurrentLayerOutputs<Float32Array>> {
     this.executor.checkUsable();
     checkLayerCall(spec, weights, inputs);
+    if (this.options.storage === 'f16') checkF16Call([{ spec, weights }], false, inputs.X);
     this.executor.checkFits('the weights buffer', 4 * packedFloats(spec), WEIGHTS_ADVICE);
     const { batch: B, steps: T } = inputs;
     const D = numDirections(spec);
@@ -217,6 +223,7 @@ export class WebGPUBackend implements Backend {
     const stacks = checkStackCall(models, inputs);
     const stack = stacks[0]!;
     this.checkStackWeights(stack);
+    if (this.options.storage === 'f16') for (const s of stacks) checkF16Call(s.layers, s.head !== null, inputs.X);
     const { batch: B, steps: T } = inputs;
     const width = stack.layers.map(({ spec }) => numDirections(spec) * spec.hiddenSize);
     const lstm = stack.layers[0]!.spec.cell === 'lstm';
@@ -243,6 +250,7 @@ export class WebGPUBackend implements Backend {
   /** Recursive forecasting (src/rnn/forecast.ts): one program per batch chunk (src/gpu/programs/forecast.ts). */
   async recurrentForecast(models: StackModels, inputs: ForecastInputs): Promise<Float32Array> {
     this.executor.checkUsable();
+    if (this.options.storage === 'f16') throw new ConfigError("storage 'f16' does not forecast (its head reads f32): use storage 'f32'");
     const stacks = checkForecastCall(models, inputs);
     const stack = stacks[0]!;
     this.checkStackWeights(stack);
@@ -334,7 +342,11 @@ export class WebGPUBackend implements Backend {
   ): Promise<TuneResolution> {
     this.executor.checkUsable();
     if (!this.tuner)
-      throw new ConfigError(`this backend runs the ${this.options.recurrentKernel} kernel (forced): there is nothing to tune`);
+      throw new ConfigError(
+        this.options.storage === 'f16'
+          ? 'this backend stores f16, which runs on the tiled kernel only: there is nothing to tune'
+          : `this backend runs the ${this.options.recurrentKernel} kernel (forced): there is nothing to tune`,
+      );
     const ctx = this.planContext(spec, batch, options.headOutputs ?? 0, options.models ?? 1);
     // An executor of its own times the runs (its pool is freed after): created only when something is timed.
     const timing: { executor: ProgramExecutor | null } = { executor: null };
@@ -398,6 +410,7 @@ export class WebGPUBackend implements Backend {
     models = 1,
     choices?: Map<string, string>,
   ): RecurrentLayerPlan {
+    if (this.options.storage === 'f16') return planF16Layer(spec, batch, this.device.limits, models, this.traits);
     const ctx = this.planContext(spec, batch, headOutputs, models);
     if (!this.tuner) return planLayer(ctx, this.options.recurrentKernel);
     const name = choices?.get(shapeClass(ctx)) ?? this.tuner.lookup(ctx)?.choice;

@@ -6,6 +6,7 @@ import { getPipeline } from './pipelines.ts';
 import { programBufferBytes, type Program, type ProgramRunner, type RunOptions } from './program.ts';
 import { GpuTimer, type GpuTiming } from './timer.ts';
 import { BUFFER_USAGE, MAP_MODE_READ } from './usage.ts';
+import { unpackHalves } from '../util/f16.ts';
 
 /** Options of a {@link ProgramExecutor} (WebGPUBackend's tuning options of the same names). */
 export interface ExecutorOptions {
@@ -201,7 +202,8 @@ export class ProgramExecutor implements ProgramRunner {
       for (const [name, b] of owned) {
         const buffer = buffers.get(name)!;
         if (b.data) queue.writeBuffer(buffer, 0, b.data);
-        else if (b.read && this.options.poisonOutputs) queue.writeBuffer(buffer, 0, new Float32Array(bytesOf(b) / 4).fill(NaN));
+        // All bits set: NaN as float32, and as each f16 half of an f16 buffer.
+        else if (b.read && this.options.poisonOutputs) queue.writeBuffer(buffer, 0, new Uint32Array(bytesOf(b) / 4).fill(0xffffffff));
       }
       let encoder = device.createCommandEncoder({ label: program.what });
       timer?.begin();
@@ -272,7 +274,9 @@ export class ProgramExecutor implements ProgramRunner {
         const mapped = readback.getMappedRange(0, readbackBytes);
         offset = 0;
         for (const [name, b] of read) {
-          results[name] = new Float32Array(mapped, offset, bytesOf(b) / 4).slice();
+          results[name] = b.f16
+            ? unpackHalves(new Uint32Array(mapped, offset, bytesOf(b) / 4))
+            : new Float32Array(mapped, offset, bytesOf(b) / 4).slice();
           offset += bytesOf(b);
         }
         readback.unmap();

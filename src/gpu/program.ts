@@ -22,6 +22,11 @@ export interface ProgramBuffer {
   read?: boolean;
   external?: GPUBuffer;
   offset?: number;
+  /**
+   * The buffer holds f16 values, two per 32-bit word (src/util/f16.ts): read back, it comes as
+   * float32, `bytes / 2` values (f16 storage's y; its uploads are packed by the builder).
+   */
+  f16?: boolean;
 }
 
 /** A buffer copy after a dispatch: all of `from` into `to`, or its first `bytes`. */

@@ -1,5 +1,6 @@
 import { numDirections, type RecurrentLayerInputs, type RecurrentLayerSpec } from '../../rnn/spec.ts';
 import type { FloatArray } from '../../tensor.ts';
+import { storedInput, storedOutput } from '../kernels/forward/f16-storage.ts';
 import type { RecurrentLayerPlan } from '../kernels/forward/plan.ts';
 import type { Dispatch, Program } from '../program.ts';
 import { asFloat32, batchSlice } from '../rows.ts';
@@ -149,11 +150,11 @@ export function layerProgram(
   return {
     what: `the ${spec.cell.toUpperCase()} layer`,
     buffers: {
-      X: { data: asFloat32(inputs.X) },
-      'W|R|B|P': { data: packed },
+      X: storedInput(plan.storage, asFloat32(inputs.X)),
+      'W|R|B|P': storedInput(plan.storage, packed),
       sequence_lens: { data: sequenceLens && Uint32Array.from(sequenceLens) },
       'initial_h|initial_c': { data: layer.segmented ? (init ?? new Float32Array(layer.stateFloats)) : init },
-      Y: { bytes: 4 * T * D * B * H, read: true },
+      Y: { ...storedOutput(plan.storage, T * D * B * H), read: true },
       'Y_h|Y_c': { bytes: 4 * layer.stateFloats, read: true },
       ...(layer.scratchBytes ? { state: { bytes: layer.scratchBytes } } : {}),
       ...(layer.bindsHead ? { head: { data: null } } : {}),

@@ -2,7 +2,8 @@ import { GATES, numDirections, type RecurrentLayerSpec } from '../../rnn/spec.ts
 import type { RecurrentStack, RecurrentStackInputs } from '../../rnn/stack.ts';
 import type { FloatArray } from '../../tensor.ts';
 import { MIN_SEGMENT_STEPS, type ChunkWork } from '../chunks.ts';
-import { packLayerWeights } from '../kernels/forward/recurrent-common.ts';
+import { storedInput, storedOutput } from '../kernels/forward/f16-storage.ts';
+import { packLayerWeights, type Storage } from '../kernels/forward/recurrent-common.ts';
 import type { RecurrentLayerPlan } from '../kernels/forward/plan.ts';
 import { headDispatch, packHead } from '../kernels/head/linear-head.ts';
 import type { Dispatch, Program, ProgramBuffer } from '../program.ts';
@@ -25,6 +26,8 @@ export interface ForwardContext {
   maxSteps(spec: RecurrentLayerSpec, batch: number): number;
   /** The device's maxComputeWorkgroupsPerDimension. */
   maxGrid: number;
+  /** How the layers store x, weights and y (the backend's `storage`; default f32). */
+  storage?: Storage;
 }
 
 /** Weights of one or many models of one architecture: per layer (and head) `count` blocks `stride` floats apart. */
@@ -115,9 +118,9 @@ export function stackPass(
     const plan = ctx.plan(spec, n, last ? stack.head?.outputSize : 0, models.count);
     const layer = layerDispatches(plan, spec, n, T, names, { h: given, c: given, lens: o.hasLens }, ctx.maxSteps(spec, n), models);
     headFused = layer.fusedHead;
-    buffers[`w${k}`] = { data: weights.layers[k]!.data };
+    buffers[`w${k}`] = storedInput(plan.storage, weights.layers[k]!.data);
     buffers[`init${k}`] = o.init[k] ? { data: o.init[k] } : { bytes: 4 * layer.stateFloats };
-    buffers[`y${k}${o.tag}`] = { bytes: 4 * n * T * (headFused ? stack.head!.outputSize : width(spec)) };
+    buffers[`y${k}${o.tag}`] = storedOutput(plan.storage, n * T * (headFused ? stack.head!.outputSize : width(spec)));
     if (layer.bindsHead) buffers[names.head] = { data: names.head === 'head' ? weights.head!.data : null };
     buffers[`final${k}`] = { bytes: 4 * layer.stateFloats };
     if (layer.scratchBytes) buffers.state = { bytes: Math.max(layer.scratchBytes, buffers.state?.bytes ?? 0) };
@@ -159,7 +162,7 @@ export function stackProgram(
   // All layout 1: a chunk of sequences is a contiguous slice of every per-sequence tensor.
   const rows = (a: FloatArray, per: number) => asFloat32(a.subarray(b0 * per, b1 * per));
   const buffers: Record<string, ProgramBuffer> = {
-    x: { data: rows(inputs.X, T * I) },
+    x: storedInput(ctx.storage, rows(inputs.X, T * I)),
     lens: { data: inputs.sequenceLens && Uint32Array.from(inputs.sequenceLens.subarray(b0, b1)) },
   };
   const init = stack.layers.map(({ spec }, k) => {

@@ -3,7 +3,7 @@ import { GATES, numDirections, type RecurrentLayerSpec } from '../../../rnn/spec
 import { workgroupGrid } from '../../grid.ts';
 import type { Kernel } from '../../kernel.ts';
 import { maxInvocations, tileError, tileFits, tileShape, type TileLimits } from '../tile.ts';
-import { layerConstants, RECURRENT_WORKGROUP_SIZE } from './recurrent-common.ts';
+import { layerConstants, RECURRENT_WORKGROUP_SIZE, type Storage } from './recurrent-common.ts';
 import {
   LANES_PACK_WORKGROUP,
   LANES_WORKGROUP_MIN,
@@ -141,6 +141,8 @@ export interface RecurrentLayerPlan {
   bindsHead: boolean;
   /** The stack's head runs inside this layer's kernel (its y is then the head's output). */
   fusedHead: boolean;
+  /** How the kernel stores x, weights and y (src/gpu/kernels/forward/f16-storage.ts); absent: f32. */
+  storage?: Storage;
 }
 
 /**

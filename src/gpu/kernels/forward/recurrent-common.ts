@@ -1,4 +1,6 @@
 import common from '../../../../shaders/forward/recurrent_common.wgsl?raw';
+import storageF16 from '../../../../shaders/forward/storage_f16.wgsl?raw';
+import storageF32 from '../../../../shaders/forward/storage_f32.wgsl?raw';
 import { activationCode } from '../../../rnn/activations.ts';
 import { GATES, numDirections, type RecurrentLayerSpec, type RecurrentLayerWeights } from '../../../rnn/spec.ts';
 
@@ -8,9 +10,20 @@ import { GATES, numDirections, type RecurrentLayerSpec, type RecurrentLayerWeigh
  * packed weight layout W | R | B | P.
  */
 
-/** A kernel's source: the shared declarations, then its own body. */
+/**
+ * How x, the weights and y are stored: `'f32'`, or `'f16'`, two halves per 32-bit word
+ * (shaders/forward/storage_f16.wgsl; the backend's `storage` option says what it costs and gains).
+ */
+export type Storage = 'f32' | 'f16';
+
+/** A kernel's source with f32 storage: the storage accessors, the shared declarations, then its own body. */
 export function recurrentSource(...bodies: string[]): string {
-  return [common, ...bodies].join('\n');
+  return storedRecurrentSource('f32', ...bodies);
+}
+
+/** A kernel's source with x, weights and y in `storage` (shaders/forward/storage_{storage}.wgsl). */
+export function storedRecurrentSource(storage: Storage, ...bodies: string[]): string {
+  return [storage === 'f16' ? storageF16 : storageF32, common, ...bodies].join('\n');
 }
 
 /** Invocations per workgroup of the kernels that run one invocation per (direction, sequence). */

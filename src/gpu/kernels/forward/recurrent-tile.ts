@@ -1,7 +1,7 @@
 import tile from '../../../../shaders/forward/recurrent_tile.wgsl?raw';
 import { defineKernel } from '../../kernel.ts';
 import type { TileNeeds, TileShape } from '../tile.ts';
-import { recurrentSource } from './recurrent-common.ts';
+import { recurrentSource, storedRecurrentSource } from './recurrent-common.ts';
 
 /**
  * `recurrent_tile` (shaders/forward/recurrent_tile.wgsl): a workgroup per direction and tile of
@@ -9,6 +9,9 @@ import { recurrentSource } from './recurrent-common.ts';
  * plans the shape). With SAVE = 1 it is the training forward pass.
  */
 export const recurrentTile = defineKernel('recurrent_tile', recurrentSource(tile), ['x', 'weights', 'lens', 'init', 'y', 'final_state']);
+
+/** `recurrent_tile` with x, weights and y stored as f16 (shaders/forward/storage_f16.wgsl): inference only. */
+export const recurrentTileF16 = defineKernel('recurrent_tile (f16 storage)', storedRecurrentSource('f16', tile), recurrentTile.bindings);
 
 /** The tiled kernel aims at about this many invocations per workgroup (unless the backend's `tileInvocations` says otherwise). */
 export const TILE_INVOCATIONS = 128;
