@@ -16,6 +16,7 @@ import {
 import { recurrentSequential, sequentialScratchBytes } from './recurrent-sequential.ts';
 import { recurrentSmall, SMALL_HIDDEN_MAX } from './recurrent-small.ts';
 import { forwardTile, forwardTileConstants, recurrentTile, TILE_INVOCATIONS } from './recurrent-tile.ts';
+import { planWide, type WideTraits } from './recurrent-wide.ts';
 
 export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
 
@@ -57,14 +58,14 @@ export const LANES_HIDDEN_MIN = 32;
 export type KernelLimits = TileLimits;
 
 /** Which kernel runs a layer: chosen by shape (`'auto'`, the default), or forced (tests, benchmarks). */
-export type RecurrentKernelChoice = 'auto' | 'small' | 'tile' | 'sequential' | 'lanes';
+export type RecurrentKernelChoice = 'auto' | 'small' | 'tile' | 'sequential' | 'lanes' | 'wide';
 
 /**
  * What the adapter is like, as far as the choice of kernel goes (see {@link adapterTraits}).
  * `simdLanes`: it runs a workgroup's invocations as the SIMD lanes of a CPU core and loads a value
  * at a workgroup-uniform address once for all lanes (Mesa's llvmpipe), so `recurrent_lanes` wins.
  */
-export interface KernelTraits {
+export interface KernelTraits extends WideTraits {
   simdLanes?: boolean;
   /**
    * The most bytes one binding may hold (default: unbounded): `auto` passes over the lanes kernel
@@ -94,7 +95,7 @@ export interface PlannedKernel {
 /** What one layer call dispatches. */
 export interface RecurrentLayerPlan {
   /** The choice (its shader: shaders/forward/recurrent_{kernel}.wgsl). */
-  kernel: 'small' | 'tile' | 'sequential' | 'lanes';
+  kernel: 'small' | 'tile' | 'sequential' | 'lanes' | 'wide';
   /** What each of the layer's dispatches runs. */
   pipeline: PlannedKernel;
   /**
@@ -130,6 +131,12 @@ export function planRecurrentLayer(
   const spec = layerConstants(s);
   const maxGrid = limits.maxComputeWorkgroupsPerDimension;
   const none = { scratchBytes: 0, pack: null, bindsHead: false, fusedHead: false };
+  if (choice === 'wide') {
+    // Forced only (src/gpu/kernels/forward/recurrent-wide.ts: its shape rules and variants).
+    const plan = planWide(s, batch, limits, models, traits);
+    if (typeof plan === 'string') throw new DeviceError(plan);
+    return plan;
+  }
   if (choice === 'small' && H > SMALL_HIDDEN_MAX) {
     throw new DeviceError(`the small recurrent kernel takes hidden_size ≤ ${SMALL_HIDDEN_MAX}, got ${H}`);
   }
