@@ -49,6 +49,9 @@ export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
  *   SwiftShader a prototype lost to the tiled kernel but `bench/kernels.ts --layers` (RESULTS.md,
  *   "Kernel choices") found it faster on a loaded machine: a choice for the autotuner (src/tune)
  *   to make per adapter, left as it was here. Inference only.
+ * - `wide` (shaders/forward/recurrent_wide.wgsl, src/gpu/kernels/forward/recurrent-wide.ts): the
+ *   tiled kernel with 4·V sequences per invocation and R in registers, workgroup memory or storage;
+ *   forced only until the autotuner times it (`bench/kernels.ts --wide`). Inference only.
  */
 
 /** On a {@link KernelTraits.simdLanes} adapter, `auto` picks the lanes kernel from this hidden size. */
