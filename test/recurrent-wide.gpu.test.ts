@@ -5,7 +5,7 @@ import { DeviceError } from '../src/errors.ts';
 import { planRecurrentLayer, type KernelTraits } from '../src/gpu/kernels/forward/plan.ts';
 import { packLayerWeights } from '../src/gpu/kernels/forward/recurrent-common.ts';
 import { WIDE_FILL_WORKGROUPS, wideShape, wideVariants, type WidePlacement } from '../src/gpu/kernels/forward/recurrent-wide.ts';
-import { layerDispatches, layerInputRows, layerProgram } from '../src/gpu/programs/layer.ts';
+import { layerInputRows, layerProgram } from '../src/gpu/programs/layer.ts';
 import { numDirections, type RecurrentLayerWeights } from '../src/rnn/spec.ts';
 import { FLOAT32_TOLERANCE, expectClose } from '../src/util/compare.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
@@ -40,23 +40,7 @@ async function checkWide(c: RandomLayerCase, traits: KernelTraits, maxSteps = 64
   const packed = models.map((w) => packLayerWeights(spec, w));
   const all = new Float32Array(packed.length * packed[0]!.length);
   packed.forEach((p, m) => all.set(p, m * p.length));
-  const program = layerProgram(plan, spec, all, inputs, maxSteps);
-  if (models.length > 1) {
-    // The same buffers, the dispatches told where each model's weights start.
-    const given = { h: inputs.initialH !== null, c: inputs.initialC !== null, lens: inputs.sequenceLens !== null };
-    const names = {
-      x: 'X',
-      weights: 'W|R|B|P',
-      lens: 'sequence_lens',
-      init: 'initial_h|initial_c',
-      y: 'Y',
-      final: 'Y_h|Y_c',
-      state: 'state',
-      head: 'head',
-    };
-    const models_ = { count: models.length, weightStride: packed[0]!.length };
-    program.dispatches = layerDispatches(plan, spec, B, inputs.steps, names, given, maxSteps, models_).dispatches;
-  }
+  const program = layerProgram(plan, spec, all, inputs, maxSteps, { count: models.length, weightStride: packed[0]!.length });
   const got = await withErrorScope(backend.device, () => backend.executor.runProgram(program));
   const D = numDirections(spec);
   const H = spec.hiddenSize;
