@@ -137,6 +137,10 @@ describe('the wide tiled recurrent kernel', () => {
     // The tuner's variants: every vectors × placement that fits (registers only for H ≤ 32).
     expect(wideVariants(lstm32, 4096, h200)).toHaveLength(9);
     expect(wideVariants(lstm128, 4096, h200)).toEqual([1, 2, 4].map((wideVectors) => ({ wideVectors, wideR: 'storage' })));
+    // With tile sizes: the same shape twice is timed once (B = 64 fills one row of 16 sequences at most 4 times).
+    const few = wideVariants(lstm128, 64, h200, 1, [128, 256, 512]);
+    expect(few.length).toBeLessThan(3 * 3);
+    expect(new Set(few.map((t) => JSON.stringify(wideShape(lstm128, 64, 1, h200, t)))).size).toBe(few.length);
   });
 
   it('refuses a forced variant that cannot run, with a DeviceError before any GPU work', () => {

@@ -183,15 +183,29 @@ export function planWide(s: RecurrentLayerSpec, batch: number, limits: TileLimit
 
 /**
  * The variants an autotuner should time for a shape: every sequences-per-invocation and R placement
- * that fits, at the default invocations per workgroup (the fill rule sizes the tile); each as the
- * traits that force it, for planRecurrentLayer(…, 'wide', …, traits).
+ * that fits, at each of `invocations` per workgroup (undefined: the fill rule of {@link wideShape}
+ * sizes the tile), each as the traits that force it, for planRecurrentLayer(…, 'wide', …, traits).
+ * Traits that plan the same pipeline and grid as an earlier one are left out.
  */
-export function wideVariants(s: RecurrentLayerSpec, batch: number, limits: TileLimits, models = 1): WideTraits[] {
+export function wideVariants(
+  s: RecurrentLayerSpec,
+  batch: number,
+  limits: TileLimits,
+  models = 1,
+  invocations: Array<number | undefined> = [undefined],
+): WideTraits[] {
   const variants: WideTraits[] = [];
-  for (const wideVectors of [1, 2, 4] as const) {
-    for (const wideR of ['registers', 'workgroup', 'storage'] as const) {
-      const traits = { wideVectors, wideR };
-      if (typeof wideShape(s, batch, models, limits, traits) !== 'string') variants.push(traits);
+  const seen = new Set<string>();
+  for (const tileInvocations of invocations) {
+    for (const wideVectors of [1, 2, 4] as const) {
+      for (const wideR of ['registers', 'workgroup', 'storage'] as const) {
+        const traits: WideTraits = { wideVectors, wideR, ...(tileInvocations ? { tileInvocations } : {}) };
+        const shape = wideShape(s, batch, models, limits, traits);
+        const key = JSON.stringify(shape);
+        if (typeof shape === 'string' || seen.has(key)) continue;
+        seen.add(key);
+        variants.push(traits);
+      }
     }
   }
   return variants;
