@@ -126,7 +126,8 @@ export function wideShape(
   if (r === 'registers' && H > WIDE_REGISTERS_HIDDEN_MAX) {
     return `the wide recurrent kernel keeps R in registers for hidden_size ≤ ${WIDE_REGISTERS_HIDDEN_MAX}, got ${H}`;
   }
-  const shared = r === 'workgroup' ? rBytes : 0;
+  // R's tile, or the one vec4 it is declared with when unused.
+  const shared = r === 'workgroup' ? rBytes : 16;
   if (rowBytes + shared > memory) {
     return `the wide recurrent kernel needs ${rowBytes + shared} bytes of workgroup memory for hidden_size ${H} (${vectors} vectors, R in ${r}); this device allows ${memory}`;
   }
