@@ -8,8 +8,9 @@
  * --layers        one batch-major layer (backend.recurrentLayer, B = 1024, T = 64) on each kernel that
  *                 takes its shape: small (H ≤ 4), tile, sequential, lanes, wide
  * --wide          the same layers (H > 4) on every variant of the wide kernel that fits (sequences per
- *                 invocation × where R lives: src/gpu/kernels/forward/recurrent-wide.ts wideVariants),
- *                 each with its time as a ratio to the tiled kernel's
+ *                 invocation × where R lives × tile sized by the fill rule or at the tiled kernel's 128
+ *                 invocations: src/gpu/kernels/forward/recurrent-wide.ts wideVariants), each with its
+ *                 time as a ratio to the tiled kernel's
  * --contractions  the gradient contractions a training step is made of, on both entry points of
  *                 grad_contract (`main`, staged; `main_direct`): a GRU H=24 I=4 layer's dW
  *                 (P = 72, Q = 4) and dR (P = 48, Q = 24) over 65,536 rows, and a head's dX over
@@ -25,6 +26,7 @@ import { acquireGpu, type GpuContext } from '../src/gpu/device.ts';
 import { contractionDispatch, type Contraction } from '../src/gpu/kernels/backward/grad-contract.ts';
 import { planRecurrentLayer, type RecurrentKernelChoice, type RecurrentLayerPlan } from '../src/gpu/kernels/forward/plan.ts';
 import { packLayerWeights } from '../src/gpu/kernels/forward/recurrent-common.ts';
+import { TILE_INVOCATIONS } from '../src/gpu/kernels/forward/recurrent-tile.ts';
 import { wideVariants } from '../src/gpu/kernels/forward/recurrent-wide.ts';
 import { layerProgram } from '../src/gpu/programs/layer.ts';
 import { GATES, recurrentLayerSpec, type CellType } from '../src/rnn/spec.ts';
@@ -143,7 +145,7 @@ async function wideKernel(gpu: GpuContext): Promise<void> {
       const limits = gpu.device.limits;
       const tile = await run(planRecurrentLayer(spec, B, limits, 'tile'), `${l.name} on tile`);
       console.log(`${l.name} | tile | ${tile.wall.toFixed(1)} | ${tile.gpu.toFixed(1)} (${tile.method}) | 1.00 |`);
-      for (const traits of [{}, ...wideVariants(spec, B, limits)]) {
+      for (const traits of [{}, ...wideVariants(spec, B, limits, 1, [undefined, TILE_INVOCATIONS])]) {
         const plan = planRecurrentLayer(spec, B, limits, 'wide', 0, 1, traits);
         const { VECTORS: v, GROUPS: g, R_MODE: r } = plan.pipeline.constants;
         const name = `${Object.keys(traits).length ? JSON.stringify(traits) : 'default'} (VECTORS ${v}, GROUPS ${g}, R_MODE ${r})`;
