@@ -3,14 +3,18 @@
  * timed on this adapter, in the manner of llm.c's dev/cuda programs: the numbers the choices in
  * src/gpu/kernels/forward/plan.ts and src/gpu/kernels/backward/grad-contract.ts cite.
  *
- *   node scripts/vite-run.mjs bench/kernels.ts [--layers] [--contractions] [--runs N] [--kernels a,b]
+ *   node scripts/vite-run.mjs bench/kernels.ts [--layers] [--wide] [--contractions] [--runs N] [--kernels a,b] [--f16]
  *
  * --layers        one batch-major layer (backend.recurrentLayer, B = 1024, T = 64) on each kernel that
  *                 takes its shape: small (H ≤ 4), tile, sequential, lanes, subgroup (where the device
- *                 has `subgroups`, H up to 4 × its smallest subgroup; a row says why where it does not)
+ *                 has `subgroups`, H up to 4 × its smallest subgroup; a row says why where it does not), wide
  * --kernels       only these of the layer kernels (comma-separated), e.g. --kernels tile,subgroup
  * --f16           with --layers, also the tiled kernel with f16 storage (even H), validated against
  *                 the float64 reference on the f16-rounded weights and inputs (Δ is against that)
+ * --wide          the same layers (H > 4) on every variant of the wide kernel that fits (sequences per
+ *                 invocation × where R lives × tile sized by the fill rule or at the tiled kernel's 128
+ *                 invocations: src/gpu/kernels/forward/recurrent-wide.ts wideVariants), each with its
+ *                 time as a ratio to the tiled kernel's
  * --contractions  the gradient contractions a training step is made of, on both entry points of
  *                 grad_contract (`main`, staged; `main_direct`): a GRU H=24 I=4 layer's dW
  *                 (P = 72, Q = 4) and dR (P = 48, Q = 24) over 65,536 rows, and a head's dX over
@@ -25,7 +29,11 @@ import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { acquireGpu, type GpuContext } from '../src/gpu/device.ts';
 import { contractionDispatch, type Contraction } from '../src/gpu/kernels/backward/grad-contract.ts';
 import { F16_OUTPUT_ROUNDING, roundedLayerWeights } from '../src/gpu/kernels/forward/f16-storage.ts';
-import type { RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
+import { planRecurrentLayer, type RecurrentKernelChoice, type RecurrentLayerPlan } from '../src/gpu/kernels/forward/plan.ts';
+import { packLayerWeights } from '../src/gpu/kernels/forward/recurrent-common.ts';
+import { TILE_INVOCATIONS } from '../src/gpu/kernels/forward/recurrent-tile.ts';
+import { wideVariants } from '../src/gpu/kernels/forward/recurrent-wide.ts';
+import { layerProgram } from '../src/gpu/programs/layer.ts';
 import { GATES, recurrentLayerSpec, type CellType } from '../src/rnn/spec.ts';
 import { compare, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
 import { roundedToHalf } from '../src/util/f16.ts';
@@ -35,13 +43,14 @@ const { values: args } = parseArgs({
   options: {
     layers: { type: 'boolean', default: false },
     f16: { type: 'boolean', default: false },
+    wide: { type: 'boolean', default: false },
     contractions: { type: 'boolean', default: false },
     runs: { type: 'string', default: '3' },
     kernels: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
-const both = !args.layers && !args.contractions;
+const both = !args.layers && !args.wide && !args.contractions;
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 
@@ -71,31 +80,45 @@ const LAYERS: Array<{ name: string; cell: CellType; H: number; I: number; activa
   { name: 'LSTM H=128', cell: 'lstm', H: 128, I: 1 },
 ];
 
+const B = 1024;
+const T = 64;
+
+/** One of LAYERS as a batch-major layer call, with its float64 result. */
+async function layerCase(l: (typeof LAYERS)[number]) {
+  const spec = recurrentLayerSpec({
+    cell: l.cell,
+    inputSize: l.I,
+    hiddenSize: l.H,
+    layout: 1,
+    ...(l.activation ? { activations: [l.activation] } : {}),
+    linearBeforeReset: l.cell === 'gru',
+  });
+  const G = GATES[l.cell];
+  const bound = 1 / Math.sqrt(l.H);
+  const rand = mulberry32(l.H * 31 + G);
+  const weights = {
+    W: uniformArray(rand, G * l.H * l.I, -bound, bound),
+    R: uniformArray(rand, G * l.H * l.H, -bound, bound),
+    B: uniformArray(rand, 2 * G * l.H, -bound, bound),
+    P: null,
+  };
+  const inputs = { X: uniformArray(rand, B * T * l.I, -1, 1), batch: B, steps: T, sequenceLens: null, initialH: null, initialC: null };
+  const want = await cpuBackend.recurrentLayer(spec, weights, inputs);
+  return { spec, weights, inputs, want };
+}
+
+/** Throws unless `got` matches the float64 `want` within `tolerance` (default FLOAT32_TOLERANCE); the max |Δ|. */
+function validated(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tolerance = FLOAT32_TOLERANCE): number {
+  const c = compare(got, want, tolerance);
+  if (!c.ok) throw new Error(`${what}: ${c.message}`);
+  return c.maxAbsError;
+}
+
 async function layers(gpu: GpuContext): Promise<void> {
-  const B = 1024;
-  const T = 64;
   console.log(`\none layer, B = ${B}, T = ${T} | kernel | wall ms | GPU ms | max |Δ| vs float64`);
   for (const l of LAYERS) {
-    const spec = recurrentLayerSpec({
-      cell: l.cell,
-      inputSize: l.I,
-      hiddenSize: l.H,
-      layout: 1,
-      ...(l.activation ? { activations: [l.activation] } : {}),
-      linearBeforeReset: l.cell === 'gru',
-    });
-    const G = GATES[l.cell];
-    const bound = 1 / Math.sqrt(l.H);
-    const rand = mulberry32(l.H * 31 + G);
-    const weights = {
-      W: uniformArray(rand, G * l.H * l.I, -bound, bound),
-      R: uniformArray(rand, G * l.H * l.H, -bound, bound),
-      B: uniformArray(rand, 2 * G * l.H, -bound, bound),
-      P: null,
-    };
-    const inputs = { X: uniformArray(rand, B * T * l.I, -1, 1), batch: B, steps: T, sequenceLens: null, initialH: null, initialC: null };
-    const want = await cpuBackend.recurrentLayer(spec, weights, inputs);
-    const all: RecurrentKernelChoice[] = [...(l.H <= 4 ? ['small' as const] : []), 'tile', 'sequential', 'lanes', 'subgroup'];
+    const { spec, weights, inputs, want } = await layerCase(l);
+    const all: RecurrentKernelChoice[] = [...(l.H <= 4 ? ['small' as const] : []), 'tile', 'sequential', 'lanes', 'subgroup', 'wide'];
     const kernels = args.kernels ? all.filter((k) => args.kernels!.split(',').includes(k)) : all;
     const variants: Array<{ kernel: RecurrentKernelChoice; storage?: 'f16' }> = kernels.map((kernel) => ({ kernel }));
     if (args.f16 && l.H % 2 === 0) variants.push({ kernel: 'tile', storage: 'f16' });
@@ -113,9 +136,7 @@ async function layers(gpu: GpuContext): Promise<void> {
         let error = 0;
         const t = await timed(backend, async () => {
           const got = await backend.recurrentLayer(spec, weights, inputs);
-          const c = compare(got.Y, reference.Y, tolerance);
-          if (!c.ok) throw new Error(`${l.name} on ${name}: ${c.message}`);
-          error = c.maxAbsError;
+          error = validated(got.Y, reference.Y, `${l.name} on ${name}`, tolerance);
         });
         console.log(`${l.name} | ${name} | ${t.wall.toFixed(1)} | ${t.gpu.toFixed(1)} (${t.method}) | ${error.toExponential(2)}`);
       } catch (e) {
@@ -124,6 +145,41 @@ async function layers(gpu: GpuContext): Promise<void> {
         backend.dispose();
       }
     }
+  }
+}
+
+/** Every variant of the wide kernel on the layers with H > 4, each against the tiled kernel's time. */
+async function wideKernel(gpu: GpuContext): Promise<void> {
+  console.log(`\none layer, B = ${B}, T = ${T} | wide variant (constants) | wall ms | GPU ms | GPU time / tiled | max |Δ| vs float64`);
+  const backend = WebGPUBackend.fromContext(gpu, { timing: true });
+  try {
+    for (const l of LAYERS.filter((x) => x.H > 4)) {
+      const { spec, weights, inputs, want } = await layerCase(l);
+      const packed = packLayerWeights(spec, weights);
+      const run = (plan: RecurrentLayerPlan, what: string) =>
+        timed(backend, async () => {
+          const out = await backend.runProgram(layerProgram(plan, spec, packed, inputs, T));
+          validated(out.Y!, want.Y, what);
+        });
+      const limits = gpu.device.limits;
+      const tile = await run(planRecurrentLayer(spec, B, limits, 'tile'), `${l.name} on tile`);
+      console.log(`${l.name} | tile | ${tile.wall.toFixed(1)} | ${tile.gpu.toFixed(1)} (${tile.method}) | 1.00 |`);
+      for (const traits of [{}, ...wideVariants(spec, B, limits, 1, [undefined, TILE_INVOCATIONS])]) {
+        const plan = planRecurrentLayer(spec, B, limits, 'wide', 0, 1, traits);
+        const { VECTORS: v, GROUPS: g, R_MODE: r } = plan.pipeline.constants;
+        const name = `${Object.keys(traits).length ? JSON.stringify(traits) : 'default'} (VECTORS ${v}, GROUPS ${g}, R_MODE ${r})`;
+        try {
+          const t = await run(plan, `${l.name} on wide ${name}`);
+          console.log(
+            `${l.name} | ${name} | ${t.wall.toFixed(1)} | ${t.gpu.toFixed(1)} (${t.method}) | ${(t.gpu / tile.gpu).toFixed(2)} |`,
+          );
+        } catch (e) {
+          console.log(`${l.name} | ${name} | failed: ${(e as Error).message}`);
+        }
+      }
+    }
+  } finally {
+    backend.dispose();
   }
 }
 
@@ -192,6 +248,7 @@ const gpu = await acquireGpu({ log: false, features: ['timestamp-query'] });
 try {
   console.log(`adapter: ${gpu.summary.description || gpu.summary.architecture}; ${RUNS} timed runs a cell`);
   if (both || args.layers) await layers(gpu);
+  if (both || args.wide) await wideKernel(gpu);
   if (both || args.contractions) await contractions(gpu);
 } finally {
   gpu.destroy();

@@ -11,7 +11,7 @@ import { FLOAT32_TOLERANCE, expectClose } from '../src/util/compare.ts';
 import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
 import { randomLayerCase, type LayerCaseOptions, type RandomLayerCase } from './helpers/random.ts';
 
-// The ONNX-semantics recurrent layer kernels (shaders/forward/recurrent_{small,tile,sequential,lanes,subgroup}.wgsl) against the float64
+// The ONNX-semantics recurrent layer kernels (shaders/forward/recurrent_{small,tile,sequential,lanes,subgroup,wide}.wgsl) against the float64
 // reference (src/reference/recurrent-layer.ts), on seeded random configurations covering every
 // option: cell, direction, layout, lengths (including 0 and T), initial states, activations with
 // alpha/beta, clip, linear_before_reset, input_forget, peepholes, absent bias. Runs in Node (Dawn)
@@ -22,7 +22,7 @@ let gpu: GpuFixture;
 // whatever `auto` picks (the small kernel takes H ≤ SMALL_HIDDEN_MAX, the subgroup kernel runs where
 // the device has `subgroups`, for H up to a few times its smallest subgroup: see `takes`).
 const kernels: Array<[RecurrentKernelChoice, WebGPUBackend]> = [];
-const KERNELS = ['small', 'tile', 'sequential', 'lanes', 'subgroup'] as const;
+const KERNELS = ['small', 'tile', 'sequential', 'lanes', 'subgroup', 'wide'] as const;
 const NO_SUBGROUPS = "the adapter does not grant 'subgroups' here: the subgroup kernel cannot run";
 
 function hasSubgroups(): boolean {

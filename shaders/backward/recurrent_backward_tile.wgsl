@@ -87,10 +87,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (params.has_c0 == 1u) { dc_carry[s] = dstate_in[state_count + state_index(d, b[s], j)]; }
     }
   }
-  var p = vec3<f32>(0.0);  // peepholes i, o, f
-  if (CELL == 2u) {
-    for (var k = 0u; k < 3u; k++) { p[k] = weight(P_OFFSET + d * 3u * H + k * H + j); }
-  }
+  let p = unit_peepholes(d, j);  // i, o, f
 
   for (var step = 0u; step < T; step++) {
     let parity = step & 1u;

@@ -90,6 +90,34 @@ fn r_gates(d: u32, j: u32, m: u32) -> vec4<f32> {
   return w;
 }
 
+// ---- A hidden unit's biases and peepholes (the tiled kernels, one unit per invocation) ----------
+//
+// Wb + Rb of each gate of unit j, direction d, as one vec4 (unused gates 0); for GRU with
+// linear_before_reset the candidate's Rb is left out: it stays inside r ⊙ (…), `unit_rb_h`.
+fn unit_bias(d: u32, j: u32) -> vec4<f32> {
+  let lbr = CELL == 1u && LINEAR_BEFORE_RESET;
+  var bias = vec4<f32>(0.0);
+  for (var k = 0u; k < GATES; k++) {
+    bias[k] = weight(B_OFFSET + d * 2u * GH + k * HIDDEN_SIZE + j);
+    if (!(lbr && k == 2u)) { bias[k] += weight(B_OFFSET + d * 2u * GH + GH + k * HIDDEN_SIZE + j); }
+  }
+  return bias;
+}
+
+// The candidate's Rb of unit j for GRU with linear_before_reset, else 0.
+fn unit_rb_h(d: u32, j: u32) -> f32 {
+  return select(0.0, weight(B_OFFSET + d * 2u * GH + GH + 2u * HIDDEN_SIZE + j), CELL == 1u && LINEAR_BEFORE_RESET);
+}
+
+// LSTM's peepholes i, o, f of unit j (0 for the other cells).
+fn unit_peepholes(d: u32, j: u32) -> vec3<f32> {
+  var p = vec3<f32>(0.0);
+  if (CELL == 2u) {
+    for (var k = 0u; k < 3u; k++) { p[k] = weight(P_OFFSET + d * 3u * HIDDEN_SIZE + k * HIDDEN_SIZE + j); }
+  }
+  return p;
+}
+
 // The tiled kernels' workgroups: D directions × models × tiles of `per_tile` sequences each, a tile
 // never holding two models (the last tile of a model may be partial). Workgroup `id` owns direction
 // `d` and sequences first … end−1 (end: one past the tile's model's last sequence, not the tile's).

@@ -91,17 +91,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 
   // Biases; for GRU with linear_before_reset the candidate's Rb stays inside r ⊙ (…).
-  let gru_lbr = CELL == 1u && LINEAR_BEFORE_RESET;
-  var bias = vec4<f32>(0.0);
-  for (var k = 0u; k < GATES; k++) {
-    bias[k] = weight(B_OFFSET + d * 2u * GH + k * H + j);
-    if (!(gru_lbr && k == 2u)) { bias[k] += weight(B_OFFSET + d * 2u * GH + GH + k * H + j); }
-  }
-  let rb_h = select(0.0, weight(B_OFFSET + d * 2u * GH + GH + 2u * H + j), gru_lbr);
-  var p = vec3<f32>(0.0);  // peepholes i, o, f
-  if (CELL == 2u) {
-    for (var k = 0u; k < 3u; k++) { p[k] = weight(P_OFFSET + d * 3u * H + k * H + j); }
-  }
+  let bias = unit_bias(d, j);
+  let rb_h = unit_rb_h(d, j);
+  let p = unit_peepholes(d, j);  // i, o, f
 
   let slot = g * H;
   let rh_base = 2u * GROUPS * H;

@@ -107,7 +107,8 @@ export function layerDispatches(
 
 /**
  * The program of one layer call over a batch chunk (`inputs`: the chunk's rows), reading back `Y`
- * and `Y_h|Y_c` (Y_h then, for LSTM, Y_c). `packed`: the layer's packed weights.
+ * and `Y_h|Y_c` (Y_h then, for LSTM, Y_c). `packed`: the layer's packed weights, or with `models`
+ * (per-series models, see layerDispatches) each model's, `weightStride` floats apart.
  */
 export function layerProgram(
   plan: RecurrentLayerPlan,
@@ -115,6 +116,7 @@ export function layerProgram(
   packed: Float32Array,
   inputs: RecurrentLayerInputs,
   maxSteps: number,
+  models = { count: 1, weightStride: 0 },
 ): Program {
   const { batch: B, steps: T, sequenceLens, initialH, initialC } = inputs;
   const D = numDirections(spec);
@@ -146,6 +148,7 @@ export function layerProgram(
     names,
     { h: initialH !== null, c: initialC !== null, lens: sequenceLens !== null },
     maxSteps,
+    models,
   );
   return {
     what: `the ${spec.cell.toUpperCase()} layer`,

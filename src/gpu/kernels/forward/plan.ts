@@ -17,6 +17,7 @@ import { recurrentSequential, sequentialScratchBytes } from './recurrent-sequent
 import { recurrentSmall, SMALL_HIDDEN_MAX } from './recurrent-small.ts';
 import { planSubgroup, recurrentSubgroup, type SubgroupSizes } from './recurrent-subgroup.ts';
 import { forwardTile, forwardTileConstants, recurrentTile, TILE_INVOCATIONS } from './recurrent-tile.ts';
+import { planWide, recurrentWide, wideVariants, type WideTraits } from './recurrent-wide.ts';
 
 export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
 
@@ -60,6 +61,13 @@ export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
  *   (src/gpu/kernels/forward/recurrent-subgroup.ts). Unmeasured on a GPU (on SwiftShader's 4-wide
  *   subgroups 1.4–2.2× slower than the tiled kernel: `bench/kernels.ts --layers --kernels
  *   tile,subgroup`), so the model ranks it after the tiled kernel: the tuner times it. Inference only.
+ * - `wide` (shaders/forward/recurrent_wide.wgsl, src/gpu/kernels/forward/recurrent-wide.ts): the
+ *   tiled kernel with 4·V sequences per invocation (V = 1, 2, 4: each loaded weight feeds 4·V
+ *   multiply-adds per gate) and R in registers, workgroup memory or storage, its tiles sized to
+ *   fill a big GPU (two workgroups per multiprocessor of an H200). Its variants are V × placement
+ *   × tile size (`wide/v4-registers`, …; `wide` alone: the fill rules choose). Unmeasured on a GPU
+ *   (on SwiftShader its best variants 0.55–1.5× the tiled kernel's time: `bench/kernels.ts
+ *   --wide`), so ranked after the tiled kernel: the tuner times it. Inference only.
  */
 
 /** On a {@link KernelTraits.simdLanes} adapter, the cost model ranks the lanes kernel first from this hidden size. */
@@ -72,7 +80,7 @@ export const TILE_SHAPES: readonly number[] = [16, 32, 64, 128, 256, 512, 1024];
 export type KernelLimits = TileLimits;
 
 /** The forward kernels (one per entry of `FORWARD_KERNELS` in src/gpu/kernels/forward/plan.ts); a plan's `kernel`. */
-export type ForwardKernelName = 'small' | 'tile' | 'sequential' | 'lanes' | 'subgroup';
+export type ForwardKernelName = 'small' | 'tile' | 'sequential' | 'lanes' | 'subgroup' | 'wide';
 
 /** Which kernel runs a layer: chosen (`'auto'`, the default), or forced (tests, benchmarks). */
 export type RecurrentKernelChoice = 'auto' | ForwardKernelName | `${ForwardKernelName}/${string}`;
@@ -94,7 +102,7 @@ export function isRecurrentKernelChoice(choice: unknown): choice is RecurrentKer
  * `simdLanes`: it runs a workgroup's invocations as the SIMD lanes of a CPU core and loads a value
  * at a workgroup-uniform address once for all lanes (Mesa's llvmpipe), so `recurrent_lanes` wins.
  */
-export interface KernelTraits {
+export interface KernelTraits extends WideTraits {
   simdLanes?: boolean;
   /**
    * The most bytes one binding may hold (default: unbounded): the lanes kernel does not fit when its
@@ -203,11 +211,20 @@ function stepWork({ spec, batch }: LayerPlanContext): number {
 /**
  * The cost model's factors (relative cost of a multiply-add on each kernel). They encode the
  * measured choices above: small below everything where it fits; the tiled kernel next, its
- * preferred shape first; kernels unmeasured on a GPU (subgroup) after the tiled kernel, so the
+ * preferred shape first; kernels unmeasured on a GPU (subgroup, wide) after the tiled kernel, so the
  * tuner times them but `auto` without it runs what it ran before they came; the lanes kernel first
  * on SIMD-lane adapters from LANES_HIDDEN_MIN, else behind the sequential fallback (unmeasured there).
  */
-const COST = { small: 0.5, tile: 1, tileShapeStep: 0.05, subgroup: 1.5, lanesSimd: 0.25, sequential: 4, lanesElsewhere: 8 } as const;
+const COST = {
+  small: 0.5,
+  tile: 1,
+  tileShapeStep: 0.05,
+  subgroup: 1.5,
+  wide: 1.6,
+  lanesSimd: 0.25,
+  sequential: 4,
+  lanesElsewhere: 8,
+} as const;
 
 const none = { scratchBytes: 0, pack: null, bindsHead: false, fusedHead: false };
 
@@ -337,6 +354,34 @@ const subgroupKernel: ForwardKernel = {
   estimate: (ctx) => COST.subgroup * stepWork(ctx),
 };
 
+interface WideVariant extends ForwardVariant {
+  traits: WideTraits;
+}
+
+/** A wide variant's name: `wide/v4-registers`, with `-t128` where its tile size is set. */
+function wideName(t: WideTraits): string {
+  return `wide/v${t.wideVectors}-${t.wideR}${t.tileInvocations ? `-t${t.tileInvocations}` : ''}`;
+}
+
+const wideKernel: ForwardKernel<WideVariant> = {
+  name: 'wide',
+  kernels: [recurrentWide],
+  variants({ spec, batch, limits, models, traits }) {
+    // `wide`: the shape rules choose (or the knobs the traits set); then every vectors × placement
+    // that fits, with the tile sized by the fill rule and at the tiled kernel's size.
+    const ruled: WideVariant = { name: 'wide', traits: {} };
+    if (traits.wideVectors || traits.wideR) return [ruled];
+    const all = wideVariants(spec, batch, limits, models, [undefined, TILE_INVOCATIONS]);
+    return [ruled, ...all.map((t) => ({ name: wideName(t), traits: t }))];
+  },
+  plan({ spec, batch, limits, models, traits }, variant) {
+    const plan = planWide(spec, batch, limits, models, { ...traits, ...variant.traits });
+    return typeof plan === 'string' ? { unfit: plan } : plan;
+  },
+  // The rules' pick first; the explicit variants after it, in their order.
+  estimate: (ctx, variant) => (COST.wide + (variant.name === 'wide' ? 0 : 0.01)) * stepWork(ctx),
+};
+
 /**
  * Every forward kernel, one entry each. A new kernel is one more entry here (and its name in
  * {@link ForwardKernelName}); {@link forwardCandidates}, forcing it, the tuner, its cache key and the
@@ -348,6 +393,7 @@ export const FORWARD_KERNELS: readonly ForwardKernel[] = [
   sequentialKernel,
   lanesKernel,
   subgroupKernel,
+  wideKernel,
 ] as ForwardKernel[];
 
 /** One way to run a layer: a kernel, a variant, its plan and the cost model's estimate. */
