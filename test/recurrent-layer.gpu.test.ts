@@ -10,7 +10,7 @@ import { FLOAT32_TOLERANCE, expectClose } from '../src/util/compare.ts';
 import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
 import { randomLayerCase, type LayerCaseOptions, type RandomLayerCase } from './helpers/random.ts';
 
-// The ONNX-semantics recurrent layer kernels (shaders/forward/recurrent_{small,tile,sequential,lanes}.wgsl) against the float64
+// The ONNX-semantics recurrent layer kernels (shaders/forward/recurrent_{small,tile,sequential,lanes,step}.wgsl) against the float64
 // reference (src/reference/recurrent-layer.ts), on seeded random configurations covering every
 // option: cell, direction, layout, lengths (including 0 and T), initial states, activations with
 // alpha/beta, clip, linear_before_reset, input_forget, peepholes, absent bias. Runs in Node (Dawn)
@@ -20,7 +20,7 @@ let gpu: GpuFixture;
 // The same device with each kernel forced, so every kernel that takes a case is checked on it
 // whatever `auto` picks (the small kernel takes H ≤ SMALL_HIDDEN_MAX).
 const kernels: Array<[RecurrentKernelChoice, WebGPUBackend]> = [];
-const KERNELS = ['small', 'tile', 'sequential', 'lanes'] as const;
+const KERNELS = ['small', 'tile', 'sequential', 'lanes', 'stepwise'] as const;
 
 beforeAll(async () => {
   gpu = await createGpuFixture();

@@ -15,6 +15,7 @@ import {
 } from './recurrent-lanes.ts';
 import { recurrentSequential, sequentialScratchBytes } from './recurrent-sequential.ts';
 import { recurrentSmall, SMALL_HIDDEN_MAX } from './recurrent-small.ts';
+import { planStepwise, type StepwisePlan } from './recurrent-stepwise.ts';
 import { forwardTile, forwardTileConstants, recurrentTile, TILE_INVOCATIONS } from './recurrent-tile.ts';
 
 export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
@@ -57,7 +58,7 @@ export const LANES_HIDDEN_MIN = 32;
 export type KernelLimits = TileLimits;
 
 /** Which kernel runs a layer: chosen by shape (`'auto'`, the default), or forced (tests, benchmarks). */
-export type RecurrentKernelChoice = 'auto' | 'small' | 'tile' | 'sequential' | 'lanes';
+export type RecurrentKernelChoice = 'auto' | 'small' | 'tile' | 'sequential' | 'lanes' | 'stepwise';
 
 /**
  * What the adapter is like, as far as the choice of kernel goes (see {@link adapterTraits}).
@@ -94,7 +95,7 @@ export interface PlannedKernel {
 /** What one layer call dispatches. */
 export interface RecurrentLayerPlan {
   /** The choice (its shader: shaders/forward/recurrent_{kernel}.wgsl). */
-  kernel: 'small' | 'tile' | 'sequential' | 'lanes';
+  kernel: 'small' | 'tile' | 'sequential' | 'lanes' | 'stepwise';
   /** What each of the layer's dispatches runs. */
   pipeline: PlannedKernel;
   /**
@@ -108,6 +109,8 @@ export interface RecurrentLayerPlan {
   bindsHead: boolean;
   /** The stack's head runs inside this layer's kernel (its y is then the head's output). */
   fusedHead: boolean;
+  /** The step-wise layer's kernels (src/gpu/kernels/forward/recurrent-stepwise.ts; `pipeline` is then its step). */
+  stepwise: StepwisePlan | null;
 }
 
 /**
@@ -129,7 +132,13 @@ export function planRecurrentLayer(
   const H = s.hiddenSize;
   const spec = layerConstants(s);
   const maxGrid = limits.maxComputeWorkgroupsPerDimension;
-  const none = { scratchBytes: 0, pack: null, bindsHead: false, fusedHead: false };
+  const none = { scratchBytes: 0, pack: null, bindsHead: false, fusedHead: false, stepwise: null };
+  if (choice === 'stepwise') {
+    const stepwise = planStepwise(s, batch, limits, models);
+    if (typeof stepwise === 'string') throw new DeviceError(stepwise);
+    const pipeline = { ...stepwise.stages[0]!, grid: stepwise.stepGrid };
+    return { ...none, kernel: 'stepwise', pipeline, stepwise };
+  }
   if (choice === 'small' && H > SMALL_HIDDEN_MAX) {
     throw new DeviceError(`the small recurrent kernel takes hidden_size ≤ ${SMALL_HIDDEN_MAX}, got ${H}`);
   }
