@@ -3,7 +3,7 @@
  * timed on this adapter, in the manner of llm.c's dev/cuda programs: the numbers the choices in
  * src/gpu/kernels/forward/plan.ts and src/gpu/kernels/backward/grad-contract.ts cite.
  *
- *   node scripts/vite-run.mjs bench/kernels.ts [--layers] [--contractions] [--runs N]
+ *   node scripts/vite-run.mjs bench/kernels.ts [--layers] [--contractions] [--stepwise [--batch B]] [--runs N]
  *
  * --layers        one batch-major layer (backend.recurrentLayer, B = 1024, T = 64) on each kernel that
  *                 takes its shape: small (H ≤ 4), tile, sequential, lanes
@@ -12,7 +12,12 @@
  *                 (P = 72, Q = 4) and dR (P = 48, Q = 24) over 65,536 rows, and a head's dX over
  *                 one row (P = 98,304, Q = 8)
  *
- * Neither flag: both. Times are medians of `--runs` calls (default 3) after the validating one:
+ * --stepwise      large hidden sizes (LSTM H = 128 and 256, I = 32, T = 16, B = --batch, default 256) on
+ *                 the tiled, sequential and step-wise kernels, with the step-wise layer's GFLOP/s
+ *                 (src/gpu/kernels/forward/recurrent-stepwise.ts stepwiseFlopsPerStep) to set against
+ *                 the adapter's matmul rate (bench/ceilings.ts)
+ *
+ * No flag: --layers and --contractions. Times are medians of `--runs` calls (default 3) after the validating one:
  * the wall time of the call and its GPU time (timestamps where the adapter has them).
  */
 import { parseArgs } from 'node:util';
@@ -21,7 +26,15 @@ import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { acquireGpu, type GpuContext } from '../src/gpu/device.ts';
 import { contractionDispatch, type Contraction } from '../src/gpu/kernels/backward/grad-contract.ts';
 import type { RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
-import { GATES, recurrentLayerSpec, type CellType } from '../src/rnn/spec.ts';
+import { stepwiseFlopsPerStep } from '../src/gpu/kernels/forward/recurrent-stepwise.ts';
+import {
+  GATES,
+  recurrentLayerSpec,
+  type CellType,
+  type RecurrentLayerInputs,
+  type RecurrentLayerSpec,
+  type RecurrentLayerWeights,
+} from '../src/rnn/spec.ts';
 import { compare, FLOAT32_TOLERANCE } from '../src/util/compare.ts';
 import { mulberry32, uniformArray } from '../src/util/rng.ts';
 
@@ -29,11 +42,13 @@ const { values: args } = parseArgs({
   options: {
     layers: { type: 'boolean', default: false },
     contractions: { type: 'boolean', default: false },
+    stepwise: { type: 'boolean', default: false },
+    batch: { type: 'string', default: '256' },
     runs: { type: 'string', default: '3' },
   },
 });
 const RUNS = Number(args.runs);
-const both = !args.layers && !args.contractions;
+const both = !args.layers && !args.contractions && !args.stepwise;
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 
@@ -85,25 +100,77 @@ async function layers(gpu: GpuContext): Promise<void> {
       P: null,
     };
     const inputs = { X: uniformArray(rand, B * T * l.I, -1, 1), batch: B, steps: T, sequenceLens: null, initialH: null, initialC: null };
-    const want = await cpuBackend.recurrentLayer(spec, weights, inputs);
     const kernels: RecurrentKernelChoice[] = l.H <= 4 ? ['small', 'tile', 'sequential', 'lanes'] : ['tile', 'sequential', 'lanes'];
-    for (const kernel of kernels) {
-      const backend = WebGPUBackend.fromContext(gpu, { recurrentKernel: kernel, timing: true });
-      try {
-        let error = 0;
-        const t = await timed(backend, async () => {
-          const got = await backend.recurrentLayer(spec, weights, inputs);
-          const c = compare(got.Y, want.Y, FLOAT32_TOLERANCE);
-          if (!c.ok) throw new Error(`${l.name} on ${kernel}: ${c.message}`);
-          error = c.maxAbsError;
-        });
-        console.log(`${l.name} | ${kernel} | ${t.wall.toFixed(1)} | ${t.gpu.toFixed(1)} (${t.method}) | ${error.toExponential(2)}`);
-      } catch (e) {
-        console.log(`${l.name} | ${kernel} | unavailable: ${(e as Error).message}`);
-      } finally {
-        backend.dispose();
-      }
+    await layerOnKernels(gpu, l.name, spec, weights, inputs, kernels);
+  }
+}
+
+/** One layer call on each of `kernels`, validated against the float64 reference, then timed; `flops`: per call, for a rate column. */
+async function layerOnKernels(
+  gpu: GpuContext,
+  name: string,
+  spec: RecurrentLayerSpec,
+  weights: RecurrentLayerWeights,
+  inputs: RecurrentLayerInputs,
+  kernels: RecurrentKernelChoice[],
+  flops = 0,
+): Promise<void> {
+  const want = await cpuBackend.recurrentLayer(spec, weights, inputs);
+  for (const kernel of kernels) {
+    const backend = WebGPUBackend.fromContext(gpu, { recurrentKernel: kernel, timing: true });
+    try {
+      let error = 0;
+      const t = await timed(backend, async () => {
+        const got = await backend.recurrentLayer(spec, weights, inputs);
+        const c = compare(got.Y, want.Y, FLOAT32_TOLERANCE);
+        if (!c.ok) throw new Error(`${name} on ${kernel}: ${c.message}`);
+        error = c.maxAbsError;
+      });
+      const rate = flops ? ` | ${(flops / t.gpu / 1e6).toFixed(2)} GFLOP/s` : '';
+      console.log(`${name} | ${kernel} | ${t.wall.toFixed(1)} | ${t.gpu.toFixed(1)} (${t.method}) | ${error.toExponential(2)}${rate}`);
+    } catch (e) {
+      console.log(`${name} | ${kernel} | unavailable: ${(e as Error).message}`);
+    } finally {
+      backend.dispose();
     }
+  }
+}
+
+/**
+ * LSTM layers at H = 128 and 256 (I = 32, T = 16, B = --batch) on the tiled, sequential and step-wise
+ * kernels. The rate column counts the step-wise layer's GEMM work (2·B·G·H·(I + H) per step and
+ * direction) over each kernel's GPU time, the same figure for every kernel: compare it with the
+ * adapter's matmul ceiling (`node scripts/vite-run.mjs bench/ceilings.ts`).
+ */
+async function stepwise(gpu: GpuContext): Promise<void> {
+  const B = Number(args.batch);
+  const T = 16;
+  const I = 32;
+  console.log(`\none LSTM layer, B = ${B}, T = ${T}, I = ${I} | kernel | wall ms | GPU ms | max |Δ| vs float64 | GFLOP/s`);
+  for (const H of [128, 256]) {
+    const spec = recurrentLayerSpec({ cell: 'lstm', inputSize: I, hiddenSize: H, layout: 1 });
+    const rand = mulberry32(H);
+    const bound = 1 / Math.sqrt(H);
+    const weights = {
+      W: uniformArray(rand, 4 * H * I, -bound, bound),
+      R: uniformArray(rand, 4 * H * H, -bound, bound),
+      B: uniformArray(rand, 8 * H, -bound, bound),
+      P: null,
+    };
+    const inputs = { X: uniformArray(rand, B * T * I, -1, 1), batch: B, steps: T, sequenceLens: null, initialH: null, initialC: null };
+    const perStep = stepwiseFlopsPerStep(spec, B);
+    console.log(
+      `LSTM H=${H}: ${((perStep.input + perStep.recurrent) / 1e6).toFixed(1)} MFLOP per step (input GEMM ${(perStep.input / 1e6).toFixed(1)}, step GEMM ${(perStep.recurrent / 1e6).toFixed(1)})`,
+    );
+    await layerOnKernels(
+      gpu,
+      `LSTM H=${H}`,
+      spec,
+      weights,
+      inputs,
+      ['tile', 'sequential', 'stepwise'],
+      T * (perStep.input + perStep.recurrent),
+    );
   }
 }
 
@@ -172,6 +239,7 @@ const gpu = await acquireGpu({ log: false, features: ['timestamp-query'] });
 try {
   console.log(`adapter: ${gpu.summary.description || gpu.summary.architecture}; ${RUNS} timed runs a cell`);
   if (both || args.layers) await layers(gpu);
+  if (args.stepwise) await stepwise(gpu);
   if (both || args.contractions) await contractions(gpu);
 } finally {
   gpu.destroy();

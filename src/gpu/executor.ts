@@ -171,7 +171,10 @@ export class ProgramExecutor implements ProgramRunner {
 
     // Every dispatch's uniforms in one buffer, each at its own aligned slot, written once: a program
     // of many small dispatches (the step-wise layer's one per step) costs one write, not one each.
-    const uniformSlot = alignUp(Math.max(16, ...layouts.map((l) => l.uniforms?.byteLength ?? 0)), device.limits.minUniformBufferOffsetAlignment);
+    const uniformSlot = alignUp(
+      Math.max(16, ...layouts.map((l) => l.uniforms?.byteLength ?? 0)),
+      device.limits.minUniformBufferOffsetAlignment,
+    );
     const allUniforms = new Uint8Array(uniformSlot * program.dispatches.length);
     layouts.forEach((l, n) => l.uniforms && allUniforms.set(l.uniforms, n * uniformSlot));
 
@@ -215,7 +218,10 @@ export class ProgramExecutor implements ProgramRunner {
           return { binding, resource: { buffer: buffers.get(buffer)!, offset: offsetOf(buffer), size: bytesOf(program.buffers[buffer]!) } };
         });
         if (uniforms) {
-          entries.push({ binding: found.uniform!.binding, resource: { buffer: uniformBuffer, offset: n * uniformSlot, size: uniforms.byteLength } });
+          entries.push({
+            binding: found.uniform!.binding,
+            resource: { buffer: uniformBuffer, offset: n * uniformSlot, size: uniforms.byteLength },
+          });
         }
         const bindGroup = device.createBindGroup({ label: d.kernel.name, layout: pipelines[n]!.getBindGroupLayout(0), entries });
         const pass = encoder.beginComputePass({ label: d.kernel.name, ...timer?.passWrites() });

@@ -60,7 +60,12 @@ export function stepwiseDispatches(
     for (let step = 0; step < steps; step++, n++) {
       const flags = stepFlags(n, n === 0, k === segments - 1 && step === steps - 1);
       for (const stage of plan.stages) {
-        dispatches.push({ ...stage, bind: stepBind, uniforms: recurrentUniforms({ ...common, step, stepFlags: flags }), grid: plan.stepGrid });
+        dispatches.push({
+          ...stage,
+          bind: stepBind,
+          uniforms: recurrentUniforms({ ...common, step, stepFlags: flags }),
+          grid: plan.stepGrid,
+        });
       }
     }
     if (k < segments - 1) dispatches.at(-1)!.submit = true;

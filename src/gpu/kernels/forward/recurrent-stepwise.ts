@@ -21,7 +21,14 @@ import { layerConstants, recurrentSource } from './recurrent-common.ts';
 export const recurrentStepInput = defineKernel('recurrent_step_input', recurrentStepSource(input), ['x', 'weights', 'state']);
 
 /** `recurrent_step` (shaders/forward/recurrent_step.wgsl): one step (or GRU stage) of every sequence. */
-export const recurrentStep = defineKernel('recurrent_step', recurrentStepSource(step), ['weights', 'lens', 'init', 'y', 'final_state', 'state']);
+export const recurrentStep = defineKernel('recurrent_step', recurrentStepSource(step), [
+  'weights',
+  'lens',
+  'init',
+  'y',
+  'final_state',
+  'state',
+]);
 
 /** recurrent_common.wgsl (as every recurrent kernel), the two kernels' shared part, then `body`. */
 function recurrentStepSource(body: string): string {
@@ -35,6 +42,13 @@ const STEP_TILE = { sequences: 64, units: 32 };
 const INPUT_TILE = { rows: 64, columns: 64 };
 /** Workgroup memory of the step kernel (bytes), the larger of the two: its h tile (64 × 16 floats) and R tile (16 × 32 vec4). */
 const STEPWISE_WORKGROUP_BYTES = 4 * 64 * 16 + 16 * 16 * 32;
+
+/** The layer constants the input GEMM reads (shaders/forward/recurrent_step_input.wgsl). */
+const INPUT_CONSTANTS = ['INPUT_SIZE', 'HIDDEN_SIZE', 'CELL', 'NUM_DIRECTIONS', 'LAYOUT', 'LINEAR_BEFORE_RESET'];
+
+function pick(constants: Record<string, number>, names: readonly string[]): Record<string, number> {
+  return Object.fromEntries(names.map((n) => [n, constants[n]!]));
+}
 
 /** What the step-wise layer dispatches (see {@link planStepwise}). */
 export interface StepwisePlan {
@@ -66,7 +80,8 @@ export function planStepwise(s: RecurrentLayerSpec, batch: number, limits: TileL
   const twoStage = s.cell === 'gru' && !s.linearBeforeReset;
   const tiles = (n: number, per: number) => Math.ceil(n / per);
   return {
-    input: { kernel: recurrentStepInput, constants: spec },
+    // The GEMM reads only the shape constants: layers that differ in activations or clip share it.
+    input: { kernel: recurrentStepInput, constants: pick(spec, INPUT_CONSTANTS) },
     stages: (twoStage ? [1, 2] : [0]).map((stage) => ({ kernel: recurrentStep, constants: { ...spec, STAGE: stage } })),
     stepGrid: workgroupGrid(D * tiles(batch, STEP_TILE.sequences) * tiles(H, STEP_TILE.units), 1, maxGrid),
     inputGrid: (steps) => workgroupGrid(D * tiles(steps * batch, INPUT_TILE.rows) * tiles(GH, INPUT_TILE.columns), 1, maxGrid),
