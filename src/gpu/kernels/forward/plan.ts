@@ -49,6 +49,9 @@ export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
  *   SwiftShader a prototype lost to the tiled kernel but `bench/kernels.ts --layers` (RESULTS.md,
  *   "Kernel choices") found it faster on a loaded machine: a choice for the autotuner (src/tune)
  *   to make per adapter, left as it was here. Inference only.
+ * - `stepwise` (shaders/forward/recurrent_step.wgsl, src/gpu/kernels/forward/recurrent-stepwise.ts),
+ *   forced only: cuDNN's per-step layout for large H at large B, an input GEMM per time segment and
+ *   one dispatch per step. Unmeasured on a GPU: a candidate for the autotuner, not for `auto`.
  */
 
 /** On a {@link KernelTraits.simdLanes} adapter, `auto` picks the lanes kernel from this hidden size. */
