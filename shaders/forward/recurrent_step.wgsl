@@ -60,15 +60,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
   let H = HIDDEN_SIZE;
   let B = params.batch;
-  let seq_tiles = (B + TILE_B - 1u) / TILE_B;
-  let unit_tiles = (H + TILE_J - 1u) / TILE_J;
-  let id = wid.y * nwg.x + wid.x;
-  if (id >= NUM_DIRECTIONS * seq_tiles * unit_tiles) {
+  let placed = locate_block(wid.y * nwg.x + wid.x, B, TILE_B, H, TILE_J);
+  if (!placed.valid) {
     return;  // the whole workgroup leaves together: barriers stay uniform
   }
-  let d = id / (seq_tiles * unit_tiles);
-  let b0 = ((id / unit_tiles) % seq_tiles) * TILE_B;
-  let j0 = (id % unit_tiles) * TILE_J;
+  let d = placed.d;
+  let b0 = placed.row;
+  let j0 = placed.col;
   let lx = lid % 16u;
   let ly = lid / 16u;
 

@@ -31,3 +31,24 @@ fn xw_base() -> u32 { return select(3u, 5u, GRU_TWO_STAGE) * dbh(); }
 fn xw_index(d: u32, row: u32, n: u32) -> u32 {
   return xw_base() + (d * params.steps * params.batch + row) * GH + n;
 }
+
+// Both kernels' workgroups: D directions × row tiles × column tiles of `row_tile` × `col_tile`
+// over a rows × cols output (the GEMM: XW's rows × gate columns; the step: sequences × units).
+// Workgroup `id` owns direction d and the tile from (row, col).
+struct Block {
+  valid: bool,
+  d: u32,
+  row: u32,
+  col: u32,
+}
+
+fn locate_block(id: u32, rows: u32, row_tile: u32, cols: u32, col_tile: u32) -> Block {
+  let row_tiles = (rows + row_tile - 1u) / row_tile;
+  let col_tiles = (cols + col_tile - 1u) / col_tile;
+  var placed: Block;
+  placed.valid = id < NUM_DIRECTIONS * row_tiles * col_tiles;
+  placed.d = id / (row_tiles * col_tiles);
+  placed.row = ((id / col_tiles) % row_tiles) * row_tile;
+  placed.col = (id % col_tiles) * col_tile;
+  return placed;
+}

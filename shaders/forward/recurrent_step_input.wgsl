@@ -32,15 +32,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
   let B = params.batch;
   let rows = params.steps * B;
-  let row_tiles = (rows + IN_TILE_M - 1u) / IN_TILE_M;
-  let col_tiles = (GH + IN_TILE_N - 1u) / IN_TILE_N;
-  let id = wid.y * nwg.x + wid.x;
-  if (id >= NUM_DIRECTIONS * row_tiles * col_tiles) {
+  let placed = locate_block(wid.y * nwg.x + wid.x, rows, IN_TILE_M, GH, IN_TILE_N);
+  if (!placed.valid) {
     return;  // the whole workgroup leaves together: barriers stay uniform
   }
-  let d = id / (row_tiles * col_tiles);
-  let r0 = ((id / col_tiles) % row_tiles) * IN_TILE_M;
-  let n0 = (id % col_tiles) * IN_TILE_N;
+  let d = placed.d;
+  let r0 = placed.row;
+  let n0 = placed.col;
   let start = segment_start(d);
   let end = segment_end(start);
   let lx = lid % 16u;

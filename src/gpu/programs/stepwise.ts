@@ -17,24 +17,13 @@ function stepFlags(n: number, first: boolean, last: boolean): number {
   return (n & 1) | (first ? 2 : 0) | (last ? 4 : 0);
 }
 
-/** The bindings of the two kernels, by role. */
-export interface StepwiseNames {
-  x: string;
-  weights: string;
-  lens: string;
-  init: string;
-  y: string;
-  final: string;
-  state: string;
-}
-
 /** The dispatches of one layer over `B` sequences of `T` steps on the step-wise kernels, segments of at most `maxSteps`. */
 export function stepwiseDispatches(
   plan: StepwisePlan,
   spec: RecurrentLayerSpec,
   B: number,
   T: number,
-  names: StepwiseNames,
+  names: Readonly<Record<'x' | 'weights' | 'lens' | 'init' | 'y' | 'final' | 'state', string>>,
   given: { h: boolean; c: boolean; lens: boolean },
   maxSteps: number,
 ): { dispatches: Dispatch[]; scratchBytes: number } {
