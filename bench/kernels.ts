@@ -3,7 +3,7 @@
  * timed on this adapter, in the manner of llm.c's dev/cuda programs: the numbers the choices in
  * src/gpu/kernels/forward/plan.ts and src/gpu/kernels/backward/grad-contract.ts cite.
  *
- *   node scripts/vite-run.mjs bench/kernels.ts [--layers] [--wide] [--contractions] [--runs N] [--kernels a,b] [--f16]
+ *   node scripts/vite-run.mjs bench/kernels.ts [--layers] [--wide] [--stepwise [--batch B]] [--contractions] [--runs N] [--kernels a,b] [--f16]
  *
  * --layers        one batch-major layer (backend.recurrentLayer, B = 1024, T = 64) on each kernel that
  *                 takes its shape: small (H ≤ 4), tile, sequential, lanes, subgroup (where the device
@@ -15,6 +15,9 @@
  *                 invocation × where R lives × tile sized by the fill rule or at the tiled kernel's 128
  *                 invocations: src/gpu/kernels/forward/recurrent-wide.ts wideVariants), each with its
  *                 time as a ratio to the tiled kernel's
+ * --stepwise      LSTM layers at H = 128 and 256 (I = 32, T = 16, B = --batch, default 256) on the tiled,
+ *                 sequential and step-wise kernels, with the step-wise layer's GEMM rate (compare it with
+ *                 the matmul ceiling of `node scripts/vite-run.mjs bench/ceilings.ts`)
  * --contractions  the gradient contractions a training step is made of, on both entry points of
  *                 grad_contract (`main`, staged; `main_direct`): a GRU H=24 I=4 layer's dW
  *                 (P = 72, Q = 4) and dR (P = 48, Q = 24) over 65,536 rows, and a head's dX over
@@ -31,6 +34,7 @@ import { contractionDispatch, type Contraction } from '../src/gpu/kernels/backwa
 import { F16_OUTPUT_ROUNDING, roundedLayerWeights } from '../src/gpu/kernels/forward/f16-storage.ts';
 import { planRecurrentLayer, type RecurrentKernelChoice, type RecurrentLayerPlan } from '../src/gpu/kernels/forward/plan.ts';
 import { packLayerWeights } from '../src/gpu/kernels/forward/recurrent-common.ts';
+import { stepwiseFlopsPerStep } from '../src/gpu/kernels/forward/recurrent-stepwise.ts';
 import { TILE_INVOCATIONS } from '../src/gpu/kernels/forward/recurrent-tile.ts';
 import { wideVariants } from '../src/gpu/kernels/forward/recurrent-wide.ts';
 import { layerProgram } from '../src/gpu/programs/layer.ts';
@@ -44,13 +48,15 @@ const { values: args } = parseArgs({
     layers: { type: 'boolean', default: false },
     f16: { type: 'boolean', default: false },
     wide: { type: 'boolean', default: false },
+    stepwise: { type: 'boolean', default: false },
+    batch: { type: 'string', default: '256' },
     contractions: { type: 'boolean', default: false },
     runs: { type: 'string', default: '3' },
     kernels: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
-const both = !args.layers && !args.wide && !args.contractions;
+const both = !args.layers && !args.wide && !args.contractions && !args.stepwise;
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 
@@ -183,6 +189,53 @@ async function wideKernel(gpu: GpuContext): Promise<void> {
   }
 }
 
+/**
+ * LSTM layers at H = 128 and 256 (I = 32, T = 16, B = --batch) on the tiled, sequential and step-wise
+ * kernels, validated against the float64 reference, then timed. The rate column counts the step-wise
+ * layer's GEMM work (2·B·G·H·(I + H) per step and direction) over each kernel's GPU time, the same
+ * figure for every kernel: compare it with the adapter's matmul ceiling (bench/ceilings.ts).
+ */
+async function stepwise(gpu: GpuContext): Promise<void> {
+  const B = Number(args.batch);
+  const T = 16;
+  const I = 32;
+  console.log(`\none LSTM layer, B = ${B}, T = ${T}, I = ${I} | kernel | wall ms | GPU ms | max |Δ| vs float64 | GFLOP/s`);
+  for (const H of [128, 256]) {
+    const spec = recurrentLayerSpec({ cell: 'lstm', inputSize: I, hiddenSize: H, layout: 1 });
+    const rand = mulberry32(H);
+    const bound = 1 / Math.sqrt(H);
+    const weights = {
+      W: uniformArray(rand, 4 * H * I, -bound, bound),
+      R: uniformArray(rand, 4 * H * H, -bound, bound),
+      B: uniformArray(rand, 8 * H, -bound, bound),
+      P: null,
+    };
+    const inputs = { X: uniformArray(rand, B * T * I, -1, 1), batch: B, steps: T, sequenceLens: null, initialH: null, initialC: null };
+    const want = await cpuBackend.recurrentLayer(spec, weights, inputs);
+    const perStep = stepwiseFlopsPerStep(spec, B);
+    const flops = T * (perStep.input + perStep.recurrent);
+    console.log(
+      `LSTM H=${H}: ${((perStep.input + perStep.recurrent) / 1e6).toFixed(1)} MFLOP per step (input GEMM ${(perStep.input / 1e6).toFixed(1)}, step GEMM ${(perStep.recurrent / 1e6).toFixed(1)})`,
+    );
+    for (const kernel of ['tile', 'sequential', 'stepwise'] as const) {
+      const backend = WebGPUBackend.fromContext(gpu, { recurrentKernel: kernel, timing: true });
+      try {
+        let error = 0;
+        const t = await timed(backend, async () => {
+          error = validated((await backend.recurrentLayer(spec, weights, inputs)).Y, want.Y, `LSTM H=${H} on ${kernel}`);
+        });
+        console.log(
+          `LSTM H=${H} | ${kernel} | ${t.wall.toFixed(1)} | ${t.gpu.toFixed(1)} (${t.method}) | ${error.toExponential(2)} | ${(flops / t.gpu / 1e6).toFixed(2)}`,
+        );
+      } catch (e) {
+        console.log(`LSTM H=${H} | ${kernel} | unavailable: ${(e as Error).message}`);
+      } finally {
+        backend.dispose();
+      }
+    }
+  }
+}
+
 const CONTRACTIONS: Array<{ name: string; p: number; q: number; rows: number }> = [
   { name: 'GRU H=24 I=4 dW', p: 72, q: 4, rows: 65_536 },
   { name: 'GRU H=24 I=4 dR', p: 48, q: 24, rows: 65_536 },
@@ -249,6 +302,7 @@ try {
   console.log(`adapter: ${gpu.summary.description || gpu.summary.architecture}; ${RUNS} timed runs a cell`);
   if (both || args.layers) await layers(gpu);
   if (both || args.wide) await wideKernel(gpu);
+  if (args.stepwise) await stepwise(gpu);
   if (both || args.contractions) await contractions(gpu);
 } finally {
   gpu.destroy();

@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { ConfigError, DeviceError, ShapeError, WeightError } from '../src/errors.ts';
-import { adapterTraits, planRecurrentLayer, SMALL_HIDDEN_MAX, type RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
+import {
+  adapterTraits,
+  planRecurrentLayer,
+  SMALL_HIDDEN_MAX,
+  STEPWISE_HIDDEN_MIN,
+  type RecurrentKernelChoice,
+} from '../src/gpu/kernels/forward/plan.ts';
 import { planSubgroup, subgroupSizes } from '../src/gpu/kernels/forward/recurrent-subgroup.ts';
 import { timeSegments } from '../src/gpu/programs/segments.ts';
 import { cachedPipelineCount } from '../src/gpu/pipelines.ts';
@@ -11,7 +17,7 @@ import { FLOAT32_TOLERANCE, expectClose } from '../src/util/compare.ts';
 import { createGpuFixture, withErrorScope, type GpuFixture } from './helpers/gpu.ts';
 import { randomLayerCase, type LayerCaseOptions, type RandomLayerCase } from './helpers/random.ts';
 
-// The ONNX-semantics recurrent layer kernels (shaders/forward/recurrent_{small,tile,sequential,lanes,subgroup,wide}.wgsl) against the float64
+// The ONNX-semantics recurrent layer kernels (shaders/forward/recurrent_{small,tile,sequential,lanes,subgroup,wide,step}.wgsl) against the float64
 // reference (src/reference/recurrent-layer.ts), on seeded random configurations covering every
 // option: cell, direction, layout, lengths (including 0 and T), initial states, activations with
 // alpha/beta, clip, linear_before_reset, input_forget, peepholes, absent bias. Runs in Node (Dawn)
@@ -19,10 +25,11 @@ import { randomLayerCase, type LayerCaseOptions, type RandomLayerCase } from './
 
 let gpu: GpuFixture;
 // The same device with each kernel forced, so every kernel that takes a case is checked on it
-// whatever `auto` picks (the small kernel takes H ≤ SMALL_HIDDEN_MAX, the subgroup kernel runs where
-// the device has `subgroups`, for H up to a few times its smallest subgroup: see `takes`).
+// whatever `auto` picks (the small kernel takes H ≤ SMALL_HIDDEN_MAX, the step-wise one H ≥
+// STEPWISE_HIDDEN_MIN, the subgroup kernel runs where the device has `subgroups`, for H up to a few
+// times its smallest subgroup: see `takes`).
 const kernels: Array<[RecurrentKernelChoice, WebGPUBackend]> = [];
-const KERNELS = ['small', 'tile', 'sequential', 'lanes', 'subgroup', 'wide'] as const;
+const KERNELS = ['small', 'tile', 'sequential', 'lanes', 'subgroup', 'wide', 'stepwise'] as const;
 const NO_SUBGROUPS = "the adapter does not grant 'subgroups' here: the subgroup kernel cannot run";
 
 function hasSubgroups(): boolean {
@@ -32,6 +39,7 @@ function hasSubgroups(): boolean {
 /** Whether a forced kernel takes a layer of this spec on this device (it refuses the others with a DeviceError). */
 function takes(kernel: RecurrentKernelChoice, spec: RecurrentLayerSpec): boolean {
   if (kernel === 'small') return spec.hiddenSize <= SMALL_HIDDEN_MAX;
+  if (kernel === 'stepwise') return spec.hiddenSize >= STEPWISE_HIDDEN_MIN;
   if (kernel === 'subgroup') {
     const { device, gpu: context } = gpu.backend;
     return hasSubgroups() && typeof planSubgroup(spec, 1, device.limits, 1, subgroupSizes(context.adapter.info)) !== 'string';

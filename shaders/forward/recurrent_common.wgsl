@@ -54,8 +54,8 @@ struct Params {
   t_offset1: u32,
   model_batch: u32,
   weight_stride: u32,
-  _pad0: u32,
-  _pad1: u32,
+  step: u32,         // the step-wise kernel's local step (shaders/forward/recurrent_step.wgsl); 0 elsewhere
+  step_flags: u32,   // and its flags (ibid.); 0 elsewhere
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

@@ -170,15 +170,20 @@ export class ProgramExecutor implements ProgramRunner {
     });
     this.checkUsable();
 
+    // Every dispatch's uniforms in one buffer, each at its own aligned slot, written once: a program
+    // of many small dispatches (the step-wise layer's one per step) costs one write, not one each.
+    const uniformSlot = alignUp(
+      Math.max(16, ...layouts.map((l) => l.uniforms?.byteLength ?? 0)),
+      device.limits.minUniformBufferOffsetAlignment,
+    );
+    const allUniforms = new Uint8Array(uniformSlot * program.dispatches.length);
+    layouts.forEach((l, n) => l.uniforms && allUniforms.set(l.uniforms, n * uniformSlot));
+
     const pool = this.pool;
     const owned = entries.filter(([, b]) => !b.external);
     const requests: BufferRequest[] = [
       ...owned.map(([name, b]) => ({ label: name, size: bytesOf(b), usage: BUFFER_USAGE.storage })),
-      ...program.dispatches.map((d, n) => ({
-        label: `${d.kernel.name} uniforms`,
-        size: layouts[n]!.uniforms?.byteLength ?? 16,
-        usage: BUFFER_USAGE.uniform,
-      })),
+      { label: `${program.what} uniforms`, size: Math.max(16, allUniforms.byteLength), usage: BUFFER_USAGE.uniform },
       { label: `${program.what} readback`, size: Math.max(readbackBytes, 4), usage: BUFFER_USAGE.readback },
     ];
     let acquired: GPUBuffer[];
@@ -190,7 +195,7 @@ export class ProgramExecutor implements ProgramRunner {
     }
     const buffers = new Map<string, GPUBuffer>(entries.map(([name, b]) => [name, b.external!]));
     owned.forEach(([name], i) => buffers.set(name, acquired[i]!));
-    const uniformBuffers = acquired.slice(owned.length, owned.length + program.dispatches.length);
+    const uniformBuffer = acquired[owned.length]!;
     const readback = acquired.at(-1)!;
     let failed = true;
     let timer: GpuTimer | null = null;
@@ -205,6 +210,7 @@ export class ProgramExecutor implements ProgramRunner {
         // All bits set: NaN as float32, and as each f16 half of an f16 buffer.
         else if (b.read && this.options.poisonOutputs) queue.writeBuffer(buffer, 0, new Uint32Array(bytesOf(b) / 4).fill(0xffffffff));
       }
+      if (allUniforms.byteLength) queue.writeBuffer(uniformBuffer, 0, allUniforms);
       let encoder = device.createCommandEncoder({ label: program.what });
       timer?.begin();
       program.dispatches.forEach((d, n) => {
@@ -214,8 +220,10 @@ export class ProgramExecutor implements ProgramRunner {
           return { binding, resource: { buffer: buffers.get(buffer)!, offset: offsetOf(buffer), size: bytesOf(program.buffers[buffer]!) } };
         });
         if (uniforms) {
-          queue.writeBuffer(uniformBuffers[n]!, 0, uniforms);
-          entries.push({ binding: found.uniform!.binding, resource: { buffer: uniformBuffers[n]!, size: uniforms.byteLength } });
+          entries.push({
+            binding: found.uniform!.binding,
+            resource: { buffer: uniformBuffer, offset: n * uniformSlot, size: uniforms.byteLength },
+          });
         }
         const bindGroup = device.createBindGroup({ label: d.kernel.name, layout: pipelines[n]!.getBindGroupLayout(0), entries });
         const pass = encoder.beginComputePass({ label: d.kernel.name, ...timer?.passWrites() });
@@ -303,4 +311,8 @@ export class ProgramExecutor implements ProgramRunner {
     this.disposed = true;
     this.pool.destroy();
   }
+}
+
+function alignUp(n: number, alignment: number): number {
+  return Math.ceil(n / alignment) * alignment;
 }

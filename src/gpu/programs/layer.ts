@@ -5,6 +5,7 @@ import type { RecurrentLayerPlan } from '../kernels/forward/plan.ts';
 import type { Dispatch, Program } from '../program.ts';
 import { asFloat32, batchSlice } from '../rows.ts';
 import { segmentDispatches } from './segments.ts';
+import { stepwiseDispatches } from './stepwise.ts';
 
 /**
  * One recurrent layer as a program: its kernel (src/gpu/kernels/forward/plan.ts) over every time
@@ -22,7 +23,7 @@ export interface LayerNames {
   y: string;
   /** Final states (h then c). */
   final: string;
-  /** The scratch buffer: the sequential kernel's state, the lanes kernel's packed weights. */
+  /** The scratch buffer: the sequential kernel's state, the lanes kernel's packed weights, the step-wise kernel's state and XW. */
   state: string;
   /** The small kernel's head binding: the fused head, or a placeholder. */
   head: string;
@@ -73,6 +74,11 @@ export function layerDispatches(
   maxSteps: number,
   models = { count: 1, weightStride: 0 },
 ): LayerDispatches {
+  const stateFloats = (spec.cell === 'lstm' ? 2 : 1) * numDirections(spec) * B * spec.hiddenSize;
+  if (plan.stepwise) {
+    const stepwise = stepwiseDispatches(plan.stepwise, spec, B, T, names, given, maxSteps);
+    return { ...stepwise, segmented: false, stateFloats, bindsHead: false, fusedHead: false };
+  }
   const dispatches = segmentDispatches({
     spec,
     planned: plan.pipeline,
@@ -98,7 +104,7 @@ export function layerDispatches(
   return {
     dispatches,
     segmented: dispatches.some((d) => d.copies),
-    stateFloats: (spec.cell === 'lstm' ? 2 : 1) * numDirections(spec) * B * spec.hiddenSize,
+    stateFloats,
     scratchBytes: plan.scratchBytes,
     bindsHead: plan.bindsHead,
     fusedHead: plan.fusedHead,

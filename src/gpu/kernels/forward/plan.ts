@@ -16,6 +16,7 @@ import {
 import { recurrentSequential, sequentialScratchBytes } from './recurrent-sequential.ts';
 import { recurrentSmall, SMALL_HIDDEN_MAX } from './recurrent-small.ts';
 import { planSubgroup, recurrentSubgroup, type SubgroupSizes } from './recurrent-subgroup.ts';
+import { planStepwise, type StepwisePlan } from './recurrent-stepwise.ts';
 import { forwardTile, forwardTileConstants, recurrentTile, TILE_INVOCATIONS } from './recurrent-tile.ts';
 import { planWide, recurrentWide, wideVariants, type WideTraits } from './recurrent-wide.ts';
 
@@ -60,14 +61,21 @@ export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
  *   and barriers; needs `subgroups` and H ≤ 4 × the adapter's smallest subgroup
  *   (src/gpu/kernels/forward/recurrent-subgroup.ts). Unmeasured on a GPU (on SwiftShader's 4-wide
  *   subgroups 1.4–2.2× slower than the tiled kernel: `bench/kernels.ts --layers --kernels
- *   tile,subgroup`), so the model ranks it after the tiled kernel: the tuner times it. Inference only.
+ *   tile,subgroup`), so the model ranks it behind the others: the tuner times it. Inference only.
  * - `wide` (shaders/forward/recurrent_wide.wgsl, src/gpu/kernels/forward/recurrent-wide.ts): the
  *   tiled kernel with 4·V sequences per invocation (V = 1, 2, 4: each loaded weight feeds 4·V
  *   multiply-adds per gate) and R in registers, workgroup memory or storage, its tiles sized to
  *   fill a big GPU (two workgroups per multiprocessor of an H200). Its variants are V × placement
  *   × tile size (`wide/v4-registers`, …; `wide` alone: the fill rules choose). Unmeasured on a GPU
  *   (on SwiftShader its best variants 0.55–1.5× the tiled kernel's time: `bench/kernels.ts
- *   --wide`), so ranked after the tiled kernel: the tuner times it. Inference only.
+ *   --wide`), so ranked behind the others: the tuner times it. Inference only.
+ * - `stepwise` (shaders/forward/recurrent_step.wgsl, src/gpu/kernels/forward/recurrent-stepwise.ts):
+ *   cuDNN's per-step layout for large H at large B: an input GEMM (x·Wᵀ for every step of a time
+ *   segment) up front, then one dispatch per step, a GEMM over sequences × units with the cell
+ *   update fused, all in one command buffer. One model only; for H ≥ {@link STEPWISE_HIDDEN_MIN}.
+ *   Unmeasured on a GPU (on SwiftShader 1.5–2.7× the tiled kernel's time at H = 128–256:
+ *   `bench/kernels.ts --stepwise`), so ranked behind the others: the tuner times it.
+ *   Inference only.
  */
 
 /** On a {@link KernelTraits.simdLanes} adapter, the cost model ranks the lanes kernel first from this hidden size. */
@@ -80,7 +88,7 @@ export const TILE_SHAPES: readonly number[] = [16, 32, 64, 128, 256, 512, 1024];
 export type KernelLimits = TileLimits;
 
 /** The forward kernels (one per entry of `FORWARD_KERNELS` in src/gpu/kernels/forward/plan.ts); a plan's `kernel`. */
-export type ForwardKernelName = 'small' | 'tile' | 'sequential' | 'lanes' | 'subgroup' | 'wide';
+export type ForwardKernelName = 'small' | 'tile' | 'sequential' | 'lanes' | 'subgroup' | 'wide' | 'stepwise';
 
 /** Which kernel runs a layer: chosen (`'auto'`, the default), or forced (tests, benchmarks). */
 export type RecurrentKernelChoice = 'auto' | ForwardKernelName | `${ForwardKernelName}/${string}`;
@@ -151,6 +159,8 @@ export interface RecurrentLayerPlan {
   fusedHead: boolean;
   /** How the kernel stores x, weights and y (src/gpu/kernels/forward/f16-storage.ts); absent: f32. */
   storage?: Storage;
+  /** The step-wise layer's kernels (src/gpu/kernels/forward/recurrent-stepwise.ts; `pipeline` is then its step); absent for the others. */
+  stepwise?: StepwisePlan;
 }
 
 /**
@@ -211,18 +221,20 @@ function stepWork({ spec, batch }: LayerPlanContext): number {
 /**
  * The cost model's factors (relative cost of a multiply-add on each kernel). They encode the
  * measured choices above: small below everything where it fits; the tiled kernel next, its
- * preferred shape first; kernels unmeasured on a GPU (subgroup, wide) after the tiled kernel, so the
- * tuner times them but `auto` without it runs what it ran before they came; the lanes kernel first
- * on SIMD-lane adapters from LANES_HIDDEN_MIN, else behind the sequential fallback (unmeasured there).
+ * preferred shape first; the lanes kernel first on SIMD-lane adapters from LANES_HIDDEN_MIN, else
+ * behind the sequential fallback (unmeasured there). Kernels not yet measured on a GPU (subgroup,
+ * wide, stepwise) rank behind the sequential fallback too: `auto` without the tuner runs what it ran
+ * before they came, and the tuner times each of them ('quick' times every kernel's best variant).
  */
 const COST = {
   small: 0.5,
   tile: 1,
   tileShapeStep: 0.05,
-  subgroup: 1.5,
-  wide: 1.6,
   lanesSimd: 0.25,
   sequential: 4,
+  subgroup: 5,
+  wide: 5.1,
+  stepwise: 5.2,
   lanesElsewhere: 8,
 } as const;
 
@@ -382,6 +394,26 @@ const wideKernel: ForwardKernel<WideVariant> = {
   estimate: (ctx, variant) => (COST.wide + (variant.name === 'wide' ? 0 : 0.01)) * stepWork(ctx),
 };
 
+/** The step-wise layer is for wide layers: below this hidden size a step's GEMM is too small to fill a GPU. */
+export const STEPWISE_HIDDEN_MIN = 128;
+
+const stepwiseKernel: ForwardKernel = {
+  name: 'stepwise',
+  kernels: [],
+  variants: () => [{ name: 'stepwise' }],
+  plan({ spec, batch, limits, models }) {
+    if (spec.hiddenSize < STEPWISE_HIDDEN_MIN) {
+      return {
+        unfit: `the step-wise kernel is for hidden_size ≥ ${STEPWISE_HIDDEN_MIN} (below that a step's GEMM cannot fill a GPU), got ${spec.hiddenSize}`,
+      };
+    }
+    const stepwise = planStepwise(spec, batch, limits, models);
+    if (typeof stepwise === 'string') return { unfit: stepwise };
+    return { ...none, kernel: 'stepwise', pipeline: { ...stepwise.stages[0]!, grid: stepwise.stepGrid }, stepwise };
+  },
+  estimate: (ctx) => COST.stepwise * stepWork(ctx),
+};
+
 /**
  * Every forward kernel, one entry each. A new kernel is one more entry here (and its name in
  * {@link ForwardKernelName}); {@link forwardCandidates}, forcing it, the tuner, its cache key and the
@@ -394,6 +426,7 @@ export const FORWARD_KERNELS: readonly ForwardKernel[] = [
   lanesKernel,
   subgroupKernel,
   wideKernel,
+  stepwiseKernel,
 ] as ForwardKernel[];
 
 /** One way to run a layer: a kernel, a variant, its plan and the cost model's estimate. */

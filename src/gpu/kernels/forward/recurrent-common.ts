@@ -72,6 +72,9 @@ export interface RecurrentUniforms {
   modelBatch?: number;
   /** Per-series models: floats from one model's packed weights to the next's. */
   weightStride?: number;
+  /** The step-wise kernel's local step and flags (shaders/forward/recurrent_step.wgsl; default 0). */
+  step?: number;
+  stepFlags?: number;
 }
 
 /** `Params` by field name. */
@@ -87,6 +90,8 @@ export function recurrentUniforms(p: RecurrentUniforms): Record<string, number> 
     t_offset1: p.offsets[1],
     model_batch: p.modelBatch ?? p.batch,
     weight_stride: p.weightStride ?? 0,
+    step: p.step ?? 0,
+    step_flags: p.stepFlags ?? 0,
   };
 }
 
