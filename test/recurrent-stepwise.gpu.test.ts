@@ -73,6 +73,10 @@ describe('the step-wise recurrent layer', () => {
       layout: 0,
     },
     { cell: 'rnn', hiddenSize: 160, inputSize: 2, batch: 5, steps: 5, activations: ['Relu'], lengths: 'random', layout: 1 },
+    // The shared random generator's draws for the rest (cell, direction, layout, activations with
+    // alpha/beta, clip, lengths, states, peepholes, bias), as test/recurrent-layer.gpu.test.ts's
+    // randomized cases, at the hidden sizes this kernel takes.
+    ...[0, 1, 2].map((i): LayerCaseOptions => ({ hiddenSize: 128 + 13 * i, batch: 3 + 4 * i, steps: 3 })),
   ];
   layers.forEach((options, i) => {
     const c = randomLayerCase(5000 + i, options);
