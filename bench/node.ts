@@ -21,7 +21,7 @@ import { cpus, platform, arch } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeAdapter } from '../src/gpu/device.ts';
-import type { RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
+import { FORWARD_KERNELS, isRecurrentKernelChoice, type RecurrentKernelChoice } from '../src/gpu/kernels/forward/plan.ts';
 import { contenderSet, probeAdapter } from './contenders.ts';
 import {
   DEFAULT_BUDGET,
@@ -53,8 +53,8 @@ function fail(message: string): never {
 }
 
 if (!(args.model in MODELS)) fail(`unknown --model ${args.model}; one of ${Object.keys(MODELS).join(', ')}`);
-if (!['auto', 'small', 'tile', 'sequential', 'lanes'].includes(args.kernel))
-  fail(`--kernel must be small, tile, sequential, lanes or auto, got ${args.kernel}`);
+if (!isRecurrentKernelChoice(args.kernel))
+  fail(`--kernel must be auto, a kernel (${FORWARD_KERNELS.map((k) => k.name).join(', ')}) or a variant (tile/256), got ${args.kernel}`);
 if (args.sweep && !['batch', 'steps'].includes(args.sweep)) fail(`--sweep must be batch or steps, got ${args.sweep}`);
 
 /** --quick: two or three timed runs a cell (the validating run warms up), nothing over 10 s a run but webrnn. */

@@ -183,6 +183,12 @@ describe('the forward kernel chosen by the autotuner', () => {
     const ctx: LayerPlanContext = { spec: c.spec, batch: 40, limits: gpu.backend.device.limits, headOutputs: 0, models: 1, traits: {} };
     const variant = forwardCandidates(ctx).find((x) => x.name === 'tile/32')!;
     expect(variant.plan.pipeline.constants).not.toEqual(planRecurrentLayer(c.spec, 40, ctx.limits, 'tile').pipeline.constants);
+    // A variant's name means the same at every batch, though at some batches it plans the same
+    // pipeline as another (the candidate list then keeps one): a name the tuner stored, or a
+    // benchmark forced, at one batch is found at the batch a call or its validation runs.
+    for (const batch of [3, 40, 4096]) {
+      expect(planRecurrentLayer(c.spec, batch, ctx.limits, 'wide/v1-registers-t128').kernel).toBe('wide');
+    }
     const forced = WebGPUBackend.fromContext(gpu.backend.gpu, { poisonOutputs: true, recurrentKernel: 'tile/32' });
     try {
       expect(forced.recurrentKernelFor(c.spec, 40)).toBe('tile');

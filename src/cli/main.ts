@@ -141,7 +141,8 @@ function formatInfo(r: InfoReport): string[] {
   lines.push(`adapter features`, `  ${r.features.join(', ') || '(none)'}`);
   lines.push(
     `kernels`,
-    `  simd lanes    ${r.traits.simdLanes ? `yes: hidden sizes from ${LANES_HIDDEN_MIN} run on the lanes kernel` : `no: hidden sizes above ${SMALL_HIDDEN_MAX} run on the tiled kernel while they fit a workgroup`}`,
+    `  simd lanes    ${r.traits.simdLanes ? `yes: the cost model ranks the lanes kernel first from hidden size ${LANES_HIDDEN_MIN}` : `no: without tuning, hidden sizes above ${SMALL_HIDDEN_MAX} run on the tiled kernel while they fit a workgroup`}`,
+    `  choice        per shape class by the autotuner ('webrnn tune' prints its table), else the cost model`,
   );
   return lines;
 }

@@ -18,7 +18,7 @@ import { recurrentSmall, SMALL_HIDDEN_MAX } from './recurrent-small.ts';
 import { planSubgroup, recurrentSubgroup, type SubgroupSizes } from './recurrent-subgroup.ts';
 import { planStepwise, type StepwisePlan } from './recurrent-stepwise.ts';
 import { forwardTile, forwardTileConstants, recurrentTile, TILE_INVOCATIONS } from './recurrent-tile.ts';
-import { planWide, recurrentWide, wideVariants, type WideTraits } from './recurrent-wide.ts';
+import { planWide, recurrentWide, type WideTraits } from './recurrent-wide.ts';
 
 export { SMALL_HIDDEN_MAX } from './recurrent-small.ts';
 
@@ -381,9 +381,15 @@ const wideKernel: ForwardKernel<WideVariant> = {
   variants({ spec, batch, limits, models, traits }) {
     // `wide`: the shape rules choose (or the knobs the traits set); then every vectors × placement
     // that fits, with the tile sized by the fill rule and at the tiled kernel's size.
+    // The same names for every batch (a name forced at one batch must exist at another); those that
+    // do not fit are unfit plans, and forwardCandidates drops variants that plan the same pipeline.
     const ruled: WideVariant = { name: 'wide', traits: {} };
     if (traits.wideVectors || traits.wideR) return [ruled];
-    const all = wideVariants(spec, batch, limits, models, [undefined, TILE_INVOCATIONS]);
+    const all: WideTraits[] = [];
+    for (const tileInvocations of [undefined, TILE_INVOCATIONS])
+      for (const wideVectors of [1, 2, 4] as const)
+        for (const wideR of ['registers', 'workgroup', 'storage'] as const)
+          all.push({ wideVectors, wideR, ...(tileInvocations ? { tileInvocations } : {}) });
     return [ruled, ...all.map((t) => ({ name: wideName(t), traits: t }))];
   },
   plan({ spec, batch, limits, models, traits }, variant) {
