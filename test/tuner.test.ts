@@ -84,6 +84,20 @@ describe('Tuner', () => {
     expect(Object.keys(one.timesMs)).toEqual(['tile/128', 'tile/256', 'tile/64']);
   });
 
+  it("'full' times each group's best first, so a budget that runs out still leaves every kernel timed once", async () => {
+    const grouped = candidates.map((c) => ({ ...c, group: c.name.split('/')[0] }));
+    const dev = fakeDevice();
+    // The leaders first: tile/128 takes 4 × 9 ms, sequential 4 × 2 (44 spent, under the budget of
+    // 45), lanes 4 × 1 (48 spent): tile/256 and tile/64, ranked above the last two, never start.
+    const choice = await new Tuner({ mode: 'full', store: new MemoryTuneStore(), now: dev.now, budgetMs: 45 }).choose(
+      'k',
+      grouped,
+      dev.time,
+    );
+    expect(Object.keys(choice.timesMs)).toEqual(['tile/128', 'sequential', 'lanes']);
+    expect(choice.candidate.name).toBe('lanes');
+  });
+
   it('stops starting candidates once the budget is spent, and picks the fastest of those timed', async () => {
     const dev = fakeDevice();
     // tile/128 takes 2 × 9 ms (warm-up + run): 18 ms, under the budget of 20, so tile/256 starts

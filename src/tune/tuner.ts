@@ -13,7 +13,8 @@ import { ConfigError } from '../errors.ts';
  * model's best candidate of each group (a kernel: its best tile shape, say) and, up to
  * {@link QUICK_CANDIDATES} in all, the next best, once each after a warm-up run: a kernel the cost
  * model ranks low (unmeasured on this kind of adapter) is still timed, once. `'full'` times every
- * candidate, the median of three runs each. A time budget bounds both: once it is spent no further
+ * candidate, the median of three runs each, each group's best first. A time budget bounds both:
+ * once it is spent no further
  * candidate is started, and the fastest of those timed wins (ties: the cost model's order).
  * The clock is injected so tests can drive it.
  */
@@ -89,6 +90,22 @@ export function rankByModel<T>(candidates: readonly Candidate<T>[]): Candidate<T
  * next best of the rest until there are {@link QUICK_CANDIDATES}.
  */
 export function quickPool<T>(ranked: readonly Candidate<T>[]): Candidate<T>[] {
+  const leaders = groupLeaders(ranked);
+  let extra = Math.max(0, QUICK_CANDIDATES - leaders.size);
+  return ranked.filter((c) => leaders.has(c) || extra-- > 0);
+}
+
+/**
+ * What `'full'` times, in this order: the best-ranked candidate of each group, then every other in
+ * the cost model's order, so a budget that runs out still leaves every kernel timed once.
+ */
+export function fullPool<T>(ranked: readonly Candidate<T>[]): Candidate<T>[] {
+  const leaders = groupLeaders(ranked);
+  return [...ranked.filter((c) => leaders.has(c)), ...ranked.filter((c) => !leaders.has(c))];
+}
+
+/** The best-ranked candidate of each group (candidates without a group lead nothing). */
+function groupLeaders<T>(ranked: readonly Candidate<T>[]): Set<Candidate<T>> {
   const groups = new Set<string>();
   const leaders = new Set<Candidate<T>>();
   for (const c of ranked) {
@@ -97,8 +114,7 @@ export function quickPool<T>(ranked: readonly Candidate<T>[]): Candidate<T>[] {
       leaders.add(c);
     }
   }
-  let extra = Math.max(0, QUICK_CANDIDATES - leaders.size);
-  return ranked.filter((c) => leaders.has(c) || extra-- > 0);
+  return leaders;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
@@ -135,7 +151,7 @@ export class Tuner {
     if (this.mode === 'off' || candidates.length === 1) return { candidate: ranked[0]!, source: 'model', timesMs: {} };
 
     const start = this.now();
-    const pool = this.mode === 'quick' ? quickPool(ranked) : ranked;
+    const pool = this.mode === 'quick' ? quickPool(ranked) : fullPool(ranked);
     const runs = this.mode === 'quick' ? 1 : 3;
     const timesMs: Record<string, number> = {};
     for (const c of pool) {
@@ -149,9 +165,9 @@ export class Tuner {
         // Does not fit this device or shape: not a candidate.
       }
     }
-    const timed = pool.filter((c) => c.name in timesMs);
+    const timed = ranked.filter((c) => c.name in timesMs);
     if (timed.length === 0) return { candidate: ranked[0]!, source: 'model', timesMs };
-    // Fastest; ties go to the cost model's order (pool is in that order, and the sort is stable).
+    // Fastest; ties go to the cost model's order (`timed` is in that order, and the sort is stable).
     const best = [...timed].sort((a, b) => timesMs[a.name]! - timesMs[b.name]!)[0]!;
     await this.store.set(key, { choice: best.name, timesMs, mode: this.mode, at: new Date().toISOString() });
     return { candidate: best, source: 'tuned', timesMs };
