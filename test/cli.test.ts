@@ -26,7 +26,7 @@ describe('webrnn CLI', () => {
     expect(r.out).toMatch(/maxComputeWorkgroupStorageSize\s+\d+ {2}\(WebGPU default 16384\)/);
     expect(r.out).toMatch(/features granted\n {2}.*timestamp-query/);
     expect(r.out).toMatch(
-      /simd lanes\s+(yes: the cost model ranks the lanes kernel first from hidden size 32|no: without tuning, hidden sizes above 4 run on the tiled kernel)[^]*choice\s+per shape class by the autotuner/,
+      /simd lanes\s+(yes: the cost model ranks the lanes kernel first from hidden size 32|no: without tuning, hidden sizes above 4 run on the tiled kernel)[\s\S]*choice\s+per shape class by the autotuner/,
     );
   });
 

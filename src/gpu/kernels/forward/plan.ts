@@ -378,11 +378,11 @@ function wideName(t: WideTraits): string {
 const wideKernel: ForwardKernel<WideVariant> = {
   name: 'wide',
   kernels: [recurrentWide],
-  variants({ spec, batch, limits, models, traits }) {
-    // `wide`: the shape rules choose (or the knobs the traits set); then every vectors × placement
-    // that fits, with the tile sized by the fill rule and at the tiled kernel's size.
-    // The same names for every batch (a name forced at one batch must exist at another); those that
-    // do not fit are unfit plans, and forwardCandidates drops variants that plan the same pipeline.
+  variants({ traits }) {
+    // `wide`: the shape rules choose (or the knobs the traits set); then every vectors × placement,
+    // the tile sized by the fill rule and at the tiled kernel's size. The same names at every batch
+    // (a name forced at one batch must exist at another): those that do not fit plan as unfit, and
+    // forwardCandidates drops variants that plan the same pipeline as a better-ranked one.
     const ruled: WideVariant = { name: 'wide', traits: {} };
     if (traits.wideVectors || traits.wideR) return [ruled];
     const all: WideTraits[] = [];

@@ -26,6 +26,9 @@ export function storedRecurrentSource(storage: Storage, ...bodies: string[]): st
   return [storage === 'f16' ? storageF16 : storageF32, common, ...bodies].join('\n');
 }
 
+/** The bindings every recurrent-layer kernel has (recurrent_common.wgsl's 1–6), by WGSL name. */
+export const LAYER_BINDINGS = ['x', 'weights', 'lens', 'init', 'y', 'final_state'] as const;
+
 /** Invocations per workgroup of the kernels that run one invocation per (direction, sequence). */
 export const RECURRENT_WORKGROUP_SIZE = 64;
 

@@ -1,6 +1,6 @@
 import small from '../../../../shaders/forward/recurrent_small.wgsl?raw';
 import { defineKernel } from '../../kernel.ts';
-import { recurrentSource } from './recurrent-common.ts';
+import { recurrentSource, LAYER_BINDINGS } from './recurrent-common.ts';
 
 /**
  * `recurrent_small` (shaders/forward/recurrent_small.wgsl): one invocation per (direction, sequence)
@@ -8,15 +8,7 @@ import { recurrentSource } from './recurrent-common.ts';
  * batch-major layer may run the stack's nn.Linear head inside (override HEAD_OUT; `head` is then its
  * weights, else a placeholder).
  */
-export const recurrentSmall = defineKernel('recurrent_small', recurrentSource(small), [
-  'x',
-  'weights',
-  'lens',
-  'init',
-  'y',
-  'final_state',
-  'head',
-]);
+export const recurrentSmall = defineKernel('recurrent_small', recurrentSource(small), [...LAYER_BINDINGS, 'head']);
 
 /** Hidden sizes up to this run on the register kernel. */
 export const SMALL_HIDDEN_MAX = 4;

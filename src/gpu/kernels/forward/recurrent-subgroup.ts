@@ -3,7 +3,7 @@ import { numDirections, type RecurrentLayerSpec } from '../../../rnn/spec.ts';
 import { workgroupGrid } from '../../grid.ts';
 import { defineKernel, type Kernel } from '../../kernel.ts';
 import { maxInvocations, type TileLimits } from '../tile.ts';
-import { layerConstants, recurrentSource } from './recurrent-common.ts';
+import { layerConstants, recurrentSource, LAYER_BINDINGS } from './recurrent-common.ts';
 
 /** WGSL wants its `enable` directives before any declaration: the shared part is prepended, so they move up. */
 const ENABLE = /^enable [\w, ]+;[ \t]*$/gm;
@@ -18,14 +18,7 @@ function directivesFirst(source: string): string {
  * lanes with subgroupShuffle instead of workgroup memory and a barrier. Needs the `subgroups`
  * feature. Inference only.
  */
-export const recurrentSubgroup = defineKernel('recurrent_subgroup', directivesFirst(recurrentSource(subgroup)), [
-  'x',
-  'weights',
-  'lens',
-  'init',
-  'y',
-  'final_state',
-]);
+export const recurrentSubgroup = defineKernel('recurrent_subgroup', directivesFirst(recurrentSource(subgroup)), LAYER_BINDINGS);
 
 /** Hidden units one lane holds at most (the WGSL's UNITS_MAX: its registers are sized by it). */
 export const SUBGROUP_UNITS_MAX = 4;

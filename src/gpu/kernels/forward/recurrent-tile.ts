@@ -1,14 +1,14 @@
 import tile from '../../../../shaders/forward/recurrent_tile.wgsl?raw';
 import { defineKernel } from '../../kernel.ts';
 import type { TileNeeds, TileShape } from '../tile.ts';
-import { recurrentSource, storedRecurrentSource } from './recurrent-common.ts';
+import { recurrentSource, storedRecurrentSource, LAYER_BINDINGS } from './recurrent-common.ts';
 
 /**
  * `recurrent_tile` (shaders/forward/recurrent_tile.wgsl): a workgroup per direction and tile of
  * 4·GROUPS sequences, the tile's h in workgroup memory and R beside it when it fits (src/gpu/kernels/tile.ts
  * plans the shape). With SAVE = 1 it is the training forward pass.
  */
-export const recurrentTile = defineKernel('recurrent_tile', recurrentSource(tile), ['x', 'weights', 'lens', 'init', 'y', 'final_state']);
+export const recurrentTile = defineKernel('recurrent_tile', recurrentSource(tile), LAYER_BINDINGS);
 
 /** `recurrent_tile` with x, weights and y stored as f16 (shaders/forward/storage_f16.wgsl): inference only. */
 export const recurrentTileF16 = defineKernel('recurrent_tile (f16 storage)', storedRecurrentSource('f16', tile), recurrentTile.bindings);

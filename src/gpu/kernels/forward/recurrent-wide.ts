@@ -3,7 +3,7 @@ import { GATES, numDirections, type RecurrentLayerSpec } from '../../../rnn/spec
 import { workgroupGrid } from '../../grid.ts';
 import { defineKernel, type Kernel } from '../../kernel.ts';
 import { maxInvocations, type TileLimits } from '../tile.ts';
-import { layerConstants, recurrentSource } from './recurrent-common.ts';
+import { layerConstants, recurrentSource, LAYER_BINDINGS } from './recurrent-common.ts';
 import { TILE_INVOCATIONS } from './recurrent-tile.ts';
 
 /**
@@ -15,7 +15,7 @@ import { TILE_INVOCATIONS } from './recurrent-tile.ts';
  * Its knobs, for the autotuner to time ({@link wideVariants}) and for tests to force
  * ({@link WideTraits}): sequences per invocation, where R lives, invocations per workgroup.
  */
-export const recurrentWide = defineKernel('recurrent_wide', recurrentSource(wide), ['x', 'weights', 'lens', 'init', 'y', 'final_state']);
+export const recurrentWide = defineKernel('recurrent_wide', recurrentSource(wide), LAYER_BINDINGS);
 
 /** Where the kernel keeps the recurrent weights R (the shader's R_MODE). */
 export type WidePlacement = 'storage' | 'workgroup' | 'registers';
