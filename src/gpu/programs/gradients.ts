@@ -1,5 +1,5 @@
 import { numDirections, type RecurrentLayerSpec } from '../../rnn/spec.ts';
-import type { LinearHead } from '../../rnn/stack.ts';
+import type { LinearHead, RecurrentStack } from '../../rnn/stack.ts';
 import { contractionDispatch, ONES_BUFFER, ONES_DATA, rowReduction, sequencesPerChunk } from '../kernels/backward/grad-contract.ts';
 import { layerGradContractions } from '../kernels/backward/layer-gradients.ts';
 import { gradRowWidth, planRecurrentBackward, planTrainingForward, trainingOutputFloatsPerSequence } from '../kernels/backward/plan.ts';
@@ -104,6 +104,26 @@ export function gradFloatsPerSequence(shape: Omit<GradProgramShape, 'batch'>): n
     );
   });
   return Math.max(...per, shape.head ? T * shape.head.outputSize : 0);
+}
+
+/**
+ * Floats one training window of `steps` steps of `stack` takes in the training program's largest
+ * binding (no initial states, state gradients or lengths): what bounds a training batch.
+ */
+export function trainingFloatsPerWindow(stack: Pick<RecurrentStack, 'layers' | 'head'>, steps: number): number {
+  return gradFloatsPerSequence({
+    layers: stack.layers.map(({ spec, weights }) => ({
+      spec,
+      peepholes: weights.P !== null,
+      hasH0: false,
+      hasC0: false,
+      hasDh: false,
+      hasDc: false,
+    })),
+    head: stack.head,
+    steps,
+    hasLens: false,
+  });
 }
 
 /**

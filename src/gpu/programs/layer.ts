@@ -1,9 +1,9 @@
-import { numDirections, type RecurrentLayerInputs, type RecurrentLayerSpec } from '../../rnn/spec.ts';
+import { numDirections, type RecurrentLayerInputs, type RecurrentLayerOutputs, type RecurrentLayerSpec } from '../../rnn/spec.ts';
 import type { FloatArray } from '../../tensor.ts';
 import { storedInput, storedOutput } from '../kernels/forward/f16-storage.ts';
 import type { RecurrentLayerPlan } from '../kernels/forward/plan.ts';
 import type { Dispatch, Program } from '../program.ts';
-import { asFloat32, batchSlice } from '../rows.ts';
+import { asFloat32, BatchRows, batchSlice } from '../rows.ts';
 import { segmentDispatches } from './segments.ts';
 import { stepwiseDispatches } from './stepwise.ts';
 
@@ -194,4 +194,43 @@ export function layerInputRows(spec: RecurrentLayerSpec, inputs: RecurrentLayerI
     initialH: rows(inputs.initialH, D, spec.hiddenSize),
     initialC: rows(inputs.initialC, D, spec.hiddenSize),
   };
+}
+
+/**
+ * A layer call's outputs gathered from its chunks' programs ({@link layerProgram}'s `Y` and
+ * `Y_h|Y_c`), the inverse of {@link layerInputRows}: layout 0 keeps the batch in the middle
+ * ([T, D, B, H], [D, B, H]), layout 1 puts it first.
+ */
+export class LayerOutputRows {
+  private readonly Y: BatchRows;
+  private readonly Yh: BatchRows;
+  private readonly Yc: BatchRows | null;
+
+  constructor(
+    private readonly spec: RecurrentLayerSpec,
+    B: number,
+    T: number,
+  ) {
+    const D = numDirections(spec);
+    const rows = (perStep: number, steps: number, what: string) =>
+      spec.layout === 0 ? new BatchRows(B, perStep, what, steps) : new BatchRows(B, steps * perStep, what);
+    this.Y = rows(spec.hiddenSize, T * D, 'Y');
+    this.Yh = rows(spec.hiddenSize, D, 'Y_h');
+    this.Yc = spec.cell === 'lstm' ? rows(spec.hiddenSize, D, 'Y_c') : null;
+  }
+
+  /** The results of the program of sequences b0 … b1−1. */
+  put(out: Record<string, Float32Array>, b0: number, b1: number): void {
+    this.Y.put(out.Y!, b0, b1);
+    // Y_h then, for LSTM, Y_c, each [D, n, H] (layout 0) or [n, D, H] (layout 1).
+    const final = out['Y_h|Y_c']!;
+    const states = numDirections(this.spec) * (b1 - b0) * this.spec.hiddenSize;
+    this.Yh.put(final.subarray(0, states), b0, b1);
+    this.Yc?.put(final.subarray(states), b0, b1);
+  }
+
+  /** The call's outputs, once every chunk has been put. */
+  get result(): RecurrentLayerOutputs<Float32Array> {
+    return { Y: this.Y.result, Y_h: this.Yh.result, Y_c: this.Yc?.result ?? null };
+  }
 }

@@ -1,13 +1,14 @@
 import { GATES, numDirections, type RecurrentLayerSpec } from '../../rnn/spec.ts';
-import type { RecurrentStack, RecurrentStackInputs } from '../../rnn/stack.ts';
+import type { RecurrentStack, RecurrentStackInputs, RecurrentStackOutputs } from '../../rnn/stack.ts';
 import type { FloatArray } from '../../tensor.ts';
 import { MIN_SEGMENT_STEPS, type ChunkWork } from '../chunks.ts';
 import { storedInput, storedOutput } from '../kernels/forward/f16-storage.ts';
-import { packLayerWeights, type Storage } from '../kernels/forward/recurrent-common.ts';
+import { packedFloats, packLayerWeights, type Storage } from '../kernels/forward/recurrent-common.ts';
 import type { RecurrentLayerPlan } from '../kernels/forward/plan.ts';
 import { headDispatch, packHead } from '../kernels/head/linear-head.ts';
+import type { ProgramExecutor } from '../executor.ts';
 import type { Dispatch, Program, ProgramBuffer } from '../program.ts';
-import { asFloat32 } from '../rows.ts';
+import { asFloat32, BatchRows } from '../rows.ts';
 import { layerDispatches } from './layer.ts';
 
 /**
@@ -54,6 +55,19 @@ export function packModels(stacks: readonly RecurrentStack[]): PackedModels {
   const layers = stacks[0]!.layers.map((_, k) => side(stacks.map((s) => packLayerWeights(s.layers[k]!.spec, s.layers[k]!.weights))));
   const head = stacks[0]!.head ? side(stacks.map((s) => packHead(s.head!))) : null;
   return { count, layers, head };
+}
+
+/** What a DeviceError advises when one model's weights could not be bound. */
+export const WEIGHTS_ADVICE = 'the model is too large for this device (run it on the CPU backend, or on a device with larger bindings)';
+
+/**
+ * Throws before any packing or GPU work when a layer's or the head's weights (of one model) could
+ * not be bound. Per-series models bind the weights of a chunk's models together: the chunk sizing
+ * keeps those within the limit, down to one model a chunk.
+ */
+export function checkStackWeights(executor: Pick<ProgramExecutor, 'checkFits'>, stack: Pick<RecurrentStack, 'layers' | 'head'>): void {
+  for (const { spec } of stack.layers) executor.checkFits('the weights buffer', 4 * packedFloats(spec), WEIGHTS_ADVICE);
+  if (stack.head) executor.checkFits("the head's weights buffer", 4 * stack.head.outputSize * (stack.head.inputSize + 1), WEIGHTS_ADVICE);
 }
 
 /** The weights of the models that run sequences [b0, b1) of a batch of `batch`. */
@@ -189,4 +203,41 @@ export function stackProgram(
     buffers,
     dispatches: pass.dispatches,
   };
+}
+
+/**
+ * A stack call's outputs gathered from its chunks' programs ({@link stackProgram}'s output, the
+ * head's `out` or else the last layer's `y{L−1}`, and every layer's `final{k}`), batch first.
+ */
+export class StackOutputRows {
+  private readonly width: number[];
+  private readonly Y: BatchRows;
+  private readonly Yh: BatchRows[];
+  private readonly Yc: BatchRows[] | null;
+
+  constructor(stack: Pick<RecurrentStack, 'layers' | 'head'>, B: number, T: number) {
+    this.width = stack.layers.map(({ spec }) => numDirections(spec) * spec.hiddenSize);
+    const lstm = stack.layers[0]!.spec.cell === 'lstm';
+    this.Y = new BatchRows(B, T * (stack.head ? stack.head.outputSize : this.width.at(-1)!), 'the output');
+    this.Yh = this.width.map((w, k) => new BatchRows(B, w, `Y_h of layer ${k}`));
+    this.Yc = lstm ? this.width.map((w, k) => new BatchRows(B, w, `Y_c of layer ${k}`)) : null;
+  }
+
+  /** The results of the program of sequences b0 … b1−1. */
+  put(out: Record<string, Float32Array>, b0: number, b1: number): void {
+    // The head's output, or the last layer's (no head, or the head fused into it): the one read back.
+    this.Y.put(out.out ?? out[`y${this.width.length - 1}`]!, b0, b1);
+    this.width.forEach((w, k) => {
+      // Y_h then, for LSTM, Y_c, each [n, D, H].
+      const final = out[`final${k}`]!;
+      const count = (b1 - b0) * w;
+      this.Yh[k]!.put(final.subarray(0, count), b0, b1);
+      if (this.Yc) this.Yc[k]!.put(final.subarray(count, 2 * count), b0, b1);
+    });
+  }
+
+  /** The call's outputs, once every chunk has been put. */
+  get result(): RecurrentStackOutputs<Float32Array> {
+    return { Y: this.Y.result, Y_h: this.Yh.map((r) => r.result), Y_c: this.Yc?.map((r) => r.result) ?? null };
+  }
 }
