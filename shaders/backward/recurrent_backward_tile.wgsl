@@ -44,7 +44,6 @@ fn tile_at(parity: u32, k: u32, unit: u32) -> u32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let H = HIDDEN_SIZE;
-  let B = params.batch;
   let tile = locate_tile(wid.y * nwg.x + wid.x, 4u * GROUPS);
   if (!tile.valid) {
     return;  // the whole workgroup leaves together: barriers stay uniform
@@ -52,11 +51,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let d = tile.d;
   let g = lid / H;
   let j = lid % H;
-  let backwards = REVERSE || d == 1u;
-  let state_count = NUM_DIRECTIONS * B * H;
+  let state_count = NUM_DIRECTIONS * params.batch * H;
   let base = tile.first + g * 4u;
-  let start = segment_start(d);
-  let T = segment_steps(start);  // uniform: d is the workgroup's
   let slot = g * H;
   use_model_of(tile.first);
 
@@ -82,20 +78,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     b[s] = min(base + s, tile.end - 1u);
     len[s] = 0u;
     if (base + s < tile.end) {
-      len[s] = segment_len(b[s], start);
+      len[s] = segment_len(b[s], tile.start);
       if (params.has_h0 == 1u) { dh_carry[s] = dstate_in[state_index(d, b[s], j)]; }
       if (params.has_c0 == 1u) { dc_carry[s] = dstate_in[state_count + state_index(d, b[s], j)]; }
     }
   }
   let p = unit_peepholes(d, j);  // i, o, f
 
-  for (var step = 0u; step < T; step++) {
+  for (var step = 0u; step < tile.steps; step++) {
     let parity = step & 1u;
     let live = vec4<u32>(step) < len;
     var t: vec4<u32>;
     for (var s = 0u; s < 4u; s++) {
       // forward step len−1−step: t = start + that, or start + step for the backwards direction
-      t[s] = start + select(0u, select(len[s] - 1u - step, step, backwards), live[s]);
+      t[s] = tile.start + select(0u, select(len[s] - 1u - step, step, tile.backwards), live[s]);
     }
 
     var dh = dh_carry;
@@ -141,10 +137,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     dc_carry = select(dc_carry, u.dc_prev, live);
   }
 
-  let end = segment_end(start);
+  let end = segment_end(tile.start);
   for (var s = 0u; s < 4u; s++) {
     if (base + s >= tile.end) { continue; }
-    for (var t = start + len[s]; t < end; t++) {
+    for (var t = tile.start + len[s]; t < end; t++) {
       for (var k = 0u; k < GATES; k++) { dg[dg_index(t, b[s], da_col(d, k, j))] = 0.0; }
       for (var e = 0u; e < EXTRA; e++) { dg[dg_index(t, b[s], extra_col(d, e, j))] = 0.0; }
     }

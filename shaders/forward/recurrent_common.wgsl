@@ -121,11 +121,17 @@ fn unit_peepholes(d: u32, j: u32) -> vec3<f32> {
 // The tiled kernels' workgroups: D directions × models × tiles of `per_tile` sequences each, a tile
 // never holding two models (the last tile of a model may be partial). Workgroup `id` owns direction
 // `d` and sequences first … end−1 (end: one past the tile's model's last sequence, not the tile's).
+// It also carries what every tiled kernel derives from d first: whether it walks time backwards
+// (REVERSE, or the second direction), the segment's first global step and its step count (uniform,
+// as d is the workgroup's: the barriers in the step loop stay uniform).
 struct Tile {
   valid: bool,
   d: u32,
   first: u32,
   end: u32,
+  backwards: bool,
+  start: u32,
+  steps: u32,
 }
 
 fn locate_tile(id: u32, per_tile: u32) -> Tile {
@@ -138,6 +144,9 @@ fn locate_tile(id: u32, per_tile: u32) -> Tile {
   let m = (id % per_direction) / tiles;
   spot.first = m * per_model + (id % tiles) * per_tile;
   spot.end = (m + 1u) * per_model;
+  spot.backwards = REVERSE || spot.d == 1u;
+  spot.start = segment_start(spot.d);
+  spot.steps = segment_steps(spot.start);
   return spot;
 }
 

@@ -115,16 +115,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32,
         @builtin(subgroup_invocation_id) sid: u32, @builtin(subgroup_size) sg_size: u32) {
   let H = HIDDEN_SIZE;
-  let B = params.batch;
   let tile = locate_tile(wid.y * nwg.x + wid.x, 4u * TEAMS);
   if (!tile.valid) {
     return;  // the whole workgroup leaves together: barriers stay uniform
   }
   let d = tile.d;
-  let backwards = REVERSE || d == 1u;
-  let state_count = NUM_DIRECTIONS * B * H;
-  let start = segment_start(d);
-  let T = segment_steps(start);  // uniform: d is the workgroup's
+  let state_count = NUM_DIRECTIONS * params.batch * H;
   use_model_of(tile.first);
   // The counters start at 0 even where workgroup memory is not zeroed (Dawn's disable_workgroup_init).
   if (lid == 0u) {
@@ -163,7 +159,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     b[s] = min(base + s, tile.end - 1u);
     len[s] = 0u;
     if (base + s < tile.end) {
-      len[s] = segment_len(b[s], start);
+      len[s] = segment_len(b[s], tile.start);
       for (var k = 0u; k < UNITS; k++) {
         if (params.has_h0 == 1u) { h[k][s] = init[state_index(d, b[s], rows[k])]; }
         if (params.has_c0 == 1u) { c[k][s] = init[state_count + state_index(d, b[s], rows[k])]; }
@@ -191,10 +187,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 
   let rec_gates = select(GATES, 2u, CELL == 1u && !LINEAR_BEFORE_RESET);  // lbr = 0: R_h waits for r
-  for (var step = 0u; step < T; step++) {
+  for (var step = 0u; step < tile.steps; step++) {
     let live = vec4<u32>(step) < len;
     var t: vec4<u32>;
-    for (var s = 0u; s < 4u; s++) { t[s] = start + select(step, len[s] - 1u - step, backwards && live[s]); }
+    for (var s = 0u; s < 4u; s++) { t[s] = tile.start + select(step, len[s] - 1u - step, tile.backwards && live[s]); }
 
     // Input products W x_t for the G gates of each owned unit, plus biases.
     var xg = UnitGates();
@@ -264,13 +260,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
 
-  let end = segment_end(start);
+  let end = segment_end(tile.start);
   for (var s = 0u; s < 4u; s++) {
     if (base + s >= tile.end) { continue; }
     for (var k = 0u; k < UNITS; k++) {
       let j = unit[k];
       if (j >= H) { continue; }
-      for (var t = start + len[s]; t < end; t++) { y[y_index(t, d, b[s], j)] = 0.0; }
+      for (var t = tile.start + len[s]; t < end; t++) { y[y_index(t, d, b[s], j)] = 0.0; }
       final_state[state_index(d, b[s], j)] = h[k][s];
       if (CELL == 2u) { final_state[state_count + state_index(d, b[s], j)] = c[k][s]; }
     }

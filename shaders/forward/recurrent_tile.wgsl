@@ -47,7 +47,6 @@ fn r_weights(d: u32, j: u32, m: u32) -> vec4<f32> {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let H = HIDDEN_SIZE;
-  let B = params.batch;
   let tile = locate_tile(wid.y * nwg.x + wid.x, 4u * GROUPS);
   if (!tile.valid) {
     return;  // the whole workgroup leaves together: barriers stay uniform
@@ -55,11 +54,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let d = tile.d;
   let g = lid / H;
   let j = lid % H;
-  let backwards = REVERSE || d == 1u;
-  let state_count = NUM_DIRECTIONS * B * H;
+  let state_count = NUM_DIRECTIONS * params.batch * H;
   let base = tile.first + g * 4u;
-  let start = segment_start(d);
-  let T = segment_steps(start);  // uniform: d is the workgroup's
   use_model_of(tile.first);
 
   if (R_SHARED) {
@@ -84,7 +80,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     b[s] = min(base + s, tile.end - 1u);
     len[s] = 0u;
     if (base + s < tile.end) {
-      len[s] = segment_len(b[s], start);
+      len[s] = segment_len(b[s], tile.start);
       if (params.has_h0 == 1u) { h[s] = init[state_index(d, b[s], j)]; }
       if (params.has_c0 == 1u) { c[s] = init[state_count + state_index(d, b[s], j)]; }
     }
@@ -100,12 +96,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   h_tile[slot + j] = h;
   workgroupBarrier();
 
-  for (var step = 0u; step < T; step++) {
+  for (var step = 0u; step < tile.steps; step++) {
     let cur = (step & 1u) * GROUPS * H;
     let nxt = ((step + 1u) & 1u) * GROUPS * H;
     let live = vec4<u32>(step) < len;
     var t: vec4<u32>;
-    for (var s = 0u; s < 4u; s++) { t[s] = start + select(step, len[s] - 1u - step, backwards && live[s]); }
+    for (var s = 0u; s < 4u; s++) { t[s] = tile.start + select(step, len[s] - 1u - step, tile.backwards && live[s]); }
 
     // Input products W x_t for the G gates, plus biases.
     var xg = array<vec4<f32>, 4>();
@@ -208,10 +204,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
 
-  let end = segment_end(start);
+  let end = segment_end(tile.start);
   for (var s = 0u; s < 4u; s++) {
     if (base + s >= tile.end) { continue; }
-    for (var t = start + len[s]; t < end; t++) {
+    for (var t = tile.start + len[s]; t < end; t++) {
       if (j % Y_PER_WORD == 0u) { store_y_word(y_index(t, d, b[s], j), vec2<f32>(0.0)); }
       if (SAVE) {
         for (var k = 0u; k < SAVED_SLOTS; k++) { store_saved(saved_index(t, d, b[s], k, j), 0.0); }

@@ -59,7 +59,6 @@ fn r_weights(d: u32, j: u32, m: u32) -> vec4<f32> {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let H = HIDDEN_SIZE;
-  let B = params.batch;
   let per_row = 4u * VECTORS;
   let tile = locate_tile(wid.y * nwg.x + wid.x, per_row * GROUPS);
   if (!tile.valid) {
@@ -68,11 +67,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let d = tile.d;
   let g = lid / H;
   let j = lid % H;
-  let backwards = REVERSE || d == 1u;
-  let state_count = NUM_DIRECTIONS * B * H;
+  let state_count = NUM_DIRECTIONS * params.batch * H;
   let base = tile.first + g * per_row;
-  let start = segment_start(d);
-  let T = segment_steps(start);  // uniform: d is the workgroup's
   use_model_of(tile.first);
 
   if (R_MODE == 1u) {
@@ -98,7 +94,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       h[v][s] = 0.0;
       c[v][s] = 0.0;
       if (n < tile.end) {
-        len[v][s] = segment_len(n, start);
+        len[v][s] = segment_len(n, tile.start);
         if (params.has_h0 == 1u) { h[v][s] = init[state_index(d, n, j)]; }
         if (params.has_c0 == 1u) { c[v][s] = init[state_count + state_index(d, n, j)]; }
       }
@@ -119,7 +115,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
   // For GRU the candidate's input part stays apart from its recurrent part (r multiplies the latter).
   let rec_gates = select(GATES, 2u, gru && !LINEAR_BEFORE_RESET);  // lbr = 0: R_h waits for r
-  for (var step = 0u; step < T; step++) {
+  for (var step = 0u; step < tile.steps; step++) {
     let cur = (step & 1u) * rows * H;
     let nxt = ((step + 1u) & 1u) * rows * H;
     var live: array<vec4<bool>, MAX_VECTORS>;
@@ -127,7 +123,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var v = 0u; v < VECTORS; v++) {
       live[v] = vec4<u32>(step) < len[v];
       for (var s = 0u; s < 4u; s++) {
-        t[v][s] = start + select(step, len[v][s] - 1u - step, backwards && live[v][s]);
+        t[v][s] = tile.start + select(step, len[v][s] - 1u - step, tile.backwards && live[v][s]);
       }
     }
 
@@ -220,12 +216,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
   }
 
-  let end = segment_end(start);
+  let end = segment_end(tile.start);
   for (var v = 0u; v < VECTORS; v++) {
     for (var s = 0u; s < 4u; s++) {
       let n = base + 4u * v + s;
       if (n >= tile.end) { continue; }
-      for (var tt = start + len[v][s]; tt < end; tt++) { y[y_index(tt, d, n, j)] = 0.0; }
+      for (var tt = tile.start + len[v][s]; tt < end; tt++) { y[y_index(tt, d, n, j)] = 0.0; }
       final_state[state_index(d, n, j)] = h[v][s];
       if (CELL == 2u) { final_state[state_count + state_index(d, n, j)] = c[v][s]; }
     }
