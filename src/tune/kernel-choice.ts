@@ -145,7 +145,7 @@ export class ForwardKernelChoice {
       const known = this.tuner.lookup(ctx) ?? (await this.tune(spec, batch, shape));
       choices.set(shapeClass(ctx), known.choice);
     }
-    return { ...this.forward, plan: (spec, n, headOutputs = 0, models = 1) => this.layerPlan(spec, n, headOutputs, models, choices) };
+    return { ...this.forward, plan: (spec, n, headOutputs = 0, m = 1) => this.layerPlan(spec, n, headOutputs, m, choices) };
   }
 
   /** What src/gpu/programs/gradients.ts plans a training program's kernels from (WebGPUBackend.gradProgramContext). */
