@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { DeviceError } from '../errors.ts';
 import { FileTuneStore } from '../tune/file-store.ts';
 import { useNodeTuneStore } from '../tune/stores.ts';
+import { throttleDawnPump } from './dawn-pump.ts';
 import { pickAdapter, useNodeAdapterSource, type NodeAdapterSource } from './device.ts';
 
 /**
@@ -44,6 +45,8 @@ export const nodeAdapter: NodeAdapterSource = async (powerPreference, dawnFlags)
   } catch (cause) {
     throw new DeviceError("Node has no WebGPU: install Dawn's bindings with `npm install webgpu`", { cause });
   }
+  // Dawn's waits poll on setImmediate: let them spin briefly, then on a timer (./dawn-pump.ts).
+  throttleDawnPump();
   // Dawn's GPU* classes and constants (GPUBufferUsage…) as globals, as in a browser.
   for (const [k, v] of Object.entries(mod.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
