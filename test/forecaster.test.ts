@@ -154,6 +154,30 @@ describe('Forecaster', () => {
     });
   });
 
+  it("fitFromBacktest: forecasts with the backtest's networks, weighed by each member's MASE on the backtest's last fold", async () => {
+    const series = synthetic(4, 60, 5);
+    const f = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 12, inputSize: 12, hiddenSize: 6, ensemble: 2, seed: 3 });
+    expect(() => f.fitFromBacktest(series)).toThrow(ConfigError);
+    const report = await f.backtest(series, { epochs: 2 }, { folds: 2, step: 3 });
+    expect(() => f.fitFromBacktest(series.slice(1))).toThrow(ConfigError);
+    f.fitFromBacktest(series);
+    // The weights fit gives its held-out members (∝ 1/mean MASE), here from the last fold's rows.
+    const last = report.rows.filter((r) => r.fold === 1);
+    const meanMase = (pick: (r: (typeof last)[number]) => number | null) => last.reduce((a, r) => a + pick(r)! / last.length, 0);
+    const inverse = [
+      meanMase((r) => r.network!.metrics.mase),
+      meanMase((r) => r.baselines.ets.metrics.mase),
+      meanMase((r) => r.baselines.theta.metrics.mase),
+    ].map((m) => 1 / m);
+    const weights = JSON.parse(readSafetensors(f.toSafetensors()).metadata!.weights!) as number[];
+    weights.forEach((w, j) => expect(w).toBeCloseTo(inverse[j]! / inverse.reduce((a, b) => a + b), 12));
+    const out = await f.predict(series);
+    expect(out.map((o) => [o.values.length, o.intervals.map((iv) => iv.level)])).toEqual(series.map(() => [4, [80, 95]]));
+    // A fit afterwards replaces the backtest's networks: fitFromBacktest then needs a new backtest.
+    await f.fit(series, { epochs: 1 });
+    expect(() => f.fitFromBacktest(series)).toThrow(ConfigError);
+  });
+
   it('reads exogenous inputs and needs their future values', async () => {
     const series = synthetic(2, 60, 4).map((s) => ({ ...s, exog: { month: Float64Array.from(s.y, (_, t) => t % 12) } }));
     const f = Forecaster.create({ backend: cpuBackend, horizon: 3, season: 12, inputSize: 12, hiddenSize: 6, exog: ['month'], seed: 1 });

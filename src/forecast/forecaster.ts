@@ -263,6 +263,8 @@ export class Forecaster {
   private weights: number[] | null = null;
   /** Whether fit ran (or a saved forecaster was read): a fit where every series fell back to a baseline has no networks. */
   private fitted = false;
+  /** The last backtest's last fold: each series' ids, its history and its members' forecasts of the last horizon ({@link fitFromBacktest}). */
+  private lastFold: { ids: string[]; cut: Series[]; members: (Float64Array[] | null)[] } | null = null;
 
   private constructor(
     private readonly options: ForecasterOptions,
@@ -572,6 +574,7 @@ export class Forecaster {
     this.nets = [];
     this.ids = network.map((s) => s.id);
     this.fitted = true;
+    this.lastFold = null;
     const empty: FitHistory = { steps: [], epochs: [], bestEpoch: 0, stoppedEarly: false };
     if (network.length === 0) return empty;
     // 1. Hold out the last horizon: train until the held-out loss stops improving.
@@ -592,19 +595,8 @@ export class Forecaster {
     // 2. Weigh the members and calibrate the intervals on the held-out forecasts.
     this.nets = first.nets;
     const cut = network.map((s) => firstPoints(s, s.y.length - H));
-    const members = await this.memberForecasts(cut, knownFuture(network, cut, this.o.exog, H));
-    const actual = network.map((s) => s.y.subarray(s.y.length - H));
-    timed('metrics', () => {
-      this.weights =
-        this.o.weighting === 'equal'
-          ? null
-          : inverseErrorWeights(members, actual, cut, this.o.season, this.o.weighting === 'inverse-squared-error' ? 2 : 1);
-      this.calibration = calibrate(
-        network.map((s, k) => ({ actual: actual[k]!, forecast: this.combine(members[k]!), scale: seriesScale(cut[k]!.y, this.o.season) })),
-        H,
-        this.o.levels,
-      );
-    });
+    // Every series here was fitted on: each has its members.
+    this.weigh(network, cut, (await this.memberForecasts(cut, knownFuture(network, cut, this.o.exog, H))) as Float64Array[][]);
     if (!this.o.refit) return first.history;
     // 3. Train again on everything, for the epochs the held-out window chose.
     const all = network.map((s) => prepare(s, s.y.length, this.o));
@@ -623,6 +615,51 @@ export class Forecaster {
     );
     this.nets = second.nets;
     return { ...first.history, steps: [...first.history.steps, ...second.history.steps] };
+  }
+
+  /**
+   * The combination's weights and the interval calibration from each series' members' forecasts of
+   * its last `horizon` points (`cut`: each series without them; every member list non-null).
+   */
+  private weigh(network: readonly Series[], cut: readonly Series[], members: Float64Array[][]): void {
+    const H = this.o.horizon;
+    const actual = network.map((s) => s.y.subarray(s.y.length - H));
+    timed('metrics', () => {
+      this.weights =
+        this.o.weighting === 'equal'
+          ? null
+          : inverseErrorWeights(members, actual, cut, this.o.season, this.o.weighting === 'inverse-squared-error' ? 2 : 1);
+      this.calibration = calibrate(
+        network.map((s, k) => ({ actual: actual[k]!, forecast: this.combine(members[k]!), scale: seriesScale(cut[k]!.y, this.o.season) })),
+        H,
+        this.o.levels,
+      );
+    });
+  }
+
+  /**
+   * After a {@link backtest} of `series`, makes this forecaster ready to {@link predict} them without
+   * training again: the backtest's networks (trained on each series up to two horizons before its
+   * end), weighed and calibrated, as {@link fit} weighs and calibrates its own, on their forecasts of
+   * each series' last horizon, which are the backtest's last fold (no network or baseline runs here).
+   * Half the training of a backtest followed by a fresh fit (the app's job), at the price of
+   * networks one horizon older (`fit` trains on all but the last horizon; the forecasts still start
+   * from each series' end, with its latest points as inputs). {@link ConfigError} when the last
+   * backtest was of other series, or had no networks (every series fell back to a baseline).
+   */
+  fitFromBacktest(series: readonly Series[]): void {
+    const last = this.lastFold;
+    if (!last || last.ids.length !== series.length || last.ids.some((id, k) => id !== series[k]!.id))
+      throw new ConfigError('fitFromBacktest needs a backtest of the same series (in the same order) first');
+    if (this.nets.length === 0)
+      throw new ConfigError('the backtest trained no network (every series fell back to a baseline): fit instead');
+    const kept = series.flatMap((s, k) => (last.members[k] ? [k] : []));
+    this.weigh(
+      kept.map((k) => series[k]!),
+      kept.map((k) => last.cut[k]!),
+      kept.map((k) => last.members[k]!),
+    );
+    this.fitted = true;
   }
 
   /**
@@ -751,7 +788,11 @@ export class Forecaster {
    * for a series too short for the network; with intervals when calibrated.
    */
   private async combined(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>>): Promise<Forecast[]> {
-    const members = await this.memberForecasts(series, futureExog);
+    return this.combinedFrom(series, await this.memberForecasts(series, futureExog));
+  }
+
+  /** {@link combined} from the series' members (null: a baseline stands in). */
+  private combinedFrom(series: readonly Series[], members: (Float64Array[] | null)[]): Forecast[] {
     const method = ['webrnn', ...this.o.combine.map((n) => BASELINE_LABELS[n])].join(' + ');
     return series.map((s, k) => {
       const m = members[k];
@@ -811,7 +852,9 @@ export class Forecaster {
       }
       const cut = series.map((s) => firstPoints(s, s.y.length - back));
       await this.train(cut, fit);
-      const forecasts = await this.combined(cut, knownFuture(series, cut, this.o.exog, H));
+      const members = await this.memberForecasts(cut, knownFuture(series, cut, this.o.exog, H));
+      const forecasts = this.combinedFrom(cut, members);
+      if (f === folds - 1) this.lastFold = { ids: series.map((s) => s.id), cut, members };
       await timed('baselines', () =>
         prefitBaselines(cut.flatMap((c) => BASELINES.map((name) => ({ name, history: c.y, horizon: H, season: m, levels: [] })))),
       );
