@@ -654,7 +654,7 @@ export class Forecaster {
           ? null
           : inverseErrorWeights(members, actual, cut, this.o.season, this.o.weighting === 'inverse-squared-error' ? 2 : 1);
       this.calibration = calibrate(
-        network.map((s, k) => ({ actual: actual[k]!, forecast: this.combine(members[k]!), scale: seriesScale(cut[k]!.y, this.o.season) })),
+        actual.map((a, k) => ({ actual: a, forecast: this.combine(members[k]!), scale: seriesScale(cut[k]!.y, this.o.season) })),
         H,
         this.o.levels,
       );
@@ -677,7 +677,7 @@ export class Forecaster {
       throw new ConfigError('fitFromBacktest needs a backtest of the same series (in the same order) first');
     if (this.nets.length === 0)
       throw new ConfigError('the backtest trained no network (every series fell back to a baseline): fit instead');
-    const kept = series.flatMap((s, k) => (last.members[k] ? [k] : []));
+    const kept = series.flatMap((_, k) => (last.members[k] ? [k] : []));
     this.weigh(
       kept.map((k) => series[k]!),
       kept.map((k) => last.cut[k]!),
