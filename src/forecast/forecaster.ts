@@ -22,6 +22,7 @@ import {
   seriesBaseline as fitBaseline,
   type BaselineForecast,
   type BaselineName,
+  type BaselineRequest,
   type Interval,
 } from './baselines/index.ts';
 import { checkSeries, firstPoints, type Series } from './frame.ts';
@@ -875,13 +876,12 @@ export class Forecaster {
         if (s.y.length - back < 1) throw new DataError(`series ${s.id} has ${s.y.length} points, too few for ${folds} fold(s) of ${H}`);
       }
       const cut = series.map((s) => firstPoints(s, s.y.length - back));
+      const early = this.startBaselines(cut);
       await this.train(cut, fit);
       const members = await this.memberForecasts(cut, knownFuture(series, cut, this.o.exog, H));
       const forecasts = this.combinedFrom(cut, members);
       if (f === folds - 1) this.lastFold = { ids: series.map((s) => s.id), cut, members };
-      await timed('baselines', () =>
-        prefitBaselines(cut.flatMap((c) => BASELINES.map((name) => ({ name, history: c.y, horizon: H, season: m, levels: [] })))),
-      );
+      await timed('baselines', () => Promise.all([...early, prefitBaselines(this.tableRequests(cut))]));
       // The scores beside every baseline's (whose fits are their own phase, inside this one).
       timed('metrics', () =>
         series.forEach((s, k) => {
@@ -914,6 +914,31 @@ export class Forecaster {
       );
     }
     return timed('metrics', () => this.summary(rows, standIns));
+  }
+
+  /** The baseline fits a backtest's table shows for each history of `cut`: every baseline's. */
+  private tableRequests(cut: readonly Series[]): BaselineRequest[] {
+    const { horizon, season } = this.o;
+    return cut.flatMap((c) => BASELINES.map((name) => ({ name, history: c.y, horizon, season, levels: [] })));
+  }
+
+  /**
+   * Starts the baseline fits a backtest fold on `cut` will ask for — the held-out members' (each
+   * network series without its last horizon), then its table's — on the baseline pool (where one is
+   * set, src/forecast/baselines/pool.ts), without waiting: they run on the CPU's threads while the
+   * networks train on the device, and the fold's own requests wait for them instead of fitting again
+   * (the same fits, wherever and whenever made). The promises are the two batches', caught here (a
+   * failed batch's fits are made again when asked for) and awaited by the fold.
+   */
+  private startBaselines(cut: readonly Series[]): Promise<void>[] {
+    const { horizon, season } = this.o;
+    const heldOut = cut
+      .filter((c) => !this.tooShort(c))
+      .flatMap((c) => {
+        const history = c.y.subarray(0, c.y.length - horizon);
+        return this.o.combine.map((name) => ({ name, history, horizon, season, levels: [] }));
+      });
+    return [prefitBaselines(heldOut), prefitBaselines(this.tableRequests(cut))].map((p) => p.catch(() => {}));
   }
 
   /** A backtest's means over its rows, OWA, coverage and MSIS, and its notes. */
