@@ -106,7 +106,7 @@ export interface RunResult {
  */
 export async function runForecast(series: readonly Series[], o: RunOptions, backend: Backend, hooks: RunHooks): Promise<RunResult | null> {
   const forecaster = Forecaster.create(forecasterOptions(o, backend));
-  const report = await forecaster.backtest(series, reporting('backtest', o, hooks));
+  const report = await forecaster.backtest(series, reporting('backtest', o, hooks), { forecast: true });
   if (hooks.signal.aborted) return null;
   hooks.backtest(report);
   forecaster.fitFromBacktest(series);

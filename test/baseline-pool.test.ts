@@ -146,7 +146,7 @@ it('fits a key once across overlapping batches, handing the fitter one batch at 
   }
 });
 
-it("a backtest starts its baselines' fits before its networks train", async () => {
+it("a backtest (and the forecast after it) starts its baselines' fits before its networks train", async () => {
   const order: string[] = [];
   const fitter: BaselineFitter = async (requests) => {
     order.push(`fit ${[...new Set(requests.map((r) => r.history.length))].join(',')}`);
@@ -166,12 +166,14 @@ it("a backtest starts its baselines' fits before its networks train", async () =
   setBaselineFitter(fitter);
   try {
     const f = Forecaster.create({ backend, horizon: 4, season: 4, ensemble: 1, hiddenSize: 3 });
-    await f.backtest(series, { epochs: 1 });
-    // The held-out members' fits (48 − 4 − 4 points), then the table's (48 − 4), both under way
-    // before the training's first step and its end, each made once.
-    expect(order.filter((o) => o.startsWith('fit'))).toEqual(['fit 40', 'fit 44']);
+    await f.backtest(series, { epochs: 1 }, { forecast: true });
+    // The held-out members' fits (48 − 4 − 4 points), the table's (48 − 4) and the forecast's (48),
+    // all under way before the training's end, each made once: the forecast asks for none again.
+    f.fitFromBacktest(series);
+    await f.predict(series);
+    expect(order.filter((o) => o.startsWith('fit'))).toEqual(['fit 40', 'fit 44', 'fit 48']);
     expect(order.indexOf('fit 40')).toBeLessThan(order.indexOf('step'));
-    expect(order.indexOf('fit 44')).toBeLessThan(order.indexOf('evaluate'));
+    expect(order.indexOf('fit 48')).toBeLessThan(order.indexOf('evaluate'));
   } finally {
     setBaselineFitter(null);
     forgetBaselineFits();

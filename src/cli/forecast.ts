@@ -345,7 +345,7 @@ export async function forecastCommand(command: ForecastCommand, args: string[], 
     };
     if (command === 'backtest' || command === 'forecast') {
       const f = Forecaster.create({ ...options, backend });
-      const report = backtestJson(await train('backtest', (fit) => f.backtest(series, fit, { folds })));
+      const report = backtestJson(await train('backtest', (fit) => f.backtest(series, fit, { folds, forecast: command === 'forecast' })));
       printNotes(io, report.notes);
       for (const line of backtestLines(report, options.horizon)) io.out(line);
       if (values.metrics) writeOutput('--metrics', values.metrics, JSON.stringify(report, null, 2));

@@ -861,7 +861,12 @@ export class Forecaster {
   async backtest(
     series: readonly Series[],
     fit: ForecastFitOptions = {},
-    options: { folds?: number; step?: number } = {},
+    options: {
+      folds?: number;
+      step?: number;
+      /** The series will be forecast next ({@link fitFromBacktest}): their baselines' fits start with the last fold's, beside its training. */
+      forecast?: boolean;
+    } = {},
   ): Promise<BacktestReport> {
     const folds = positive('folds', options.folds ?? 1);
     const step = positive('step', options.step ?? this.o.horizon);
@@ -877,6 +882,14 @@ export class Forecaster {
       }
       const cut = series.map((s) => firstPoints(s, s.y.length - back));
       const early = this.startBaselines(cut);
+      if (options.forecast && f === folds - 1) {
+        const { horizon, season } = this.o;
+        const next = series.filter((s) => !this.tooShort(s));
+        // Not awaited: predict's own request for these fits waits for them.
+        prefitBaselines(next.flatMap((s) => this.o.combine.map((name) => ({ name, history: s.y, horizon, season, levels: [] })))).catch(
+          () => {},
+        );
+      }
       await this.train(cut, fit);
       const members = await this.memberForecasts(cut, knownFuture(series, cut, this.o.exog, H));
       const forecasts = this.combinedFrom(cut, members);
