@@ -141,8 +141,8 @@ export function setBaselineFitter(next: BaselineFitter | null): BaselineFitter |
  * in the result.
  */
 export async function prefitBaselines(requests: readonly BaselineRequest[]): Promise<void> {
-  const fit = fitter;
-  if (!fit) return;
+  const fitBatch = fitter;
+  if (!fitBatch) return;
   const missing: BaselineRequest[] = [];
   const keys: string[] = [];
   const seen = new Set<string>();
@@ -163,7 +163,7 @@ export async function prefitBaselines(requests: readonly BaselineRequest[]): Pro
   if (missing.length) {
     const batch: Promise<void> = lane.then(async () => {
       try {
-        const fits = await fit(missing);
+        const fits = await fitBatch(missing);
         keys.forEach((key, i) => {
           const f = fits[i];
           if (!f) return;
