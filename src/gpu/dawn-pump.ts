@@ -9,7 +9,9 @@
  *
  * {@link throttleDawnPump} lets the pump spin for a moment at the start of each wait (short waits
  * stay as fast as before), then puts its callbacks on a 1 ms timer: the same events are processed,
- * in the same order, up to a millisecond later. Nothing else's `setImmediate` changes.
+ * in the same order, up to a millisecond later. Nothing else's `setImmediate` changes. The Node
+ * adapter (./node-adapter.ts) installs it when the adapter is a software one, where the device's
+ * work runs on the CPU; on a GPU a wait is not slowed by the poll, and timings keep their latency.
  */
 
 /** Milliseconds a wait polls at full speed before the pump is put on a timer. */
