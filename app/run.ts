@@ -6,8 +6,9 @@ import type { Phase, Progress, RunOptions } from './protocol.ts';
 
 /**
  * One run of the app, in the worker: a backtest (fit on each series up to its last `horizon`
- * points, forecast them, score beside the statistical baselines), then a fresh forecaster fitted on all of each
- * series and its forecast of the next `horizon` points, exactly as `webrnn forecast` does.
+ * points, forecast them, score beside the statistical baselines), then the forecast of the next
+ * `horizon` points of each series by the backtest's networks, weighed and calibrated on the last
+ * `horizon` points as `webrnn forecast`'s fit weighs and calibrates its own.
  */
 
 /**
@@ -98,15 +99,16 @@ export interface RunResult {
   forecasts: Forecast[];
 }
 
-/** The backtest, then the final fit and forecast; null when cancelled. */
+/**
+ * The backtest, then the forecast; null when cancelled. The forecast reuses the backtest's networks
+ * (Forecaster.fitFromBacktest: weighed and calibrated on the backtest's forecasts of the last
+ * horizon) instead of training a fresh forecaster on all points: one training instead of two.
+ */
 export async function runForecast(series: readonly Series[], o: RunOptions, backend: Backend, hooks: RunHooks): Promise<RunResult | null> {
-  const options = forecasterOptions(o, backend);
-  const backtester = Forecaster.create(options);
-  const report = await backtester.backtest(series, reporting('backtest', o, hooks));
+  const forecaster = Forecaster.create(forecasterOptions(o, backend));
+  const report = await forecaster.backtest(series, reporting('backtest', o, hooks), { forecast: true });
   if (hooks.signal.aborted) return null;
   hooks.backtest(report);
-  const final = Forecaster.create(options);
-  await final.fit(series, reporting('final', o, hooks));
-  if (hooks.signal.aborted) return null;
-  return { report, forecasts: await final.predict(series) };
+  forecaster.fitFromBacktest(series);
+  return { report, forecasts: await forecaster.predict(series) };
 }

@@ -120,6 +120,7 @@ export {
   type TrainSpec,
   type FitOptions,
   type FitHistory,
+  type EpochSamples,
   type StepEvent,
   type EpochEvent,
 } from './train/trainer.ts';

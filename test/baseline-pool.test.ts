@@ -10,6 +10,7 @@ import {
   BASELINES,
   baselineForecast,
   forgetBaselineFits,
+  prefitBaselines,
   setBaselineFitter,
   type BaselineFitter,
   type BaselineRequest,
@@ -108,6 +109,71 @@ it('a forecaster takes the fits made ahead instead of fitting again', async () =
       // The combination (equal weights) is the network's and 42's mean.
       row.forecast.forEach((v, h) => expect(v).toBeCloseTo((row.network!.forecast[h]! + 42) / 2, 9));
     }
+  } finally {
+    setBaselineFitter(null);
+    forgetBaselineFits();
+  }
+});
+
+it('fits a key once across overlapping batches, handing the fitter one batch at a time, and keeps early fits until asked for', async () => {
+  const fitted: string[] = [];
+  let busy = false;
+  const fitter: BaselineFitter = async (requests) => {
+    if (busy) throw new Error('two batches at once');
+    busy = true;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    busy = false;
+    return requests.map(
+      (r) => (fitted.push(`${r.name} ${r.history.length}`), baselineForecast(r.name, r.history, r.horizon, r.season, r.levels)),
+    );
+  };
+  forgetBaselineFits();
+  setBaselineFitter(fitter);
+  try {
+    const ask = (name: 'ets' | 'theta', n: number) => ({ name, history: series[0]!.y.subarray(0, n), horizon: 4, season: 4, levels: [] });
+    // Started early and left running, then a batch that overlaps it, then one of other fits.
+    const early = prefitBaselines([ask('ets', 40), ask('theta', 40), ask('ets', 44)]);
+    await Promise.all([early, prefitBaselines([ask('ets', 44), ask('theta', 44)]), prefitBaselines([ask('theta', 36)])]);
+    expect(fitted).toEqual(['ets 40', 'theta 40', 'ets 44', 'theta 44', 'theta 36']);
+    // The first batch's fits were kept through the later ones: asked for now, none is fitted again.
+    setBaselineFitter(async () => {
+      throw new Error('fitted again');
+    });
+    await prefitBaselines([ask('ets', 40), ask('theta', 40), ask('ets', 44)]);
+  } finally {
+    setBaselineFitter(null);
+    forgetBaselineFits();
+  }
+});
+
+it("a backtest (and the forecast after it) starts its baselines' fits before its networks train", async () => {
+  const order: string[] = [];
+  const fitter: BaselineFitter = async (requests) => {
+    order.push(`fit ${[...new Set(requests.map((r) => r.history.length))].join(',')}`);
+    return requests.map((r) => baselineForecast(r.name, r.history, r.horizon, r.season, r.levels));
+  };
+  const backend: typeof cpuBackend = {
+    ...cpuBackend,
+    async createTrainEngine(setup) {
+      const engine = await cpuBackend.createTrainEngine(setup);
+      return Object.assign(Object.create(engine), {
+        step: (...a: Parameters<typeof engine.step>) => (order.push('step'), engine.step(...a)),
+        evaluate: (...a: Parameters<typeof engine.evaluate>) => (order.push('evaluate'), engine.evaluate(...a)),
+      });
+    },
+  };
+  forgetBaselineFits();
+  setBaselineFitter(fitter);
+  try {
+    const f = Forecaster.create({ backend, horizon: 4, season: 4, ensemble: 1, hiddenSize: 3 });
+    await f.backtest(series, { epochs: 1 }, { forecast: true });
+    // The held-out members' fits (48 − 4 − 4 points), the table's (48 − 4) and the forecast's (48),
+    // all under way before the training's end, each made once: the forecast asks for none again.
+    f.fitFromBacktest(series);
+    await f.predict(series);
+    expect(order.filter((o) => o.startsWith('fit'))).toEqual(['fit 40', 'fit 44', 'fit 48']);
+    expect(order.indexOf('fit 40')).toBeLessThan(order.indexOf('step'));
+    expect(order.indexOf('fit 48')).toBeLessThan(order.indexOf('evaluate'));
   } finally {
     setBaselineFitter(null);
     forgetBaselineFits();

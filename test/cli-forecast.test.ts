@@ -87,7 +87,7 @@ function expectError(r: { code: number; out: string; err: string }, code: 1 | 2,
 }
 
 describe('webrnn forecasting commands', () => {
-  it('forecast: backtest, fit, and a CSV of the next points with their dates', async () => {
+  it("forecast: backtest, and a CSV of the next points with their dates from the backtest's networks (one training)", async () => {
     const file = join(dir, 'long.csv');
     writeFileSync(file, longCsv());
     const out = join(dir, 'fc.csv');
@@ -95,7 +95,8 @@ describe('webrnn forecasting commands', () => {
     const r = await run('forecast', file, '--horizon', '4', ...quick, '--out', out, '--metrics', metrics);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/2 series, 96 points/);
-    expect(r.err).toMatch(/fit \[[#.]+\] epoch \d\/3 {2}loss/);
+    expect(r.err).toMatch(/backtest \[[#.]+\] epoch \d\/3 {2}loss/);
+    expect(r.err).not.toMatch(/^fit /m);
     expect(r.err).not.toMatch(/webrnn: note:/);
     // The model and every baseline, MAE to MASE; OWA; coverage per level and MSIS; the method.
     const out_ = r.out.split('\n');

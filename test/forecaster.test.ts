@@ -4,6 +4,8 @@ import { ConfigError, DataError, ModelError } from '../src/errors.ts';
 import { floatTensors, readSafetensors, writeSafetensors } from '../src/io/safetensors.ts';
 import { Forecaster } from '../src/forecast/forecaster.ts';
 import type { Series } from '../src/forecast/frame.ts';
+import type { StackStates } from '../src/train/engine.ts';
+import type { Samples } from '../src/train/data.ts';
 import { mulberry32 } from '../src/util/rng.ts';
 
 // The forecaster (src/forecast/forecaster.ts) on the float64 CPU backend: windows, scaling, the two
@@ -152,6 +154,77 @@ describe('Forecaster', () => {
       expect(Array.from(g.values)).toEqual(Array.from(want[k]!.values));
       expect(Array.from(g.intervals[1]!.hi)).toEqual(Array.from(want[k]!.intervals[1]!.hi));
     });
+  });
+
+  it("fitFromBacktest: forecasts with the backtest's networks, weighed by each member's MASE on the backtest's last fold", async () => {
+    const series = synthetic(4, 60, 5);
+    const f = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 12, inputSize: 12, hiddenSize: 6, ensemble: 2, seed: 3 });
+    expect(() => f.fitFromBacktest(series)).toThrow(ConfigError);
+    const report = await f.backtest(series, { epochs: 2 }, { folds: 2, step: 3 });
+    expect(() => f.fitFromBacktest(series.slice(1))).toThrow(ConfigError);
+    f.fitFromBacktest(series);
+    // The weights fit gives its held-out members (∝ 1/mean MASE), here from the last fold's rows.
+    const last = report.rows.filter((r) => r.fold === 1);
+    const meanMase = (pick: (r: (typeof last)[number]) => number | null) => last.reduce((a, r) => a + pick(r)! / last.length, 0);
+    const inverse = [
+      meanMase((r) => r.network!.metrics.mase),
+      meanMase((r) => r.baselines.ets.metrics.mase),
+      meanMase((r) => r.baselines.theta.metrics.mase),
+    ].map((m) => 1 / m);
+    const weights = JSON.parse(readSafetensors(f.toSafetensors()).metadata!.weights!) as number[];
+    weights.forEach((w, j) => expect(w).toBeCloseTo(inverse[j]! / inverse.reduce((a, b) => a + b), 12));
+    const out = await f.predict(series);
+    expect(out.map((o) => [o.values.length, o.intervals.map((iv) => iv.level)])).toEqual(series.map(() => [4, [80, 95]]));
+    // A fit afterwards replaces the backtest's networks: fitFromBacktest then needs a new backtest.
+    await f.fit(series, { epochs: 1 });
+    expect(() => f.fitFromBacktest(series)).toThrow(ConfigError);
+  });
+
+  it('on many windows, trains each member on a new sample of 4,096 every epoch and stops early on 2,048 series', async () => {
+    // 3,000 series: more windows per member (12,000) than an epoch reads.
+    const series = synthetic(3000, 13, 6);
+    const epochs: { windows: Set<string>; count: number }[] = [];
+    const evaluated: number[] = [];
+    const backend: typeof cpuBackend = {
+      ...cpuBackend,
+      async createTrainEngine(setup) {
+        const engine = await cpuBackend.createTrainEngine(setup);
+        return Object.assign(Object.create(engine), {
+          step: (batch: Samples, states: StackStates | null) => {
+            const epoch = epochs.at(-1)!;
+            const width = batch.steps * batch.inputSize;
+            for (let b = 0; b < batch.count; b++) epoch.windows.add(batch.x.subarray(b * width, (b + 1) * width).join());
+            epoch.count += batch.count;
+            return engine.step(batch, states);
+          },
+          evaluate: (samples: Samples) => {
+            evaluated.push(samples.count);
+            epochs.push({ windows: new Set(), count: 0 });
+            return engine.evaluate(samples);
+          },
+        });
+      },
+    };
+    epochs.push({ windows: new Set(), count: 0 });
+    const f = Forecaster.create({
+      backend,
+      horizon: 1,
+      season: 1,
+      inputSize: 8,
+      hiddenSize: 2,
+      ensemble: 1,
+      combine: [],
+      training: { batchSize: 256 },
+    });
+    const history = await f.fit(series, { epochs: 2, patience: 5 });
+    expect(history.epochs).toHaveLength(2);
+    expect(epochs.slice(0, 2).map((e) => e.count)).toEqual([4096, 4096]);
+    // Each epoch its own draw: most windows of the second were not in the first.
+    const again = [...epochs[1]!.windows].filter((w) => epochs[0]!.windows.has(w)).length;
+    expect(again).toBeLessThan(0.7 * epochs[1]!.windows.size);
+    expect(evaluated).toEqual([2048, 2048]);
+    // The forecasts (and the weights and intervals from the held-out ones) still cover every series.
+    expect((await f.predict(series.slice(0, 5))).map((o) => o.method)).toEqual(Array(5).fill('webrnn'));
   });
 
   it('reads exogenous inputs and needs their future values', async () => {

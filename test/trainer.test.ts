@@ -39,6 +39,25 @@ const adam = (o: Partial<TrainerOptions> = {}): TrainerOptions => ({
 });
 
 describe('Trainer on the float64 engine', () => {
+  it('trains on samples drawn per epoch exactly as on the same samples one fit at a time', async () => {
+    const parts = [1, 2, 3].map((seed) => seriesWindows(sines(3, 30, seed), 10));
+    const drawn: number[] = [];
+    const a = await Trainer.create(small('lstm'), adam());
+    await a.fit(
+      (epoch) => {
+        drawn.push(epoch);
+        return parts[epoch - 1]!;
+      },
+      { epochs: 3 },
+    );
+    expect(drawn).toEqual([1, 2, 3]);
+    const b = await Trainer.create(small('lstm'), adam());
+    for (const part of parts) await b.fit(part, { epochs: 1 });
+    expect(flattenParams((await a.model()).layers())).toEqual(flattenParams((await b.model()).layers()));
+    await expect(a.fit(() => parts[0]!, { epochs: 1, validationSplit: 0.2 })).rejects.toThrow(ConfigError);
+    await expect(a.fit((e) => (e === 1 ? parts[0]! : seriesWindows(sines(3, 30, 1), 8)), { epochs: 2 })).rejects.toThrow(ShapeError);
+  });
+
   it('lowers the loss of each cell, one callback per step and per epoch', async () => {
     const data = seriesWindows(sines(4, 40, 1), 12);
     for (const cell of ['rnn', 'gru', 'lstm'] as const) {

@@ -123,7 +123,7 @@ interface ForecastCommandSpec {
 export const COMMANDS: Record<ForecastCommand, ForecastCommandSpec> = {
   forecast: {
     synopsis: 'forecast [FILE] --horizon N [options]',
-    about: 'backtest on the last N points of each series, then fit on all of it and write the next N points',
+    about: "backtest on the last N points of each series, then write the next N points with the backtest's networks",
     flags: [...TRAINING, 'folds', ...READING, 'out', 'metrics', 'model', 'cpu', 'quiet'],
     required: ['horizon'],
   },

@@ -22,7 +22,8 @@ import { TrainingProgress } from './progress.ts';
 /**
  * `webrnn forecast | fit | predict | backtest`: the forecaster (src/forecast/forecaster.ts) headless.
  *
- *   forecast [FILE]   backtest on the last --horizon points, then fit on everything and forecast
+ *   forecast [FILE]   backtest on the last --horizon points, then forecast with the backtest's
+ *                     networks, weighed and calibrated on the last --horizon points (no second training)
  *   fit FILE          fit and save the models (--model PATH)
  *   predict FILE      forecast with saved models (--model PATH)
  *   backtest [FILE]   only the backtest (--folds for rolling origins)
@@ -344,11 +345,16 @@ export async function forecastCommand(command: ForecastCommand, args: string[], 
     };
     if (command === 'backtest' || command === 'forecast') {
       const f = Forecaster.create({ ...options, backend });
-      const report = backtestJson(await train('backtest', (fit) => f.backtest(series, fit, { folds })));
+      const report = backtestJson(await train('backtest', (fit) => f.backtest(series, fit, { folds, forecast: command === 'forecast' })));
       printNotes(io, report.notes);
       for (const line of backtestLines(report, options.horizon)) io.out(line);
       if (values.metrics) writeOutput('--metrics', values.metrics, JSON.stringify(report, null, 2));
       if (command === 'backtest') return 0;
+      // The backtest's networks forecast (weighed and calibrated on its last fold): one training, not two.
+      f.fitFromBacktest(series);
+      writeForecasts(io, values.out, series, await f.predict(series));
+      if (values.model) writeOutput('--model', values.model, f.toSafetensors());
+      return 0;
     }
     const f = Forecaster.create({ ...options, backend });
     await train('fit', (fit) => f.fit(series, fit));

@@ -22,6 +22,7 @@ import {
   seriesBaseline as fitBaseline,
   type BaselineForecast,
   type BaselineName,
+  type BaselineRequest,
   type Interval,
 } from './baselines/index.ts';
 import { checkSeries, firstPoints, type Series } from './frame.ts';
@@ -199,12 +200,22 @@ interface Resolved extends WindowOptions {
 /** The largest horizon, input size and season a forecaster takes: the longest horizon the backends forecast (2²⁰ steps). */
 const MAX_STEPS = MAX_HORIZON;
 /**
- * Windows one ensemble member trains on per fit at most: beyond, each member draws its own sample
- * (bagging), so an epoch's cost stops growing with the data. 16,384 windows is ten times what the
- * accuracy benchmark's largest dataset has (it never binds there); the app's 10,000 × 96 set has
- * 660,000, of which each of 5 members then reads a different 16,384.
+ * Windows one ensemble member trains on per epoch at most: beyond, each member draws its own sample
+ * of them afresh every epoch, so an epoch's cost stops growing with the data while the epochs
+ * together still read much of it. 4,096 windows is 2.6 times what the accuracy benchmark's largest
+ * dataset has (monthly: 1,570; it never binds there); the app's 10,000 × 96 set has 660,000, of
+ * which each of 5 members reads a new 4,096 every epoch (after 4 epochs as many distinct windows as
+ * the fixed sample of 16,384 it read before, at a quarter of the cost per held-out check).
  */
-const MAX_WINDOWS_PER_MEMBER = 1 << 14;
+const MAX_WINDOWS_PER_MEMBER = 1 << 12;
+/**
+ * Series whose held-out window the early stopping reads at most (global models): beyond, an evenly
+ * spaced selection of them. The held-out loss of 2,048 series is a mean that moves little with more;
+ * its cost per epoch (every member's forecast of every window) does: the app's 10,000 series cost
+ * as much as 60 % of an epoch's training. The combination's weights and the intervals still use
+ * every series' held-out forecasts.
+ */
+const MAX_VALIDATION_SERIES = 1 << 11;
 /** Windows one series contributes at most (see {@link Forecaster.windowsOf}). */
 const MAX_WINDOWS_PER_SERIES = 256;
 /** A network ensemble larger than this gains little (and costs K times the compute). */
@@ -263,6 +274,8 @@ export class Forecaster {
   private weights: number[] | null = null;
   /** Whether fit ran (or a saved forecaster was read): a fit where every series fell back to a baseline has no networks. */
   private fitted = false;
+  /** The last backtest's last fold: each series' ids, its history and its members' forecasts of the last horizon ({@link fitFromBacktest}). */
+  private lastFold: { ids: string[]; cut: Series[]; members: (Float64Array[] | null)[] } | null = null;
 
   private constructor(
     private readonly options: ForecasterOptions,
@@ -488,10 +501,11 @@ export class Forecaster {
   }
 
   /**
-   * The training windows of each model: member-major, then (per-series mode) series. A member
-   * whose windows exceed {@link MAX_WINDOWS_PER_MEMBER} draws its own sample of them.
+   * The training windows of each model: member-major, then (per-series mode) series; the same in
+   * every epoch, or where a member's windows exceed {@link MAX_WINDOWS_PER_MEMBER}, each epoch's
+   * own sample of them per member.
    */
-  private trainingGroups(prepared: Prepared[], limits: number[]): WindowRef[][] {
+  private trainingGroups(prepared: Prepared[], limits: number[]): WindowRef[][] | ((epoch: number) => WindowRef[][]) {
     const all = prepared.map((p, k) => this.windowsOf(p, limits[k]!).map((end) => ({ p, end })));
     const K = this.o.ensemble;
     if (this.o.perSeries) {
@@ -500,38 +514,51 @@ export class Forecaster {
       return Array.from({ length: K }, () => latest).flat();
     }
     const pool = all.flat();
-    return Array.from({ length: K }, (_, k) => {
-      if (pool.length <= MAX_WINDOWS_PER_MEMBER) return pool;
-      const rand = mulberry32(this.o.seed * 31 + k + 1);
-      return Array.from({ length: MAX_WINDOWS_PER_MEMBER }, () => pool[Math.floor(rand() * pool.length)]!);
-    });
+    if (pool.length <= MAX_WINDOWS_PER_MEMBER) return Array.from({ length: K }, () => pool);
+    return (epoch) =>
+      Array.from({ length: K }, (_, k) => {
+        const rand = mulberry32(this.o.seed * 31 + k + 1 + (epoch - 1) * MAX_ENSEMBLE);
+        return Array.from({ length: MAX_WINDOWS_PER_MEMBER }, () => pool[Math.floor(rand() * pool.length)]!);
+      });
   }
 
-  /** The held-out windows: per model, one per series whose targets are the last `horizon` points. */
+  /**
+   * The held-out windows: per model, one per series whose targets are the last `horizon` points (a
+   * global model's: of at most {@link MAX_VALIDATION_SERIES} series, evenly spaced).
+   */
   private validationGroups(prepared: Prepared[]): WindowRef[][] {
     const direct = this.o.strategy === 'direct';
     const refs = prepared.map((p) => ({ p, end: direct ? p.v.length - this.o.horizon : p.v.length - 1 }));
     const K = this.o.ensemble;
-    return this.o.perSeries ? Array.from({ length: K }, () => refs.map((r) => [r])).flat() : Array.from({ length: K }, () => refs);
+    if (this.o.perSeries) return Array.from({ length: K }, () => refs.map((r) => [r])).flat();
+    const n = refs.length;
+    const read =
+      n <= MAX_VALIDATION_SERIES
+        ? refs
+        : Array.from({ length: MAX_VALIDATION_SERIES }, (_, k) => refs[Math.floor((k * n) / MAX_VALIDATION_SERIES)]!);
+    return Array.from({ length: K }, () => read);
   }
 
   private async trainNetworks(
-    groups: WindowRef[][],
+    groups: WindowRef[][] | ((epoch: number) => WindowRef[][]),
     validation: WindowRef[][] | null,
     options: ForecastFitOptions,
     epochs: number,
   ): Promise<NetworkFit> {
     const t = this.options.training ?? {};
-    const models = groups.length;
+    const drawn = typeof groups === 'function' ? groups : null;
+    const first = drawn ? drawn(1) : (groups as WindowRef[][]);
+    const models = first.length;
     const G = models / this.o.ensemble;
-    const data = timed('windows', () => this.samplesOf(groups));
+    const samples = timed('windows', () => this.samplesOf(first));
+    const data = drawn ? (epoch: number) => (epoch === 1 ? samples : timed('windows', () => this.samplesOf(drawn(epoch)))) : samples;
     const backend = this.options.backend;
     const model = this.newModel(0);
     // Windows per step sized to the data and the device (all models of a step share the device's
     // limit), with Adam's rate grown as √batch (src/train/batching.ts).
     const limits = backend.trainingBatchLimits?.(model.layers(), this.o.inputSize) ?? { maxBatch: BASE_BATCH };
     const batchSize =
-      t.batchSize ?? autoBatchSize(groups[0]!.length, { ...limits, maxBatch: Math.max(1, Math.floor(limits.maxBatch / models)) });
+      t.batchSize ?? autoBatchSize(first[0]!.length, { ...limits, maxBatch: Math.max(1, Math.floor(limits.maxBatch / models)) });
     const trainer = await Trainer.create(model, {
       backend,
       loss: { kind: t.loss ?? 'mae', steps: this.o.strategy === 'direct' ? { last: 1 } : 'all' },
@@ -572,6 +599,7 @@ export class Forecaster {
     this.nets = [];
     this.ids = network.map((s) => s.id);
     this.fitted = true;
+    this.lastFold = null;
     const empty: FitHistory = { steps: [], epochs: [], bestEpoch: 0, stoppedEarly: false };
     if (network.length === 0) return empty;
     // 1. Hold out the last horizon: train until the held-out loss stops improving.
@@ -592,19 +620,8 @@ export class Forecaster {
     // 2. Weigh the members and calibrate the intervals on the held-out forecasts.
     this.nets = first.nets;
     const cut = network.map((s) => firstPoints(s, s.y.length - H));
-    const members = await this.memberForecasts(cut, knownFuture(network, cut, this.o.exog, H));
-    const actual = network.map((s) => s.y.subarray(s.y.length - H));
-    timed('metrics', () => {
-      this.weights =
-        this.o.weighting === 'equal'
-          ? null
-          : inverseErrorWeights(members, actual, cut, this.o.season, this.o.weighting === 'inverse-squared-error' ? 2 : 1);
-      this.calibration = calibrate(
-        network.map((s, k) => ({ actual: actual[k]!, forecast: this.combine(members[k]!), scale: seriesScale(cut[k]!.y, this.o.season) })),
-        H,
-        this.o.levels,
-      );
-    });
+    // Every series here was fitted on: each has its members.
+    this.weigh(network, cut, (await this.memberForecasts(cut, knownFuture(network, cut, this.o.exog, H))) as Float64Array[][]);
     if (!this.o.refit) return first.history;
     // 3. Train again on everything, for the epochs the held-out window chose.
     const all = network.map((s) => prepare(s, s.y.length, this.o));
@@ -623,6 +640,51 @@ export class Forecaster {
     );
     this.nets = second.nets;
     return { ...first.history, steps: [...first.history.steps, ...second.history.steps] };
+  }
+
+  /**
+   * The combination's weights and the interval calibration from each series' members' forecasts of
+   * its last `horizon` points (`cut`: each series without them; every member list non-null).
+   */
+  private weigh(network: readonly Series[], cut: readonly Series[], members: Float64Array[][]): void {
+    const H = this.o.horizon;
+    const actual = network.map((s) => s.y.subarray(s.y.length - H));
+    timed('metrics', () => {
+      this.weights =
+        this.o.weighting === 'equal'
+          ? null
+          : inverseErrorWeights(members, actual, cut, this.o.season, this.o.weighting === 'inverse-squared-error' ? 2 : 1);
+      this.calibration = calibrate(
+        actual.map((a, k) => ({ actual: a, forecast: this.combine(members[k]!), scale: seriesScale(cut[k]!.y, this.o.season) })),
+        H,
+        this.o.levels,
+      );
+    });
+  }
+
+  /**
+   * After a {@link backtest} of `series`, makes this forecaster ready to {@link predict} them without
+   * training again: the backtest's networks (trained on each series up to two horizons before its
+   * end), weighed and calibrated, as {@link fit} weighs and calibrates its own, on their forecasts of
+   * each series' last horizon, which are the backtest's last fold (no network or baseline runs here).
+   * Half the training of a backtest followed by a fresh fit (the app's job), at the price of
+   * networks one horizon older (`fit` trains on all but the last horizon; the forecasts still start
+   * from each series' end, with its latest points as inputs). {@link ConfigError} when the last
+   * backtest was of other series, or had no networks (every series fell back to a baseline).
+   */
+  fitFromBacktest(series: readonly Series[]): void {
+    const last = this.lastFold;
+    if (!last || last.ids.length !== series.length || last.ids.some((id, k) => id !== series[k]!.id))
+      throw new ConfigError('fitFromBacktest needs a backtest of the same series (in the same order) first');
+    if (this.nets.length === 0)
+      throw new ConfigError('the backtest trained no network (every series fell back to a baseline): fit instead');
+    const kept = series.flatMap((_, k) => (last.members[k] ? [k] : []));
+    this.weigh(
+      kept.map((k) => series[k]!),
+      kept.map((k) => last.cut[k]!),
+      kept.map((k) => last.members[k]!),
+    );
+    this.fitted = true;
   }
 
   /**
@@ -751,7 +813,11 @@ export class Forecaster {
    * for a series too short for the network; with intervals when calibrated.
    */
   private async combined(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>>): Promise<Forecast[]> {
-    const members = await this.memberForecasts(series, futureExog);
+    return this.combinedFrom(series, await this.memberForecasts(series, futureExog));
+  }
+
+  /** {@link combined} from the series' members (null: a baseline stands in). */
+  private combinedFrom(series: readonly Series[], members: (Float64Array[] | null)[]): Forecast[] {
     const method = ['webrnn', ...this.o.combine.map((n) => BASELINE_LABELS[n])].join(' + ');
     return series.map((s, k) => {
       const m = members[k];
@@ -795,7 +861,12 @@ export class Forecaster {
   async backtest(
     series: readonly Series[],
     fit: ForecastFitOptions = {},
-    options: { folds?: number; step?: number } = {},
+    options: {
+      folds?: number;
+      step?: number;
+      /** The series will be forecast next ({@link fitFromBacktest}): their baselines' fits start with the last fold's, beside its training. */
+      forecast?: boolean;
+    } = {},
   ): Promise<BacktestReport> {
     const folds = positive('folds', options.folds ?? 1);
     const step = positive('step', options.step ?? this.o.horizon);
@@ -810,11 +881,20 @@ export class Forecaster {
         if (s.y.length - back < 1) throw new DataError(`series ${s.id} has ${s.y.length} points, too few for ${folds} fold(s) of ${H}`);
       }
       const cut = series.map((s) => firstPoints(s, s.y.length - back));
+      const early = this.startBaselines(cut);
+      if (options.forecast && f === folds - 1) {
+        const { horizon, season } = this.o;
+        const next = series.filter((s) => !this.tooShort(s));
+        // Not awaited: predict's own request for these fits waits for them.
+        prefitBaselines(next.flatMap((s) => this.o.combine.map((name) => ({ name, history: s.y, horizon, season, levels: [] })))).catch(
+          () => {},
+        );
+      }
       await this.train(cut, fit);
-      const forecasts = await this.combined(cut, knownFuture(series, cut, this.o.exog, H));
-      await timed('baselines', () =>
-        prefitBaselines(cut.flatMap((c) => BASELINES.map((name) => ({ name, history: c.y, horizon: H, season: m, levels: [] })))),
-      );
+      const members = await this.memberForecasts(cut, knownFuture(series, cut, this.o.exog, H));
+      const forecasts = this.combinedFrom(cut, members);
+      if (f === folds - 1) this.lastFold = { ids: series.map((s) => s.id), cut, members };
+      await timed('baselines', () => Promise.all([...early, prefitBaselines(this.tableRequests(cut))]));
       // The scores beside every baseline's (whose fits are their own phase, inside this one).
       timed('metrics', () =>
         series.forEach((s, k) => {
@@ -847,6 +927,31 @@ export class Forecaster {
       );
     }
     return timed('metrics', () => this.summary(rows, standIns));
+  }
+
+  /** The baseline fits a backtest's table shows for each history of `cut`: every baseline's. */
+  private tableRequests(cut: readonly Series[]): BaselineRequest[] {
+    const { horizon, season } = this.o;
+    return cut.flatMap((c) => BASELINES.map((name) => ({ name, history: c.y, horizon, season, levels: [] })));
+  }
+
+  /**
+   * Starts the baseline fits a backtest fold on `cut` will ask for — the held-out members' (each
+   * network series without its last horizon), then its table's — on the baseline pool (where one is
+   * set, src/forecast/baselines/pool.ts), without waiting: they run on the CPU's threads while the
+   * networks train on the device, and the fold's own requests wait for them instead of fitting again
+   * (the same fits, wherever and whenever made). The promises are the two batches', caught here (a
+   * failed batch's fits are made again when asked for) and awaited by the fold.
+   */
+  private startBaselines(cut: readonly Series[]): Promise<void>[] {
+    const { horizon, season } = this.o;
+    const heldOut = cut
+      .filter((c) => !this.tooShort(c))
+      .flatMap((c) => {
+        const history = c.y.subarray(0, c.y.length - horizon);
+        return this.o.combine.map((name) => ({ name, history, horizon, season, levels: [] }));
+      });
+    return [prefitBaselines(heldOut), prefitBaselines(this.tableRequests(cut))].map((p) => p.catch(() => {}));
   }
 
   /** A backtest's means over its rows, OWA, coverage and MSIS, and its notes. */

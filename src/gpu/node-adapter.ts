@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { DeviceError } from '../errors.ts';
 import { FileTuneStore } from '../tune/file-store.ts';
 import { useNodeTuneStore } from '../tune/stores.ts';
-import { pickAdapter, useNodeAdapterSource, type NodeAdapterSource } from './device.ts';
+import { throttleDawnPump } from './dawn-pump.ts';
+import { isSoftwareAdapter, pickAdapter, useNodeAdapterSource, type AdapterInfoLike, type NodeAdapterSource } from './device.ts';
 
 /**
  * Node's WebGPU: an adapter from Dawn's `webgpu` package (webrnn's optional peer dependency). Only
@@ -51,7 +52,12 @@ export const nodeAdapter: NodeAdapterSource = async (powerPreference, dawnFlags)
   const tryInstance = async (): Promise<GPUAdapter | null> => {
     const gpu = mod.create(dawnFlags);
     nodeInstances.push(gpu);
-    return pickAdapter(gpu, powerPreference);
+    const adapter = await pickAdapter(gpu, powerPreference);
+    // Dawn's waits poll on setImmediate, a busy loop: on a software adapter the core it spins on is
+    // one the shaders need, so it spins only briefly, then polls on a timer (./dawn-pump.ts). On a
+    // GPU it keeps polling at full speed: no added latency in timings.
+    if (adapter && isSoftwareAdapter(adapter.info as AdapterInfoLike)) throttleDawnPump();
+    return adapter;
   };
 
   const adapter = await tryInstance();

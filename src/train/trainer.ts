@@ -143,6 +143,12 @@ export interface FitOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Training samples drawn afresh for each epoch (1, 2, …), all of one shape: a large dataset's epoch
+ * then reads a new sample of it each time, not the same one.
+ */
+export type EpochSamples = (epoch: number) => Samples;
+
 export interface FitHistory {
   /** Every step's loss (mean over models). */
   steps: number[];
@@ -207,22 +213,25 @@ export function engineLoss(spec: LossSpec): LossSpec {
 export async function fitEngine(
   engine: TrainEngine,
   spec: TrainSpec,
-  data: Samples,
+  data: Samples | EpochSamples,
   options: FitOptions,
   rand: Random = trainingRandom(spec.seed),
 ): Promise<FitHistory> {
   const epochs = options.epochs;
   if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`epochs must be a positive integer, got ${String(epochs)}`);
-  if (data.series !== engine.models)
-    throw new ShapeError(`the samples hold ${data.series} series but the trainer has ${engine.models} model(s)`);
-  let train = data;
+  const first = typeof data === 'function' ? data(1) : data;
+  if (first.series !== engine.models)
+    throw new ShapeError(`the samples hold ${first.series} series but the trainer has ${engine.models} model(s)`);
+  let train = first;
   let validation = options.validation ?? null;
   if (options.validationSplit !== undefined) {
     if (validation) throw new ConfigError('give validation or validationSplit, not both');
+    if (typeof data === 'function')
+      throw new ConfigError('samples drawn per epoch need a validation set of their own, not validationSplit');
     ({ train, validation } = splitValidation(data, options.validationSplit));
   }
-  if (validation && validation.series !== data.series)
-    throw new ShapeError(`the validation samples hold ${validation.series} series, the training samples ${data.series}`);
+  if (validation && validation.series !== first.series)
+    throw new ShapeError(`the validation samples hold ${validation.series} series, the training samples ${first.series}`);
   const stopping = options.earlyStopping;
   if (stopping) {
     if (!validation) throw new ConfigError('early stopping needs a validation set (validation or validationSplit)');
@@ -240,6 +249,16 @@ export async function fitEngine(
   let step = 0;
   const deferred = queueing(engine, spec, train.steps);
   for (let epoch = 1; epoch <= epochs; epoch++) {
+    if (epoch > 1 && typeof data === 'function') {
+      train = data(epoch);
+      if (
+        train.series !== first.series ||
+        train.steps !== first.steps ||
+        train.inputSize !== first.inputSize ||
+        train.outputSize !== first.outputSize
+      )
+        throw new ShapeError(`epoch ${epoch}'s samples have another shape than epoch 1's`);
+    }
     let sum = 0;
     let count = 0;
     const report = async (loss: Float64Array, at: number, lr: number) => {
@@ -469,8 +488,8 @@ export class Trainer {
     return this.engine.models;
   }
 
-  /** Trains on `data` (see {@link FitOptions}); can be called again to continue. */
-  fit(data: Samples, options: FitOptions): Promise<FitHistory> {
+  /** Trains on `data`, or on `data(epoch)` in each epoch (see {@link FitOptions}); can be called again to continue. */
+  fit(data: Samples | EpochSamples, options: FitOptions): Promise<FitHistory> {
     return fitEngine(this.engine, this.spec, data, options, this.rand);
   }
 

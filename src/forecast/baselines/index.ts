@@ -61,6 +61,8 @@ export function baselineForecast(
   const key = fitKey(name, history, horizon, season, levels);
   const hit = recent.get(key) ?? ahead.get(key);
   if (hit) {
+    // Asked for: from the fits made ahead to the recent ones.
+    ahead.delete(key);
     recent.delete(key);
     recent.set(key, hit);
     return copy(hit);
@@ -97,8 +99,17 @@ export interface BaselineRequest {
 export type BaselineFitter = (requests: readonly BaselineRequest[]) => Promise<(BaselineForecast | null)[]>;
 
 let fitter: BaselineFitter | null = null;
-/** The fits of the last {@link prefitBaselines} batch, which {@link baselineForecast} hands out. */
+/**
+ * The fits of {@link prefitBaselines} batches not asked for yet, which {@link baselineForecast}
+ * hands out (and then keeps among the recent ones); the oldest dropped beyond {@link AHEAD_FITS}.
+ */
 let ahead = new Map<string, BaselineForecast>();
+/** Fits kept ahead at most: every ETS and Theta fit of three passes over the app's 10,000 series, and more. */
+const AHEAD_FITS = 1 << 17;
+/** The batch under way or queued that fits each key: a later batch asking for it waits for that one. */
+const pending = new Map<string, Promise<void>>();
+/** The end of the last batch handed to the fitter (which fits one batch at a time). */
+let lane: Promise<unknown> = Promise.resolve();
 
 /**
  * Forgets every fit kept so far, so that the next ones are made from cold: for benchmarks that time
@@ -108,6 +119,7 @@ let ahead = new Map<string, BaselineForecast>();
 export function forgetBaselineFits(): void {
   recent.clear();
   ahead = new Map();
+  pending.clear();
 }
 
 /** Sets the fitter {@link prefitBaselines} uses (null: none, the default); returns the one it replaces. */
@@ -120,28 +132,55 @@ export function setBaselineFitter(next: BaselineFitter | null): BaselineFitter |
 
 /**
  * Fits the baselines a caller is about to ask {@link baselineForecast} for, all at once with the
- * fitter where one is set (nothing happens without one). They are kept until the next batch, beside
- * the recent fits: a forecaster asks for a batch of series' fits, then one at a time. A fit is a
- * pure function of its arguments, so where it ran changes nothing in the result.
+ * fitter where one is set (nothing happens without one). They are kept until asked for, beside the
+ * recent fits: a forecaster asks for a batch of series' fits, then one at a time. A batch may be
+ * started early and left running (a backtest starts its baselines' fits before the networks train,
+ * so the pool's threads work while the device does): batches reach the fitter one at a time, in
+ * order, and a batch asking for fits an earlier one is making waits for those instead of fitting
+ * them again. A fit is a pure function of its arguments, so where and when it ran changes nothing
+ * in the result.
  */
 export async function prefitBaselines(requests: readonly BaselineRequest[]): Promise<void> {
-  if (!fitter) return;
-  const next = new Map<string, BaselineForecast>();
+  const fitBatch = fitter;
+  if (!fitBatch) return;
   const missing: BaselineRequest[] = [];
-  const keys = new Set<string>();
+  const keys: string[] = [];
+  const seen = new Set<string>();
+  const others = new Set<Promise<void>>();
   for (const r of requests) {
     const key = fitKey(r.name, r.history, r.horizon, r.season, r.levels);
-    const known = ahead.get(key) ?? recent.get(key);
-    if (known) next.set(key, known);
-    else if (!keys.has(key)) missing.push(r);
-    keys.add(key);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (ahead.has(key) || recent.has(key)) continue;
+    const under = pending.get(key);
+    if (under) others.add(under);
+    else {
+      missing.push(r);
+      keys.push(key);
+    }
   }
-  const fits = missing.length ? await fitter(missing) : [];
-  missing.forEach((r, i) => {
-    const f = fits[i];
-    if (f) next.set(fitKey(r.name, r.history, r.horizon, r.season, r.levels), f);
-  });
-  ahead = next;
+  let mine: Promise<void> | null = null;
+  if (missing.length) {
+    const batch: Promise<void> = lane.then(async () => {
+      try {
+        const fits = await fitBatch(missing);
+        keys.forEach((key, i) => {
+          const f = fits[i];
+          if (!f) return;
+          ahead.set(key, f);
+          if (ahead.size > AHEAD_FITS) ahead.delete(ahead.keys().next().value!);
+        });
+      } finally {
+        for (const key of keys) if (pending.get(key) === batch) pending.delete(key);
+      }
+    });
+    lane = batch.catch(() => {});
+    for (const key of keys) pending.set(key, batch);
+    mine = batch;
+  }
+  // Another caller's batch that failed is that caller's error: those fits are then made in this thread.
+  await Promise.all([...others].map((w) => w.catch(() => {})));
+  await mine;
 }
 
 function copy(f: BaselineForecast): BaselineForecast {
