@@ -154,6 +154,45 @@ describe('Forecaster', () => {
     });
   });
 
+  it('calibrates intervals on earlier windows too, forecast by Theta and Naive2 from the history before each', async () => {
+    // Known answer: flat series (level 100 + 10k, noise ±0.05) that jumped by 20 once, at t = 26,
+    // inside the window [24, 28), three horizons before the held-out one [36, 40). Earlier windows
+    // start at 32, 28, 24 and 20 (16 would leave less than half the held-out window's 36 points of
+    // history). Theta and Naive2 fitted on the points before 24 miss the jump by 20 at steps 3 and
+    // 4, about 600 times that history's scale (its mean absolute change, ~0.03): 16 of the 160
+    // pooled scores, so the 95 % quantile is one of them and the 95 % interval is far wider than
+    // ±20. From the held-out window alone (calm, after the jump) it is far narrower.
+    const rand = mulberry32(11);
+    const series = Array.from({ length: 8 }, (_, k): Series => {
+      const y = Float64Array.from({ length: 40 }, (_, t) => 100 + 10 * k + (t >= 26 ? 20 : 0) + 0.1 * (rand() - 0.5));
+      return { id: `j${k}`, ds: Array.from({ length: 40 }, (_, t) => String(t)), y, exog: {} };
+    });
+    const halfWidths = async (calibrationWindows: number) => {
+      const f = Forecaster.create({
+        backend: cpuBackend,
+        horizon: 4,
+        inputSize: 8,
+        hiddenSize: 4,
+        ensemble: 1,
+        seed: 3,
+        calibrationWindows,
+      });
+      await f.fit(series, { epochs: 1 });
+      const [first] = await f.predict(series);
+      return first!.intervals.map((iv) => Array.from(iv.hi, (hi, h) => (hi - iv.lo[h]!) / 2));
+    };
+    const [, withEarlier] = await halfWidths(5);
+    for (const w of withEarlier!) expect(w, `95 % half-widths ${withEarlier}`).toBeGreaterThan(20);
+    const [, heldOnly] = await halfWidths(0);
+    for (const w of heldOnly!) expect(w, `95 % half-widths ${heldOnly}`).toBeLessThan(10);
+    // One earlier window (starting at 32, after the jump) leaves the jump out: narrow again.
+    const [, one] = await halfWidths(1);
+    for (const w of one!) expect(w, `95 % half-widths ${one}`).toBeLessThan(10);
+    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 4, calibrationWindows: -1 })).toThrow(
+      new ConfigError('calibrationWindows must be a whole number ≥ 0, got -1'),
+    );
+  });
+
   it('reads exogenous inputs and needs their future values', async () => {
     const series = synthetic(2, 60, 4).map((s) => ({ ...s, exog: { month: Float64Array.from(s.y, (_, t) => t % 12) } }));
     const f = Forecaster.create({ backend: cpuBackend, horizon: 3, season: 12, inputSize: 12, hiddenSize: 6, exog: ['month'], seed: 1 });
