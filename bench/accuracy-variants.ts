@@ -74,7 +74,42 @@ function at(d: CachedDataset, s: CachedSeries, origin: number, network: number[]
 interface Combination {
   name: string;
   members: Member[];
+  /** Weights per member; [] for the members' median. */
   weights: (held: At[], d: CachedDataset, members: Member[]) => number[];
+  /** Instead: the candidate whose held-out relative error (OWA against Naive2) is lowest, per dataset. */
+  select?: Combination[];
+}
+
+/** A combination's forecast function for one dataset, from its held-out windows. */
+function build(comb: Combination, held: At[], d: CachedDataset): (a: At) => Float64Array {
+  const H = d.horizon;
+  if (comb.select) {
+    const usable = held.filter((a) => a.members);
+    let best: ((a: At) => Float64Array) | null = null;
+    let bestScore = Infinity;
+    const sm2 = meanOf(usable.map((a) => smape(a.actual, a.members!.naive2)));
+    const ma2 = meanOf(usable.map((a) => maseOf(a, a.members!.naive2, d.season) ?? 0));
+    for (const c of comb.select) {
+      const f = build(c, held, d);
+      const score =
+        0.5 * (meanOf(usable.map((a) => smape(a.actual, f(a)))) / sm2 + meanOf(usable.map((a) => maseOf(a, f(a), d.season) ?? 0)) / ma2);
+      if (score < bestScore) {
+        bestScore = score;
+        best = f;
+      }
+    }
+    return best!;
+  }
+  const w = comb.weights(held, d, comb.members);
+  return (a: At) =>
+    Float64Array.from({ length: H }, (_, h) => {
+      if (w.length === 0) {
+        const v = comb.members.map((m) => a.members![m][h]!).sort((x, z) => x - z);
+        const mid = v.length / 2;
+        return v.length % 2 ? v[Math.floor(mid)]! : (v[mid - 1]! + v[mid]!) / 2;
+      }
+      return comb.members.reduce((acc, m, j) => acc + w[j]! * a.members![m][h]!, 0);
+    });
 }
 
 const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -124,6 +159,17 @@ const COMBINATIONS: Combination[] = [
   { name: 'median of net, ets, theta, naive2', members: ['network', 'ets', 'theta', 'naive2'], weights: () => [] },
   { name: 'net+ets+theta+naive2, inverse MASE²', members: ['network', 'ets', 'theta', 'naive2'], weights: inverseMase(2) },
   { name: 'net+ets+theta+naive2, equal', members: ['network', 'ets', 'theta', 'naive2'], weights: equal },
+  { name: 'median of net, ets, theta', members: ['network', 'ets', 'theta'], weights: () => [] },
+  { name: 'median of net, ets, theta, naive2, snaive', members: ['network', 'ets', 'theta', 'naive2', 'snaive'], weights: () => [] },
+  {
+    name: 'per dataset, the lower held-out OWA of: net+ets+theta inverse MASE, median of net, ets, theta, naive2',
+    members: [],
+    weights: () => [],
+    select: [
+      { name: '', members: ['network', 'ets', 'theta'], weights: inverseMase(1) },
+      { name: '', members: ['network', 'ets', 'theta', 'naive2'], weights: () => [] },
+    ],
+  },
   { name: 'net+ets, inverse MASE', members: ['network', 'ets'], weights: inverseMase(1) },
   { name: 'net+naive2, inverse MASE', members: ['network', 'naive2'], weights: inverseMase(1) },
 ];
@@ -359,6 +405,9 @@ const CALIBRATORS: Calibrator[] = [
   multiOrigin(5, 'step', false, ['ets', 'theta', 'naive2'], 0.5),
   multiOrigin(1, 'sqrt', false, ['theta', 'naive2']),
   multiOrigin(1, 'step', false, ['ets', 'theta', 'naive2']),
+  multiOrigin(10, 'sqrt', false, ['theta', 'naive2'], 0.5),
+  multiOrigin(1000, 'sqrt', false, ['theta', 'naive2'], 0.5),
+  multiOrigin(5, 'sqrt', false, ['theta', 'naive2'], 0.75),
   multiOrigin(2, 'sqrt', true),
   multiOrigin(3, 'step', true),
   localLevel(2),
@@ -383,16 +432,8 @@ function evaluate(comb: Combination, cal: Calibrator): Row[] {
     const n = (s: CachedSeries) => s.y.length;
     const held = d.series.map((s) => at(d, s, n(s) - 2 * H, s.held));
     const scored = d.series.map((s) => at(d, s, n(s) - H, s.scored));
-    const w = comb.weights(held, d, comb.members);
-    const combine = (a: At) =>
-      Float64Array.from({ length: H }, (_, h) => {
-        if (w.length === 0) {
-          const v = comb.members.map((m) => a.members![m][h]!).sort((x, z) => x - z);
-          const mid = v.length / 2;
-          return v.length % 2 ? v[Math.floor(mid)]! : (v[mid - 1]! + v[mid]!) / 2;
-        }
-        return comb.members.reduce((acc, m, j) => acc + w[j]! * a.members![m][h]!, 0);
-      });
+    const combine = build(comb, held, d);
+    const w: number[] = [];
     const heldUse = held.flatMap((a) => (a.members ? [{ a, f: combine(a), w }] : []));
     const scoredUse = scored.filter((a) => a.members);
     const widths = Object.fromEntries(LEVELS.map((l) => [l, cal.widths(heldUse, scoredUse, d, l)]));

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { ConfigError, DataError, ModelError } from '../src/errors.ts';
 import { floatTensors, readSafetensors, writeSafetensors } from '../src/io/safetensors.ts';
+import { baselineForecast } from '../src/forecast/baselines/index.ts';
 import { Forecaster } from '../src/forecast/forecaster.ts';
 import type { Series } from '../src/forecast/frame.ts';
 import { mulberry32 } from '../src/util/rng.ts';
@@ -190,6 +191,33 @@ describe('Forecaster', () => {
     for (const w of one!) expect(w, `95 % half-widths ${one}`).toBeLessThan(10);
     expect(() => Forecaster.create({ backend: cpuBackend, horizon: 4, calibrationWindows: -1 })).toThrow(
       new ConfigError('calibrationWindows must be a whole number ≥ 0, got -1'),
+    );
+  });
+
+  it('combines by the median of the network, ETS and Theta at each step with weighting median', async () => {
+    const series = synthetic(3, 60, 8);
+    const f = Forecaster.create({
+      backend: cpuBackend,
+      horizon: 4,
+      season: 12,
+      inputSize: 24,
+      hiddenSize: 4,
+      ensemble: 1,
+      seed: 2,
+      weighting: 'median',
+    });
+    await f.fit(series, { epochs: 1 });
+    const forecasts = await f.predict(series);
+    forecasts.forEach((fc, k) => {
+      const ets = baselineForecast('ets', series[k]!.y, 4, 12).point;
+      const theta = baselineForecast('theta', series[k]!.y, 4, 12).point;
+      fc.values.forEach((v, h) => {
+        const three = [fc.network![h]!, ets[h]!, theta[h]!].sort((a, b) => a - b);
+        expect(v).toBe(three[1]);
+      });
+    });
+    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 4, weighting: 'mean' as never })).toThrow(
+      /weighting must be equal or inverse-error or inverse-squared-error or median/,
     );
   });
 

@@ -109,9 +109,10 @@ export interface ForecasterOptions {
   /** Statistical baselines combined with the networks; [] for the networks alone. */
   combine?: BaselineName[];
   /**
-   * How the members are combined: `equal` weights, or weights ∝ 1/MASE (`inverse-error`) or
+   * How the members are combined: `equal` weights, weights ∝ 1/MASE (`inverse-error`) or
    * 1/MASE² (`inverse-squared-error`) of each member on the held-out horizon, over all series
-   * (Bates & Granger 1969). Default inverse-error.
+   * (Bates & Granger 1969), or each step's `median` of the members (robust to one member far off,
+   * as in Petropoulos & Svetunkov's M4 combination, SCUM). Default inverse-error.
    */
   weighting?: Weighting;
   /** Prediction interval levels in percent (default [80, 95]). */
@@ -251,7 +252,7 @@ function boolean(name: string, v: unknown, fallback: boolean): boolean {
 }
 
 /** How a forecast's members are weighed ({@link ForecasterOptions.weighting}). */
-export type Weighting = 'equal' | 'inverse-error' | 'inverse-squared-error';
+export type Weighting = 'equal' | 'inverse-error' | 'inverse-squared-error' | 'median';
 
 /**
  * The statistical methods whose mean forecasts the windows before the held-out one for the
@@ -324,7 +325,12 @@ export class Forecaster {
       seed,
       ensemble: positive('ensemble', options.ensemble ?? 5, MAX_ENSEMBLE),
       combine: combine as BaselineName[],
-      weighting: oneOf('weighting', options.weighting ?? 'inverse-error', ['equal', 'inverse-error', 'inverse-squared-error'] as const),
+      weighting: oneOf('weighting', options.weighting ?? 'inverse-error', [
+        'equal',
+        'inverse-error',
+        'inverse-squared-error',
+        'median',
+      ] as const),
       levels: checkLevels(options.levels ?? [80, 95]),
       calibrationWindows: count('calibrationWindows', options.calibrationWindows ?? 5),
       refit: boolean('refit', options.refit, false),
@@ -654,7 +660,7 @@ export class Forecaster {
     const actual = network.map((s) => s.y.subarray(s.y.length - H));
     timed('metrics', () => {
       this.weights =
-        this.o.weighting === 'equal'
+        this.o.weighting === 'equal' || this.o.weighting === 'median'
           ? null
           : inverseErrorWeights(members, actual, cut, this.o.season, this.o.weighting === 'inverse-squared-error' ? 2 : 1);
       this.calibration = calibrate(
@@ -807,6 +813,8 @@ export class Forecaster {
 
   /** The combination of one series' members: weighted ({@link weights}) or equal. */
   private combine(members: Float64Array[]): Float64Array {
+    if (this.o.weighting === 'median')
+      return Float64Array.from({ length: members[0]!.length }, (_, h) => quantile(Float64Array.from(members, (m) => m[h]!).sort(), 0.5));
     const w = this.weights ?? members.map(() => 1 / members.length);
     return Float64Array.from({ length: members[0]!.length }, (_, h) => members.reduce((a, m, j) => a + w[j]! * m[h]!, 0));
   }
