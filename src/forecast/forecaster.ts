@@ -111,8 +111,10 @@ export interface ForecasterOptions {
   /**
    * How the members are combined: `equal` weights, weights ∝ 1/MASE (`inverse-error`) or
    * 1/MASE² (`inverse-squared-error`) of each member on the held-out horizon, over all series
-   * (Bates & Granger 1969), or each step's `median` of the members (robust to one member far off,
-   * as in Petropoulos & Svetunkov's M4 combination, SCUM). Default inverse-error.
+   * (Bates & Granger 1969), each step's `median` of the members (robust to one member far off, as
+   * in Petropoulos & Svetunkov's M4 combination, SCUM), or each step's median weighted by
+   * 1/MASE (`weighted-median`, the default: the member where the members' weights, in the order
+   * of their values, first add up to ½).
    */
   weighting?: Weighting;
   /** Prediction interval levels in percent (default [80, 95]). */
@@ -144,7 +146,7 @@ export interface Forecast {
   values: Float64Array;
   /** Prediction intervals at the forecaster's levels, ascending. */
   intervals: Interval[];
-  /** What made it: `webrnn`, `webrnn + ETS + Theta`, or a baseline standing in (`ETS (fallback)`). */
+  /** What made it: `webrnn`, `webrnn + ETS + Theta + Naive2`, or a baseline standing in (`ETS (fallback)`). */
   method: string;
   /** Why a baseline stood in for the network on this series, naming it; null otherwise. */
   note: string | null;
@@ -252,7 +254,7 @@ function boolean(name: string, v: unknown, fallback: boolean): boolean {
 }
 
 /** How a forecast's members are weighed ({@link ForecasterOptions.weighting}). */
-export type Weighting = 'equal' | 'inverse-error' | 'inverse-squared-error' | 'median';
+export type Weighting = 'equal' | 'inverse-error' | 'inverse-squared-error' | 'median' | 'weighted-median';
 
 /**
  * The statistical methods whose mean forecasts the windows before the held-out one for the
@@ -307,7 +309,7 @@ export class Forecaster {
     const transform = options.transform ?? 'none';
     if (transform !== 'none' && transform !== 'log')
       throw new ConfigError(`transform must be none or log, got ${JSON.stringify(transform)}`);
-    const combine = names('combine', options.combine ?? ['ets', 'theta']);
+    const combine = names('combine', options.combine ?? ['ets', 'theta', 'naive2']);
     const unknown = combine.find((n) => !(BASELINES as readonly string[]).includes(n));
     if (unknown !== undefined) throw new ConfigError(`combine names ${unknown}, not a baseline (${BASELINES.join(', ')})`);
     return new Forecaster(options, {
@@ -325,11 +327,12 @@ export class Forecaster {
       seed,
       ensemble: positive('ensemble', options.ensemble ?? 5, MAX_ENSEMBLE),
       combine: combine as BaselineName[],
-      weighting: oneOf('weighting', options.weighting ?? 'inverse-error', [
+      weighting: oneOf('weighting', options.weighting ?? 'weighted-median', [
         'equal',
         'inverse-error',
         'inverse-squared-error',
         'median',
+        'weighted-median',
       ] as const),
       levels: checkLevels(options.levels ?? [80, 95]),
       calibrationWindows: count('calibrationWindows', options.calibrationWindows ?? 5),
@@ -813,10 +816,13 @@ export class Forecaster {
 
   /** The combination of one series' members: weighted ({@link weights}) or equal. */
   private combine(members: Float64Array[]): Float64Array {
+    const H = members[0]!.length;
     if (this.o.weighting === 'median')
-      return Float64Array.from({ length: members[0]!.length }, (_, h) => quantile(Float64Array.from(members, (m) => m[h]!).sort(), 0.5));
+      return Float64Array.from({ length: H }, (_, h) => quantile(Float64Array.from(members, (m) => m[h]!).sort(), 0.5));
     const w = this.weights ?? members.map(() => 1 / members.length);
-    return Float64Array.from({ length: members[0]!.length }, (_, h) => members.reduce((a, m, j) => a + w[j]! * m[h]!, 0));
+    if (this.o.weighting === 'weighted-median')
+      return Float64Array.from({ length: H }, (_, h) => weightedMedian(members.map((m, j) => [m[h]!, w[j]!])));
+    return Float64Array.from({ length: H }, (_, h) => members.reduce((a, m, j) => a + w[j]! * m[h]!, 0));
   }
 
   /**
@@ -958,6 +964,17 @@ export class Forecaster {
 
 function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b / xs.length, 0);
+}
+
+/** The weighted median of (value, weight) pairs whose weights sum to 1: the value where the weights, in the values' order, first reach ½. */
+function weightedMedian(pairs: [number, number][]): number {
+  pairs.sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  for (const [v, w] of pairs) {
+    total += w;
+    if (total >= 0.5 - 1e-12) return v;
+  }
+  return pairs[pairs.length - 1]![0];
 }
 
 /**
