@@ -106,7 +106,7 @@ describe('webrnn forecasting commands', () => {
     );
     expect(table[6]).toMatch(/^OWA vs Naive2 +\d+\.\d{3}$/);
     expect(table[7]).toMatch(/^intervals +80%: \d+\.\d% inside, 95%: \d+\.\d% inside; MSIS \d+\.\d{3}$/);
-    expect(table[8]).toMatch(/^method +webrnn \+ ETS \+ Theta$/);
+    expect(table[8]).toMatch(/^method +webrnn \+ ETS \+ Theta \+ Naive2$/);
 
     const csv = readFileSync(out, 'utf8');
     expect(csv.split('\n')[0]).toBe(HEADER_80_95);
@@ -219,7 +219,7 @@ describe('webrnn forecasting commands', () => {
     // Once for the backtest, once for the forecast; each names the series.
     expect(notes.length, r.err).toBeGreaterThanOrEqual(2);
     for (const n of notes) expect(n).toMatch(/^webrnn: note: .*series c\b/);
-    expect(r.out).toMatch(/^method +webrnn \+ ETS \+ Theta \(2\), .+ \(1\)$/m);
+    expect(r.out).toMatch(/^method +webrnn \+ ETS \+ Theta \+ Naive2 \(2\), .+ \(1\)$/m);
     const rows = records(readFileSync(out, 'utf8'));
     expect(rows.filter((x) => x.unique_id === 'c').map((x) => x.step)).toEqual([1, 2]);
     expect(rows.filter((x) => x.unique_id === 'c').every((x) => Number.isFinite(x.yhat))).toBe(true);
