@@ -42,7 +42,7 @@ export const FORECAST_OPTIONS = {
   },
   combine: {
     type: 'string',
-    value: 'ets,theta,naive2|none',
+    value: 'ets,theta|none',
     default: 'ets,theta,naive2',
     about: 'baselines (snaive, naive2, ets, theta) combined with the networks by a median weighted by their held-out errors, or none',
   },
