@@ -64,13 +64,15 @@ const seriesBaseline: typeof fitBaseline = (...a) => timed('baselines', () => fi
  *    are trained side by side, in the same dispatches, on windows of the rest, normalised per
  *    window (src/forecast/windows.ts), until their loss on the held-out windows stops improving.
  * 2. Their forecasts of the held-out points and those of the `combine` baselines fitted on the
- *    same history weigh the members (`weighting`), and the combination's errors there calibrate
- *    the intervals (src/forecast/intervals.ts).
+ *    same history weigh the members (`weighting`), and the combination's errors there, with
+ *    those of Theta and Naive2 on earlier windows, calibrate the intervals
+ *    (src/forecast/intervals.ts).
  * 3. With `refit`, the networks are trained again on all of each series, for the epochs step 1
  *    chose (off by default: the networks forecast from each series' end with the weights of step 1;
  *    their inputs, normalised by each window's last value, carry the latest points).
- * A forecast is the median of the K networks' forecasts, then combined with the baselines' by
- * those weights (the M4 competition's lesson: combinations beat single methods).
+ * A forecast is the median of the K networks' forecasts, then combined with the baselines' (ETS,
+ * Theta and Naive2 by default) by their median weighted by those weights (the M4 competition's
+ * lessons: combinations beat single methods, robust ones most).
  * A series too short for the network's windows is forecast by a baseline instead, and the
  * forecast says which and why ({@link Forecast.note}); nothing is dropped.
  */
