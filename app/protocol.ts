@@ -80,7 +80,7 @@ export interface SeriesRow {
   baselines: Record<BaselineName, Metrics> | null;
   /** Share of the hold-out's points inside the model's interval, per level in percent. */
   coverage: Record<number, number> | null;
-  /** What forecast the series: `webrnn`, `webrnn + ETS + Theta`, or a baseline it fell back to. */
+  /** What forecast the series: `webrnn`, `webrnn + ETS + Theta + Naive2`, or a baseline it fell back to. */
   method: string | null;
   /** Why the series fell back to a baseline, or null. */
   note: string | null;

@@ -90,7 +90,7 @@ describe('the forecasting app', () => {
     expect(await page.locator('#options-form [name="levels"]').inputValue()).toBe('80, 95');
     expect(
       await page.locator('#options-form [name="combine"]:checked').evaluateAll((boxes) => boxes.map((b) => (b as HTMLInputElement).value)),
-    ).toEqual(['ets', 'theta']);
+    ).toEqual(['naive2', 'ets', 'theta']);
     await setOptions(page, {
       horizon: '6',
       inputSize: '12',

@@ -107,7 +107,7 @@ describe('webrnn forecasting commands', () => {
     );
     expect(table[6]).toMatch(/^OWA vs Naive2 +\d+\.\d{3}$/);
     expect(table[7]).toMatch(/^intervals +80%: \d+\.\d% inside, 95%: \d+\.\d% inside; MSIS \d+\.\d{3}$/);
-    expect(table[8]).toMatch(/^method +webrnn \+ ETS \+ Theta$/);
+    expect(table[8]).toMatch(/^method +webrnn \+ ETS \+ Theta \+ Naive2$/);
 
     const csv = readFileSync(out, 'utf8');
     expect(csv.split('\n')[0]).toBe(HEADER_80_95);
@@ -135,7 +135,7 @@ describe('webrnn forecasting commands', () => {
     expect(report.notes).toEqual([]);
     expect(report.series).toHaveLength(2);
     for (const row of report.series) {
-      expect(row.method).toBe('webrnn + ETS + Theta');
+      expect(row.method).toBe('webrnn + ETS + Theta + Naive2');
       expect(row.note).toBeNull();
       expect(row.intervals.map((i: { level: number }) => i.level)).toEqual([80, 95]);
       for (const { lo, hi } of row.intervals) {
@@ -204,7 +204,7 @@ describe('webrnn forecasting commands', () => {
     );
     expect(defaults.code, defaults.err).toBe(0);
     const plain = JSON.parse(readSafetensors(readFileSync(model)).metadata!.options!);
-    expect(plain).toMatchObject({ levels: [80, 95], combine: ['ets', 'theta'], transform: 'none', calendar: true, scaling: 'window' });
+    expect(plain).toMatchObject({ levels: [80, 95], combine: ['ets', 'theta', 'naive2'], transform: 'none', calendar: true, scaling: 'window' });
     for (const [k, v] of Object.entries(plain)) expect(v, k).not.toBeNull();
   });
 
@@ -220,7 +220,7 @@ describe('webrnn forecasting commands', () => {
     // Once for the backtest, once for the forecast; each names the series.
     expect(notes.length, r.err).toBeGreaterThanOrEqual(2);
     for (const n of notes) expect(n).toMatch(/^webrnn: note: .*series c\b/);
-    expect(r.out).toMatch(/^method +webrnn \+ ETS \+ Theta \(2\), .+ \(1\)$/m);
+    expect(r.out).toMatch(/^method +webrnn \+ ETS \+ Theta \+ Naive2 \(2\), .+ \(1\)$/m);
     const rows = records(readFileSync(out, 'utf8'));
     expect(rows.filter((x) => x.unique_id === 'c').map((x) => x.step)).toEqual([1, 2]);
     expect(rows.filter((x) => x.unique_id === 'c').every((x) => Number.isFinite(x.yhat))).toBe(true);

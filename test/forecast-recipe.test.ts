@@ -175,6 +175,31 @@ describe('conformal intervals', () => {
     }
   });
 
+  it('pooled over steps below 100 windows, cover at their level when errors grow as a random walk', () => {
+    // Exchangeable windows whose error at step h is a sum of h independent normals (sd √h): the
+    // pooled scores |e_h|/√h are then identically distributed, and the conformal quantile covers at
+    // its level on average over calibrations (60 windows each: pooled, not per step).
+    const rand = mulberry32(7);
+    const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    const H = 6;
+    const draw = () =>
+      Array.from({ length: 60 }, () => {
+        let walk = 0;
+        return { actual: Float64Array.from({ length: H }, () => (walk += gauss())), forecast: new Float64Array(H), scale: 1 };
+      });
+    const covered = [0, 0];
+    const rounds = 200;
+    for (let r = 0; r < rounds; r++) {
+      const cal = calibrate(draw(), H, [80, 95])!;
+      // Pooled: q_h = q_1·√h exactly (before the non-decreasing pass, which √h already satisfies).
+      expect(cal.q[0]![3]).toBeCloseTo(cal.q[0]![0]! * 2, 12);
+      for (const w of draw())
+        conformalIntervals(w.forecast, w.scale, cal).forEach((iv, k) => (covered[k]! += coverage(w.actual, iv.lo, iv.hi) / 60 / rounds));
+    }
+    expect(Math.abs(covered[0]! - 0.8), `80 %: ${covered[0]}`).toBeLessThan(0.02);
+    expect(Math.abs(covered[1]! - 0.95), `95 %: ${covered[1]}`).toBeLessThan(0.02);
+  });
+
   it('gives nested intervals that never narrow with the horizon, pooled over steps for few series', () => {
     const held = [{ actual: Float64Array.from([1, 0, 3, 0]), forecast: new Float64Array(4), scale: 1 }];
     const cal = calibrate(held, 4, [50, 90])!;

