@@ -204,7 +204,13 @@ describe('webrnn forecasting commands', () => {
     );
     expect(defaults.code, defaults.err).toBe(0);
     const plain = JSON.parse(readSafetensors(readFileSync(model)).metadata!.options!);
-    expect(plain).toMatchObject({ levels: [80, 95], combine: ['ets', 'theta', 'naive2'], transform: 'none', calendar: true, scaling: 'window' });
+    expect(plain).toMatchObject({
+      levels: [80, 95],
+      combine: ['ets', 'theta', 'naive2'],
+      transform: 'none',
+      calendar: true,
+      scaling: 'window',
+    });
     for (const [k, v] of Object.entries(plain)) expect(v, k).not.toBeNull();
   });
 
