@@ -219,7 +219,9 @@ describe("the forecasting commands' progress", () => {
     const loud = await run(['forecast', file, ...quick]);
     expect(loud.code).toBe(0);
     expect(loud.err.some((l) => /^3 series, 102 points$/.test(l))).toBe(true);
-    expect(loud.err.some((l) => l.startsWith('fit ['))).toBe(true);
+    // One training: the backtest's; the forecast reuses its networks (Forecaster.fitFromBacktest).
+    expect(loud.err.some((l) => l.startsWith('backtest ['))).toBe(true);
+    expect(loud.err.some((l) => l.startsWith('fit ['))).toBe(false);
     for (const flag of ['--quiet', '-q']) {
       const { stream, writes } = terminal();
       const r = await run(['forecast', file, ...quick, flag], { stderr: stream });
