@@ -2,7 +2,7 @@
 // its worker runs it (app/run.ts runForecast: the backtest, then the forecast), on the app's default
 // dataset (app/sources.ts: 10,000 synthetic series × 96 points, season 12, seed 1) and options
 // (index.html's form: horizon 6, season 12, LSTM, one layer, direct, window scaling, calendar inputs,
-// combined with ETS and Theta, intervals 80 and 95, one global model, seed 0; the rest "auto"), on
+// combined with ETS, Theta and Naive2, intervals 80 and 95, one global model, seed 0; the rest "auto"), on
 // Node's WebGPU (Dawn) with the baselines on the library's thread pool, as the CLI fits them. Prints
 // each epoch's end, the backtest's and the forecast's wall and CPU time (this process and its
 // threads), the load average, and the backtest's metrics beside the baselines'.
@@ -41,7 +41,7 @@ const result = await runForecast(
     scaling: 'window',
     transform: 'none',
     calendar: true,
-    combine: ['ets', 'theta'],
+    combine: ['ets', 'theta', 'naive2'],
     levels: [80, 95],
     perSeries: false,
     seed: 0,
