@@ -10,6 +10,7 @@
 // intervals, as the forecaster's fallback does.
 import { readFileSync } from 'node:fs';
 import { baselineForecast, type BaselineName } from '../src/forecast/baselines/index.ts';
+import { calibrate, orderStatistic } from '../src/forecast/intervals.ts';
 import { coverage, mase, msis, smape } from '../src/forecast/metrics.ts';
 import { seriesScale } from '../src/forecast/windows.ts';
 
@@ -227,38 +228,22 @@ interface Calibrator {
   widths: (held: { a: At; f: Float64Array; w: number[] }[], scored: At[], d: CachedDataset, level: number) => Float64Array[];
 }
 
-function kth(xs: number[], k: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length, Math.max(1, k)) - 1]!;
-}
-
 function monotone(q: Float64Array): Float64Array {
   for (let h = 1; h < q.length; h++) q[h] = Math.max(q[h]!, q[h - 1]!);
   return q;
 }
 
-/** The default: scores |e|/d_s; per-step quantiles with ≥ 20 series, else pooled over steps with √h. */
+/** The previous default: scores |e|/d_s; per-step quantiles with ≥ 20 series, else pooled over steps with √h. */
 const defaultCal: Calibrator = {
   name: 'd_s, per step (N≥20) or pooled √h (default)',
   widths: (held, scored, d, level) => {
-    const H = d.horizon;
-    const N = held.length;
-    const score = (r: (typeof held)[number], h: number) => Math.abs(r.a.actual[h]! - r.f[h]!) / r.a.scale;
-    const l = level / 100;
-    const q = new Float64Array(H);
-    if (N >= 20) {
-      for (let h = 0; h < H; h++)
-        q[h] = kth(
-          held.map((r) => score(r, h)),
-          Math.ceil((N + 1) * l),
-        );
-    } else {
-      const pooled = held.flatMap((r) => Array.from({ length: H }, (_, h) => score(r, h) / Math.sqrt(h + 1)));
-      const base = kth(pooled, Math.ceil((pooled.length + 1) * l));
-      for (let h = 0; h < H; h++) q[h] = base * Math.sqrt(h + 1);
-    }
-    monotone(q);
-    return scored.map((a) => Float64Array.from(q, (v) => v * a.scale));
+    const cal = calibrate(
+      held.map((r) => ({ actual: r.a.actual, forecast: r.f, scale: r.a.scale })),
+      d.horizon,
+      [level],
+      20,
+    );
+    return scored.map((a) => Float64Array.from(cal!.q[0]!, (v) => v * a.scale));
   },
 };
 
@@ -276,9 +261,9 @@ function normalised(name: string, norm: (a: At, h: number, d: CachedDataset) => 
       let q: Float64Array;
       if (pool === 'all' || held.length < 20) {
         const s = scores(null);
-        q = new Float64Array(H).fill(kth(s, Math.ceil((s.length + 1) * l)));
+        q = new Float64Array(H).fill(orderStatistic(s, Math.ceil((s.length + 1) * l)));
       } else {
-        q = Float64Array.from({ length: H }, (_, h) => kth(scores(h), Math.ceil((held.length + 1) * l)));
+        q = Float64Array.from({ length: H }, (_, h) => orderStatistic(scores(h), Math.ceil((held.length + 1) * l)));
       }
       return scored.map((a) => Float64Array.from({ length: H }, (_, h) => q[h]! * norm(a, h, d)));
     },
@@ -378,11 +363,11 @@ function multiOrigin(
       }
       let q: Float64Array;
       if (shape === 'step' && perStep[0]!.length >= 20) {
-        q = monotone(Float64Array.from(perStep, (xs) => kth(xs, Math.ceil((xs.length + 1) * l))));
+        q = monotone(Float64Array.from(perStep, (xs) => orderStatistic(xs, Math.ceil((xs.length + 1) * l))));
       } else {
         const gg = shape === 'step' ? (h: number) => Math.sqrt(h + 1) : g;
         const all = perStep.flatMap((xs, h) => (shape === 'step' || shape === 'fitted' ? xs.map((x) => x / gg(h)) : xs));
-        const base = kth(all, Math.ceil((all.length + 1) * l));
+        const base = orderStatistic(all, Math.ceil((all.length + 1) * l));
         q = Float64Array.from({ length: H }, (_, h) => base * gg(h));
       }
       return scored.map((a) => Float64Array.from({ length: H }, (_, h) => q[h]! * a.scale));

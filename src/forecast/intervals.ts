@@ -48,7 +48,7 @@ export function checkLevels(levels: unknown): number[] {
 const PER_STEP_WINDOWS = 100;
 
 /** The k-th smallest (1-based, clamped to the count) of `xs`. */
-function orderStatistic(xs: number[], k: number): number {
+export function orderStatistic(xs: number[], k: number): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length, Math.max(1, k)) - 1]!;
 }
@@ -60,8 +60,17 @@ export interface HeldOut {
   scale: number;
 }
 
-/** Calibrates from held-out windows' forecasts. Null when there is nothing to calibrate from. */
-export function calibrate(held: readonly HeldOut[], horizon: number, levels: readonly number[]): Calibration | null {
+/**
+ * Calibrates from held-out windows' forecasts. Null when there is nothing to calibrate from.
+ * `perStepWindows`: the windows from which each step gets its own quantile (the default's choice is
+ * in bench/RESULTS.md; the benchmark's comparisons set others).
+ */
+export function calibrate(
+  held: readonly HeldOut[],
+  horizon: number,
+  levels: readonly number[],
+  perStepWindows = PER_STEP_WINDOWS,
+): Calibration | null {
   const usable = held.filter((r) => r.scale > 0 && Number.isFinite(r.scale));
   if (usable.length === 0 || levels.length === 0) return null;
   const N = usable.length;
@@ -69,7 +78,7 @@ export function calibrate(held: readonly HeldOut[], horizon: number, levels: rea
   const q = levels.map((level) => {
     const l = level / 100;
     const out = new Float64Array(horizon);
-    if (N >= PER_STEP_WINDOWS) {
+    if (N >= perStepWindows) {
       for (let h = 0; h < horizon; h++)
         out[h] = orderStatistic(
           usable.map((r) => score(r, h)),
