@@ -863,10 +863,14 @@ export class Forecaster {
     const byNetwork = series.filter((s) => known.has(s.id) || (this.nets.length > 0 && !this.tooShort(s)));
     const netValues = byNetwork.length ? await timed('forecast', () => this.networkForecasts(byNetwork, futureExog)) : [];
     const netOf = new Map(byNetwork.map((s, k) => [s.id, netValues[k]!]));
-    const { horizon, season } = this.o;
     if (this.o.combine.length)
       await timed('baselines', () =>
-        prefitBaselines(byNetwork.flatMap((s) => this.o.combine.map((name) => ({ name, history: s.y, horizon, season, levels: [] })))),
+        prefitBaselines(
+          this.fitRequests(
+            this.o.combine,
+            byNetwork.map((s) => s.y),
+          ),
+        ),
       );
     return series.map((s) => {
       const net = netOf.get(s.id);
@@ -960,12 +964,9 @@ export class Forecaster {
       const cut = series.map((s) => firstPoints(s, s.y.length - back));
       const early = this.startBaselines(cut);
       if (options.forecast && f === folds - 1) {
-        const { horizon, season } = this.o;
-        const next = series.filter((s) => !this.tooShort(s));
+        const next = series.filter((s) => !this.tooShort(s)).map((s) => s.y);
         // Not awaited: predict's own request for these fits waits for them.
-        prefitBaselines(next.flatMap((s) => this.o.combine.map((name) => ({ name, history: s.y, horizon, season, levels: [] })))).catch(
-          () => {},
-        );
+        prefitBaselines(this.fitRequests(this.o.combine, next)).catch(() => {});
       }
       await this.train(cut, fit);
       const members = await this.memberForecasts(cut, knownFuture(series, cut, this.o.exog, H));
@@ -1006,10 +1007,18 @@ export class Forecaster {
     return timed('metrics', () => this.summary(rows, standIns));
   }
 
+  /** The fits of the `names` baselines on each of `histories`, at this forecaster's horizon and season, without intervals. */
+  private fitRequests(names: readonly BaselineName[], histories: readonly Float64Array[]): BaselineRequest[] {
+    const { horizon, season } = this.o;
+    return histories.flatMap((history) => names.map((name) => ({ name, history, horizon, season, levels: [] })));
+  }
+
   /** The baseline fits a backtest's table shows for each history of `cut`: every baseline's. */
   private tableRequests(cut: readonly Series[]): BaselineRequest[] {
-    const { horizon, season } = this.o;
-    return cut.flatMap((c) => BASELINES.map((name) => ({ name, history: c.y, horizon, season, levels: [] })));
+    return this.fitRequests(
+      BASELINES,
+      cut.map((c) => c.y),
+    );
   }
 
   /**
@@ -1021,13 +1030,11 @@ export class Forecaster {
    * failed batch's fits are made again when asked for) and awaited by the fold.
    */
   private startBaselines(cut: readonly Series[]): Promise<void>[] {
-    const { horizon, season } = this.o;
-    const heldOut = cut
-      .filter((c) => !this.tooShort(c))
-      .flatMap((c) => {
-        const history = c.y.subarray(0, c.y.length - horizon);
-        return this.o.combine.map((name) => ({ name, history, horizon, season, levels: [] }));
-      });
+    const H = this.o.horizon;
+    const heldOut = this.fitRequests(
+      this.o.combine,
+      cut.filter((c) => !this.tooShort(c)).map((c) => c.y.subarray(0, c.y.length - H)),
+    );
     return [prefitBaselines(heldOut), prefitBaselines(this.tableRequests(cut))].map((p) => p.catch(() => {}));
   }
 
