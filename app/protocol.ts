@@ -109,6 +109,8 @@ export interface Progress {
   /** Optimizer steps per epoch, once the first epoch has ended (the batch size may be the forecaster's choice). */
   stepsPerEpoch: number | null;
   losses: { step: number; loss: number }[];
+  /** At an epoch's end, the mean loss of the held-out windows early stopping reads (null elsewhere or without them). */
+  heldOutLoss: number | null;
 }
 
 /** Everything the chart of one series shows. */

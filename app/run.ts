@@ -68,8 +68,8 @@ function reporting(phase: Phase, o: RunOptions, hooks: RunHooks) {
   let lastStep = 0;
   let epochStart = 0;
   let steps: number | null = null;
-  const flush = (epoch: number, stepInEpoch: number) => {
-    hooks.progress({ phase, epoch, epochs: o.epochs ?? null, stepInEpoch, stepsPerEpoch: steps, losses: pending });
+  const flush = (epoch: number, stepInEpoch: number, heldOutLoss: number | null = null) => {
+    hooks.progress({ phase, epoch, epochs: o.epochs ?? null, stepInEpoch, stepsPerEpoch: steps, losses: pending, heldOutLoss });
     pending = [];
     last = performance.now();
   };
@@ -85,9 +85,9 @@ function reporting(phase: Phase, o: RunOptions, hooks: RunHooks) {
       flush(e.epoch, e.step - epochStart);
       await yieldToEvents();
     },
-    onEpoch: async (e: { epoch: number }) => {
+    onEpoch: async (e: { epoch: number; validationLoss: number | null }) => {
       steps = lastStep - epochStart;
-      flush(e.epoch, steps);
+      flush(e.epoch, steps, e.validationLoss);
       epochStart = lastStep;
       await yieldToEvents();
     },

@@ -1,4 +1,4 @@
-// `node scripts/vite-run.mjs bench/app-job.ts [--series N]`: the app's whole job at its defaults, as
+// `node scripts/vite-run.mjs bench/app-job.ts [--series N] [--epochs N]`: the app's whole job at its defaults, as
 // its worker runs it (app/run.ts runForecast: the backtest, then the forecast), on the app's default
 // dataset (app/sources.ts: 10,000 synthetic series × 96 points, season 12, seed 1) and options
 // (index.html's form: horizon 6, season 12, LSTM, one layer, direct, window scaling, calendar inputs,
@@ -12,8 +12,13 @@ import { loadSource } from '../app/sources.ts';
 import { WebGPUBackend } from '../src/backends/webgpu.ts';
 import { useBaselinePool } from '../src/forecast/baselines/node-pool.ts';
 
-const at = process.argv.indexOf('--series');
-const count = at < 0 ? 10000 : Number(process.argv[at + 1]);
+const flag = (name: string) => {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? undefined : Number(process.argv[at + 1]);
+};
+const count = flag('--series') ?? 10000;
+// --epochs N: at most N epochs (the app's form's "epochs"; default: the forecaster's, early stopping's)
+const epochs = flag('--epochs');
 const { series } = await loadSource({ kind: 'synthetic', count, length: 96, season: 12, seed: 1 });
 const backend = await WebGPUBackend.create();
 const pool = await useBaselinePool(series.length);
@@ -46,6 +51,7 @@ const result = await runForecast(
     perSeries: false,
     seed: 0,
     device: 'auto',
+    ...(epochs === undefined ? {} : { epochs }),
   },
   backend,
   {
@@ -53,7 +59,9 @@ const result = await runForecast(
     signal: new AbortController().signal,
     progress: (p) => {
       if (p.stepsPerEpoch !== null && p.stepInEpoch === p.stepsPerEpoch)
-        console.log(`  ${p.phase} epoch ${p.epoch} (${p.stepsPerEpoch} steps) ended at ${stamp()}`);
+        console.log(
+          `  ${p.phase} epoch ${p.epoch} (${p.stepsPerEpoch} steps${p.heldOutLoss === null ? '' : `, held-out loss ${p.heldOutLoss.toFixed(5)}`}) ended at ${stamp()}`,
+        );
     },
     backtest: (r) => {
       backtestAt = { t: performance.now(), c: cpu() };

@@ -146,14 +146,18 @@ it('fits a key once across overlapping batches, handing the fitter one batch at 
   }
 });
 
-it("a backtest (and the forecast after it) starts its baselines' fits before its networks train", async () => {
+/** The fitter's batches and the training's steps, in order, of a backtest, fitFromBacktest and predict on `backend`. */
+async function jobOrder(software: boolean): Promise<{ order: string[]; batches: BaselineRequest[][] }> {
   const order: string[] = [];
+  const batches: BaselineRequest[][] = [];
   const fitter: BaselineFitter = async (requests) => {
     order.push(`fit ${[...new Set(requests.map((r) => r.history.length))].join(',')}`);
-    return requests.map((r) => baselineForecast(r.name, r.history, r.horizon, r.season, r.levels));
+    batches.push([...requests]);
+    return requests.map((r) => baselineForecast(r.name, r.history, r.horizon, r.season, r.levels, r.model ?? null));
   };
   const backend: typeof cpuBackend = {
     ...cpuBackend,
+    software,
     async createTrainEngine(setup) {
       const engine = await cpuBackend.createTrainEngine(setup);
       return Object.assign(Object.create(engine), {
@@ -167,17 +171,39 @@ it("a backtest (and the forecast after it) starts its baselines' fits before its
   try {
     const f = Forecaster.create({ backend, horizon: 4, season: 4, ensemble: 1, hiddenSize: 3 });
     await f.backtest(series, { epochs: 1 }, { forecast: true });
-    // The held-out members' fits (48 − 4 − 4 points), the table's (48 − 4) and the forecast's (48),
-    // all under way before the training's end, each made once: the forecast asks for none again.
     f.fitFromBacktest(series);
     await f.predict(series);
-    expect(order.filter((o) => o.startsWith('fit'))).toEqual(['fit 40', 'fit 44', 'fit 48']);
-    expect(order.indexOf('fit 40')).toBeLessThan(order.indexOf('step'));
-    expect(order.indexOf('fit 48')).toBeLessThan(order.indexOf('evaluate'));
+    return { order, batches };
   } finally {
     setBaselineFitter(null);
     forgetBaselineFits();
   }
+}
+
+it("a backtest (and the forecast after it) starts its baselines' fits before its networks train", async () => {
+  const { order, batches } = await jobOrder(false);
+  // The held-out members' fits (48 − 4 − 4 points), the table's (48 − 4) and the forecast's Theta
+  // and Naive2 (48), all under way before the training's end, each made once; then, from
+  // fitFromBacktest, the forecast's ETS of the form the last fold's ETS chose (48), before predict.
+  expect(order.filter((o) => o.startsWith('fit'))).toEqual(['fit 40', 'fit 44', 'fit 48', 'fit 48']);
+  expect(order.indexOf('fit 40')).toBeLessThan(order.indexOf('step'));
+  expect(order.indexOf('fit 48')).toBeLessThan(order.indexOf('evaluate'));
+  expect(batches[2]!.map((r) => r.name).sort()).toEqual([...Array(series.length).fill('naive2'), ...Array(series.length).fill('theta')]);
+  const forms = batches[3]!;
+  expect(forms.map((r) => r.name)).toEqual(Array(series.length).fill('ets'));
+  // Each the model automatic ETS chose on that series' last fold (its first 44 points).
+  forms.forEach((r, k) => expect(r.model).toBe(baselineForecast('ets', series[k]!.y.subarray(0, 44), 4, 4).model));
+});
+
+it('on a software adapter, the backtest fits its baselines before its networks train, not beside them', async () => {
+  const { order, batches } = await jobOrder(true);
+  // The same fits, in the same order: the first three all before the first step; the forms' after
+  // the last (predict asks for them once its networks have forecast).
+  expect(order.filter((o) => o.startsWith('fit'))).toEqual(['fit 40', 'fit 44', 'fit 48', 'fit 48']);
+  const firstStep = order.indexOf('step');
+  expect(order.slice(0, firstStep)).toEqual(['fit 40', 'fit 44', 'fit 48']);
+  expect(order.lastIndexOf('fit 48')).toBeGreaterThan(order.lastIndexOf('evaluate'));
+  expect(batches[3]!.every((r) => r.name === 'ets' && typeof r.model === 'string')).toBe(true);
 });
 
 describe('a pool sized to the job', () => {

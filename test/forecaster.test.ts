@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { cpuBackend } from '../src/backends/cpu.ts';
 import { ConfigError, DataError, ModelError } from '../src/errors.ts';
 import { floatTensors, readSafetensors, writeSafetensors } from '../src/io/safetensors.ts';
-import { baselineForecast } from '../src/forecast/baselines/index.ts';
+import { baselineForecast, setBaselineFitter } from '../src/forecast/baselines/index.ts';
 import { Forecaster } from '../src/forecast/forecaster.ts';
 import type { Series } from '../src/forecast/frame.ts';
 import type { StackStates } from '../src/train/engine.ts';
 import type { Samples } from '../src/train/data.ts';
+import type { FitHistory } from '../src/train/trainer.ts';
 import { mulberry32 } from '../src/util/rng.ts';
 
 // The forecaster (src/forecast/forecaster.ts) on the float64 CPU backend: windows, scaling, the two
@@ -195,6 +196,59 @@ describe('Forecaster', () => {
     expect(() => f.fitFromBacktest(series)).toThrow(ConfigError);
   });
 
+  it("fitFromBacktest: predict's ETS member fits the form automatic ETS chose on the backtest's last fold", async () => {
+    // On these series automatic ETS chooses ETS(M,A,A) for s0 from its first 56 points and ETS(A,A,A)
+    // from all 60: the forecast's member is the fold's form, its parameters estimated on all 60.
+    const series = synthetic(4, 60, 5);
+    const H = 4;
+    const forms = series.map((s) => baselineForecast('ets', s.y.subarray(0, 60 - H), H, 12).model);
+    expect(forms[0]).toBe('ETS(M,A,A)');
+    expect(baselineForecast('ets', series[0]!.y, H, 12).model).toBe('ETS(A,A,A)');
+    const f = Forecaster.create({
+      backend: cpuBackend,
+      horizon: H,
+      season: 12,
+      inputSize: 12,
+      hiddenSize: 4,
+      ensemble: 1,
+      seed: 3,
+      combine: ['ets'],
+      weighting: 'median',
+    });
+    await f.backtest(series, { epochs: 1 });
+    f.fitFromBacktest(series);
+    const out = await f.predict(series);
+    out.forEach((o, k) => {
+      // The median of two members is their mean: the ETS member is 2·forecast − network.
+      const member = o.values.map((v, h) => 2 * v - o.network![h]!);
+      const expected = baselineForecast('ets', series[k]!.y, H, 12, [], forms[k]!).point;
+      member.forEach((v, h) => expect(v).toBeCloseTo(expected[h]!, 9));
+    });
+    // A forecaster fitted afresh chooses again: s0's member is then ETS(A,A,A)'s.
+    await f.fit(series, { epochs: 1 });
+    const fresh = (await f.predict(series))[0]!;
+    const auto = baselineForecast('ets', series[0]!.y, H, 12).point;
+    fresh.values.forEach((v, h) => expect(2 * v - fresh.network![h]!).toBeCloseTo(auto[h]!, 9));
+  });
+
+  it('a model form is ETS-only, and ETS fits the form it is given', () => {
+    const y = synthetic(1, 60, 5)[0]!.y;
+    expect(() => baselineForecast('theta', y, 4, 12, [], 'ETS(A,A,A)')).toThrow(/ETS's only/);
+    const given = baselineForecast('ets', y, 4, 12, [], 'MAA');
+    expect(given.model).toBe('ETS(M,A,A)');
+    expect(baselineForecast('ets', y, 4, 12).model).toBe('ETS(A,A,A)');
+    expect(() =>
+      baselineForecast(
+        'ets',
+        Float64Array.from(y, (v) => v - 1000),
+        4,
+        12,
+        [],
+        'MAA',
+      ),
+    ).toThrow(DataError);
+  });
+
   it('on many windows, trains each member on a new sample of 4,096 every epoch and stops early on 2,048 series', async () => {
     // 3,000 series: more windows per member (12,000) than an epoch reads.
     const series = synthetic(3000, 13, 6);
@@ -228,18 +282,31 @@ describe('Forecaster', () => {
       inputSize: 8,
       hiddenSize: 2,
       ensemble: 1,
-      combine: [],
+      combine: ['naive2'],
       training: { batchSize: 256 },
     });
-    const history = await f.fit(series, { epochs: 2, patience: 5 });
+    // The fits the forecaster hands the baseline pool, by history length (12: a held-out member's).
+    const asked: number[] = [];
+    const previous = setBaselineFitter(async (requests) => {
+      asked.push(...requests.map((r) => r.history.length));
+      return requests.map((r) => baselineForecast(r.name, r.history, r.horizon, r.season, r.levels));
+    });
+    let history: FitHistory;
+    try {
+      history = await f.fit(series, { epochs: 2, patience: 5 });
+    } finally {
+      setBaselineFitter(previous);
+    }
     expect(history.epochs).toHaveLength(2);
     expect(epochs.slice(0, 2).map((e) => e.count)).toEqual([4096, 4096]);
     // Each epoch its own draw: most windows of the second were not in the first.
     const again = [...epochs[1]!.windows].filter((w) => epochs[0]!.windows.has(w)).length;
     expect(again).toBeLessThan(0.7 * epochs[1]!.windows.size);
     expect(evaluated).toEqual([2048, 2048]);
-    // The forecasts (and the weights and intervals from the held-out ones) still cover every series.
-    expect((await f.predict(series.slice(0, 5))).map((o) => o.method)).toEqual(Array(5).fill('webrnn'));
+    // The weights and the intervals read the same 2,048 series' held-out forecasts (one Naive2 fit each).
+    expect(asked).toEqual(Array(2048).fill(12));
+    // The forecasts still cover every series.
+    expect((await f.predict(series.slice(0, 5))).map((o) => o.method)).toEqual(Array(5).fill('webrnn + Naive2'));
   });
 
   it('calibrates intervals on earlier windows too, forecast by Theta and Naive2 from the history before each', async () => {

@@ -136,7 +136,10 @@ export interface ForecasterOptions {
     schedule?: ScheduleOptions;
     clip?: GradClipOptions | null;
     batchSize?: number;
-    /** Most epochs (default 30); early stopping on the held-out window usually ends sooner. */
+    /**
+     * Most epochs (default 30; 10 at large data, where each epoch is a fresh sample of 4,096
+     * windows per member); early stopping on the held-out window usually ends sooner.
+     */
     epochs?: number;
     /** Epochs without improvement on the held-out window before stopping (default 3). */
     patience?: number;
@@ -221,13 +224,24 @@ const MAX_STEPS = MAX_HORIZON;
  */
 const MAX_WINDOWS_PER_MEMBER = 1 << 12;
 /**
- * Series whose held-out window the early stopping reads at most (global models): beyond, an evenly
- * spaced selection of them. The held-out loss of 2,048 series is a mean that moves little with more;
- * its cost per epoch (every member's forecast of every window) does: the app's 10,000 series cost
- * as much as 60 % of an epoch's training. The combination's weights and the intervals still use
- * every series' held-out forecasts.
+ * Series whose held-out window a global model's fit reads at most: beyond, an evenly spaced
+ * selection of them ({@link heldOutSample}) for the early stopping, the combination's weights and
+ * the interval calibration. Each is a mean or a quantile over the series (one weight per member, one
+ * bound per level and step) that moves little with more than 2,048 of them; its cost does: every
+ * member's forecast of every series for the held-out loss each epoch (the app's 10,000 series cost
+ * as much as 60 % of an epoch's training), and for the weights an automatic-ETS and a Theta fit per
+ * series (a third of the app's ETS work) and their earlier windows.
  */
 const MAX_VALIDATION_SERIES = 1 << 11;
+/** Most epochs by default; early stopping on the held-out window usually ends sooner. */
+const EPOCHS = 30;
+/**
+ * Most epochs by default where each is a fresh sample of the windows ({@link MAX_WINDOWS_PER_MEMBER}):
+ * 40,960 windows per member in all, a budget for large data. On the app's 10,000 × 96 set the
+ * held-out loss was within 1.6 % of its best (epoch 15 of 18) after 10, and each epoch costs the
+ * same whatever the data's size (bench/RESULTS.md, the app's set).
+ */
+const SAMPLED_EPOCHS = 10;
 /** Windows one series contributes at most (see {@link Forecaster.windowsOf}). */
 const MAX_WINDOWS_PER_SERIES = 256;
 /** A network ensemble larger than this gains little (and costs K times the compute). */
@@ -299,8 +313,17 @@ export class Forecaster {
   private weights: number[] | null = null;
   /** Whether fit ran (or a saved forecaster was read): a fit where every series fell back to a baseline has no networks. */
   private fitted = false;
-  /** The last backtest's last fold: each series' ids, its history and its members' forecasts of the last horizon ({@link fitFromBacktest}). */
-  private lastFold: { ids: string[]; cut: Series[]; members: (Float64Array[] | null)[] } | null = null;
+  /**
+   * The last backtest's last fold: each series' ids, its history, its members' forecasts of the last
+   * horizon, and the model form automatic ETS chose there ({@link fitFromBacktest}).
+   */
+  private lastFold: { ids: string[]; cut: Series[]; members: (Float64Array[] | null)[]; etsForms: Map<string, string> } | null = null;
+  /**
+   * After {@link fitFromBacktest}: per series, the ETS form its weights and calibration were measured
+   * with (the last fold's), which predict's ETS member fits again on the whole series instead of
+   * choosing one anew; null after {@link fit} (automatic ETS).
+   */
+  private etsForms: ReadonlyMap<string, string> | null = null;
 
   private constructor(
     private readonly options: ForecasterOptions,
@@ -595,16 +618,22 @@ export class Forecaster {
    * The held-out windows: per model, one per series whose targets are the last `horizon` points (a
    * global model's: of at most {@link MAX_VALIDATION_SERIES} series, evenly spaced).
    */
+  /**
+   * The series a global model's held-out phase reads: all, or beyond {@link MAX_VALIDATION_SERIES}
+   * of them an evenly spaced selection (the same one for the same list). Per-series models read all.
+   */
+  private heldOutSample<T>(xs: T[]): T[] {
+    const n = xs.length;
+    if (this.o.perSeries || n <= MAX_VALIDATION_SERIES) return xs;
+    return Array.from({ length: MAX_VALIDATION_SERIES }, (_, k) => xs[Math.floor((k * n) / MAX_VALIDATION_SERIES)]!);
+  }
+
   private validationGroups(prepared: Prepared[]): WindowRef[][] {
     const direct = this.o.strategy === 'direct';
     const refs = prepared.map((p) => ({ p, end: direct ? p.v.length - this.o.horizon : p.v.length - 1 }));
     const K = this.o.ensemble;
     if (this.o.perSeries) return Array.from({ length: K }, () => refs.map((r) => [r])).flat();
-    const n = refs.length;
-    const read =
-      n <= MAX_VALIDATION_SERIES
-        ? refs
-        : Array.from({ length: MAX_VALIDATION_SERIES }, (_, k) => refs[Math.floor((k * n) / MAX_VALIDATION_SERIES)]!);
+    const read = this.heldOutSample(refs);
     return Array.from({ length: K }, () => read);
   }
 
@@ -660,7 +689,8 @@ export class Forecaster {
   /** {@link fit} on series already checked: the held-out phase, the calibration, the refit. */
   private async train(series: readonly Series[], options: ForecastFitOptions): Promise<FitHistory> {
     const H = this.o.horizon;
-    const maxEpochs = positive('epochs', options.epochs ?? this.options.training?.epochs ?? 30);
+    const asked = options.epochs ?? this.options.training?.epochs;
+    if (asked !== undefined) positive('epochs', asked);
     const network = series.filter((s) => !this.tooShort(s));
     if (this.o.perSeries && network.length !== series.length) throw new DataError(this.tooShort(series.find((s) => this.tooShort(s))!)!);
     this.calibration = null;
@@ -669,28 +699,33 @@ export class Forecaster {
     this.ids = network.map((s) => s.id);
     this.fitted = true;
     this.lastFold = null;
+    this.etsForms = null;
     const empty: FitHistory = { steps: [], epochs: [], bestEpoch: 0, stoppedEarly: false };
     if (network.length === 0) return empty;
     // 1. Hold out the last horizon: train until the held-out loss stops improving.
     const held = network.map((s) => prepare(s, s.y.length - H, this.o));
+    const groups = timed('windows', () =>
+      this.trainingGroups(
+        held,
+        held.map((p) => p.v.length - H),
+      ),
+    );
+    const maxEpochs = asked ?? (typeof groups === 'function' ? SAMPLED_EPOCHS : EPOCHS);
     const first = await timed('train', () =>
       this.trainNetworks(
-        timed('windows', () =>
-          this.trainingGroups(
-            held,
-            held.map((p) => p.v.length - H),
-          ),
-        ),
+        groups,
         timed('windows', () => this.validationGroups(held)),
         options,
         maxEpochs,
       ),
     );
-    // 2. Weigh the members and calibrate the intervals on the held-out forecasts.
+    // 2. Weigh the members and calibrate the intervals on the held-out forecasts (of a sample of
+    // the series at large data).
     this.nets = first.nets;
-    const cut = network.map((s) => firstPoints(s, s.y.length - H));
+    const weighed = this.heldOutSample(network);
+    const cut = weighed.map((s) => firstPoints(s, s.y.length - H));
     // Every series here was fitted on: each has its members.
-    this.weigh(network, cut, (await this.memberForecasts(cut, knownFuture(network, cut, this.o.exog, H))) as Float64Array[][]);
+    this.weigh(weighed, cut, (await this.memberForecasts(cut, knownFuture(weighed, cut, this.o.exog, H))).members as Float64Array[][]);
     if (!this.o.refit) return first.history;
     // 3. Train again on everything, for the epochs the held-out window chose.
     const all = network.map((s) => prepare(s, s.y.length, this.o));
@@ -741,8 +776,12 @@ export class Forecaster {
    * each series' last horizon, which are the backtest's last fold (no network or baseline runs here).
    * Half the training of a backtest followed by a fresh fit (the app's job), at the price of
    * networks one horizon older (`fit` trains on all but the last horizon; the forecasts still start
-   * from each series' end, with its latest points as inputs). {@link ConfigError} when the last
-   * backtest was of other series, or had no networks (every series fell back to a baseline).
+   * from each series' end, with its latest points as inputs). The ETS member keeps the model form
+   * automatic ETS chose on that fold (its weight and the intervals were measured with it) and
+   * estimates its parameters again on the whole series: one model's fit instead of the fifteen an
+   * automatic choice tries (predict falls back to choosing where that form cannot fit the series).
+   * {@link ConfigError} when the last backtest was of other series, or had no networks (every series
+   * fell back to a baseline).
    */
   fitFromBacktest(series: readonly Series[]): void {
     const last = this.lastFold;
@@ -750,13 +789,26 @@ export class Forecaster {
       throw new ConfigError('fitFromBacktest needs a backtest of the same series (in the same order) first');
     if (this.nets.length === 0)
       throw new ConfigError('the backtest trained no network (every series fell back to a baseline): fit instead');
-    const kept = series.flatMap((_, k) => (last.members[k] ? [k] : []));
+    const kept = this.heldOutSample(series.flatMap((_, k) => (last.members[k] ? [k] : [])));
     this.weigh(
       kept.map((k) => series[k]!),
       kept.map((k) => last.cut[k]!),
       kept.map((k) => last.members[k]!),
     );
+    this.etsForms = last.etsForms;
     this.fitted = true;
+    // Those forms' fits on the whole series start now (not awaited: predict's request waits for
+    // them), on the baseline pool beside predict's network forecasts.
+    if (this.o.combine.includes('ets') && this.besideDevice) {
+      const fitted = series.filter((s) => last.etsForms.has(s.id));
+      prefitBaselines(
+        this.fitRequests(
+          ['ets'],
+          fitted.map((s) => s.y),
+          fitted.map((s) => last.etsForms.get(s.id)!),
+        ),
+      ).catch(() => {});
+    }
   }
 
   /**
@@ -849,12 +901,15 @@ export class Forecaster {
 
   /**
    * Each series' members: the networks' forecast, then each `combine` baseline's; null for a series
-   * the network cannot take (too short, or not fitted on).
+   * the network cannot take (too short, or not fitted on). ETS fits the form `etsForms` names for a
+   * series (where that form fits its history), else chooses one; `etsForms` of the result: the form
+   * each series' ETS member has.
    */
   private async memberForecasts(
     series: readonly Series[],
     futureExog: Record<string, Record<string, ArrayLike<number>>>,
-  ): Promise<(Float64Array[] | null)[]> {
+    etsForms: ReadonlyMap<string, string> | null = null,
+  ): Promise<{ members: (Float64Array[] | null)[]; etsForms: Map<string, string> }> {
     const known = new Set(this.ids);
     if (this.o.perSeries) {
       const other = series.find((s) => !known.has(s.id));
@@ -863,19 +918,44 @@ export class Forecaster {
     const byNetwork = series.filter((s) => known.has(s.id) || (this.nets.length > 0 && !this.tooShort(s)));
     const netValues = byNetwork.length ? await timed('forecast', () => this.networkForecasts(byNetwork, futureExog)) : [];
     const netOf = new Map(byNetwork.map((s, k) => [s.id, netValues[k]!]));
+    const form = (name: BaselineName, s: Series) => (name === 'ets' ? (etsForms?.get(s.id) ?? null) : null);
     if (this.o.combine.length)
       await timed('baselines', () =>
         prefitBaselines(
           this.fitRequests(
             this.o.combine,
             byNetwork.map((s) => s.y),
+            byNetwork.map((s) => form('ets', s)),
           ),
         ),
       );
-    return series.map((s) => {
+    const forms = new Map<string, string>();
+    const members = series.map((s) => {
       const net = netOf.get(s.id);
-      return net ? [net, ...this.o.combine.map((name) => seriesBaseline(s.id, name, s.y, this.o.horizon, this.o.season).point)] : null;
+      if (!net) return null;
+      return [
+        net,
+        ...this.o.combine.map((name) => {
+          const f = this.member(s, name, form(name, s));
+          if (name === 'ets') forms.set(s.id, f.model);
+          return f.point;
+        }),
+      ];
     });
+    return { members, etsForms: forms };
+  }
+
+  /** Baseline `name`'s forecast of `s` as a member: ETS of the form given where it fits, else chosen automatically. */
+  private member(s: Series, name: BaselineName, form: string | null): BaselineForecast {
+    const { horizon, season } = this.o;
+    if (form !== null) {
+      try {
+        return seriesBaseline(s.id, name, s.y, horizon, season, [], form);
+      } catch (e) {
+        if (!(e instanceof DataError)) throw e;
+      }
+    }
+    return seriesBaseline(s.id, name, s.y, horizon, season);
   }
 
   /** The combination of one series' members: weighted ({@link weights}) or equal. */
@@ -894,7 +974,7 @@ export class Forecaster {
    * for a series too short for the network; with intervals when calibrated.
    */
   private async combined(series: readonly Series[], futureExog: Record<string, Record<string, ArrayLike<number>>>): Promise<Forecast[]> {
-    return this.combinedFrom(series, await this.memberForecasts(series, futureExog));
+    return this.combinedFrom(series, (await this.memberForecasts(series, futureExog, this.etsForms)).members);
   }
 
   /** {@link combined} from the series' members (null: a baseline stands in). */
@@ -965,13 +1045,22 @@ export class Forecaster {
       const early = this.startBaselines(cut);
       if (options.forecast && f === folds - 1) {
         const next = series.filter((s) => !this.tooShort(s)).map((s) => s.y);
-        // Not awaited: predict's own request for these fits waits for them.
-        prefitBaselines(this.fitRequests(this.o.combine, next)).catch(() => {});
+        // predict's own request for these fits waits for them. Not ETS's: predict fits the forms
+        // this fold's ETS chooses (fitFromBacktest), a fraction of choosing again.
+        early.push(
+          prefitBaselines(
+            this.fitRequests(
+              this.o.combine.filter((name) => name !== 'ets'),
+              next,
+            ),
+          ).catch(() => {}),
+        );
       }
+      if (!this.besideDevice) await timed('baselines', () => Promise.all(early));
       await this.train(cut, fit);
-      const members = await this.memberForecasts(cut, knownFuture(series, cut, this.o.exog, H));
+      const { members, etsForms } = await this.memberForecasts(cut, knownFuture(series, cut, this.o.exog, H));
       const forecasts = this.combinedFrom(cut, members);
-      if (f === folds - 1) this.lastFold = { ids: series.map((s) => s.id), cut, members };
+      if (f === folds - 1) this.lastFold = { ids: series.map((s) => s.id), cut, members, etsForms };
       await timed('baselines', () => Promise.all([...early, prefitBaselines(this.tableRequests(cut))]));
       // The scores beside every baseline's (whose fits are their own phase, inside this one).
       timed('metrics', () =>
@@ -1007,10 +1096,19 @@ export class Forecaster {
     return timed('metrics', () => this.summary(rows, standIns));
   }
 
-  /** The fits of the `names` baselines on each of `histories`, at this forecaster's horizon and season, without intervals. */
-  private fitRequests(names: readonly BaselineName[], histories: readonly Float64Array[]): BaselineRequest[] {
+  /**
+   * The fits of the `names` baselines on each of `histories`, at this forecaster's horizon and season,
+   * without intervals; ETS's of the form `etsForms` gives for that history (null: automatic).
+   */
+  private fitRequests(
+    names: readonly BaselineName[],
+    histories: readonly Float64Array[],
+    etsForms: readonly (string | null)[] = [],
+  ): BaselineRequest[] {
     const { horizon, season } = this.o;
-    return histories.flatMap((history) => names.map((name) => ({ name, history, horizon, season, levels: [] })));
+    return histories.flatMap((history, k) =>
+      names.map((name) => ({ name, history, horizon, season, levels: [], model: name === 'ets' ? (etsForms[k] ?? null) : null })),
+    );
   }
 
   /** The baseline fits a backtest's table shows for each history of `cut`: every baseline's. */
@@ -1022,10 +1120,21 @@ export class Forecaster {
   }
 
   /**
+   * Whether the baseline pool's fits run while the device works. Not on a software adapter: its
+   * shaders run on the same cores, and side by side the two slowed each other more than taking turns
+   * costs. On the app's 10,000-series set (2 cores, SwiftShader) a training epoch took 40–45 s while
+   * the pool fitted the backtest's baselines and 20 s once it had finished (bench/RESULTS.md).
+   */
+  private get besideDevice(): boolean {
+    return this.options.backend.software !== true;
+  }
+
+  /**
    * Starts the baseline fits a backtest fold on `cut` will ask for — the held-out members' (each
    * network series without its last horizon), then its table's — on the baseline pool (where one is
    * set, src/forecast/baselines/pool.ts), without waiting: they run on the CPU's threads while the
-   * networks train on the device, and the fold's own requests wait for them instead of fitting again
+   * networks train on a GPU (a software adapter's fold waits for them first: {@link besideDevice}),
+   * and the fold's own requests wait for them instead of fitting again
    * (the same fits, wherever and whenever made). The promises are the two batches', caught here (a
    * failed batch's fits are made again when asked for) and awaited by the fold.
    */
@@ -1033,7 +1142,7 @@ export class Forecaster {
     const H = this.o.horizon;
     const heldOut = this.fitRequests(
       this.o.combine,
-      cut.filter((c) => !this.tooShort(c)).map((c) => c.y.subarray(0, c.y.length - H)),
+      this.heldOutSample(cut.filter((c) => !this.tooShort(c))).map((c) => c.y.subarray(0, c.y.length - H)),
     );
     return [prefitBaselines(heldOut), prefitBaselines(this.tableRequests(cut))].map((p) => p.catch(() => {}));
   }

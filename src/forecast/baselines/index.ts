@@ -41,8 +41,11 @@ export interface BaselineForecast {
 
 /**
  * `name`'s forecast of `horizon` points after `history` with seasonal period `season`. ETS and
- * Theta give prediction intervals at `levels` (percent); the naive methods give none.
- * A history too short for the method is a {@link DataError}; callers name the series.
+ * Theta give prediction intervals at `levels` (percent); the naive methods give none. ETS chooses
+ * its model automatically, or fits `model` (`ETS(M,Ad,M)`, `MAdM`) where one is given: a form chosen
+ * on an earlier history, with its parameters estimated again (R's `ets(y, model = "MAM", damped =
+ * TRUE)`). A history too short for the method or the form is a {@link DataError}; callers name the
+ * series.
  *
  * Every method is equivariant to the series' unit, so each runs on the history divided by a power
  * of two near its largest value (exact) and its forecast is multiplied back: sums of squares in
@@ -54,11 +57,13 @@ export function baselineForecast(
   horizon: number,
   season: number,
   levels: readonly number[] = [],
+  model: string | null = null,
 ): BaselineForecast {
   // A fit is a pure function of its arguments: a forecaster's held-out phase, its forecast and a
   // backtest's table ask for the same ones (automatic ETS costs ~0.1 s a series), so recent fits are
   // kept, keyed by the arguments and the history's bytes, and handed out as copies.
-  const key = fitKey(name, history, horizon, season, levels);
+  if (model !== null && name !== 'ets') throw new ShapeError(`a model form is ETS's only: ${BASELINE_LABELS[name]} has none`);
+  const key = fitKey(name, history, horizon, season, levels, model);
   const hit = recent.get(key) ?? ahead.get(key);
   if (hit) {
     // Asked for: from the fits made ahead to the recent ones.
@@ -67,7 +72,7 @@ export function baselineForecast(
     recent.set(key, hit);
     return copy(hit);
   }
-  const f = scaledForecast(name, history, horizon, season, levels);
+  const f = scaledForecast(name, history, horizon, season, levels, model);
   recent.set(key, copy(f));
   if (recent.size > RECENT_FITS) recent.delete(recent.keys().next().value!);
   return f;
@@ -77,8 +82,15 @@ export function baselineForecast(
 const RECENT_FITS = 1 << 15;
 const recent = new Map<string, BaselineForecast>();
 
-function fitKey(name: BaselineName, history: ArrayLike<number>, horizon: number, season: number, levels: readonly number[]): string {
-  return `${name}|${horizon}|${season}|${levels.join(',')}|${history.length}|${fingerprint(history)}`;
+function fitKey(
+  name: BaselineName,
+  history: ArrayLike<number>,
+  horizon: number,
+  season: number,
+  levels: readonly number[],
+  model: string | null,
+): string {
+  return `${name}|${model ?? ''}|${horizon}|${season}|${levels.join(',')}|${history.length}|${fingerprint(history)}`;
 }
 
 /** One fit of {@link baselineForecast}'s, by its arguments. */
@@ -88,6 +100,8 @@ export interface BaselineRequest {
   horizon: number;
   season: number;
   levels: readonly number[];
+  /** ETS only: fit this model form (`ETS(M,Ad,M)`, `MAdM`) instead of choosing one; absent or null: automatic. */
+  model?: string | null;
 }
 
 /**
@@ -148,7 +162,7 @@ export async function prefitBaselines(requests: readonly BaselineRequest[]): Pro
   const seen = new Set<string>();
   const others = new Set<Promise<void>>();
   for (const r of requests) {
-    const key = fitKey(r.name, r.history, r.horizon, r.season, r.levels);
+    const key = fitKey(r.name, r.history, r.horizon, r.season, r.levels, r.model ?? null);
     if (seen.has(key)) continue;
     seen.add(key);
     if (ahead.has(key) || recent.has(key)) continue;
@@ -209,15 +223,17 @@ function scaledForecast(
   horizon: number,
   season: number,
   levels: readonly number[],
+  model: string | null,
 ): BaselineForecast {
   const unit = magnitude(history);
-  if (unit === 1) return unitForecast(name, history, horizon, season, levels);
+  if (unit === 1) return unitForecast(name, history, horizon, season, levels, model);
   const f = unitForecast(
     name,
     Float64Array.from(history, (v) => v / unit),
     horizon,
     season,
     levels,
+    model,
   );
   const back = (a: Float64Array) => a.map((v) => v * unit);
   return { ...f, point: back(f.point), intervals: f.intervals.map((iv) => ({ level: iv.level, lo: back(iv.lo), hi: back(iv.hi) })) };
@@ -229,6 +245,7 @@ function unitForecast(
   horizon: number,
   season: number,
   levels: readonly number[],
+  model: string | null,
 ): BaselineForecast {
   switch (name) {
     case 'snaive':
@@ -238,7 +255,7 @@ function unitForecast(
     case 'naive2':
       return { point: naive2(history, horizon, season), intervals: [], model: 'Naive2' };
     case 'ets': {
-      const f = autoEts(history, horizon, season, { levels: [...levels] });
+      const f = autoEts(history, horizon, season, { levels: [...levels], ...(model === null ? {} : { models: [model] }) });
       return { point: f.point, intervals: f.intervals, model: f.model };
     }
     case 'theta': {
@@ -258,9 +275,10 @@ export function seriesBaseline(
   horizon: number,
   season: number,
   levels: readonly number[] = [],
+  model: string | null = null,
 ): BaselineForecast {
   try {
-    return baselineForecast(name, history, horizon, season, levels);
+    return baselineForecast(name, history, horizon, season, levels, model);
   } catch (e) {
     if (e instanceof ShapeError || e instanceof DataError) throw new DataError(`series ${id}: ${BASELINE_LABELS[name]}: ${e.message}`);
     throw e;

@@ -34,7 +34,7 @@ export interface BaselineAnswer {
 export function fitBaselineTask({ id, requests }: BaselineTask): BaselineAnswer {
   const forecasts = requests.map((r): BaselineForecast | null => {
     try {
-      return baselineForecast(r.name, r.history, r.horizon, r.season, r.levels);
+      return baselineForecast(r.name, r.history, r.horizon, r.season, r.levels, r.model ?? null);
     } catch {
       return null;
     }
