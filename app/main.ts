@@ -165,6 +165,7 @@ $<HTMLFormElement>('#options-form').addEventListener('submit', (e) => {
   const o = options.read();
   if (!o) return;
   lossChart.reset();
+  heldOut = '';
   progress.value = 0;
   downloadButton.disabled = true;
   showNotes((backtestNotes = []));
@@ -179,6 +180,9 @@ for (const b of document.querySelectorAll<HTMLButtonElement>('.series-nav [data-
 
 const PHASE_TEXT: Record<Phase, string> = { backtest: 'backtest fit', final: 'final fit' };
 
+/** The last epoch's held-out loss (early stopping's measure), shown with every progress report of the run. */
+let heldOut = '';
+
 function showProgress(p: Extract<Reply, { type: 'progress' }>) {
   // With early stopping the epochs to come are unknown: the bar then counts each phase's half as
   // done when it ends, and the text says which epoch it is in.
@@ -187,9 +191,11 @@ function showProgress(p: Extract<Reply, { type: 'progress' }>) {
   const within = p.epochs === null ? 0 : Math.min(1, (p.epoch - 1 + inEpoch) / p.epochs);
   progress.value = Math.max(progress.value, (p.phase === 'backtest' ? 0 : 0.5) + within / 2);
   const loss = p.losses.at(-1)?.loss;
+  if (p.heldOutLoss !== null) heldOut = `, held-out loss ${p.heldOutLoss.toPrecision(4)} after epoch ${p.epoch}`;
   const epoch = p.epochs === null ? `epoch ${p.epoch} (stops early)` : `epoch ${p.epoch}/${p.epochs}`;
   const step = steps ? `step ${Math.min(p.stepInEpoch, steps)}/${steps}` : `step ${p.stepInEpoch}`;
-  $('#progress-text').textContent = `${PHASE_TEXT[p.phase]}: ${epoch}, ${step}${loss === undefined ? '' : `, loss ${loss.toPrecision(4)}`}`;
+  $('#progress-text').textContent =
+    `${PHASE_TEXT[p.phase]}: ${epoch}, ${step}${loss === undefined ? '' : `, loss ${loss.toPrecision(4)}`}${heldOut}`;
   lossChart.push(p.phase, p.losses);
 }
 
@@ -287,6 +293,9 @@ function onReply(reply: Reply) {
       break;
     case 'progress':
       showProgress(reply);
+      break;
+    case 'status':
+      $('#progress-text').textContent = reply.text;
       break;
     case 'backtest':
       table.setRows(reply.rows, reply.summary);

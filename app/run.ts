@@ -1,4 +1,5 @@
 import type { Backend } from '../src/backends/backend.ts';
+import { BASELINE_LABELS } from '../src/forecast/baselines/index.ts';
 import { Forecaster, type BacktestReport, type Forecast, type ForecasterOptions } from '../src/forecast/forecaster.ts';
 import type { Series } from '../src/forecast/frame.ts';
 import type { StepEvent } from '../src/train/trainer.ts';
@@ -49,6 +50,8 @@ export type { Progress };
 export interface RunHooks {
   /** Called at most every `intervalMs` during training and at the end of every epoch. */
   progress(p: Progress): void;
+  /** What the run is doing where no step reports it, in words. */
+  status?(text: string): void;
   backtest(report: BacktestReport): void;
   signal: AbortSignal;
   intervalMs?: number;
@@ -83,6 +86,12 @@ function reporting(phase: Phase, o: RunOptions, hooks: RunHooks) {
       lastStep = e.step;
       if (performance.now() - last < (hooks.intervalMs ?? 100)) return;
       flush(e.epoch, e.step - epochStart);
+      await yieldToEvents();
+    },
+    onBaselines: async () => {
+      hooks.status?.(
+        `${phase}: the networks have trained; fitting the statistical baselines (${Object.values(BASELINE_LABELS).join(', ')})`,
+      );
       await yieldToEvents();
     },
     onEpoch: async (e: { epoch: number; validationLoss: number | null }) => {

@@ -92,6 +92,7 @@ async function run(options: RunOptions) {
     const outcome = await runForecast(data, options, choice.backend, {
       signal: running.signal,
       progress: (p) => post({ type: 'progress', ...p }),
+      status: (text) => post({ type: 'status', text }),
       backtest: (report) => {
         result = { options, run: { report, forecasts: [] } };
         const { model, baselines, owa, coverage, msis, notes } = report;

@@ -63,6 +63,7 @@ const result = await runForecast(
           `  ${p.phase} epoch ${p.epoch} (${p.stepsPerEpoch} steps${p.heldOutLoss === null ? '' : `, held-out loss ${p.heldOutLoss.toFixed(5)}`}) ended at ${stamp()}`,
         );
     },
+    status: (text) => console.log(`  ${text} (at ${stamp()})`),
     backtest: (r) => {
       backtestAt = { t: performance.now(), c: cpu() };
       console.log(`backtest done at ${stamp()}`);

@@ -195,15 +195,18 @@ it("a backtest (and the forecast after it) starts its baselines' fits before its
   forms.forEach((r, k) => expect(r.model).toBe(baselineForecast('ets', series[k]!.y.subarray(0, 44), 4, 4).model));
 });
 
-it('on a software adapter, the backtest fits its baselines before its networks train, not beside them', async () => {
+it('on a software adapter, the backtest fits its baselines after its networks train, not beside them', async () => {
   const { order, batches } = await jobOrder(true);
-  // The same fits, in the same order: the first three all before the first step; the forms' after
-  // the last (predict asks for them once its networks have forecast).
-  expect(order.filter((o) => o.startsWith('fit'))).toEqual(['fit 40', 'fit 44', 'fit 48', 'fit 48']);
-  const firstStep = order.indexOf('step');
-  expect(order.slice(0, firstStep)).toEqual(['fit 40', 'fit 44', 'fit 48']);
-  expect(order.lastIndexOf('fit 48')).toBeGreaterThan(order.lastIndexOf('evaluate'));
-  expect(batches[3]!.every((r) => r.name === 'ets' && typeof r.model === 'string')).toBe(true);
+  // Nothing fits while the training runs; then each phase's fits in one batch: the held-out
+  // members' (40 points), the last fold's members' and the table's seasonal naive (44), and the
+  // forecast's members (48): ETS of the fold's forms, Theta and Naive2.
+  expect(order.filter((o) => o.startsWith('fit'))).toEqual(['fit 40', 'fit 44', 'fit 44', 'fit 48']);
+  const firstFit = order.findIndex((o) => o.startsWith('fit'));
+  expect(firstFit).toBeGreaterThan(order.lastIndexOf('step'));
+  expect(batches[2]!.map((r) => r.name)).toEqual(Array(series.length).fill('snaive'));
+  const forecast = batches[3]!;
+  expect(forecast.filter((r) => r.name === 'ets').every((r) => typeof r.model === 'string')).toBe(true);
+  expect(forecast.map((r) => r.name).sort()).toEqual(['ets', 'naive2', 'theta'].flatMap((name) => Array(series.length).fill(name)));
 });
 
 describe('a pool sized to the job', () => {

@@ -198,6 +198,13 @@ export interface BacktestReport {
 export type ForecastFitOptions = Omit<FitOptions, 'validation' | 'validationSplit' | 'earlyStopping' | 'epochs'> & {
   epochs?: number;
   patience?: number;
+  /**
+   * Called when the networks have trained and the fit moves on to the statistical baselines it
+   * combines (and a backtest to those it scores): a phase no step or epoch reports, minutes long at
+   * thousands of series on a software adapter, where they fit only now (on a GPU they fit beside the
+   * training, and are mostly done).
+   */
+  onBaselines?: () => void | Promise<void>;
 };
 
 interface Resolved extends WindowOptions {
@@ -669,7 +676,7 @@ export class Forecaster {
       initial: Array.from({ length: models }, (_, m) => this.newModel(Math.floor(m / G))),
     });
     try {
-      const { epochs: _e, patience: _p, ...rest } = options;
+      const { epochs: _e, patience: _p, onBaselines: _b, ...rest } = options;
       const history = await trainer.fit(data, {
         ...rest,
         epochs,
@@ -722,6 +729,7 @@ export class Forecaster {
     // 2. Weigh the members and calibrate the intervals on the held-out forecasts (of a sample of
     // the series at large data).
     this.nets = first.nets;
+    await options.onBaselines?.();
     const weighed = this.heldOutSample(network);
     const cut = weighed.map((s) => firstPoints(s, s.y.length - H));
     // Every series here was fitted on: each has its members.
@@ -1042,8 +1050,10 @@ export class Forecaster {
         if (s.y.length - back < 1) throw new DataError(`series ${s.id} has ${s.y.length} points, too few for ${folds} fold(s) of ${H}`);
       }
       const cut = series.map((s) => firstPoints(s, s.y.length - back));
-      const early = this.startBaselines(cut);
-      if (options.forecast && f === folds - 1) {
+      // On a GPU the fold's baselines fit on the pool while its networks train; on a software
+      // adapter after (each is asked for once the networks are done, in one batch per phase).
+      const early = this.besideDevice ? this.startBaselines(cut) : [];
+      if (options.forecast && f === folds - 1 && this.besideDevice) {
         const next = series.filter((s) => !this.tooShort(s)).map((s) => s.y);
         // predict's own request for these fits waits for them. Not ETS's: predict fits the forms
         // this fold's ETS chooses (fitFromBacktest), a fraction of choosing again.
@@ -1056,7 +1066,6 @@ export class Forecaster {
           ).catch(() => {}),
         );
       }
-      if (!this.besideDevice) await timed('baselines', () => Promise.all(early));
       await this.train(cut, fit);
       const { members, etsForms } = await this.memberForecasts(cut, knownFuture(series, cut, this.o.exog, H));
       const forecasts = this.combinedFrom(cut, members);
@@ -1123,7 +1132,8 @@ export class Forecaster {
    * Whether the baseline pool's fits run while the device works. Not on a software adapter: its
    * shaders run on the same cores, and side by side the two slowed each other more than taking turns
    * costs. On the app's 10,000-series set (2 cores, SwiftShader) a training epoch took 40–45 s while
-   * the pool fitted the backtest's baselines and 20 s once it had finished (bench/RESULTS.md).
+   * the pool fitted the backtest's baselines and 20 s once it had finished (bench/RESULTS.md). There
+   * the fits wait for the training's end, and the phases ask for them in one batch each.
    */
   private get besideDevice(): boolean {
     return this.options.backend.software !== true;
@@ -1133,8 +1143,8 @@ export class Forecaster {
    * Starts the baseline fits a backtest fold on `cut` will ask for — the held-out members' (each
    * network series without its last horizon), then its table's — on the baseline pool (where one is
    * set, src/forecast/baselines/pool.ts), without waiting: they run on the CPU's threads while the
-   * networks train on a GPU (a software adapter's fold waits for them first: {@link besideDevice}),
-   * and the fold's own requests wait for them instead of fitting again
+   * networks train on a GPU (not on a software adapter: {@link besideDevice}), and the fold's own
+   * requests wait for them instead of fitting again
    * (the same fits, wherever and whenever made). The promises are the two batches', caught here (a
    * failed batch's fits are made again when asked for) and awaited by the fold.
    */
