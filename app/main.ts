@@ -302,7 +302,7 @@ function onReply(reply: Reply) {
       showVerdict(reply);
       showNotes((backtestNotes = reply.summary.notes.map((n) => `backtest: ${n}`)));
       if (table.selectedId) send({ type: 'series', id: table.selectedId });
-      setStatus('backtested', 'Backtest done: fitting on all of each series to forecast…');
+      setStatus('backtested', "Backtest done: forecasting each series from its end with the backtest's networks and baselines…");
       break;
     case 'forecast':
       progress.value = 1;

@@ -170,7 +170,7 @@ async function jobOrder(software: boolean): Promise<{ order: string[]; batches: 
   setBaselineFitter(fitter);
   try {
     const f = Forecaster.create({ backend, horizon: 4, season: 4, ensemble: 1, hiddenSize: 3 });
-    await f.backtest(series, { epochs: 1 }, { forecast: true });
+    await f.backtest(series, { epochs: 1, onBaselines: () => void order.push('baselines') }, { forecast: true });
     f.fitFromBacktest(series);
     await f.predict(series);
     return { order, batches };
@@ -203,6 +203,9 @@ it('on a software adapter, the backtest fits its baselines after its networks tr
   expect(order.filter((o) => o.startsWith('fit'))).toEqual(['fit 40', 'fit 44', 'fit 44', 'fit 48']);
   const firstFit = order.findIndex((o) => o.startsWith('fit'));
   expect(firstFit).toBeGreaterThan(order.lastIndexOf('step'));
+  // onBaselines announces that phase once, when the networks have trained and before its first fit.
+  expect(order.filter((o) => o === 'baselines')).toHaveLength(1);
+  expect(order.indexOf('baselines')).toBe(firstFit - 1);
   expect(batches[2]!.map((r) => r.name)).toEqual(Array(series.length).fill('snaive'));
   const forecast = batches[3]!;
   expect(forecast.filter((r) => r.name === 'ets').every((r) => typeof r.model === 'string')).toBe(true);

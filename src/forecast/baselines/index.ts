@@ -63,7 +63,8 @@ export function baselineForecast(
   // backtest's table ask for the same ones (automatic ETS costs ~0.1 s a series), so recent fits are
   // kept, keyed by the arguments and the history's bytes, and handed out as copies.
   if (model !== null && name !== 'ets') throw new ShapeError(`a model form is ETS's only: ${BASELINE_LABELS[name]} has none`);
-  const key = fitKey(name, history, horizon, season, levels, model);
+  const fit: Fit = { name, history, horizon, season, levels, model };
+  const key = fitKey(fit);
   const hit = recent.get(key) ?? ahead.get(key);
   if (hit) {
     // Asked for: from the fits made ahead to the recent ones.
@@ -72,7 +73,7 @@ export function baselineForecast(
     recent.set(key, hit);
     return copy(hit);
   }
-  const f = scaledForecast(name, history, horizon, season, levels, model);
+  const f = scaledForecast(fit);
   recent.set(key, copy(f));
   if (recent.size > RECENT_FITS) recent.delete(recent.keys().next().value!);
   return f;
@@ -82,14 +83,17 @@ export function baselineForecast(
 const RECENT_FITS = 1 << 15;
 const recent = new Map<string, BaselineForecast>();
 
-function fitKey(
-  name: BaselineName,
-  history: ArrayLike<number>,
-  horizon: number,
-  season: number,
-  levels: readonly number[],
-  model: string | null,
-): string {
+/** One fit's arguments, as {@link baselineForecast} takes them. */
+interface Fit {
+  name: BaselineName;
+  history: ArrayLike<number>;
+  horizon: number;
+  season: number;
+  levels: readonly number[];
+  model: string | null;
+}
+
+function fitKey({ name, history, horizon, season, levels, model }: Fit): string {
   return `${name}|${model ?? ''}|${horizon}|${season}|${levels.join(',')}|${history.length}|${fingerprint(history)}`;
 }
 
@@ -162,7 +166,7 @@ export async function prefitBaselines(requests: readonly BaselineRequest[]): Pro
   const seen = new Set<string>();
   const others = new Set<Promise<void>>();
   for (const r of requests) {
-    const key = fitKey(r.name, r.history, r.horizon, r.season, r.levels, r.model ?? null);
+    const key = fitKey({ ...r, model: r.model ?? null });
     if (seen.has(key)) continue;
     seen.add(key);
     if (ahead.has(key) || recent.has(key)) continue;
@@ -217,36 +221,15 @@ function fingerprint(history: ArrayLike<number>): string {
   return `${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}`;
 }
 
-function scaledForecast(
-  name: BaselineName,
-  history: ArrayLike<number>,
-  horizon: number,
-  season: number,
-  levels: readonly number[],
-  model: string | null,
-): BaselineForecast {
-  const unit = magnitude(history);
-  if (unit === 1) return unitForecast(name, history, horizon, season, levels, model);
-  const f = unitForecast(
-    name,
-    Float64Array.from(history, (v) => v / unit),
-    horizon,
-    season,
-    levels,
-    model,
-  );
+function scaledForecast(fit: Fit): BaselineForecast {
+  const unit = magnitude(fit.history);
+  if (unit === 1) return unitForecast(fit);
+  const f = unitForecast({ ...fit, history: Float64Array.from(fit.history, (v) => v / unit) });
   const back = (a: Float64Array) => a.map((v) => v * unit);
   return { ...f, point: back(f.point), intervals: f.intervals.map((iv) => ({ level: iv.level, lo: back(iv.lo), hi: back(iv.hi) })) };
 }
 
-function unitForecast(
-  name: BaselineName,
-  history: ArrayLike<number>,
-  horizon: number,
-  season: number,
-  levels: readonly number[],
-  model: string | null,
-): BaselineForecast {
+function unitForecast({ name, history, horizon, season, levels, model }: Fit): BaselineForecast {
   switch (name) {
     case 'snaive':
       if (history.length < season)
