@@ -143,7 +143,7 @@ export type Reply =
   | { type: 'loaded'; label: string; rows: SeriesRow[]; points: number; season: number | null }
   | { type: 'load-error'; error: ErrorInfo }
   | ({ type: 'progress' } & Progress)
-  /** What the run is doing where no step reports it (the baselines' fits before training on a software adapter). */
+  /** What the run is doing where no step reports it (the statistical baselines' fits, once the networks have trained). */
   | { type: 'status'; text: string }
   | { type: 'backtest'; rows: SeriesRow[]; summary: BacktestSummary; horizon: number }
   | {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/cli/args.ts';
 import { parseCommand } from '../src/cli/forecast.ts';
-import { COMMANDS, DEFAULT_EPOCHS, FORECAST_OPTIONS, type ForecastCommand } from '../src/cli/forecast-options.ts';
+import { COMMANDS, DEFAULT_EPOCHS, FORECAST_OPTIONS, SAMPLED_EPOCHS, type ForecastCommand } from '../src/cli/forecast-options.ts';
 import { main } from '../src/cli/main.ts';
 import { twoColumns, wrap } from '../src/cli/options.ts';
 
@@ -126,7 +126,9 @@ describe('webrnn COMMAND --help', () => {
       expect(help.out).toBe((await run(command, '-h')).out);
     }
     const forecast = (await run('help', 'forecast')).out;
-    expect(entry(forecast, 'epochs')).toMatch(new RegExp(`\\(default: ${DEFAULT_EPOCHS}\\)$`));
+    expect(entry(forecast, 'epochs')).toMatch(
+      new RegExp(`\\(default: ${DEFAULT_EPOCHS}; ${SAMPLED_EPOCHS} at large data, where each epoch is a new sample of the windows\\)$`),
+    );
     expect(entry(forecast, 'horizon')).toBe('--horizon N points to forecast (required)');
     expect(entry(forecast, 'cell')).toBe('--cell rnn|gru|lstm recurrent cell (default: lstm)');
     expect(entry(forecast, 'model')).toBe('--model PATH the models as safetensors (default: not saved)');

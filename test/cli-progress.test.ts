@@ -96,6 +96,19 @@ describe('TrainingProgress', () => {
     expect(lines).toEqual(['backtest [##..................] epoch 1/10  loss 0.5000  validation 0.7500  elapsed 2.0s  ETA ≤18s']);
   });
 
+  it("counts to the run's own most epochs where its events carry them (the forecaster's 10 at large data), and notes a next phase on a line of its own", () => {
+    const t = clock();
+    const lines: string[] = [];
+    const bar = new TrainingProgress({ label: 'backtest', epochs: 30, line: (l) => lines.push(l), now: t.now });
+    t.advance(2000);
+    bar.onEpoch({ ...epochEnd(1, 0.5, 0.75), epochs: 10 });
+    bar.note('backtest: the networks have trained; fitting the statistical baselines');
+    expect(lines).toEqual([
+      'backtest [##..................] epoch 1/10  loss 0.5000  validation 0.7500  elapsed 2.0s  ETA ≤18s',
+      'backtest: the networks have trained; fitting the statistical baselines',
+    ]);
+  });
+
   it('not on a terminal: a plain line per epoch through line(), with elapsed and ETA; steps print nothing', () => {
     const t = clock();
     const lines: string[] = [];
@@ -197,9 +210,11 @@ describe("the forecasting commands' progress", () => {
     const line = new RegExp(
       String.raw`^\r\x1b\[2Kfit \[[#.]{20}\] epoch [1-3]/3 .* loss \S+ .* elapsed ${DURATION} {2}ETA (\?|≤${DURATION})$`,
     );
-    for (const w of writes.slice(0, -1)) expect(w).toMatch(line);
-    expect(writes.at(-2)).toMatch(/epoch \d\/3 {2}loss/); // the last draw is an epoch's end
-    expect(writes.at(-1)).toBe('\n');
+    // The bar's draws, its end, then a line of its own: the fit has moved on to the baselines it combines.
+    for (const w of writes.slice(0, -2)) expect(w).toMatch(line);
+    expect(writes.at(-3)).toMatch(/epoch \d\/3 {2}loss/); // the last draw is an epoch's end
+    expect(writes.at(-2)).toBe('\n');
+    expect(writes.at(-1)).toBe('fit: the networks have trained; fitting the statistical baselines\n');
   });
 
   it('without a terminal, a line per epoch on err with elapsed time and ETA', async () => {
@@ -208,6 +223,9 @@ describe("the forecasting commands' progress", () => {
     const epochs = r.err.filter((l) => l.startsWith('backtest ['));
     expect(epochs.length).toBeGreaterThanOrEqual(1);
     expect(epochs.length).toBeLessThanOrEqual(3);
+    // After the last epoch's line, one that says the backtest moved on to the baselines.
+    const after = r.err.indexOf(epochs.at(-1)!) + 1;
+    expect(r.err[after]).toBe('backtest: the networks have trained; fitting the statistical baselines');
     epochs.forEach((l, k) =>
       expect(l).toMatch(
         new RegExp(String.raw`^backtest \[[#.]{20}\] epoch ${k + 1}/3  loss \S+  validation \S+  elapsed ${DURATION}  ETA ≤${DURATION}$`),

@@ -1,3 +1,4 @@
+import { DEFAULT_EPOCHS, SAMPLED_EPOCHS } from '../forecast/forecaster.ts';
 import { CPU_OPTION, usage, type OptionSpec, type OptionTable } from './options.ts';
 
 /**
@@ -7,10 +8,10 @@ import { CPU_OPTION, usage, type OptionSpec, type OptionTable } from './options.
 export type ForecastCommand = 'forecast' | 'fit' | 'predict' | 'backtest';
 
 /**
- * Most training epochs without `--epochs`: the forecaster's own default (its `training.epochs`),
- * passed to it explicitly so the progress bar knows the count the help states.
+ * Most training epochs without `--epochs`: the forecaster's own defaults (30; 10 where each epoch
+ * is a new sample of the windows), which the help states.
  */
-export const DEFAULT_EPOCHS = 30;
+export { DEFAULT_EPOCHS, SAMPLED_EPOCHS };
 
 /** Every option of the forecasting commands, in the order the help lists them. */
 export const FORECAST_OPTIONS = {
@@ -50,7 +51,7 @@ export const FORECAST_OPTIONS = {
   epochs: {
     type: 'string',
     value: 'E',
-    default: String(DEFAULT_EPOCHS),
+    default: `${DEFAULT_EPOCHS}; ${SAMPLED_EPOCHS} at large data, where each epoch is a new sample of the windows`,
     about: 'most training epochs; early stopping on the held-out last N points usually ends sooner',
   },
   lr: {

@@ -63,8 +63,8 @@ export function parseCommand(command: ForecastCommand, args: string[]): { values
 /** Everything a training command reads from its flags, checked. */
 interface Training {
   options: Omit<ForecasterOptions, 'backend'>;
-  /** Most epochs; the forecaster's early stopping usually ends sooner. */
-  epochs: number;
+  /** Most epochs (`--epochs`; undefined: the forecaster's default); early stopping usually ends sooner. */
+  epochs: number | undefined;
   folds: number;
 }
 
@@ -104,7 +104,7 @@ function trainingFlags(values: Values): Training {
       seed: values.seed === undefined ? undefined : integer('seed', values.seed),
       training: Object.keys(training).length ? training : undefined,
     }),
-    epochs: count('epochs') ?? DEFAULT_EPOCHS,
+    epochs: count('epochs'),
     folds: count('folds') ?? 1,
   };
 }
@@ -335,10 +335,23 @@ export async function forecastCommand(command: ForecastCommand, args: string[], 
     const { options, epochs, folds } = training;
     /** Runs a training (fit or backtest) with its progress shown, unless --quiet. */
     const train = async <T>(label: string, run: (fit: ForecastFitOptions) => Promise<T>): Promise<T> => {
-      if (values.quiet) return run({ epochs });
-      const bar = new TrainingProgress({ label, epochs, stream: io.stderr, line: io.err, now: io.now ?? (() => performance.now()) });
+      // Without --epochs the forecaster's default (fewer at large data); the bar reads each run's from its events.
+      const asked = epochs === undefined ? {} : { epochs };
+      if (values.quiet) return run(asked);
+      const bar = new TrainingProgress({
+        label,
+        epochs: epochs ?? DEFAULT_EPOCHS,
+        stream: io.stderr,
+        line: io.err,
+        now: io.now ?? (() => performance.now()),
+      });
       try {
-        return await run({ epochs, onStep: bar.onStep, onEpoch: bar.onEpoch });
+        return await run({
+          ...asked,
+          onStep: bar.onStep,
+          onEpoch: bar.onEpoch,
+          onBaselines: () => bar.note(`${label}: the networks have trained; fitting the statistical baselines`),
+        });
       } finally {
         bar.end();
       }

@@ -24,7 +24,7 @@ export interface ProgressStream {
 export interface ProgressOptions {
   /** What is training: `fit`, `backtest`. */
   label: string;
-  /** Most epochs of a run (early stopping may end it sooner). */
+  /** Most epochs of a run (early stopping may end it sooner), where its events do not say. */
   epochs: number;
   /** A terminal to redraw on; when absent or not a TTY, lines go to `line`. */
   stream?: ProgressStream;
@@ -90,8 +90,9 @@ export class TrainingProgress {
     if (now - this.lastDraw < REDRAW_MS) return;
     const inEpoch = this.steps - this.stepsAtEpoch;
     const share = this.perEpoch ? Math.min(1, inEpoch / this.perEpoch) : 0;
-    const what = `epoch ${e.epoch}/${this.o.epochs} step ${inEpoch}${this.perEpoch ? `/${this.perEpoch}` : ''}`;
-    this.draw(now, this.text(now, what, (this.done + share) / this.o.epochs, this.stepLossSum / this.stepCount));
+    const epochs = e.epochs ?? this.o.epochs;
+    const what = `epoch ${e.epoch}/${epochs} step ${inEpoch}${this.perEpoch ? `/${this.perEpoch}` : ''}`;
+    this.draw(now, this.text(now, what, (this.done + share) / epochs, this.stepLossSum / this.stepCount));
   };
 
   /** For `fit`'s `onEpoch`: a redraw on a terminal, a line elsewhere. */
@@ -104,10 +105,18 @@ export class TrainingProgress {
     this.stepCount = 0;
     this.validation = e.validationLoss;
     const now = this.o.now();
-    const text = this.text(now, `epoch ${e.epoch}/${this.o.epochs}`, this.done / this.o.epochs, e.loss);
+    const epochs = e.epochs ?? this.o.epochs;
+    const text = this.text(now, `epoch ${e.epoch}/${epochs}`, this.done / epochs, e.loss);
     if (this.terminal) this.draw(now, text);
     else this.o.line(text);
   };
+
+  /** A line of its own about what the run does next (on a terminal, below the finished bar). */
+  note(text: string): void {
+    this.end();
+    if (this.terminal) this.terminal.write(`${text}\n`);
+    else this.o.line(text);
+  }
 
   /** Finishes the terminal's line (the last state stays on screen); lines elsewhere need nothing. */
   end(): void {

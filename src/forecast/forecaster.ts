@@ -241,14 +241,14 @@ const MAX_WINDOWS_PER_MEMBER = 1 << 12;
  */
 const MAX_VALIDATION_SERIES = 1 << 11;
 /** Most epochs by default; early stopping on the held-out window usually ends sooner. */
-const EPOCHS = 30;
+export const DEFAULT_EPOCHS = 30;
 /**
  * Most epochs by default where each is a fresh sample of the windows ({@link MAX_WINDOWS_PER_MEMBER}):
  * 40,960 windows per member in all, a budget for large data. On the app's 10,000 × 96 set the
  * held-out loss was within 1.6 % of its best (epoch 15 of 18) after 10, and each epoch costs the
  * same whatever the data's size (bench/RESULTS.md, the app's set).
  */
-const SAMPLED_EPOCHS = 10;
+export const SAMPLED_EPOCHS = 10;
 /** Windows one series contributes at most (see {@link Forecaster.windowsOf}). */
 const MAX_WINDOWS_PER_SERIES = 256;
 /** A network ensemble larger than this gains little (and costs K times the compute). */
@@ -622,10 +622,6 @@ export class Forecaster {
   }
 
   /**
-   * The held-out windows: per model, one per series whose targets are the last `horizon` points (a
-   * global model's: of at most {@link MAX_VALIDATION_SERIES} series, evenly spaced).
-   */
-  /**
    * The series a global model's held-out phase reads: all, or beyond {@link MAX_VALIDATION_SERIES}
    * of them an evenly spaced selection (the same one for the same list). Per-series models read all.
    */
@@ -635,6 +631,10 @@ export class Forecaster {
     return Array.from({ length: MAX_VALIDATION_SERIES }, (_, k) => xs[Math.floor((k * n) / MAX_VALIDATION_SERIES)]!);
   }
 
+  /**
+   * The held-out windows: per model, one per series whose targets are the last `horizon` points (a
+   * global model's: of at most {@link MAX_VALIDATION_SERIES} series, evenly spaced).
+   */
   private validationGroups(prepared: Prepared[]): WindowRef[][] {
     const direct = this.o.strategy === 'direct';
     const refs = prepared.map((p) => ({ p, end: direct ? p.v.length - this.o.horizon : p.v.length - 1 }));
@@ -717,7 +717,7 @@ export class Forecaster {
         held.map((p) => p.v.length - H),
       ),
     );
-    const maxEpochs = asked ?? (typeof groups === 'function' ? SAMPLED_EPOCHS : EPOCHS);
+    const maxEpochs = asked ?? (typeof groups === 'function' ? SAMPLED_EPOCHS : DEFAULT_EPOCHS);
     const first = await timed('train', () =>
       this.trainNetworks(
         groups,
@@ -729,7 +729,7 @@ export class Forecaster {
     // 2. Weigh the members and calibrate the intervals on the held-out forecasts (of a sample of
     // the series at large data).
     this.nets = first.nets;
-    await options.onBaselines?.();
+    if (this.o.combine.length) await options.onBaselines?.();
     const weighed = this.heldOutSample(network);
     const cut = weighed.map((s) => firstPoints(s, s.y.length - H));
     // Every series here was fitted on: each has its members.
@@ -1066,7 +1066,16 @@ export class Forecaster {
           ).catch(() => {}),
         );
       }
-      await this.train(cut, fit);
+      // The baselines' phase is announced once: where the combination has some, after the training;
+      // else before the table's.
+      let announced = false;
+      const announce = async () => {
+        if (announced) return;
+        announced = true;
+        await fit.onBaselines?.();
+      };
+      await this.train(cut, { ...fit, onBaselines: announce });
+      await announce();
       const { members, etsForms } = await this.memberForecasts(cut, knownFuture(series, cut, this.o.exog, H));
       const forecasts = this.combinedFrom(cut, members);
       if (f === folds - 1) this.lastFold = { ids: series.map((s) => s.id), cut, members, etsForms };

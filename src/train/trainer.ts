@@ -102,6 +102,8 @@ function checkLosses(where: string, losses: ArrayLike<number>): void {
 /** Reported after every optimizer step (progress bars, live loss charts). */
 export interface StepEvent {
   epoch: number;
+  /** The most epochs of this run (early stopping may end it sooner). */
+  epochs?: number;
   /** Optimizer steps taken so far, this one included. */
   step: number;
   /** The mean over models of each model's loss on this step's batch, before the update. */
@@ -114,6 +116,8 @@ export interface StepEvent {
 /** Reported after every epoch. */
 export interface EpochEvent {
   epoch: number;
+  /** The most epochs of this run (early stopping may end it sooner). */
+  epochs?: number;
   /** Mean of the epoch's step losses. */
   loss: number;
   /** Mean over models of the validation loss, when there is a validation set. */
@@ -267,7 +271,7 @@ export async function fitEngine(
       sum += m;
       count++;
       history.steps.push(m);
-      await options.onStep?.({ epoch, step: at, loss: m, losses: loss, lr });
+      await options.onStep?.({ epoch, epochs: options.epochs, step: at, loss: m, losses: loss, lr });
     };
     if (deferred) {
       step = await queuedEpoch(deferred, train, spec, rand, step, report, options.signal);
@@ -296,6 +300,7 @@ export async function fitEngine(
     if (validationLosses) checkLosses(`the validation after epoch ${epoch}`, validationLosses);
     const event: EpochEvent = {
       epoch,
+      epochs: options.epochs,
       loss: count ? sum / count : NaN,
       validationLoss: validationLosses ? mean(validationLosses) : null,
       validationLosses,

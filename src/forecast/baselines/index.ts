@@ -62,7 +62,8 @@ export function baselineForecast(
   // A fit is a pure function of its arguments: a forecaster's held-out phase, its forecast and a
   // backtest's table ask for the same ones (automatic ETS costs ~0.1 s a series), so recent fits are
   // kept, keyed by the arguments and the history's bytes, and handed out as copies.
-  if (model !== null && name !== 'ets') throw new ShapeError(`a model form is ETS's only: ${BASELINE_LABELS[name]} has none`);
+  if (model !== null && name !== 'ets')
+    throw new ShapeError(`a model form is ETS's only: ${BASELINE_LABELS[name] ?? JSON.stringify(name)} has none`);
   const fit: Fit = { name, history, horizon, season, levels, model };
   const key = fitKey(fit);
   const hit = recent.get(key) ?? ahead.get(key);
