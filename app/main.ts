@@ -184,8 +184,8 @@ const PHASE_TEXT: Record<Phase, string> = { backtest: 'backtest fit', final: 'fi
 let heldOut = '';
 
 function showProgress(p: Extract<Reply, { type: 'progress' }>) {
-  // With early stopping the epochs to come are unknown: the bar then counts each phase's half as
-  // done when it ends, and the text says which epoch it is in.
+  // The bar counts to the most epochs (early stopping may end the run before them, and the phase's
+  // half is done when it ends); where they are unknown, only the phases' ends move it.
   const steps = p.stepsPerEpoch;
   const inEpoch = steps ? Math.min(1, p.stepInEpoch / steps) : 0;
   const within = p.epochs === null ? 0 : Math.min(1, (p.epoch - 1 + inEpoch) / p.epochs);

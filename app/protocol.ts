@@ -103,7 +103,7 @@ export type Phase = 'backtest' | 'final';
 export interface Progress {
   phase: Phase;
   epoch: number;
-  /** The epochs asked for; null when early stopping decides. */
+  /** The most epochs: those asked for, else the forecaster's default for the data (early stopping may end sooner); null when unknown. */
   epochs: number | null;
   stepInEpoch: number;
   /** Optimizer steps per epoch, once the first epoch has ended (the batch size may be the forecaster's choice). */

@@ -2,7 +2,7 @@ import type { Backend } from '../src/backends/backend.ts';
 import { BASELINE_LABELS } from '../src/forecast/baselines/index.ts';
 import { Forecaster, type BacktestReport, type Forecast, type ForecasterOptions } from '../src/forecast/forecaster.ts';
 import type { Series } from '../src/forecast/frame.ts';
-import type { StepEvent } from '../src/train/trainer.ts';
+import type { EpochEvent, StepEvent } from '../src/train/trainer.ts';
 import type { Phase, Progress, RunOptions } from './protocol.ts';
 
 /**
@@ -71,8 +71,10 @@ function reporting(phase: Phase, o: RunOptions, hooks: RunHooks) {
   let lastStep = 0;
   let epochStart = 0;
   let steps: number | null = null;
+  // The most epochs: the form's, else the forecaster's default for this data, which its events carry.
+  let most: number | null = o.epochs ?? null;
   const flush = (epoch: number, stepInEpoch: number, heldOutLoss: number | null = null) => {
-    hooks.progress({ phase, epoch, epochs: o.epochs ?? null, stepInEpoch, stepsPerEpoch: steps, losses: pending, heldOutLoss });
+    hooks.progress({ phase, epoch, epochs: most, stepInEpoch, stepsPerEpoch: steps, losses: pending, heldOutLoss });
     pending = [];
     last = performance.now();
   };
@@ -80,6 +82,7 @@ function reporting(phase: Phase, o: RunOptions, hooks: RunHooks) {
     ...(o.epochs === undefined ? {} : { epochs: o.epochs }),
     signal: hooks.signal,
     onStep: async (e: StepEvent) => {
+      most = e.epochs ?? most;
       pending.push({ step: e.step, loss: e.loss });
       // A fit that starts again (another network of the ensemble, another fold) counts from 0.
       if (e.step < lastStep) epochStart = 0;
@@ -94,7 +97,8 @@ function reporting(phase: Phase, o: RunOptions, hooks: RunHooks) {
       );
       await yieldToEvents();
     },
-    onEpoch: async (e: { epoch: number; validationLoss: number | null }) => {
+    onEpoch: async (e: EpochEvent) => {
+      most = e.epochs ?? most;
       steps = lastStep - epochStart;
       flush(e.epoch, steps, e.validationLoss);
       epochStart = lastStep;

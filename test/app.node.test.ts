@@ -119,6 +119,10 @@ describe('the forecasting app', () => {
     expect(await page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value)).toBeGreaterThan(0);
     await waitForStatus(page, ['done'], 600_000);
     expect(await page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value)).toBe(1);
+    // The progress line's last word: once the networks had trained, the baselines' phase.
+    expect(await page.locator('#progress-text').textContent()).toBe(
+      'backtest: the networks have trained; fitting the statistical baselines (seasonal naive, Naive2, ETS, Theta)',
+    );
 
     // The overall row: mean MASE and sMAPE of the model below seasonal naive's.
     const overall = page.locator('#overall tr.overall');

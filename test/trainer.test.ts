@@ -64,12 +64,15 @@ describe('Trainer on the float64 engine', () => {
       const trainer = await Trainer.create(small(cell), adam());
       const steps: number[] = [];
       const epochs: number[] = [];
+      const most = new Set<number | undefined>();
       const before = (await trainer.evaluate(data))[0]!;
       const history = await trainer.fit(data, {
         epochs: 6,
-        onStep: (e) => void steps.push(e.step),
-        onEpoch: (e) => void epochs.push(e.epoch),
+        onStep: (e) => void (steps.push(e.step), most.add(e.epochs)),
+        onEpoch: (e) => void (epochs.push(e.epoch), most.add(e.epochs)),
       });
+      // Every event says the run's most epochs (progress displays count to them).
+      expect([...most]).toEqual([6]);
       const after = (await trainer.evaluate(data))[0]!;
       const perEpoch = Math.ceil(data.count / 16);
       expect(steps).toEqual(Array.from({ length: 6 * perEpoch }, (_, i) => i + 1));
