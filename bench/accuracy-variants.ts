@@ -177,6 +177,23 @@ const inverseRelative = (held: At[], d: CachedDataset, members: Member[]): numbe
 
 const equal = (_h: At[], _d: CachedDataset, members: Member[]) => members.map(() => 1 / members.length);
 
+/**
+ * Weights ∝ 1/MASE on the held-out window, with the members whose held-out mean MASE is above
+ * `ratio` times the best member's given none (a selection before the combination).
+ */
+const trimmed =
+  (ratio: number) =>
+  (held: At[], d: CachedDataset, members: Member[]): number[] => {
+    const errors = members.map((m) =>
+      meanOf(held.flatMap((a) => (a.members ? [maseOf(a, a.members[m], d.season)].filter((x) => x !== null) : [])) as number[]),
+    );
+    if (errors.some((e) => !(e > 0) || !Number.isFinite(e))) return members.map(() => 1 / members.length);
+    const best = Math.min(...errors);
+    const w = errors.map((e) => (e <= ratio * best ? 1 / e : 0));
+    const total = w.reduce((a, b) => a + b, 0);
+    return w.map((v) => v / total);
+  };
+
 const COMBINATIONS: Combination[] = [
   { name: 'net+ets+theta, inverse MASE (default)', members: ['network', 'ets', 'theta'], weights: inverseMase(1) },
   { name: 'network alone', members: ['network'], weights: equal },
@@ -218,6 +235,19 @@ const COMBINATIONS: Combination[] = [
     ],
   },
   { name: 'net+ets, inverse MASE', members: ['network', 'ets'], weights: inverseMase(1) },
+  ...[1.25, 1.5, 2].map(
+    (ratio): Combination => ({
+      name: `net, ets, theta, naive2 within ${ratio}× the best held-out MASE, inverse-MASE weighted median`,
+      members: ['network', 'ets', 'theta', 'naive2'],
+      weights: trimmed(ratio),
+      weightedMedian: true,
+    }),
+  ),
+  {
+    name: 'net, ets, theta, naive2 within 1.5× the best held-out MASE, inverse-MASE weighted mean',
+    members: ['network', 'ets', 'theta', 'naive2'],
+    weights: trimmed(1.5),
+  },
   { name: 'net+naive2, inverse MASE', members: ['network', 'naive2'], weights: inverseMase(1) },
 ];
 
