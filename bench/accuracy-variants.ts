@@ -145,12 +145,14 @@ const medianOf = (xs: number[]) => {
   return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 };
 
+/** Member `m`'s MASE at the held-out origin of every series where it is defined. */
+const heldMases = (held: At[], d: CachedDataset, m: Member): number[] =>
+  held.flatMap((a) => (a.members ? [maseOf(a, a.members[m], d.season)].filter((x) => x !== null) : [])) as number[];
+
 /** Weights ∝ 1/(the median over series of each member's held-out MASE). */
 const inverseMedianMase = (held: At[], d: CachedDataset, members: Member[]): number[] =>
   inverse(
-    members.map((m) =>
-      medianOf(held.flatMap((a) => (a.members ? [maseOf(a, a.members[m], d.season)].filter((x) => x !== null) : [])) as number[]),
-    ),
+    members.map((m) => medianOf(heldMases(held, d, m))),
     1,
   );
 
@@ -158,9 +160,7 @@ const inverseMase =
   (power: number) =>
   (held: At[], d: CachedDataset, members: Member[]): number[] =>
     inverse(
-      members.map((m) =>
-        meanOf(held.flatMap((a) => (a.members ? [maseOf(a, a.members[m], d.season)].filter((x) => x !== null) : [])) as number[]),
-      ),
+      members.map((m) => meanOf(heldMases(held, d, m))),
       power,
     );
 
@@ -184,14 +184,13 @@ const equal = (_h: At[], _d: CachedDataset, members: Member[]) => members.map(()
 const trimmed =
   (ratio: number) =>
   (held: At[], d: CachedDataset, members: Member[]): number[] => {
-    const errors = members.map((m) =>
-      meanOf(held.flatMap((a) => (a.members ? [maseOf(a, a.members[m], d.season)].filter((x) => x !== null) : [])) as number[]),
-    );
-    if (errors.some((e) => !(e > 0) || !Number.isFinite(e))) return members.map(() => 1 / members.length);
+    const errors = members.map((m) => meanOf(heldMases(held, d, m)));
+    const w = inverse(errors, 1);
     const best = Math.min(...errors);
-    const w = errors.map((e) => (e <= ratio * best ? 1 / e : 0));
-    const total = w.reduce((a, b) => a + b, 0);
-    return w.map((v) => v / total);
+    // inverse() falls back to equal weights where an error is not positive and finite: keep them all then.
+    const kept = w.map((v, j) => (Number.isFinite(best) && best > 0 && errors[j]! > ratio * best ? 0 : v));
+    const total = kept.reduce((a, b) => a + b, 0);
+    return kept.map((v) => v / total);
   };
 
 const COMBINATIONS: Combination[] = [
